@@ -1,0 +1,55 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"testing"
+)
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(contract))
+	if data, err := os.ReadFile("../crawler.yaml"); err == nil {
+		f.Add(data)
+	}
+	for _, s := range []string{
+		"",
+		"fetch: {timeout: 30}\n",
+		"fetch: &a {<<: *a}\n",
+		"extract: &a [*a]\n",
+		"extract:\n  - name: r\n    match: '('\n    fields: [{name: a, selector: 'a[['}]\n",
+		"seeds: [https://a.test/, 'http://[::1]:80/']\nscope: {allowed_hosts: ['B.test:1']}\n",
+		"a: 1\n---\nb: 2\n",
+		"fetch:\n  <<: [{concurrency: 1}, {retries: 0}]\n",
+		"x: y\n  z: :",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse(data)
+		if err != nil {
+			if c != nil {
+				t.Fatal("Parse returned a Config and an error")
+			}
+			for _, e := range configErrors(t, err) {
+				if e.Err == nil || e.Error() == "" {
+					t.Fatalf("empty error %+v", e)
+				}
+				if !errors.Is(e, ErrSyntax) && !errors.Is(e, ErrUnknownKey) && !errors.Is(e, ErrDuplicateKey) &&
+					!errors.Is(e, ErrType) && !errors.Is(e, ErrInvalid) {
+					t.Fatalf("error %v matches no sentinel", e)
+				}
+			}
+			return
+		}
+		if err := c.Validate(); err != nil {
+			t.Fatalf("Parse accepted a config Validate rejects: %v", err)
+		}
+		for i := range c.Extract {
+			if _, err := c.Extract[i].Compile(); err != nil {
+				t.Fatalf("Parse accepted an extract rule Compile rejects: %v", err)
+			}
+		}
+		_ = c.SeedHosts()
+		_ = c.HostAllowed("example.com")
+	})
+}

@@ -1,0 +1,168 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"regexp"
+	"strconv"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// Load reads and parses the YAML configuration file at path, as Parse does.
+// Every *Error it returns carries path in File, so messages read
+// "crawler.yaml:12: fetch.concurrency: must be >= 1"; a read error names
+// the path too.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load config: %w", err)
+	}
+	c, _, errs := parse(data)
+	if len(errs) > 0 {
+		for _, e := range errs {
+			e.File = path
+		}
+		return nil, joinErrors(errs)
+	}
+	return c, nil
+}
+
+// Parse returns Default overlaid with the YAML configuration in data, then
+// validated. Decoding is strict: unknown keys, duplicate keys, values of the
+// wrong type, and bare integers or negative values for durations are
+// errors. Empty input (or only comments) yields the defaults. The error, if
+// any, joins one *Error per problem found.
+func Parse(data []byte) (*Config, error) {
+	c, _, errs := parse(data)
+	if len(errs) > 0 {
+		return nil, joinErrors(errs)
+	}
+	return c, nil
+}
+
+// parse does Parse's work and also returns the line of each dotted path
+// present in data.
+func parse(data []byte) (*Config, map[string]int, []*Error) {
+	root, errs := parseDocument(data)
+	if len(errs) > 0 {
+		return nil, nil, errs
+	}
+	c := Default()
+	c.Fetch.RobotsToken = "" // derived from the file's user_agent unless given
+	lines := map[string]int{}
+	if root != nil {
+		ch := newChecker()
+		ch.value(root, "", reflect.TypeOf(*c))
+		if len(ch.errs) > 0 {
+			return nil, nil, ch.errs
+		}
+		lines = ch.lines
+		// The checker has vetted every key and value; the strict decoder
+		// does the assignment and stays as a backstop.
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+			return nil, nil, yamlErrors(err)
+		}
+	}
+	c.applyDefaults()
+	return c, lines, c.validate(lines)
+}
+
+// parseDocument parses data into a node tree and returns the root value of
+// its single document, or nil when data holds no document or an empty one.
+func parseDocument(data []byte) (*yaml.Node, []*Error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, nil
+		}
+		return nil, yamlErrors(err)
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		return nil, yamlErrors(err)
+	default:
+		return nil, []*Error{{Line: next.Line, Err: newProblem(ErrSyntax, "more than one YAML document")}}
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		return nil, nil
+	}
+	root := doc.Content[0]
+	if root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null" {
+		return nil, nil
+	}
+	return root, nil
+}
+
+// yamlLine matches the position yaml.v3 puts in front of its messages.
+var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+// yamlErrors converts an error from yaml.v3 into *Errors, moving its
+// "line N:" into Error.Line.
+func yamlErrors(err error) []*Error {
+	kind := ErrSyntax
+	msgs := []string{err.Error()}
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		kind, msgs = ErrType, te.Errors
+	}
+	errs := make([]*Error, 0, len(msgs))
+	for _, msg := range msgs {
+		e := &Error{}
+		if m := yamlLine.FindStringSubmatch(msg); m != nil {
+			e.Line, _ = strconv.Atoi(m[1])
+			msg = m[2]
+		} else if kind == ErrSyntax {
+			msg = trimYAMLPrefix(msg)
+		}
+		if kind == ErrSyntax {
+			msg = "invalid YAML: " + msg
+		}
+		e.Err = &problem{kind: kind, msg: msg, cause: err}
+		errs = append(errs, e)
+	}
+	return errs
+}
+
+func trimYAMLPrefix(s string) string {
+	const p = "yaml: "
+	if len(s) >= len(p) && s[:len(p)] == p {
+		return s[len(p):]
+	}
+	return s
+}
+
+// applyDefaults fills what Default cannot know before the file is read:
+// the robots token derived from the user agent, and each extract field's
+// attr. It also turns empty lists into nil, so `seeds: []` and an absent
+// key give the same Config.
+func (c *Config) applyDefaults() {
+	if c.Fetch.RobotsToken == "" {
+		c.Fetch.RobotsToken = robotsToken(c.Fetch.UserAgent)
+	}
+	for i := range c.Extract {
+		for j := range c.Extract[i].Fields {
+			if f := &c.Extract[i].Fields[j]; f.Attr == "" {
+				f.Attr = "text"
+			}
+		}
+	}
+	if len(c.Seeds) == 0 {
+		c.Seeds = nil
+	}
+	if len(c.Scope.AllowedHosts) == 0 {
+		c.Scope.AllowedHosts = nil
+	}
+	if len(c.Extract) == 0 {
+		c.Extract = nil
+	}
+}

@@ -1,0 +1,198 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Validate checks the whole configuration and returns every problem found,
+// joined with errors.Join, each an *Error naming the field's dotted path; nil
+// if the configuration is valid. Validate does not modify c. Parse and Load
+// call it with line numbers attached; called directly, errors carry no line.
+func (c *Config) Validate() error {
+	return joinErrors(c.validate(nil))
+}
+
+// validator collects problems, locating each path in lines when known.
+type validator struct {
+	lines map[string]int
+	errs  []*Error
+}
+
+func (v *validator) fail(path, format string, args ...any) {
+	v.errs = append(v.errs, &Error{Field: path, Line: v.lines[path], Err: newProblem(ErrInvalid, format, args...)})
+}
+
+func (v *validator) atLeast(path string, got, min int64) {
+	if got < min {
+		v.fail(path, "must be >= %d, got %d", min, got)
+	}
+}
+
+func (v *validator) nonNegative(path string, d time.Duration) {
+	if d < 0 {
+		v.fail(path, "must not be negative, got %s", d)
+	}
+}
+
+func (v *validator) positive(path string, d time.Duration) {
+	if d <= 0 {
+		v.fail(path, "must be > 0, got %s", d)
+	}
+}
+
+func (v *validator) oneOf(path, got string, allowed ...string) {
+	for _, a := range allowed {
+		if got == a {
+			return
+		}
+	}
+	v.fail(path, "must be one of %s, got %q", strings.Join(allowed, ", "), got)
+}
+
+func (c *Config) validate(lines map[string]int) []*Error {
+	v := &validator{lines: lines}
+	if strings.TrimSpace(c.DataDir) == "" {
+		v.fail("data_dir", "must not be empty")
+	}
+	for i, s := range c.Seeds {
+		if msg := checkSeed(s); msg != "" {
+			v.fail(fmt.Sprintf("seeds[%d]", i), "%s, got %q", msg, s)
+		}
+	}
+	c.Scope.validate(v)
+	c.Fetch.validate(v)
+	if c.API.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.API.Listen); err != nil {
+			v.fail("api.listen", "must be host:port or :port, got %q", c.API.Listen)
+		}
+	}
+	v.atLeast("store.min_free_bytes", c.Store.MinFreeBytes, 0)
+	c.Recrawl.validate(v)
+	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+	v.oneOf("log.format", c.Log.Format, "text", "json")
+	v.positive("shutdown_timeout", c.ShutdownTimeout)
+	c.validateExtract(v)
+	return v.errs
+}
+
+// checkSeed returns why s is not an absolute http(s) URL with a host, or "".
+func checkSeed(s string) string {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return "must be a valid URL"
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "must be an absolute http or https URL"
+	case u.Hostname() == "":
+		return "must have a host"
+	}
+	return ""
+}
+
+func (s *Scope) validate(v *validator) {
+	for i, h := range s.AllowedHosts {
+		if !validHostPort(h) {
+			v.fail(fmt.Sprintf("scope.allowed_hosts[%d]", i),
+				"must be host or host:port without scheme or path, got %q", h)
+		}
+	}
+	v.atLeast("scope.max_depth", int64(s.MaxDepth), 0)
+	v.atLeast("scope.max_pages_per_host", int64(s.MaxPagesPerHost), 0)
+	v.atLeast("scope.max_url_length", int64(s.MaxURLLength), 256)
+	v.atLeast("scope.max_query_params", int64(s.MaxQueryParams), 0)
+	v.atLeast("scope.max_repeated_segments", int64(s.MaxRepeatedSegments), 0)
+}
+
+// validHostPort reports whether h is exactly a URL's host[:port] part.
+func validHostPort(h string) bool {
+	if h == "" || strings.ContainsAny(h, "/?#@\\ \t") {
+		return false
+	}
+	u, err := url.Parse("http://" + h)
+	return err == nil && u.Host == h && u.Hostname() != ""
+}
+
+func (f *Fetch) validate(v *validator) {
+	if strings.TrimSpace(f.UserAgent) == "" {
+		v.fail("fetch.user_agent", "must not be empty")
+	}
+	if f.RobotsToken == "" || strings.ContainsAny(f.RobotsToken, " \t/") {
+		v.fail("fetch.robots_token", "must be a product token without spaces or '/', got %q"+
+			" (derived from user_agent when empty)", f.RobotsToken)
+	}
+	v.atLeast("fetch.concurrency", int64(f.Concurrency), 1)
+	if f.PerHostConcurrency < 1 {
+		v.fail("fetch.per_host_concurrency", "must be >= 1, got %d", f.PerHostConcurrency)
+	} else if f.Concurrency >= 1 && f.PerHostConcurrency > f.Concurrency {
+		v.fail("fetch.per_host_concurrency", "must be <= fetch.concurrency (%d), got %d",
+			f.Concurrency, f.PerHostConcurrency)
+	}
+	v.nonNegative("fetch.per_host_delay", f.PerHostDelay)
+	v.nonNegative("fetch.max_crawl_delay", f.MaxCrawlDelay)
+	v.positive("fetch.timeout", f.Timeout)
+	v.atLeast("fetch.max_body_bytes", f.MaxBodyBytes, 1)
+	v.atLeast("fetch.retries", int64(f.Retries), 0)
+	if f.Retries > 0 {
+		v.positive("fetch.retry_base_delay", f.RetryBaseDelay)
+	} else {
+		v.nonNegative("fetch.retry_base_delay", f.RetryBaseDelay)
+	}
+	if f.RetryMaxDelay < f.RetryBaseDelay {
+		v.fail("fetch.retry_max_delay", "must be >= fetch.retry_base_delay (%s), got %s",
+			f.RetryBaseDelay, f.RetryMaxDelay)
+	}
+	v.atLeast("fetch.max_redirects", int64(f.MaxRedirects), 0)
+	v.atLeast("fetch.host_failure_threshold", int64(f.HostFailureThreshold), 0)
+}
+
+func (r *Recrawl) validate(v *validator) {
+	v.nonNegative("recrawl.interval", r.Interval)
+	v.nonNegative("recrawl.min_interval", r.MinInterval)
+	v.nonNegative("recrawl.max_interval", r.MaxInterval)
+	if r.MaxInterval < r.MinInterval {
+		v.fail("recrawl.max_interval", "must be >= recrawl.min_interval (%s), got %s",
+			r.MinInterval, r.MaxInterval)
+	}
+}
+
+func (c *Config) validateExtract(v *validator) {
+	rules := make(map[string]int, len(c.Extract))
+	for i := range c.Extract {
+		r := &c.Extract[i]
+		p := fmt.Sprintf("extract[%d].", i)
+		if strings.TrimSpace(r.Name) == "" {
+			v.fail(p+"name", "must not be empty")
+		} else if j, dup := rules[r.Name]; dup {
+			v.fail(p+"name", "duplicate rule name %q (also extract[%d])", r.Name, j)
+		} else {
+			rules[r.Name] = i
+		}
+		if len(r.Fields) == 0 {
+			v.fail(p+"fields", "must list at least one field")
+		}
+		fields := make(map[string]int, len(r.Fields))
+		for j := range r.Fields {
+			f := &r.Fields[j]
+			fp := fmt.Sprintf("%sfields[%d].", p, j)
+			if strings.TrimSpace(f.Name) == "" {
+				v.fail(fp+"name", "must not be empty")
+			} else if k, dup := fields[f.Name]; dup {
+				v.fail(fp+"name", "duplicate field name %q in rule (also fields[%d])", f.Name, k)
+			} else {
+				fields[f.Name] = j
+			}
+			if strings.TrimSpace(f.Attr) == "" {
+				v.fail(fp+"attr", `must be "text", "html" or an attribute name`)
+			}
+		}
+		_, errs := r.compile(p)
+		for _, e := range errs {
+			e.Line = v.lines[e.Field]
+		}
+		v.errs = append(v.errs, errs...)
+	}
+}

@@ -1,0 +1,217 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func rule(name string, fields ...ExtractField) ExtractRule {
+	return ExtractRule{Name: name, Fields: fields}
+}
+
+func field(name, selector string) ExtractField {
+	return ExtractField{Name: name, Selector: selector, Attr: "text"}
+}
+
+func TestValidateRules(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*Config)
+		field  string // "" = valid
+		msg    string // substring of the message
+	}{
+		{"defaults", func(*Config) {}, "", ""},
+		{"data_dir empty", func(c *Config) { c.DataDir = "" }, "data_dir", "must not be empty"},
+		{"seed relative", func(c *Config) { c.Seeds = []string{"https://a.test/", "/path"} }, "seeds[1]", "absolute http or https"},
+		{"seed ftp", func(c *Config) { c.Seeds = []string{"ftp://a.test/"} }, "seeds[0]", "absolute http or https"},
+		{"seed without host", func(c *Config) { c.Seeds = []string{"http:///x"} }, "seeds[0]", "must have a host"},
+		{"seed unparsable", func(c *Config) { c.Seeds = []string{"http://a b.test/%zz"} }, "seeds[0]", "valid URL"},
+		{"seeds valid", func(c *Config) { c.Seeds = []string{"HTTP://A.test:8080/x?y", "https://[::1]/"} }, "", ""},
+		{"allowed host with scheme", func(c *Config) { c.Scope.AllowedHosts = []string{"https://a.test"} }, "scope.allowed_hosts[0]", "without scheme"},
+		{"allowed host with path", func(c *Config) { c.Scope.AllowedHosts = []string{"a.test", "a.test/x"} }, "scope.allowed_hosts[1]", "without scheme or path"},
+		{"allowed host empty", func(c *Config) { c.Scope.AllowedHosts = []string{""} }, "scope.allowed_hosts[0]", "host or host:port"},
+		{"allowed host bad port", func(c *Config) { c.Scope.AllowedHosts = []string{"a.test:http"} }, "scope.allowed_hosts[0]", "host or host:port"},
+		{"allowed hosts valid", func(c *Config) { c.Scope.AllowedHosts = []string{"A.test", "a.test:8080", "[::1]:8080", "10.0.0.1"} }, "", ""},
+		{"max_depth negative", func(c *Config) { c.Scope.MaxDepth = -1 }, "scope.max_depth", "must be >= 0"},
+		{"max_pages_per_host negative", func(c *Config) { c.Scope.MaxPagesPerHost = -1 }, "scope.max_pages_per_host", ">= 0"},
+		{"max_url_length too small", func(c *Config) { c.Scope.MaxURLLength = 255 }, "scope.max_url_length", "must be >= 256, got 255"},
+		{"max_url_length minimum", func(c *Config) { c.Scope.MaxURLLength = 256 }, "", ""},
+		{"max_query_params negative", func(c *Config) { c.Scope.MaxQueryParams = -1 }, "scope.max_query_params", ">= 0"},
+		{"max_repeated_segments negative", func(c *Config) { c.Scope.MaxRepeatedSegments = -1 }, "scope.max_repeated_segments", ">= 0"},
+		{"zero means unlimited or off", func(c *Config) {
+			c.Scope.MaxQueryParams, c.Scope.MaxRepeatedSegments, c.Fetch.HostFailureThreshold = 0, 0, 0
+			c.Fetch.MaxRedirects, c.Store.MinFreeBytes, c.Fetch.PerHostDelay = 0, 0, 0
+		}, "", ""},
+		{"user_agent empty", func(c *Config) { c.Fetch.UserAgent = " " }, "fetch.user_agent", "must not be empty"},
+		{"robots_token empty", func(c *Config) { c.Fetch.RobotsToken = "" }, "fetch.robots_token", "product token"},
+		{"robots_token with slash", func(c *Config) { c.Fetch.RobotsToken = "bot/1" }, "fetch.robots_token", "product token"},
+		{"concurrency zero", func(c *Config) { c.Fetch.Concurrency = 0 }, "fetch.concurrency", "must be >= 1, got 0"},
+		{"per_host_concurrency zero", func(c *Config) { c.Fetch.PerHostConcurrency = 0 }, "fetch.per_host_concurrency", "must be >= 1"},
+		{"per_host_concurrency above concurrency", func(c *Config) { c.Fetch.Concurrency, c.Fetch.PerHostConcurrency = 4, 5 }, "fetch.per_host_concurrency", "must be <= fetch.concurrency (4), got 5"},
+		{"per_host_concurrency equal concurrency", func(c *Config) { c.Fetch.Concurrency, c.Fetch.PerHostConcurrency = 4, 4 }, "", ""},
+		{"per_host_delay negative", func(c *Config) { c.Fetch.PerHostDelay = -time.Second }, "fetch.per_host_delay", "must not be negative"},
+		{"max_crawl_delay negative", func(c *Config) { c.Fetch.MaxCrawlDelay = -1 }, "fetch.max_crawl_delay", "must not be negative"},
+		{"timeout zero", func(c *Config) { c.Fetch.Timeout = 0 }, "fetch.timeout", "must be > 0"},
+		{"max_body_bytes zero", func(c *Config) { c.Fetch.MaxBodyBytes = 0 }, "fetch.max_body_bytes", "must be >= 1"},
+		{"retries negative", func(c *Config) { c.Fetch.Retries = -1 }, "fetch.retries", "must be >= 0"},
+		{"retry_base_delay zero with retries", func(c *Config) { c.Fetch.RetryBaseDelay = 0 }, "fetch.retry_base_delay", "must be > 0"},
+		{"retry_base_delay zero without retries", func(c *Config) { c.Fetch.Retries, c.Fetch.RetryBaseDelay = 0, 0 }, "", ""},
+		{"retry_max_delay below base", func(c *Config) { c.Fetch.RetryMaxDelay = time.Second }, "fetch.retry_max_delay", "must be >= fetch.retry_base_delay (2s), got 1s"},
+		{"max_redirects negative", func(c *Config) { c.Fetch.MaxRedirects = -1 }, "fetch.max_redirects", "must be >= 0"},
+		{"host_failure_threshold negative", func(c *Config) { c.Fetch.HostFailureThreshold = -1 }, "fetch.host_failure_threshold", "must be >= 0"},
+		{"api.listen bad", func(c *Config) { c.API.Listen = "9090" }, "api.listen", "host:port"},
+		{"api.listen valid", func(c *Config) { c.API.Listen = ":9090" }, "", ""},
+		{"min_free_bytes negative", func(c *Config) { c.Store.MinFreeBytes = -1 }, "store.min_free_bytes", "must be >= 0"},
+		{"recrawl interval negative", func(c *Config) { c.Recrawl.Interval = -1 }, "recrawl.interval", "must not be negative"},
+		{"recrawl min above max", func(c *Config) { c.Recrawl.MinInterval, c.Recrawl.MaxInterval = 2*time.Hour, time.Hour }, "recrawl.max_interval", "must be >= recrawl.min_interval (2h0m0s), got 1h0m0s"},
+		{"log level", func(c *Config) { c.Log.Level = "verbose" }, "log.level", `must be one of debug, info, warn, error, got "verbose"`},
+		{"log level case", func(c *Config) { c.Log.Level = "INFO" }, "log.level", "must be one of"},
+		{"log format", func(c *Config) { c.Log.Format = "xml" }, "log.format", `must be one of text, json, got "xml"`},
+		{"log valid", func(c *Config) { c.Log.Level, c.Log.Format = "debug", "json" }, "", ""},
+		{"shutdown_timeout zero", func(c *Config) { c.ShutdownTimeout = 0 }, "shutdown_timeout", "must be > 0"},
+		{"extract valid", func(c *Config) {
+			c.Extract = []ExtractRule{rule("a", field("x", "h1"), field("y", "a[href]")), rule("b", field("x", "p, li"))}
+		}, "", ""},
+		{"extract rule name empty", func(c *Config) { c.Extract = []ExtractRule{rule(" ", field("x", "h1"))} }, "extract[0].name", "must not be empty"},
+		{"extract rule names unique", func(c *Config) {
+			c.Extract = []ExtractRule{rule("a", field("x", "h1")), rule("a", field("x", "h1"))}
+		}, "extract[1].name", `duplicate rule name "a" (also extract[0])`},
+		{"extract rule without fields", func(c *Config) { c.Extract = []ExtractRule{rule("a")} }, "extract[0].fields", "at least one field"},
+		{"extract field name empty", func(c *Config) { c.Extract = []ExtractRule{rule("a", field("", "h1"))} }, "extract[0].fields[0].name", "must not be empty"},
+		{"extract field names unique", func(c *Config) {
+			c.Extract = []ExtractRule{rule("a", field("x", "h1"), field("y", "h2"), field("x", "h3"))}
+		}, "extract[0].fields[2].name", `duplicate field name "x" in rule (also fields[0])`},
+		{"extract attr empty", func(c *Config) {
+			c.Extract = []ExtractRule{rule("a", ExtractField{Name: "x", Selector: "h1"})}
+		}, "extract[0].fields[0].attr", "must be"},
+		{"extract selector empty", func(c *Config) { c.Extract = []ExtractRule{rule("a", field("x", ""))} }, "extract[0].fields[0].selector", "must not be empty"},
+		{"extract selector bad", func(c *Config) {
+			c.Extract = []ExtractRule{rule("a", field("x", "h1")), rule("b", field("x", "h1"), field("y", "a[href"))}
+		}, "extract[1].fields[1].selector", `invalid CSS selector "a[href"`},
+		{"extract match bad", func(c *Config) {
+			r := rule("a", field("x", "h1"))
+			r.Match = "(["
+			c.Extract = []ExtractRule{r}
+		}, "extract[0].match", `invalid regexp "(["`},
+		{"extract pattern bad", func(c *Config) {
+			f := field("y", "h2")
+			f.Pattern = "a)"
+			c.Extract = []ExtractRule{rule("a", field("x", "h1"), f)}
+		}, "extract[0].fields[1].pattern", `invalid regexp "a)"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			tt.mutate(c)
+			err := c.Validate()
+			if tt.field == "" {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want nil", err)
+				}
+				return
+			}
+			errs := configErrors(t, err)
+			if len(errs) != 1 {
+				t.Fatalf("got %d errors, want 1: %v", len(errs), err)
+			}
+			e := errs[0]
+			if e.Field != tt.field || e.Line != 0 || e.File != "" {
+				t.Errorf("error at field %q line %d file %q, want field %q and no position", e.Field, e.Line, e.File, tt.field)
+			}
+			if !errors.Is(err, ErrInvalid) {
+				t.Errorf("errors.Is(err, ErrInvalid) = false: %v", err)
+			}
+			if !strings.Contains(e.Error(), tt.msg) || !strings.HasPrefix(e.Error(), tt.field+": ") {
+				t.Errorf("Error() = %q, want prefix %q and %q in it", e.Error(), tt.field+": ", tt.msg)
+			}
+		})
+	}
+}
+
+func TestValidateDoesNotModify(t *testing.T) {
+	c := Default()
+	c.Fetch.RobotsToken = ""
+	c.Extract = []ExtractRule{rule("a", ExtractField{Name: "x", Selector: "h1"})}
+	_ = c.Validate()
+	if c.Fetch.RobotsToken != "" || c.Extract[0].Fields[0].Attr != "" {
+		t.Errorf("Validate modified the config: %+v", c)
+	}
+}
+
+func TestValidateReportsAll(t *testing.T) {
+	c := Default()
+	c.DataDir = ""
+	c.Fetch.Concurrency = 0
+	c.Log.Format = "xml"
+	c.Extract = []ExtractRule{rule("a", field("x", "h1"), field("y", "::"))}
+	errs := configErrors(t, c.Validate())
+	want := []string{"data_dir", "fetch.concurrency", "log.format", "extract[0].fields[1].selector"}
+	if len(errs) != len(want) {
+		t.Fatalf("got %d errors, want %d: %v", len(errs), len(want), errs)
+	}
+	for i, e := range errs {
+		if e.Field != want[i] {
+			t.Errorf("error %d is for %q, want %q", i, e.Field, want[i])
+		}
+	}
+}
+
+// TestParseValidationLines checks that validation errors from Parse point at
+// the line of the offending key, and that all of them are reported.
+func TestParseValidationLines(t *testing.T) {
+	in := `data_dir: ""
+seeds:
+  - https://ok.test/
+  - notaurl
+fetch:
+  concurrency: 2
+  per_host_concurrency: 3
+  timeout: 0s
+log: {level: loud}
+recrawl:
+  min_interval: 800h
+extract:
+  - name: r
+    match: "("
+    fields:
+      - name: a
+        selector: h1
+      - name: b
+        selector: "a[["
+`
+	err := mustFail(t, in)
+	want := map[string]int{
+		"data_dir":                      1,
+		"seeds[1]":                      4,
+		"fetch.per_host_concurrency":    7,
+		"fetch.timeout":                 8,
+		"log.level":                     9,
+		"extract[0].match":              14,
+		"extract[0].fields[1].selector": 19,
+	}
+	errs := configErrors(t, err)
+	if len(errs) != len(want)+1 {
+		t.Errorf("got %d errors, want %d: %v", len(errs), len(want)+1, err)
+	}
+	for field, line := range want {
+		e := findError(t, err, field)
+		if e == nil {
+			t.Errorf("no error for %s in %v", field, err)
+			continue
+		}
+		if e.Line != line {
+			t.Errorf("%s: line %d, want %d", field, e.Line, line)
+		}
+	}
+	// recrawl.max_interval is absent from the file, so its error has no line.
+	if e := findError(t, err, "recrawl.max_interval"); e == nil || e.Line != 0 {
+		t.Errorf("recrawl.max_interval error = %v, want one without a line", e)
+	}
+	if e := findError(t, err, "extract[0].fields[1].selector"); e != nil {
+		if got, want := e.Error(), `line 19: extract[0].fields[1].selector: invalid CSS selector "a[["`; !strings.HasPrefix(got, want) {
+			t.Errorf("Error() = %q, want prefix %q", got, want)
+		}
+	}
+}
