@@ -1,0 +1,230 @@
+package fetcher
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/andybalholm/brotli"
+	"github.com/klauspost/compress/flate"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zlib"
+)
+
+const (
+	// drainBytes is how much of an unread body tail is discarded to let the
+	// connection be reused; longer tails close the connection instead.
+	drainBytes = 64 << 10
+	// maxEncodings bounds stacked content codings ("gzip, br"); longer
+	// stacks are treated like unknown codings and kept raw.
+	maxEncodings = 3
+)
+
+// errWireLimit is returned by wireReader once the wire cap is reached. It
+// never escapes the package: hitting the cap means Truncated, not failure.
+var errWireLimit = errors.New("wire byte limit reached")
+
+// wireReader counts body bytes read from the connection, stops at limit and
+// remembers the first transport error, so that decoder errors caused by the
+// connection can be told apart from undecodable content.
+type wireReader struct {
+	r        io.Reader
+	n        int64
+	limit    int64
+	hitLimit bool
+	err      error
+}
+
+func (w *wireReader) Read(p []byte) (int, error) {
+	if w.n >= w.limit {
+		w.hitLimit = true
+		return 0, errWireLimit
+	}
+	if rest := w.limit - w.n; int64(len(p)) > rest {
+		p = p[:rest]
+	}
+	n, err := w.r.Read(p)
+	w.n += int64(n)
+	if err != nil && err != io.EOF && w.err == nil {
+		w.err = err
+	}
+	return n, err
+}
+
+// bodyResult is what readBody learned; err is nil on success, truncation
+// included.
+type bodyResult struct {
+	data      []byte
+	truncated bool
+	wireBytes int64
+	err       error
+	decodeErr bool // err comes from a content decoder, not the connection
+}
+
+// wireLimit is the wire cap for a decoded cap of maxBody. Identity bodies
+// stop at maxBody+1 through the decoded cap; the extra room lets an encoded
+// body whose compressed form is slightly larger than its content (stored
+// deflate blocks, incompressible data) still decode completely.
+func wireLimit(maxBody int64) int64 {
+	return maxBody + maxBody/16 + 4096
+}
+
+// readBody reads and decodes hresp.Body, holding at most maxBody+1 decoded
+// bytes and reading at most wireLimit(maxBody) bytes from the connection
+// (plus up to drainBytes after a complete read). The caller closes the
+// body.
+func readBody(hresp *http.Response, maxBody int64) bodyResult {
+	wire := &wireReader{r: hresp.Body, limit: wireLimit(maxBody)}
+	data, truncated, err := decodeCapped(wire, hresp.Header.Values("Content-Encoding"), maxBody)
+	res := bodyResult{data: data, truncated: truncated}
+	switch {
+	case truncated:
+	case err != nil && wire.hitLimit:
+		res.truncated = true // decoder starved by the wire cap
+	case wire.err != nil:
+		res.err = wire.err // the connection failed; a decoder error is a symptom
+	case err != nil:
+		res.err, res.decodeErr = err, true
+	default:
+		// Drain a short tail (e.g. bytes after the end of an encoded
+		// stream) so the connection can be reused; Close discards the
+		// connection if more remains. A truncated body is not drained: its
+		// tail is long, and a slow server would hold Fetch until Timeout.
+		wire.limit = wire.n + drainBytes
+		_, _ = io.Copy(io.Discard, wire)
+	}
+	res.wireBytes = wire.n
+	return res
+}
+
+// decodeCapped decodes wire according to the Content-Encoding header values
+// and reads at most maxBody+1 decoded bytes. It returns the body cut to
+// maxBody, whether it was cut, and the error that stopped reading, wrapped
+// with the codings when they are being decoded.
+func decodeCapped(wire io.Reader, contentEncoding []string, maxBody int64) (data []byte, truncated bool, err error) {
+	src := bufio.NewReader(wire)
+	if _, err := src.Peek(1); err != nil {
+		if err == io.EOF {
+			return nil, false, nil // empty body, whatever its encoding claims
+		}
+		return nil, false, err
+	}
+
+	r := io.Reader(src)
+	codings := parseContentEncoding(contentEncoding)
+	// Codings are listed in the order they were applied; undo them in
+	// reverse.
+	for i := len(codings) - 1; i >= 0; i-- {
+		dec, err := newDecoder(codings[i], r)
+		if err != nil {
+			return nil, false, fmt.Errorf("decode %s: %w", codings[i], err)
+		}
+		defer dec.Close()
+		r = dec
+	}
+
+	data, err = io.ReadAll(io.LimitReader(r, maxBody+1))
+	if int64(len(data)) > maxBody {
+		return data[:maxBody:maxBody], true, nil
+	}
+	if err != nil && codings != nil {
+		err = fmt.Errorf("decode %s: %w", strings.Join(codings, ", "), err)
+	}
+	return data, false, err
+}
+
+// parseContentEncoding returns the lowercased content codings to undo, or
+// nil when the body is to be kept as received: no coding, only "identity",
+// an unknown coding, or more than maxEncodings of them.
+func parseContentEncoding(values []string) []string {
+	var codings []string
+	for _, v := range values {
+		for _, c := range strings.Split(v, ",") {
+			c = strings.ToLower(strings.TrimSpace(c))
+			switch c {
+			case "", "identity":
+				continue
+			case "x-gzip":
+				c = "gzip"
+			case "gzip", "deflate", "br":
+			default:
+				return nil
+			}
+			codings = append(codings, c)
+		}
+	}
+	if len(codings) > maxEncodings {
+		return nil
+	}
+	return codings
+}
+
+// newDecoder returns a streaming decoder for one content coding.
+func newDecoder(coding string, r io.Reader) (io.ReadCloser, error) {
+	switch coding {
+	case "gzip":
+		return newGzipMembers(r)
+	case "deflate":
+		// "deflate" is specified as zlib-wrapped (RFC 9110), but many
+		// servers send raw deflate; like browsers, try the zlib header
+		// first.
+		br := bufio.NewReader(r)
+		if hdr, err := br.Peek(2); err == nil && isZlibHeader(hdr[0], hdr[1]) {
+			return zlib.NewReader(br)
+		}
+		return flate.NewReader(br), nil
+	case "br":
+		return io.NopCloser(brotli.NewReader(r)), nil
+	default:
+		return nil, fmt.Errorf("unsupported content coding %q", coding)
+	}
+}
+
+// isZlibHeader reports whether cmf, flg form a valid RFC 1950 header with
+// the deflate method and no preset dictionary.
+func isZlibHeader(cmf, flg byte) bool {
+	return cmf&0x0f == 8 && cmf>>4 <= 7 && flg&0x20 == 0 && (uint16(cmf)<<8|uint16(flg))%31 == 0
+}
+
+// gzipMembers decodes concatenated gzip members and ignores trailing bytes
+// that do not start another member, as browsers do; gzip.Reader's own
+// multistream mode fails on such junk. Hand-written because no library here
+// offers that tolerance.
+type gzipMembers struct {
+	br *bufio.Reader
+	z  *gzip.Reader
+}
+
+func newGzipMembers(r io.Reader) (*gzipMembers, error) {
+	br := bufio.NewReader(r) // an io.ByteReader: gzip reads no further than each member's end
+	z, err := gzip.NewReader(br)
+	if err != nil {
+		return nil, err
+	}
+	z.Multistream(false)
+	return &gzipMembers{br: br, z: z}, nil
+}
+
+func (g *gzipMembers) Read(p []byte) (int, error) {
+	for {
+		n, err := g.z.Read(p)
+		if err != io.EOF {
+			return n, err
+		}
+		if n > 0 {
+			return n, nil // report the member's end on the next call
+		}
+		if magic, _ := g.br.Peek(2); len(magic) < 2 || magic[0] != 0x1f || magic[1] != 0x8b {
+			return 0, io.EOF
+		}
+		if err := g.z.Reset(g.br); err != nil {
+			return 0, err
+		}
+		g.z.Multistream(false)
+	}
+}
+
+func (g *gzipMembers) Close() error { return g.z.Close() }

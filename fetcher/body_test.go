@@ -1,0 +1,279 @@
+package fetcher
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/andybalholm/brotli"
+	"github.com/klauspost/compress/flate"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zlib"
+)
+
+func compress(t *testing.T, data []byte, newWriter func(io.Writer) (io.WriteCloser, error)) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := newWriter(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func gzipBytes(t *testing.T, data []byte) []byte {
+	return compress(t, data, func(w io.Writer) (io.WriteCloser, error) { return gzip.NewWriter(w), nil })
+}
+
+func zlibBytes(t *testing.T, data []byte) []byte {
+	return compress(t, data, func(w io.Writer) (io.WriteCloser, error) { return zlib.NewWriter(w), nil })
+}
+
+func flateBytes(t *testing.T, data []byte) []byte {
+	return compress(t, data, func(w io.Writer) (io.WriteCloser, error) { return flate.NewWriter(w, flate.DefaultCompression) })
+}
+
+func brotliBytes(t *testing.T, data []byte) []byte {
+	return compress(t, data, func(w io.Writer) (io.WriteCloser, error) { return brotli.NewWriter(w), nil })
+}
+
+// encodedServer serves body with the given Content-Encoding.
+func encodedServer(t *testing.T, encoding string, body []byte) string {
+	return newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if encoding != "" {
+			w.Header().Set("Content-Encoding", encoding)
+		}
+		w.Write(body)
+	})).URL
+}
+
+func TestFetchDecodesContentEncodings(t *testing.T) {
+	text := []byte(strings.Repeat("<p>The quick brown fox jumps over the lazy dog.</p>\n", 200))
+	for _, tc := range []struct {
+		name, encoding string
+		wire           []byte
+	}{
+		{"gzip", "gzip", gzipBytes(t, text)},
+		{"x-gzip", "x-gzip", gzipBytes(t, text)},
+		{"deflate zlib", "deflate", zlibBytes(t, text)},
+		{"deflate raw", "deflate", flateBytes(t, text)},
+		{"brotli", "br", brotliBytes(t, text)},
+		{"stacked", "gzip, br", brotliBytes(t, gzipBytes(t, text))},
+		{"identity", "identity", text},
+		{"mixed case", " GZip ", gzipBytes(t, text)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := get(t, newClient(t, Options{}), encodedServer(t, tc.encoding, tc.wire))
+			if !bytes.Equal(resp.Body, text) {
+				t.Errorf("decoded %d bytes, want the %d-byte original", len(resp.Body), len(text))
+			}
+			if resp.WireBytes != int64(len(tc.wire)) || resp.Truncated {
+				t.Errorf("WireBytes %d (want %d), Truncated %v", resp.WireBytes, len(tc.wire), resp.Truncated)
+			}
+		})
+	}
+}
+
+func TestFetchUnknownEncodingKeepsRawBytes(t *testing.T) {
+	raw := gzipBytes(t, []byte("hidden"))
+	for _, enc := range []string{"compress", "gzip, zstd", "gzip, gzip, gzip, gzip"} {
+		resp := get(t, newClient(t, Options{}), encodedServer(t, enc, raw))
+		if !bytes.Equal(resp.Body, raw) {
+			t.Errorf("Content-Encoding %q: body %q, want the raw bytes", enc, resp.Body)
+		}
+	}
+}
+
+func TestFetchCorruptEncodingIsProtocol(t *testing.T) {
+	text := []byte(strings.Repeat("abcdefgh", 4096))
+	corrupt := gzipBytes(t, text)
+	corrupt = corrupt[:len(corrupt)/2] // stream ends mid-way: the body framing is fine, the gzip is not
+	for _, tc := range []struct{ encoding, body string }{
+		{"gzip", "this is not gzip"},
+		{"gzip", string(corrupt)},
+		{"br", "\xff\xff\xff\xff not brotli"},
+		{"deflate", "\xff\xff\xff not deflate"},
+	} {
+		resp, err := newClient(t, Options{}).Fetch(context.Background(), &Request{URL: mustParse(t, encodedServer(t, tc.encoding, []byte(tc.body)))})
+		wantKind(t, err, KindProtocol)
+		if resp == nil || resp.Status != 200 {
+			t.Fatalf("%s: want the response along with the error, got %+v", tc.encoding, resp)
+		}
+		if !bytes.HasPrefix(text, resp.Body) {
+			t.Errorf("%s: partial body is not a prefix of the original", tc.encoding)
+		}
+	}
+}
+
+func TestFetchEmptyBody(t *testing.T) {
+	for _, enc := range []string{"", "gzip", "br", "deflate"} {
+		resp := get(t, newClient(t, Options{}), encodedServer(t, enc, nil))
+		if resp.Status != 200 || len(resp.Body) != 0 || resp.Truncated || resp.WireBytes != 0 {
+			t.Errorf("encoding %q: status %d, body %q, truncated %v, wire %d", enc, resp.Status, resp.Body, resp.Truncated, resp.WireBytes)
+		}
+	}
+}
+
+// endless writes chunk forever, until the client goes away.
+func endless(contentEncoding string, chunk []byte) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if contentEncoding != "" {
+			w.Header().Set("Content-Encoding", contentEncoding)
+		}
+		for r.Context().Err() == nil {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	})
+}
+
+func TestFetchEndlessBodyTruncated(t *testing.T) {
+	const maxBody = 100 << 10
+	srv := newServer(t, endless("", bytes.Repeat([]byte("a"), 32<<10)))
+	c := newClient(t, Options{MaxBodyBytes: maxBody})
+
+	resp := get(t, c, srv.URL)
+	if !resp.Truncated || len(resp.Body) != maxBody {
+		t.Errorf("Truncated %v, len %d; want true, %d", resp.Truncated, len(resp.Body), maxBody)
+	}
+	if resp.WireBytes <= maxBody || resp.WireBytes > wireLimit(maxBody) {
+		t.Errorf("WireBytes = %d, want in (%d, %d]", resp.WireBytes, maxBody, wireLimit(maxBody))
+	}
+
+	// The per-request cap wins over the client's.
+	resp, err := c.Fetch(context.Background(), &Request{URL: mustParse(t, srv.URL), MaxBodyBytes: 1000})
+	if err != nil || !resp.Truncated || len(resp.Body) != 1000 {
+		t.Errorf("per-request cap: err %v, truncated %v, len %d", err, resp.Truncated, len(resp.Body))
+	}
+}
+
+func TestFetchBodyExactlyAtCapIsNotTruncated(t *testing.T) {
+	body := bytes.Repeat([]byte("b"), 4096)
+	resp := get(t, newClient(t, Options{MaxBodyBytes: 4096}), encodedServer(t, "", body))
+	if resp.Truncated || !bytes.Equal(resp.Body, body) {
+		t.Errorf("Truncated %v, len %d", resp.Truncated, len(resp.Body))
+	}
+	// Incompressible content, so the gzip stream is larger than the body.
+	random := make([]byte, 64<<10)
+	rand.Read(random)
+	resp = get(t, newClient(t, Options{MaxBodyBytes: int64(len(random))}), encodedServer(t, "gzip", gzipBytes(t, random)))
+	if resp.Truncated || !bytes.Equal(resp.Body, random) {
+		t.Errorf("incompressible gzip at the cap: Truncated %v, len %d", resp.Truncated, len(resp.Body))
+	}
+}
+
+func TestFetchGzipBomb(t *testing.T) {
+	const maxBody = 1 << 20
+	// 1 GiB of zeros, compressed while streaming: about 1 MiB on the wire.
+	srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Encoding", "gzip")
+		gz, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
+		zeros := make([]byte, 1<<20)
+		for range 1024 {
+			if r.Context().Err() != nil {
+				return
+			}
+			if _, err := gz.Write(zeros); err != nil {
+				return
+			}
+		}
+		gz.Close()
+	}))
+	c := newClient(t, Options{MaxBodyBytes: maxBody})
+
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	resp := get(t, c, srv.URL)
+	runtime.ReadMemStats(&after)
+
+	if !resp.Truncated || len(resp.Body) != maxBody {
+		t.Errorf("Truncated %v, len %d; want true, %d", resp.Truncated, len(resp.Body), maxBody)
+	}
+	if resp.WireBytes > wireLimit(maxBody) {
+		t.Errorf("WireBytes = %d, above the wire cap %d", resp.WireBytes, wireLimit(maxBody))
+	}
+	// Server and client together; decoding the whole bomb would allocate
+	// over 1 GiB.
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 64<<20 {
+		t.Errorf("allocated %d MiB fetching a bomb capped at 1 MiB", alloc>>20)
+	}
+}
+
+func TestFetchDeflateStallHitsWireCap(t *testing.T) {
+	// Endless empty stored deflate blocks: bytes arrive forever, nothing
+	// decodes. Only the wire cap ends this.
+	const maxBody = 64 << 10
+	emptyBlock := []byte{0x00, 0x00, 0x00, 0xff, 0xff}
+	srv := newServer(t, endless("deflate", bytes.Repeat(emptyBlock, 1000)))
+	resp := get(t, newClient(t, Options{MaxBodyBytes: maxBody}), srv.URL)
+	if !resp.Truncated || len(resp.Body) != 0 {
+		t.Errorf("Truncated %v, len %d; want true, 0", resp.Truncated, len(resp.Body))
+	}
+	if resp.WireBytes != wireLimit(maxBody) {
+		t.Errorf("WireBytes = %d, want the wire cap %d", resp.WireBytes, wireLimit(maxBody))
+	}
+}
+
+func TestFetchResetMidBody(t *testing.T) {
+	half := strings.Repeat("a", 500)
+	srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, buf, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Errorf("hijack: %v", err)
+			return
+		}
+		buf.WriteString("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\n" + half)
+		buf.Flush()
+		conn.(*net.TCPConn).SetLinger(0) // close sends RST instead of FIN
+		conn.Close()
+	}))
+	resp, err := newClient(t, Options{}).Fetch(context.Background(), &Request{URL: mustParse(t, srv.URL)})
+	wantKind(t, err, KindNetwork)
+	if resp == nil || resp.Status != 200 || resp.ContentType != "text/plain" {
+		t.Fatalf("want the partial response with the error, got %+v", resp)
+	}
+	if len(resp.Body) == 0 || !strings.HasPrefix(half, string(resp.Body)) {
+		t.Errorf("partial body %q, want a non-empty prefix of what was sent", resp.Body)
+	}
+}
+
+func TestFetchShortBodyIsNetwork(t *testing.T) {
+	srv := newServer(t, hijack(t, func(w io.Writer) {
+		io.WriteString(w, "HTTP/1.1 200 OK\r\nContent-Length: "+strconv.Itoa(100)+"\r\n\r\nonly this")
+	}))
+	resp, err := newClient(t, Options{}).Fetch(context.Background(), &Request{URL: mustParse(t, srv.URL)})
+	fe := wantKind(t, err, KindNetwork)
+	if !errors.Is(fe, io.ErrUnexpectedEOF) {
+		t.Errorf("err = %v, want io.ErrUnexpectedEOF inside", fe)
+	}
+	if resp == nil || string(resp.Body) != "only this" {
+		t.Errorf("partial response %+v", resp)
+	}
+}
+
+func TestIsZlibHeader(t *testing.T) {
+	z := zlibBytes(t, []byte("x"))
+	if !isZlibHeader(z[0], z[1]) {
+		t.Errorf("zlib stream header %x not recognised", z[:2])
+	}
+	for _, tc := range [][2]byte{{0x00, 0x00}, {0x78, 0x00}, {0xf8, 0x1b}, {0x78, 0xbb}} {
+		if isZlibHeader(tc[0], tc[1]) {
+			t.Errorf("%x taken for a zlib header", tc)
+		}
+	}
+}

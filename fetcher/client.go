@@ -1,0 +1,130 @@
+package fetcher
+
+import (
+	"net"
+	"net/http"
+	"time"
+)
+
+// Defaults applied by [New] to zero-valued [Options] fields.
+const (
+	// DefaultUserAgent is sent when Options.UserAgent is empty.
+	DefaultUserAgent = "crawler/0.1"
+	// DefaultTimeout is used when Options.Timeout is zero or negative.
+	DefaultTimeout = 30 * time.Second
+	// DefaultMaxBodyBytes is used when Options.MaxBodyBytes is zero or
+	// negative.
+	DefaultMaxBodyBytes int64 = 10 << 20
+	// DefaultMaxIdleConnsPerHost is used when Options.MaxIdleConnsPerHost is
+	// zero or negative.
+	DefaultMaxIdleConnsPerHost = 4
+
+	// maxHeaderBytes caps the response header block (status line included).
+	maxHeaderBytes = 64 << 10
+	// maxTLSHandshake caps the TLS handshake; Timeout still applies if lower.
+	maxTLSHandshake = 10 * time.Second
+	// maxIdleConns caps idle connections across all hosts.
+	maxIdleConns = 256
+	// idleConnTimeout closes connections idle for longer than this.
+	idleConnTimeout = 90 * time.Second
+)
+
+// Options configures a [Client]. The zero value is usable: every field
+// documents its default.
+type Options struct {
+	// UserAgent is sent as the User-Agent header unless the request sets one.
+	// Default (empty): DefaultUserAgent, "crawler/0.1".
+	UserAgent string
+	// Timeout bounds the whole request: dialing, TLS, waiting for headers and
+	// reading the body. It is applied in addition to any deadline on the
+	// caller's context. Default (zero or negative): 30s.
+	Timeout time.Duration
+	// MaxBodyBytes caps the decoded body. Longer bodies are cut and
+	// Response.Truncated is set. Request.MaxBodyBytes overrides it per
+	// request. Default (zero or negative): 10 MiB.
+	MaxBodyBytes int64
+	// AllowPrivateAddresses disables the dial-time address guard. When false
+	// (the default), connections to loopback, RFC 1918, link-local
+	// (169.254/16, fe80::/10), unique-local (fc00::/7), unspecified, CGNAT
+	// (100.64/10), multicast, documentation and other special-purpose
+	// addresses, including their IPv4-mapped IPv6 forms, fail with
+	// KindBlocked. Set it only for tests or trusted intranets.
+	AllowPrivateAddresses bool
+	// MaxIdleConnsPerHost is how many idle keep-alive connections are kept
+	// per host. Default (zero or negative): 4.
+	MaxIdleConnsPerHost int
+	// MaxConnsPerHost limits connections per host, including those in use.
+	// Default (zero or negative): unlimited; politeness is the frontier's
+	// job.
+	MaxConnsPerHost int
+}
+
+// Client fetches URLs over one shared, tuned http.Transport. It is safe for
+// concurrent use. Create it with [New] and release it with [Client.Close].
+type Client struct {
+	userAgent    string
+	timeout      time.Duration
+	maxBodyBytes int64
+	transport    *http.Transport
+	now          func() time.Time // injectable clock for Response.Duration
+}
+
+// New returns a Client configured by opts (see [Options] for defaults).
+//
+// Redirects are never followed: Fetch hands each request straight to the
+// transport, which does not act on 3xx responses. The transport reuses
+// connections, never uses a proxy, attempts HTTP/2 over TLS, does not
+// decompress transparently (Fetch decodes itself, with caps), limits response
+// headers to 64 KiB and bounds the TLS handshake and the wait for response
+// headers by Timeout.
+func New(opts Options) *Client {
+	if opts.UserAgent == "" {
+		opts.UserAgent = DefaultUserAgent
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if opts.MaxIdleConnsPerHost <= 0 {
+		opts.MaxIdleConnsPerHost = DefaultMaxIdleConnsPerHost
+	}
+	if opts.MaxConnsPerHost < 0 {
+		opts.MaxConnsPerHost = 0
+	}
+
+	dialer := &net.Dialer{
+		Timeout:   opts.Timeout,
+		KeepAlive: 30 * time.Second,
+		Control:   dialControl(opts.AllowPrivateAddresses),
+	}
+	transport := &http.Transport{
+		Proxy:                  nil,
+		DialContext:            dialer.DialContext,
+		ForceAttemptHTTP2:      true,
+		DisableCompression:     true,
+		MaxIdleConns:           maxIdleConns,
+		MaxIdleConnsPerHost:    opts.MaxIdleConnsPerHost,
+		MaxConnsPerHost:        opts.MaxConnsPerHost,
+		IdleConnTimeout:        idleConnTimeout,
+		TLSHandshakeTimeout:    min(maxTLSHandshake, opts.Timeout),
+		ResponseHeaderTimeout:  opts.Timeout,
+		ExpectContinueTimeout:  time.Second,
+		MaxResponseHeaderBytes: maxHeaderBytes,
+	}
+	return &Client{
+		userAgent:    opts.UserAgent,
+		timeout:      opts.Timeout,
+		maxBodyBytes: opts.MaxBodyBytes,
+		transport:    transport,
+		now:          time.Now,
+	}
+}
+
+// Close closes idle connections. It is safe to call more than once. Fetches
+// still in flight are not interrupted, and the Client remains usable, opening
+// new connections as needed.
+func (c *Client) Close() {
+	c.transport.CloseIdleConnections()
+}

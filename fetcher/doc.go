@@ -1,0 +1,25 @@
+// Package fetcher performs single HTTP GET requests for the crawler, safely.
+//
+// A [Client] does exactly one request per [Client.Fetch] call and reports
+// precisely what happened: status, headers, the content-decoded body (capped),
+// whether the body was cut, how many bytes crossed the wire and how long it
+// took. Deciding when to fetch (politeness, scheduling) is not this package's
+// job.
+//
+// The open web is hostile, so every failure mode is bounded:
+//
+//   - Redirects are never followed; a 3xx is a result and its Location is
+//     reported, resolved against the requested URL.
+//   - [Options.Timeout] covers the whole exchange, including reading the body.
+//   - The body is capped twice: decoded bytes at MaxBodyBytes and wire bytes
+//     slightly above it, so neither endless bodies nor compression bombs can
+//     grow memory.
+//   - Unless [Options.AllowPrivateAddresses] is set, connections to loopback,
+//     private, link-local and other special-purpose addresses are refused at
+//     dial time, after DNS resolution, so names and redirects cannot be used to
+//     reach internal services.
+//
+// Every error returned by Fetch is an [*Error] whose [Kind] classifies the
+// failure. When the body fails part-way, Fetch returns the partial
+// [*Response] together with the error.
+package fetcher
