@@ -1,0 +1,208 @@
+// Package store keeps the crawl in one embedded bbolt file: page records,
+// compressed bodies and the counters the query CLI reports. The frontier
+// keeps its queues and URL states in the same file (see package frontier),
+// so that a page and the links it yielded commit in one transaction.
+//
+// bbolt holds an exclusive flock while a read-write DB is open, and a
+// read-only open needs a shared lock, so a second process cannot open the
+// file at all while the daemon runs. Open never waits forever: it fails
+// with ErrLocked after Options.Timeout.
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// Bucket names owned by this package.
+var (
+	bucketPages  = []byte("pages")  // url -> Page record
+	bucketBodies = []byte("bodies") // url -> zstd(body)
+	bucketMeta   = []byte("meta")   // counters and schema version
+)
+
+var (
+	keySchema    = []byte("schema")
+	keyPages     = []byte("pages")
+	keyBodyBytes = []byte("body_bytes")
+)
+
+// schemaVersion is written at creation and checked at every open.
+const schemaVersion = 1
+
+// maxBodyDecoded bounds what a stored body may decode to, so a corrupt
+// record cannot make a reader allocate without limit.
+const maxBodyDecoded = 1 << 30
+
+// Options configures Open.
+type Options struct {
+	// ReadOnly opens the file with a shared lock and refuses writes.
+	// A missing file is ErrMissing instead of being created.
+	ReadOnly bool
+
+	// Timeout is how long Open waits for the file lock before failing with
+	// ErrLocked. Default 1s; zero means the default (never wait forever).
+	Timeout time.Duration
+
+	// NoSync skips fdatasync at commit. Only for throwaway stores in tests
+	// and benchmarks: a power loss may corrupt the file. Default false.
+	NoSync bool
+}
+
+// DB is an open crawl database. It is safe for concurrent use; bbolt allows
+// one writer and many readers at a time.
+type DB struct {
+	bolt *bolt.DB
+	path string
+	ro   bool
+	enc  *zstd.Encoder
+	dec  *zstd.Decoder
+}
+
+// Open opens or creates the crawl database at path.
+func Open(path string, opts Options) (*DB, error) {
+	if opts.Timeout <= 0 {
+		opts.Timeout = time.Second
+	}
+	bopts := &bolt.Options{
+		Timeout:        opts.Timeout,
+		ReadOnly:       opts.ReadOnly,
+		FreelistType:   bolt.FreelistMapType,
+		NoFreelistSync: true,
+		NoSync:         opts.NoSync,
+	}
+	if opts.ReadOnly {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("open %s: %w", path, ErrMissing)
+		}
+	} else {
+		// Address space, not memory: avoids remapping (which waits for
+		// readers) while the file grows up to this size.
+		bopts.InitialMmapSize = 1 << 30
+	}
+	b, err := openBolt(path, bopts)
+	if err != nil {
+		return nil, err
+	}
+	db := &DB{bolt: b, path: path, ro: opts.ReadOnly}
+	if err := db.init(); err != nil {
+		_ = b.Close()
+		return nil, err
+	}
+	db.enc, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+	db.dec, _ = zstd.NewReader(nil, zstd.WithDecoderMaxMemory(maxBodyDecoded), zstd.WithDecoderConcurrency(0))
+	return db, nil
+}
+
+// openBolt opens the file, turning bbolt's failures (and panics on
+// garbage files) into this package's errors.
+func openBolt(path string, opts *bolt.Options) (db *bolt.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, fmt.Errorf("open %s: %v: %w", path, r, ErrCorrupt)
+		}
+	}()
+	db, err = bolt.Open(path, 0o600, opts)
+	switch {
+	case err == nil:
+		return db, nil
+	case errors.Is(err, berrors.ErrTimeout):
+		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch),
+		errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrInvalidMapping):
+		return nil, fmt.Errorf("open %s: %v: %w", path, err, ErrCorrupt)
+	default:
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+}
+
+// init creates this package's buckets and checks the schema version.
+func (db *DB) init() error {
+	check := func(tx *bolt.Tx) error {
+		m := tx.Bucket(bucketMeta)
+		if m == nil {
+			return nil
+		}
+		v := m.Get(keySchema)
+		if len(v) != 8 || int(u64(v)) != schemaVersion {
+			return fmt.Errorf("open %s: schema version %x, want %d: %w", db.path, v, schemaVersion, ErrCorrupt)
+		}
+		return nil
+	}
+	if db.ro {
+		return db.bolt.View(check)
+	}
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		if err := check(tx); err != nil {
+			return err
+		}
+		for _, name := range [][]byte{bucketPages, bucketBodies, bucketMeta} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		m := tx.Bucket(bucketMeta)
+		if m.Get(keySchema) == nil {
+			return m.Put(keySchema, putU64(schemaVersion))
+		}
+		return nil
+	})
+}
+
+// Path returns the database file's path.
+func (db *DB) Path() string { return db.path }
+
+// ReadOnly reports whether the database was opened read-only.
+func (db *DB) ReadOnly() bool { return db.ro }
+
+// Close releases the file lock. It is safe to call more than once.
+func (db *DB) Close() error {
+	if db.enc != nil {
+		_ = db.enc.Close()
+		db.dec.Close()
+		db.enc = nil
+	}
+	return db.bolt.Close()
+}
+
+// View runs fn in a read-only transaction.
+func (db *DB) View(fn func(*Tx) error) error {
+	return db.bolt.View(func(btx *bolt.Tx) error { return fn(&Tx{btx: btx, db: db}) })
+}
+
+// Update runs fn in a read-write transaction, committed when fn returns nil.
+func (db *DB) Update(fn func(*Tx) error) error {
+	if db.ro {
+		return ErrReadOnly
+	}
+	return db.bolt.Update(func(btx *bolt.Tx) error { return fn(&Tx{btx: btx, db: db}) })
+}
+
+// CompressBody compresses a page body for PutBody. It is safe for
+// concurrent use and meant to run on the parse workers, off the writer.
+func (db *DB) CompressBody(body []byte) []byte {
+	if len(body) == 0 {
+		return nil
+	}
+	return db.enc.EncodeAll(body, make([]byte, 0, len(body)/3+64))
+}
+
+// Check runs bbolt's own consistency check over the whole file and returns
+// every problem it finds.
+func (db *DB) Check() []error {
+	var errs []error
+	_ = db.bolt.View(func(tx *bolt.Tx) error {
+		for err := range tx.Check() {
+			errs = append(errs, err)
+		}
+		return nil
+	})
+	return errs
+}

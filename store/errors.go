@@ -1,0 +1,30 @@
+package store
+
+import "errors"
+
+// These errors can be returned by Open.
+var (
+	// ErrLocked is returned when another process holds the database file:
+	// a running daemon, or a CLI reading it. bbolt's flock forbids even a
+	// read-only open while the daemon runs, so callers should use the
+	// daemon's control socket instead.
+	ErrLocked = errors.New("database is locked by another process (is `crawler run` running?)")
+
+	// ErrCorrupt is returned when the file exists but is not a valid crawl
+	// database: not a bbolt file, truncated, a checksum mismatch, or a
+	// schema this binary does not understand. The file is never replaced.
+	ErrCorrupt = errors.New("database file is corrupt or not a crawl database")
+
+	// ErrMissing is returned by a read-only Open when there is no database
+	// file yet (nothing has been crawled into this data_dir).
+	ErrMissing = errors.New("no crawl database here yet")
+)
+
+// These errors can be returned by transactions.
+var (
+	// ErrNotFound is returned when a page is not stored.
+	ErrNotFound = errors.New("not found")
+
+	// ErrReadOnly is returned by write methods on a read-only transaction.
+	ErrReadOnly = errors.New("transaction is read-only")
+)

@@ -1,0 +1,68 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// Page is the stored record of one finished URL: a fetched page, a
+// redirect, or a failure. Its JSON form is also the output format of the
+// query CLI (`pages get --format json`, `pages list --format jsonl`,
+// `export --format jsonl`), so field names are a contract.
+type Page struct {
+	URL          string            `json:"url"`                     // normalized URL, the key
+	Host         string            `json:"host"`                    // host[:port]
+	Status       int               `json:"status"`                  // final HTTP status; 0 when no response
+	ContentType  string            `json:"content_type"`            // media type, lowercased
+	Charset      string            `json:"charset,omitempty"`       // encoding the body was decoded from, HTML only
+	Title        string            `json:"title"`                   // HTML <title>, UTF-8
+	Description  string            `json:"description,omitempty"`   // <meta name=description>
+	Canonical    string            `json:"canonical,omitempty"`     // <link rel=canonical>, normalized
+	FetchedAt    time.Time         `json:"fetched_at"`              // when the fetch ended (RFC 3339 in JSON)
+	DurationMS   int64             `json:"duration_ms"`             // request start to body end
+	Depth        int               `json:"depth"`                   // link hops from a seed
+	Parent       string            `json:"parent,omitempty"`        // the page this URL was discovered on
+	RedirectTo   string            `json:"redirect_to,omitempty"`   // normalized Location of a 3xx
+	Outlinks     int               `json:"outlinks"`                // links found on the page (before scope)
+	TextLen      int               `json:"text_len"`                // visible text length in runes
+	BodyBytes    int64             `json:"body_bytes"`              // decoded body size as stored (after truncation)
+	WireBytes    int64             `json:"wire_bytes,omitempty"`    // bytes read from the network
+	Hash         string            `json:"hash,omitempty"`          // sha256 of the body, hex
+	Truncated    bool              `json:"truncated"`               // body cut at fetch.max_body_bytes
+	Error        string            `json:"error"`                   // why the URL failed; "" on success
+	Attempts     int               `json:"attempts,omitempty"`      // fetch attempts it took
+	ETag         string            `json:"etag,omitempty"`          // for conditional recrawl
+	LastModified string            `json:"last_modified,omitempty"` // for conditional recrawl
+	Header       http.Header       `json:"header,omitempty"`        // response headers as received
+	Fields       map[string]any    `json:"fields"`                  // extracted data (extraction rules)
+	Extra        map[string]string `json:"extra,omitempty"`         // free-form notes (e.g. dropped link counts)
+}
+
+// recordVersion prefixes every encoded record so the codec can evolve.
+const recordVersion = 1
+
+// MarshalRecord encodes p for storage.
+func MarshalRecord(p *Page) ([]byte, error) {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("encode page %s: %w", p.URL, err)
+	}
+	return append([]byte{recordVersion}, b...), nil
+}
+
+// UnmarshalRecord decodes a stored record. It never panics on bad input.
+func UnmarshalRecord(data []byte) (*Page, error) {
+	if len(data) == 0 {
+		return nil, fmt.Errorf("decode page: empty record: %w", ErrCorrupt)
+	}
+	if data[0] != recordVersion {
+		return nil, fmt.Errorf("decode page: unknown record version %d: %w", data[0], ErrCorrupt)
+	}
+	p := new(Page)
+	if err := json.Unmarshal(data[1:], p); err != nil {
+		return nil, fmt.Errorf("decode page: %v: %w", err, ErrCorrupt)
+	}
+	return p, nil
+}

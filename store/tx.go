@@ -1,0 +1,176 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"strings"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Tx is a transaction on the crawl database. Like bbolt's, it must not be
+// used from more than one goroutine, and nothing it returns stays valid
+// after the transaction ends unless copied (the methods here copy).
+type Tx struct {
+	btx *bolt.Tx
+	db  *DB
+}
+
+// Bolt returns the underlying bbolt transaction, for packages that keep
+// their own buckets in the same file (the frontier).
+func (tx *Tx) Bolt() *bolt.Tx { return tx.btx }
+
+// Writable reports whether tx may write.
+func (tx *Tx) Writable() bool { return tx.btx.Writable() }
+
+// Page returns the stored record for a normalized URL, or ErrNotFound.
+func (tx *Tx) Page(url string) (*Page, error) {
+	b := tx.btx.Bucket(bucketPages)
+	if b == nil {
+		return nil, ErrNotFound
+	}
+	v := b.Get([]byte(url))
+	if v == nil {
+		return nil, ErrNotFound
+	}
+	return UnmarshalRecord(v)
+}
+
+// PutPage stores p under p.URL, replacing any earlier record.
+func (tx *Tx) PutPage(p *Page) error {
+	if !tx.btx.Writable() {
+		return ErrReadOnly
+	}
+	v, err := MarshalRecord(p)
+	if err != nil {
+		return err
+	}
+	b := tx.btx.Bucket(bucketPages)
+	key := []byte(p.URL)
+	if b.Get(key) == nil {
+		tx.addCounter(keyPages, 1)
+	}
+	if err := b.Put(key, v); err != nil {
+		return fmt.Errorf("put page %s: %w", p.URL, err)
+	}
+	return nil
+}
+
+// PutBody stores a body compressed by DB.CompressBody. A nil body deletes
+// the stored one.
+func (tx *Tx) PutBody(url string, compressed []byte) error {
+	if !tx.btx.Writable() {
+		return ErrReadOnly
+	}
+	b := tx.btx.Bucket(bucketBodies)
+	key := []byte(url)
+	if old := b.Get(key); old != nil {
+		tx.addCounter(keyBodyBytes, -int64(len(old)))
+	}
+	if compressed == nil {
+		return b.Delete(key)
+	}
+	tx.addCounter(keyBodyBytes, int64(len(compressed)))
+	if err := b.Put(key, compressed); err != nil {
+		return fmt.Errorf("put body %s: %w", url, err)
+	}
+	return nil
+}
+
+// Body returns the decompressed body stored for url, or ErrNotFound.
+func (tx *Tx) Body(url string) ([]byte, error) {
+	b := tx.btx.Bucket(bucketBodies)
+	if b == nil {
+		return nil, ErrNotFound
+	}
+	v := b.Get([]byte(url))
+	if v == nil {
+		return nil, ErrNotFound
+	}
+	body, err := tx.db.dec.DecodeAll(v, nil)
+	if err != nil {
+		return nil, fmt.Errorf("decode body %s: %v: %w", url, err, ErrCorrupt)
+	}
+	return body, nil
+}
+
+// ForEachPage calls fn for every stored page whose URL starts with prefix,
+// in URL order, starting at the first URL >= after when after is non-empty
+// (exclusive). It stops at the first error fn returns and returns it.
+// Memory stays constant however many pages there are.
+func (tx *Tx) ForEachPage(prefix, after string, fn func(*Page) error) error {
+	b := tx.btx.Bucket(bucketPages)
+	if b == nil {
+		return nil
+	}
+	c := b.Cursor()
+	pfx := []byte(prefix)
+	var k, v []byte
+	if after != "" && after >= prefix {
+		k, v = c.Seek([]byte(after))
+		if k != nil && string(k) == after {
+			k, v = c.Next()
+		}
+	} else {
+		k, v = c.Seek(pfx)
+	}
+	for ; k != nil && bytes.HasPrefix(k, pfx); k, v = c.Next() {
+		p, err := UnmarshalRecord(v)
+		if err != nil {
+			return fmt.Errorf("page %q: %w", k, err)
+		}
+		if err := fn(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Counts are the totals the store keeps up to date in every transaction.
+type Counts struct {
+	Pages     int64 // page records
+	BodyBytes int64 // compressed body bytes
+	FileBytes int64 // size of the database file
+}
+
+// Counts returns the store's totals without scanning.
+func (tx *Tx) Counts() Counts {
+	return Counts{
+		Pages:     tx.counter(keyPages),
+		BodyBytes: tx.counter(keyBodyBytes),
+		FileBytes: tx.btx.Size(),
+	}
+}
+
+func (tx *Tx) counter(key []byte) int64 {
+	m := tx.btx.Bucket(bucketMeta)
+	if m == nil {
+		return 0
+	}
+	v := m.Get(key)
+	if len(v) != 8 {
+		return 0
+	}
+	return int64(u64(v))
+}
+
+func (tx *Tx) addCounter(key []byte, n int64) {
+	m := tx.btx.Bucket(bucketMeta)
+	_ = m.Put(key, putU64(uint64(tx.counter(key)+n)))
+}
+
+// HostPrefixes returns the URL prefixes under which the pages of host
+// (host[:port]) are stored, one per scheme.
+func HostPrefixes(host string) []string {
+	host = strings.ToLower(host)
+	return []string{"http://" + host + "/", "https://" + host + "/"}
+}
+
+func u64(b []byte) uint64 { return binary.BigEndian.Uint64(b) }
+
+func putU64(v uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, v)
+	return b
+}
