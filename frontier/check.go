@@ -1,0 +1,149 @@
+package frontier
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"crawler/store"
+)
+
+// Check verifies the frontier's invariants in tx and returns every
+// violation found, joined:
+//   - every queue and retry entry has a URL record in state queued, and
+//     no URL is queued twice;
+//   - every URL record in state queued has exactly one queue or retry entry;
+//   - the done, failed and disallowed counters equal the URL records in
+//     those states;
+//   - each host's queued total equals its queue and retry entries.
+//
+// It reads everything once; memory grows with the number of queued URLs.
+func Check(tx *store.Tx) error {
+	btx := tx.Bolt()
+	urls, qb, db := btx.Bucket(bucketURLs), btx.Bucket(bucketQueue), btx.Bucket(bucketDelayed)
+	if urls == nil || qb == nil || db == nil {
+		return nil // never crawled
+	}
+	var errs []error
+	report := func(format string, args ...any) {
+		if len(errs) < 100 {
+			errs = append(errs, fmt.Errorf(format, args...))
+		}
+	}
+	queued := make(map[string]bool)
+	perHost := make(map[string]int64)
+	visit := func(where string, host string, e *entry) {
+		if queued[e.URL] {
+			report("%s: %s is queued twice", where, e.URL)
+		}
+		queued[e.URL] = true
+		perHost[host]++
+		r, err := unmarshalURLRecord(urls.Get([]byte(e.URL)))
+		switch {
+		case err != nil:
+			report("%s: %s has no URL record", where, e.URL)
+		case r.State != StateQueued:
+			report("%s: %s is queued but its state is %v", where, e.URL, r.State)
+		}
+	}
+	_ = qb.ForEach(func(k, v []byte) error {
+		e, err := unmarshalEntry(v)
+		if err != nil {
+			report("queue entry %q: %v", k, err)
+			return nil
+		}
+		visit("queue", hostOfKey(k), e)
+		return nil
+	})
+	_ = db.ForEach(func(k, v []byte) error {
+		i := bytes.IndexByte(v, 0)
+		if i < 0 {
+			report("retry entry %x: no host", k)
+			return nil
+		}
+		e, err := unmarshalEntry(v[i+1:])
+		if err != nil {
+			report("retry entry %x: %v", k, err)
+			return nil
+		}
+		visit("retry", string(v[:i]), e)
+		return nil
+	})
+	var states [6]int64
+	_ = urls.ForEach(func(k, v []byte) error {
+		r, err := unmarshalURLRecord(v)
+		if err != nil {
+			report("URL record %q: %v", k, err)
+			return nil
+		}
+		if int(r.State) < len(states) {
+			states[r.State]++
+		}
+		if r.State == StateQueued && !queued[string(k)] {
+			report("%s is in state queued but in no queue", k)
+		}
+		return nil
+	})
+	c := ReadCounts(tx)
+	for _, x := range []struct {
+		name   string
+		stored int64
+		state  State
+	}{{"done", c.Done, StateDone}, {"failed", c.Failed, StateFailed}, {"disallowed", c.Disallowed, StateDisallowed}} {
+		if x.stored != states[x.state] {
+			report("counter %s = %d but %d URLs are %s", x.name, x.stored, states[x.state], x.name)
+		}
+	}
+	hb := btx.Bucket(bucketHosts)
+	_ = hb.ForEach(func(k, v []byte) error {
+		r := unmarshalHostRecord(v)
+		if r.Queued != perHost[string(k)] {
+			report("host %s: queued total %d but %d entries", k, r.Queued, perHost[string(k)])
+		}
+		delete(perHost, string(k))
+		return nil
+	})
+	for h, n := range perHost {
+		report("host %s: %d entries but no host record", h, n)
+	}
+	return errors.Join(errs...)
+}
+
+// ReadCounts returns the frontier's totals as stored in tx; in flight is
+// always zero on disk (see State).
+func ReadCounts(tx *store.Tx) Counts {
+	btx := tx.Bolt()
+	m := btx.Bucket(bucketMeta)
+	if m == nil {
+		return Counts{}
+	}
+	c := Counts{
+		Done:       int64(u64(m.Get(keyDone))),
+		Failed:     int64(u64(m.Get(keyFailed))),
+		Disallowed: int64(u64(m.Get(keyDisallowed))),
+	}
+	_ = btx.Bucket(bucketHosts).ForEach(func(_, v []byte) error {
+		r := unmarshalHostRecord(v)
+		c.Queued += r.Queued
+		if r.Queued > 0 {
+			c.Hosts++
+		}
+		return nil
+	})
+	return c
+}
+
+// URLState returns the stored state of a normalized URL, or
+// store.ErrNotFound if the crawl never saw it.
+func URLState(tx *store.Tx, url string) (State, error) {
+	b := tx.Bolt().Bucket(bucketURLs)
+	if b == nil {
+		return 0, store.ErrNotFound
+	}
+	v := b.Get([]byte(url))
+	if v == nil {
+		return 0, store.ErrNotFound
+	}
+	r, err := unmarshalURLRecord(v)
+	return r.State, err
+}

@@ -1,0 +1,56 @@
+package frontier
+
+import (
+	"sort"
+	"time"
+
+	"crawler/store"
+)
+
+// HostInfo describes one host for operators.
+type HostInfo struct {
+	Host       string    `json:"host"`
+	Queued     int64     `json:"queued"`
+	InFlight   int64     `json:"in_flight"`
+	Done       int64     `json:"done"`
+	Failed     int64     `json:"failed"`
+	Disallowed int64     `json:"disallowed"`
+	Delay      string    `json:"delay,omitempty"`  // current least gap between requests (live daemon only)
+	NextAt     time.Time `json:"next_at,omitzero"` // earliest next request start (live daemon only)
+	Robots     string    `json:"robots,omitempty"` // robots.txt state, filled by the crawl engine
+}
+
+// ReadHosts calls fn for every host the crawl has queued URLs for, in host
+// order, from the totals stored in tx.
+func ReadHosts(tx *store.Tx, fn func(*HostInfo) error) error {
+	b := tx.Bolt().Bucket(bucketHosts)
+	if b == nil {
+		return nil
+	}
+	return b.ForEach(func(k, v []byte) error {
+		r := unmarshalHostRecord(v)
+		return fn(&HostInfo{Host: string(k), Queued: r.Queued, Done: r.Done, Failed: r.Failed, Disallowed: r.Disallowed})
+	})
+}
+
+// Live returns the in-memory scheduling state of the hosts now active
+// (queued or in flight), keyed by host: in flight, delay and next start.
+func (q *Queue) Live() map[string]HostInfo {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := make(map[string]HostInfo, len(q.hosts))
+	for k, h := range q.hosts {
+		out[k] = HostInfo{Host: k, InFlight: int64(len(h.leased)), Delay: h.delay.String(), NextAt: h.next}
+	}
+	return out
+}
+
+// SortedKeys returns m's keys in order.
+func SortedKeys(m map[string]HostInfo) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

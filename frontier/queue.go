@@ -1,0 +1,502 @@
+// Package frontier decides which URL is fetched next and remembers every
+// URL the crawl has seen. It is on disk and is the truth: per-host queues,
+// the seen-set and URL states live in bbolt, in the store's file.
+//
+// Scheduling is politeness: a URL is released only when its host may be
+// fetched now (a min-heap of per-host next-allowed times, one timer) and
+// has a free concurrency slot. Workers never sleep holding a slot while
+// another host is ready.
+//
+// Durability: a finished URL, its page record and the links it yielded
+// commit in one transaction on one writer goroutine (batched across
+// pages). A URL handed to a worker stays queued on disk until that commit,
+// so a kill -9 at any instant loses nothing, and at start-up everything
+// that was in flight is simply queued again.
+package frontier
+
+import (
+	"bytes"
+	"context"
+
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"crawler/store"
+)
+
+// Options configures a Queue.
+type Options struct {
+	// PerHostConcurrency is the most URLs of one host in flight at once.
+	// Default 2; zero means the default.
+	PerHostConcurrency int
+
+	// PerHostDelay is the least time between two request starts on one
+	// host. Zero means no delay (default 0).
+	PerHostDelay time.Duration
+
+	// MaxLeased caps the URLs leased at once, in every stage from release
+	// to commit. It bounds what a crash can cause to be fetched again, and
+	// makes a slow writer slow the fetchers. Zero means no cap (default 0).
+	MaxLeased int
+
+	// Window is how many queued entries of one host are held in memory.
+	// Default 8 (at least PerHostConcurrency); zero means the default.
+	Window int
+
+	// WriteQueue is the capacity of the writer's input: when the store
+	// falls this far behind, Commit blocks and the pipeline slows.
+	// Default 256; zero means the default.
+	WriteQueue int
+
+	// MaxBatch is the most operations committed in one transaction.
+	// Default 512; zero means the default.
+	MaxBatch int
+
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+
+	// Logger receives state changes. Default slog.Default().
+	Logger *slog.Logger
+}
+
+func (o *Options) setDefaults() {
+	if o.PerHostConcurrency <= 0 {
+		o.PerHostConcurrency = 2
+	}
+	if o.Window <= 0 {
+		o.Window = 8
+	}
+	if o.Window < o.PerHostConcurrency {
+		o.Window = o.PerHostConcurrency
+	}
+	if o.WriteQueue <= 0 {
+		o.WriteQueue = 256
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 512
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+// Item is a URL leased to a worker: released by the dispatcher, it must
+// come back through exactly one of Commit or Requeue, after Release.
+type Item struct {
+	URL      string // normalized URL
+	Host     string // host[:port], the politeness key
+	Parent   string // page it was found on; "" for seeds
+	Depth    int    // link hops from a seed
+	Attempts int    // fetch attempts already made (0 on the first)
+	Hops     int    // redirect hops that led here
+	Origin   string // first URL of the redirect chain; "" when Hops == 0
+
+	key []byte // queue key
+}
+
+// Link is a URL to add to the frontier. It is ignored if already seen.
+type Link struct {
+	URL    string // normalized URL
+	Host   string // host[:port] of URL
+	Parent string
+	Depth  int
+	Hops   int    // redirect hops; 0 for an ordinary link
+	Origin string // first URL of a redirect chain
+}
+
+// Completion is the outcome of one leased Item, committed atomically: the
+// item leaves its queue, its state and page record are written, and its
+// links are added.
+type Completion struct {
+	Item  *Item
+	State State       // StateDone, StateFailed or StateDisallowed
+	Page  *store.Page // record to store; nil for none
+	Body  []byte      // body compressed with store.DB.CompressBody; nil keeps none
+	Links []Link      // discovered URLs, already normalized and in scope
+
+	// RetryAt, when non-zero, puts the URL back to queued until that
+	// time with one more attempt counted; State, Page and Body are ignored.
+	RetryAt time.Time
+}
+
+// Queue is the crawl frontier. Its methods are safe for concurrent use.
+type Queue struct {
+	db   *store.DB
+	opts Options
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	hosts   map[string]*host
+	ready   hostHeap
+	counts  Counts
+	seq     uint64
+	pending int       // operations sent to the writer and not yet applied
+	leases  int       // items picked and not yet committed or put back
+	delayed time.Time // earliest retry time on disk; zero when none
+
+	wake   chan struct{} // nudges the dispatcher; capacity 1
+	nudge  chan struct{} // nudges the writer about retries; capacity 1
+	out    chan *Item    // dispatcher -> workers, unbuffered
+	writes chan *op      // workers -> writer, bounded
+	stop   chan struct{} // closed by Close
+	failed chan struct{} // closed when the writer fails
+	err    error         // why the writer failed, under mu
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+// Counts are the frontier's totals.
+type Counts struct {
+	Queued     int64 // waiting, retries included, in-flight excluded
+	InFlight   int64 // leased to workers, not yet committed
+	Done       int64
+	Failed     int64
+	Disallowed int64
+	Hosts      int64 // hosts with queued or in-flight URLs
+}
+
+// Open loads the frontier kept in db and starts its dispatcher and writer.
+// Every URL that was in flight when the process last stopped is queued.
+func Open(db *store.DB, opts Options) (*Queue, error) {
+	opts.setDefaults()
+	q := &Queue{
+		db:     db,
+		opts:   opts,
+		log:    opts.Logger,
+		hosts:  make(map[string]*host),
+		wake:   make(chan struct{}, 1),
+		nudge:  make(chan struct{}, 1),
+		out:    make(chan *Item),
+		writes: make(chan *op, opts.WriteQueue),
+		stop:   make(chan struct{}),
+		failed: make(chan struct{}),
+	}
+	if err := db.Update(createBuckets); err != nil {
+		return nil, err
+	}
+	if err := db.View(q.load); err != nil {
+		return nil, err
+	}
+	q.wg.Add(2)
+	go q.dispatch()
+	go q.write()
+	return q, nil
+}
+
+func createBuckets(tx *store.Tx) error {
+	for _, name := range [][]byte{bucketURLs, bucketQueue, bucketDelayed, bucketHosts, bucketMeta} {
+		if _, err := tx.Bolt().CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// load rebuilds the in-memory state from disk: one pass over the queues.
+func (q *Queue) load(tx *store.Tx) error {
+	btx := tx.Bolt()
+	m := btx.Bucket(bucketMeta)
+	q.seq = u64(m.Get(keySeq))
+	q.counts.Done = int64(u64(m.Get(keyDone)))
+	q.counts.Failed = int64(u64(m.Get(keyFailed)))
+	q.counts.Disallowed = int64(u64(m.Get(keyDisallowed)))
+	c := btx.Bucket(bucketQueue).Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		h := q.hostLocked(hostOfKey(k))
+		h.queued++
+		q.counts.Queued++
+	}
+	d := btx.Bucket(bucketDelayed)
+	if k, _ := d.Cursor().First(); k != nil {
+		q.delayed = time.Unix(0, int64(u64(k[:8])))
+	}
+	q.counts.Queued += int64(d.Stats().KeyN)
+	for _, h := range q.hosts {
+		q.ready.update(h, q.opts.PerHostConcurrency)
+	}
+	q.counts.Hosts = int64(len(q.hosts))
+	return nil
+}
+
+// hostLocked returns the state of host key, creating it.
+func (q *Queue) hostLocked(key string) *host {
+	h := q.hosts[key]
+	if h == nil {
+		h = newHost(key, q.opts.PerHostDelay)
+		q.hosts[key] = h
+	}
+	return h
+}
+
+// updateLocked re-files h in the ready heap, forgets it when it has
+// nothing left and its politeness clock has run out, and wakes the
+// dispatcher.
+func (q *Queue) updateLocked(h *host) {
+	q.ready.update(h, q.opts.PerHostConcurrency)
+	if h.idle() && h.index < 0 && !q.opts.Now().Before(h.next) {
+		delete(q.hosts, h.key)
+	}
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// dispatch is the scheduler: it hands the URL of the host whose next
+// allowed start is earliest to the first free worker.
+func (q *Queue) dispatch() {
+	defer q.wg.Done()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		it, wait := q.pick()
+		if it == nil {
+			if wait > 0 {
+				timer.Reset(wait)
+			}
+			select {
+			case <-q.wake:
+			case <-timer.C:
+			case <-q.stop:
+				return
+			case <-q.failed:
+				return
+			}
+			if wait > 0 && !timer.Stop() {
+				select {
+				case <-timer.C:
+				default:
+				}
+			}
+			continue
+		}
+		select {
+		case q.out <- it:
+			q.mu.Lock()
+			q.counts.InFlight++
+			q.counts.Queued--
+			if h := q.hosts[it.Host]; h != nil {
+				// The worker starts the request now: that is what the
+				// delay counts from.
+				if n := q.opts.Now().Add(h.delay); n.After(h.next) {
+					h.next = n
+					q.ready.update(h, q.opts.PerHostConcurrency)
+				}
+			}
+			q.mu.Unlock()
+		case <-q.stop:
+			q.unpick(it)
+			return
+		case <-q.failed:
+			return
+		}
+	}
+}
+
+// pick takes the next URL to release, or says how long until one may be.
+// A zero wait with a nil item means nothing is queued.
+func (q *Queue) pick() (*Item, time.Duration) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.ready) > 0 {
+		if q.opts.MaxLeased > 0 && q.leases >= q.opts.MaxLeased {
+			return nil, 0 // a commit or requeue wakes the dispatcher
+		}
+		h := q.ready[0]
+		now := q.opts.Now()
+		if wait := h.next.Sub(now); wait > 0 {
+			return nil, wait
+		}
+		if len(h.window) == 0 {
+			if err := q.refillLocked(h); err != nil {
+				q.log.Error("frontier: read host queue", "host", h.key, "err", err)
+			}
+			if len(h.window) == 0 {
+				// The count ran ahead of the disk: trust the disk.
+				h.queued = len(h.leased)
+				q.updateLocked(h)
+				continue
+			}
+		}
+		it := h.window[0]
+		h.window[0] = nil
+		h.window = h.window[1:]
+		h.leased[string(it.key)] = struct{}{}
+		q.leases++
+		h.inflight++
+		h.next = now.Add(h.delay)
+		q.ready.update(h, q.opts.PerHostConcurrency)
+		return it, 0
+	}
+	return nil, 0
+}
+
+// refillLocked reads the host's next entries from disk into its window,
+// skipping those already leased or windowed.
+func (q *Queue) refillLocked(h *host) error {
+	skip := make(map[string]struct{}, len(h.window))
+	for _, it := range h.window {
+		skip[string(it.key)] = struct{}{}
+	}
+	prefix := hostPrefix(h.key)
+	return q.db.View(func(tx *store.Tx) error {
+		c := tx.Bolt().Bucket(bucketQueue).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(h.window) < q.opts.Window; k, v = c.Next() {
+			if _, ok := h.leased[string(k)]; ok {
+				continue
+			}
+			if _, ok := skip[string(k)]; ok {
+				continue
+			}
+			e, err := unmarshalEntry(v)
+			if err != nil {
+				return fmt.Errorf("entry %q: %w", k, err)
+			}
+			h.window = append(h.window, e.item(h.key, bytes.Clone(k)))
+		}
+		return nil
+	})
+}
+
+func (e *entry) item(host string, key []byte) *Item {
+	return &Item{URL: e.URL, Host: host, Parent: e.Parent, Depth: e.Depth, Attempts: e.Attempts,
+		Hops: e.Hops, Origin: e.Origin, key: key}
+}
+
+// unpick puts back an item the dispatcher took but never handed out.
+func (q *Queue) unpick(it *Item) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	h := q.hostLocked(it.Host)
+	h.inflight--
+	delete(h.leased, string(it.key))
+	q.leases--
+	h.window = append([]*Item{it}, h.window...)
+	q.updateLocked(h)
+}
+
+// Next blocks until a URL may be fetched now and returns it, leased to the
+// caller. The caller must call Release when its request ends, then Commit
+// or Requeue.
+func (q *Queue) Next(ctx context.Context) (*Item, error) {
+	select {
+	case it := <-q.out:
+		return it, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-q.stop:
+		return nil, ErrClosed
+	case <-q.failed:
+		return nil, q.Err()
+	}
+}
+
+// Release frees the host concurrency slot of a leased item once its
+// request has ended. sent is when the request went on the wire (zero if
+// unknown); the host's next start is at least sent plus its delay.
+func (q *Queue) Release(it *Item, sent time.Time) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	h := q.hostLocked(it.Host)
+	h.inflight--
+	if !sent.IsZero() {
+		if n := sent.Add(h.delay); n.After(h.next) {
+			h.next = n
+		}
+	}
+	q.updateLocked(h)
+}
+
+// Requeue returns a leased item, unfinished, to the front of its host's
+// queue, e.g. after its slot was spent fetching robots.txt.
+func (q *Queue) Requeue(it *Item) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	h := q.hostLocked(it.Host)
+	if _, ok := h.leased[string(it.key)]; !ok {
+		return
+	}
+	delete(h.leased, string(it.key))
+	q.leases--
+	h.window = append([]*Item{it}, h.window...)
+	q.counts.InFlight--
+	q.counts.Queued++
+	q.updateLocked(h)
+}
+
+// SetDelay sets the least time between two request starts on host, e.g.
+// from robots.txt Crawl-delay; it never goes below Options.PerHostDelay.
+func (q *Queue) SetDelay(hostKey string, d time.Duration) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	h := q.hostLocked(hostKey)
+	d = max(d, q.opts.PerHostDelay)
+	if h.delay == d {
+		return
+	}
+	h.next = h.next.Add(d - h.delay)
+	h.delay = d
+	q.updateLocked(h)
+}
+
+// Pause keeps host from starting any request before until.
+func (q *Queue) Pause(hostKey string, until time.Time) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	h := q.hostLocked(hostKey)
+	if until.After(h.next) {
+		h.next = until
+		q.updateLocked(h)
+	}
+}
+
+// Counts returns the frontier's current totals.
+func (q *Queue) Counts() Counts {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	c := q.counts
+	c.Hosts = int64(len(q.hosts))
+	return c
+}
+
+// Idle reports whether nothing is queued (retries included), in flight,
+// or waiting to be written.
+func (q *Queue) Idle() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.counts.Queued == 0 && q.counts.InFlight == 0 && q.pending == 0
+}
+
+// Err returns why the writer failed, or nil.
+func (q *Queue) Err() error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.err
+}
+
+// Failed is closed when the writer fails; Err says why.
+func (q *Queue) Failed() <-chan struct{} { return q.failed }
+
+// Close stops dispatching, commits everything already sent to Commit or
+// Add, and waits for both goroutines. The DB stays open (the caller closes
+// it last). Close is safe to call more than once; it returns the writer's
+// error, if any.
+func (q *Queue) Close() error {
+	q.once.Do(func() { close(q.stop) })
+	q.wg.Wait()
+	return q.Err()
+}
+
+func (q *Queue) fail(err error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.err == nil {
+		q.err = err
+		close(q.failed)
+	}
+}

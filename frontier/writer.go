@@ -1,0 +1,406 @@
+package frontier
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"crawler/store"
+)
+
+// op is one unit of work for the writer: a Completion, or links to add.
+type op struct {
+	c     *Completion
+	links []Link
+	done  chan addResult // for Add; nil for completions
+}
+
+type addResult struct {
+	added int
+	err   error
+}
+
+// Commit hands a finished item to the writer. It blocks while the writer
+// is WriteQueue operations behind: the store is the pipeline's
+// backpressure point. The item is durable once the writer commits it;
+// until then a crash leaves it queued.
+func (q *Queue) Commit(ctx context.Context, c *Completion) error {
+	return q.send(ctx, &op{c: c})
+}
+
+// Add adds links (seeds, or URLs from the API) and waits until they are
+// committed. It returns how many were new.
+func (q *Queue) Add(ctx context.Context, links []Link) (int, error) {
+	o := &op{links: links, done: make(chan addResult, 1)}
+	if err := q.send(ctx, o); err != nil {
+		return 0, err
+	}
+	select {
+	case r := <-o.done:
+		return r.added, r.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+func (q *Queue) send(ctx context.Context, o *op) error {
+	q.mu.Lock()
+	if q.err != nil {
+		q.mu.Unlock()
+		return q.err
+	}
+	q.pending++
+	q.mu.Unlock()
+	select {
+	case q.writes <- o:
+		return nil
+	case <-ctx.Done():
+		q.unsend()
+		return ctx.Err()
+	case <-q.failed:
+		q.unsend()
+		return q.Err()
+	case <-q.stop:
+		q.unsend()
+		return ErrClosed
+	}
+}
+
+func (q *Queue) unsend() {
+	q.mu.Lock()
+	q.pending--
+	q.mu.Unlock()
+}
+
+// write is the single writer: it commits whatever has queued up while the
+// previous transaction ran (group commit), and promotes due retries.
+func (q *Queue) write() {
+	defer q.wg.Done()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		q.armRetryTimer(timer)
+		var batch []*op
+		select {
+		case o := <-q.writes:
+			batch = append(batch, o)
+		case <-timer.C:
+			q.promote()
+			continue
+		case <-q.nudge:
+			continue
+		case <-q.failed:
+			return
+		case <-q.stop:
+			// Commit what producers already handed over, then stop.
+			for {
+				batch = q.drain(batch[:0])
+				if len(batch) == 0 {
+					return
+				}
+				if q.commit(batch) != nil {
+					return
+				}
+			}
+		}
+		batch = q.drain(batch)
+		if q.commit(batch) != nil {
+			return
+		}
+	}
+}
+
+// drain adds to batch what is waiting, up to MaxBatch, without blocking.
+func (q *Queue) drain(batch []*op) []*op {
+	for len(batch) < q.opts.MaxBatch {
+		select {
+		case o := <-q.writes:
+			batch = append(batch, o)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+func (q *Queue) armRetryTimer(t *time.Timer) {
+	q.mu.Lock()
+	at := q.delayed
+	q.mu.Unlock()
+	if !t.Stop() {
+		select {
+		case <-t.C:
+		default:
+		}
+	}
+	if at.IsZero() {
+		t.Reset(time.Hour)
+		return
+	}
+	t.Reset(max(at.Sub(q.opts.Now()), 0))
+}
+
+// effects are what a committed transaction changes in memory.
+type effects struct {
+	hosts   map[string]*hostRecord // per-host deltas, also written to disk
+	leases  []*Item                // items finished or moved to retry
+	queued  map[string]int         // disk queue entries added per host
+	counts  Counts                 // deltas
+	delayed time.Time              // earliest retry time added
+	added   []int                  // per op: new links
+}
+
+func (fx *effects) host(key string) *hostRecord {
+	r := fx.hosts[key]
+	if r == nil {
+		r = new(hostRecord)
+		fx.hosts[key] = r
+	}
+	return r
+}
+
+// commit writes a batch in one transaction and then applies it in memory.
+func (q *Queue) commit(batch []*op) error {
+	fx := &effects{hosts: make(map[string]*hostRecord), queued: make(map[string]int), added: make([]int, len(batch))}
+	err := q.db.Update(func(tx *store.Tx) error {
+		w := &txWriter{tx: tx, btx: tx.Bolt(), fx: fx}
+		w.seq = u64(w.btx.Bucket(bucketMeta).Get(keySeq))
+		for i, o := range batch {
+			if o.c != nil {
+				if err := w.complete(o.c); err != nil {
+					return err
+				}
+			}
+			for _, l := range o.links {
+				added, err := w.enqueue(l)
+				if err != nil {
+					return err
+				}
+				if added {
+					fx.added[i]++
+				}
+			}
+			if o.c != nil {
+				for _, l := range o.c.Links {
+					if _, err := w.enqueue(l); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return w.finish()
+	})
+	if err != nil {
+		err = fmt.Errorf("frontier commit: %w", err)
+		q.fail(err)
+		for _, o := range batch {
+			if o.done != nil {
+				o.done <- addResult{err: err}
+			}
+		}
+		return err
+	}
+	q.applyEffects(fx, len(batch))
+	for i, o := range batch {
+		if o.done != nil {
+			o.done <- addResult{added: fx.added[i]}
+		}
+	}
+	return nil
+}
+
+func (q *Queue) applyEffects(fx *effects, ops int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	touched := make(map[*host]struct{})
+	for _, it := range fx.leases {
+		h := q.hostLocked(it.Host)
+		delete(h.leased, string(it.key))
+		q.leases--
+		h.queued--
+		touched[h] = struct{}{}
+	}
+	for key, n := range fx.queued {
+		h := q.hostLocked(key)
+		h.queued += n
+		touched[h] = struct{}{}
+	}
+	q.counts.Queued += fx.counts.Queued
+	q.counts.InFlight += fx.counts.InFlight
+	q.counts.Done += fx.counts.Done
+	q.counts.Failed += fx.counts.Failed
+	q.counts.Disallowed += fx.counts.Disallowed
+	q.pending -= ops
+	if !fx.delayed.IsZero() && (q.delayed.IsZero() || fx.delayed.Before(q.delayed)) {
+		q.delayed = fx.delayed
+		select {
+		case q.nudge <- struct{}{}:
+		default:
+		}
+	}
+	for h := range touched {
+		q.updateLocked(h)
+	}
+}
+
+// promote moves retries whose time has come back into their host queues.
+func (q *Queue) promote() {
+	const maxPromote = 1024
+	now := q.opts.Now()
+	fx := &effects{queued: make(map[string]int)}
+	var next time.Time
+	err := q.db.Update(func(tx *store.Tx) error {
+		btx := tx.Bolt()
+		d, qb, m := btx.Bucket(bucketDelayed), btx.Bucket(bucketQueue), btx.Bucket(bucketMeta)
+		seq := u64(m.Get(keySeq))
+		var due [][]byte
+		c := d.Cursor()
+		k, v := c.First()
+		for ; k != nil && len(due) < maxPromote; k, v = c.Next() {
+			if time.Unix(0, int64(u64(k[:8]))).After(now) {
+				break
+			}
+			i := bytes.IndexByte(v, 0)
+			if i < 0 {
+				return fmt.Errorf("delayed entry %x: %w", k, ErrCorrupt)
+			}
+			hostKey := string(v[:i])
+			e, err := unmarshalEntry(v[i+1:])
+			if err != nil {
+				return fmt.Errorf("delayed entry %x: %w", k, err)
+			}
+			seq++
+			if err := qb.Put(queueKey(hostKey, e.Depth, seq), v[i+1:]); err != nil {
+				return err
+			}
+			fx.queued[hostKey]++
+			due = append(due, bytes.Clone(k))
+		}
+		if k != nil {
+			next = time.Unix(0, int64(u64(k[:8])))
+		}
+		for _, k := range due {
+			if err := d.Delete(k); err != nil {
+				return err
+			}
+		}
+		return m.Put(keySeq, putU64(seq))
+	})
+	if err != nil {
+		q.fail(fmt.Errorf("frontier promote retries: %w", err))
+		return
+	}
+	q.mu.Lock()
+	q.delayed = next
+	q.mu.Unlock()
+	q.applyEffects(fx, 0)
+}
+
+// txWriter applies operations inside one write transaction.
+type txWriter struct {
+	tx  *store.Tx
+	btx *bolt.Tx
+	fx  *effects
+	seq uint64
+}
+
+func (w *txWriter) complete(c *Completion) error {
+	it := c.Item
+	urls := w.btx.Bucket(bucketURLs)
+	if err := w.btx.Bucket(bucketQueue).Delete(it.key); err != nil {
+		return err
+	}
+	w.fx.leases = append(w.fx.leases, it)
+	w.fx.counts.InFlight--
+	hr := w.fx.host(it.Host)
+	attempts := it.Attempts + 1
+	if !c.RetryAt.IsZero() {
+		w.seq++
+		e := entry{URL: it.URL, Parent: it.Parent, Depth: it.Depth, Attempts: attempts, Hops: it.Hops, Origin: it.Origin}
+		v := append(append([]byte(it.Host), 0), e.marshal()...)
+		if err := w.btx.Bucket(bucketDelayed).Put(delayedKey(c.RetryAt, w.seq), v); err != nil {
+			return err
+		}
+		if w.fx.delayed.IsZero() || c.RetryAt.Before(w.fx.delayed) {
+			w.fx.delayed = c.RetryAt
+		}
+		w.fx.counts.Queued++
+		return urls.Put([]byte(it.URL), urlRecord{State: StateQueued, Depth: it.Depth, Attempts: attempts}.marshal())
+	}
+	hr.Queued--
+	switch c.State {
+	case StateDone:
+		w.fx.counts.Done++
+		hr.Done++
+	case StateFailed:
+		w.fx.counts.Failed++
+		hr.Failed++
+	case StateDisallowed:
+		w.fx.counts.Disallowed++
+		hr.Disallowed++
+	default:
+		return fmt.Errorf("complete %s: invalid final state %v", it.URL, c.State)
+	}
+	if err := urls.Put([]byte(it.URL), urlRecord{State: c.State, Depth: it.Depth, Attempts: attempts}.marshal()); err != nil {
+		return err
+	}
+	if c.Page != nil {
+		if err := w.tx.PutPage(c.Page); err != nil {
+			return err
+		}
+	}
+	if c.Body != nil {
+		return w.tx.PutBody(it.URL, c.Body)
+	}
+	return nil
+}
+
+// enqueue adds l unless its URL was seen before.
+func (w *txWriter) enqueue(l Link) (bool, error) {
+	urls := w.btx.Bucket(bucketURLs)
+	key := []byte(l.URL)
+	if urls.Get(key) != nil {
+		return false, nil
+	}
+	if err := urls.Put(key, urlRecord{State: StateQueued, Depth: l.Depth}.marshal()); err != nil {
+		return false, err
+	}
+	w.seq++
+	e := entry{URL: l.URL, Parent: l.Parent, Depth: l.Depth, Hops: l.Hops, Origin: l.Origin}
+	if err := w.btx.Bucket(bucketQueue).Put(queueKey(l.Host, l.Depth, w.seq), e.marshal()); err != nil {
+		return false, err
+	}
+	hr := w.fx.host(l.Host)
+	hr.Queued++
+	hr.Enqueued++
+	w.fx.queued[l.Host]++
+	w.fx.counts.Queued++
+	return true, nil
+}
+
+// finish writes the per-host totals and counters.
+func (w *txWriter) finish() error {
+	hb := w.btx.Bucket(bucketHosts)
+	for key, d := range w.fx.hosts {
+		r := unmarshalHostRecord(hb.Get([]byte(key)))
+		r.add(*d)
+		if err := hb.Put([]byte(key), r.marshal()); err != nil {
+			return err
+		}
+	}
+	m := w.btx.Bucket(bucketMeta)
+	for _, c := range []struct {
+		key []byte
+		n   int64
+	}{{keyDone, w.fx.counts.Done}, {keyFailed, w.fx.counts.Failed}, {keyDisallowed, w.fx.counts.Disallowed}} {
+		if c.n != 0 {
+			if err := m.Put(c.key, putU64(u64(m.Get(c.key))+uint64(c.n))); err != nil {
+				return err
+			}
+		}
+	}
+	return m.Put(keySeq, putU64(w.seq))
+}
