@@ -26,6 +26,7 @@ var (
 	bucketPages  = []byte("pages")  // url -> Page record
 	bucketBodies = []byte("bodies") // url -> zstd(body)
 	bucketMeta   = []byte("meta")   // counters and schema version
+	bucketSeeds  = []byte("seeds")  // url -> "": seeds added after start (scope)
 )
 
 var (
@@ -143,7 +144,7 @@ func (db *DB) init() error {
 		if err := check(tx); err != nil {
 			return err
 		}
-		for _, name := range [][]byte{bucketPages, bucketBodies, bucketMeta} {
+		for _, name := range [][]byte{bucketPages, bucketBodies, bucketMeta, bucketSeeds} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}

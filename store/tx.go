@@ -127,6 +127,24 @@ func (tx *Tx) ForEachPage(prefix, after string, fn func(*Page) error) error {
 	return nil
 }
 
+// PutSeed records a seed added while the crawl runs or is stopped, so its
+// host stays in scope across restarts.
+func (tx *Tx) PutSeed(url string) error {
+	if !tx.btx.Writable() {
+		return ErrReadOnly
+	}
+	return tx.btx.Bucket(bucketSeeds).Put([]byte(url), []byte{})
+}
+
+// ForEachSeed calls fn for every seed recorded with PutSeed.
+func (tx *Tx) ForEachSeed(fn func(url string) error) error {
+	b := tx.btx.Bucket(bucketSeeds)
+	if b == nil {
+		return nil
+	}
+	return b.ForEach(func(k, _ []byte) error { return fn(string(k)) })
+}
+
 // Counts are the totals the store keeps up to date in every transaction.
 type Counts struct {
 	Pages     int64 // page records

@@ -268,4 +268,3 @@ func (s *Site) Report() Report {
 	sort.Strings(r.Repeats)
 	return r
 }
-
