@@ -1,0 +1,111 @@
+package main
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"crawler/frontier"
+	"crawler/internal/testsite"
+	"crawler/store"
+)
+
+func TestRunBadConfigExits2(t *testing.T) {
+	dir := t.TempDir()
+	path := writeConfig(t, dir, []string{"http://127.0.0.1:1/"}, "bogus_key: 1\n")
+	code, _, stderr := run(t, "run", "--config", path)
+	if code != exitUsage || !strings.Contains(stderr, "bogus_key") || !strings.Contains(stderr, "crawler.yaml:13:") {
+		t.Fatalf("exit %d, stderr %q; want 2 naming the key and line", code, stderr)
+	}
+}
+
+func TestSecondRunFailsFast(t *testing.T) {
+	site, err := testsite.Start(testsite.Options{Hosts: 1, Pages: 200, Latency: 20 * time.Millisecond, FirstIP: "127.0.1.40"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer site.Close()
+	dir := t.TempDir()
+	path := writeConfig(t, dir, site.Seeds(), "")
+	var first bytes.Buffer
+	cmd := daemon(t, &first, "run", "--config", path)
+	deadline := time.Now().Add(10 * time.Second)
+	for site.Report().Requests < 3 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	start := time.Now()
+	code, _, stderr := run(t, "run", "--config", path)
+	if code != exitData || !strings.Contains(stderr, "another crawler is running") {
+		t.Errorf("second run: exit %d, stderr %q; want 3 and a clear message", code, stderr)
+	}
+	if waited := time.Since(start); waited > 5*time.Second {
+		t.Errorf("second run took %v to fail; it must not hang", waited)
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	if code := waitExit(t, cmd, 20*time.Second); code != 0 {
+		t.Errorf("SIGTERM: exit %d; want 0; stderr:\n%s", code, first.String())
+	}
+}
+
+// kill -9 mid-crawl, then run again: the crawl completes with every page
+// stored, and only URLs that were in flight are fetched twice.
+func TestKill9ThenResume(t *testing.T) {
+	site, err := testsite.Start(testsite.Options{Hosts: 3, Pages: 60, Latency: 5 * time.Millisecond, FirstIP: "127.0.1.50"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer site.Close()
+	dir := t.TempDir()
+	path := writeConfig(t, dir, site.Seeds(), "")
+	var stderr bytes.Buffer
+	cmd := daemon(t, &stderr, "run", "--config", path)
+	deadline := time.Now().Add(10 * time.Second)
+	for site.Report().Requests < 40 && time.Now().Before(deadline) {
+		time.Sleep(2 * time.Millisecond)
+	}
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	waitExit(t, cmd, 10*time.Second)
+	before := site.Report().Requests
+
+	cmd = daemon(t, &stderr, "run", "--config", path, "--exit-when-idle")
+	if code := waitExit(t, cmd, 60*time.Second); code != 0 {
+		t.Fatalf("resumed run: exit %d; stderr:\n%s", code, stderr.String())
+	}
+	r := site.Report()
+	var refetched []string
+	for _, p := range r.Repeats {
+		if !strings.HasSuffix(p, "/robots.txt") {
+			refetched = append(refetched, p)
+		}
+	}
+	if max := 4; len(refetched) > max { // concurrency: at most that many were in flight
+		t.Errorf("refetched %d pages after the kill (more than concurrency %d): %v", len(refetched), max, refetched)
+	}
+	t.Logf("killed after %d requests; %d pages refetched", before, len(refetched))
+
+	db, err := store.Open(filepath.Join(dir, "data", "crawl.db"), store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, err := range db.Check() {
+		t.Errorf("bbolt check: %v", err)
+	}
+	db.View(func(tx *store.Tx) error {
+		if err := frontier.Check(tx); err != nil {
+			t.Errorf("frontier check: %v", err)
+		}
+		for _, u := range site.PageURLs() {
+			if p, err := tx.Page(u); err != nil || p.Status != 200 {
+				t.Errorf("%s: %+v, %v", u, p, err)
+			}
+		}
+		if c := frontier.ReadCounts(tx); c.Queued != 0 || c.Done != int64(len(site.PageURLs())) {
+			t.Errorf("counts = %+v; want all %d done", c, len(site.PageURLs()))
+		}
+		return nil
+	})
+}

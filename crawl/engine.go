@@ -1,0 +1,319 @@
+// Package crawl runs the crawl pipeline: frontier → fetch workers →
+// parse workers → the frontier's writer. Every hand-off is bounded, so a
+// slow stage slows the ones before it, and the goroutine count depends on
+// the configured concurrency, never on the number of URLs.
+package crawl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"crawler/config"
+	"crawler/extract"
+	"crawler/fetcher"
+	"crawler/frontier"
+	"crawler/internal/urlnorm"
+	"crawler/store"
+)
+
+// Options configures an Engine.
+type Options struct {
+	Config *config.Config // required
+	DB     *store.DB      // required; the caller closes it after Run returns
+
+	// ExitWhenIdle makes Run return once nothing is queued, in flight or
+	// waiting to be written.
+	ExitWhenIdle bool
+
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+
+	// ParseWorkers is the size of the parse pool; default runtime.NumCPU().
+	ParseWorkers int
+}
+
+// Engine is one crawl. Create it with New, run it with Run.
+type Engine struct {
+	cfg     *config.Config
+	db      *store.DB
+	q       *frontier.Queue
+	client  *fetcher.Client
+	robots  *robotsCache
+	backoff Backoff
+	log     *slog.Logger
+	now     func() time.Time
+	opts    Options
+	stats   Stats
+	started time.Time
+
+	extract *extract.Set // extraction rules; nil when none
+
+	scopeMu sync.RWMutex
+	allowed map[string]bool // hosts in scope, canonical host[:port]
+}
+
+// Stats are the engine's running totals, safe to read at any time.
+type Stats struct {
+	Fetches       atomic.Int64 // page requests that got a response
+	FetchErrors   atomic.Int64 // page requests that got none
+	RobotsFetches atomic.Int64
+	Retries       atomic.Int64
+	BytesFetched  atomic.Int64 // wire bytes
+	PagesStored   atomic.Int64 // completions with a page record this run
+	ExtractFailed atomic.Int64 // pages missing a required extracted field
+	LinksDropped  atomic.Int64 // out of scope, too deep, too long
+}
+
+// New opens the frontier kept in opts.DB and prepares the workers.
+func New(opts Options) (*Engine, error) {
+	if opts.Config == nil || opts.DB == nil {
+		return nil, errors.New("crawl: Config and DB are required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.ParseWorkers <= 0 {
+		opts.ParseWorkers = runtime.NumCPU()
+	}
+	cfg := opts.Config
+	q, err := frontier.Open(opts.DB, frontier.Options{
+		PerHostConcurrency: cfg.Fetch.PerHostConcurrency,
+		PerHostDelay:       cfg.Fetch.PerHostDelay,
+		MaxLeased:          cfg.Fetch.Concurrency,
+		WriteQueue:         2 * cfg.Fetch.Concurrency,
+		Now:                opts.Now,
+		Logger:             opts.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open frontier: %w", err)
+	}
+	rules, err := extract.Compile(cfg.Extract)
+	if err != nil {
+		_ = q.Close()
+		return nil, err
+	}
+	allowed := cfg.AllowedHostSet()
+	if len(cfg.Scope.AllowedHosts) == 0 {
+		// Seeds added at run time (crawler seed) widen the seeds' scope.
+		err := opts.DB.View(func(tx *store.Tx) error {
+			return tx.ForEachSeed(func(raw string) error {
+				if u, err := urlnorm.Parse(raw); err == nil {
+					allowed[urlnorm.Host(u)] = true
+				}
+				return nil
+			})
+		})
+		if err != nil {
+			_ = q.Close()
+			return nil, fmt.Errorf("read seeds: %w", err)
+		}
+	}
+	e := &Engine{
+		cfg: cfg,
+		db:  opts.DB,
+		q:   q,
+		client: fetcher.New(fetcher.Options{
+			UserAgent:             cfg.Fetch.UserAgent,
+			Timeout:               cfg.Fetch.Timeout,
+			MaxBodyBytes:          cfg.Fetch.MaxBodyBytes,
+			AllowPrivateAddresses: cfg.Fetch.AllowPrivateAddresses,
+			MaxIdleConnsPerHost:   max(cfg.Fetch.PerHostConcurrency, 2),
+		}),
+		robots:  newRobotsCache(opts.Now),
+		backoff: Backoff{Base: cfg.Fetch.RetryBaseDelay, Max: cfg.Fetch.RetryMaxDelay},
+		log:     opts.Logger,
+		now:     opts.Now,
+		opts:    opts,
+		allowed: allowed,
+		extract: rules,
+	}
+	return e, nil
+}
+
+// inScope reports whether a canonical host[:port] may be crawled.
+func (e *Engine) inScope(host string) bool {
+	e.scopeMu.RLock()
+	defer e.scopeMu.RUnlock()
+	return e.allowed[host]
+}
+
+// Close releases an engine that was never Run (Run closes it itself).
+func (e *Engine) Close() error {
+	e.client.Close()
+	return e.q.Close()
+}
+
+// Started returns when Run started; zero before.
+func (e *Engine) Started() time.Time { return e.started }
+
+// Config returns the configuration the engine runs on.
+func (e *Engine) Config() *config.Config { return e.cfg }
+
+// RobotsStatus describes what the engine knows of host's robots.txt (for
+// crawler hosts): "unknown", "ok", "allow-all", "unreachable (retry …)" or
+// "unavailable".
+func (e *Engine) RobotsStatus(host string) string {
+	if !e.cfg.Fetch.RespectRobots {
+		return "ignored"
+	}
+	for _, scheme := range []string{"https://", "http://"} {
+		if st := e.robots.status(scheme + host); st != "" {
+			return st
+		}
+	}
+	return "unknown"
+}
+
+// Queue returns the engine's frontier (for the control API).
+func (e *Engine) Queue() *frontier.Queue { return e.q }
+
+// Stats returns the engine's running totals.
+func (e *Engine) Stats() *Stats { return &e.stats }
+
+// AddSeeds normalizes urls and adds the new ones to the frontier as depth-0
+// seeds. Seeds are always in scope; when scope.allowed_hosts is empty their
+// hosts join the scope, durably. It works whether or not Run is running.
+// It returns how many were new.
+func (e *Engine) AddSeeds(ctx context.Context, urls []string) (int, error) {
+	return e.addSeeds(ctx, urls, true)
+}
+
+func (e *Engine) addSeeds(ctx context.Context, urls []string, record bool) (int, error) {
+	links := make([]frontier.Link, 0, len(urls))
+	for _, raw := range urls {
+		u, err := urlnorm.Parse(raw)
+		if err != nil {
+			return 0, fmt.Errorf("seed %q: %w", raw, err)
+		}
+		e.robots.forget(urlnorm.Origin(u))
+		links = append(links, frontier.Link{URL: u.String(), Host: urlnorm.Host(u)})
+	}
+	if len(e.cfg.Scope.AllowedHosts) == 0 {
+		// Scope is the seeds' hosts: a new seed brings its host in.
+		e.scopeMu.Lock()
+		for _, l := range links {
+			e.allowed[l.Host] = true
+		}
+		e.scopeMu.Unlock()
+		if record {
+			err := e.db.Update(func(tx *store.Tx) error {
+				for _, l := range links {
+					if err := tx.PutSeed(l.URL); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return 0, fmt.Errorf("record seeds: %w", err)
+			}
+		}
+	}
+	return e.q.Add(ctx, links)
+}
+
+// Run crawls until ctx is cancelled (or, with ExitWhenIdle, until the
+// frontier is idle) and then shuts down in this order:
+//
+//  1. stop taking URLs from the frontier;
+//  2. let in-flight fetches finish, for at most shutdown_timeout (the
+//     rest are cancelled and stay queued on disk);
+//  3. parse what was fetched and hand it to the writer;
+//  4. close the frontier: the writer commits everything handed to it.
+//
+// The DB is left open; the caller closes it last. Run returns nil on a
+// clean stop and the writer's error if the store failed.
+func (e *Engine) Run(ctx context.Context) error {
+	e.started = e.now()
+	defer e.client.Close()
+	if _, err := e.addSeeds(ctx, e.cfg.Seeds, false); err != nil && !errors.Is(err, context.Canceled) {
+		_ = e.q.Close()
+		return err
+	}
+
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	// In-flight fetches outlive runCtx by up to shutdown_timeout.
+	fetchCtx, cancelFetches := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelFetches()
+	go func() {
+		select {
+		case <-runCtx.Done():
+		case <-fetchCtx.Done():
+			return
+		}
+		t := time.NewTimer(e.cfg.ShutdownTimeout)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			e.log.Warn("shutdown timeout: cancelling in-flight fetches", "timeout", e.cfg.ShutdownTimeout)
+			cancelFetches()
+		case <-fetchCtx.Done():
+		}
+	}()
+
+	fetched := make(chan *fetched, e.opts.ParseWorkers)
+	var fetchers, parsers sync.WaitGroup
+	for range e.cfg.Fetch.Concurrency {
+		fetchers.Add(1)
+		go func() {
+			defer fetchers.Done()
+			e.fetchLoop(runCtx, fetchCtx, fetched)
+		}()
+	}
+	for range e.opts.ParseWorkers {
+		parsers.Add(1)
+		go func() {
+			defer parsers.Done()
+			for f := range fetched {
+				if err := e.q.Commit(fetchCtx, e.process(f)); err != nil {
+					e.log.Debug("commit dropped; the URL stays queued", "url", f.item.URL, "err", err)
+				}
+			}
+		}()
+	}
+
+	housekeeping := time.NewTicker(50 * time.Millisecond)
+	defer housekeeping.Stop()
+	lastSweep := e.now()
+loop:
+	for {
+		select {
+		case <-runCtx.Done():
+			break loop
+		case <-e.q.Failed():
+			break loop
+		case <-housekeeping.C:
+			if e.opts.ExitWhenIdle && e.q.Idle() {
+				e.log.Info("frontier idle: stopping", "counts", fmt.Sprintf("%+v", e.q.Counts()))
+				break loop
+			}
+			if now := e.now(); now.Sub(lastSweep) > time.Minute {
+				e.robots.sweep()
+				lastSweep = now
+			}
+		}
+	}
+	stop()
+	fetchers.Wait()
+	close(fetched)
+	parsers.Wait()
+	err := e.q.Close()
+	cancelFetches()
+	if err != nil {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,216 @@
+package crawl
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"crawler/config"
+	"crawler/frontier"
+	"crawler/internal/testsite"
+	"crawler/store"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// testConfig is a config for crawling loopback test servers.
+func testConfig(t *testing.T, seeds ...string) *config.Config {
+	t.Helper()
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Seeds = seeds
+	cfg.Fetch.AllowPrivateAddresses = true
+	cfg.Fetch.PerHostDelay = 0
+	cfg.Fetch.Concurrency = 8
+	cfg.Fetch.Timeout = 5 * time.Second
+	cfg.Fetch.RetryBaseDelay = 10 * time.Millisecond
+	cfg.Fetch.RetryMaxDelay = 50 * time.Millisecond
+	cfg.ShutdownTimeout = 2 * time.Second
+	return cfg
+}
+
+// crawlToIdle runs a crawl with ExitWhenIdle and returns its open store.
+func crawlToIdle(t *testing.T, cfg *config.Config) *store.DB {
+	t.Helper()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(filepath.Join(cfg.DataDir, "crawl.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, err := range db.Check() {
+			t.Errorf("bbolt check: %v", err)
+		}
+		if err := db.View(func(tx *store.Tx) error { return frontier.Check(tx) }); err != nil {
+			t.Errorf("frontier check: %v", err)
+		}
+		db.Close()
+	})
+	e, err := New(Options{Config: cfg, DB: db, ExitWhenIdle: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := e.Run(ctx); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("crawl did not go idle in time")
+	}
+	return db
+}
+
+func page(t *testing.T, db *store.DB, url string) *store.Page {
+	t.Helper()
+	var p *store.Page
+	err := db.View(func(tx *store.Tx) (err error) {
+		p, err = tx.Page(url)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("page %s: %v", url, err)
+	}
+	return p
+}
+
+func TestCrawlGeneratedSite(t *testing.T) {
+	site, err := testsite.Start(testsite.Options{Hosts: 4, Pages: 40, Links: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer site.Close()
+	cfg := testConfig(t, site.Seeds()...)
+	db := crawlToIdle(t, cfg)
+
+	r := site.Report()
+	if len(r.Repeats) > 0 {
+		t.Errorf("fetched more than once: %v", r.Repeats)
+	}
+	if len(r.RobotsViolations) > 0 {
+		t.Errorf("disallowed paths requested: %v", r.RobotsViolations)
+	}
+	want := site.PageURLs()
+	for _, u := range want {
+		if p := page(t, db, u); p.Status != 200 || p.Title == "" || p.BodyBytes == 0 {
+			t.Errorf("%s stored as %+v", u, p)
+		}
+	}
+	// robots.txt once per host, every page once.
+	if r.Requests != len(want)+len(site.Hosts()) {
+		t.Errorf("requests = %d; want %d pages + %d robots.txt", r.Requests, len(want), len(site.Hosts()))
+	}
+	var counts frontier.Counts
+	db.View(func(tx *store.Tx) error { counts = frontier.ReadCounts(tx); return nil })
+	if counts.Done != int64(len(want)) || counts.Queued != 0 || counts.Disallowed == 0 {
+		t.Errorf("counts = %+v; want done %d, none queued, some disallowed", counts, len(want))
+	}
+}
+
+func TestCrawlPolitenessDelay(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes a few seconds")
+	}
+	const delay = 200 * time.Millisecond
+	site, err := testsite.Start(testsite.Options{Hosts: 3, Pages: 8, Links: 4, FirstIP: "127.0.1.20"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer site.Close()
+	cfg := testConfig(t, site.Seeds()...)
+	cfg.Fetch.PerHostDelay = delay
+	cfg.Fetch.PerHostConcurrency = 1
+	crawlToIdle(t, cfg)
+	r := site.Report()
+	if r.MinGap < delay {
+		t.Errorf("smallest gap between two requests on one host = %v; want >= %v", r.MinGap, delay)
+	}
+	if r.PeakInFlight > 1 {
+		t.Errorf("peak in-flight per host = %d; want 1", r.PeakInFlight)
+	}
+	if want := len(site.PageURLs()) + 3; r.Requests != want {
+		t.Errorf("requests = %d; want %d", r.Requests, want)
+	}
+}
+
+// Links that differ only by fragment, default port, host case or relative
+// form are one URL, fetched once.
+func TestEquivalentLinksFetchedOnce(t *testing.T) {
+	var mu sync.Mutex
+	hits := map[string]int{}
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		hits[r.URL.RequestURI()]++
+		mu.Unlock()
+		if r.URL.Path == "/robots.txt" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		port := srv.Listener.Addr().(*net.TCPAddr).Port
+		fmt.Fprintf(w, `<html><head><title>t</title></head><body>
+			<a href="/a">1</a><a href="/a#top">2</a><a href="./a">3</a><a href="http://LOCALHOST:%d/a">4</a>
+			<a href="http://localhost:%d/b/../a#x">5</a><a href="/%%61">6</a><a href="a?">7</a></body></html>`, port, port)
+	}))
+	defer srv.Close()
+	port := srv.Listener.Addr().(*net.TCPAddr).Port
+	cfg := testConfig(t, fmt.Sprintf("http://localhost:%d/", port))
+	db := crawlToIdle(t, cfg)
+	mu.Lock()
+	defer mu.Unlock()
+	if hits["/a"] != 1 || hits["/"] != 1 {
+		t.Errorf("hits = %v; want / and /a once each", hits)
+	}
+	if len(hits) != 3 { // /, /a, /robots.txt
+		t.Errorf("hits = %v; want exactly /, /a and /robots.txt", hits)
+	}
+	page(t, db, fmt.Sprintf("http://localhost:%d/a", port))
+}
+
+// Robots.txt that answers 5xx: nothing else on the host is fetched, and
+// once its retries are spent the queued URLs fail.
+func TestRobotsUnreachableFailsHost(t *testing.T) {
+	var mu sync.Mutex
+	var paths []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		paths = append(paths, r.URL.Path)
+		mu.Unlock()
+		if r.URL.Path == "/robots.txt" {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprint(w, "<html><a href=/x>x</a></html>")
+	}))
+	defer srv.Close()
+	cfg := testConfig(t, srv.URL+"/")
+	cfg.Fetch.Retries = 2
+	db := crawlToIdle(t, cfg)
+	mu.Lock()
+	defer mu.Unlock()
+	for _, p := range paths {
+		if p != "/robots.txt" {
+			t.Errorf("requested %s although robots.txt was unreachable", p)
+		}
+	}
+	if len(paths) != 3 {
+		t.Errorf("robots.txt requested %d times; want 1 + 2 retries", len(paths))
+	}
+	if p := page(t, db, srv.URL+"/"); !strings.Contains(p.Error, "robots.txt unavailable") {
+		t.Errorf("record error = %q", p.Error)
+	}
+}

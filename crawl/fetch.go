@@ -1,0 +1,186 @@
+package crawl
+
+import (
+	"context"
+	"net/http/httptrace"
+	"net/url"
+	"sync"
+	"time"
+
+	"crawler/fetcher"
+	"crawler/frontier"
+	"crawler/internal/urlnorm"
+	"crawler/robots"
+)
+
+// fetched is what a fetch worker hands to the parse workers.
+type fetched struct {
+	item *frontier.Item
+	url  *url.URL
+	resp *fetcher.Response // nil when no response arrived
+	err  error             // fetch error; resp may still hold a partial body
+
+	disallowed   bool // robots.txt forbids the URL; nothing was requested
+	robotsGaveUp bool // robots.txt unreachable through every retry
+}
+
+// fetchLoop takes URLs from the frontier until runCtx ends. Requests run
+// under fetchCtx, which outlives runCtx by the shutdown timeout.
+func (e *Engine) fetchLoop(runCtx, fetchCtx context.Context, out chan<- *fetched) {
+	for {
+		it, err := e.q.Next(runCtx)
+		if err != nil {
+			return
+		}
+		if f := e.fetchItem(fetchCtx, it); f != nil {
+			out <- f
+		}
+	}
+}
+
+// fetchItem does what a released URL's slot is for: robots.txt when the
+// origin's rules are unknown (the URL then goes back to its queue), else
+// the page itself. It returns nil when the item went back to the queue.
+func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
+	u, err := urlnorm.Parse(it.URL)
+	if err != nil {
+		e.q.Release(it, time.Time{})
+		return &fetched{item: it, err: err}
+	}
+	if e.cfg.Fetch.RespectRobots {
+		origin := urlnorm.Origin(u)
+		st, err := e.robots.lookup(ctx, origin)
+		if err != nil { // shutting down
+			e.requeue(it, time.Time{})
+			return nil
+		}
+		if st.rules == nil {
+			// This slot fetches robots.txt; the page waits for the next.
+			rules, sent := e.fetchRobots(ctx, u)
+			if ctx.Err() != nil {
+				e.robots.abandon(origin)
+				e.requeue(it, sent)
+				return nil
+			}
+			st = e.robots.store(origin, rules, e.cfg.Fetch.Retries, e.backoff.Delay)
+			e.applyRobots(it.Host, st)
+			e.requeue(it, sent)
+			return nil
+		}
+		switch {
+		case st.gaveUp:
+			e.q.Release(it, time.Time{})
+			return &fetched{item: it, url: u, robotsGaveUp: true}
+		case !st.retry.IsZero():
+			e.applyRobots(it.Host, st)
+			e.requeue(it, time.Time{})
+			return nil
+		case !st.rules.Allowed(u):
+			e.q.Release(it, time.Time{})
+			return &fetched{item: it, url: u, disallowed: true}
+		}
+		e.applyRobots(it.Host, st)
+	}
+	var sent sentTime
+	resp, err := e.client.Fetch(sent.trace(ctx), &fetcher.Request{URL: u})
+	e.q.Release(it, sent.get())
+	if resp != nil {
+		e.stats.BytesFetched.Add(resp.WireBytes)
+	}
+	if err != nil && resp == nil {
+		e.stats.FetchErrors.Add(1)
+	} else {
+		e.stats.Fetches.Add(1)
+	}
+	return &fetched{item: it, url: u, resp: resp, err: err}
+}
+
+func (e *Engine) requeue(it *frontier.Item, sent time.Time) {
+	e.q.Release(it, sent)
+	e.q.Requeue(it)
+}
+
+// applyRobots carries a robots decision into the frontier: Crawl-delay
+// (capped by fetch.max_crawl_delay) and the retry pause of an unreachable
+// robots.txt.
+func (e *Engine) applyRobots(hostKey string, st robotsState) {
+	if st.rules != nil {
+		if d := st.rules.CrawlDelay(); d > 0 {
+			e.q.SetDelay(hostKey, min(d, e.cfg.Fetch.MaxCrawlDelay))
+		}
+	}
+	if !st.retry.IsZero() {
+		e.q.Pause(hostKey, st.retry)
+	}
+}
+
+// fetchRobots fetches u's origin's robots.txt and returns its rules and
+// when the first request went on the wire.
+func (e *Engine) fetchRobots(ctx context.Context, u *url.URL) (*robots.Rules, time.Time) {
+	e.stats.RobotsFetches.Add(1)
+	var sent sentTime
+	get := func(ctx context.Context, target *url.URL, maxBytes int64) (int, *url.URL, []byte, error) {
+		resp, err := e.client.Fetch(ctx, &fetcher.Request{URL: target, MaxBodyBytes: maxBytes})
+		if resp != nil {
+			e.stats.BytesFetched.Add(resp.WireBytes)
+		}
+		if err != nil {
+			return 0, nil, nil, err
+		}
+		return resp.Status, resp.Location, resp.Body, nil
+	}
+	origin := &url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/"}
+	rules, err := robots.Fetch(sent.trace(ctx), get, origin, e.cfg.Fetch.RobotsToken)
+	if err != nil {
+		e.log.Debug("robots.txt unreachable", "origin", origin.String(), "err", err)
+	}
+	return rules, sent.get()
+}
+
+// sentTime records the instant a request's politeness delay counts from:
+// when its first response byte arrived, by which time the server has
+// surely started handling it. Counting from when the client wrote the
+// request would let the server see a shorter gap whenever accepting a new
+// connection delayed this request more than the next one. A request that
+// was written but got no response counts from when it ended; one that was
+// never written does not count.
+type sentTime struct {
+	mu      sync.Mutex
+	wrote   bool
+	first   time.Time
+	stopped time.Time
+}
+
+func (s *sentTime) trace(ctx context.Context) context.Context {
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteHeaders: func() {
+			s.mu.Lock()
+			s.wrote = true
+			s.mu.Unlock()
+		},
+		GotFirstResponseByte: func() {
+			s.mu.Lock()
+			if s.first.IsZero() {
+				s.first = time.Now()
+			}
+			s.mu.Unlock()
+		},
+	})
+}
+
+// get returns the instant to count from, or zero when nothing was sent.
+// Call it once the request has ended.
+func (s *sentTime) get() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case !s.first.IsZero():
+		return s.first
+	case s.wrote:
+		if s.stopped.IsZero() {
+			s.stopped = time.Now()
+		}
+		return s.stopped
+	}
+	return time.Time{}
+}

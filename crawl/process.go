@@ -1,0 +1,213 @@
+package crawl
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"crawler/fetcher"
+	"crawler/frontier"
+	"crawler/internal/urlnorm"
+	"crawler/parser"
+	"crawler/store"
+)
+
+// process turns a fetch outcome into the completion the writer commits:
+// the page record, its compressed body, the in-scope links, or a retry.
+// It runs on the parse pool (CPU-bound work: decode, parse, compress).
+func (e *Engine) process(f *fetched) *frontier.Completion {
+	it := f.item
+	c := &frontier.Completion{Item: it}
+	now := e.now()
+	switch {
+	case f.disallowed:
+		c.State = frontier.StateDisallowed
+		return c
+	case f.robotsGaveUp:
+		c.State = frontier.StateFailed
+		c.Page = e.record(f, now)
+		c.Page.Error = "robots.txt unavailable"
+		return c
+	}
+	p := e.record(f, now)
+	c.Page = p
+	c.State = frontier.StateDone
+	resp := f.resp
+
+	if f.err != nil {
+		if retryable(f.err) && e.retry(c, 0) {
+			return c
+		}
+		c.State = frontier.StateFailed
+		p.Error = f.err.Error()
+		if resp != nil && resp.Status > 0 {
+			e.storeBody(c, resp)
+		}
+		return c
+	}
+	if resp.Status == http.StatusTooManyRequests || resp.Status >= 500 {
+		wait, _ := RetryAfter(resp.Header.Get("Retry-After"), now)
+		if e.retry(c, wait) {
+			return c
+		}
+		c.State = frontier.StateFailed
+		p.Error = fmt.Sprintf("HTTP %d after %d attempts", resp.Status, it.Attempts+1)
+		e.storeBody(c, resp)
+		return c
+	}
+	if resp.Status >= 300 && resp.Status < 400 {
+		e.redirect(c, f)
+		return c
+	}
+	e.storeBody(c, resp)
+	if resp.Status < 200 || resp.Status >= 300 || !parser.IsHTML(resp.ContentType, resp.Body) {
+		return c
+	}
+	ct := resp.ContentType
+	if resp.Charset != "" {
+		ct += "; charset=" + resp.Charset
+	}
+	doc, err := parser.Parse(resp.Body, ct, f.url, parser.Options{MaxURLLength: e.cfg.Scope.MaxURLLength})
+	if err != nil {
+		p.Error = "parse: " + err.Error()
+		return c
+	}
+	p.Title, p.Description, p.Canonical = doc.Title, doc.Description, doc.Canonical
+	p.TextLen, p.Charset, p.Outlinks = doc.TextLen, doc.Charset, len(doc.Links)
+	if doc.Dropped > 0 {
+		p.Extra = map[string]string{"links_dropped": fmt.Sprint(doc.Dropped)}
+		e.stats.LinksDropped.Add(int64(doc.Dropped))
+	}
+	if !e.extract.Empty() {
+		fields, failed := e.extract.Apply(f.url, doc.HTML)
+		p.Fields = fields
+		if len(failed) > 0 {
+			if p.Extra == nil {
+				p.Extra = map[string]string{}
+			}
+			p.Extra["extract_failed"] = strings.Join(failed, ",")
+			e.stats.ExtractFailed.Add(1)
+		}
+	}
+	if doc.NoFollow {
+		return c
+	}
+	depth := it.Depth + 1
+	if e.cfg.Scope.MaxDepth > 0 && depth > e.cfg.Scope.MaxDepth {
+		e.stats.LinksDropped.Add(int64(len(doc.Links)))
+		return c
+	}
+	for _, l := range doc.Links {
+		host := hostOf(l)
+		if !e.inScope(host) {
+			e.stats.LinksDropped.Add(1)
+			continue
+		}
+		c.Links = append(c.Links, frontier.Link{URL: l, Host: host, Parent: it.URL, Depth: depth})
+	}
+	return c
+}
+
+// record starts the page record of f.
+func (e *Engine) record(f *fetched, now time.Time) *store.Page {
+	it := f.item
+	p := &store.Page{
+		URL: it.URL, Host: it.Host, Depth: it.Depth, Parent: it.Parent,
+		FetchedAt: now.UTC(), Attempts: it.Attempts + 1,
+	}
+	if r := f.resp; r != nil {
+		p.Status, p.ContentType = r.Status, r.ContentType
+		p.DurationMS = r.Duration.Milliseconds()
+		p.WireBytes, p.Truncated = r.WireBytes, r.Truncated
+		p.Header = r.Header
+		p.ETag, p.LastModified = r.Header.Get("ETag"), r.Header.Get("Last-Modified")
+	}
+	return p
+}
+
+// storeBody puts the response body, compressed, in the completion.
+func (e *Engine) storeBody(c *frontier.Completion, r *fetcher.Response) {
+	if len(r.Body) == 0 {
+		return
+	}
+	sum := sha256.Sum256(r.Body)
+	c.Page.Hash = hex.EncodeToString(sum[:])
+	c.Page.BodyBytes = int64(len(r.Body))
+	c.Body = e.db.CompressBody(r.Body)
+}
+
+// redirect records a 3xx and queues its target like a discovered link, so
+// the target passes scope, robots, dedup and politeness itself.
+func (e *Engine) redirect(c *frontier.Completion, f *fetched) {
+	it, p, resp := f.item, c.Page, f.resp
+	if resp.Location == nil {
+		p.Error = fmt.Sprintf("HTTP %d without a usable Location", resp.Status)
+		return
+	}
+	target, err := urlnorm.Parse(resp.Location.String())
+	if err != nil {
+		p.Error = "redirect: " + err.Error()
+		c.State = frontier.StateFailed
+		return
+	}
+	p.RedirectTo = target.String()
+	origin := it.Origin
+	if origin == "" {
+		origin = it.URL
+	}
+	switch {
+	case p.RedirectTo == it.URL || p.RedirectTo == origin:
+		p.Error = fmt.Sprintf("redirect loop after %d hops", it.Hops+1)
+		c.State = frontier.StateFailed
+	case it.Hops+1 > e.cfg.Fetch.MaxRedirects:
+		p.Error = fmt.Sprintf("too many redirects (more than %d hops)", e.cfg.Fetch.MaxRedirects)
+		c.State = frontier.StateFailed
+	case !e.inScope(urlnorm.Host(target)):
+		p.Error = "redirect target out of scope"
+	default:
+		c.Links = append(c.Links, frontier.Link{URL: p.RedirectTo, Host: urlnorm.Host(target),
+			Parent: it.URL, Depth: it.Depth, Hops: it.Hops + 1, Origin: origin})
+	}
+}
+
+// retry turns c into a retry when attempts remain. wait, when non-zero,
+// is the server's Retry-After; the backoff schedule applies otherwise.
+func (e *Engine) retry(c *frontier.Completion, wait time.Duration) bool {
+	it := c.Item
+	if it.Attempts >= e.cfg.Fetch.Retries {
+		return false
+	}
+	d := e.backoff.Delay(it.Attempts + 1)
+	if wait > 0 {
+		d = min(wait, e.cfg.Fetch.RetryMaxDelay)
+	}
+	c.RetryAt = e.now().Add(d)
+	e.stats.Retries.Add(1)
+	return true
+}
+
+// retryable reports whether a fetch error may go away on its own.
+func retryable(err error) bool {
+	var fe *fetcher.Error
+	if !errors.As(err, &fe) {
+		return false
+	}
+	return fe.Kind == fetcher.KindNetwork || fe.Kind == fetcher.KindTimeout
+}
+
+// hostOf returns the host[:port] of a canonical absolute URL.
+func hostOf(u string) string {
+	i := strings.Index(u, "://")
+	if i < 0 {
+		return ""
+	}
+	rest := u[i+3:]
+	if j := strings.IndexAny(rest, "/?"); j >= 0 {
+		rest = rest[:j]
+	}
+	return rest
+}

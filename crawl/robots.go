@@ -1,0 +1,179 @@
+package crawl
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"time"
+
+	"crawler/robots"
+)
+
+// robotsTTL is how long a fetched robots.txt is trusted (RFC 9309 §2.4).
+const robotsTTL = 24 * time.Hour
+
+// robotsGiveUpTTL is how long a host whose robots.txt stayed unreachable
+// through every retry keeps failing its URLs before it is tried again.
+const robotsGiveUpTTL = time.Hour
+
+// robotsCache holds one robots.txt decision per origin. At most one fetch
+// per origin runs at a time; other workers wanting the same origin wait
+// for it (their own politeness slots are theirs to use afterwards).
+type robotsCache struct {
+	mu      sync.Mutex
+	entries map[string]*robotsEntry
+	now     func() time.Time
+}
+
+type robotsEntry struct {
+	rules    *robots.Rules
+	expires  time.Time
+	attempts int           // consecutive unreachable fetches
+	gaveUp   bool          // unreachable through every retry
+	fetching chan struct{} // non-nil while a fetch runs; closed when it ends
+}
+
+func newRobotsCache(now func() time.Time) *robotsCache {
+	return &robotsCache{entries: make(map[string]*robotsEntry), now: now}
+}
+
+// robotsState is what a worker learns from the cache.
+type robotsState struct {
+	rules  *robots.Rules // nil when the caller must fetch robots.txt
+	gaveUp bool          // robots.txt unavailable: fail the URL
+	retry  time.Time     // unreachable: the host waits until then
+}
+
+// lookup returns the cached decision for origin, waiting for a fetch that
+// another worker runs. When it returns a state with nil rules, the caller
+// owns the fetch and must call store.
+func (c *robotsCache) lookup(ctx context.Context, origin string) (robotsState, error) {
+	for {
+		c.mu.Lock()
+		e := c.entries[origin]
+		now := c.now()
+		switch {
+		case e == nil:
+			c.entries[origin] = &robotsEntry{fetching: make(chan struct{})}
+			c.mu.Unlock()
+			return robotsState{}, nil
+		case e.fetching != nil:
+			ch := e.fetching
+			c.mu.Unlock()
+			select {
+			case <-ch:
+				continue
+			case <-ctx.Done():
+				return robotsState{}, ctx.Err()
+			}
+		case now.Before(e.expires):
+			st := robotsState{rules: e.rules, gaveUp: e.gaveUp}
+			if e.rules.Unreachable() && !e.gaveUp {
+				st.retry = e.expires
+			}
+			c.mu.Unlock()
+			return st, nil
+		default: // expired: this caller refreshes it
+			e.fetching = make(chan struct{})
+			c.mu.Unlock()
+			return robotsState{}, nil
+		}
+	}
+}
+
+// store records the outcome of a fetch the caller owned. retries is how
+// many times an unreachable robots.txt is retried before giving up;
+// backoff gives the wait before retry n (1-based).
+func (c *robotsCache) store(origin string, rules *robots.Rules, retries int, backoff func(int) time.Duration) robotsState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.entries[origin]
+	if e == nil {
+		e = &robotsEntry{}
+		c.entries[origin] = e
+	}
+	now := c.now()
+	e.rules = rules
+	e.gaveUp = false
+	if rules.Unreachable() {
+		e.attempts++
+		if e.attempts > retries {
+			e.gaveUp = true
+			e.attempts = 0
+			e.expires = now.Add(robotsGiveUpTTL)
+		} else {
+			e.expires = now.Add(backoff(e.attempts))
+		}
+	} else {
+		e.attempts = 0
+		e.expires = now.Add(robotsTTL)
+	}
+	if e.fetching != nil {
+		close(e.fetching)
+		e.fetching = nil
+	}
+	st := robotsState{rules: rules, gaveUp: e.gaveUp}
+	if rules.Unreachable() && !e.gaveUp {
+		st.retry = e.expires
+	}
+	return st
+}
+
+// abandon ends a fetch the caller owned without a result (shutdown).
+func (c *robotsCache) abandon(origin string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.entries[origin]
+	if e == nil || e.fetching == nil {
+		return
+	}
+	close(e.fetching)
+	e.fetching = nil
+	if e.rules == nil {
+		delete(c.entries, origin)
+	}
+}
+
+// forget drops origin's entry so its next URL fetches robots.txt again
+// (a new seed for a host that gave up).
+func (c *robotsCache) forget(origin string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e := c.entries[origin]; e != nil && e.fetching == nil {
+		delete(c.entries, origin)
+	}
+}
+
+// sweep drops expired entries so the cache does not grow with every host
+// ever seen. An unreachable robots.txt between retries is kept: its
+// attempt count decides when the host gives up.
+func (c *robotsCache) sweep() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	for k, e := range c.entries {
+		if e.fetching == nil && e.attempts == 0 && !now.Before(e.expires) {
+			delete(c.entries, k)
+		}
+	}
+}
+
+// status describes origin's entry for operators; "" when there is none.
+func (c *robotsCache) status(origin string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.entries[origin]
+	switch {
+	case e == nil:
+		return ""
+	case e.rules == nil:
+		return "fetching"
+	case e.gaveUp:
+		return "unavailable"
+	case e.rules.Unreachable():
+		return "unreachable (retry at " + e.expires.UTC().Format(time.RFC3339) + ")"
+	case e.rules.Status() >= 400:
+		return "allow-all (" + strconv.Itoa(e.rules.Status()) + ")"
+	}
+	return "ok"
+}
