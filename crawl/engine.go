@@ -49,6 +49,7 @@ type Engine struct {
 	client  *fetcher.Client
 	robots  *robotsCache
 	backoff Backoff
+	adapt   *throttle
 	log     *slog.Logger
 	now     func() time.Time
 	opts    Options
@@ -67,6 +68,7 @@ type Stats struct {
 	FetchErrors   atomic.Int64 // page requests that got none
 	RobotsFetches atomic.Int64
 	Retries       atomic.Int64
+	BreakerTrips  atomic.Int64 // host circuit breakers opened
 	BytesFetched  atomic.Int64 // wire bytes
 	PagesStored   atomic.Int64 // completions with a page record this run
 	ExtractFailed atomic.Int64 // pages missing a required extracted field
@@ -92,6 +94,7 @@ func New(opts Options) (*Engine, error) {
 		PerHostConcurrency: cfg.Fetch.PerHostConcurrency,
 		PerHostDelay:       cfg.Fetch.PerHostDelay,
 		MaxLeased:          cfg.Fetch.Concurrency,
+		MaxPerHost:         cfg.Scope.MaxPagesPerHost,
 		WriteQueue:         2 * cfg.Fetch.Concurrency,
 		Now:                opts.Now,
 		Logger:             opts.Logger,
@@ -133,6 +136,8 @@ func New(opts Options) (*Engine, error) {
 		}),
 		robots:  newRobotsCache(opts.Now),
 		backoff: Backoff{Base: cfg.Fetch.RetryBaseDelay, Max: cfg.Fetch.RetryMaxDelay},
+		adapt: newThrottle(cfg.Fetch.PerHostDelay, cfg.Fetch.MaxCrawlDelay, cfg.Fetch.PerHostConcurrency,
+			cfg.Fetch.HostFailureThreshold, Backoff{Base: cfg.Fetch.RetryBaseDelay, Max: cfg.Fetch.RetryMaxDelay}, opts.Now),
 		log:     opts.Logger,
 		now:     opts.Now,
 		opts:    opts,
@@ -302,6 +307,7 @@ loop:
 			}
 			if now := e.now(); now.Sub(lastSweep) > time.Minute {
 				e.robots.sweep()
+				e.adapt.sweep()
 				lastSweep = now
 			}
 		}

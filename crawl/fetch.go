@@ -2,6 +2,8 @@ package crawl
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"net/http/httptrace"
 	"net/url"
 	"sync"
@@ -82,7 +84,9 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 		e.applyRobots(it.Host, st)
 	}
 	var sent sentTime
+	start := time.Now()
 	resp, err := e.client.Fetch(sent.trace(ctx), &fetcher.Request{URL: u})
+	e.adaptHost(it.Host, resp, err, time.Since(start))
 	e.q.Release(it, sent.get())
 	if resp != nil {
 		e.stats.BytesFetched.Add(resp.WireBytes)
@@ -100,13 +104,48 @@ func (e *Engine) requeue(it *frontier.Item, sent time.Time) {
 	e.q.Requeue(it)
 }
 
+// adaptHost feeds one page request's outcome to the host's throttle and
+// carries the result into the frontier: the new delay, a Retry-After pause
+// and a circuit-breaker pause. It runs before Release, so the host's next
+// start already counts the new delay.
+func (e *Engine) adaptHost(hostKey string, resp *fetcher.Response, err error, took time.Duration) {
+	o := healthy
+	var fe *fetcher.Error
+	switch {
+	case err != nil && errors.As(err, &fe) && fe.Kind != fetcher.KindNetwork && fe.Kind != fetcher.KindTimeout &&
+		fe.Kind != fetcher.KindBodyRead && fe.Kind != fetcher.KindProtocol && fe.Kind != fetcher.KindTLS:
+		return // blocked, invalid or cancelled: says nothing about the host
+	case err != nil:
+		o = failure
+	case resp.Status == http.StatusTooManyRequests || resp.Status == http.StatusServiceUnavailable:
+		o = overload
+	case resp.Status >= 500:
+		o = failure
+	}
+	if resp != nil && resp.Duration > 0 {
+		took = resp.Duration
+	}
+	delay, pause := e.adapt.observe(hostKey, o, took)
+	e.q.SetDelay(hostKey, delay)
+	if o == overload {
+		if wait, ok := RetryAfter(resp.Header.Get("Retry-After"), e.now()); ok && wait > 0 {
+			e.q.Pause(hostKey, e.now().Add(min(wait, e.cfg.Fetch.RetryMaxDelay)))
+		}
+	}
+	if !pause.IsZero() {
+		e.stats.BreakerTrips.Add(1)
+		e.log.Warn("host circuit breaker open: pausing host", "host", hostKey, "until", pause.Format(time.RFC3339))
+		e.q.Pause(hostKey, pause)
+	}
+}
+
 // applyRobots carries a robots decision into the frontier: Crawl-delay
 // (capped by fetch.max_crawl_delay) and the retry pause of an unreachable
 // robots.txt.
 func (e *Engine) applyRobots(hostKey string, st robotsState) {
 	if st.rules != nil {
 		if d := st.rules.CrawlDelay(); d > 0 {
-			e.q.SetDelay(hostKey, min(d, e.cfg.Fetch.MaxCrawlDelay))
+			e.q.SetDelay(hostKey, e.adapt.setCrawlDelay(hostKey, d))
 		}
 	}
 	if !st.retry.IsZero() {

@@ -107,6 +107,10 @@ func (e *Engine) process(f *fetched) *frontier.Completion {
 			e.stats.LinksDropped.Add(1)
 			continue
 		}
+		if e.trap(l) != "" {
+			c.Trapped++
+			continue
+		}
 		c.Links = append(c.Links, frontier.Link{URL: l, Host: host, Parent: it.URL, Depth: depth})
 	}
 	return c

@@ -121,6 +121,7 @@ func ReadCounts(tx *store.Tx) Counts {
 		Done:       int64(u64(m.Get(keyDone))),
 		Failed:     int64(u64(m.Get(keyFailed))),
 		Disallowed: int64(u64(m.Get(keyDisallowed))),
+		Trapped:    int64(u64(m.Get(keyTrapped))),
 	}
 	_ = btx.Bucket(bucketHosts).ForEach(func(_, v []byte) error {
 		r := unmarshalHostRecord(v)

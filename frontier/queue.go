@@ -41,6 +41,11 @@ type Options struct {
 	// makes a slow writer slow the fetchers. Zero means no cap (default 0).
 	MaxLeased int
 
+	// MaxPerHost is the most URLs ever queued for one host (a crawl-trap
+	// budget); links beyond it are dropped and counted in Counts.Trapped.
+	// Zero means no budget (default 0).
+	MaxPerHost int
+
 	// Window is how many queued entries of one host are held in memory.
 	// Default 8 (at least PerHostConcurrency); zero means the default.
 	Window int
@@ -119,6 +124,10 @@ type Completion struct {
 	Body  []byte      // body compressed with store.DB.CompressBody; nil keeps none
 	Links []Link      // discovered URLs, already normalized and in scope
 
+	// Trapped counts links the caller dropped as crawler traps, added to
+	// Counts.Trapped with the rest of the completion.
+	Trapped int
+
 	// RetryAt, when non-zero, puts the URL back to queued until that
 	// time with one more attempt counted; State, Page and Body are ignored.
 	RetryAt time.Time
@@ -157,6 +166,7 @@ type Counts struct {
 	Done       int64
 	Failed     int64
 	Disallowed int64
+	Trapped    int64 // links dropped as crawler traps (budget, repeats, limits)
 	Hosts      int64 // hosts with queued or in-flight URLs
 }
 
@@ -205,6 +215,7 @@ func (q *Queue) load(tx *store.Tx) error {
 	q.counts.Done = int64(u64(m.Get(keyDone)))
 	q.counts.Failed = int64(u64(m.Get(keyFailed)))
 	q.counts.Disallowed = int64(u64(m.Get(keyDisallowed)))
+	q.counts.Trapped = int64(u64(m.Get(keyTrapped)))
 	c := btx.Bucket(bucketQueue).Cursor()
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {
 		h := q.hostLocked(hostOfKey(k))

@@ -20,6 +20,7 @@ var (
 	keyDone       = []byte("done")
 	keyFailed     = []byte("failed")
 	keyDisallowed = []byte("disallowed")
+	keyTrapped    = []byte("trapped")
 )
 
 // State is where a URL is in its life. In-flight is not stored: a URL being

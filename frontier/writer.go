@@ -166,7 +166,7 @@ func (fx *effects) host(key string) *hostRecord {
 func (q *Queue) commit(batch []*op) error {
 	fx := &effects{hosts: make(map[string]*hostRecord), queued: make(map[string]int), added: make([]int, len(batch))}
 	err := q.db.Update(func(tx *store.Tx) error {
-		w := &txWriter{tx: tx, btx: tx.Bolt(), fx: fx}
+		w := &txWriter{tx: tx, btx: tx.Bolt(), fx: fx, maxPerHost: int64(q.opts.MaxPerHost)}
 		w.seq = u64(w.btx.Bucket(bucketMeta).Get(keySeq))
 		for i, o := range batch {
 			if o.c != nil {
@@ -233,6 +233,7 @@ func (q *Queue) applyEffects(fx *effects, ops int) {
 	q.counts.Done += fx.counts.Done
 	q.counts.Failed += fx.counts.Failed
 	q.counts.Disallowed += fx.counts.Disallowed
+	q.counts.Trapped += fx.counts.Trapped
 	q.pending -= ops
 	if !fx.delayed.IsZero() && (q.delayed.IsZero() || fx.delayed.Before(q.delayed)) {
 		q.delayed = fx.delayed
@@ -301,14 +302,16 @@ func (q *Queue) promote() {
 
 // txWriter applies operations inside one write transaction.
 type txWriter struct {
-	tx  *store.Tx
-	btx *bolt.Tx
-	fx  *effects
-	seq uint64
+	tx         *store.Tx
+	btx        *bolt.Tx
+	fx         *effects
+	seq        uint64
+	maxPerHost int64
 }
 
 func (w *txWriter) complete(c *Completion) error {
 	it := c.Item
+	w.fx.counts.Trapped += int64(c.Trapped)
 	urls := w.btx.Bucket(bucketURLs)
 	if err := w.btx.Bucket(bucketQueue).Delete(it.key); err != nil {
 		return err
@@ -365,6 +368,17 @@ func (w *txWriter) enqueue(l Link) (bool, error) {
 	if urls.Get(key) != nil {
 		return false, nil
 	}
+	if w.maxPerHost > 0 && l.Hops == 0 && l.Depth > 0 {
+		// Seeds and redirect targets are exempt; discovered links count.
+		total := unmarshalHostRecord(w.btx.Bucket(bucketHosts).Get([]byte(l.Host))).Enqueued
+		if d := w.fx.hosts[l.Host]; d != nil {
+			total += d.Enqueued
+		}
+		if total >= w.maxPerHost {
+			w.fx.counts.Trapped++
+			return false, nil
+		}
+	}
 	if err := urls.Put(key, urlRecord{State: StateQueued, Depth: l.Depth}.marshal()); err != nil {
 		return false, err
 	}
@@ -395,7 +409,8 @@ func (w *txWriter) finish() error {
 	for _, c := range []struct {
 		key []byte
 		n   int64
-	}{{keyDone, w.fx.counts.Done}, {keyFailed, w.fx.counts.Failed}, {keyDisallowed, w.fx.counts.Disallowed}} {
+	}{{keyDone, w.fx.counts.Done}, {keyFailed, w.fx.counts.Failed}, {keyDisallowed, w.fx.counts.Disallowed},
+		{keyTrapped, w.fx.counts.Trapped}} {
 		if c.n != 0 {
 			if err := m.Put(c.key, putU64(u64(m.Get(c.key))+uint64(c.n))); err != nil {
 				return err

@@ -1,0 +1,68 @@
+package crawl
+
+import (
+	"strings"
+)
+
+// maxPathSegments bounds the repeated-run search (cubic in the segment
+// count); a deeper path is a trap in itself.
+const maxPathSegments = 64
+
+// trap says why a discovered link looks like a crawler trap, or "".
+// The per-host page budget is the frontier's (it needs the host totals).
+func (e *Engine) trap(link string) string {
+	sc := &e.cfg.Scope
+	if sc.MaxURLLength > 0 && len(link) > sc.MaxURLLength {
+		return "url too long"
+	}
+	path, query := link, ""
+	if i := strings.IndexByte(link, '?'); i >= 0 {
+		path, query = link[:i], link[i+1:]
+	}
+	if sc.MaxQueryParams > 0 && query != "" && strings.Count(query, "&")+1 > sc.MaxQueryParams {
+		return "too many query parameters"
+	}
+	if sc.MaxRepeatedSegments > 0 {
+		if i := strings.Index(path, "://"); i >= 0 {
+			if j := strings.IndexByte(path[i+3:], '/'); j >= 0 {
+				path = path[i+3+j:]
+			} else {
+				path = "/"
+			}
+		}
+		segs := strings.Split(strings.Trim(path, "/"), "/")
+		if len(segs) > maxPathSegments {
+			return "too many path segments"
+		}
+		if repeatedRun(segs) > sc.MaxRepeatedSegments {
+			return "repeated path segments"
+		}
+	}
+	return ""
+}
+
+// repeatedRun returns the most consecutive repetitions of any run of
+// segments: /a/b/a/b/a/b has "a/b" three times, /x/x/x/x has "x" four times.
+func repeatedRun(segs []string) int {
+	best := 1
+	n := len(segs)
+	for l := 1; l <= n/2; l++ {
+		for start := 0; start+2*l <= n; start++ {
+			reps := 1
+			for next := start + l; next+l <= n && equalRun(segs, start, next, l); next += l {
+				reps++
+			}
+			best = max(best, reps)
+		}
+	}
+	return best
+}
+
+func equalRun(segs []string, a, b, l int) bool {
+	for i := range l {
+		if segs[a+i] != segs[b+i] {
+			return false
+		}
+	}
+	return true
+}
