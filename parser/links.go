@@ -1,0 +1,155 @@
+package parser
+
+import (
+	"errors"
+	"net/url"
+	"strings"
+
+	"github.com/PuerkitoBio/goquery"
+	"golang.org/x/net/html"
+
+	"crawler/internal/urlnorm"
+)
+
+// linker resolves and filters the links of one document.
+type linker struct {
+	base *url.URL // document base URL; nil keeps only absolute links
+	opts Options
+}
+
+// documentBase returns the URL relative links resolve against: the first
+// <base href> in tree order, resolved against the page URL, if it yields an
+// http(s) URL; the page URL otherwise.
+func documentBase(hd *goquery.Document, page *url.URL) *url.URL {
+	nodes := hd.FindMatcher(baseSel).Nodes
+	if len(nodes) == 0 {
+		return page
+	}
+	u, err := urlnorm.Resolve(page, attr(nodes[0], "href"))
+	if err != nil {
+		return page
+	}
+	return u
+}
+
+// resolve returns the canonical form of href; "" and no error for links that
+// are skipped silently (another scheme, or relative without a base); an
+// error for links that are dropped.
+func (l *linker) resolve(href string) (string, error) {
+	if len(strings.TrimSpace(href)) > l.opts.MaxURLLength {
+		// Checked before parsing to bound the work a hostile page can
+		// cause; a resolved URL is practically never shorter than its href.
+		return "", urlnorm.ErrTooLong
+	}
+	u, err := urlnorm.Resolve(l.base, href)
+	if errors.Is(err, urlnorm.ErrScheme) || errors.Is(err, urlnorm.ErrEmpty) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	s := u.String()
+	if len(s) > l.opts.MaxURLLength {
+		return "", urlnorm.ErrTooLong
+	}
+	return s, nil
+}
+
+// links returns the distinct canonical links of nodes (matched by
+// outLinksSel, in document order) and how many were dropped.
+func (l *linker) links(nodes []*html.Node) (links []string, dropped int) {
+	seen := make(map[string]bool)
+	for _, n := range nodes {
+		if insideTemplate(n) {
+			continue
+		}
+		var href string
+		switch n.Data {
+		case "meta":
+			if !strings.EqualFold(strings.TrimSpace(attr(n, "http-equiv")), "refresh") {
+				continue
+			}
+			target, ok := refreshURL(attr(n, "content"))
+			if !ok {
+				continue
+			}
+			href = target
+		default: // a, area
+			if hasToken(attr(n, "rel"), "nofollow") {
+				continue
+			}
+			href = attr(n, "href")
+		}
+		s, err := l.resolve(href)
+		switch {
+		case err != nil:
+			dropped++
+			continue
+		case s == "" || seen[s]:
+			continue
+		}
+		seen[s] = true
+		if len(links) >= l.opts.MaxLinks {
+			dropped++
+			continue
+		}
+		links = append(links, s)
+	}
+	return links, dropped
+}
+
+// insideTemplate reports whether n is part of a <template>'s inert content.
+func insideTemplate(n *html.Node) bool {
+	for p := n.Parent; p != nil; p = p.Parent {
+		if p.Type == html.ElementNode && p.Data == "template" && p.Namespace == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// refreshURL extracts the URL of a <meta http-equiv=refresh> content value
+// following the HTML Standard's "shared declarative refresh steps"
+// ("5; url='/next'", "0;URL=/x", "3, /y"). ok is false when the value is
+// invalid or has no URL (a plain reload). Hand-written: neither net/html nor
+// goquery parses refresh values.
+func refreshURL(content string) (target string, ok bool) {
+	s := strings.TrimLeft(content, asciiSpace)
+	digits := len(s) - len(strings.TrimLeft(s, "0123456789"))
+	if digits == 0 && !strings.HasPrefix(s, ".") {
+		return "", false
+	}
+	s = strings.TrimLeft(s, "0123456789.")
+	if s == "" {
+		return "", false
+	}
+	if c := s[0]; c != ';' && c != ',' && !strings.ContainsRune(asciiSpace, rune(c)) {
+		return "", false
+	}
+	s = strings.TrimLeft(s, asciiSpace)
+	if s != "" && (s[0] == ';' || s[0] == ',') {
+		s = s[1:]
+	}
+	s = strings.TrimLeft(s, asciiSpace)
+	if s == "" {
+		return "", false
+	}
+	target = s
+	if len(s) >= 3 && strings.EqualFold(s[:3], "url") {
+		rest := strings.TrimLeft(s[3:], asciiSpace)
+		if strings.HasPrefix(rest, "=") {
+			target = strings.TrimLeft(rest[1:], asciiSpace)
+		}
+	}
+	if target != "" && (target[0] == '"' || target[0] == '\'') {
+		quote := target[0]
+		target = target[1:]
+		if i := strings.IndexByte(target, quote); i >= 0 {
+			target = target[:i]
+		}
+	}
+	return target, true
+}
+
+// asciiSpace is the HTML Standard's ASCII whitespace.
+const asciiSpace = " \t\n\f\r"
