@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"crawler/config"
 	"crawler/extract"
 	"crawler/fetcher"
@@ -39,6 +41,10 @@ type Options struct {
 
 	// ParseWorkers is the size of the parse pool; default runtime.NumCPU().
 	ParseWorkers int
+
+	// Registry receives the engine's metrics; nil makes a private one
+	// (see Engine.Registry).
+	Registry *prometheus.Registry
 }
 
 // Engine is one crawl. Create it with New, run it with Run.
@@ -57,6 +63,11 @@ type Engine struct {
 	started time.Time
 
 	extract *extract.Set // extraction rules; nil when none
+	reg     *prometheus.Registry
+	metrics *metrics
+	paused  atomic.Bool        // fetching paused (disk guard)
+	abort   context.CancelFunc // cancels in-flight fetches; set by Run
+	abortMu sync.Mutex
 
 	scopeMu sync.RWMutex
 	allowed map[string]bool // hosts in scope, canonical host[:port]
@@ -89,15 +100,25 @@ func New(opts Options) (*Engine, error) {
 	if opts.ParseWorkers <= 0 {
 		opts.ParseWorkers = runtime.NumCPU()
 	}
+	if opts.Registry == nil {
+		opts.Registry = prometheus.NewRegistry()
+	}
 	cfg := opts.Config
+	var e *Engine // the commit hook below reports into its metrics
 	q, err := frontier.Open(opts.DB, frontier.Options{
 		PerHostConcurrency: cfg.Fetch.PerHostConcurrency,
 		PerHostDelay:       cfg.Fetch.PerHostDelay,
 		MaxLeased:          cfg.Fetch.Concurrency,
 		MaxPerHost:         cfg.Scope.MaxPagesPerHost,
-		WriteQueue:         2 * cfg.Fetch.Concurrency,
-		Now:                opts.Now,
-		Logger:             opts.Logger,
+		OnCommit: func(ops int, took time.Duration) {
+			if e != nil && e.metrics != nil {
+				e.metrics.commits.Observe(took.Seconds())
+				e.metrics.ops.Add(float64(ops))
+			}
+		},
+		WriteQueue: 2 * cfg.Fetch.Concurrency,
+		Now:        opts.Now,
+		Logger:     opts.Logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open frontier: %w", err)
@@ -123,7 +144,8 @@ func New(opts Options) (*Engine, error) {
 			return nil, fmt.Errorf("read seeds: %w", err)
 		}
 	}
-	e := &Engine{
+	e = &Engine{
+		reg: opts.Registry,
 		cfg: cfg,
 		db:  opts.DB,
 		q:   q,
@@ -144,6 +166,7 @@ func New(opts Options) (*Engine, error) {
 		allowed: allowed,
 		extract: rules,
 	}
+	e.metrics = newMetrics(opts.Registry, e)
 	return e, nil
 }
 
@@ -158,6 +181,34 @@ func (e *Engine) inScope(host string) bool {
 func (e *Engine) Close() error {
 	e.client.Close()
 	return e.q.Close()
+}
+
+// Registry returns the registry holding the engine's metrics.
+func (e *Engine) Registry() *prometheus.Registry { return e.reg }
+
+// Abort cancels in-flight fetches at once instead of waiting for the
+// shutdown timeout (a second SIGTERM). Whatever was already handed to the
+// writer is still committed; the aborted URLs stay queued.
+func (e *Engine) Abort() {
+	e.abortMu.Lock()
+	defer e.abortMu.Unlock()
+	if e.abort != nil {
+		e.abort()
+	}
+}
+
+// backedOff counts hosts whose next start is further away than their
+// delay: paused by a breaker, a Retry-After or a robots.txt retry.
+func (e *Engine) backedOff() int {
+	now := e.now()
+	n := 0
+	for _, h := range e.q.Live() {
+		d, _ := time.ParseDuration(h.Delay)
+		if h.NextAt.After(now.Add(d)) {
+			n++
+		}
+	}
+	return n
 }
 
 // Started returns when Run started; zero before.
@@ -253,6 +304,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	// In-flight fetches outlive runCtx by up to shutdown_timeout.
 	fetchCtx, cancelFetches := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelFetches()
+	e.abortMu.Lock()
+	e.abort = cancelFetches
+	e.abortMu.Unlock()
 	go func() {
 		select {
 		case <-runCtx.Done():

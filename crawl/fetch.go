@@ -65,6 +65,10 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 				return nil
 			}
 			st = e.robots.store(origin, rules, e.cfg.Fetch.Retries, e.backoff.Delay)
+			e.metrics.robots.WithLabelValues(robotsOutcome(rules, st)).Inc()
+			if st.gaveUp {
+				e.log.Warn("robots.txt unreachable through every retry: failing the host's URLs", "origin", origin)
+			}
 			e.applyRobots(it.Host, st)
 			e.requeue(it, sent)
 			return nil
@@ -86,7 +90,14 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 	var sent sentTime
 	start := time.Now()
 	resp, err := e.client.Fetch(sent.trace(ctx), &fetcher.Request{URL: u})
-	e.adaptHost(it.Host, resp, err, time.Since(start))
+	took := time.Since(start)
+	e.adaptHost(it.Host, resp, err, took)
+	status := 0
+	if resp != nil {
+		status = resp.Status
+		e.metrics.bytes.Add(float64(resp.WireBytes))
+	}
+	e.metrics.observeFetch(status, err, took)
 	e.q.Release(it, sent.get())
 	if resp != nil {
 		e.stats.BytesFetched.Add(resp.WireBytes)
@@ -97,6 +108,19 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 		e.stats.Fetches.Add(1)
 	}
 	return &fetched{item: it, url: u, resp: resp, err: err}
+}
+
+// robotsOutcome names a robots.txt fetch result for metrics.
+func robotsOutcome(r *robots.Rules, st robotsState) string {
+	switch {
+	case st.gaveUp:
+		return "gave_up"
+	case r.Unreachable():
+		return "unreachable"
+	case r.Status() >= 400 || r.Status() >= 300:
+		return "allow_all"
+	}
+	return "ok"
 }
 
 func (e *Engine) requeue(it *frontier.Item, sent time.Time) {
@@ -134,6 +158,7 @@ func (e *Engine) adaptHost(hostKey string, resp *fetcher.Response, err error, to
 	}
 	if !pause.IsZero() {
 		e.stats.BreakerTrips.Add(1)
+		e.metrics.breakers.Inc()
 		e.log.Warn("host circuit breaker open: pausing host", "host", hostKey, "until", pause.Format(time.RFC3339))
 		e.q.Pause(hostKey, pause)
 	}
@@ -162,6 +187,7 @@ func (e *Engine) fetchRobots(ctx context.Context, u *url.URL) (*robots.Rules, ti
 		resp, err := e.client.Fetch(ctx, &fetcher.Request{URL: target, MaxBodyBytes: maxBytes})
 		if resp != nil {
 			e.stats.BytesFetched.Add(resp.WireBytes)
+			e.metrics.bytes.Add(float64(resp.WireBytes))
 		}
 		if err != nil {
 			return 0, nil, nil, err

@@ -59,6 +59,10 @@ type Options struct {
 	// Default 512; zero means the default.
 	MaxBatch int
 
+	// OnCommit, when set, is called after every write transaction with
+	// the operations it committed and how long it took (for metrics).
+	OnCommit func(ops int, took time.Duration)
+
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 

@@ -165,6 +165,12 @@ func (fx *effects) host(key string) *hostRecord {
 // commit writes a batch in one transaction and then applies it in memory.
 func (q *Queue) commit(batch []*op) error {
 	fx := &effects{hosts: make(map[string]*hostRecord), queued: make(map[string]int), added: make([]int, len(batch))}
+	start := time.Now()
+	defer func() {
+		if q.opts.OnCommit != nil {
+			q.opts.OnCommit(len(batch), time.Since(start))
+		}
+	}()
 	err := q.db.Update(func(tx *store.Tx) error {
 		w := &txWriter{tx: tx, btx: tx.Bolt(), fx: fx, maxPerHost: int64(q.opts.MaxPerHost)}
 		w.seq = u64(w.btx.Bucket(bucketMeta).Get(keySeq))

@@ -1,0 +1,275 @@
+package frontier
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"crawler/store"
+)
+
+// Frontier benchmarks (issue 7, target 4). They run on a store opened the
+// way `crawler run` opens it (fsync at every commit). BENCH_SCALE (default
+// 1) multiplies the URL count of BenchmarkQueued1M, e.g. BENCH_SCALE=0.1
+// for a quick run:
+//
+//	go test -run '^$' -bench 'Enqueue|Dequeue' ./frontier
+//	go test -run '^$' -bench Queued1M -benchtime 1x ./frontier
+
+const (
+	benchHosts     = 10_000 // hosts of the 1M case and of the link generator
+	benchBatch     = 1_000  // links per Queue.Add
+	benchPageLinks = 100    // links a page yields; a batch is 10 pages' links
+	benchDupShare  = 5      // 1 link in benchDupShare repeats an earlier one
+)
+
+// benchScale reads BENCH_SCALE; it is 1 when unset or invalid.
+func benchScale(b *testing.B) float64 {
+	v := os.Getenv("BENCH_SCALE")
+	if v == "" {
+		return 1
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f <= 0 {
+		b.Fatalf("BENCH_SCALE=%q: want a positive number", v)
+	}
+	return f
+}
+
+// openBench opens a fresh store and frontier, closed at cleanup.
+func openBench(b *testing.B, opts Options) (*store.DB, *Queue) {
+	b.Helper()
+	db, err := store.Open(filepath.Join(b.TempDir(), "crawl.db"), store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	q, err := Open(db, opts)
+	if err != nil {
+		db.Close()
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		if err := q.Close(); err != nil {
+			b.Errorf("close queue: %v", err)
+		}
+		db.Close()
+	})
+	return db, q
+}
+
+// linkGen yields the links of a crawl: pages of benchPageLinks links, on
+// every host in turn, most to the page's own host, some to other hosts, and every
+// benchDupShare-th link one already given (the dedup path). URLs look
+// like real ones (~70 bytes) and carry their parent page.
+type linkGen struct {
+	rng   *rand.Rand
+	hosts int
+	next  []int // next new page number per host
+	pages int   // pages generated; page i is on host i mod hosts
+	given []Link
+}
+
+func newLinkGen(hosts int) *linkGen {
+	return &linkGen{rng: rand.New(rand.NewPCG(7, 11)), hosts: hosts, next: make([]int, hosts)}
+}
+
+func benchHost(h int) string { return fmt.Sprintf("www.site%05d.example.com", h) }
+
+func (g *linkGen) url(h, n int) string {
+	return fmt.Sprintf("https://%s/articles/%d/%02d/some-article-slug-%d", benchHost(h), 2000+n%25, n%12+1, n)
+}
+
+// batch returns n links, about n/benchDupShare of them seen before.
+func (g *linkGen) batch(n int) []Link {
+	out := make([]Link, 0, n)
+	for len(out) < n {
+		page := g.pages % g.hosts
+		g.pages++
+		parent := g.url(page, g.rng.IntN(1000))
+		for k := 0; k < benchPageLinks && len(out) < n; k++ {
+			if k%benchDupShare == benchDupShare-1 && len(g.given) > 0 {
+				out = append(out, g.given[g.rng.IntN(len(g.given))])
+				continue
+			}
+			h := page
+			if k%4 == 3 {
+				h = g.rng.IntN(g.hosts)
+			}
+			l := Link{URL: g.url(h, g.next[h]), Host: benchHost(h), Parent: parent, Depth: 1}
+			g.next[h]++
+			out = append(out, l)
+			if len(g.given) < 100_000 {
+				g.given = append(g.given, l)
+			} else {
+				g.given[g.rng.IntN(len(g.given))] = l
+			}
+		}
+	}
+	return out
+}
+
+// enqueue adds links in batches through Queue.Add until at least want new
+// URLs are queued; it returns how many were new and how many it offered.
+func enqueue(b *testing.B, q *Queue, g *linkGen, want int) (added, offered int) {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	for added < want {
+		links := g.batch(min(benchBatch, want-added))
+		n, err := q.Add(ctx, links)
+		if err != nil {
+			b.Fatal(err)
+		}
+		added += n
+		offered += len(links)
+	}
+	return added, offered
+}
+
+// BenchmarkEnqueue adds links in batches of 1,000 (20% already seen) over
+// 10,000 hosts; one op is one new URL.
+func BenchmarkEnqueue(b *testing.B) {
+	_, q := openBench(b, Options{})
+	g := newLinkGen(benchHosts)
+	b.ResetTimer()
+	start := time.Now()
+	added, offered := enqueue(b, q, g, b.N)
+	el := time.Since(start)
+	b.ReportMetric(float64(added)/el.Seconds(), "urls/s")
+	b.ReportMetric(float64(offered)/el.Seconds(), "links/s")
+	if c := q.Counts(); c.Queued != int64(added) {
+		b.Fatalf("queued %d; want %d", c.Queued, added)
+	}
+}
+
+// BenchmarkDequeue hands out queued URLs (Next, Release, Commit as done)
+// from a frontier of 100 and of 10,000 hosts: the cost per URL must not
+// grow with the number of hosts (the ready heap, not a scan).
+func BenchmarkDequeue(b *testing.B) {
+	for _, hosts := range []int{100, benchHosts} {
+		b.Run(fmt.Sprintf("hosts=%d", hosts), func(b *testing.B) {
+			_, q := openBench(b, Options{PerHostConcurrency: 1})
+			enqueue(b, q, newLinkGen(hosts), b.N)
+			b.ResetTimer()
+			start := time.Now()
+			dequeue(b, q, b.N)
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "urls/s")
+		})
+	}
+}
+
+// dequeue takes n URLs and commits each as done, then waits until the
+// writer has committed them all.
+func dequeue(b *testing.B, q *Queue, n int) {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	for range n {
+		it, err := q.Next(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		q.Release(it, time.Now())
+		if err := q.Commit(ctx, &Completion{Item: it, State: StateDone}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for q.Counts().InFlight > 0 {
+		if ctx.Err() != nil {
+			b.Fatal("writer did not catch up")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// BenchmarkQueued1M queues 1,000,000 URLs (times BENCH_SCALE) over 10,000
+// hosts through Queue.Add, then reports the enqueue rate, the Go heap and
+// the process RSS with all of them queued, how long re-opening the
+// frontier takes (its start-up pass), and the dequeue rate of the next
+// 10,000 URLs. Run it with -benchtime 1x: every op builds it all again.
+func BenchmarkQueued1M(b *testing.B) {
+	want := int(1_000_000 * benchScale(b))
+	for range b.N {
+		path := filepath.Join(b.TempDir(), "crawl.db")
+		db, err := store.Open(path, store.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		q, err := Open(db, Options{PerHostConcurrency: 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		added, offered := enqueue(b, q, newLinkGen(benchHosts), want)
+		el := time.Since(start)
+		b.ReportMetric(float64(added)/el.Seconds(), "enqueue-urls/s")
+		b.ReportMetric(float64(offered)/el.Seconds(), "enqueue-links/s")
+		if err := q.Close(); err != nil {
+			b.Fatal(err)
+		}
+
+		start = time.Now()
+		q, err = Open(db, Options{PerHostConcurrency: 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(time.Since(start).Seconds(), "reopen-s")
+		c := q.Counts()
+		if c.Queued != int64(added) || c.Hosts > benchHosts {
+			b.Fatalf("after reopen: %+v; want %d queued over at most %d hosts", c, added, benchHosts)
+		}
+		b.ReportMetric(float64(c.Hosts), "hosts")
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MB")
+		mem := procStatus(b)
+		b.ReportMetric(mem["VmRSS"], "rss-MB")
+		b.ReportMetric(mem["RssAnon"], "rss-anon-MB")
+		b.ReportMetric(mem["RssFile"], "rss-file-MB")
+
+		n := min(10_000, want)
+		start = time.Now()
+		dequeue(b, q, n)
+		b.ReportMetric(float64(n)/time.Since(start).Seconds(), "dequeue-urls/s")
+		if err := q.Close(); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(procStatus(b)["VmHWM"], "peak-rss-MB")
+		if st, err := os.Stat(path); err == nil {
+			b.ReportMetric(float64(st.Size())/(1<<20), "file-MB")
+		}
+		db.Close()
+	}
+}
+
+// procStatus returns the memory lines of /proc/self/status in MiB.
+func procStatus(b *testing.B) map[string]float64 {
+	b.Helper()
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		b.Skipf("no /proc/self/status: %v", err)
+	}
+	defer f.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		fs := strings.Fields(v)
+		if !ok || len(fs) != 2 || fs[1] != "kB" {
+			continue
+		}
+		if n, err := strconv.ParseFloat(fs[0], 64); err == nil {
+			out[k] = n / 1024
+		}
+	}
+	return out
+}
