@@ -1,14 +1,60 @@
 // Package extract runs the declarative extraction rules of the config
-// (extract:) over a parsed page.
+// (extract:) over a parsed page, and writes extracted fields as CSV.
+//
+// A rule runs on every page whose URL its match expression accepts. Each of
+// its fields selects elements with a CSS selector and reads one value from
+// each of them:
+//
+//   - attr "text" (or empty): the element's text (all descendant text
+//     outside nested script, style, noscript and template elements),
+//     trimmed, each run of whitespace collapsed to one space;
+//   - attr "html": the element's inner HTML, trimmed of surrounding
+//     whitespace;
+//   - any other attr: that attribute's value (names are case-insensitive,
+//     as in HTML), trimmed; an element without the attribute gives "".
+//
+// Then, in this order: the field's pattern, if any, keeps the first capture
+// group of its first match (the whole match when the pattern has no group)
+// and drops a value it does not match; absolute resolves the value as a URL
+// against the document base (the first <base href>, resolved against the
+// page URL, when it is a valid http(s) URL, else the page URL) and
+// normalizes it with internal/urlnorm, keeping the value unchanged when it
+// does not resolve (mailto:, javascript:, malformed, ...).
+//
+// A field without all: true takes the value of the first selected element
+// (like querySelector); with all: true it takes every selected element's
+// value, in document order. Empty values count as missing: a single field
+// whose value is empty is omitted, and empty values are dropped from a
+// list, which is omitted when nothing remains. A required field that is
+// omitted is a failure of the page's extraction.
 package extract
 
 import (
+	"fmt"
 	"net/url"
+	"slices"
+	"strings"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/andybalholm/cascadia"
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
 
 	"crawler/config"
+	"crawler/internal/urlnorm"
 )
+
+// Attr values with a meaning of their own; any other value is an attribute
+// name.
+const (
+	// AttrText reads an element's whitespace-collapsed text content.
+	AttrText = "text"
+	// AttrHTML reads an element's inner HTML.
+	AttrHTML = "html"
+)
+
+// baseSel finds the elements that set the document base URL.
+var baseSel = cascadia.MustCompile("base[href]")
 
 // Set is a compiled, immutable set of rules, safe for concurrent use.
 type Set struct {
@@ -16,11 +62,15 @@ type Set struct {
 }
 
 // Compile compiles rules; a bad selector or regexp is an error naming the
-// rule and field.
+// rule and field. The Set keeps its own copy of rules, so later changes to
+// them do not affect it. Rule names are expected to be unique (Config.Validate
+// checks it); with duplicates, Rule and ApplyRule find the first.
 func Compile(rules []config.ExtractRule) (*Set, error) {
 	s := &Set{}
 	for i := range rules {
-		cr, err := rules[i].Compile()
+		r := rules[i]
+		r.Fields = slices.Clone(r.Fields)
+		cr, err := r.Compile()
 		if err != nil {
 			return nil, err
 		}
@@ -32,9 +82,230 @@ func Compile(rules []config.ExtractRule) (*Set, error) {
 // Empty reports whether the set has no rules.
 func (s *Set) Empty() bool { return s == nil || len(s.rules) == 0 }
 
+// Rule returns the compiled rule named name.
+func (s *Set) Rule(name string) (*config.CompiledRule, bool) {
+	if s == nil {
+		return nil, false
+	}
+	for _, r := range s.rules {
+		if r.Rule.Name == name {
+			return r, true
+		}
+	}
+	return nil, false
+}
+
+// Names returns the rule names in config order.
+func (s *Set) Names() []string {
+	if s == nil {
+		return nil
+	}
+	names := make([]string, len(s.rules))
+	for i, r := range s.rules {
+		names[i] = r.Rule.Name
+	}
+	return names
+}
+
 // Apply runs every rule whose match accepts pageURL over doc. fields maps
-// rule name to field name to value (string, or []string for all: true).
-// failed lists "rule.field" for each required field that was missing.
+// rule name to field name to value (string, or []string for all: true);
+// a rule that matched but extracted nothing maps to an empty map, and a
+// missing field is left out. fields is nil when no rule matched. failed
+// lists "rule.field" for each required field that was missing, in rule and
+// field order. A nil pageURL means doc.Url. Apply only reads doc.
 func (s *Set) Apply(pageURL *url.URL, doc *goquery.Document) (fields map[string]any, failed []string) {
-	return nil, nil // implemented by the extraction work
+	if s.Empty() || doc == nil {
+		return nil, nil
+	}
+	pg := newPage(pageURL, doc)
+	for _, r := range s.rules {
+		if !r.Match.MatchString(pg.raw) {
+			continue
+		}
+		got, missing := pg.apply(r)
+		if fields == nil {
+			fields = make(map[string]any)
+		}
+		fields[r.Rule.Name] = got
+		for _, f := range missing {
+			failed = append(failed, r.Rule.Name+"."+f)
+		}
+	}
+	return fields, failed
+}
+
+// ApplyRule runs the rule named name over doc, as Apply does for one rule:
+// it returns the rule's fields (field name to value) and the names of the
+// required fields that were missing. The error wraps ErrUnknownRule when
+// there is no such rule and ErrNoMatch when the rule's match does not
+// accept pageURL (a nil pageURL means doc.Url).
+func (s *Set) ApplyRule(name string, pageURL *url.URL, doc *goquery.Document) (map[string]any, []string, error) {
+	r, ok := s.Rule(name)
+	if !ok {
+		known := "none configured"
+		if names := s.Names(); len(names) > 0 {
+			known = "known: " + strings.Join(names, ", ")
+		}
+		return nil, nil, fmt.Errorf("rule %q (%s): %w", name, known, ErrUnknownRule)
+	}
+	if doc == nil {
+		return nil, nil, fmt.Errorf("rule %q: no document", name)
+	}
+	pg := newPage(pageURL, doc)
+	if !r.Match.MatchString(pg.raw) {
+		return nil, nil, fmt.Errorf("rule %q, match %q, url %s: %w", name, r.Rule.Match, pg.raw, ErrNoMatch)
+	}
+	got, missing := pg.apply(r)
+	return got, missing, nil
+}
+
+// page is one document being extracted from.
+type page struct {
+	url  *url.URL // page URL; may be nil
+	raw  string   // url.String(), what match expressions see
+	doc  *goquery.Document
+	base *url.URL // document base, computed on first use
+	done bool     // base computed
+}
+
+func newPage(u *url.URL, doc *goquery.Document) *page {
+	if u == nil {
+		u = doc.Url
+	}
+	pg := &page{url: u, doc: doc}
+	if u != nil {
+		pg.raw = u.String()
+	}
+	return pg
+}
+
+// baseURL returns the URL relative values resolve against: the first
+// <base href> in tree order, resolved against the page URL, if it yields
+// an http(s) URL; the page URL otherwise (as parser does for links).
+func (pg *page) baseURL() *url.URL {
+	if pg.done {
+		return pg.base
+	}
+	pg.done = true
+	pg.base = pg.url
+	if n := pg.doc.FindMatcher(baseSel).Nodes; len(n) > 0 {
+		if u, err := urlnorm.Resolve(pg.url, attrOf(n[0], "href")); err == nil {
+			pg.base = u
+		}
+	}
+	return pg.base
+}
+
+// apply runs one rule and returns its fields and its missing required
+// field names.
+func (pg *page) apply(r *config.CompiledRule) (map[string]any, []string) {
+	got := make(map[string]any, len(r.Fields))
+	var missing []string
+	for i := range r.Fields {
+		cf := &r.Fields[i]
+		f := cf.Field
+		nodes := pg.doc.FindMatcher(cf.Selector).Nodes
+		if !f.All && len(nodes) > 1 {
+			nodes = nodes[:1]
+		}
+		var vals []string
+		for _, n := range nodes {
+			if v, ok := pg.value(cf, n); ok {
+				vals = append(vals, v)
+			}
+		}
+		switch {
+		case len(vals) == 0:
+			if f.Required {
+				missing = append(missing, f.Name)
+			}
+		case f.All:
+			got[f.Name] = vals
+		default:
+			got[f.Name] = vals[0]
+		}
+	}
+	return got, missing
+}
+
+// value reads cf's value from n; ok is false when it is empty or its
+// pattern does not match.
+func (pg *page) value(cf *config.CompiledField, n *html.Node) (v string, ok bool) {
+	switch attr := cf.Field.Attr; attr {
+	case AttrText, "":
+		v = textOf(n)
+	case AttrHTML:
+		v = strings.TrimSpace(innerHTML(n))
+	default:
+		v = strings.TrimSpace(attrOf(n, strings.ToLower(attr)))
+	}
+	if cf.Pattern != nil {
+		m := cf.Pattern.FindStringSubmatch(v)
+		switch {
+		case m == nil:
+			return "", false
+		case len(m) > 1:
+			v = m[1]
+		default:
+			v = m[0]
+		}
+	}
+	if v == "" {
+		return "", false
+	}
+	if cf.Field.Absolute {
+		if u, err := urlnorm.Resolve(pg.baseURL(), v); err == nil {
+			v = u.String()
+		}
+	}
+	return strings.ToValidUTF8(v, "\uFFFD"), true
+}
+
+// attrOf returns the value of n's attribute key (lowercase), or "". A
+// foreign attribute is named with its prefix, as in "xlink:href".
+func attrOf(n *html.Node, key string) string {
+	for _, a := range n.Attr {
+		if a.Namespace == "" && a.Key == key || a.Namespace != "" && a.Namespace+":"+a.Key == key {
+			return a.Val
+		}
+	}
+	return ""
+}
+
+// innerHTML renders n's children. Rendering a parsed tree only fails when
+// the writer does, and a strings.Builder never does.
+func innerHTML(n *html.Node) string {
+	var b strings.Builder
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		_ = html.Render(&b, c)
+	}
+	return b.String()
+}
+
+// textOf returns the text under n outside hidden descendants (script,
+// style, noscript, template), trimmed and whitespace-collapsed. goquery's
+// Text would include script and style bodies, which are never the text a
+// rule means; a selected script itself (JSON-LD) still gives its text.
+func textOf(root *html.Node) string {
+	var b strings.Builder
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		switch n.Type {
+		case html.TextNode:
+			b.WriteString(n.Data)
+			return
+		case html.ElementNode:
+			if n != root {
+				switch n.DataAtom {
+				case atom.Script, atom.Style, atom.Noscript, atom.Template:
+					return
+				}
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(root)
+	return strings.Join(strings.Fields(b.String()), " ")
 }

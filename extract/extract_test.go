@@ -1,0 +1,292 @@
+package extract
+
+import (
+	"errors"
+	"net/url"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+	"go.uber.org/goleak"
+
+	"crawler/config"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// parse returns doc parsed with its Url set to pageURL.
+func parse(t *testing.T, pageURL, doc string) (*url.URL, *goquery.Document) {
+	t.Helper()
+	u, err := url.Parse(pageURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := goquery.NewDocumentFromReader(strings.NewReader(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Url = u
+	return u, d
+}
+
+func compile(t *testing.T, rules ...config.ExtractRule) *Set {
+	t.Helper()
+	s, err := Compile(rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+const productHTML = `<!doctype html><html><head>
+<base href="/static/">
+<meta itemprop="sku" content="  SKU-42 ">
+<title>ignored</title></head><body>
+<h1>
+  Blue   <span>Wid<b>get</b></span>
+  <script>x</script></h1>
+<h1>Second heading</h1>
+<script type="application/ld+json"> {"@type": "Product"} </script>
+<p class="price">Now: $12.50 <s>$15</s></p>
+<div id="desc"> <b>Fine</b> &amp; sturdy </div>
+<img class="gallery" src="img/1.jpg">
+<img class="gallery" src="">
+<img class="gallery" SRC="https://cdn.test/2.jpg#x">
+<img class="gallery">
+<img class="gallery" src="javascript:void(0)">
+<a class="tag" href="?tag=blue">blue</a><a class="tag" href="/t/red">red</a><a class="tag" href="/t/x">x</a>
+</body></html>`
+
+func productRule() config.ExtractRule {
+	return config.ExtractRule{
+		Name:  "product",
+		Match: `^https://shop\.test/p/`,
+		Fields: []config.ExtractField{
+			{Name: "title", Selector: "h1", Attr: "text"},
+			{Name: "price", Selector: ".price", Attr: "text", Pattern: `[0-9.]+`},
+			{Name: "cents", Selector: ".price", Pattern: `\$[0-9]+\.([0-9]+)`}, // empty attr = text
+			{Name: "images", Selector: "img.gallery", Attr: "src", All: true, Absolute: true},
+			{Name: "raw_images", Selector: "img.gallery", Attr: "SRC", All: true},
+			{Name: "sku", Selector: "meta[itemprop=sku]", Attr: "content", Required: true},
+			{Name: "desc", Selector: "#desc", Attr: "html"},
+			{Name: "tags", Selector: "a.tag", Attr: "href", All: true, Absolute: true, Pattern: `^(.*/t/[a-z]+)$`},
+			{Name: "headings", Selector: "h1", All: true},
+			{Name: "jsonld", Selector: `script[type="application/ld+json"]`},
+			{Name: "rating", Selector: ".rating"},                  // missing, optional: omitted
+			{Name: "brand", Selector: ".brand", Required: true},    // missing, required
+			{Name: "empty", Selector: "img.gallery", Attr: "alt"},  // empty value: missing
+			{Name: "nomatch", Selector: "h1", Pattern: `^[0-9]+$`}, // pattern fails: missing
+		},
+	}
+}
+
+func TestApplyFields(t *testing.T) {
+	s := compile(t, productRule())
+	u, doc := parse(t, "https://shop.test/p/42?x=1", productHTML)
+	fields, failed := s.Apply(u, doc)
+	want := map[string]any{"product": map[string]any{
+		"title": "Blue Widget",
+		"price": "12.50",
+		"cents": "50",
+		"images": []string{
+			"https://shop.test/static/img/1.jpg",
+			"https://cdn.test/2.jpg", // normalized: fragment dropped
+			"javascript:void(0)",     // does not resolve: kept raw
+		},
+		"raw_images": []string{"img/1.jpg", "https://cdn.test/2.jpg#x", "javascript:void(0)"},
+		"sku":        "SKU-42",
+		"desc":       "<b>Fine</b> &amp; sturdy",
+		"tags":       []string{"https://shop.test/t/red", "https://shop.test/t/x"},
+		"headings":   []string{"Blue Widget", "Second heading"},
+		"jsonld":     `{"@type": "Product"}`,
+	}}
+	if !reflect.DeepEqual(fields, want) {
+		t.Errorf("fields:\n got %#v\nwant %#v", fields, want)
+	}
+	if !reflect.DeepEqual(failed, []string{"product.brand"}) {
+		t.Errorf("failed = %q; want [product.brand]", failed)
+	}
+}
+
+func TestPatternThenAbsolute(t *testing.T) {
+	s := compile(t, config.ExtractRule{Name: "r", Fields: []config.ExtractField{
+		{Name: "next", Selector: "button", Attr: "onclick", Pattern: `go\('([^']*)'\)`, Absolute: true},
+	}})
+	u, doc := parse(t, "https://a.test/dir/page", `<button onclick="go('../next?p=2')">next</button>`)
+	fields, _ := s.Apply(u, doc)
+	if got := fields["r"].(map[string]any)["next"]; got != "https://a.test/next?p=2" {
+		t.Errorf("next = %v", got)
+	}
+}
+
+func TestBaseHref(t *testing.T) {
+	rule := config.ExtractRule{Name: "r", Fields: []config.ExtractField{
+		{Name: "img", Selector: "img", Attr: "src", Absolute: true},
+	}}
+	s := compile(t, rule)
+	for _, tc := range []struct{ name, head, want string }{
+		{"no base", ``, "https://a.test/dir/x.png"},
+		{"relative base", `<base href="../b/">`, "https://a.test/b/x.png"},
+		{"absolute base", `<base href="https://cdn.test/c/">`, "https://cdn.test/c/x.png"},
+		{"first base wins", `<base href="/one/"><base href="/two/">`, "https://a.test/one/x.png"},
+		{"invalid base ignored", `<base href="http://[::1">`, "https://a.test/dir/x.png"},
+		{"non-http base ignored", `<base href="ftp://f.test/">`, "https://a.test/dir/x.png"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			u, doc := parse(t, "https://a.test/dir/page", "<head>"+tc.head+"</head><body><img src=x.png>")
+			fields, _ := s.Apply(u, doc)
+			if got := fields["r"].(map[string]any)["img"]; got != tc.want {
+				t.Errorf("img = %v; want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestApplyMatching(t *testing.T) {
+	s := compile(t,
+		config.ExtractRule{Name: "all", Fields: []config.ExtractField{
+			{Name: "nothing", Selector: ".none", Required: true},
+			{Name: "also", Selector: ".gone", Required: true},
+		}},
+		config.ExtractRule{Name: "a", Match: `^https://a\.test/`, Fields: []config.ExtractField{
+			{Name: "h", Selector: "h1", Required: true},
+		}},
+	)
+	u, doc := parse(t, "https://a.test/", "<h1>A</h1>")
+	fields, failed := s.Apply(u, doc)
+	want := map[string]any{"all": map[string]any{}, "a": map[string]any{"h": "A"}}
+	if !reflect.DeepEqual(fields, want) || !reflect.DeepEqual(failed, []string{"all.nothing", "all.also"}) {
+		t.Errorf("Apply = %#v, %q", fields, failed)
+	}
+
+	only := compile(t) // no rules at all
+	if !only.Empty() {
+		t.Fatal("Compile(nil) is not Empty")
+	}
+	if f, fl := only.Apply(u, doc); f != nil || fl != nil {
+		t.Errorf("empty set: %v, %v", f, fl)
+	}
+	var nilSet *Set
+	if f, fl := nilSet.Apply(u, doc); !nilSet.Empty() || f != nil || fl != nil {
+		t.Errorf("nil set: %v, %v", f, fl)
+	}
+
+	a := compile(t, *s.rules[1].Rule)
+	u, doc = parse(t, "https://b.test/", "<h1>B</h1>")
+	if f, fl := a.Apply(u, doc); f != nil || fl != nil {
+		t.Errorf("page matching no rule: %#v, %q; want nil, nil", f, fl)
+	}
+	// A nil page URL means doc.Url.
+	if f, _ := a.Apply(nil, doc); f != nil {
+		t.Errorf("nil URL with doc.Url b.test: %#v", f)
+	}
+}
+
+func TestApplyRule(t *testing.T) {
+	s := compile(t, productRule(), config.ExtractRule{Name: "other", Fields: []config.ExtractField{{Name: "t", Selector: "title"}}})
+	if r, ok := s.Rule("product"); !ok || r.Rule.Name != "product" || len(r.Fields) != len(productRule().Fields) {
+		t.Errorf("Rule(product) = %v, %v", r, ok)
+	}
+	if _, ok := s.Rule("nope"); ok {
+		t.Error("Rule(nope) found")
+	}
+	if got := s.Names(); !reflect.DeepEqual(got, []string{"product", "other"}) {
+		t.Errorf("Names = %q", got)
+	}
+
+	u, doc := parse(t, "https://shop.test/p/1", productHTML)
+	got, failed, err := s.ApplyRule("product", u, doc)
+	if err != nil || got["sku"] != "SKU-42" || got["title"] != "Blue Widget" || !reflect.DeepEqual(failed, []string{"brand"}) {
+		t.Errorf("ApplyRule = %#v, %q, %v", got, failed, err)
+	}
+	if got, _, err := s.ApplyRule("other", nil, doc); err != nil || got["t"] != "ignored" {
+		t.Errorf("ApplyRule(other, nil URL) = %#v, %v", got, err)
+	}
+
+	_, _, err = s.ApplyRule("nope", u, doc)
+	if !errors.Is(err, ErrUnknownRule) || !strings.Contains(err.Error(), "product, other") {
+		t.Errorf("unknown rule: %v", err)
+	}
+	u, doc = parse(t, "https://shop.test/list", productHTML)
+	_, _, err = s.ApplyRule("product", u, doc)
+	if !errors.Is(err, ErrNoMatch) || !strings.Contains(err.Error(), "https://shop.test/list") {
+		t.Errorf("non-matching URL: %v", err)
+	}
+}
+
+func TestCompileCopiesRules(t *testing.T) {
+	rules := []config.ExtractRule{productRule()}
+	s := compile(t, rules...)
+	rules[0].Name = "changed"
+	rules[0].Fields[0].Name = "changed"
+	r, ok := s.Rule("product")
+	if !ok || r.Fields[0].Field.Name != "title" {
+		t.Errorf("the Set shares the caller's rules: %v, %+v", ok, r)
+	}
+}
+
+func TestCompileErrors(t *testing.T) {
+	_, err := Compile([]config.ExtractRule{{Name: "prod", Fields: []config.ExtractField{
+		{Name: "ok", Selector: "h1"},
+		{Name: "bad", Selector: "div >"},
+		{Name: "re", Selector: "p", Pattern: "("},
+	}}})
+	if err == nil {
+		t.Fatal("Compile accepted a bad selector")
+	}
+	for _, want := range []string{`"prod"`, "fields[1].selector", "fields[2].pattern"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+}
+
+// A bad selector is a config error at load time, naming the full path of
+// the field and its line.
+func TestConfigParseNamesSelector(t *testing.T) {
+	yaml := `extract:
+  - name: product
+    match: "^https://shop\\.example\\.com/p/"
+    fields:
+      - {name: title, selector: "h1", attr: text}
+      - {name: price, selector: ".price", pattern: "[0-9.]+"}
+      - {name: images, selector: "img..gallery", attr: src, all: true}
+`
+	_, err := config.Parse([]byte(yaml))
+	if err == nil {
+		t.Fatal("Parse accepted a bad selector")
+	}
+	var ce *config.Error
+	if !errors.As(err, &ce) || !errors.Is(err, config.ErrInvalid) {
+		t.Fatalf("error %v is not a *config.Error matching ErrInvalid", err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "line 7: extract[0].fields[2].selector: invalid CSS selector") {
+		t.Errorf("error %q does not name extract[0].fields[2].selector at line 7", msg)
+	}
+
+	_, err = config.Parse([]byte(strings.Replace(yaml, "[0-9.]+", "[0-9.+", 1)))
+	if err == nil || !strings.Contains(err.Error(), "extract[0].fields[1].pattern") {
+		t.Errorf("bad pattern: %v", err)
+	}
+}
+
+// Apply only reads the document: rules run concurrently on one parse.
+func TestApplyConcurrent(t *testing.T) {
+	s := compile(t, productRule())
+	u, doc := parse(t, "https://shop.test/p/42", productHTML)
+	want, _ := s.Apply(u, doc)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 20 {
+				if got, _ := s.Apply(u, doc); !reflect.DeepEqual(got, want) {
+					t.Error("concurrent Apply differs")
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
