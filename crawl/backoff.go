@@ -1,6 +1,8 @@
 package crawl
 
 import (
+	"errors"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -22,14 +24,19 @@ func (b Backoff) Delay(n int) time.Duration {
 		n = 1
 	}
 	d := b.Base
-	for i := 1; i < n && d < b.Max; i++ {
+	for i := 1; i < n && (b.Max <= 0 || d < b.Max) && d <= math.MaxInt64/2; i++ {
 		d *= 2
 	}
 	j := rand.Float64
 	if b.Jitter != nil {
 		j = b.Jitter
 	}
-	d = time.Duration(float64(d) * (0.8 + 0.4*j()))
+	f := float64(d) * (0.8 + 0.4*j())
+	if f >= math.MaxInt64 {
+		d = math.MaxInt64
+	} else {
+		d = time.Duration(f)
+	}
 	if b.Max > 0 && d > b.Max {
 		d = b.Max
 	}
@@ -44,14 +51,14 @@ func RetryAfter(v string, now time.Time) (time.Duration, bool) {
 	if v == "" {
 		return 0, false
 	}
+	const maxSecs = int64(365 * 24 * time.Hour / time.Second)
 	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
 		if secs < 0 {
 			return 0, false
 		}
-		if secs > int64(365*24*time.Hour/time.Second) {
-			secs = int64(365 * 24 * time.Hour / time.Second)
-		}
-		return time.Duration(secs) * time.Second, true
+		return time.Duration(min(secs, maxSecs)) * time.Second, true
+	} else if errors.Is(err, strconv.ErrRange) && v[0] != '-' {
+		return time.Duration(maxSecs) * time.Second, true // absurdly long: cap
 	}
 	t, err := http.ParseTime(v)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -45,16 +46,21 @@ type Options struct {
 	// Registry receives the engine's metrics; nil makes a private one
 	// (see Engine.Registry).
 	Registry *prometheus.Registry
+
+	// AllowedPrefixes are address ranges the fetcher may reach although
+	// fetch.allow_private_addresses is false (see
+	// fetcher.Options.AllowedPrefixes): for tests that play "public" hosts
+	// on loopback. Default none.
+	AllowedPrefixes []netip.Prefix
 }
 
 // Engine is one crawl. Create it with New, run it with Run.
 type Engine struct {
-	cfg     *config.Config
+	cfgp    atomic.Pointer[config.Config]  // replaced whole by Reload
+	clientp atomic.Pointer[fetcher.Client] // replaced when fetch options change
 	db      *store.DB
 	q       *frontier.Queue
-	client  *fetcher.Client
 	robots  *robotsCache
-	backoff Backoff
 	adapt   *throttle
 	log     *slog.Logger
 	now     func() time.Time
@@ -62,12 +68,15 @@ type Engine struct {
 	stats   Stats
 	started time.Time
 
-	extract *extract.Set // extraction rules; nil when none
-	reg     *prometheus.Registry
-	metrics *metrics
-	paused  atomic.Bool        // fetching paused (disk guard)
-	abort   context.CancelFunc // cancels in-flight fetches; set by Run
-	abortMu sync.Mutex
+	extractp atomic.Pointer[extract.Set] // extraction rules
+	resize   chan int                    // new fetch worker count, from Reload to Run
+	reloadMu sync.Mutex
+	reloaded ReloadStatus
+	reg      *prometheus.Registry
+	metrics  *metrics
+	paused   atomic.Bool        // fetching paused (disk guard)
+	abort    context.CancelFunc // cancels in-flight fetches; set by Run
+	abortMu  sync.Mutex
 
 	scopeMu sync.RWMutex
 	allowed map[string]bool // hosts in scope, canonical host[:port]
@@ -145,27 +154,21 @@ func New(opts Options) (*Engine, error) {
 		}
 	}
 	e = &Engine{
-		reg: opts.Registry,
-		cfg: cfg,
-		db:  opts.DB,
-		q:   q,
-		client: fetcher.New(fetcher.Options{
-			UserAgent:             cfg.Fetch.UserAgent,
-			Timeout:               cfg.Fetch.Timeout,
-			MaxBodyBytes:          cfg.Fetch.MaxBodyBytes,
-			AllowPrivateAddresses: cfg.Fetch.AllowPrivateAddresses,
-			MaxIdleConnsPerHost:   max(cfg.Fetch.PerHostConcurrency, 2),
-		}),
-		robots:  newRobotsCache(opts.Now),
-		backoff: Backoff{Base: cfg.Fetch.RetryBaseDelay, Max: cfg.Fetch.RetryMaxDelay},
+		reg:    opts.Registry,
+		db:     opts.DB,
+		q:      q,
+		resize: make(chan int, 1),
+		robots: newRobotsCache(opts.Now),
 		adapt: newThrottle(cfg.Fetch.PerHostDelay, cfg.Fetch.MaxCrawlDelay, cfg.Fetch.PerHostConcurrency,
 			cfg.Fetch.HostFailureThreshold, Backoff{Base: cfg.Fetch.RetryBaseDelay, Max: cfg.Fetch.RetryMaxDelay}, opts.Now),
 		log:     opts.Logger,
 		now:     opts.Now,
 		opts:    opts,
 		allowed: allowed,
-		extract: rules,
 	}
+	e.cfgp.Store(cfg)
+	e.clientp.Store(newClient(cfg, opts.AllowedPrefixes...))
+	e.extractp.Store(rules)
 	e.metrics = newMetrics(opts.Registry, e)
 	return e, nil
 }
@@ -179,8 +182,35 @@ func (e *Engine) inScope(host string) bool {
 
 // Close releases an engine that was never Run (Run closes it itself).
 func (e *Engine) Close() error {
-	e.client.Close()
+	e.fetcher().Close()
 	return e.q.Close()
+}
+
+// config returns the configuration in force.
+func (e *Engine) config() *config.Config { return e.cfgp.Load() }
+
+// retryBackoff is the retry schedule in force.
+func (e *Engine) retryBackoff() Backoff {
+	f := &e.config().Fetch
+	return Backoff{Base: f.RetryBaseDelay, Max: f.RetryMaxDelay}
+}
+
+// fetcher returns the HTTP client in force.
+func (e *Engine) fetcher() *fetcher.Client { return e.clientp.Load() }
+
+// rules returns the extraction rules in force.
+func (e *Engine) rules() *extract.Set { return e.extractp.Load() }
+
+// newClient builds the HTTP client for cfg.
+func newClient(cfg *config.Config, allowed ...netip.Prefix) *fetcher.Client {
+	return fetcher.New(fetcher.Options{
+		UserAgent:             cfg.Fetch.UserAgent,
+		Timeout:               cfg.Fetch.Timeout,
+		MaxBodyBytes:          cfg.Fetch.MaxBodyBytes,
+		AllowPrivateAddresses: cfg.Fetch.AllowPrivateAddresses,
+		AllowedPrefixes:       allowed,
+		MaxIdleConnsPerHost:   max(cfg.Fetch.PerHostConcurrency, 2),
+	})
 }
 
 // Registry returns the registry holding the engine's metrics.
@@ -214,14 +244,15 @@ func (e *Engine) backedOff() int {
 // Started returns when Run started; zero before.
 func (e *Engine) Started() time.Time { return e.started }
 
-// Config returns the configuration the engine runs on.
-func (e *Engine) Config() *config.Config { return e.cfg }
+// Config returns the configuration the engine runs on (the latest
+// successfully reloaded one).
+func (e *Engine) Config() *config.Config { return e.config() }
 
 // RobotsStatus describes what the engine knows of host's robots.txt (for
 // crawler hosts): "unknown", "ok", "allow-all", "unreachable (retry …)" or
 // "unavailable".
 func (e *Engine) RobotsStatus(host string) string {
-	if !e.cfg.Fetch.RespectRobots {
+	if !e.config().Fetch.RespectRobots {
 		return "ignored"
 	}
 	for _, scheme := range []string{"https://", "http://"} {
@@ -256,7 +287,7 @@ func (e *Engine) addSeeds(ctx context.Context, urls []string, record bool) (int,
 		e.robots.forget(urlnorm.Origin(u))
 		links = append(links, frontier.Link{URL: u.String(), Host: urlnorm.Host(u)})
 	}
-	if len(e.cfg.Scope.AllowedHosts) == 0 {
+	if len(e.config().Scope.AllowedHosts) == 0 {
 		// Scope is the seeds' hosts: a new seed brings its host in.
 		e.scopeMu.Lock()
 		for _, l := range links {
@@ -293,8 +324,8 @@ func (e *Engine) addSeeds(ctx context.Context, urls []string, record bool) (int,
 // clean stop and the writer's error if the store failed.
 func (e *Engine) Run(ctx context.Context) error {
 	e.started = e.now()
-	defer e.client.Close()
-	if _, err := e.addSeeds(ctx, e.cfg.Seeds, false); err != nil && !errors.Is(err, context.Canceled) {
+	defer e.fetcher().Close()
+	if _, err := e.addSeeds(ctx, e.config().Seeds, false); err != nil && !errors.Is(err, context.Canceled) {
 		_ = e.q.Close()
 		return err
 	}
@@ -313,11 +344,11 @@ func (e *Engine) Run(ctx context.Context) error {
 		case <-fetchCtx.Done():
 			return
 		}
-		t := time.NewTimer(e.cfg.ShutdownTimeout)
+		t := time.NewTimer(e.config().ShutdownTimeout)
 		defer t.Stop()
 		select {
 		case <-t.C:
-			e.log.Warn("shutdown timeout: cancelling in-flight fetches", "timeout", e.cfg.ShutdownTimeout)
+			e.log.Warn("shutdown timeout: cancelling in-flight fetches", "timeout", e.config().ShutdownTimeout)
 			cancelFetches()
 		case <-fetchCtx.Done():
 		}
@@ -325,13 +356,25 @@ func (e *Engine) Run(ctx context.Context) error {
 
 	fetched := make(chan *fetched, e.opts.ParseWorkers)
 	var fetchers, parsers sync.WaitGroup
-	for range e.cfg.Fetch.Concurrency {
-		fetchers.Add(1)
-		go func() {
-			defer fetchers.Done()
-			e.fetchLoop(runCtx, fetchCtx, fetched)
-		}()
+	// The fetch pool grows and shrinks with fetch.concurrency on reload; a
+	// stopped worker finishes its current fetch first.
+	var workers []context.CancelFunc
+	resize := func(n int) {
+		for len(workers) < n {
+			wctx, cancel := context.WithCancel(runCtx)
+			workers = append(workers, cancel)
+			fetchers.Add(1)
+			go func() {
+				defer fetchers.Done()
+				e.fetchLoop(wctx, fetchCtx, fetched)
+			}()
+		}
+		for len(workers) > n {
+			workers[len(workers)-1]()
+			workers = workers[:len(workers)-1]
+		}
 	}
+	resize(e.config().Fetch.Concurrency)
 	for range e.opts.ParseWorkers {
 		parsers.Add(1)
 		go func() {
@@ -347,6 +390,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	housekeeping := time.NewTicker(50 * time.Millisecond)
 	defer housekeeping.Stop()
 	lastSweep := e.now()
+	var lastDiskCheck time.Time
 loop:
 	for {
 		select {
@@ -354,7 +398,14 @@ loop:
 			break loop
 		case <-e.q.Failed():
 			break loop
+		case n := <-e.resize:
+			e.log.Info("fetch concurrency changed", "workers", n)
+			resize(n)
 		case <-housekeeping.C:
+			if now := e.now(); now.Sub(lastDiskCheck) >= diskCheckEvery {
+				e.guardDisk()
+				lastDiskCheck = now
+			}
 			if e.opts.ExitWhenIdle && e.q.Idle() {
 				e.log.Info("frontier idle: stopping", "counts", fmt.Sprintf("%+v", e.q.Counts()))
 				break loop

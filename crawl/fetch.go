@@ -49,7 +49,7 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 		e.q.Release(it, time.Time{})
 		return &fetched{item: it, err: err}
 	}
-	if e.cfg.Fetch.RespectRobots {
+	if e.config().Fetch.RespectRobots {
 		origin := urlnorm.Origin(u)
 		st, err := e.robots.lookup(ctx, origin)
 		if err != nil { // shutting down
@@ -64,7 +64,7 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 				e.requeue(it, sent)
 				return nil
 			}
-			st = e.robots.store(origin, rules, e.cfg.Fetch.Retries, e.backoff.Delay)
+			st = e.robots.store(origin, rules, e.config().Fetch.Retries, e.retryBackoff().Delay)
 			e.metrics.robots.WithLabelValues(robotsOutcome(rules, st)).Inc()
 			if st.gaveUp {
 				e.log.Warn("robots.txt unreachable through every retry: failing the host's URLs", "origin", origin)
@@ -89,7 +89,7 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 	}
 	var sent sentTime
 	start := time.Now()
-	resp, err := e.client.Fetch(sent.trace(ctx), &fetcher.Request{URL: u})
+	resp, err := e.fetcher().Fetch(sent.trace(ctx), &fetcher.Request{URL: u})
 	took := time.Since(start)
 	e.adaptHost(it.Host, resp, err, took)
 	status := 0
@@ -128,7 +128,7 @@ func (e *Engine) requeue(it *frontier.Item, sent time.Time) {
 	e.q.Requeue(it)
 }
 
-// adaptHost feeds one page request's outcome to the host's throttle and
+// adaptHost feeds one page request's hostAnswer to the host's throttle and
 // carries the result into the frontier: the new delay, a Retry-After pause
 // and a circuit-breaker pause. It runs before Release, so the host's next
 // start already counts the new delay.
@@ -153,7 +153,7 @@ func (e *Engine) adaptHost(hostKey string, resp *fetcher.Response, err error, to
 	e.q.SetDelay(hostKey, delay)
 	if o == overload {
 		if wait, ok := RetryAfter(resp.Header.Get("Retry-After"), e.now()); ok && wait > 0 {
-			e.q.Pause(hostKey, e.now().Add(min(wait, e.cfg.Fetch.RetryMaxDelay)))
+			e.q.Pause(hostKey, e.now().Add(min(wait, e.config().Fetch.RetryMaxDelay)))
 		}
 	}
 	if !pause.IsZero() {
@@ -184,7 +184,7 @@ func (e *Engine) fetchRobots(ctx context.Context, u *url.URL) (*robots.Rules, ti
 	e.stats.RobotsFetches.Add(1)
 	var sent sentTime
 	get := func(ctx context.Context, target *url.URL, maxBytes int64) (int, *url.URL, []byte, error) {
-		resp, err := e.client.Fetch(ctx, &fetcher.Request{URL: target, MaxBodyBytes: maxBytes})
+		resp, err := e.fetcher().Fetch(ctx, &fetcher.Request{URL: target, MaxBodyBytes: maxBytes})
 		if resp != nil {
 			e.stats.BytesFetched.Add(resp.WireBytes)
 			e.metrics.bytes.Add(float64(resp.WireBytes))
@@ -195,7 +195,7 @@ func (e *Engine) fetchRobots(ctx context.Context, u *url.URL) (*robots.Rules, ti
 		return resp.Status, resp.Location, resp.Body, nil
 	}
 	origin := &url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/"}
-	rules, err := robots.Fetch(sent.trace(ctx), get, origin, e.cfg.Fetch.RobotsToken)
+	rules, err := robots.Fetch(sent.trace(ctx), get, origin, e.config().Fetch.RobotsToken)
 	if err != nil {
 		e.log.Debug("robots.txt unreachable", "origin", origin.String(), "err", err)
 	}

@@ -71,7 +71,7 @@ func (e *Engine) process(f *fetched) *frontier.Completion {
 	if resp.Charset != "" {
 		ct += "; charset=" + resp.Charset
 	}
-	doc, err := parser.Parse(resp.Body, ct, f.url, parser.Options{MaxURLLength: e.cfg.Scope.MaxURLLength})
+	doc, err := parser.Parse(resp.Body, ct, f.url, parser.Options{MaxURLLength: e.config().Scope.MaxURLLength})
 	if err != nil {
 		p.Error = "parse: " + err.Error()
 		return c
@@ -82,8 +82,8 @@ func (e *Engine) process(f *fetched) *frontier.Completion {
 		p.Extra = map[string]string{"links_dropped": fmt.Sprint(doc.Dropped)}
 		e.stats.LinksDropped.Add(int64(doc.Dropped))
 	}
-	if !e.extract.Empty() {
-		fields, failed := e.extract.Apply(f.url, doc.HTML)
+	if !e.rules().Empty() {
+		fields, failed := e.rules().Apply(f.url, doc.HTML)
 		p.Fields = fields
 		if len(failed) > 0 {
 			if p.Extra == nil {
@@ -97,7 +97,7 @@ func (e *Engine) process(f *fetched) *frontier.Completion {
 		return c
 	}
 	depth := it.Depth + 1
-	if e.cfg.Scope.MaxDepth > 0 && depth > e.cfg.Scope.MaxDepth {
+	if e.config().Scope.MaxDepth > 0 && depth > e.config().Scope.MaxDepth {
 		e.stats.LinksDropped.Add(int64(len(doc.Links)))
 		return c
 	}
@@ -167,8 +167,8 @@ func (e *Engine) redirect(c *frontier.Completion, f *fetched) {
 	case p.RedirectTo == it.URL || p.RedirectTo == origin:
 		p.Error = fmt.Sprintf("redirect loop after %d hops", it.Hops+1)
 		c.State = frontier.StateFailed
-	case it.Hops+1 > e.cfg.Fetch.MaxRedirects:
-		p.Error = fmt.Sprintf("too many redirects (more than %d hops)", e.cfg.Fetch.MaxRedirects)
+	case it.Hops+1 > e.config().Fetch.MaxRedirects:
+		p.Error = fmt.Sprintf("too many redirects (more than %d hops)", e.config().Fetch.MaxRedirects)
 		c.State = frontier.StateFailed
 	case !e.inScope(urlnorm.Host(target)):
 		p.Error = "redirect target out of scope"
@@ -182,12 +182,12 @@ func (e *Engine) redirect(c *frontier.Completion, f *fetched) {
 // is the server's Retry-After; the backoff schedule applies otherwise.
 func (e *Engine) retry(c *frontier.Completion, wait time.Duration) bool {
 	it := c.Item
-	if it.Attempts >= e.cfg.Fetch.Retries {
+	if it.Attempts >= e.config().Fetch.Retries {
 		return false
 	}
-	d := e.backoff.Delay(it.Attempts + 1)
+	d := e.retryBackoff().Delay(it.Attempts + 1)
 	if wait > 0 {
-		d = min(wait, e.cfg.Fetch.RetryMaxDelay)
+		d = min(wait, e.config().Fetch.RetryMaxDelay)
 	}
 	c.RetryAt = e.now().Add(d)
 	e.stats.Retries.Add(1)

@@ -144,6 +144,17 @@ func (c *robotsCache) forget(origin string) {
 	}
 }
 
+// clear drops every decision not being fetched right now.
+func (c *robotsCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, e := range c.entries {
+		if e.fetching == nil {
+			delete(c.entries, k)
+		}
+	}
+}
+
 // sweep drops expired entries so the cache does not grow with every host
 // ever seen. An unreachable robots.txt between retries is kept: its
 // attempt count decides when the host gives up.

@@ -40,11 +40,11 @@ type hostThrottle struct {
 	touched    time.Time
 }
 
-// outcome classifies an answer for the throttle.
-type outcome int
+// hostAnswer classifies an answer for the throttle.
+type hostAnswer int
 
 const (
-	healthy  outcome = iota // any answer but the ones below
+	healthy  hostAnswer = iota // any answer but the ones below
 	overload                // 429 or 503: the host asks us to slow down
 	failure                 // other 5xx, network error, timeout
 )
@@ -69,6 +69,19 @@ func (t *throttle) effective(h *hostThrottle) time.Duration {
 	return min(max(h.delay, h.crawlDelay, t.base), max(t.max, t.base))
 }
 
+// configure replaces the throttle's settings (config reload). Hosts keep
+// what they learned; their delay is re-clamped at their next answer.
+func (t *throttle) configure(base, maxDelay time.Duration, target, threshold int, b Backoff) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, h := range t.hosts {
+		if h.delay == t.base || h.delay < base {
+			h.delay = base
+		}
+	}
+	t.base, t.max, t.target, t.threshold, t.backoff = base, maxDelay, float64(max(target, 1)), threshold, b
+}
+
 // setCrawlDelay records robots.txt's Crawl-delay for host and returns the
 // host's delay.
 func (t *throttle) setCrawlDelay(key string, d time.Duration) time.Duration {
@@ -81,7 +94,7 @@ func (t *throttle) setCrawlDelay(key string, d time.Duration) time.Duration {
 
 // observe records one finished request and returns the host's new delay
 // and, when its breaker opens, the time until which it is paused.
-func (t *throttle) observe(key string, o outcome, latency time.Duration) (time.Duration, time.Time) {
+func (t *throttle) observe(key string, o hostAnswer, latency time.Duration) (time.Duration, time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	h := t.host(key)

@@ -11,7 +11,7 @@ const maxPathSegments = 64
 // trap says why a discovered link looks like a crawler trap, or "".
 // The per-host page budget is the frontier's (it needs the host totals).
 func (e *Engine) trap(link string) string {
-	sc := &e.cfg.Scope
+	sc := &e.config().Scope
 	if sc.MaxURLLength > 0 && len(link) > sc.MaxURLLength {
 		return "url too long"
 	}

@@ -18,7 +18,8 @@ func TestTrapTable(t *testing.T) {
 	cfg.Scope.MaxURLLength = 300
 	cfg.Scope.MaxQueryParams = 3
 	cfg.Scope.MaxRepeatedSegments = 3
-	e := &Engine{cfg: cfg}
+	e := &Engine{}
+	e.cfgp.Store(cfg)
 	long := "http://h/" + strings.Repeat("x", 400)
 	deep := "http://h/" + strings.Repeat("d/", 70)
 	for _, tc := range []struct {

@@ -148,6 +148,7 @@ type Queue struct {
 	ready   hostHeap
 	counts  Counts
 	seq     uint64
+	paused  bool      // no URL is released while set (disk guard)
 	pending int       // operations sent to the writer and not yet applied
 	leases  int       // items picked and not yet committed or put back
 	delayed time.Time // earliest retry time on disk; zero when none
@@ -319,6 +320,9 @@ func (q *Queue) pick() (*Item, time.Duration) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for len(q.ready) > 0 {
+		if q.paused {
+			return nil, 0 // SetPaused(false) wakes the dispatcher
+		}
 		if q.opts.MaxLeased > 0 && q.leases >= q.opts.MaxLeased {
 			return nil, 0 // a commit or requeue wakes the dispatcher
 		}
@@ -457,6 +461,45 @@ func (q *Queue) SetDelay(hostKey string, d time.Duration) {
 	h.next = h.next.Add(d - h.delay)
 	h.delay = d
 	q.updateLocked(h)
+}
+
+// SetLimits changes the scheduling limits while the queue runs (config
+// reload): per-host concurrency and delay, the lease cap and the per-host
+// budget. Hosts whose delay was the old default get the new one; hosts
+// with their own (Crawl-delay, adaptive) keep it until next set.
+func (q *Queue) SetLimits(perHost int, delay time.Duration, maxLeased, maxPerHost int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	old := q.opts.PerHostDelay
+	q.opts.PerHostConcurrency = max(perHost, 1)
+	q.opts.Window = max(q.opts.Window, q.opts.PerHostConcurrency)
+	q.opts.PerHostDelay = delay
+	q.opts.MaxLeased = maxLeased
+	q.opts.MaxPerHost = maxPerHost
+	for _, h := range q.hosts {
+		if h.delay == old || h.delay < delay {
+			h.next = h.next.Add(delay - h.delay)
+			h.delay = delay
+		}
+		q.ready.update(h, q.opts.PerHostConcurrency)
+	}
+	q.wakeLocked()
+}
+
+// SetPaused stops (true) or resumes (false) releasing URLs. Leased URLs
+// are not affected.
+func (q *Queue) SetPaused(p bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.paused = p
+	q.wakeLocked()
+}
+
+func (q *Queue) wakeLocked() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
 }
 
 // Pause keeps host from starting any request before until.

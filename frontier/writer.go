@@ -172,7 +172,10 @@ func (q *Queue) commit(batch []*op) error {
 		}
 	}()
 	err := q.db.Update(func(tx *store.Tx) error {
-		w := &txWriter{tx: tx, btx: tx.Bolt(), fx: fx, maxPerHost: int64(q.opts.MaxPerHost)}
+		q.mu.Lock()
+		maxPerHost := int64(q.opts.MaxPerHost)
+		q.mu.Unlock()
+		w := &txWriter{tx: tx, btx: tx.Bolt(), fx: fx, maxPerHost: maxPerHost}
 		w.seq = u64(w.btx.Bucket(bucketMeta).Get(keySeq))
 		for i, o := range batch {
 			if o.c != nil {

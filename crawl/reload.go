@@ -1,0 +1,110 @@
+package crawl
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"time"
+
+	"crawler/config"
+	"crawler/extract"
+	"crawler/internal/urlnorm"
+	"crawler/store"
+)
+
+// ReloadStatus is the outcome of the last Reload.
+type ReloadStatus struct {
+	At  time.Time `json:"at,omitzero"` // zero: never reloaded
+	OK  bool      `json:"ok"`          // false: the old config is still in force
+	Err string    `json:"err,omitempty"`
+}
+
+// LastReload returns the outcome of the last Reload.
+func (e *Engine) LastReload() ReloadStatus {
+	e.reloadMu.Lock()
+	defer e.reloadMu.Unlock()
+	return e.reloaded
+}
+
+// Reload applies a new configuration without a restart. The caller has
+// parsed and validated the whole file (config.Load); Reload checks what it
+// needs to build (extraction rules) before changing anything, so on error
+// the old configuration stays in force whole. Applied live: seeds (new
+// ones are added), scope, per-host delay and concurrency, global
+// concurrency, retries, timeouts and the other fetch options, robots
+// settings, extraction rules, traps. data_dir, api and log settings need
+// a restart; a change there is logged and otherwise ignored.
+func (e *Engine) Reload(ctx context.Context, next *config.Config) error {
+	err := e.reload(ctx, next)
+	st := ReloadStatus{At: e.now(), OK: err == nil}
+	if err != nil {
+		st.Err = err.Error()
+		e.metrics.reloadOK.Set(0)
+		e.log.Error("config reload failed; keeping the old config", "err", err)
+	} else {
+		e.metrics.reloadOK.Set(1)
+		e.log.Info("config reloaded")
+	}
+	e.metrics.reloadAt.Set(float64(st.At.Unix()))
+	e.reloadMu.Lock()
+	e.reloaded = st
+	e.reloadMu.Unlock()
+	return err
+}
+
+func (e *Engine) reload(ctx context.Context, next *config.Config) error {
+	if err := next.Validate(); err != nil {
+		return err
+	}
+	rules, err := extract.Compile(next.Extract)
+	if err != nil {
+		return err
+	}
+	prev := e.config()
+	if next.DataDir != prev.DataDir || !reflect.DeepEqual(next.API, prev.API) || next.Log != prev.Log {
+		e.log.Warn("config reload: data_dir, api and log changes take effect at the next restart")
+	}
+
+	// Scope first, so links found from now on are judged by it.
+	allowed := next.AllowedHostSet()
+	if len(next.Scope.AllowedHosts) == 0 {
+		err := e.db.View(func(tx *store.Tx) error {
+			return tx.ForEachSeed(func(raw string) error {
+				if u, err := urlnorm.Parse(raw); err == nil {
+					allowed[urlnorm.Host(u)] = true
+				}
+				return nil
+			})
+		})
+		if err != nil {
+			return fmt.Errorf("read seeds: %w", err)
+		}
+	}
+	e.scopeMu.Lock()
+	e.allowed = allowed
+	e.scopeMu.Unlock()
+
+	if !reflect.DeepEqual(next.Fetch, prev.Fetch) {
+		old := e.clientp.Swap(newClient(next))
+		old.Close() // idle connections only; requests in flight finish
+	}
+	if next.Fetch.RobotsToken != prev.Fetch.RobotsToken || next.Fetch.RespectRobots != prev.Fetch.RespectRobots {
+		e.robots.clear()
+	}
+	e.extractp.Store(rules)
+	e.cfgp.Store(next)
+	e.adapt.configure(next.Fetch.PerHostDelay, next.Fetch.MaxCrawlDelay, next.Fetch.PerHostConcurrency,
+		next.Fetch.HostFailureThreshold, Backoff{Base: next.Fetch.RetryBaseDelay, Max: next.Fetch.RetryMaxDelay})
+	e.q.SetLimits(next.Fetch.PerHostConcurrency, next.Fetch.PerHostDelay, next.Fetch.Concurrency, next.Scope.MaxPagesPerHost)
+	if next.Fetch.Concurrency != prev.Fetch.Concurrency {
+		select {
+		case <-e.resize:
+		default:
+		}
+		e.resize <- next.Fetch.Concurrency
+	}
+	if _, err := e.addSeeds(ctx, next.Seeds, false); err != nil {
+		return fmt.Errorf("add seeds: %w", err)
+	}
+	return nil
+}
