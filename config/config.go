@@ -101,6 +101,12 @@ type Fetch struct {
 	// MaxBodyBytes truncates longer bodies. Default 10485760 (10 MiB);
 	// must be > 0.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// BodyMemory bounds the response bodies held at once, all fetches
+	// together, from the first byte read until the page is committed; a
+	// fetch waits for room before reading its body. It is what keeps memory
+	// flat when many slots hit huge bodies. Default 67108864 (64 MiB);
+	// 0 = no bound.
+	BodyMemory int64 `yaml:"body_memory"`
 	// RespectRobots obeys robots.txt. Default true.
 	RespectRobots bool `yaml:"respect_robots"`
 	// AllowPrivateAddresses permits connecting to loopback, private and
@@ -182,6 +188,7 @@ func Default() *Config {
 			MaxCrawlDelay:        30 * time.Second,
 			Timeout:              30 * time.Second,
 			MaxBodyBytes:         10 << 20,
+			BodyMemory:           64 << 20,
 			RespectRobots:        true,
 			Retries:              3,
 			RetryBaseDelay:       2 * time.Second,

@@ -135,6 +135,7 @@ func (f *Fetch) validate(v *validator) {
 	v.nonNegative("fetch.max_crawl_delay", f.MaxCrawlDelay)
 	v.positive("fetch.timeout", f.Timeout)
 	v.atLeast("fetch.max_body_bytes", f.MaxBodyBytes, 1)
+	v.atLeast("fetch.body_memory", f.BodyMemory, 0)
 	v.atLeast("fetch.retries", int64(f.Retries), 0)
 	if f.Retries > 0 {
 		v.positive("fetch.retry_base_delay", f.RetryBaseDelay)

@@ -78,7 +78,11 @@ func wireLimit(maxBody int64) int64 {
 // body.
 func readBody(hresp *http.Response, maxBody int64) bodyResult {
 	wire := &wireReader{r: hresp.Body, limit: wireLimit(maxBody)}
-	data, truncated, err := decodeCapped(wire, hresp.Header.Values("Content-Encoding"), maxBody)
+	hint := int64(0)
+	if hresp.ContentLength > 0 && len(hresp.Header.Values("Content-Encoding")) == 0 {
+		hint = hresp.ContentLength
+	}
+	data, truncated, err := decodeCapped(wire, hresp.Header.Values("Content-Encoding"), maxBody, hint)
 	res := bodyResult{data: data, truncated: truncated}
 	switch {
 	case truncated:
@@ -104,7 +108,7 @@ func readBody(hresp *http.Response, maxBody int64) bodyResult {
 // and reads at most maxBody+1 decoded bytes. It returns the body cut to
 // maxBody, whether it was cut, and the error that stopped reading, wrapped
 // with the codings when they are being decoded.
-func decodeCapped(wire io.Reader, contentEncoding []string, maxBody int64) (data []byte, truncated bool, err error) {
+func decodeCapped(wire io.Reader, contentEncoding []string, maxBody, sizeHint int64) (data []byte, truncated bool, err error) {
 	src := bufio.NewReader(wire)
 	if _, err := src.Peek(1); err != nil {
 		if err == io.EOF {
@@ -126,7 +130,7 @@ func decodeCapped(wire io.Reader, contentEncoding []string, maxBody int64) (data
 		r = dec
 	}
 
-	data, err = io.ReadAll(io.LimitReader(r, maxBody+1))
+	data, err = readCapped(r, maxBody+1, sizeHint)
 	if int64(len(data)) > maxBody {
 		return data[:maxBody:maxBody], true, nil
 	}
@@ -228,3 +232,34 @@ func (g *gzipMembers) Read(p []byte) (int, error) {
 }
 
 func (g *gzipMembers) Close() error { return g.z.Close() }
+
+// readCapped reads r to EOF or limit bytes, whichever comes first. Unlike
+// io.ReadAll, whose buffer grows by about 1.25x at large sizes and leaves
+// several times the final size behind as garbage, it starts from sizeHint
+// (the Content-Length, when known) or 32 KiB and doubles, so a body costs
+// at most twice its size while being read.
+func readCapped(r io.Reader, limit, sizeHint int64) ([]byte, error) {
+	size := int64(32 << 10)
+	if sizeHint > 0 {
+		size = sizeHint + 1 // +1 to see EOF without growing
+	}
+	buf := make([]byte, 0, min(size, limit))
+	for {
+		if len(buf) == cap(buf) {
+			if int64(len(buf)) >= limit {
+				return buf, nil
+			}
+			grown := make([]byte, len(buf), min(2*int64(cap(buf)), limit))
+			copy(grown, buf)
+			buf = grown
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}

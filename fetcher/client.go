@@ -3,7 +3,10 @@ package fetcher
 import (
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
+
+	"golang.org/x/sync/semaphore"
 )
 
 // Defaults applied by [New] to zero-valued [Options] fields.
@@ -50,6 +53,14 @@ type Options struct {
 	// addresses, including their IPv4-mapped IPv6 forms, fail with
 	// KindBlocked. Set it only for tests or trusted intranets.
 	AllowPrivateAddresses bool
+	// AllowedPrefixes are address ranges the guard lets through although
+	// AllowPrivateAddresses is false; everything else stays refused. It is
+	// for tests that play "public" servers on loopback and for operators
+	// who crawl an internal range on purpose. An IPv4 prefix matches IPv4
+	// destinations; an IPv6 prefix (IPv4-mapped ones included) matches
+	// IPv6 destinations. Default none; ignored when AllowPrivateAddresses
+	// is true.
+	AllowedPrefixes []netip.Prefix
 	// MaxIdleConnsPerHost is how many idle keep-alive connections are kept
 	// per host. Default (zero or negative): 4.
 	MaxIdleConnsPerHost int
@@ -57,11 +68,22 @@ type Options struct {
 	// Default (zero or negative): unlimited; politeness is the frontier's
 	// job.
 	MaxConnsPerHost int
+
+	// BodyMemory bounds the response bodies held at once by every fetch of
+	// this client together, in bytes. Before reading a body, Fetch reserves
+	// its Content-Length, or twice MaxBodyBytes when the length is unknown
+	// or the body is encoded (the growing buffer's last copy holds both
+	// slices), and waits while the budget is spent; the caller gives
+	// the reservation back with Response.Release. Zero means no bound
+	// (default 0).
+	BodyMemory int64
 }
 
 // Client fetches URLs over one shared, tuned http.Transport. It is safe for
 // concurrent use. Create it with [New] and release it with [Client.Close].
 type Client struct {
+	budget       *semaphore.Weighted // nil: BodyMemory is zero
+	budgetSize   int64
 	userAgent    string
 	timeout      time.Duration
 	maxBodyBytes int64
@@ -97,7 +119,7 @@ func New(opts Options) *Client {
 	dialer := &net.Dialer{
 		Timeout:   opts.Timeout,
 		KeepAlive: 30 * time.Second,
-		Control:   dialControl(opts.AllowPrivateAddresses),
+		Control:   dialControl(opts.AllowPrivateAddresses, opts.AllowedPrefixes...),
 	}
 	transport := &http.Transport{
 		Proxy:                  nil,
@@ -113,13 +135,17 @@ func New(opts Options) *Client {
 		ExpectContinueTimeout:  time.Second,
 		MaxResponseHeaderBytes: maxHeaderBytes,
 	}
-	return &Client{
+	c := &Client{
 		userAgent:    opts.UserAgent,
 		timeout:      opts.Timeout,
 		maxBodyBytes: opts.MaxBodyBytes,
 		transport:    transport,
 		now:          time.Now,
 	}
+	if opts.BodyMemory > 0 {
+		c.budget, c.budgetSize = semaphore.NewWeighted(opts.BodyMemory), opts.BodyMemory
+	}
+	return c
 }
 
 // Close closes idle connections. It is safe to call more than once. Fetches

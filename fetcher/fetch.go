@@ -56,6 +56,8 @@ type Response struct {
 	Location *url.URL
 	// Duration is the time from the start of Fetch to the end of the body.
 	Duration time.Duration
+
+	release func() // gives back the body-memory reservation; nil if none
 }
 
 // Fetch performs one GET for req.
@@ -126,6 +128,9 @@ func (c *Client) Fetch(ctx context.Context, req *Request) (*Response, error) {
 		resp.Location = location(req.URL, hresp.Header.Get("Location"))
 	}
 
+	if err := c.reserve(reqCtx, resp, hresp, maxBody); err != nil {
+		return nil, fail(err, KindTimeout)
+	}
 	b := readBody(hresp, maxBody)
 	resp.Body, resp.Truncated, resp.WireBytes = b.data, b.truncated, b.wireBytes
 	resp.Duration = c.now().Sub(start)
