@@ -11,7 +11,8 @@ import (
 )
 
 // dialControl returns the net.Dialer.Control hook that refuses special-purpose
-// destinations, or nil when private addresses are allowed.
+// destinations except those in allowed, or nil when private addresses are
+// allowed.
 //
 // The check runs on the resolved IP right before connect(2), so it covers DNS
 // names, IPv4-mapped IPv6 forms and every redirect hop a caller chooses to
@@ -19,11 +20,28 @@ import (
 // registries; for IPv6 everything outside 2000::/3 is denied, which covers
 // ::1, fe80::/10, fc00::/7, :: and ::ffff:0:0/96). Only the port check is
 // disabled, since crawlers legitimately visit sites on other ports.
-func dialControl(allowPrivate bool) func(network, address string, c syscall.RawConn) error {
+func dialControl(allowPrivate bool, allowed ...netip.Prefix) func(network, address string, c syscall.RawConn) error {
 	if allowPrivate {
 		return nil
 	}
-	guard := ssrf.New(ssrf.WithAnyPort())
+	opts := []ssrf.Option{ssrf.WithAnyPort()}
+	var v4, v6 []netip.Prefix
+	for _, p := range allowed {
+		switch {
+		case !p.IsValid():
+		case p.Addr().Is4():
+			v4 = append(v4, p.Masked())
+		default:
+			v6 = append(v6, p.Masked())
+		}
+	}
+	if len(v4) > 0 {
+		opts = append(opts, ssrf.WithAllowedV4Prefixes(v4...))
+	}
+	if len(v6) > 0 {
+		opts = append(opts, ssrf.WithAllowedV6Prefixes(v6...))
+	}
+	guard := ssrf.New(opts...)
 	return func(network, address string, c syscall.RawConn) error {
 		if err := guard.Safe(network, address, c); err != nil {
 			return fmt.Errorf("%w: %w", ErrBlockedAddress, err)

@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -68,6 +70,14 @@ type DB struct {
 }
 
 // Open opens or creates the crawl database at path.
+//
+// An existing file that is not a crawl database is refused with ErrCorrupt
+// and left byte for byte as it is: an empty file, a file bbolt does not
+// recognize, a truncated one (shorter than its meta page says the database
+// is), an unknown schema, and, for a read-write open, which walks every
+// page first, a page that does not parse. Open never panics on such a file
+// and never starts a new database in its place. A read-only open reads
+// only the pages it needs; Check finds damage elsewhere.
 func Open(path string, opts Options) (*DB, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = time.Second
@@ -79,11 +89,25 @@ func Open(path string, opts Options) (*DB, error) {
 		NoFreelistSync: true,
 		NoSync:         opts.NoSync,
 	}
-	if opts.ReadOnly {
-		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("open %s: %w", path, ErrMissing)
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && opts.ReadOnly:
+		return nil, fmt.Errorf("open %s: %w", path, ErrMissing)
+	case errors.Is(err, fs.ErrNotExist):
+		// bbolt creates it.
+	case err != nil:
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	case fi.Mode().IsRegular() && fi.Size() == 0:
+		// bbolt would silently start a new database in it.
+		return nil, fmt.Errorf("open %s: empty file: %w", path, ErrCorrupt)
+	case !opts.ReadOnly:
+		// A read-write open scans every page at once (the freelist is
+		// not synced), so a truncated file must be refused before it.
+		if err := precheck(path, opts.Timeout); err != nil {
+			return nil, err
 		}
-	} else {
+	}
+	if !opts.ReadOnly {
 		// Address space, not memory: avoids remapping (which waits for
 		// readers) while the file grows up to this size.
 		bopts.InitialMmapSize = 1 << 30
@@ -91,6 +115,12 @@ func Open(path string, opts Options) (*DB, error) {
 	b, err := openBolt(path, bopts)
 	if err != nil {
 		return nil, err
+	}
+	if opts.ReadOnly {
+		if err := checkSize(b, path); err != nil {
+			_ = b.Close()
+			return nil, err
+		}
 	}
 	db := &DB{bolt: b, path: path, ro: opts.ReadOnly}
 	if err := db.init(); err != nil {
@@ -102,9 +132,52 @@ func Open(path string, opts Options) (*DB, error) {
 	return db, nil
 }
 
+// precheck opens an existing file read-only, which maps it but reads no
+// page beyond the two meta pages, refuses it when checkSize does, and then
+// walks every page. A read-write open walks them too (to rebuild the
+// freelist, which is not synced), but on a bbolt goroutine, where an
+// assertion on a garbage page is a panic that kills the process.
+func precheck(path string, timeout time.Duration) error {
+	b, err := openBolt(path, &bolt.Options{ReadOnly: true, Timeout: timeout})
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	if err := checkSize(b, path); err != nil {
+		return err
+	}
+	return b.View(func(tx *bolt.Tx) error {
+		if err := walk(tx); err != nil {
+			return fmt.Errorf("open %s: %w", path, err)
+		}
+		return nil
+	})
+}
+
+// checkSize refuses a file shorter than what its meta page says the
+// database holds: a truncated file. bbolt does not check this, and
+// reading a page past the end of the file is a SIGBUS that no recover
+// catches, so this must run before anything walks the pages.
+func checkSize(b *bolt.DB, path string) error {
+	var need int64
+	_ = b.View(func(tx *bolt.Tx) error {
+		need = tx.Size()
+		return nil
+	})
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	if fi.Size() < need {
+		return fmt.Errorf("open %s: truncated: %d bytes, the database needs %d: %w", path, fi.Size(), need, ErrCorrupt)
+	}
+	return nil
+}
+
 // openBolt opens the file, turning bbolt's failures (and panics on
 // garbage files) into this package's errors.
 func openBolt(path string, opts *bolt.Options) (db *bolt.DB, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
 			db, err = nil, fmt.Errorf("open %s: %v: %w", path, r, ErrCorrupt)
@@ -119,13 +192,24 @@ func openBolt(path string, opts *bolt.Options) (db *bolt.DB, err error) {
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch),
 		errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrInvalidMapping):
 		return nil, fmt.Errorf("open %s: %v: %w", path, err, ErrCorrupt)
+	case strings.HasPrefix(err.Error(), "file size too small"):
+		// bbolt has no sentinel for a file shorter than its two meta pages.
+		return nil, fmt.Errorf("open %s: %v: %w", path, err, ErrCorrupt)
 	default:
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 }
 
-// init creates this package's buckets and checks the schema version.
-func (db *DB) init() error {
+// init creates this package's buckets and checks the schema version. A
+// garbage page on the way to the meta bucket makes bbolt panic; that is
+// ErrCorrupt too.
+func (db *DB) init() (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("open %s: %v: %w", db.path, r, ErrCorrupt)
+		}
+	}()
 	check := func(tx *bolt.Tx) error {
 		m := tx.Bucket(bucketMeta)
 		if m == nil {
@@ -196,14 +280,47 @@ func (db *DB) CompressBody(body []byte) []byte {
 }
 
 // Check runs bbolt's own consistency check over the whole file and returns
-// every problem it finds.
+// every problem it finds. It never panics: a page so broken that walking
+// it panics or faults is reported as one error wrapping ErrCorrupt, and
+// bbolt's check (which would panic on it) is skipped.
 func (db *DB) Check() []error {
 	var errs []error
 	_ = db.bolt.View(func(tx *bolt.Tx) error {
+		if err := walk(tx); err != nil {
+			errs = append(errs, err)
+			return nil
+		}
 		for err := range tx.Check() {
 			errs = append(errs, err)
 		}
 		return nil
 	})
 	return errs
+}
+
+// walk visits every key of every bucket, so every branch and leaf page,
+// on the calling goroutine, turning bbolt's assertion panics and memory
+// faults (a page id pointing outside the mapping) into ErrCorrupt.
+func walk(tx *bolt.Tx) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("walk pages: %v: %w", r, ErrCorrupt)
+		}
+	}()
+	var bucket func(b *bolt.Bucket)
+	bucket = func(b *bolt.Bucket) {
+		c := b.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if v == nil {
+				if sub := b.Bucket(k); sub != nil {
+					bucket(sub)
+				}
+			}
+		}
+	}
+	return tx.ForEach(func(_ []byte, b *bolt.Bucket) error {
+		bucket(b)
+		return nil
+	})
 }
