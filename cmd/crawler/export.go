@@ -1,17 +1,172 @@
 package main
 
 import (
+	"bufio"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"crawler/api"
+	"crawler/internal/warc"
+	"crawler/store"
 )
 
-// newExportCmd is a placeholder until the verb lands.
 func newExportCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:    "export",
-		Short:  "(not implemented yet)",
-		Hidden: true,
-		RunE:   func(*cobra.Command, []string) error { return errors.New("export: not implemented yet") },
+	var format, output string
+	cmd := &cobra.Command{
+		Use:   "export",
+		Short: "Write every stored page as JSON lines or a WARC file",
+		Long: `Export writes every stored page, in URL order, to --output (default: standard
+output).
+
+  jsonl  one page record per line (the fields of "pages list --format jsonl").
+  warc   a WARC 1.1 file for archival tools: a warcinfo record, then one
+         response record per page that got an HTTP response, holding the
+         stored headers and body, each record its own gzip member (.warc.gz).
+         Bodies are stored decoded, so Content-Encoding is dropped and
+         Content-Length is the stored body's. Failed URLs with no response
+         have nothing to archive and are skipped (counted on stderr).
+
+A file given with --output is written under a temporary name and renamed when
+complete. On a terminal, stderr shows "exported N/M pages" as it goes.`,
+		Example: `  crawler export --format jsonl > pages.jsonl
+  crawler export --format warc --output crawl.warc.gz`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkFormat(format, "jsonl", "warc"); err != nil {
+				return err
+			}
+			if format == "warc" && output == "" && isTerminal(g.stdout) {
+				return usageErr(errors.New("refusing to write a gzipped WARC file to a terminal; use --output FILE"))
+			}
+			q, err := openQuerier(cmd.Context(), g, false)
+			if err != nil {
+				return err
+			}
+			defer q.close()
+			s, err := q.Stats(cmd.Context())
+			if err != nil {
+				return queryErr(err)
+			}
+			return writeExport(g, output, func(w io.Writer) error {
+				prog := newExportProgress(g.stderr, s.PagesStored)
+				defer prog.done()
+				if format == "jsonl" {
+					enc := json.NewEncoder(w)
+					// The records only: no body is decompressed.
+					return queryErr(q.ListPages(cmd.Context(), api.PageFilter{}, func(p *store.Page) error {
+						prog.add()
+						return enc.Encode(p)
+					}))
+				}
+				ww := warc.NewWriter(w)
+				if err := ww.WriteInfo(filepath.Base(output), "software", "crawler", "format", "WARC File Format 1.1",
+					"conformsTo", "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
+					"description", "pages exported from "+q.source); err != nil {
+					return err
+				}
+				skipped := 0
+				err := q.Export(cmd.Context(), func(p *store.Page, body []byte) error {
+					prog.add()
+					if p.Status < 100 || p.Status > 999 {
+						skipped++
+						return nil
+					}
+					return ww.WriteResponse(&warc.Response{URL: p.URL, Date: p.FetchedAt, Status: p.Status,
+						Header: p.Header, Body: body, Truncated: p.Truncated})
+				})
+				if err == nil && skipped > 0 {
+					prog.done()
+					fmt.Fprintf(g.stderr, "crawler: export: skipped %d pages without an HTTP response (nothing to archive)\n", skipped)
+				}
+				return queryErr(err)
+			})
+		},
 	}
+	cmd.Flags().StringVar(&format, "format", "jsonl", "output format: jsonl or warc")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "write to this file instead of standard output")
+	return cmd
+}
+
+// writeExport runs write on standard output, or on a temporary file that
+// replaces output once write succeeds.
+func writeExport(g *globals, output string, write func(io.Writer) error) error {
+	if output == "" || output == "-" {
+		w := bufio.NewWriterSize(g.stdout, 256<<10)
+		err := write(w)
+		if ferr := w.Flush(); err == nil {
+			err = ferr
+		}
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(output), "."+filepath.Base(output)+".*.partial")
+	if err != nil {
+		return dataError{fmt.Errorf("export: %w", err)}
+	}
+	w := bufio.NewWriterSize(f, 256<<10)
+	err = write(w)
+	if err == nil {
+		err = w.Flush()
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), output)
+	}
+	if err != nil {
+		_ = os.Remove(f.Name())
+		return err
+	}
+	return nil
+}
+
+// exportProgress shows "exported N/M pages" on one updating line when w
+// is a terminal, and nothing otherwise.
+type exportProgress struct {
+	w     io.Writer // nil when not a terminal
+	total int64
+	n     int64
+	last  time.Time
+	ended bool
+}
+
+func newExportProgress(w io.Writer, total int64) *exportProgress {
+	p := &exportProgress{total: total}
+	if isTerminal(w) {
+		p.w = w
+	}
+	return p
+}
+
+func (p *exportProgress) add() {
+	p.n++
+	if p.w == nil {
+		return
+	}
+	if now := time.Now(); now.Sub(p.last) >= 100*time.Millisecond {
+		p.last = now
+		fmt.Fprintf(p.w, "\rexported %d/%d pages", p.n, max(p.total, p.n))
+	}
+}
+
+// done prints the final count and ends the line; later calls do nothing.
+func (p *exportProgress) done() {
+	if p.w == nil || p.ended {
+		return
+	}
+	p.ended = true
+	fmt.Fprintf(p.w, "\rexported %d/%d pages\n", p.n, max(p.total, p.n))
 }

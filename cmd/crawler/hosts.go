@@ -1,17 +1,99 @@
 package main
 
 import (
-	"errors"
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"crawler/frontier"
 )
 
-// newHostsCmd is a placeholder until the verb lands.
 func newHostsCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:    "hosts",
-		Short:  "(not implemented yet)",
-		Hidden: true,
-		RunE:   func(*cobra.Command, []string) error { return errors.New("hosts: not implemented yet") },
+	var format string
+	cmd := &cobra.Command{
+		Use:   "hosts",
+		Short: "Show per-host progress and politeness state",
+		Long: `Hosts lists every host the crawl knows, in host order: URLs queued, in
+flight, done, failed and disallowed, and, from a running crawler, the host's
+robots.txt state and its current delay between requests (they show as "-"
+for a stopped crawl).
+
+JSON fields: host, queued, in_flight, done, failed, disallowed, and from a
+running crawler robots, delay and next_at.`,
+		Example: `  crawler hosts
+  crawler hosts --format jsonl | jq 'select(.failed > 0)'`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkFormat(format, "table", "jsonl"); err != nil {
+				return err
+			}
+			q, err := openQuerier(cmd.Context(), g, false)
+			if err != nil {
+				return err
+			}
+			defer q.close()
+			w := bufio.NewWriter(g.stdout)
+			hw := newHostWriter(w, format)
+			err = q.Hosts(cmd.Context(), hw.write)
+			if ferr := hw.flush(); err == nil {
+				err = ferr
+			}
+			if ferr := w.Flush(); err == nil {
+				err = ferr
+			}
+			return queryErr(err)
+		},
 	}
+	cmd.Flags().StringVar(&format, "format", "table", "output format: table or jsonl")
+	return cmd
+}
+
+// hostWriter prints hosts as an aligned table or JSON lines.
+type hostWriter struct {
+	tw    *tabwriter.Writer // nil for jsonl
+	enc   *json.Encoder
+	n     int
+	block int
+}
+
+func newHostWriter(w io.Writer, format string) *hostWriter {
+	if format == "jsonl" {
+		return &hostWriter{enc: json.NewEncoder(w)}
+	}
+	return &hostWriter{tw: tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)}
+}
+
+func (hw *hostWriter) write(h *frontier.HostInfo) error {
+	hw.n++
+	if hw.enc != nil {
+		return hw.enc.Encode(h)
+	}
+	if hw.n == 1 {
+		fmt.Fprintln(hw.tw, "HOST\tQUEUED\tIN FLIGHT\tDONE\tFAILED\tDISALLOWED\tDELAY\tROBOTS")
+	}
+	fmt.Fprintf(hw.tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", h.Host, h.Queued, h.InFlight, h.Done, h.Failed, h.Disallowed,
+		dash(h.Delay), dash(oneLine(h.Robots)))
+	if hw.block++; hw.block == tableBlock {
+		hw.block = 0
+		return hw.tw.Flush()
+	}
+	return nil
+}
+
+func (hw *hostWriter) flush() error {
+	if hw.tw == nil {
+		return nil
+	}
+	return hw.tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

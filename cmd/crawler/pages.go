@@ -1,17 +1,303 @@
 package main
 
 import (
+	"bufio"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
+
+	"crawler/api"
+	"crawler/store"
 )
 
-// newPagesCmd is a placeholder until the verb lands.
+// tableBlock is how many rows a table aligns at once: tabwriter holds a
+// block in memory, so listing a million pages stays in constant memory
+// (columns may shift slightly between blocks).
+const tableBlock = 500
+
 func newPagesCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:    "pages",
-		Short:  "(not implemented yet)",
-		Hidden: true,
-		RunE:   func(*cobra.Command, []string) error { return errors.New("pages: not implemented yet") },
+	cmd := &cobra.Command{
+		Use:   "pages",
+		Short: "List stored pages, or show one",
+		Long: `Pages queries the page records the crawler stored: "pages list" streams
+them (filtered), "pages get" shows one. Both ask the running crawler through
+its socket, or read the database file when it is stopped.`,
+		Example: `  crawler pages list --host example.com --status 200 --limit 20
+  crawler pages get https://example.com/ --body`,
 	}
+	cmd.AddCommand(newPagesListCmd(g), newPagesGetCmd(g))
+	return cmd
+}
+
+func newPagesListCmd(g *globals) *cobra.Command {
+	var (
+		f             api.PageFilter
+		status        int
+		since, format string
+	)
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "Stream the stored pages, in URL order",
+		Long: `List streams every stored page record that matches the filters, in URL
+order, in constant memory however many there are. Records of failed URLs are
+pages too (status 0 when there was no response). It exits 1 when nothing
+matches.
+
+--since takes an RFC 3339 time (2024-05-01T12:00:00Z), a date (2024-05-01,
+UTC), or a duration meaning that long ago (90m, 24h).`,
+		Example: `  crawler pages list
+  crawler pages list --host example.com --status 404
+  crawler pages list --prefix https://example.com/blog/ --since 24h --format jsonl`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkFormat(format, "table", "jsonl"); err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("status") {
+				f.Status = &status
+			}
+			if since != "" {
+				t, err := parseSince(since, time.Now())
+				if err != nil {
+					return err
+				}
+				f.Since = t
+			}
+			if f.Limit < 0 {
+				return usageErr(errors.New("--limit must be >= 0"))
+			}
+			q, err := openQuerier(cmd.Context(), g, false)
+			if err != nil {
+				return err
+			}
+			defer q.close()
+			out := newPageWriter(g.stdout, format)
+			err = q.ListPages(cmd.Context(), f, out.write)
+			if ferr := out.flush(); err == nil {
+				err = ferr
+			}
+			if err != nil {
+				return queryErr(err)
+			}
+			if out.n == 0 {
+				return fmt.Errorf("%w: no stored page matches", errNotFound)
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.Host, "host", "", `only pages of this host ("host" or "host:port")`)
+	fl.IntVar(&status, "status", 0, "only pages with this final HTTP status (0: no response)")
+	fl.StringVar(&f.Prefix, "prefix", "", "only URLs starting with this prefix")
+	fl.StringVar(&since, "since", "", "only pages fetched since this time or duration ago")
+	fl.IntVar(&f.Limit, "limit", 0, "stop after this many pages (0: no limit)")
+	fl.StringVar(&format, "format", "table", "output format: table or jsonl")
+	return cmd
+}
+
+// parseSince reads --since: an RFC 3339 time, a date, or a duration ago.
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+		return now.Add(-d), nil
+	}
+	return time.Time{}, usageErr(fmt.Errorf("--since %q: want an RFC 3339 time, a date (2006-01-02) or a duration (24h)", s))
+}
+
+func newPagesGetCmd(g *globals) *cobra.Command {
+	var (
+		withBody bool
+		format   string
+	)
+	cmd := &cobra.Command{
+		Use:   "get URL",
+		Short: "Show the stored record of one URL",
+		Long: `Get shows the stored record of URL (normalized first, as the crawler stores
+it), and with --body the stored body (decoded, as fetched). A URL that is not
+stored exits 1 with "not found: URL".
+
+With --format json, the record is one JSON object; --body adds "body" (or
+"body_base64" when the body is not UTF-8 text).`,
+		Example: `  crawler pages get https://example.com/
+  crawler pages get https://example.com/about --body
+  crawler pages get https://example.com/ --format json | jq .status`,
+		Args: usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format, "text", "json"); err != nil {
+				return err
+			}
+			q, err := openQuerier(cmd.Context(), g, false)
+			if err != nil {
+				return err
+			}
+			defer q.close()
+			p, body, err := q.GetPage(cmd.Context(), args[0], withBody)
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("%w: %s", errNotFound, args[0])
+			}
+			if err != nil {
+				return queryErr(err)
+			}
+			w := bufio.NewWriter(g.stdout)
+			if format == "json" {
+				err = writePageJSON(w, p, body, withBody)
+			} else {
+				err = writePageText(w, p, body, withBody)
+			}
+			if ferr := w.Flush(); err == nil {
+				err = ferr
+			}
+			return err
+		},
+	}
+	cmd.Flags().BoolVar(&withBody, "body", false, "also print the stored body")
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	return cmd
+}
+
+// pageJSON is `pages get --format json`: the record, plus the body when
+// asked for.
+type pageJSON struct {
+	*store.Page
+	Body       *string `json:"body,omitempty"`
+	BodyBase64 []byte  `json:"body_base64,omitempty"`
+}
+
+func writePageJSON(w io.Writer, p *store.Page, body []byte, withBody bool) error {
+	v := pageJSON{Page: p}
+	if withBody {
+		if utf8.Valid(body) {
+			s := string(body)
+			v.Body = &s
+		} else {
+			v.BodyBase64 = body
+		}
+	}
+	return json.NewEncoder(w).Encode(v)
+}
+
+func writePageText(w io.Writer, p *store.Page, body []byte, withBody bool) error {
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	row := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(tw, "%s\t%s\n", k, oneLine(v))
+		}
+	}
+	row("URL", p.URL)
+	row("Status", strconv.Itoa(p.Status))
+	row("Content-Type", p.ContentType)
+	row("Title", p.Title)
+	row("Description", p.Description)
+	row("Fetched", p.FetchedAt.Format(time.RFC3339))
+	row("Duration", (time.Duration(p.DurationMS) * time.Millisecond).String())
+	row("Depth", strconv.Itoa(p.Depth))
+	row("Parent", p.Parent)
+	row("Redirect to", p.RedirectTo)
+	row("Canonical", p.Canonical)
+	size := strconv.FormatInt(p.BodyBytes, 10)
+	if p.Truncated {
+		size += " (truncated)"
+	}
+	row("Body bytes", size)
+	row("Outlinks", strconv.Itoa(p.Outlinks))
+	row("Error", p.Error)
+	if len(p.Fields) > 0 {
+		b, err := json.Marshal(p.Fields)
+		if err != nil {
+			return err
+		}
+		row("Fields", string(b))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if withBody {
+		if _, err := fmt.Fprintln(w); err != nil {
+			return err
+		}
+		if _, err := w.Write(body); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pageWriter prints streamed pages as an aligned table or JSON lines.
+type pageWriter struct {
+	w     *bufio.Writer
+	tw    *tabwriter.Writer // nil for jsonl
+	enc   *json.Encoder
+	n     int
+	block int
+}
+
+func newPageWriter(w io.Writer, format string) *pageWriter {
+	bw := bufio.NewWriter(w)
+	pw := &pageWriter{w: bw}
+	if format == "jsonl" {
+		pw.enc = json.NewEncoder(bw)
+	} else {
+		pw.tw = tabwriter.NewWriter(bw, 0, 8, 2, ' ', 0)
+	}
+	return pw
+}
+
+func (pw *pageWriter) write(p *store.Page) error {
+	pw.n++
+	if pw.enc != nil {
+		return pw.enc.Encode(p)
+	}
+	if pw.n == 1 {
+		fmt.Fprintln(pw.tw, "STATUS\tBYTES\tFETCHED\tURL\tTITLE")
+	}
+	title := p.Title
+	if p.Error != "" {
+		title = "error: " + p.Error
+	}
+	fmt.Fprintf(pw.tw, "%d\t%d\t%s\t%s\t%s\n", p.Status, p.BodyBytes, p.FetchedAt.UTC().Format(time.RFC3339),
+		oneLine(p.URL), clip(oneLine(title), 60))
+	if pw.block++; pw.block == tableBlock {
+		pw.block = 0
+		return pw.tw.Flush()
+	}
+	return nil
+}
+
+func (pw *pageWriter) flush() error {
+	if pw.tw != nil {
+		if err := pw.tw.Flush(); err != nil {
+			return err
+		}
+	}
+	return pw.w.Flush()
+}
+
+// oneLine keeps a cell on one line and free of tabs.
+func oneLine(s string) string {
+	if !strings.ContainsAny(s, "\t\r\n") {
+		return s
+	}
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// clip shortens s to at most n runes.
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
 }

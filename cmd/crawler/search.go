@@ -2,16 +2,58 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
 
-// newSearchCmd is a placeholder until the verb lands.
 func newSearchCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:    "search",
-		Short:  "(not implemented yet)",
-		Hidden: true,
-		RunE:   func(*cobra.Command, []string) error { return errors.New("search: not implemented yet") },
+	var (
+		limit  int
+		format string
+	)
+	cmd := &cobra.Command{
+		Use:   "search TEXT...",
+		Short: "Find stored pages whose title or text contains TEXT",
+		Long: `Search lists, in URL order, the stored pages whose title or visible text
+contains TEXT (the words given, joined by spaces), ignoring case and runs of
+white space. The text is the stored HTML body with tags, scripts and styles
+stripped, or a text/* body as is. It exits 1 when nothing matches.
+
+There is no index: every stored HTML or text body is decompressed and
+scanned, so a search takes time in proportion to the bytes stored.`,
+		Example: `  crawler search "opening hours"
+  crawler search pricing --limit 10 --format jsonl`,
+		Args: usageArgs(cobra.MinimumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format, "table", "jsonl"); err != nil {
+				return err
+			}
+			if limit < 0 {
+				return usageErr(errors.New("--limit must be >= 0"))
+			}
+			text := strings.Join(args, " ")
+			q, err := openQuerier(cmd.Context(), g, false)
+			if err != nil {
+				return err
+			}
+			defer q.close()
+			out := newPageWriter(g.stdout, format)
+			err = q.Search(cmd.Context(), text, limit, out.write)
+			if ferr := out.flush(); err == nil {
+				err = ferr
+			}
+			if err != nil {
+				return queryErr(err)
+			}
+			if out.n == 0 {
+				return fmt.Errorf("%w: no stored page contains %q", errNotFound, text)
+			}
+			return nil
+		},
 	}
+	cmd.Flags().IntVar(&limit, "limit", 0, "stop after this many pages (0: no limit)")
+	cmd.Flags().StringVar(&format, "format", "table", "output format: table or jsonl")
+	return cmd
 }

@@ -1,17 +1,92 @@
 package main
 
 import (
-	"errors"
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"crawler/api"
 )
 
-// newStatsCmd is a placeholder until the verb lands.
 func newStatsCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:    "stats",
-		Short:  "(not implemented yet)",
-		Hidden: true,
-		RunE:   func(*cobra.Command, []string) error { return errors.New("stats: not implemented yet") },
+	var format string
+	cmd := &cobra.Command{
+		Use:   "stats",
+		Short: "Show the crawl's totals",
+		Long: `Stats shows pages stored, URLs queued, in flight, done, failed and
+disallowed, hosts, bytes stored, and pages stored per second over the last
+minute; for a running crawler also its uptime. A stopped crawl has nothing in
+flight and a rate of 0; URLs that were in flight when it stopped count as
+queued.
+
+JSON fields: pages_stored, queued, in_flight, done, failed, disallowed, hosts,
+active_hosts, body_bytes, file_bytes, pages_per_second, running,
+uptime_seconds (running only).`,
+		Example: `  crawler stats
+  crawler stats --format json | jq .queued`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkFormat(format, "text", "json"); err != nil {
+				return err
+			}
+			q, err := openQuerier(cmd.Context(), g, false)
+			if err != nil {
+				return err
+			}
+			defer q.close()
+			s, err := q.Stats(cmd.Context())
+			if err != nil {
+				return queryErr(err)
+			}
+			w := bufio.NewWriter(g.stdout)
+			if format == "json" {
+				err = json.NewEncoder(w).Encode(s)
+			} else {
+				err = writeStats(w, s, q.source)
+			}
+			if ferr := w.Flush(); err == nil {
+				err = ferr
+			}
+			return err
+		},
 	}
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	return cmd
+}
+
+// writeStats prints s for people; source says where it came from.
+func writeStats(w io.Writer, s *api.Stats, source string) error {
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintf(tw, "crawl\t%s\n", source)
+	fmt.Fprintf(tw, "pages stored\t%d\n", s.PagesStored)
+	fmt.Fprintf(tw, "queued\t%d\n", s.Queued)
+	fmt.Fprintf(tw, "in flight\t%d\n", s.InFlight)
+	fmt.Fprintf(tw, "done\t%d\n", s.Done)
+	fmt.Fprintf(tw, "failed\t%d\n", s.Failed)
+	fmt.Fprintf(tw, "disallowed\t%d\n", s.Disallowed)
+	fmt.Fprintf(tw, "hosts\t%d (%d with URLs queued)\n", s.Hosts, s.ActiveHosts)
+	fmt.Fprintf(tw, "bytes stored\t%s of compressed bodies, %s file\n", humanBytes(s.BodyBytes), humanBytes(s.FileBytes))
+	fmt.Fprintf(tw, "pages/s (last minute)\t%.1f\n", s.PagesPerSecond)
+	if s.Running {
+		fmt.Fprintf(tw, "uptime\t%s\n", s.Uptime())
+	}
+	return tw.Flush()
+}
+
+// humanBytes formats n in binary units.
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

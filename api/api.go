@@ -1,0 +1,127 @@
+// Package api answers the query CLI's questions about a crawl, whether the
+// daemon is running or not, through one interface, Querier:
+//
+//   - Local reads a stopped crawl's database file directly.
+//   - Daemon answers inside the running daemon: the same store reads, plus
+//     the engine's live state (in-flight URLs, per-host delays, robots.txt,
+//     uptime, recent throughput).
+//   - Server serves any Querier as HTTP/JSON on a unix socket, and Client
+//     implements Querier over that socket, so the CLI runs the same code
+//     whichever side answers.
+//
+// bbolt holds an exclusive lock on the file while the daemon runs, so a
+// second process cannot even open it read-only: the socket is the only way
+// to query a running crawl.
+//
+// Streaming methods (ListPages, Search, Hosts, Export) call fn once per
+// item and stop at the first error fn returns, which they return. They read
+// the store in small batches, each in its own short read transaction, and
+// call fn outside any transaction: memory stays constant however many pages
+// there are, and a slow consumer never holds a transaction open on a
+// running crawl. A listing taken while the crawl runs is therefore not one
+// snapshot: pages stored meanwhile may or may not appear.
+package api
+
+import (
+	"context"
+	"time"
+
+	"crawler/frontier"
+	"crawler/store"
+)
+
+// Querier answers every query verb of the CLI.
+type Querier interface {
+	// ListPages calls fn for every stored page that matches f, in URL
+	// order.
+	ListPages(ctx context.Context, f PageFilter, fn func(*store.Page) error) error
+
+	// GetPage returns the record stored for url (normalized first) and,
+	// when withBody, its decompressed body (nil when none is stored). It
+	// returns an error matching store.ErrNotFound when the page is not
+	// stored, and ErrInvalid when url is not a crawlable URL.
+	GetPage(ctx context.Context, url string, withBody bool) (*store.Page, []byte, error)
+
+	// Search calls fn, in URL order, for the stored pages whose title or
+	// text contains text, ignoring case and runs of white space; limit > 0
+	// stops after that many. The text is the stored HTML body with tags
+	// stripped (or a text/* body as is). There is no index: every stored
+	// HTML or text body is decompressed and scanned once, so a search costs
+	// time in proportion to the bytes stored, and memory for one body.
+	Search(ctx context.Context, text string, limit int, fn func(*store.Page) error) error
+
+	// Stats returns the crawl's totals.
+	Stats(ctx context.Context) (*Stats, error)
+
+	// Hosts calls fn for every host the crawl knows, in host order.
+	Hosts(ctx context.Context, fn func(*frontier.HostInfo) error) error
+
+	// Seed adds urls to the crawl as depth-0 seeds and returns how many
+	// were new. An invalid URL is ErrInvalid and adds nothing.
+	Seed(ctx context.Context, urls []string) (added int, err error)
+
+	// Export calls fn for every stored page, in URL order, with its
+	// decompressed body (nil when none is stored).
+	Export(ctx context.Context, fn func(p *store.Page, body []byte) error) error
+}
+
+// Compile-time checks that every backend implements Querier.
+var (
+	_ Querier = (*Local)(nil)
+	_ Querier = (*Daemon)(nil)
+	_ Querier = (*Client)(nil)
+)
+
+// PageFilter selects pages for ListPages. The zero value selects every
+// page.
+type PageFilter struct {
+	// Host keeps the pages of one host ("host" or "host:port", any
+	// scheme). Default "" = every host.
+	Host string `json:"host,omitempty"`
+
+	// Prefix keeps the pages whose canonical URL starts with it (scheme
+	// and host are compared lowercased). Default "" = every URL.
+	Prefix string `json:"prefix,omitempty"`
+
+	// Status, when not nil, keeps the pages whose final HTTP status equals
+	// it; 0 selects the URLs that got no response. Default nil = any.
+	Status *int `json:"status,omitempty"`
+
+	// Since keeps the pages fetched at or after it. Default zero = any
+	// time.
+	Since time.Time `json:"since,omitzero"`
+
+	// Limit stops the listing after that many pages. Default 0 = no limit.
+	Limit int `json:"limit,omitempty"`
+}
+
+// Stats are a crawl's totals. Fields marked "live" are only meaningful
+// for a running daemon (Running true) and are zero otherwise.
+type Stats struct {
+	PagesStored int64 `json:"pages_stored"` // page records in the store
+	Queued      int64 `json:"queued"`       // URLs waiting, retries included, in flight excluded
+	InFlight    int64 `json:"in_flight"`    // live: URLs leased to fetch workers
+	Done        int64 `json:"done"`         // URLs finished with a page record
+	Failed      int64 `json:"failed"`       // URLs given up on
+	Disallowed  int64 `json:"disallowed"`   // URLs robots.txt forbids
+	Hosts       int64 `json:"hosts"`        // hosts the crawl knows
+	ActiveHosts int64 `json:"active_hosts"` // hosts with queued or in-flight URLs
+	BodyBytes   int64 `json:"body_bytes"`   // compressed page bodies stored
+	FileBytes   int64 `json:"file_bytes"`   // size of the database file
+
+	// PagesPerSecond is live: URLs finished with a page record (done or
+	// failed) per second over the last minute, or since the daemon
+	// started when it is younger.
+	PagesPerSecond float64 `json:"pages_per_second"`
+
+	// Running reports whether the answer came from a running daemon.
+	Running bool `json:"running"`
+
+	// UptimeSeconds is live: how long the daemon has been up.
+	UptimeSeconds float64 `json:"uptime_seconds,omitempty"`
+}
+
+// Uptime returns UptimeSeconds as a duration, rounded to the second.
+func (s *Stats) Uptime() time.Duration {
+	return time.Duration(s.UptimeSeconds * float64(time.Second)).Round(time.Second)
+}

@@ -1,0 +1,238 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"crawler/frontier"
+	"crawler/store"
+)
+
+// ClientOptions configures a Client.
+type ClientOptions struct {
+	// DialTimeout bounds connecting to the socket. Default 1s; zero means
+	// the default.
+	DialTimeout time.Duration
+}
+
+// Client implements Querier by asking a daemon over its unix socket. Every
+// method's context reaches the request: cancelling it abandons the answer.
+// It is safe for concurrent use.
+type Client struct {
+	path string
+	hc   *http.Client
+	tr   *http.Transport
+}
+
+// NewClient returns a Client for the daemon serving on the socket at path.
+// It does not connect; methods return an error matching ErrNoDaemon when
+// nothing answers there. Call Close when done.
+func NewClient(path string, opts ClientOptions) *Client {
+	if opts.DialTimeout <= 0 {
+		opts.DialTimeout = time.Second
+	}
+	d := &net.Dialer{Timeout: opts.DialTimeout}
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, "unix", path)
+		},
+		DisableCompression:  true,
+		MaxIdleConnsPerHost: 4,
+		IdleConnTimeout:     30 * time.Second,
+	}
+	return &Client{path: path, hc: &http.Client{Transport: tr}, tr: tr}
+}
+
+// Path returns the socket's path.
+func (c *Client) Path() string { return c.path }
+
+// Close releases idle connections.
+func (c *Client) Close() error {
+	c.tr.CloseIdleConnections()
+	return nil
+}
+
+// Ping checks that a daemon answers on the socket.
+func (c *Client) Ping(ctx context.Context) error {
+	var ok map[string]bool
+	return c.call(ctx, http.MethodGet, "/v1/ping", nil, nil, &ok)
+}
+
+// ListPages implements Querier.
+func (c *Client) ListPages(ctx context.Context, f PageFilter, fn func(*store.Page) error) error {
+	return c.stream(ctx, "/v1/pages", encodeFilter(f), func(l *line) error {
+		if l.Page == nil {
+			return fmt.Errorf("pages: line without a page: %w", ErrProtocol)
+		}
+		return fn(l.Page)
+	})
+}
+
+// GetPage implements Querier.
+func (c *Client) GetPage(ctx context.Context, rawURL string, withBody bool) (*store.Page, []byte, error) {
+	q := url.Values{"url": {rawURL}}
+	if withBody {
+		q.Set("body", "1")
+	}
+	var l line
+	if err := c.call(ctx, http.MethodGet, "/v1/page", q, nil, &l); err != nil {
+		return nil, nil, err
+	}
+	if l.Page == nil {
+		return nil, nil, fmt.Errorf("page: answer without a page: %w", ErrProtocol)
+	}
+	return l.Page, l.Body, nil
+}
+
+// Search implements Querier.
+func (c *Client) Search(ctx context.Context, text string, limit int, fn func(*store.Page) error) error {
+	q := url.Values{"q": {text}}
+	if limit > 0 {
+		q.Set("limit", fmt.Sprint(limit))
+	}
+	return c.stream(ctx, "/v1/search", q, func(l *line) error {
+		if l.Page == nil {
+			return fmt.Errorf("search: line without a page: %w", ErrProtocol)
+		}
+		return fn(l.Page)
+	})
+}
+
+// Stats implements Querier.
+func (c *Client) Stats(ctx context.Context) (*Stats, error) {
+	s := new(Stats)
+	if err := c.call(ctx, http.MethodGet, "/v1/stats", nil, nil, s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Hosts implements Querier.
+func (c *Client) Hosts(ctx context.Context, fn func(*frontier.HostInfo) error) error {
+	return c.stream(ctx, "/v1/hosts", nil, func(l *line) error {
+		if l.Host == nil {
+			return fmt.Errorf("hosts: line without a host: %w", ErrProtocol)
+		}
+		return fn(l.Host)
+	})
+}
+
+// Seed implements Querier.
+func (c *Client) Seed(ctx context.Context, urls []string) (int, error) {
+	body, err := json.Marshal(seedRequest{URLs: urls})
+	if err != nil {
+		return 0, err
+	}
+	var a seedAnswer
+	if err := c.call(ctx, http.MethodPost, "/v1/seed", nil, body, &a); err != nil {
+		return 0, err
+	}
+	return a.Added, nil
+}
+
+// Export implements Querier.
+func (c *Client) Export(ctx context.Context, fn func(*store.Page, []byte) error) error {
+	return c.stream(ctx, "/v1/export", nil, func(l *line) error {
+		if l.Page == nil {
+			return fmt.Errorf("export: line without a page: %w", ErrProtocol)
+		}
+		return fn(l.Page, l.Body)
+	})
+}
+
+// do sends a request and returns the response of a successful one; a
+// failed one becomes the daemon's error.
+func (c *Client) do(ctx context.Context, method, path string, q url.Values, body []byte) (*http.Response, error) {
+	u := "http://crawler" + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		var op *net.OpError
+		if errors.As(err, &op) && op.Op == "dial" {
+			return nil, fmt.Errorf("%s: %v: %w", c.path, op.Err, ErrNoDaemon)
+		}
+		return nil, fmt.Errorf("query daemon on %s: %w", c.path, err)
+	}
+	if resp.StatusCode == http.StatusOK {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	var l line
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&l); err != nil || l.Error == nil {
+		return nil, fmt.Errorf("daemon on %s answered %s: %w", c.path, resp.Status, ErrProtocol)
+	}
+	return nil, l.Error.err()
+}
+
+// call sends a request and decodes its one JSON answer into v.
+func (c *Client) call(ctx context.Context, method, path string, q url.Values, body []byte, v any) error {
+	resp, err := c.do(ctx, method, path, q, body)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("%s: %v: %w", path, err, ErrProtocol)
+	}
+	return nil
+}
+
+// stream sends a request and calls fn for each line of the answer until
+// its end line. A stream that stops without one is ErrProtocol.
+func (c *Client) stream(ctx context.Context, path string, q url.Values, fn func(*line) error) error {
+	resp, err := c.do(ctx, http.MethodGet, path, q, nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	dec := json.NewDecoder(bufio.NewReaderSize(resp.Body, 64<<10))
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var l line
+		if err := dec.Decode(&l); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("%s: answer cut short: %v: %w", path, err, ErrProtocol)
+		}
+		switch {
+		case l.Error != nil:
+			return l.Error.err()
+		case l.End:
+			return nil
+		}
+		if err := fn(&l); err != nil {
+			return err
+		}
+	}
+}

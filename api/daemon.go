@@ -1,0 +1,176 @@
+package api
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+
+	"crawler/crawl"
+	"crawler/frontier"
+	"crawler/store"
+)
+
+// DaemonOptions configures a Daemon.
+type DaemonOptions struct {
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+
+	// SampleEvery is how often the count of finished URLs is sampled for
+	// Stats.PagesPerSecond. Default 1s; zero means the default.
+	SampleEvery time.Duration
+
+	// Window is the span PagesPerSecond is averaged over. Default 1m; zero
+	// means the default.
+	Window time.Duration
+}
+
+// Daemon answers queries inside the running daemon: store reads like
+// Local, plus the engine's live state. It samples the engine's counters
+// on its own goroutine until Close. It is safe for concurrent use.
+type Daemon struct {
+	r       reader
+	eng     *crawl.Engine
+	now     func() time.Time
+	started time.Time
+	rate    rateWindow
+
+	stop      chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// NewDaemon returns a Daemon over the engine eng crawling into db, and
+// starts sampling. Uptime counts from this call, which the daemon makes
+// just before it runs eng. Call Close when done.
+func NewDaemon(db *store.DB, eng *crawl.Engine, opts DaemonOptions) *Daemon {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.SampleEvery <= 0 {
+		opts.SampleEvery = time.Second
+	}
+	if opts.Window <= 0 {
+		opts.Window = time.Minute
+	}
+	d := &Daemon{
+		r:    reader{db},
+		eng:  eng,
+		now:  opts.Now,
+		rate: rateWindow{span: opts.Window},
+		stop: make(chan struct{}),
+	}
+	d.started = d.now()
+	d.rate.add(d.started, d.finished())
+	d.wg.Add(1)
+	go d.sample(opts.SampleEvery)
+	return d
+}
+
+func (d *Daemon) sample(every time.Duration) {
+	defer d.wg.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			d.rate.add(d.now(), d.finished())
+		case <-d.stop:
+			return
+		}
+	}
+}
+
+// finished counts the URLs finished with a page record (done or failed),
+// from the live frontier: what PagesPerSecond measures.
+func (d *Daemon) finished() int64 {
+	c := d.eng.Queue().Counts()
+	return c.Done + c.Failed
+}
+
+// Close stops sampling. It does not touch the engine or the database. It
+// is safe to call more than once.
+func (d *Daemon) Close() error {
+	d.closeOnce.Do(func() {
+		close(d.stop)
+		d.wg.Wait()
+	})
+	return nil
+}
+
+// ListPages implements Querier.
+func (d *Daemon) ListPages(ctx context.Context, f PageFilter, fn func(*store.Page) error) error {
+	return d.r.listPages(ctx, f, fn)
+}
+
+// GetPage implements Querier.
+func (d *Daemon) GetPage(_ context.Context, url string, withBody bool) (*store.Page, []byte, error) {
+	return d.r.getPage(url, withBody)
+}
+
+// Search implements Querier.
+func (d *Daemon) Search(ctx context.Context, text string, limit int, fn func(*store.Page) error) error {
+	return d.r.search(ctx, text, limit, fn)
+}
+
+// Export implements Querier.
+func (d *Daemon) Export(ctx context.Context, fn func(*store.Page, []byte) error) error {
+	return d.r.export(ctx, fn)
+}
+
+// Stats implements Querier: stored totals from the file, URL counts from
+// the live frontier, and the daemon's rate and uptime.
+func (d *Daemon) Stats(context.Context) (*Stats, error) {
+	s := &Stats{Running: true}
+	if err := d.r.db.View(func(tx *store.Tx) error { return storeStats(tx, s) }); err != nil {
+		return nil, err
+	}
+	c := d.eng.Queue().Counts()
+	s.Queued, s.InFlight, s.Done, s.Failed, s.Disallowed = c.Queued, c.InFlight, c.Done, c.Failed, c.Disallowed
+	now := d.now()
+	s.PagesPerSecond = d.rate.perSecond(now, c.Done+c.Failed)
+	s.UptimeSeconds = now.Sub(d.started).Seconds()
+	return s, nil
+}
+
+// Hosts implements Querier: the stored per-host totals, merged with the
+// frontier's live scheduling state (in flight, delay, next start) and the
+// engine's robots.txt state. On disk a URL in flight is still queued, so
+// Queued here excludes the live in-flight count.
+func (d *Daemon) Hosts(ctx context.Context, fn func(*frontier.HostInfo) error) error {
+	hosts, err := d.r.readHosts()
+	if err != nil {
+		return err
+	}
+	live := d.eng.Queue().Live()
+	for _, h := range hosts {
+		if l, ok := live[h.Host]; ok {
+			h.InFlight, h.Delay, h.NextAt = l.InFlight, l.Delay, l.NextAt
+			h.Queued = max(0, h.Queued-l.InFlight)
+			delete(live, h.Host)
+		}
+	}
+	for _, l := range live { // hosts whose first URLs are not yet committed
+		hosts = append(hosts, &l)
+	}
+	sort.Slice(hosts, func(i, j int) bool { return hosts[i].Host < hosts[j].Host })
+	for _, h := range hosts {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		h.Robots = d.eng.RobotsStatus(h.Host)
+		if err := fn(h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Seed implements Querier: the running engine adds the seeds and starts
+// fetching them.
+func (d *Daemon) Seed(ctx context.Context, urls []string) (int, error) {
+	if err := checkSeeds(urls); err != nil {
+		return 0, err
+	}
+	return d.eng.AddSeeds(ctx, urls)
+}

@@ -1,0 +1,23 @@
+package api
+
+import "errors"
+
+// Errors returned by Queriers, on both sides of the socket. A Client also
+// returns store.ErrNotFound and store.ErrCorrupt when the daemon did.
+var (
+	// ErrInvalid reports a request that can never succeed as given: a
+	// URL that is not crawlable, or a malformed filter.
+	ErrInvalid = errors.New("invalid request")
+
+	// ErrNoDaemon is returned by Client methods when nothing accepts
+	// connections on the socket: no daemon is running there.
+	ErrNoDaemon = errors.New("no crawler daemon answers on the socket")
+
+	// ErrSocketInUse is returned by Listen when another process already
+	// serves the socket path.
+	ErrSocketInUse = errors.New("socket already in use by a running process")
+
+	// ErrProtocol reports an answer from the daemon that is not what this
+	// client expects: a stream cut short, or a malformed line.
+	ErrProtocol = errors.New("unexpected answer from the daemon")
+)

@@ -1,0 +1,104 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"crawler/config"
+	"crawler/crawl"
+	"crawler/frontier"
+	"crawler/store"
+)
+
+// Local answers queries from a crawl database opened by this process,
+// normally read-only while no daemon runs. It is safe for concurrent use.
+type Local struct {
+	r   reader
+	cfg *config.Config
+}
+
+// NewLocal returns a Local over db. cfg is the crawl's configuration; only
+// Seed uses it, and Seed needs db opened read-write. Closing db is the
+// caller's job.
+func NewLocal(db *store.DB, cfg *config.Config) *Local {
+	return &Local{r: reader{db}, cfg: cfg}
+}
+
+// ListPages implements Querier.
+func (l *Local) ListPages(ctx context.Context, f PageFilter, fn func(*store.Page) error) error {
+	return l.r.listPages(ctx, f, fn)
+}
+
+// GetPage implements Querier.
+func (l *Local) GetPage(_ context.Context, url string, withBody bool) (*store.Page, []byte, error) {
+	return l.r.getPage(url, withBody)
+}
+
+// Search implements Querier.
+func (l *Local) Search(ctx context.Context, text string, limit int, fn func(*store.Page) error) error {
+	return l.r.search(ctx, text, limit, fn)
+}
+
+// Export implements Querier.
+func (l *Local) Export(ctx context.Context, fn func(*store.Page, []byte) error) error {
+	return l.r.export(ctx, fn)
+}
+
+// Stats implements Querier with the totals stored in the file. A stopped
+// crawl has nothing in flight, and its rate and uptime are zero; URLs that
+// were in flight when it stopped count as queued.
+func (l *Local) Stats(context.Context) (*Stats, error) {
+	s := new(Stats)
+	err := l.r.db.View(func(tx *store.Tx) error {
+		c := frontier.ReadCounts(tx)
+		s.Queued, s.Done, s.Failed, s.Disallowed = c.Queued, c.Done, c.Failed, c.Disallowed
+		return storeStats(tx, s)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Hosts implements Querier with the per-host totals stored in the file;
+// the live fields (in flight, delay, next start, robots) are empty.
+func (l *Local) Hosts(ctx context.Context, fn func(*frontier.HostInfo) error) error {
+	hosts, err := l.r.readHosts()
+	if err != nil {
+		return err
+	}
+	for _, h := range hosts {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := fn(h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Seed implements Querier for a stopped crawl: it opens the frontier in
+// the database (which must be open read-write), adds the seeds, and closes
+// it again. The next `crawler run` fetches them.
+func (l *Local) Seed(ctx context.Context, urls []string) (int, error) {
+	if err := checkSeeds(urls); err != nil {
+		return 0, err
+	}
+	if l.r.db.ReadOnly() {
+		return 0, fmt.Errorf("seed a stopped crawl: %w", store.ErrReadOnly)
+	}
+	if l.cfg == nil {
+		return 0, fmt.Errorf("seed a stopped crawl: no configuration: %w", ErrInvalid)
+	}
+	eng, err := crawl.New(crawl.Options{Config: l.cfg, DB: l.r.db, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return 0, fmt.Errorf("seed a stopped crawl: %w", err)
+	}
+	n, err := eng.AddSeeds(ctx, urls)
+	if cerr := eng.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("seed a stopped crawl: close frontier: %w", cerr)
+	}
+	return n, err
+}

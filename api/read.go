@@ -1,0 +1,367 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/charset"
+
+	"crawler/frontier"
+	"crawler/internal/urlnorm"
+	"crawler/store"
+)
+
+// Bounds on the work done in one read transaction. A streaming query runs
+// as a series of short transactions resuming after the last URL seen, so
+// a slow consumer never holds one open (on a running daemon a long read
+// transaction would keep bbolt from remapping a growing file).
+const (
+	batchPages = 256      // pages handed out per transaction
+	batchScan  = 4096     // page records examined per transaction
+	batchBytes = 32 << 20 // body bytes decompressed per transaction
+)
+
+// errBatchFull ends one transaction of a scan; errLimit ends the scan.
+// Neither escapes the package.
+var (
+	errBatchFull = errors.New("batch full")
+	errLimit     = errors.New("limit reached")
+)
+
+// reader answers the store queries that Local and Daemon share.
+type reader struct{ db *store.DB }
+
+// picker decides inside a transaction whether p is kept, loading its body
+// when needed; cost is the body bytes it decompressed.
+type picker func(tx *store.Tx, p *store.Page) (keep bool, body []byte, cost int, err error)
+
+type picked struct {
+	page *store.Page
+	body []byte
+}
+
+// scan visits the pages whose URL starts with prefix, in URL order, in
+// bounded batches (see batchPages), and calls emit outside any
+// transaction for each page pick keeps.
+func (r reader) scan(ctx context.Context, prefix string, pick picker, emit func(*store.Page, []byte) error) error {
+	after := ""
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var batch []picked
+		scanned, cost, full := 0, 0, false
+		err := r.db.View(func(tx *store.Tx) error {
+			return tx.ForEachPage(prefix, after, func(p *store.Page) error {
+				if len(batch) >= batchPages || scanned >= batchScan || cost >= batchBytes {
+					full = true
+					return errBatchFull
+				}
+				scanned++
+				after = p.URL
+				keep, body, c, err := pick(tx, p)
+				if err != nil {
+					return err
+				}
+				cost += c
+				if keep {
+					batch = append(batch, picked{p, body})
+				}
+				return nil
+			})
+		})
+		if err != nil && !errors.Is(err, errBatchFull) {
+			return err
+		}
+		for _, it := range batch {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := emit(it.page, it.body); err != nil {
+				return err
+			}
+		}
+		if !full {
+			return nil
+		}
+	}
+}
+
+// limited wraps fn to return errLimit once it has been called limit
+// times (limit <= 0: never).
+func limited(limit int, fn func(*store.Page) error) func(*store.Page, []byte) error {
+	n := 0
+	return func(p *store.Page, _ []byte) error {
+		if err := fn(p); err != nil {
+			return err
+		}
+		n++
+		if limit > 0 && n >= limit {
+			return errLimit
+		}
+		return nil
+	}
+}
+
+func (r reader) listPages(ctx context.Context, f PageFilter, fn func(*store.Page) error) error {
+	prefixes, err := f.prefixes()
+	if err != nil {
+		return err
+	}
+	match := func(_ *store.Tx, p *store.Page) (bool, []byte, int, error) {
+		return f.match(p), nil, 0, nil
+	}
+	emit := limited(f.Limit, fn) // one counter over every prefix
+	for _, pfx := range prefixes {
+		if err := r.scan(ctx, pfx, match, emit); err != nil {
+			if errors.Is(err, errLimit) {
+				return nil
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// prefixes returns the key prefixes to scan: one, or one per scheme when
+// Host is set (none when Host and Prefix cannot both match).
+func (f PageFilter) prefixes() ([]string, error) {
+	prefix := lowerAuthority(f.Prefix)
+	if f.Host == "" {
+		return []string{prefix}, nil
+	}
+	host, err := canonicalHost(f.Host)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, hp := range store.HostPrefixes(host) {
+		switch {
+		case strings.HasPrefix(prefix, hp):
+			out = append(out, prefix)
+		case strings.HasPrefix(hp, prefix):
+			out = append(out, hp)
+		}
+	}
+	return out, nil
+}
+
+func (f PageFilter) match(p *store.Page) bool {
+	if f.Status != nil && p.Status != *f.Status {
+		return false
+	}
+	if !f.Since.IsZero() && p.FetchedAt.Before(f.Since) {
+		return false
+	}
+	return true
+}
+
+// canonicalHost returns host[:port] in the form page records use.
+func canonicalHost(h string) (string, error) {
+	u, err := urlnorm.Parse("http://" + h + "/")
+	if err != nil || u.Path != "/" || u.RawQuery != "" {
+		return "", fmt.Errorf("host %q: not a host or host:port: %w", h, ErrInvalid)
+	}
+	return urlnorm.Host(u), nil
+}
+
+// lowerAuthority lowercases the scheme and host of a URL prefix, which
+// canonical URLs always have in lower case.
+func lowerAuthority(prefix string) string {
+	i := strings.Index(prefix, "://")
+	if i < 0 {
+		return strings.ToLower(prefix)
+	}
+	end := len(prefix)
+	if j := strings.IndexAny(prefix[i+3:], "/?#"); j >= 0 {
+		end = i + 3 + j
+	}
+	return strings.ToLower(prefix[:end]) + prefix[end:]
+}
+
+// canonicalURL normalizes a URL a user typed to the store's key.
+func canonicalURL(raw string) (string, error) {
+	u, err := urlnorm.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("URL %q: %v: %w", raw, err, ErrInvalid)
+	}
+	return u.String(), nil
+}
+
+func (r reader) getPage(raw string, withBody bool) (*store.Page, []byte, error) {
+	key, err := canonicalURL(raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	var p *store.Page
+	var body []byte
+	err = r.db.View(func(tx *store.Tx) error {
+		var err error
+		if p, err = tx.Page(key); err != nil {
+			return fmt.Errorf("page %s: %w", key, err)
+		}
+		if withBody {
+			body, err = tx.Body(key)
+			if errors.Is(err, store.ErrNotFound) {
+				body, err = nil, nil
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, body, nil
+}
+
+func (r reader) search(ctx context.Context, text string, limit int, fn func(*store.Page) error) error {
+	q := foldSpace(strings.ToLower(text))
+	if q == "" {
+		return fmt.Errorf("search: empty text: %w", ErrInvalid)
+	}
+	pick := func(tx *store.Tx, p *store.Page) (bool, []byte, int, error) {
+		if strings.Contains(foldSpace(strings.ToLower(p.Title)), q) {
+			return true, nil, 0, nil
+		}
+		isHTML, ok := searchable(p.ContentType)
+		if !ok || p.BodyBytes == 0 {
+			return false, nil, 0, nil
+		}
+		body, err := tx.Body(p.URL)
+		if errors.Is(err, store.ErrNotFound) {
+			return false, nil, 0, nil
+		}
+		if err != nil {
+			return false, nil, 0, err
+		}
+		return strings.Contains(bodyText(body, isHTML, p.Charset), q), nil, len(body), nil
+	}
+	err := r.scan(ctx, "", pick, limited(limit, fn))
+	if errors.Is(err, errLimit) {
+		return nil
+	}
+	return err
+}
+
+// searchable reports whether bodies of a media type hold text, and
+// whether it is HTML.
+func searchable(contentType string) (isHTML, ok bool) {
+	switch {
+	case contentType == "text/html", contentType == "application/xhtml+xml":
+		return true, true
+	case strings.HasPrefix(contentType, "text/"):
+		return false, true
+	}
+	return false, false
+}
+
+// bodyText returns a stored body's visible text, lowercased, with runs
+// of white space folded to one space. Text in script, style and other raw
+// elements is skipped; text on both sides of a tag is joined with a space.
+func bodyText(body []byte, isHTML bool, cs string) string {
+	var src io.Reader = bytes.NewReader(body)
+	if cs != "" && !strings.EqualFold(cs, "utf-8") {
+		if r, err := charset.NewReaderLabel(cs, src); err == nil {
+			src = r
+		}
+	}
+	if !isHTML {
+		b, _ := io.ReadAll(src)
+		return foldSpace(strings.ToLower(string(b)))
+	}
+	var sb strings.Builder
+	z := html.NewTokenizer(src)
+	skip := 0
+	for {
+		switch z.Next() {
+		case html.ErrorToken:
+			return foldSpace(strings.ToLower(sb.String()))
+		case html.StartTagToken:
+			if name, _ := z.TagName(); rawText(string(name)) {
+				skip++
+			}
+			sb.WriteByte(' ')
+		case html.EndTagToken:
+			if name, _ := z.TagName(); rawText(string(name)) && skip > 0 {
+				skip--
+			}
+			sb.WriteByte(' ')
+		case html.SelfClosingTagToken:
+			sb.WriteByte(' ')
+		case html.TextToken:
+			if skip == 0 {
+				sb.Write(z.Text())
+			}
+		}
+	}
+}
+
+func rawText(tag string) bool {
+	switch tag {
+	case "script", "style", "template", "title": // title: matched from the record
+		return true
+	}
+	return false
+}
+
+// foldSpace trims s and replaces every run of white space with one space.
+func foldSpace(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func (r reader) export(ctx context.Context, fn func(*store.Page, []byte) error) error {
+	pick := func(tx *store.Tx, p *store.Page) (bool, []byte, int, error) {
+		body, err := tx.Body(p.URL)
+		if errors.Is(err, store.ErrNotFound) {
+			return true, nil, 0, nil
+		}
+		if err != nil {
+			return false, nil, 0, err
+		}
+		return true, body, len(body), nil
+	}
+	return r.scan(ctx, "", pick, fn)
+}
+
+// storeStats fills the totals kept in the store, and the host counts.
+func storeStats(tx *store.Tx, s *Stats) error {
+	c := tx.Counts()
+	s.PagesStored, s.BodyBytes, s.FileBytes = c.Pages, c.BodyBytes, c.FileBytes
+	return frontier.ReadHosts(tx, func(h *frontier.HostInfo) error {
+		s.Hosts++
+		if h.Queued > 0 {
+			s.ActiveHosts++
+		}
+		return nil
+	})
+}
+
+// readHosts returns every host recorded in the store, in host order. It
+// holds them all in memory (one small record per host) so that callers
+// emit them outside the transaction.
+func (r reader) readHosts() ([]*frontier.HostInfo, error) {
+	var hosts []*frontier.HostInfo
+	err := r.db.View(func(tx *store.Tx) error {
+		return frontier.ReadHosts(tx, func(h *frontier.HostInfo) error {
+			hosts = append(hosts, h)
+			return nil
+		})
+	})
+	return hosts, err
+}
+
+// checkSeeds validates seed URLs before anything is added.
+func checkSeeds(urls []string) error {
+	if len(urls) == 0 {
+		return fmt.Errorf("seed: no URLs: %w", ErrInvalid)
+	}
+	for _, raw := range urls {
+		if _, err := canonicalURL(raw); err != nil {
+			return fmt.Errorf("seed: %w", err)
+		}
+	}
+	return nil
+}
