@@ -75,6 +75,7 @@ type Engine struct {
 	reg      *prometheus.Registry
 	metrics  *metrics
 	paused   atomic.Bool        // fetching paused (disk guard)
+	running  atomic.Bool        // Run's pipeline is up
 	abort    context.CancelFunc // cancels in-flight fetches; set by Run
 	abortMu  sync.Mutex
 
@@ -210,6 +211,7 @@ func newClient(cfg *config.Config, allowed ...netip.Prefix) *fetcher.Client {
 		AllowPrivateAddresses: cfg.Fetch.AllowPrivateAddresses,
 		AllowedPrefixes:       allowed,
 		MaxIdleConnsPerHost:   max(cfg.Fetch.PerHostConcurrency, 2),
+		BodyMemory:            cfg.Fetch.BodyMemory,
 	})
 }
 
@@ -240,6 +242,9 @@ func (e *Engine) backedOff() int {
 	}
 	return n
 }
+
+// Running reports whether Run's pipeline is up (for /healthz).
+func (e *Engine) Running() bool { return e.running.Load() }
 
 // Started returns when Run started; zero before.
 func (e *Engine) Started() time.Time { return e.started }
@@ -324,6 +329,8 @@ func (e *Engine) addSeeds(ctx context.Context, urls []string, record bool) (int,
 // clean stop and the writer's error if the store failed.
 func (e *Engine) Run(ctx context.Context) error {
 	e.started = e.now()
+	e.running.Store(true)
+	defer e.running.Store(false)
 	defer e.fetcher().Close()
 	if _, err := e.addSeeds(ctx, e.config().Seeds, false); err != nil && !errors.Is(err, context.Canceled) {
 		_ = e.q.Close()
@@ -380,7 +387,12 @@ func (e *Engine) Run(ctx context.Context) error {
 		go func() {
 			defer parsers.Done()
 			for f := range fetched {
-				if err := e.q.Commit(fetchCtx, e.process(f)); err != nil {
+				c := e.process(f)
+				// The body's memory reservation is held until the page
+				// is on disk: compressed copies count too.
+				c.Done = f.resp.Release
+				if err := e.q.Commit(fetchCtx, c); err != nil {
+					f.resp.Release()
 					e.log.Debug("commit dropped; the URL stays queued", "url", f.item.URL, "err", err)
 				}
 			}

@@ -3,6 +3,7 @@ package crawl
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 	"crawler/frontier"
 	"crawler/internal/urlnorm"
 	"crawler/robots"
+	"crawler/store"
 )
 
 // fetched is what a fetch worker hands to the parse workers.
@@ -22,8 +24,9 @@ type fetched struct {
 	resp *fetcher.Response // nil when no response arrived
 	err  error             // fetch error; resp may still hold a partial body
 
-	disallowed   bool // robots.txt forbids the URL; nothing was requested
-	robotsGaveUp bool // robots.txt unreachable through every retry
+	prior        *store.Page // the stored record when this is a recrawl
+	disallowed   bool        // robots.txt forbids the URL; nothing was requested
+	robotsGaveUp bool        // robots.txt unreachable through every retry
 }
 
 // fetchLoop takes URLs from the frontier until runCtx ends. Requests run
@@ -58,11 +61,19 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 		}
 		if st.rules == nil {
 			// This slot fetches robots.txt; the page waits for the next.
-			rules, sent := e.fetchRobots(ctx, u)
+			rules, sent, err := e.fetchRobots(ctx, u)
 			if ctx.Err() != nil {
 				e.robots.abandon(origin)
 				e.requeue(it, sent)
 				return nil
+			}
+			if errors.Is(err, fetcher.ErrBlockedAddress) {
+				// Refused by the address guard (robots.txt on, or
+				// redirected to, a private address): no retry makes it
+				// allowed, so the URL fails now, saying why.
+				e.robots.abandon(origin)
+				e.q.Release(it, sent)
+				return &fetched{item: it, url: u, err: fmt.Errorf("robots.txt: %w", err)}
 			}
 			st = e.robots.store(origin, rules, e.config().Fetch.Retries, e.retryBackoff().Delay)
 			e.metrics.robots.WithLabelValues(robotsOutcome(rules, st)).Inc()
@@ -87,9 +98,20 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 		}
 		e.applyRobots(it.Host, st)
 	}
+	req := &fetcher.Request{URL: u}
+	prior := e.priorPage(it.URL)
+	if prior != nil {
+		req.Header = http.Header{}
+		if prior.ETag != "" {
+			req.Header.Set("If-None-Match", prior.ETag)
+		}
+		if prior.LastModified != "" {
+			req.Header.Set("If-Modified-Since", prior.LastModified)
+		}
+	}
 	var sent sentTime
 	start := time.Now()
-	resp, err := e.fetcher().Fetch(sent.trace(ctx), &fetcher.Request{URL: u})
+	resp, err := e.fetcher().Fetch(sent.trace(ctx), req)
 	took := time.Since(start)
 	e.adaptHost(it.Host, resp, err, took)
 	status := 0
@@ -107,7 +129,23 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 	} else {
 		e.stats.Fetches.Add(1)
 	}
-	return &fetched{item: it, url: u, resp: resp, err: err}
+	return &fetched{item: it, url: u, resp: resp, err: err, prior: prior}
+}
+
+// priorPage returns the stored record of a URL being recrawled, or nil.
+func (e *Engine) priorPage(url string) *store.Page {
+	if e.config().Recrawl.Interval <= 0 {
+		return nil
+	}
+	var p *store.Page
+	_ = e.db.View(func(tx *store.Tx) error {
+		p, _ = tx.Page(url)
+		return nil
+	})
+	if p == nil || p.Status != http.StatusOK {
+		return nil
+	}
+	return p
 }
 
 // robotsOutcome names a robots.txt fetch result for metrics.
@@ -178,13 +216,30 @@ func (e *Engine) applyRobots(hostKey string, st robotsState) {
 	}
 }
 
-// fetchRobots fetches u's origin's robots.txt and returns its rules and
-// when the first request went on the wire.
-func (e *Engine) fetchRobots(ctx context.Context, u *url.URL) (*robots.Rules, time.Time) {
+// fetchRobots fetches u's origin's robots.txt and returns its rules, when
+// the first request went on the wire, and the fetch error if any (the
+// rules then disallow everything).
+func (e *Engine) fetchRobots(ctx context.Context, u *url.URL) (*robots.Rules, time.Time, error) {
 	e.stats.RobotsFetches.Add(1)
 	var sent sentTime
 	get := func(ctx context.Context, target *url.URL, maxBytes int64) (int, *url.URL, []byte, error) {
+		// A hop back to the same host waits out the host's delay. This
+		// holds one fetch slot, but robots.txt redirect chains are rare
+		// and short (at most robots.MaxRedirects hops).
+		if last := sent.get(); !last.IsZero() && target.Host == u.Host {
+			delay, _, _ := e.adapt.state(urlnorm.Host(u))
+			if wait := time.Until(last.Add(delay)); wait > 0 {
+				t := time.NewTimer(wait)
+				select {
+				case <-t.C:
+				case <-ctx.Done():
+					t.Stop()
+					return 0, nil, nil, ctx.Err()
+				}
+			}
+		}
 		resp, err := e.fetcher().Fetch(ctx, &fetcher.Request{URL: target, MaxBodyBytes: maxBytes})
+		defer resp.Release() // robots.txt bodies are small (<= 512 KB) and parsed at once
 		if resp != nil {
 			e.stats.BytesFetched.Add(resp.WireBytes)
 			e.metrics.bytes.Add(float64(resp.WireBytes))
@@ -199,7 +254,7 @@ func (e *Engine) fetchRobots(ctx context.Context, u *url.URL) (*robots.Rules, ti
 	if err != nil {
 		e.log.Debug("robots.txt unreachable", "origin", origin.String(), "err", err)
 	}
-	return rules, sent.get()
+	return rules, sent.get(), err
 }
 
 // sentTime records the instant a request's politeness delay counts from:
@@ -212,7 +267,7 @@ func (e *Engine) fetchRobots(ctx context.Context, u *url.URL) (*robots.Rules, ti
 type sentTime struct {
 	mu      sync.Mutex
 	wrote   bool
-	first   time.Time
+	first   time.Time // first response byte of the latest request
 	stopped time.Time
 }
 
@@ -225,9 +280,7 @@ func (s *sentTime) trace(ctx context.Context) context.Context {
 		},
 		GotFirstResponseByte: func() {
 			s.mu.Lock()
-			if s.first.IsZero() {
-				s.first = time.Now()
-			}
+			s.first = time.Now() // a redirect chain counts from its last hop
 			s.mu.Unlock()
 		},
 	})

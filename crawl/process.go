@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,10 +17,56 @@ import (
 	"crawler/store"
 )
 
+// maxParseBytes is the most of a body that is parsed for links, title and
+// extraction. Bodies are stored up to fetch.max_body_bytes, but an HTML DOM
+// costs about ten times its source, and the parse pool must not be what
+// breaks the memory budget; real pages are far smaller.
+const maxParseBytes = 2 << 20
+
 // process turns a fetch outcome into the completion the writer commits:
-// the page record, its compressed body, the in-scope links, or a retry.
-// It runs on the parse pool (CPU-bound work: decode, parse, compress).
+// the page record, its compressed body, the in-scope links, or a retry,
+// and schedules the page's next recrawl. It runs on the parse pool
+// (CPU-bound work: decode, parse, compress).
 func (e *Engine) process(f *fetched) *frontier.Completion {
+	c := e.processFetch(f)
+	e.scheduleRecrawl(c, f.prior)
+	return c
+}
+
+// scheduleRecrawl makes a done page due again after recrawl.interval; with
+// recrawl.adaptive the interval doubles while the page does not change and
+// halves when it does, within [min_interval, max_interval] (Nutch's
+// AdaptiveFetchSchedule).
+func (e *Engine) scheduleRecrawl(c *frontier.Completion, prior *store.Page) {
+	rc := e.config().Recrawl
+	if rc.Interval <= 0 || c.State != frontier.StateDone || !c.RetryAt.IsZero() || c.Page == nil {
+		return
+	}
+	interval := rc.Interval
+	if prior != nil {
+		if prior.RecrawlMS > 0 {
+			interval = time.Duration(prior.RecrawlMS) * time.Millisecond
+		}
+		if c.Page.Hash == prior.Hash {
+			c.Page.Changes, c.Page.PrevHash = prior.Changes, prior.PrevHash
+		} else {
+			c.Page.Changes, c.Page.PrevHash = prior.Changes+1, prior.Hash
+		}
+		if rc.Adaptive {
+			if c.Page.Hash == prior.Hash {
+				interval *= 2
+			} else {
+				interval /= 2
+			}
+			interval = min(max(interval, rc.MinInterval), rc.MaxInterval)
+		}
+	}
+	c.Page.RecrawlMS = max(interval.Milliseconds(), 1)
+	c.RecrawlAt = e.now().Add(interval)
+}
+
+// processFetch builds the completion of one fetch outcome.
+func (e *Engine) processFetch(f *fetched) *frontier.Completion {
 	it := f.item
 	c := &frontier.Completion{Item: it}
 	now := e.now()
@@ -59,6 +106,19 @@ func (e *Engine) process(f *fetched) *frontier.Completion {
 		e.storeBody(c, resp)
 		return c
 	}
+	if resp.Status == http.StatusNotModified && f.prior != nil {
+		// Unchanged since the stored copy: keep its body and record,
+		// note the new fetch.
+		kept := *f.prior
+		kept.FetchedAt, kept.Attempts, kept.DurationMS = p.FetchedAt, p.Attempts, p.DurationMS
+		kept.Depth, kept.Parent, kept.Error = it.Depth, it.Parent, ""
+		if kept.Extra == nil {
+			kept.Extra = map[string]string{}
+		}
+		kept.Extra["last_status"] = "304"
+		c.Page = &kept
+		return c
+	}
 	if resp.Status >= 300 && resp.Status < 400 {
 		e.redirect(c, f)
 		return c
@@ -71,7 +131,14 @@ func (e *Engine) process(f *fetched) *frontier.Completion {
 	if resp.Charset != "" {
 		ct += "; charset=" + resp.Charset
 	}
-	doc, err := parser.Parse(resp.Body, ct, f.url, parser.Options{MaxURLLength: e.config().Scope.MaxURLLength})
+	html := resp.Body
+	if len(html) > maxParseBytes {
+		// The whole body is stored; only its head is parsed. A DOM costs
+		// about ten times the bytes it comes from.
+		html = html[:maxParseBytes]
+		p.Extra = map[string]string{"parse_truncated": fmt.Sprint(maxParseBytes)}
+	}
+	doc, err := parser.Parse(html, ct, f.url, parser.Options{MaxURLLength: e.config().Scope.MaxURLLength})
 	if err != nil {
 		p.Error = "parse: " + err.Error()
 		return c
@@ -79,7 +146,10 @@ func (e *Engine) process(f *fetched) *frontier.Completion {
 	p.Title, p.Description, p.Canonical = doc.Title, doc.Description, doc.Canonical
 	p.TextLen, p.Charset, p.Outlinks = doc.TextLen, doc.Charset, len(doc.Links)
 	if doc.Dropped > 0 {
-		p.Extra = map[string]string{"links_dropped": fmt.Sprint(doc.Dropped)}
+		if p.Extra == nil {
+			p.Extra = map[string]string{}
+		}
+		p.Extra["links_dropped"] = fmt.Sprint(doc.Dropped)
 		e.stats.LinksDropped.Add(int64(doc.Dropped))
 	}
 	if !e.rules().Empty() {
@@ -163,8 +233,12 @@ func (e *Engine) redirect(c *frontier.Completion, f *fetched) {
 	if origin == "" {
 		origin = it.URL
 	}
+	chain := it.URL
+	if it.Via != "" {
+		chain = it.Via + "\n" + it.URL
+	}
 	switch {
-	case p.RedirectTo == it.URL || p.RedirectTo == origin:
+	case slices.Contains(strings.Split(chain, "\n"), p.RedirectTo):
 		p.Error = fmt.Sprintf("redirect loop after %d hops", it.Hops+1)
 		c.State = frontier.StateFailed
 	case it.Hops+1 > e.config().Fetch.MaxRedirects:
@@ -174,7 +248,7 @@ func (e *Engine) redirect(c *frontier.Completion, f *fetched) {
 		p.Error = "redirect target out of scope"
 	default:
 		c.Links = append(c.Links, frontier.Link{URL: p.RedirectTo, Host: urlnorm.Host(target),
-			Parent: it.URL, Depth: it.Depth, Hops: it.Hops + 1, Origin: origin})
+			Parent: it.URL, Depth: it.Depth, Hops: it.Hops + 1, Origin: origin, Via: chain})
 	}
 }
 

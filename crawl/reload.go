@@ -36,11 +36,20 @@ func (e *Engine) LastReload() ReloadStatus {
 // a restart; a change there is logged and otherwise ignored.
 func (e *Engine) Reload(ctx context.Context, next *config.Config) error {
 	err := e.reload(ctx, next)
+	e.recordReload(err)
+	return err
+}
+
+// RecordReloadFailure records a reload that failed before reaching the
+// engine (the file did not parse), so stats and metrics show it.
+func (e *Engine) RecordReloadFailure(err error) { e.recordReload(err) }
+
+func (e *Engine) recordReload(err error) {
 	st := ReloadStatus{At: e.now(), OK: err == nil}
 	if err != nil {
 		st.Err = err.Error()
 		e.metrics.reloadOK.Set(0)
-		e.log.Error("config reload failed; keeping the old config", "err", err)
+		e.log.Error("config reload rejected; keeping the old config", "err", err)
 	} else {
 		e.metrics.reloadOK.Set(1)
 		e.log.Info("config reloaded")
@@ -49,7 +58,6 @@ func (e *Engine) Reload(ctx context.Context, next *config.Config) error {
 	e.reloadMu.Lock()
 	e.reloaded = st
 	e.reloadMu.Unlock()
-	return err
 }
 
 func (e *Engine) reload(ctx context.Context, next *config.Config) error {
@@ -85,7 +93,7 @@ func (e *Engine) reload(ctx context.Context, next *config.Config) error {
 	e.scopeMu.Unlock()
 
 	if !reflect.DeepEqual(next.Fetch, prev.Fetch) {
-		old := e.clientp.Swap(newClient(next))
+		old := e.clientp.Swap(newClient(next, e.opts.AllowedPrefixes...))
 		old.Close() // idle connections only; requests in flight finish
 	}
 	if next.Fetch.RobotsToken != prev.Fetch.RobotsToken || next.Fetch.RespectRobots != prev.Fetch.RespectRobots {

@@ -45,8 +45,8 @@ type hostAnswer int
 
 const (
 	healthy  hostAnswer = iota // any answer but the ones below
-	overload                // 429 or 503: the host asks us to slow down
-	failure                 // other 5xx, network error, timeout
+	overload                   // 429 or 503: the host asks us to slow down
+	failure                    // other 5xx, network error, timeout
 )
 
 func newThrottle(base, maxDelay time.Duration, target, threshold int, b Backoff, now func() time.Time) *throttle {

@@ -69,6 +69,25 @@ func Check(tx *store.Tx) error {
 		visit("retry", string(v[:i]), e)
 		return nil
 	})
+	recrawls := make(map[string]bool)
+	if rb := btx.Bucket(bucketRecrawl); rb != nil {
+		_ = rb.ForEach(func(k, v []byte) error {
+			i := bytes.IndexByte(v, 0)
+			e, err := unmarshalEntry(v[i+1:])
+			if i < 0 || err != nil {
+				report("recrawl entry %x: corrupt", k)
+				return nil
+			}
+			if recrawls[e.URL] {
+				report("recrawl: %s is due twice", e.URL)
+			}
+			recrawls[e.URL] = true
+			if r, err := unmarshalURLRecord(urls.Get([]byte(e.URL))); err != nil || r.State != StateDone {
+				report("recrawl: %s is due again but its state is %v", e.URL, r.State)
+			}
+			return nil
+		})
+	}
 	var states [6]int64
 	_ = urls.ForEach(func(k, v []byte) error {
 		r, err := unmarshalURLRecord(v)

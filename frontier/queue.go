@@ -104,6 +104,7 @@ type Item struct {
 	Attempts int    // fetch attempts already made (0 on the first)
 	Hops     int    // redirect hops that led here
 	Origin   string // first URL of the redirect chain; "" when Hops == 0
+	Via      string // the chain's URLs before this one, newline-separated
 
 	key []byte // queue key
 }
@@ -116,6 +117,7 @@ type Link struct {
 	Depth  int
 	Hops   int    // redirect hops; 0 for an ordinary link
 	Origin string // first URL of a redirect chain
+	Via    string // the chain's URLs before this one, newline-separated
 }
 
 // Completion is the outcome of one leased Item, committed atomically: the
@@ -135,6 +137,16 @@ type Completion struct {
 	// RetryAt, when non-zero, puts the URL back to queued until that
 	// time with one more attempt counted; State, Page and Body are ignored.
 	RetryAt time.Time
+
+	// Done, when set, is called once the completion's transaction has
+	// committed or failed; not when Commit itself returns an error.
+	Done func()
+
+	// RecrawlAt, when non-zero on a StateDone completion, makes the URL
+	// due again at that time: it then returns to queued. Pages waiting to
+	// be recrawled do not count as queued (a crawl with only future
+	// recrawls is idle).
+	RecrawlAt time.Time
 }
 
 // Queue is the crawl frontier. Its methods are safe for concurrent use.
@@ -152,6 +164,7 @@ type Queue struct {
 	pending int       // operations sent to the writer and not yet applied
 	leases  int       // items picked and not yet committed or put back
 	delayed time.Time // earliest retry time on disk; zero when none
+	recrawl time.Time // earliest recrawl time on disk; zero when none
 
 	wake   chan struct{} // nudges the dispatcher; capacity 1
 	nudge  chan struct{} // nudges the writer about retries; capacity 1
@@ -204,7 +217,7 @@ func Open(db *store.DB, opts Options) (*Queue, error) {
 }
 
 func createBuckets(tx *store.Tx) error {
-	for _, name := range [][]byte{bucketURLs, bucketQueue, bucketDelayed, bucketHosts, bucketMeta} {
+	for _, name := range [][]byte{bucketURLs, bucketQueue, bucketDelayed, bucketRecrawl, bucketHosts, bucketMeta} {
 		if _, err := tx.Bolt().CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}
@@ -232,6 +245,9 @@ func (q *Queue) load(tx *store.Tx) error {
 		q.delayed = time.Unix(0, int64(u64(k[:8])))
 	}
 	q.counts.Queued += int64(d.Stats().KeyN)
+	if k, _ := btx.Bucket(bucketRecrawl).Cursor().First(); k != nil {
+		q.recrawl = time.Unix(0, int64(u64(k[:8])))
+	}
 	for _, h := range q.hosts {
 		q.ready.update(h, q.opts.PerHostConcurrency)
 	}
@@ -384,7 +400,7 @@ func (q *Queue) refillLocked(h *host) error {
 
 func (e *entry) item(host string, key []byte) *Item {
 	return &Item{URL: e.URL, Host: host, Parent: e.Parent, Depth: e.Depth, Attempts: e.Attempts,
-		Hops: e.Hops, Origin: e.Origin, key: key}
+		Hops: e.Hops, Origin: e.Origin, Via: e.Via, key: key}
 }
 
 // unpick puts back an item the dispatcher took but never handed out.

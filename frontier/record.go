@@ -11,6 +11,7 @@ var (
 	bucketURLs    = []byte("urls")     // url -> urlRecord: the seen-set and each URL's state
 	bucketQueue   = []byte("queue")    // host 0x00 depth(4) seq(8) -> entry: per-host FIFO, breadth-first
 	bucketDelayed = []byte("delayed")  // notBefore(8) seq(8) -> host 0x00 entry: retries waiting for their time
+	bucketRecrawl = []byte("recrawl")  // dueAt(8) seq(8) -> host 0x00 entry: done pages due again
 	bucketHosts   = []byte("hosts")    // host -> hostRecord: per-host totals
 	bucketMeta    = []byte("frontier") // counters and the sequence
 )
@@ -87,6 +88,7 @@ type entry struct {
 	Attempts int    // fetch attempts already made
 	Hops     int    // redirect hops that led here
 	Origin   string // first URL of the redirect chain; "" when Hops == 0
+	Via      string // the chain's URLs before this one, newline-separated
 }
 
 func (e *entry) marshal() []byte {
@@ -96,7 +98,11 @@ func (e *entry) marshal() []byte {
 	b = binary.AppendUvarint(b, uint64(e.Depth))
 	b = binary.AppendUvarint(b, uint64(e.Attempts))
 	b = binary.AppendUvarint(b, uint64(e.Hops))
-	return appendString(b, e.Origin)
+	b = appendString(b, e.Origin)
+	if e.Via != "" {
+		b = appendString(b, e.Via)
+	}
+	return b
 }
 
 func unmarshalEntry(b []byte) (*entry, error) {
@@ -108,6 +114,9 @@ func unmarshalEntry(b []byte) (*entry, error) {
 		Attempts: int(d.uvarint()),
 		Hops:     int(d.uvarint()),
 		Origin:   d.string(),
+	}
+	if d.err == nil && len(d.b) > 0 { // added later: absent in older entries
+		e.Via = d.string()
 	}
 	if d.err != nil {
 		return nil, d.err

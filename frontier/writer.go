@@ -129,6 +129,9 @@ func (q *Queue) drain(batch []*op) []*op {
 func (q *Queue) armRetryTimer(t *time.Timer) {
 	q.mu.Lock()
 	at := q.delayed
+	if !q.recrawl.IsZero() && (at.IsZero() || q.recrawl.Before(at)) {
+		at = q.recrawl
+	}
 	q.mu.Unlock()
 	if !t.Stop() {
 		select {
@@ -150,6 +153,7 @@ type effects struct {
 	queued  map[string]int         // disk queue entries added per host
 	counts  Counts                 // deltas
 	delayed time.Time              // earliest retry time added
+	recrawl time.Time              // earliest recrawl time added
 	added   []int                  // per op: new links
 }
 
@@ -202,6 +206,13 @@ func (q *Queue) commit(batch []*op) error {
 		}
 		return w.finish()
 	})
+	defer func() {
+		for _, o := range batch {
+			if o.c != nil && o.c.Done != nil {
+				o.c.Done()
+			}
+		}
+	}()
 	if err != nil {
 		err = fmt.Errorf("frontier commit: %w", err)
 		q.fail(err)
@@ -244,8 +255,16 @@ func (q *Queue) applyEffects(fx *effects, ops int) {
 	q.counts.Disallowed += fx.counts.Disallowed
 	q.counts.Trapped += fx.counts.Trapped
 	q.pending -= ops
+	nudge := false
 	if !fx.delayed.IsZero() && (q.delayed.IsZero() || fx.delayed.Before(q.delayed)) {
 		q.delayed = fx.delayed
+		nudge = true
+	}
+	if !fx.recrawl.IsZero() && (q.recrawl.IsZero() || fx.recrawl.Before(q.recrawl)) {
+		q.recrawl = fx.recrawl
+		nudge = true
+	}
+	if nudge {
 		select {
 		case q.nudge <- struct{}{}:
 		default:
@@ -256,57 +275,85 @@ func (q *Queue) applyEffects(fx *effects, ops int) {
 	}
 }
 
-// promote moves retries whose time has come back into their host queues.
+// promote moves retries and recrawls whose time has come back into their
+// host queues.
 func (q *Queue) promote() {
-	const maxPromote = 1024
 	now := q.opts.Now()
-	fx := &effects{queued: make(map[string]int)}
-	var next time.Time
+	fx := &effects{hosts: make(map[string]*hostRecord), queued: make(map[string]int)}
+	var nextRetry, nextRecrawl time.Time
 	err := q.db.Update(func(tx *store.Tx) error {
-		btx := tx.Bolt()
-		d, qb, m := btx.Bucket(bucketDelayed), btx.Bucket(bucketQueue), btx.Bucket(bucketMeta)
-		seq := u64(m.Get(keySeq))
-		var due [][]byte
-		c := d.Cursor()
-		k, v := c.First()
-		for ; k != nil && len(due) < maxPromote; k, v = c.Next() {
-			if time.Unix(0, int64(u64(k[:8]))).After(now) {
-				break
-			}
-			i := bytes.IndexByte(v, 0)
-			if i < 0 {
-				return fmt.Errorf("delayed entry %x: %w", k, ErrCorrupt)
-			}
-			hostKey := string(v[:i])
-			e, err := unmarshalEntry(v[i+1:])
-			if err != nil {
-				return fmt.Errorf("delayed entry %x: %w", k, err)
-			}
-			seq++
-			if err := qb.Put(queueKey(hostKey, e.Depth, seq), v[i+1:]); err != nil {
-				return err
-			}
-			fx.queued[hostKey]++
-			due = append(due, bytes.Clone(k))
+		w := &txWriter{tx: tx, btx: tx.Bolt(), fx: fx}
+		w.seq = u64(w.btx.Bucket(bucketMeta).Get(keySeq))
+		var err error
+		if nextRetry, err = w.promote(bucketDelayed, now, false); err != nil {
+			return err
 		}
-		if k != nil {
-			next = time.Unix(0, int64(u64(k[:8])))
+		if nextRecrawl, err = w.promote(bucketRecrawl, now, true); err != nil {
+			return err
 		}
-		for _, k := range due {
-			if err := d.Delete(k); err != nil {
-				return err
-			}
-		}
-		return m.Put(keySeq, putU64(seq))
+		return w.finish()
 	})
 	if err != nil {
-		q.fail(fmt.Errorf("frontier promote retries: %w", err))
+		q.fail(fmt.Errorf("frontier promote due URLs: %w", err))
 		return
 	}
 	q.mu.Lock()
-	q.delayed = next
+	q.delayed, q.recrawl = nextRetry, nextRecrawl
 	q.mu.Unlock()
 	q.applyEffects(fx, 0)
+}
+
+// promote moves the due entries of bucket (delayed or recrawl) into their
+// host queues and returns when the next one is due (zero: none left). A
+// recrawl also turns its URL from done back to queued.
+func (w *txWriter) promote(bucket []byte, now time.Time, recrawl bool) (time.Time, error) {
+	const maxPromote = 1024
+	d, qb, urls := w.btx.Bucket(bucket), w.btx.Bucket(bucketQueue), w.btx.Bucket(bucketURLs)
+	var due [][]byte
+	c := d.Cursor()
+	k, v := c.First()
+	for ; k != nil && len(due) < maxPromote; k, v = c.Next() {
+		if time.Unix(0, int64(u64(k[:8]))).After(now) {
+			break
+		}
+		i := bytes.IndexByte(v, 0)
+		if i < 0 {
+			return time.Time{}, fmt.Errorf("%s entry %x: %w", bucket, k, ErrCorrupt)
+		}
+		hostKey := string(v[:i])
+		e, err := unmarshalEntry(v[i+1:])
+		if err != nil {
+			return time.Time{}, fmt.Errorf("%s entry %x: %w", bucket, k, err)
+		}
+		w.seq++
+		if err := qb.Put(queueKey(hostKey, e.Depth, w.seq), v[i+1:]); err != nil {
+			return time.Time{}, err
+		}
+		w.fx.queued[hostKey]++
+		if recrawl {
+			r, _ := unmarshalURLRecord(urls.Get([]byte(e.URL)))
+			r.State = StateQueued
+			if err := urls.Put([]byte(e.URL), r.marshal()); err != nil {
+				return time.Time{}, err
+			}
+			hr := w.fx.host(hostKey)
+			hr.Done--
+			hr.Queued++
+			w.fx.counts.Done--
+			w.fx.counts.Queued++
+		}
+		due = append(due, bytes.Clone(k))
+	}
+	var next time.Time
+	if k != nil {
+		next = time.Unix(0, int64(u64(k[:8])))
+	}
+	for _, k := range due {
+		if err := d.Delete(k); err != nil {
+			return time.Time{}, err
+		}
+	}
+	return next, nil
 }
 
 // txWriter applies operations inside one write transaction.
@@ -331,7 +378,7 @@ func (w *txWriter) complete(c *Completion) error {
 	attempts := it.Attempts + 1
 	if !c.RetryAt.IsZero() {
 		w.seq++
-		e := entry{URL: it.URL, Parent: it.Parent, Depth: it.Depth, Attempts: attempts, Hops: it.Hops, Origin: it.Origin}
+		e := entry{URL: it.URL, Parent: it.Parent, Depth: it.Depth, Attempts: attempts, Hops: it.Hops, Origin: it.Origin, Via: it.Via}
 		v := append(append([]byte(it.Host), 0), e.marshal()...)
 		if err := w.btx.Bucket(bucketDelayed).Put(delayedKey(c.RetryAt, w.seq), v); err != nil {
 			return err
@@ -358,6 +405,17 @@ func (w *txWriter) complete(c *Completion) error {
 	}
 	if err := urls.Put([]byte(it.URL), urlRecord{State: c.State, Depth: it.Depth, Attempts: attempts}.marshal()); err != nil {
 		return err
+	}
+	if !c.RecrawlAt.IsZero() && c.State == StateDone {
+		w.seq++
+		e := entry{URL: it.URL, Parent: it.Parent, Depth: it.Depth}
+		v := append(append([]byte(it.Host), 0), e.marshal()...)
+		if err := w.btx.Bucket(bucketRecrawl).Put(delayedKey(c.RecrawlAt, w.seq), v); err != nil {
+			return err
+		}
+		if w.fx.recrawl.IsZero() || c.RecrawlAt.Before(w.fx.recrawl) {
+			w.fx.recrawl = c.RecrawlAt
+		}
 	}
 	if c.Page != nil {
 		if err := w.tx.PutPage(c.Page); err != nil {
@@ -392,7 +450,7 @@ func (w *txWriter) enqueue(l Link) (bool, error) {
 		return false, err
 	}
 	w.seq++
-	e := entry{URL: l.URL, Parent: l.Parent, Depth: l.Depth, Hops: l.Hops, Origin: l.Origin}
+	e := entry{URL: l.URL, Parent: l.Parent, Depth: l.Depth, Hops: l.Hops, Origin: l.Origin, Via: l.Via}
 	if err := w.btx.Bucket(bucketQueue).Put(queueKey(l.Host, l.Depth, w.seq), e.marshal()); err != nil {
 		return false, err
 	}
@@ -421,7 +479,7 @@ func (w *txWriter) finish() error {
 	}{{keyDone, w.fx.counts.Done}, {keyFailed, w.fx.counts.Failed}, {keyDisallowed, w.fx.counts.Disallowed},
 		{keyTrapped, w.fx.counts.Trapped}} {
 		if c.n != 0 {
-			if err := m.Put(c.key, putU64(u64(m.Get(c.key))+uint64(c.n))); err != nil {
+			if err := m.Put(c.key, putU64(uint64(int64(u64(m.Get(c.key)))+c.n))); err != nil {
 				return err
 			}
 		}

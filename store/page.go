@@ -33,6 +33,9 @@ type Page struct {
 	Truncated    bool              `json:"truncated"`               // body cut at fetch.max_body_bytes
 	Error        string            `json:"error"`                   // why the URL failed; "" on success
 	Attempts     int               `json:"attempts,omitempty"`      // fetch attempts it took
+	Changes      int               `json:"changes,omitempty"`       // recrawls that found the body changed
+	PrevHash     string            `json:"prev_hash,omitempty"`     // hash of the body before the last change
+	RecrawlMS    int64             `json:"recrawl_ms,omitempty"`    // current recrawl interval, milliseconds
 	ETag         string            `json:"etag,omitempty"`          // for conditional recrawl
 	LastModified string            `json:"last_modified,omitempty"` // for conditional recrawl
 	Header       http.Header       `json:"header,omitempty"`        // response headers as received
