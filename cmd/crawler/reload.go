@@ -2,16 +2,52 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"crawler/config"
 )
 
-// newReloadCmd is a placeholder until the verb lands.
 func newReloadCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
-		Use:    "reload",
-		Short:  "(not implemented yet)",
-		Hidden: true,
-		RunE:   func(*cobra.Command, []string) error { return errors.New("reload: not implemented yet") },
+		Use:   "reload",
+		Short: "Make the running daemon re-read its config file",
+		Long: `Reload checks the config file here first (a file with errors is reported
+and nothing is sent), then sends SIGHUP to the daemon running on its data_dir
+(found through data_dir/crawler.pid). The daemon parses and validates the file
+again; if that fails it keeps its old config. "crawler stats" shows the result
+of the last reload.`,
+		Example: `  crawler reload --config crawler.yaml`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(g.configPath)
+			if err != nil {
+				return err
+			}
+			pidfile := filepath.Join(cfg.DataDir, "crawler.pid")
+			b, err := os.ReadFile(pidfile)
+			if errors.Is(err, fs.ErrNotExist) {
+				return dataError{fmt.Errorf("no daemon is running on data_dir %s (no %s)", cfg.DataDir, pidfile)}
+			}
+			if err != nil {
+				return dataError{err}
+			}
+			pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+			if err != nil || pid <= 0 {
+				return dataError{fmt.Errorf("%s does not hold a pid", pidfile)}
+			}
+			if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
+				return dataError{fmt.Errorf("signal daemon pid %d: %w (stale %s?)", pid, err, pidfile)}
+			}
+			fmt.Fprintf(g.stdout, "reload requested from daemon pid %d; `crawler stats` shows the result\n", pid)
+			return nil
+		},
 	}
 }

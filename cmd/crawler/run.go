@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strconv"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -22,9 +24,12 @@ func newRunCmd(g *globals) *cobra.Command {
 		Use:   "run",
 		Short: "Run the crawler daemon in the foreground",
 		Long: `Run crawls from the config's seeds and keeps every page in data_dir/crawl.db.
-It logs to stderr and stops gracefully on SIGINT or SIGTERM (a second signal
-cancels in-flight fetches at once; nothing committed is ever lost). A second
-"crawler run" on the same data_dir fails at once: the database is locked.`,
+It logs to stderr. SIGINT or SIGTERM stops it gracefully: no new URLs, in-flight
+fetches get shutdown_timeout to finish, everything fetched is committed, exit 0;
+a second signal cancels in-flight fetches at once (nothing committed is lost).
+SIGHUP (or "crawler reload") re-reads the config: a file that fails to parse or
+validate is logged and the old config stays in force. A second "crawler run" on
+the same data_dir fails at once: the database is locked.`,
 		Example: `  crawler run --config crawler.yaml
   crawler run --config site.yaml --exit-when-idle`,
 		Args: cobra.NoArgs,
@@ -36,6 +41,13 @@ cancels in-flight fetches at once; nothing committed is ever lost). A second
 	return cmd
 }
 
+// runDaemon starts and stops the daemon in this order:
+//
+//	start: config → data_dir → bbolt (fails fast if locked) → engine
+//	       (frontier) → control socket and metrics listener → pidfile → crawl
+//	stop:  signal → engine stops taking URLs, finishes or cancels in-flight
+//	       fetches, commits what was fetched, closes the frontier → pidfile
+//	       removed → listeners closed → bbolt closed last.
 func runDaemon(ctx context.Context, g *globals, exitWhenIdle bool) error {
 	cfg, err := config.Load(g.configPath)
 	if err != nil {
@@ -52,11 +64,7 @@ func runDaemon(ctx context.Context, g *globals, exitWhenIdle bool) error {
 		}
 		return dataError{err}
 	}
-	// The database closes last, after everything that writes to it.
 	defer db.Close()
-
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
 
 	eng, err := crawl.New(crawl.Options{Config: cfg, DB: db, ExitWhenIdle: exitWhenIdle, Logger: log})
 	if err != nil {
@@ -68,14 +76,71 @@ func runDaemon(ctx context.Context, g *globals, exitWhenIdle bool) error {
 		return err
 	}
 	defer apiSrv.Close()
+	metricsSrv, err := startMetrics(cfg, eng, log)
+	if err != nil {
+		_ = eng.Close()
+		return err
+	}
+	defer metricsSrv.Close()
+	pidfile := filepath.Join(cfg.DataDir, "crawler.pid")
+	if err := os.WriteFile(pidfile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		log.Warn("cannot write pidfile; crawler reload will not find this daemon", "err", err)
+	}
+	defer os.Remove(pidfile)
+
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go handleSignals(ctx, stop, eng, g.configPath, log)
+
 	log.Info("crawler started", "data_dir", cfg.DataDir, "seeds", len(cfg.Seeds),
-		"concurrency", cfg.Fetch.Concurrency, "per_host_delay", cfg.Fetch.PerHostDelay)
+		"concurrency", cfg.Fetch.Concurrency, "per_host_delay", cfg.Fetch.PerHostDelay, "pid", os.Getpid())
 	if err := eng.Run(ctx); err != nil {
 		return err
 	}
 	c := eng.Queue().Counts()
 	log.Info("crawler stopped", "queued", c.Queued, "done", c.Done, "failed", c.Failed, "disallowed", c.Disallowed)
 	return nil
+}
+
+// handleSignals turns signals into actions until ctx ends: the first
+// SIGINT/SIGTERM stops the crawl, a second aborts in-flight fetches, and
+// SIGHUP reloads the config.
+func handleSignals(ctx context.Context, stop context.CancelFunc, eng *crawl.Engine, path string, log *slog.Logger) {
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	stopping := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case sig := <-sigs:
+			switch {
+			case sig == syscall.SIGHUP:
+				reloadConfig(ctx, eng, path, log)
+			case !stopping:
+				stopping = true
+				log.Info("stopping: finishing in-flight fetches (signal again to cancel them)", "signal", sig.String())
+				stop()
+			default:
+				log.Warn("second signal: cancelling in-flight fetches", "signal", sig.String())
+				eng.Abort()
+			}
+		}
+	}
+}
+
+// reloadConfig parses and validates the whole file before anything
+// changes; the engine keeps the old config when either step fails.
+func reloadConfig(ctx context.Context, eng *crawl.Engine, path string, log *slog.Logger) {
+	log.Info("SIGHUP: reloading config", "path", path)
+	next, err := config.Load(path)
+	if err != nil {
+		log.Error("config reload failed; keeping the old config", "err", err)
+		eng.RecordReloadFailure(err)
+		return
+	}
+	_ = eng.Reload(ctx, next)
 }
 
 // newLogger builds the slog logger the config asks for.
