@@ -26,6 +26,7 @@ import (
 	"context"
 	"time"
 
+	"crawler/crawl"
 	"crawler/frontier"
 	"crawler/store"
 )
@@ -104,6 +105,7 @@ type Stats struct {
 	Done        int64 `json:"done"`         // URLs finished with a page record
 	Failed      int64 `json:"failed"`       // URLs given up on
 	Disallowed  int64 `json:"disallowed"`   // URLs robots.txt forbids
+	Trapped     int64 `json:"trapped"`      // links dropped as crawler traps
 	Hosts       int64 `json:"hosts"`        // hosts the crawl knows
 	ActiveHosts int64 `json:"active_hosts"` // hosts with queued or in-flight URLs
 	BodyBytes   int64 `json:"body_bytes"`   // compressed page bodies stored
@@ -119,6 +121,14 @@ type Stats struct {
 
 	// UptimeSeconds is live: how long the daemon has been up.
 	UptimeSeconds float64 `json:"uptime_seconds,omitempty"`
+
+	// Paused is live: fetching is paused because free space in data_dir
+	// is below store.min_free_bytes.
+	Paused bool `json:"paused,omitempty"`
+
+	// LastReload is live: the outcome of the last config reload; nil when
+	// the daemon has not reloaded.
+	LastReload *crawl.ReloadStatus `json:"last_reload,omitempty"`
 }
 
 // Uptime returns UptimeSeconds as a duration, rounded to the second.

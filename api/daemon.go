@@ -127,6 +127,10 @@ func (d *Daemon) Stats(context.Context) (*Stats, error) {
 	}
 	c := d.eng.Queue().Counts()
 	s.Queued, s.InFlight, s.Done, s.Failed, s.Disallowed = c.Queued, c.InFlight, c.Done, c.Failed, c.Disallowed
+	s.Trapped, s.Paused = c.Trapped, d.eng.Paused()
+	if r := d.eng.LastReload(); !r.At.IsZero() {
+		s.LastReload = &r
+	}
 	now := d.now()
 	s.PagesPerSecond = d.rate.perSecond(now, c.Done+c.Failed)
 	s.UptimeSeconds = now.Sub(d.started).Seconds()

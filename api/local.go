@@ -52,7 +52,7 @@ func (l *Local) Stats(context.Context) (*Stats, error) {
 	s := new(Stats)
 	err := l.r.db.View(func(tx *store.Tx) error {
 		c := frontier.ReadCounts(tx)
-		s.Queued, s.Done, s.Failed, s.Disallowed = c.Queued, c.Done, c.Failed, c.Disallowed
+		s.Queued, s.Done, s.Failed, s.Disallowed, s.Trapped = c.Queued, c.Done, c.Failed, c.Disallowed, c.Trapped
 		return storeStats(tx, s)
 	})
 	if err != nil {

@@ -66,7 +66,7 @@ type Engine struct {
 	now     func() time.Time
 	opts    Options
 	stats   Stats
-	started time.Time
+	started atomic.Int64 // unix nanoseconds when Run started; 0 before
 
 	extractp atomic.Pointer[extract.Set] // extraction rules
 	resize   chan int                    // new fetch worker count, from Reload to Run
@@ -247,7 +247,12 @@ func (e *Engine) backedOff() int {
 func (e *Engine) Running() bool { return e.running.Load() }
 
 // Started returns when Run started; zero before.
-func (e *Engine) Started() time.Time { return e.started }
+func (e *Engine) Started() time.Time {
+	if n := e.started.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
+}
 
 // Config returns the configuration the engine runs on (the latest
 // successfully reloaded one).
@@ -328,7 +333,7 @@ func (e *Engine) addSeeds(ctx context.Context, urls []string, record bool) (int,
 // The DB is left open; the caller closes it last. Run returns nil on a
 // clean stop and the writer's error if the store failed.
 func (e *Engine) Run(ctx context.Context) error {
-	e.started = e.now()
+	e.started.Store(e.now().UnixNano())
 	e.running.Store(true)
 	defer e.running.Store(false)
 	defer e.fetcher().Close()
@@ -388,6 +393,9 @@ func (e *Engine) Run(ctx context.Context) error {
 			defer parsers.Done()
 			for f := range fetched {
 				c := e.process(f)
+				if c.Page != nil && c.RetryAt.IsZero() {
+					e.stats.PagesStored.Add(1)
+				}
 				// The body's memory reservation is held until the page
 				// is on disk: compressed copies count too.
 				c.Done = f.resp.Release

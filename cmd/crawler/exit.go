@@ -49,7 +49,9 @@ func exitCode(err error, stderr io.Writer) int {
 	switch {
 	case errors.Is(err, errNotFound):
 		code = exitNotFound
-	case errors.As(err, &ue), strings.HasPrefix(msg, "unknown command"), strings.HasPrefix(msg, "unknown flag"):
+	case errors.As(err, &ue), strings.HasPrefix(msg, "unknown command"), strings.HasPrefix(msg, "unknown flag"),
+		strings.HasPrefix(msg, "unknown shorthand flag"), strings.Contains(msg, "arg(s)"),
+		strings.HasPrefix(msg, "required flag"), strings.HasPrefix(msg, "invalid argument"):
 		code = exitUsage
 		msg += " (see crawler --help)"
 	case errors.As(err, &ce):

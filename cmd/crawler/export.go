@@ -2,23 +2,27 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"crawler/api"
+	"crawler/config"
+	"crawler/extract"
 	"crawler/internal/warc"
 	"crawler/store"
 )
 
 func newExportCmd(g *globals) *cobra.Command {
-	var format, output string
+	var format, output, rule string
 	cmd := &cobra.Command{
 		Use:   "export",
 		Short: "Write every stored page as JSON lines or a WARC file",
@@ -26,6 +30,8 @@ func newExportCmd(g *globals) *cobra.Command {
 output).
 
   jsonl  one page record per line (the fields of "pages list --format jsonl").
+  csv    with --rule NAME: one row per page the extraction rule matched, a
+         column per field of the rule (lists as JSON arrays).
   warc   a WARC 1.1 file for archival tools: a warcinfo record, then one
          response record per page that got an HTTP response, holding the
          stored headers and body, each record its own gzip member (.warc.gz).
@@ -36,11 +42,15 @@ output).
 A file given with --output is written under a temporary name and renamed when
 complete. On a terminal, stderr shows "exported N/M pages" as it goes.`,
 		Example: `  crawler export --format jsonl > pages.jsonl
-  crawler export --format warc --output crawl.warc.gz`,
+  crawler export --format warc --output crawl.warc.gz
+  crawler export --format csv --rule product --output products.csv`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkFormat(format, "jsonl", "warc"); err != nil {
+			if err := checkFormat(format, "jsonl", "warc", "csv"); err != nil {
 				return err
+			}
+			if (format == "csv") != (rule != "") {
+				return usageErr(errors.New("--rule goes with --format csv, and csv needs --rule"))
 			}
 			if format == "warc" && output == "" && isTerminal(g.stdout) {
 				return usageErr(errors.New("refusing to write a gzipped WARC file to a terminal; use --output FILE"))
@@ -57,6 +67,9 @@ complete. On a terminal, stderr shows "exported N/M pages" as it goes.`,
 			return writeExport(g, output, func(w io.Writer) error {
 				prog := newExportProgress(g.stderr, s.PagesStored)
 				defer prog.done()
+				if format == "csv" {
+					return exportCSV(cmd.Context(), q, w, rule, prog)
+				}
 				if format == "jsonl" {
 					enc := json.NewEncoder(w)
 					// The records only: no body is decompressed.
@@ -89,9 +102,36 @@ complete. On a terminal, stderr shows "exported N/M pages" as it goes.`,
 			})
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "jsonl", "output format: jsonl or warc")
+	cmd.Flags().StringVar(&format, "format", "jsonl", "output format: jsonl, warc or csv")
+	cmd.Flags().StringVar(&rule, "rule", "", "extraction rule whose fields the csv export writes")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write to this file instead of standard output")
 	return cmd
+}
+
+// exportCSV writes the fields rule extracted, one row per matching page.
+func exportCSV(ctx context.Context, q *querier, w io.Writer, rule string, prog *exportProgress) error {
+	var r *config.ExtractRule
+	for i := range q.cfg.Extract {
+		if q.cfg.Extract[i].Name == rule {
+			r = &q.cfg.Extract[i]
+		}
+	}
+	if r == nil {
+		var names []string
+		for _, x := range q.cfg.Extract {
+			names = append(names, x.Name)
+		}
+		return usageErr(fmt.Errorf("no extraction rule %q in the config (rules: %s)", rule, strings.Join(names, ", ")))
+	}
+	cw := extract.NewCSVWriter(w, r)
+	err := q.ListPages(ctx, api.PageFilter{}, func(p *store.Page) error {
+		prog.add()
+		return cw.Write(p)
+	})
+	if err != nil {
+		return queryErr(err)
+	}
+	return cw.Flush()
 }
 
 // writeExport runs write on standard output, or on a temporary file that

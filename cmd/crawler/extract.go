@@ -1,12 +1,12 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -51,7 +51,7 @@ Missing required fields are reported ("failed") but are not an error.`,
 			if format != "text" && format != "json" {
 				return usageErr(fmt.Errorf("--format must be json or text, got %q", format))
 			}
-			res, err := runExtract(g, rule, rawURL)
+			res, err := runExtract(cmd.Context(), g, rule, rawURL)
 			if err != nil {
 				return err
 			}
@@ -68,7 +68,7 @@ Missing required fields are reported ("failed") but are not an error.`,
 }
 
 // runExtract loads the config, reads the stored page and runs the rule.
-func runExtract(g *globals, rule, rawURL string) (*extractResult, error) {
+func runExtract(ctx context.Context, g *globals, rule, rawURL string) (*extractResult, error) {
 	cfg, err := config.Load(g.configPath)
 	if err != nil {
 		return nil, err
@@ -89,7 +89,7 @@ func runExtract(g *globals, rule, rawURL string) (*extractResult, error) {
 	if err != nil {
 		return nil, usageErr(fmt.Errorf("--url: %w", err))
 	}
-	p, body, err := storedPage(cfg, u.String())
+	p, body, err := storedPage(ctx, g, u.String())
 	if err != nil {
 		return nil, err
 	}
@@ -118,36 +118,22 @@ func runExtract(g *globals, rule, rawURL string) (*extractResult, error) {
 	return &extractResult{URL: p.URL, Rule: rule, Fields: fields, Failed: failed, rule: cr.Rule}, nil
 }
 
-// storedPage reads the record and body of url from the database file,
-// opened read-only. While a daemon runs the file is locked (store.ErrLocked).
-func storedPage(cfg *config.Config, url string) (*store.Page, []byte, error) {
-	db, err := store.Open(cfg.DBPath(), store.Options{ReadOnly: true, Timeout: 500 * time.Millisecond})
-	switch {
-	case errors.Is(err, store.ErrLocked), errors.Is(err, store.ErrMissing), errors.Is(err, store.ErrCorrupt):
-		return nil, nil, fmt.Errorf("data_dir %s: %w", cfg.DataDir, err)
-	case err != nil:
-		return nil, nil, dataError{fmt.Errorf("data_dir %s: %w", cfg.DataDir, err)}
-	}
-	defer db.Close()
-	var p *store.Page
-	var body []byte
-	err = db.View(func(tx *store.Tx) error {
-		var err error
-		if p, err = tx.Page(url); err != nil {
-			return err
-		}
-		body, err = tx.Body(url)
-		return err
-	})
-	switch {
-	case errors.Is(err, store.ErrNotFound) && p == nil:
-		return nil, nil, fmt.Errorf("page %s is not stored (check the URL, or crawl it first): %w", url, errNotFound)
-	case errors.Is(err, store.ErrNotFound):
-		return nil, nil, fmt.Errorf("page %s has no stored body (status %d): %w", url, p.Status, errNotFound)
-	case errors.Is(err, store.ErrCorrupt):
+// storedPage returns url's record and body, from the running daemon when
+// one answers on the socket, else from the file.
+func storedPage(ctx context.Context, g *globals, url string) (*store.Page, []byte, error) {
+	q, err := openQuerier(ctx, g, false)
+	if err != nil {
 		return nil, nil, err
+	}
+	defer q.close()
+	p, body, err := q.GetPage(ctx, url, true)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, nil, fmt.Errorf("page %s is not stored (check the URL, or crawl it first): %w", url, errNotFound)
 	case err != nil:
-		return nil, nil, dataError{err}
+		return nil, nil, queryErr(err)
+	case len(body) == 0:
+		return nil, nil, fmt.Errorf("page %s has no stored body (status %d): %w", url, p.Status, errNotFound)
 	}
 	return p, body, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -68,11 +69,22 @@ func writeStats(w io.Writer, s *api.Stats, source string) error {
 	fmt.Fprintf(tw, "done\t%d\n", s.Done)
 	fmt.Fprintf(tw, "failed\t%d\n", s.Failed)
 	fmt.Fprintf(tw, "disallowed\t%d\n", s.Disallowed)
+	fmt.Fprintf(tw, "trap links dropped\t%d\n", s.Trapped)
 	fmt.Fprintf(tw, "hosts\t%d (%d with URLs queued)\n", s.Hosts, s.ActiveHosts)
 	fmt.Fprintf(tw, "bytes stored\t%s of compressed bodies, %s file\n", humanBytes(s.BodyBytes), humanBytes(s.FileBytes))
 	fmt.Fprintf(tw, "pages/s (last minute)\t%.1f\n", s.PagesPerSecond)
 	if s.Running {
 		fmt.Fprintf(tw, "uptime\t%s\n", s.Uptime())
+		if s.Paused {
+			fmt.Fprintf(tw, "fetching\tPAUSED: free disk space below store.min_free_bytes\n")
+		}
+		if r := s.LastReload; r != nil {
+			res := "ok"
+			if !r.OK {
+				res = "FAILED, old config kept: " + r.Err
+			}
+			fmt.Fprintf(tw, "last reload\t%s (%s)\n", r.At.Format(time.RFC3339), res)
+		}
 	}
 	return tw.Flush()
 }
