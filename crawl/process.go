@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -171,6 +172,7 @@ func (e *Engine) processFetch(f *fetched) *frontier.Completion {
 		e.stats.LinksDropped.Add(int64(len(doc.Links)))
 		return c
 	}
+	respect := e.config().Fetch.RespectRobots
 	for _, l := range doc.Links {
 		host := hostOf(l)
 		if !e.inScope(host) {
@@ -181,7 +183,18 @@ func (e *Engine) processFetch(f *fetched) *frontier.Completion {
 			c.Trapped++
 			continue
 		}
-		c.Links = append(c.Links, frontier.Link{URL: l, Host: host, Parent: it.URL, Depth: depth})
+		link := frontier.Link{URL: l, Host: host, Parent: it.URL, Depth: depth}
+		if respect {
+			// A link whose origin's robots.txt is known is judged now:
+			// a disallowed one is recorded without ever being queued,
+			// so it never takes a politeness slot.
+			if rules := e.robots.peek(origin(l)); rules != nil {
+				if lu, err := url.Parse(l); err == nil && !rules.Allowed(lu) {
+					link.Disallowed = true
+				}
+			}
+		}
+		c.Links = append(c.Links, link)
 	}
 	return c
 }
@@ -276,6 +289,15 @@ func retryable(err error) bool {
 		return false
 	}
 	return fe.Kind == fetcher.KindNetwork || fe.Kind == fetcher.KindTimeout
+}
+
+// origin returns the scheme://host[:port] of a canonical absolute URL.
+func origin(u string) string {
+	i := strings.Index(u, "://")
+	if i < 0 {
+		return ""
+	}
+	return u[:i+3] + hostOf(u)
 }
 
 // hostOf returns the host[:port] of a canonical absolute URL.

@@ -81,6 +81,18 @@ func (c *robotsCache) lookup(ctx context.Context, origin string) (robotsState, e
 	}
 }
 
+// peek returns origin's rules when they are known and usable now, without
+// waiting or fetching; nil otherwise.
+func (c *robotsCache) peek(origin string) *robots.Rules {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.entries[origin]
+	if e == nil || e.rules == nil || e.gaveUp || e.rules.Unreachable() || !c.now().Before(e.expires) {
+		return nil
+	}
+	return e.rules
+}
+
 // store records the outcome of a fetch the caller owned. retries is how
 // many times an unreachable robots.txt is retried before giving up;
 // backoff gives the wait before retry n (1-based).

@@ -106,7 +106,10 @@ type Item struct {
 	Origin   string // first URL of the redirect chain; "" when Hops == 0
 	Via      string // the chain's URLs before this one, newline-separated
 
-	key []byte // queue key
+	key      []byte    // queue key
+	prevNext time.Time // the host's next start before this item reserved a slot
+	reserved time.Time // the host's next start this item set
+
 }
 
 // Link is a URL to add to the frontier. It is ignored if already seen.
@@ -118,6 +121,10 @@ type Link struct {
 	Hops   int    // redirect hops; 0 for an ordinary link
 	Origin string // first URL of a redirect chain
 	Via    string // the chain's URLs before this one, newline-separated
+
+	// Disallowed records the URL as disallowed by robots.txt without
+	// queueing it (the caller already knows the rules of its origin).
+	Disallowed bool
 }
 
 // Completion is the outcome of one leased Item, committed atomically: the
@@ -316,6 +323,9 @@ func (q *Queue) dispatch() {
 				// The worker starts the request now: that is what the
 				// delay counts from.
 				if n := q.opts.Now().Add(h.delay); n.After(h.next) {
+					if h.next.Equal(it.reserved) {
+						it.reserved = n
+					}
 					h.next = n
 					q.ready.update(h, q.opts.PerHostConcurrency)
 				}
@@ -364,7 +374,9 @@ func (q *Queue) pick() (*Item, time.Duration) {
 		h.leased[string(it.key)] = struct{}{}
 		q.leases++
 		h.inflight++
+		it.prevNext = h.next
 		h.next = now.Add(h.delay)
+		it.reserved = h.next
 		q.ready.update(h, q.opts.PerHostConcurrency)
 		return it, 0
 	}
@@ -432,17 +444,23 @@ func (q *Queue) Next(ctx context.Context) (*Item, error) {
 }
 
 // Release frees the host concurrency slot of a leased item once its
-// request has ended. sent is when the request went on the wire (zero if
-// unknown); the host's next start is at least sent plus its delay.
+// request has ended. sent is the instant the request's politeness delay
+// counts from; the host's next start is at least sent plus its delay. A
+// zero sent means no request reached the host (robots.txt disallowed the
+// URL, or the connection failed before sending): the politeness slot the
+// item reserved is given back when nothing else has moved the clock since.
 func (q *Queue) Release(it *Item, sent time.Time) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	h := q.hostLocked(it.Host)
 	h.inflight--
-	if !sent.IsZero() {
+	switch {
+	case !sent.IsZero():
 		if n := sent.Add(h.delay); n.After(h.next) {
 			h.next = n
 		}
+	case !it.reserved.IsZero() && h.next.Equal(it.reserved):
+		h.next = it.prevNext
 	}
 	q.updateLocked(h)
 }

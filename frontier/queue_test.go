@@ -266,3 +266,41 @@ func TestBreadthFirstWithinHost(t *testing.T) {
 		t.Fatalf("first = %s; want the shallower %s", it.URL, shallow.URL)
 	}
 }
+
+// A URL that made no request gives its politeness slot back: with the
+// clock frozen, the host's next URL is released at once. Without the
+// give-back it would wait for a delay that never passes.
+func TestReleaseWithoutRequestGivesSlotBack(t *testing.T) {
+	frozen := time.Unix(1000, 0)
+	_, q := openTest(t, "", Options{PerHostConcurrency: 1, PerHostDelay: time.Hour, Now: func() time.Time { return frozen }})
+	ctx := context.Background()
+	q.Add(ctx, []Link{link("a", 1), link("a", 2)})
+	first := next(t, q)
+	q.Release(first, time.Time{}) // e.g. disallowed by robots.txt
+	q.Commit(ctx, &Completion{Item: first, State: StateDisallowed})
+	second := next(t, q)
+	q.Release(second, frozen) // a real request: the hour now applies
+	q.Commit(ctx, &Completion{Item: second, State: StateDone})
+	if second.URL == first.URL {
+		t.Fatalf("same URL twice")
+	}
+}
+
+// Links known to be disallowed are recorded, never queued.
+func TestDisallowedLinkIsNotQueued(t *testing.T) {
+	db, q := openTest(t, "", Options{})
+	l := link("a", 1)
+	l.Disallowed = true
+	if n, err := q.Add(context.Background(), []Link{l, link("a", 2)}); err != nil || n != 2 {
+		t.Fatalf("Add = %d, %v", n, err)
+	}
+	if c := q.Counts(); c.Queued != 1 || c.Disallowed != 1 {
+		t.Fatalf("counts = %+v; want 1 queued, 1 disallowed", c)
+	}
+	db.View(func(tx *store.Tx) error {
+		if st, _ := URLState(tx, l.URL); st != StateDisallowed {
+			t.Errorf("state = %v; want disallowed", st)
+		}
+		return nil
+	})
+}

@@ -446,6 +446,15 @@ func (w *txWriter) enqueue(l Link) (bool, error) {
 			return false, nil
 		}
 	}
+	if l.Disallowed {
+		if err := urls.Put(key, urlRecord{State: StateDisallowed, Depth: l.Depth}.marshal()); err != nil {
+			return false, err
+		}
+		hr := w.fx.host(l.Host)
+		hr.Disallowed++
+		w.fx.counts.Disallowed++
+		return true, nil
+	}
 	if err := urls.Put(key, urlRecord{State: StateQueued, Depth: l.Depth}.marshal()); err != nil {
 		return false, err
 	}
