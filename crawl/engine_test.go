@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -40,8 +41,22 @@ func testConfig(t *testing.T, seeds ...string) *config.Config {
 	return cfg
 }
 
+// crawlOpts varies a test crawl.
+type crawlOpts struct {
+	allowed []netip.Prefix                 // Options.AllowedPrefixes
+	during  func(context.Context, *Engine) // runs beside the crawl, stopped when it ends
+	parent  context.Context                // cancel it to stop the crawl early; nil = background
+}
+
 // crawlToIdle runs a crawl with ExitWhenIdle and returns its open store.
 func crawlToIdle(t *testing.T, cfg *config.Config) *store.DB {
+	t.Helper()
+	return crawlIdle(t, cfg, crawlOpts{})
+}
+
+// crawlIdle runs a crawl with ExitWhenIdle and returns its open store,
+// checked (bbolt and frontier invariants) and closed at cleanup.
+func crawlIdle(t *testing.T, cfg *config.Config, o crawlOpts) *store.DB {
 	t.Helper()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
@@ -59,17 +74,29 @@ func crawlToIdle(t *testing.T, cfg *config.Config) *store.DB {
 		}
 		db.Close()
 	})
-	e, err := New(Options{Config: cfg, DB: db, ExitWhenIdle: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	e, err := New(Options{Config: cfg, DB: db, ExitWhenIdle: true, AllowedPrefixes: o.allowed,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	parent := o.parent
+	if parent == nil {
+		parent = context.Background()
+	}
+	ctx, cancel := context.WithTimeout(parent, 60*time.Second)
 	defer cancel()
+	var wg sync.WaitGroup
+	if o.during != nil {
+		dctx, stop := context.WithCancel(ctx)
+		defer func() { stop(); wg.Wait() }()
+		wg.Add(1)
+		go func() { defer wg.Done(); o.during(dctx, e) }()
+	}
 	if err := e.Run(ctx); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if ctx.Err() != nil {
-		t.Fatalf("crawl did not go idle in time")
+	if ctx.Err() != nil && parent.Err() == nil {
+		t.Fatal("crawl did not go idle within 60s")
 	}
 	return db
 }

@@ -6,12 +6,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -386,39 +384,7 @@ func runCrawl(t *testing.T, cfg *config.Config, during func(context.Context, *En
 // crawl early; the store is returned either way.
 func runCrawlCtx(t *testing.T, parent context.Context, cfg *config.Config, during func(context.Context, *Engine)) *store.DB {
 	t.Helper()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(filepath.Join(cfg.DataDir, "crawl.db"), store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := db.View(func(tx *store.Tx) error { return frontier.Check(tx) }); err != nil {
-			t.Errorf("frontier check: %v", err)
-		}
-		db.Close()
-	})
-	e, err := New(Options{Config: cfg, DB: db, ExitWhenIdle: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(parent, 60*time.Second)
-	defer cancel()
-	var wg sync.WaitGroup
-	if during != nil {
-		dctx, stop := context.WithCancel(ctx)
-		defer func() { stop(); wg.Wait() }()
-		wg.Add(1)
-		go func() { defer wg.Done(); during(dctx, e) }()
-	}
-	if err := e.Run(ctx); err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	if ctx.Err() != nil && parent.Err() == nil {
-		t.Fatal("crawl did not go idle within 60s")
-	}
-	return db
+	return crawlIdle(t, cfg, crawlOpts{during: during, parent: parent})
 }
 
 // outcome is a URL's stored state and record.

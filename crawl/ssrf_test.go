@@ -1,21 +1,15 @@
 package crawl
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
-	"crawler/config"
 	"crawler/fetcher"
 	"crawler/frontier"
 	"crawler/internal/urlnorm"
@@ -60,41 +54,6 @@ func startSSRFServer(t *testing.T, ip string, h http.HandlerFunc) *ssrfServer {
 }
 
 func (s *ssrfServer) port() int { return s.Listener.Addr().(*net.TCPAddr).Port }
-
-// crawlToIdleAllowing is crawlToIdle with Options.AllowedPrefixes.
-func crawlToIdleAllowing(t *testing.T, cfg *config.Config, allowed []netip.Prefix) *store.DB {
-	t.Helper()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(filepath.Join(cfg.DataDir, "crawl.db"), store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for _, err := range db.Check() {
-			t.Errorf("bbolt check: %v", err)
-		}
-		if err := db.View(func(tx *store.Tx) error { return frontier.Check(tx) }); err != nil {
-			t.Errorf("frontier check: %v", err)
-		}
-		db.Close()
-	})
-	e, err := New(Options{Config: cfg, DB: db, ExitWhenIdle: true, AllowedPrefixes: allowed,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if err := e.Run(ctx); err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	if ctx.Err() != nil {
-		t.Fatalf("crawl did not go idle in time")
-	}
-	return db
-}
 
 // failedRecord returns raw's page record, failing the test unless the URL
 // ended failed.
@@ -158,7 +117,7 @@ func TestSSRFRefusedAtDial(t *testing.T) {
 	cfg := testConfig(t, seeds...)
 	cfg.Fetch.AllowPrivateAddresses = false
 	cfg.Fetch.RespectRobots = false // robots.txt refusals: TestSSRFRobots
-	db := crawlToIdleAllowing(t, cfg, publicRange)
+	db := crawlIdle(t, cfg, crawlOpts{allowed: publicRange})
 
 	for _, raw := range append(seeds[:len(seeds)-1], privateURL("/redirected"), privateURL("/linked")) {
 		p := failedRecord(t, db, raw)
@@ -201,7 +160,7 @@ func TestSSRFRobots(t *testing.T) {
 	cfg := testConfig(t, public.URL+"/", fmt.Sprintf("http://127.0.0.1:%d/", pp))
 	cfg.Fetch.AllowPrivateAddresses = false
 	cfg.Fetch.Retries = 2
-	db := crawlToIdleAllowing(t, cfg, publicRange)
+	db := crawlIdle(t, cfg, crawlOpts{allowed: publicRange})
 
 	for _, raw := range []string{public.URL + "/", fmt.Sprintf("http://127.0.0.1:%d/", pp)} {
 		if p := failedRecord(t, db, raw); !strings.Contains(p.Error, "robots.txt") || !strings.Contains(p.Error, "not allowed") {

@@ -2,6 +2,8 @@ package robots
 
 import (
 	"strings"
+
+	"crawler/internal/percent"
 )
 
 // rule is one compiled Allow or Disallow line.
@@ -108,17 +110,17 @@ func canonical(dst []byte, s string, wildcards bool) []byte {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
-		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
-			v := unhex(s[i+1])<<4 | unhex(s[i+2])
+		case c == '%' && i+2 < len(s) && percent.IsHex(s[i+1]) && percent.IsHex(s[i+2]):
+			v := percent.Unhex(s[i+1])<<4 | percent.Unhex(s[i+2])
 			i += 2
-			if isUnreserved(v) {
+			if percent.IsUnreserved(v) {
 				dst = append(dst, v)
 			} else {
 				dst = append(dst, '%', hex[v>>4], hex[v&15])
 			}
 		case c == '*' && wildcards:
 			dst = append(dst, c)
-		case isUnreserved(c) || (isReserved(c) && c != '*' && c != '$'):
+		case percent.IsUnreserved(c) || (isReserved(c) && c != '*' && c != '$'):
 			dst = append(dst, c)
 		default:
 			dst = append(dst, '%', hex[c>>4], hex[c&15])
@@ -127,27 +129,7 @@ func canonical(dst []byte, s string, wildcards bool) []byte {
 	return dst
 }
 
-func isUnreserved(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-		c == '-' || c == '.' || c == '_' || c == '~'
-}
-
 // isReserved reports RFC 3986 §2.2 gen-delims and sub-delims.
 func isReserved(c byte) bool {
 	return strings.IndexByte(":/?#[]@!$&'()*+,;=", c) >= 0
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0'
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10
-	default:
-		return c - 'A' + 10
-	}
 }

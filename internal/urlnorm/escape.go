@@ -1,6 +1,10 @@
 package urlnorm
 
-import "strings"
+import (
+	"strings"
+
+	"crawler/internal/percent"
+)
 
 // normalizeEscapes rewrites the percent-encoding of a path or query to its
 // one canonical spelling: escapes get uppercase hex digits, escapes of
@@ -26,8 +30,8 @@ func normalizeEscapes(s string, needsEscape func(byte) bool) string {
 	for ; i < len(s); i++ {
 		c := s[i]
 		switch {
-		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
-			if d := unhex(s[i+1])<<4 | unhex(s[i+2]); isUnreserved(d) {
+		case c == '%' && i+2 < len(s) && percent.IsHex(s[i+1]) && percent.IsHex(s[i+2]):
+			if d := percent.Unhex(s[i+1])<<4 | percent.Unhex(s[i+2]); percent.IsUnreserved(d) {
 				b.WriteByte(d)
 			} else {
 				b.WriteByte('%')
@@ -51,7 +55,7 @@ func normalizeEscapes(s string, needsEscape func(byte) bool) string {
 // path: everything except RFC 3986 pchar, '/' and the '[' ']' that browsers
 // and net/url leave alone. After WHATWG parsing this only hits '^' and '|'.
 func pathNeedsEscape(c byte) bool {
-	if isUnreserved(c) {
+	if percent.IsUnreserved(c) {
 		return false
 	}
 	switch c {
@@ -66,26 +70,6 @@ func pathNeedsEscape(c byte) bool {
 // encoded all of them; this is a guard, the query is otherwise kept as is.
 func queryNeedsEscape(c byte) bool {
 	return c <= ' ' || c >= 0x7f || c == '#'
-}
-
-func isUnreserved(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-		c == '-' || c == '.' || c == '_' || c == '~'
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0'
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10
-	default:
-		return c - 'A' + 10
-	}
 }
 
 func upperHex(c byte) byte {
