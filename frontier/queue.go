@@ -109,6 +109,7 @@ type Item struct {
 	key      []byte    // queue key
 	prevNext time.Time // the host's next start before this item reserved a slot
 	reserved time.Time // the host's next start this item set
+	released bool      // Release was called (under the queue's lock)
 
 }
 
@@ -319,7 +320,9 @@ func (q *Queue) dispatch() {
 			q.mu.Lock()
 			q.counts.InFlight++
 			q.counts.Queued--
-			if h := q.hosts[it.Host]; h != nil {
+			// The worker may have released the item already; then its
+			// request is over and the clock is Release's to set.
+			if h := q.hosts[it.Host]; h != nil && !it.released {
 				// The worker starts the request now: that is what the
 				// delay counts from.
 				if n := q.opts.Now().Add(h.delay); n.After(h.next) {
@@ -377,6 +380,7 @@ func (q *Queue) pick() (*Item, time.Duration) {
 		it.prevNext = h.next
 		h.next = now.Add(h.delay)
 		it.reserved = h.next
+		it.released = false // a requeued item is picked again
 		q.ready.update(h, q.opts.PerHostConcurrency)
 		return it, 0
 	}
@@ -454,6 +458,7 @@ func (q *Queue) Release(it *Item, sent time.Time) {
 	defer q.mu.Unlock()
 	h := q.hostLocked(it.Host)
 	h.inflight--
+	it.released = true
 	switch {
 	case !sent.IsZero():
 		if n := sent.Add(h.delay); n.After(h.next) {
