@@ -386,6 +386,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			workers = workers[:len(workers)-1]
 		}
 	}
+	e.guardDisk() // before the first fetch, not a tick later
 	resize(e.config().Fetch.Concurrency)
 	for range e.opts.ParseWorkers {
 		parsers.Add(1)

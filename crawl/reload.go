@@ -111,6 +111,7 @@ func (e *Engine) reload(ctx context.Context, next *config.Config) error {
 		}
 		e.resize <- next.Fetch.Concurrency
 	}
+	e.guardDisk() // store.min_free_bytes may have changed
 	if _, err := e.addSeeds(ctx, next.Seeds, false); err != nil {
 		return fmt.Errorf("add seeds: %w", err)
 	}

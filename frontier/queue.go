@@ -175,6 +175,7 @@ type Queue struct {
 	recrawl time.Time // earliest recrawl time on disk; zero when none
 
 	wake   chan struct{} // nudges the dispatcher; capacity 1
+	pause  chan struct{} // tells a dispatcher holding a URL to put it back; capacity 1
 	nudge  chan struct{} // nudges the writer about retries; capacity 1
 	out    chan *Item    // dispatcher -> workers, unbuffered
 	writes chan *op      // workers -> writer, bounded
@@ -206,6 +207,7 @@ func Open(db *store.DB, opts Options) (*Queue, error) {
 		log:    opts.Logger,
 		hosts:  make(map[string]*host),
 		wake:   make(chan struct{}, 1),
+		pause:  make(chan struct{}, 1),
 		nudge:  make(chan struct{}, 1),
 		out:    make(chan *Item),
 		writes: make(chan *op, opts.WriteQueue),
@@ -334,6 +336,8 @@ func (q *Queue) dispatch() {
 				}
 			}
 			q.mu.Unlock()
+		case <-q.pause:
+			q.unpick(it) // pick will not release it while paused
 		case <-q.stop:
 			q.unpick(it)
 			return
@@ -532,6 +536,12 @@ func (q *Queue) SetPaused(p bool) {
 	defer q.mu.Unlock()
 	q.paused = p
 	q.wakeLocked()
+	if p {
+		select {
+		case q.pause <- struct{}{}:
+		default:
+		}
+	}
 }
 
 func (q *Queue) wakeLocked() {
