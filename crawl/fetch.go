@@ -27,6 +27,7 @@ type fetched struct {
 	prior        *store.Page // the stored record when this is a recrawl
 	disallowed   bool        // robots.txt forbids the URL; nothing was requested
 	robotsGaveUp bool        // robots.txt unreachable through every retry
+	robotsReason string      // why it was unreachable
 }
 
 // fetchLoop takes URLs from the frontier until runCtx ends. Requests run
@@ -75,7 +76,7 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 				e.q.Release(it, sent)
 				return &fetched{item: it, url: u, err: fmt.Errorf("robots.txt: %w", err)}
 			}
-			st = e.robots.store(origin, rules, e.config().Fetch.Retries, e.retryBackoff().Delay)
+			st = e.robots.store(origin, rules, err, e.config().Fetch.Retries, e.retryBackoff().Delay)
 			e.metrics.robots.WithLabelValues(robotsOutcome(rules, st)).Inc()
 			if st.gaveUp {
 				e.log.Warn("robots.txt unreachable through every retry: failing the host's URLs", "origin", origin)
@@ -87,7 +88,7 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 		switch {
 		case st.gaveUp:
 			e.q.Release(it, time.Time{})
-			return &fetched{item: it, url: u, robotsGaveUp: true}
+			return &fetched{item: it, url: u, robotsGaveUp: true, robotsReason: st.reason}
 		case !st.retry.IsZero():
 			e.applyRobots(it.Host, st)
 			e.requeue(it, time.Time{})

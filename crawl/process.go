@@ -79,6 +79,9 @@ func (e *Engine) processFetch(f *fetched) *frontier.Completion {
 		c.State = frontier.StateFailed
 		c.Page = e.record(f, now)
 		c.Page.Error = "robots.txt unavailable"
+		if f.robotsReason != "" {
+			c.Page.Error += ": " + f.robotsReason
+		}
 		return c
 	}
 	p := e.record(f, now)

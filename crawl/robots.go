@@ -2,10 +2,13 @@ package crawl
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"sync"
 	"time"
 
+	"crawler/fetcher"
 	"crawler/robots"
 )
 
@@ -30,6 +33,7 @@ type robotsEntry struct {
 	expires  time.Time
 	attempts int           // consecutive unreachable fetches
 	gaveUp   bool          // unreachable through every retry
+	reason   string        // why the last fetch found it unreachable
 	fetching chan struct{} // non-nil while a fetch runs; closed when it ends
 }
 
@@ -41,6 +45,7 @@ func newRobotsCache(now func() time.Time) *robotsCache {
 type robotsState struct {
 	rules  *robots.Rules // nil when the caller must fetch robots.txt
 	gaveUp bool          // robots.txt unavailable: fail the URL
+	reason string        // why, for the record, when gaveUp
 	retry  time.Time     // unreachable: the host waits until then
 }
 
@@ -67,7 +72,7 @@ func (c *robotsCache) lookup(ctx context.Context, origin string) (robotsState, e
 				return robotsState{}, ctx.Err()
 			}
 		case now.Before(e.expires):
-			st := robotsState{rules: e.rules, gaveUp: e.gaveUp}
+			st := robotsState{rules: e.rules, gaveUp: e.gaveUp, reason: e.reason}
 			if e.rules.Unreachable() && !e.gaveUp {
 				st.retry = e.expires
 			}
@@ -96,7 +101,8 @@ func (c *robotsCache) peek(origin string) *robots.Rules {
 // store records the outcome of a fetch the caller owned. retries is how
 // many times an unreachable robots.txt is retried before giving up;
 // backoff gives the wait before retry n (1-based).
-func (c *robotsCache) store(origin string, rules *robots.Rules, retries int, backoff func(int) time.Duration) robotsState {
+// fetchErr is the fetch's error, if any (kept as the reason).
+func (c *robotsCache) store(origin string, rules *robots.Rules, fetchErr error, retries int, backoff func(int) time.Duration) robotsState {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e := c.entries[origin]
@@ -107,6 +113,17 @@ func (c *robotsCache) store(origin string, rules *robots.Rules, retries int, bac
 	now := c.now()
 	e.rules = rules
 	e.gaveUp = false
+	e.reason = ""
+	if rules.Unreachable() {
+		e.reason = fmt.Sprintf("HTTP %d", rules.Status())
+		var fe *fetcher.Error
+		switch {
+		case errors.As(fetchErr, &fe):
+			e.reason = fe.Error() // it names the URL already
+		case fetchErr != nil:
+			e.reason = fetchErr.Error()
+		}
+	}
 	if rules.Unreachable() {
 		e.attempts++
 		if e.attempts > retries {
@@ -124,7 +141,7 @@ func (c *robotsCache) store(origin string, rules *robots.Rules, retries int, bac
 		close(e.fetching)
 		e.fetching = nil
 	}
-	st := robotsState{rules: rules, gaveUp: e.gaveUp}
+	st := robotsState{rules: rules, gaveUp: e.gaveUp, reason: e.reason}
 	if rules.Unreachable() && !e.gaveUp {
 		st.retry = e.expires
 	}
