@@ -76,13 +76,16 @@ func wireLimit(maxBody int64) int64 {
 // bytes and reading at most wireLimit(maxBody) bytes from the connection
 // (plus up to drainBytes after a complete read). The caller closes the
 // body.
-func readBody(hresp *http.Response, maxBody int64) bodyResult {
+//
+// grow is called before the decoded buffer grows to hold size bytes (the
+// old and the new buffer together); an error stops reading.
+func readBody(hresp *http.Response, maxBody int64, grow func(size int64) error) bodyResult {
 	wire := &wireReader{r: hresp.Body, limit: wireLimit(maxBody)}
 	hint := int64(0)
 	if hresp.ContentLength > 0 && len(hresp.Header.Values("Content-Encoding")) == 0 {
 		hint = hresp.ContentLength
 	}
-	data, truncated, err := decodeCapped(wire, hresp.Header.Values("Content-Encoding"), maxBody, hint)
+	data, truncated, err := decodeCapped(wire, hresp.Header.Values("Content-Encoding"), maxBody, hint, grow)
 	res := bodyResult{data: data, truncated: truncated}
 	switch {
 	case truncated:
@@ -90,6 +93,8 @@ func readBody(hresp *http.Response, maxBody int64) bodyResult {
 		res.truncated = true // decoder starved by the wire cap
 	case wire.err != nil:
 		res.err = wire.err // the connection failed; a decoder error is a symptom
+	case errors.Is(err, errBodyMemory):
+		res.err = err // a wait for the budget ran out of time
 	case err != nil:
 		res.err, res.decodeErr = err, true
 	default:
@@ -108,7 +113,7 @@ func readBody(hresp *http.Response, maxBody int64) bodyResult {
 // and reads at most maxBody+1 decoded bytes. It returns the body cut to
 // maxBody, whether it was cut, and the error that stopped reading, wrapped
 // with the codings when they are being decoded.
-func decodeCapped(wire io.Reader, contentEncoding []string, maxBody, sizeHint int64) (data []byte, truncated bool, err error) {
+func decodeCapped(wire io.Reader, contentEncoding []string, maxBody, sizeHint int64, grow func(int64) error) (data []byte, truncated bool, err error) {
 	src := bufio.NewReader(wire)
 	if _, err := src.Peek(1); err != nil {
 		if err == io.EOF {
@@ -130,7 +135,7 @@ func decodeCapped(wire io.Reader, contentEncoding []string, maxBody, sizeHint in
 		r = dec
 	}
 
-	data, err = readCapped(r, maxBody+1, sizeHint)
+	data, err = readCapped(r, maxBody+1, sizeHint, grow)
 	if int64(len(data)) > maxBody {
 		return data[:maxBody:maxBody], true, nil
 	}
@@ -238,18 +243,33 @@ func (g *gzipMembers) Close() error { return g.z.Close() }
 // several times the final size behind as garbage, it starts from sizeHint
 // (the Content-Length, when known) or 32 KiB and doubles, so a body costs
 // at most twice its size while being read.
-func readCapped(r io.Reader, limit, sizeHint int64) ([]byte, error) {
+//
+// grow, when not nil, is called before each allocation with the bytes the
+// buffers will then hold; its error stops reading.
+func readCapped(r io.Reader, limit, sizeHint int64, grow func(int64) error) ([]byte, error) {
 	size := int64(32 << 10)
 	if sizeHint > 0 {
 		size = sizeHint + 1 // +1 to see EOF without growing
 	}
-	buf := make([]byte, 0, min(size, limit))
+	size = min(size, limit)
+	if grow != nil {
+		if err := grow(size); err != nil {
+			return nil, err
+		}
+	}
+	buf := make([]byte, 0, size)
 	for {
 		if len(buf) == cap(buf) {
 			if int64(len(buf)) >= limit {
 				return buf, nil
 			}
-			grown := make([]byte, len(buf), min(2*int64(cap(buf)), limit))
+			next := min(2*int64(cap(buf)), limit)
+			if grow != nil {
+				if err := grow(int64(cap(buf)) + next); err != nil {
+					return buf, err
+				}
+			}
+			grown := make([]byte, len(buf), next)
 			copy(grown, buf)
 			buf = grown
 		}

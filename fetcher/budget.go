@@ -2,31 +2,87 @@ package fetcher
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"sync"
 )
 
-// reserve takes from the body-memory budget what reading hresp's body may
-// hold, and arranges for resp.Release to give it back. It waits while the
-// budget is spent, for as long as ctx allows.
-func (c *Client) reserve(ctx context.Context, resp *Response, hresp *http.Response, maxBody int64) error {
+// unknownLengthStart is what a body of unknown length reserves before its
+// first byte. Most pages are smaller; a larger body tops its reservation
+// up to the full cap when it outgrows this, so many small chunked pages
+// read at once while only a few huge ones do.
+const unknownLengthStart = 256 << 10
+
+// errBodyMemory marks a fetch that timed out waiting for body memory.
+var errBodyMemory = errors.New("waiting for body memory (fetch.body_memory)")
+
+// reservation is one fetch's share of Options.BodyMemory.
+type reservation struct {
+	c    *Client
+	ctx  context.Context
+	mu   sync.Mutex
+	held int64 // bytes acquired and not yet released
+	full int64 // the most this body may need
+}
+
+// reserve takes from the body-memory budget what reading hresp's body needs
+// to start, and arranges for resp.Release to give back all it takes. It
+// returns nil when there is no budget.
+func (c *Client) reserve(ctx context.Context, resp *Response, hresp *http.Response, maxBody int64) (*reservation, error) {
 	if c.budget == nil {
-		return nil
+		return nil, nil
 	}
-	// Unknown length: the buffer doubles as it fills, and the last copy
-	// briefly holds both the old and the new slice.
-	n := 2 * (maxBody + 1)
+	r := &reservation{c: c, ctx: ctx}
+	var start int64
 	if cl := hresp.ContentLength; cl >= 0 && len(hresp.Header.Values("Content-Encoding")) == 0 {
-		n = min(cl+1, maxBody+1) // read into a buffer of exactly this size
+		// Read into a buffer of exactly this size: no growth.
+		start = min(cl+1, maxBody+1)
+		r.full = start
+	} else {
+		// The buffer doubles as it fills; the last copy briefly holds the
+		// old and the new slice.
+		r.full = 2 * (maxBody + 1)
+		start = min(int64(unknownLengthStart), r.full)
 	}
-	n = min(n, c.budgetSize) // a cap above the budget must not wait forever
-	if err := c.budget.Acquire(ctx, n); err != nil {
-		return fmt.Errorf("waiting for body memory (fetch.body_memory): %w", err)
+	r.full = min(r.full, c.budgetSize) // a cap above the budget must not wait forever
+	if err := r.grow(min(start, r.full)); err != nil {
+		return nil, err
 	}
 	var once sync.Once
-	resp.release = func() { once.Do(func() { c.budget.Release(n) }) }
+	resp.release = func() { once.Do(r.releaseAll) }
+	return r, nil
+}
+
+// grow makes sure at least size bytes are held, taking everything up to
+// full at once when the body outgrows what it holds (one wait, not many).
+func (r *reservation) grow(size int64) error {
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if size <= r.held || r.held >= r.full {
+		return nil
+	}
+	want := r.full - r.held
+	if r.held == 0 {
+		want = min(size, r.full)
+	}
+	if err := r.c.budget.Acquire(r.ctx, want); err != nil {
+		return fmt.Errorf("%w: %w", errBodyMemory, err)
+	}
+	r.held += want
 	return nil
+}
+
+func (r *reservation) releaseAll() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.held > 0 {
+		r.c.budget.Release(r.held)
+		r.held = 0
+	}
 }
 
 // Release gives back the body memory Fetch reserved for r (see

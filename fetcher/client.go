@@ -71,9 +71,10 @@ type Options struct {
 
 	// BodyMemory bounds the response bodies held at once by every fetch of
 	// this client together, in bytes. Before reading a body, Fetch reserves
-	// its Content-Length, or twice MaxBodyBytes when the length is unknown
-	// or the body is encoded (the growing buffer's last copy holds both
-	// slices), and waits while the budget is spent; the caller gives
+	// its Content-Length; a body of unknown length (or encoded) reserves
+	// 256 KiB and, if it outgrows that, tops up to twice MaxBodyBytes (the
+	// growing buffer's last copy holds both slices). Fetch waits while the
+	// budget is spent, within its timeout; the caller gives
 	// the reservation back with Response.Release. Zero means no bound
 	// (default 0).
 	BodyMemory int64

@@ -128,10 +128,11 @@ func (c *Client) Fetch(ctx context.Context, req *Request) (*Response, error) {
 		resp.Location = location(req.URL, hresp.Header.Get("Location"))
 	}
 
-	if err := c.reserve(reqCtx, resp, hresp, maxBody); err != nil {
+	res, err := c.reserve(reqCtx, resp, hresp, maxBody)
+	if err != nil {
 		return nil, fail(err, KindTimeout)
 	}
-	b := readBody(hresp, maxBody)
+	b := readBody(hresp, maxBody, res.grow)
 	resp.Body, resp.Truncated, resp.WireBytes = b.data, b.truncated, b.wireBytes
 	resp.Duration = c.now().Sub(start)
 	if b.err != nil {

@@ -1,0 +1,67 @@
+package fetcher
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// Bodies of unknown length start small, so many read at once; one that
+// outgrows its start takes everything up to its cap in one wait.
+func TestBodyMemoryReservations(t *testing.T) {
+	const maxBody = 10 << 20
+	c := New(Options{BodyMemory: 1 << 20, AllowPrivateAddresses: true})
+	defer c.Close()
+	chunked := &http.Response{ContentLength: -1, Header: http.Header{}}
+	quick := func() context.Context {
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		t.Cleanup(cancel)
+		return ctx
+	}
+	var resps []*Response
+	for i := range 4 { // 4 × 256 KiB = the whole 1 MiB budget, no waiting
+		r := &Response{}
+		if _, err := c.reserve(quick(), r, chunked, maxBody); err != nil {
+			t.Fatalf("reservation %d waited: %v", i+1, err)
+		}
+		resps = append(resps, r)
+	}
+	if _, err := c.reserve(quick(), &Response{}, chunked, maxBody); !errors.Is(err, errBodyMemory) {
+		t.Fatalf("fifth reservation = %v; want it to wait for the budget", err)
+	}
+	resps[0].Release()
+	resps[0].Release() // twice is harmless
+	r := &Response{}
+	res, err := c.reserve(quick(), r, chunked, maxBody)
+	if err != nil {
+		t.Fatalf("after a release: %v", err)
+	}
+	// Outgrowing 256 KiB tops up to the cap (clamped to the budget):
+	// impossible while three others hold theirs.
+	if err := res.grow(512 << 10); !errors.Is(err, errBodyMemory) {
+		t.Fatalf("grow while the budget is taken = %v; want a wait", err)
+	}
+	for _, x := range resps[1:] {
+		x.Release()
+	}
+	res.ctx = context.Background()
+	if err := res.grow(512 << 10); err != nil || res.held != 1<<20 {
+		t.Fatalf("grow = %v, held %d; want the whole clamped cap", err, res.held)
+	}
+	r.Release()
+	if !c.budget.TryAcquire(1 << 20) {
+		t.Fatal("budget not fully returned")
+	}
+}
+
+// A body with a Content-Length reserves exactly that, however large the cap.
+func TestBodyMemoryKnownLength(t *testing.T) {
+	c := New(Options{BodyMemory: 100, AllowPrivateAddresses: true})
+	defer c.Close()
+	res, err := c.reserve(context.Background(), &Response{}, &http.Response{ContentLength: 9, Header: http.Header{}}, 1<<20)
+	if err != nil || res.held != 10 {
+		t.Fatalf("reserve = %v, held %d; want 10 (Content-Length + 1)", err, res.held)
+	}
+}
