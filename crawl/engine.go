@@ -69,6 +69,7 @@ type Engine struct {
 	started atomic.Int64 // unix nanoseconds when Run started; 0 before
 
 	extractp atomic.Pointer[extract.Set] // extraction rules
+	links    *urlnorm.Cache              // link resolutions, shared by the parse pool
 	resize   chan int                    // new fetch worker count, from Reload to Run
 	reloadMu sync.Mutex
 	reloaded ReloadStatus

@@ -48,7 +48,9 @@ func (e *Engine) fetchLoop(runCtx, fetchCtx context.Context, out chan<- *fetched
 // origin's rules are unknown (the URL then goes back to its queue), else
 // the page itself. It returns nil when the item went back to the queue.
 func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
-	u, err := urlnorm.Parse(it.URL)
+	// Frontier URLs are canonical, and canonical strings round-trip
+	// through net/url (urlnorm checks it), so no second normalization.
+	u, err := url.Parse(it.URL)
 	if err != nil {
 		e.q.Release(it, time.Time{})
 		return &fetched{item: it, err: err}

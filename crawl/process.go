@@ -142,7 +142,7 @@ func (e *Engine) processFetch(f *fetched) *frontier.Completion {
 		html = html[:maxParseBytes]
 		p.Extra = map[string]string{"parse_truncated": fmt.Sprint(maxParseBytes)}
 	}
-	doc, err := parser.Parse(html, ct, f.url, parser.Options{MaxURLLength: e.config().Scope.MaxURLLength})
+	doc, err := parser.Parse(html, ct, f.url, parser.Options{MaxURLLength: e.config().Scope.MaxURLLength, Cache: e.links})
 	if err != nil {
 		p.Error = "parse: " + err.Error()
 		return c

@@ -13,7 +13,7 @@ import (
 
 // linker resolves and filters the links of one document.
 type linker struct {
-	base *url.URL // document base URL; nil keeps only absolute links
+	base *urlnorm.Resolver // resolves against the document base (nil base: absolute links only)
 	opts Options
 }
 
@@ -41,14 +41,13 @@ func (l *linker) resolve(href string) (string, error) {
 		// cause; a resolved URL is practically never shorter than its href.
 		return "", urlnorm.ErrTooLong
 	}
-	u, err := urlnorm.Resolve(l.base, href)
+	s, err := l.base.ResolveString(href)
 	if errors.Is(err, urlnorm.ErrScheme) || errors.Is(err, urlnorm.ErrEmpty) {
 		return "", nil
 	}
 	if err != nil {
 		return "", err
 	}
-	s := u.String()
 	if len(s) > l.opts.MaxURLLength {
 		return "", urlnorm.ErrTooLong
 	}

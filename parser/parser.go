@@ -19,6 +19,8 @@ import (
 	"github.com/PuerkitoBio/goquery"
 	"github.com/andybalholm/cascadia"
 	"golang.org/x/net/html"
+
+	"crawler/internal/urlnorm"
 )
 
 // Defaults for Options.
@@ -43,6 +45,10 @@ type Options struct {
 	// in Document.Dropped. Zero or negative means DefaultMaxURLLength
 	// (2048). urlnorm.MaxLength (4096) is a hard ceiling above it.
 	MaxURLLength int
+
+	// Cache, when set, remembers link resolutions across pages (sites
+	// repeat their links); share one among all parses. Nil: no cache.
+	Cache *urlnorm.Cache
 }
 
 func (o Options) withDefaults() Options {
@@ -155,7 +161,7 @@ func Parse(body []byte, contentType string, base *url.URL, opts Options) (*Docum
 		}
 	}
 
-	l := linker{base: documentBase(hd, base), opts: opts}
+	l := linker{base: urlnorm.NewResolver(documentBase(hd, base), opts.Cache), opts: opts}
 	for _, n := range hd.FindMatcher(linkRelSel).Nodes {
 		if hasToken(attr(n, "rel"), "canonical") {
 			doc.Canonical, _ = l.resolve(attr(n, "href"))

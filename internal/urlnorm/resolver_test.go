@@ -1,0 +1,93 @@
+package urlnorm
+
+import (
+	"net/url"
+	"testing"
+)
+
+// A Resolver, cached or not, answers exactly what Resolve answers, for
+// every kind of reference and for bases sharing an origin.
+func TestResolverMatchesResolve(t *testing.T) {
+	refs := []string{"/a", "a", "./a/../b", "?q=1", "#f", "//other.example/x", "http://x.example/%7e",
+		"HTTPS://X.example:443/a", "mailto:x@y", "", "  /sp ace", "\\back", "../../up", "/a#frag", "javascript:x"}
+	bases := []string{"http://h.example/dir/page?x=1", "http://h.example/other/", "https://h.example/dir/page"}
+	cache := NewCache(0)
+	for round := range 2 { // the second round is served from the cache
+		for _, b := range bases {
+			base, err := Parse(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := NewResolver(base, cache)
+			for _, ref := range refs {
+				want, werr := Resolve(base, ref)
+				got, gerr := r.Resolve(ref)
+				if (werr == nil) != (gerr == nil) || (werr == nil && got.String() != want.String()) {
+					t.Errorf("round %d base %s ref %q: resolver %v, %v; Resolve %v, %v", round, b, ref, got, gerr, want, werr)
+				}
+			}
+		}
+	}
+	if len(cache.m) == 0 {
+		t.Fatal("nothing was cached")
+	}
+}
+
+func TestCacheIsBounded(t *testing.T) {
+	c := NewCache(4)
+	base, _ := url.Parse("http://h.example/")
+	r := NewResolver(base, c)
+	for i := range 20 {
+		r.Resolve("/p" + string(rune('a'+i)))
+	}
+	if len(c.m) > 4 {
+		t.Fatalf("cache holds %d; want at most 4", len(c.m))
+	}
+}
+
+func TestFastPathShapes(t *testing.T) {
+	base, _ := Parse("http://h.example/dir/page.html?x=1")
+	r := NewResolver(base, nil)
+	for ref, want := range map[string]string{
+		"/a/b":                     "http://h.example/a/b",
+		"a/b#frag":                 "http://h.example/dir/a/b",
+		"p/3?x=1&y=2":              "http://h.example/dir/p/3?x=1&y=2",
+		"a?":                       "http://h.example/dir/a",
+		"...":                      "http://h.example/dir/...",
+		"http://h.example/x?y=1#z": "http://h.example/x?y=1",
+	} {
+		if got, ok := r.fast(ref); !ok || got != want {
+			t.Errorf("fast(%q) = %q, %v; want %q", ref, got, ok, want)
+		}
+	}
+	for _, ref := range []string{"http://H.example/x", "http://h.example:80/x", "http://h.example", "http://h.examplex/y", "../a", "./a", "a/./b", "//x/y", "?q", "#f", "", "a b", "a%20b", "/ä", "a\\b", "/a?b c", "/a?%41"} {
+		if got, ok := r.fast(ref); ok {
+			t.Errorf("fast(%q) = %q; want the full path", ref, got)
+		}
+	}
+}
+
+// Whatever the fast path answers, Resolve answers the same.
+func FuzzFast(f *testing.F) {
+	for _, s := range []string{"http://h.example/dir/x", "https://h.example/a?b", "/a", "a/b", "p/1#x", "a?b=c&d", "x.html", "...", "a//b", "A-Z_~.q"} {
+		f.Add("http://h.example/dir/page", s)
+		f.Add("https://H.example:443/", s)
+	}
+	f.Fuzz(func(t *testing.T, rawBase, ref string) {
+		base, err := Parse(rawBase)
+		if err != nil {
+			return
+		}
+		got, ok := NewResolver(base, nil).fast(ref)
+		if !ok {
+			return
+		}
+		want, err := Resolve(base, ref)
+		if err != nil {
+			t.Fatalf("base %q ref %q: fast %q but Resolve fails: %v", base, ref, got, err)
+		}
+		if want.String() != got {
+			t.Fatalf("base %q ref %q: fast %q, Resolve %q", base, ref, got, want)
+		}
+	})
+}
