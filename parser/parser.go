@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/andybalholm/cascadia"
@@ -237,12 +238,24 @@ func hidden(element string) bool {
 // visibleTextLen returns the rune length of the whitespace-collapsed text
 // under the given roots (the <body>), outside hidden elements. It counts
 // as it goes instead of building the string.
+// isSpaceASCII is unicode.IsSpace for ASCII.
+var isSpaceASCII = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
+
 func visibleTextLen(roots []*html.Node) int {
 	count, pendingSpace := 0, false
 	for _, root := range roots {
 		walk(root, hidden, func(t string) {
-			for _, r := range t {
-				if unicode.IsSpace(r) {
+			for i := 0; i < len(t); {
+				var space bool
+				if c := t[i]; c < utf8.RuneSelf { // ASCII: no decoding
+					space = isSpaceASCII[c]
+					i++
+				} else {
+					r, size := utf8.DecodeRuneInString(t[i:])
+					space = unicode.IsSpace(r)
+					i += size
+				}
+				if space {
 					pendingSpace = true
 					continue
 				}

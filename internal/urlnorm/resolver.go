@@ -33,7 +33,6 @@ func NewResolver(base *url.URL, cache *Cache) *Resolver {
 	}
 	r.baseStr = base.String()
 	r.originStr = Origin(base)
-	r.base, r.baseErr = parseBase(r.baseStr)
 	if p := base.EscapedPath(); strings.HasPrefix(p, "/") {
 		r.baseDir = p[:strings.LastIndexByte(p, '/')+1]
 	}
@@ -42,7 +41,7 @@ func NewResolver(base *url.URL, cache *Cache) *Resolver {
 
 // ResolveString is Resolve, returning the canonical string.
 func (r *Resolver) ResolveString(ref string) (string, error) {
-	if r.baseErr == nil && r.baseDir != "" {
+	if r.baseDir != "" {
 		if s, ok := r.fast(ref); ok {
 			return s, nil
 		}
@@ -65,8 +64,12 @@ func (r *Resolver) fast(ref string) (string, bool) {
 	if i := strings.IndexByte(ref, '#'); i >= 0 {
 		ref = ref[:i]
 	}
-	if len(ref) > len(r.originStr) && ref[len(r.originStr)] == '/' && strings.HasPrefix(ref, r.originStr) {
-		ref = ref[len(r.originStr):] // an absolute URL on the base's own origin, spelled canonically
+	origin, dir := r.originStr, r.baseDir
+	if o, rest, ok := canonicalOrigin(ref); ok {
+		origin, dir, ref = o, "/", rest // an absolute URL whose origin is already canonical
+		if ref == "" {
+			ref = "/"
+		}
 	}
 	path, query, _ := strings.Cut(ref, "?")
 	if path == "" || strings.HasPrefix(path, "//") || strings.Count(path, "/") > MaxSegments/2 {
@@ -77,23 +80,18 @@ func (r *Resolver) fast(ref string) (string, bool) {
 			return "", false
 		}
 	}
-	for seg := range strings.SplitSeq(path, "/") {
-		if seg == "." || seg == ".." {
-			return "", false
-		}
-	}
 	for i := 0; i < len(query); i++ {
 		if c := query[i]; c != '=' && c != '&' && !percent.IsUnreserved(c) {
 			return "", false
 		}
 	}
-	var b strings.Builder
-	b.Grow(len(r.originStr) + len(r.baseDir) + len(ref))
-	b.WriteString(r.originStr)
 	if path[0] != '/' {
-		b.WriteString(r.baseDir)
+		path = dir + path
 	}
-	b.WriteString(path)
+	var b strings.Builder
+	b.Grow(len(origin) + len(path) + len(query) + 1)
+	b.WriteString(origin)
+	writeDotless(&b, path)
 	if query != "" {
 		b.WriteByte('?')
 		b.WriteString(query)
@@ -104,6 +102,121 @@ func (r *Resolver) fast(ref string) (string, bool) {
 	return b.String(), true
 }
 
+// writeDotless writes path (absolute, no escapes) with its "." and ".."
+// segments removed the way the WHATWG path parser removes them: ".."
+// drops the segment before it but never the root, and a path ending in
+// "." or ".." keeps its trailing slash.
+func writeDotless(b *strings.Builder, path string) {
+	if !strings.Contains(path, "/.") {
+		b.WriteString(path)
+		return
+	}
+	segs := strings.Split(path[1:], "/")
+	out := make([]string, 0, len(segs))
+	for i, seg := range segs {
+		last := i == len(segs)-1
+		switch seg {
+		case "..":
+			if len(out) > 0 {
+				out = out[:len(out)-1]
+			}
+			if last {
+				out = append(out, "")
+			}
+		case ".":
+			if last {
+				out = append(out, "")
+			}
+		default:
+			out = append(out, seg)
+		}
+	}
+	b.WriteByte('/')
+	b.WriteString(strings.Join(out, "/"))
+}
+
+// canonicalOrigin splits an absolute http(s) URL whose scheme and authority
+// are already in canonical form: a lowercase host name whose last label is
+// not numeric, or a dotted-quad IPv4 address without leading zeros, and a
+// port, if any, that is not the default and has no leading zero. It
+// returns the origin and the rest ("/path?query", or ""). Anything else
+// (userinfo, uppercase, IDNA, IPv6, other IPv4 spellings) is not ok.
+func canonicalOrigin(ref string) (origin, rest string, ok bool) {
+	var scheme string
+	switch {
+	case strings.HasPrefix(ref, "http://"):
+		scheme = "http"
+	case strings.HasPrefix(ref, "https://"):
+		scheme = "https"
+	default:
+		return "", "", false
+	}
+	auth := ref[len(scheme)+3:]
+	end := strings.IndexAny(auth, "/?")
+	if end < 0 {
+		end = len(auth)
+	}
+	rest, auth = auth[end:], auth[:end]
+	if strings.HasPrefix(rest, "?") {
+		rest = "/" + rest
+	}
+	host, port, hasPort := strings.Cut(auth, ":")
+	if hasPort && (port == "" || port[0] == '0' || len(port) > 5 || port == defaultPort(scheme) ||
+		strings.Trim(port, "0123456789") != "" || atoi(port) > 65535) {
+		return "", "", false
+	}
+	if !canonicalHost(host) {
+		return "", "", false
+	}
+	return ref[:len(scheme)+3+end], rest, true
+}
+
+// canonicalHost reports host names the WHATWG host parser leaves as they
+// are: lowercase letters, digits and hyphens in non-empty labels, the last
+// label not a number; or a dotted quad of decimal octets without
+// leading zeros.
+func canonicalHost(host string) bool {
+	labels := strings.Split(host, ".")
+	if len(labels) == 4 && allOctets(labels) {
+		return true
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || strings.HasPrefix(l, "xn--") {
+			return false
+		}
+		for i := 0; i < len(l); i++ {
+			if c := l[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	// WHATWG reads a host whose last label is a number (decimal, or hex
+	// with 0x) as an IPv4 address.
+	last := labels[len(labels)-1]
+	if strings.HasPrefix(last, "0x") && strings.Trim(last[2:], "0123456789abcdef") == "" {
+		return false
+	}
+	return strings.Trim(last, "0123456789") != ""
+}
+
+func allOctets(labels []string) bool {
+	for _, l := range labels {
+		if l == "" || len(l) > 3 || (len(l) > 1 && l[0] == '0') || strings.Trim(l, "0123456789") != "" || atoi(l) > 255 {
+			return false
+		}
+	}
+	return true
+}
+
+// atoi parses a short run of ASCII digits.
+func atoi(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		n = n*10 + int(s[i]-'0')
+	}
+	return n
+}
+
 // Resolve is Resolve(base, ref) for the Resolver's base.
 func (r *Resolver) Resolve(ref string) (*url.URL, error) {
 	if r.baseStr == "" {
@@ -112,15 +225,19 @@ func (r *Resolver) Resolve(ref string) (*url.URL, error) {
 	if len(ref) > MaxLength {
 		return nil, fmt.Errorf("resolve %q: %w", clip(ref), ErrTooLong)
 	}
-	if r.baseErr != nil {
-		return nil, fmt.Errorf("resolve %q: base %q: %w", clip(ref), clip(r.baseStr), r.baseErr)
-	}
 	key := r.key(ref)
 	if s, err, ok := r.cache.get(key); ok {
 		if err != nil {
 			return nil, fmt.Errorf("resolve %q against %q: %w", clip(ref), clip(r.baseStr), err)
 		}
 		return url.Parse(s) // canonical strings round-trip (normalize checks it)
+	}
+	if r.base == nil && r.baseErr == nil {
+		// Parsed on first need: most pages' links all take the fast path.
+		r.base, r.baseErr = parseBase(r.baseStr)
+	}
+	if r.baseErr != nil {
+		return nil, fmt.Errorf("resolve %q: base %q: %w", clip(ref), clip(r.baseStr), r.baseErr)
 	}
 	u, err := normalize(r.base, ref)
 	if err != nil {
