@@ -75,6 +75,7 @@ func (c *Config) validate(lines map[string]int) []*Error {
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "text", "json")
 	v.positive("shutdown_timeout", c.ShutdownTimeout)
+	v.atLeast("memory_limit", c.MemoryLimit, 0)
 	c.validateExtract(v)
 	return v.errs
 }
