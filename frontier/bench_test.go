@@ -17,7 +17,8 @@ import (
 )
 
 // Frontier benchmarks (issue 7, target 4). They run on a store opened the
-// way `crawler run` opens it (fsync at every commit). BENCH_SCALE (default
+// way `crawler run` opens it (fsync at every commit; BENCH_NOSYNC=1 turns
+// that off to separate disk from CPU time). BENCH_SCALE (default
 // 1) multiplies the URL count of BenchmarkQueued1M, e.g. BENCH_SCALE=0.1
 // for a quick run:
 //
@@ -26,7 +27,8 @@ import (
 
 const (
 	benchHosts     = 10_000 // hosts of the 1M case and of the link generator
-	benchBatch     = 1_000  // links per Queue.Add
+	benchBatch     = 1_000  // links per Queue.Add: about 10 pages' links
+	bulkBatch      = 10_000 // links per Queue.Add when filling a big queue
 	benchPageLinks = 100    // links a page yields; a batch is 10 pages' links
 	benchDupShare  = 5      // 1 link in benchDupShare repeats an earlier one
 )
@@ -44,10 +46,16 @@ func benchScale(b *testing.B) float64 {
 	return f
 }
 
+// benchStore is how the benchmarks open the store: as `crawler run` does,
+// unless BENCH_NOSYNC=1 skips fsync (to tell disk time from CPU time).
+func benchStore() store.Options {
+	return store.Options{NoSync: os.Getenv("BENCH_NOSYNC") == "1"}
+}
+
 // openBench opens a fresh store and frontier, closed at cleanup.
 func openBench(b *testing.B, opts Options) (*store.DB, *Queue) {
 	b.Helper()
-	db, err := store.Open(filepath.Join(b.TempDir(), "crawl.db"), store.Options{})
+	db, err := store.Open(filepath.Join(b.TempDir(), "crawl.db"), benchStore())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -118,12 +126,12 @@ func (g *linkGen) batch(n int) []Link {
 
 // enqueue adds links in batches through Queue.Add until at least want new
 // URLs are queued; it returns how many were new and how many it offered.
-func enqueue(b *testing.B, q *Queue, g *linkGen, want int) (added, offered int) {
+func enqueue(b *testing.B, q *Queue, g *linkGen, want, batch int) (added, offered int) {
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	for added < want {
-		links := g.batch(min(benchBatch, want-added))
+		links := g.batch(min(batch, want-added))
 		n, err := q.Add(ctx, links)
 		if err != nil {
 			b.Fatal(err)
@@ -134,19 +142,24 @@ func enqueue(b *testing.B, q *Queue, g *linkGen, want int) (added, offered int) 
 	return added, offered
 }
 
-// BenchmarkEnqueue adds links in batches of 1,000 (20% already seen) over
-// 10,000 hosts; one op is one new URL.
+// BenchmarkEnqueue adds links in batches of 1,000 and of 10,000 (20%
+// already seen) over 10,000 hosts; one op is one new URL. Each Add is one
+// committed (fsynced) transaction.
 func BenchmarkEnqueue(b *testing.B) {
-	_, q := openBench(b, Options{})
-	g := newLinkGen(benchHosts)
-	b.ResetTimer()
-	start := time.Now()
-	added, offered := enqueue(b, q, g, b.N)
-	el := time.Since(start)
-	b.ReportMetric(float64(added)/el.Seconds(), "urls/s")
-	b.ReportMetric(float64(offered)/el.Seconds(), "links/s")
-	if c := q.Counts(); c.Queued != int64(added) {
-		b.Fatalf("queued %d; want %d", c.Queued, added)
+	for _, batch := range []int{benchBatch, bulkBatch} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			_, q := openBench(b, Options{})
+			g := newLinkGen(benchHosts)
+			b.ResetTimer()
+			start := time.Now()
+			added, offered := enqueue(b, q, g, b.N, batch)
+			el := time.Since(start)
+			b.ReportMetric(float64(added)/el.Seconds(), "urls/s")
+			b.ReportMetric(float64(offered)/el.Seconds(), "links/s")
+			if c := q.Counts(); c.Queued != int64(added) {
+				b.Fatalf("queued %d; want %d", c.Queued, added)
+			}
+		})
 	}
 }
 
@@ -157,7 +170,7 @@ func BenchmarkDequeue(b *testing.B) {
 	for _, hosts := range []int{100, benchHosts} {
 		b.Run(fmt.Sprintf("hosts=%d", hosts), func(b *testing.B) {
 			_, q := openBench(b, Options{PerHostConcurrency: 1})
-			enqueue(b, q, newLinkGen(hosts), b.N)
+			enqueue(b, q, newLinkGen(hosts), b.N, bulkBatch)
 			b.ResetTimer()
 			start := time.Now()
 			dequeue(b, q, b.N)
@@ -191,7 +204,7 @@ func dequeue(b *testing.B, q *Queue, n int) {
 }
 
 // BenchmarkQueued1M queues 1,000,000 URLs (times BENCH_SCALE) over 10,000
-// hosts through Queue.Add, then reports the enqueue rate, the Go heap and
+// hosts through Queue.Add in batches of 10,000 links, then reports the enqueue rate, the Go heap and
 // the process RSS with all of them queued, how long re-opening the
 // frontier takes (its start-up pass), and the dequeue rate of the next
 // 10,000 URLs. Run it with -benchtime 1x: every op builds it all again.
@@ -199,7 +212,7 @@ func BenchmarkQueued1M(b *testing.B) {
 	want := int(1_000_000 * benchScale(b))
 	for range b.N {
 		path := filepath.Join(b.TempDir(), "crawl.db")
-		db, err := store.Open(path, store.Options{})
+		db, err := store.Open(path, benchStore())
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -208,7 +221,7 @@ func BenchmarkQueued1M(b *testing.B) {
 			b.Fatal(err)
 		}
 		start := time.Now()
-		added, offered := enqueue(b, q, newLinkGen(benchHosts), want)
+		added, offered := enqueue(b, q, newLinkGen(benchHosts), want, bulkBatch)
 		el := time.Since(start)
 		b.ReportMetric(float64(added)/el.Seconds(), "enqueue-urls/s")
 		b.ReportMetric(float64(offered)/el.Seconds(), "enqueue-links/s")

@@ -238,6 +238,17 @@ type Report struct {
 	RobotsViolations []string       // disallowed paths that were requested
 	MinGap           time.Duration  // smallest gap between two request starts on one host; -1 if no host had two
 	PeakInFlight     int            // most concurrent requests on any one host
+	Pages            int            // distinct allowed pages ("/" and each page) requested at least once
+	RobotsRequests   int            // requests for /robots.txt, over all hosts
+}
+
+// isPage reports whether a request URI is "/" or one of the pages.
+func (s *Site) isPage(uri string) bool {
+	if uri == "/" {
+		return true
+	}
+	n, err := strconv.Atoi(strings.TrimPrefix(uri, "/p/"))
+	return err == nil && strings.HasPrefix(uri, "/p/") && n >= 0 && n < s.opts.Pages
 }
 
 // Report summarizes the requests seen so far.
@@ -250,6 +261,12 @@ func (s *Site) Report() Report {
 		for p, n := range h.paths {
 			if n > 1 {
 				r.Repeats = append(r.Repeats, h.addr+" "+p)
+			}
+			switch {
+			case p == "/robots.txt":
+				r.RobotsRequests += n
+			case s.isPage(p):
+				r.Pages++
 			}
 		}
 		for _, p := range h.bad {

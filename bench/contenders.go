@@ -1,0 +1,283 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"crawler/bench/internal/limit"
+	"crawler/frontier"
+	"crawler/internal/testsite"
+	"crawler/store"
+)
+
+// binaries are the contender executables, built once per session.
+type binaries struct {
+	crawler, colly, ceiling string
+}
+
+// build compiles our crawler in the product module (its own go.mod, so
+// exactly what ships) and the two reference contenders in this module.
+func build(ctx context.Context, repo, benchDir, out string) (*binaries, error) {
+	b := &binaries{
+		crawler: filepath.Join(out, "crawler"),
+		colly:   filepath.Join(out, "collycrawl"),
+		ceiling: filepath.Join(out, "ceiling"),
+	}
+	for _, j := range []struct{ dir, pkg, out string }{
+		{repo, "./cmd/crawler", b.crawler},
+		{benchDir, "./cmd/collycrawl", b.colly},
+		{benchDir, "./cmd/ceiling", b.ceiling},
+	} {
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", j.out, j.pkg)
+		cmd.Dir = j.dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("go build %s in %s: %v\n%s", j.pkg, j.dir, err, out)
+		}
+	}
+	return b, nil
+}
+
+// runResult is one contender's run against a fresh site.
+type runResult struct {
+	contender string
+	wall      time.Duration
+	rssKiB    int64         // peak RSS from rusage
+	anonKiB   int64         // peak RssAnon seen by sampling /proc (heap, stacks)
+	fileKiB   int64         // peak RssFile seen by sampling /proc (mapped files: bbolt)
+	cpu       time.Duration // user + system time of the child
+	report    testsite.Report
+	expected  int // pages a complete crawl fetches
+	stored    int // ours: page records in the store; -1 for the others
+	dbBytes   int64
+	timedOut  bool
+	err       error // the child failed (non-zero exit, bad output)
+	child     limit.Result
+}
+
+func (r *runResult) pagesPerSec() float64 {
+	if r.wall <= 0 {
+		return 0
+	}
+	return float64(r.report.Pages) / r.wall.Seconds()
+}
+
+// session holds what every run of a benchmark session shares.
+type session struct {
+	bin     *binaries
+	tmp     string
+	timeout time.Duration // per run
+	verbose bool
+	seq     int
+}
+
+// run starts a fresh site, runs one contender against it as a child
+// process and collects the site's report and the child's peak RSS.
+func (s *session) run(ctx context.Context, sc *scenario, contender string) *runResult {
+	s.seq++
+	dir := filepath.Join(s.tmp, fmt.Sprintf("run%03d-%s-%s", s.seq, sc.name, contender))
+	res := &runResult{contender: contender, stored: -1}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		res.err = err
+		return res
+	}
+	defer os.RemoveAll(dir)
+	site, err := testsite.Start(sc.site)
+	if err != nil {
+		res.err = err
+		return res
+	}
+	defer site.Close()
+	res.expected = len(site.PageURLs())
+
+	var cmd *exec.Cmd
+	runCtx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	// The reference children stop themselves at the deadline and report;
+	// the outer context is only a safety net for them.
+	deadline := s.timeout - 5*time.Second
+	l := sc.limit
+	switch contender {
+	case ours:
+		cfg := filepath.Join(dir, "crawler.yaml")
+		if err := os.WriteFile(cfg, []byte(oursConfig(dir, site.Seeds(), l)), 0o644); err != nil {
+			res.err = err
+			return res
+		}
+		cmd = exec.CommandContext(runCtx, s.bin.crawler, "run", "--config", cfg, "--exit-when-idle")
+	case colly:
+		seeds := filepath.Join(dir, "seeds.txt")
+		if err := os.WriteFile(seeds, []byte(strings.Join(site.Seeds(), "\n")+"\n"), 0o644); err != nil {
+			res.err = err
+			return res
+		}
+		cmd = exec.CommandContext(runCtx, s.bin.colly, "-seeds", seeds, "-concurrency", fmt.Sprint(l.concurrency),
+			"-per-host", fmt.Sprint(l.perHost), "-delay", l.delay.String(), "-deadline", deadline.String())
+	case ceiling:
+		urls := filepath.Join(dir, "urls.txt")
+		if err := os.WriteFile(urls, []byte(strings.Join(site.PageURLs(), "\n")+"\n"), 0o644); err != nil {
+			res.err = err
+			return res
+		}
+		cmd = exec.CommandContext(runCtx, s.bin.ceiling, "-urls", urls, "-concurrency", fmt.Sprint(l.concurrency),
+			"-per-host", fmt.Sprint(l.perHost), "-delay", l.delay.String(), "-deadline", deadline.String())
+	default:
+		res.err = fmt.Errorf("unknown contender %q", contender)
+		return res
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 20 * time.Second
+
+	start := time.Now()
+	err = cmd.Start()
+	if err == nil {
+		stopSampling := sampleRSS(cmd.Process.Pid, res)
+		err = cmd.Wait()
+		stopSampling()
+	}
+	res.wall = time.Since(start)
+	res.report = site.Report()
+	if cmd.ProcessState != nil {
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			res.rssKiB = ru.Maxrss // KiB on Linux
+			res.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		}
+	}
+	if runCtx.Err() != nil && ctx.Err() == nil {
+		res.timedOut = true
+	}
+	if err != nil && !res.timedOut {
+		res.err = fmt.Errorf("%s: %v: %s", contender, err, lastLines(stderr.String(), 5))
+	}
+	switch contender {
+	case ours:
+		if err := readStore(filepath.Join(dir, "data", "crawl.db"), res); err != nil && res.err == nil {
+			res.err = err
+		}
+	default:
+		if err := json.Unmarshal(bytes.TrimSpace(stdout.Bytes()), &res.child); err != nil && res.err == nil && !res.timedOut {
+			res.err = fmt.Errorf("%s: result line %q: %v", contender, stdout.String(), err)
+		}
+		res.timedOut = res.timedOut || res.child.TimedOut
+	}
+	if s.verbose {
+		fmt.Fprintf(os.Stderr, "  %-10s %-8s wall %-9s cpu %-9s pages %6d/%-6d %8.0f pages/s  rss %6.1f MB (anon %.0f, file %.0f)  robots %d repeats %d violations %d min-gap %s peak/host %d%s\n",
+			sc.name, contender, res.wall.Round(time.Millisecond), res.cpu.Round(time.Millisecond), res.report.Pages, res.expected, res.pagesPerSec(),
+			float64(res.rssKiB)/1024, float64(res.anonKiB)/1024, float64(res.fileKiB)/1024, res.report.RobotsRequests, len(res.report.Repeats), len(res.report.RobotsViolations),
+			res.report.MinGap.Round(time.Millisecond), res.report.PeakInFlight, errNote(res))
+	}
+	return res
+}
+
+func errNote(r *runResult) string {
+	switch {
+	case r.err != nil:
+		return "  ERROR " + r.err.Error()
+	case r.timedOut:
+		return "  TIMEOUT"
+	}
+	return ""
+}
+
+// sampleRSS polls the child's /proc status every 100 ms for the split of
+// its RSS into anonymous memory and mapped file pages (for ours, the
+// bbolt file), which rusage does not give. It returns the function that
+// stops it.
+func sampleRSS(pid int, res *runResult) func() {
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	path := fmt.Sprintf("/proc/%d/status", pid)
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if b, err := os.ReadFile(path); err == nil {
+				for _, l := range strings.Split(string(b), "\n") {
+					k, v, _ := strings.Cut(l, ":")
+					var kb int64
+					if _, err := fmt.Sscanf(strings.TrimSpace(v), "%d kB", &kb); err != nil {
+						continue
+					}
+					switch k {
+					case "RssAnon":
+						res.anonKiB = max(res.anonKiB, kb)
+					case "RssFile":
+						res.fileKiB = max(res.fileKiB, kb)
+					}
+				}
+			}
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
+	}
+}
+
+// readStore counts what our crawl stored.
+func readStore(path string, res *runResult) error {
+	db, err := store.Open(path, store.Options{ReadOnly: true, Timeout: 5 * time.Second})
+	if err != nil {
+		return fmt.Errorf("ours: open store: %w", err)
+	}
+	defer db.Close()
+	return db.View(func(tx *store.Tx) error {
+		c := tx.Counts()
+		res.stored, res.dbBytes = int(c.Pages), c.FileBytes
+		res.child.Responses = frontier.ReadCounts(tx).Done
+		return nil
+	})
+}
+
+// oursConfig is the crawler.yaml of one run: the scenario's limits, robots
+// on, loopback allowed, a short retry backoff, no free-space pause and
+// warnings only on stderr.
+func oursConfig(dir string, seeds []string, l limits) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "data_dir: %q\n", filepath.Join(dir, "data"))
+	b.WriteString("seeds:\n")
+	for _, s := range seeds {
+		fmt.Fprintf(&b, "  - %q\n", s)
+	}
+	fmt.Fprintf(&b, `fetch:
+  concurrency: %d
+  per_host_concurrency: %d
+  per_host_delay: %s
+  respect_robots: true
+  allow_private_addresses: true
+  timeout: 30s
+  retry_base_delay: 100ms
+  retry_max_delay: 1s
+api:
+  socket: %q
+store:
+  min_free_bytes: 0
+log:
+  level: warn
+shutdown_timeout: 5s
+`, l.concurrency, l.perHost, l.delay, filepath.Join(dir, "c.sock"))
+	return b.String()
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}
