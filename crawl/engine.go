@@ -66,7 +66,6 @@ type Engine struct {
 	now     func() time.Time
 	opts    Options
 	stats   Stats
-	started atomic.Int64 // unix nanoseconds when Run started; 0 before
 
 	extractp atomic.Pointer[extract.Set] // extraction rules
 	links    *urlnorm.Cache              // link resolutions, shared by the parse pool
@@ -247,14 +246,6 @@ func (e *Engine) backedOff() int {
 // Running reports whether Run's pipeline is up (for /healthz).
 func (e *Engine) Running() bool { return e.running.Load() }
 
-// Started returns when Run started; zero before.
-func (e *Engine) Started() time.Time {
-	if n := e.started.Load(); n != 0 {
-		return time.Unix(0, n)
-	}
-	return time.Time{}
-}
-
 // Config returns the configuration the engine runs on (the latest
 // successfully reloaded one).
 func (e *Engine) Config() *config.Config { return e.config() }
@@ -334,7 +325,6 @@ func (e *Engine) addSeeds(ctx context.Context, urls []string, record bool) (int,
 // The DB is left open; the caller closes it last. Run returns nil on a
 // clean stop and the writer's error if the store failed.
 func (e *Engine) Run(ctx context.Context) error {
-	e.started.Store(e.now().UnixNano())
 	e.running.Store(true)
 	defer e.running.Store(false)
 	defer e.fetcher().Close()

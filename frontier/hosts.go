@@ -1,7 +1,6 @@
 package frontier
 
 import (
-	"sort"
 	"time"
 
 	"crawler/store"
@@ -43,14 +42,4 @@ func (q *Queue) Live() map[string]HostInfo {
 		out[k] = HostInfo{Host: k, InFlight: int64(len(h.leased)), Delay: h.delay.String(), NextAt: h.next}
 	}
 	return out
-}
-
-// SortedKeys returns m's keys in order.
-func SortedKeys(m map[string]HostInfo) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
