@@ -229,20 +229,6 @@ func (e *Engine) Abort() {
 	}
 }
 
-// backedOff counts hosts whose next start is further away than their
-// delay: paused by a breaker, a Retry-After or a robots.txt retry.
-func (e *Engine) backedOff() int {
-	now := e.now()
-	n := 0
-	for _, h := range e.q.Live() {
-		d, _ := time.ParseDuration(h.Delay)
-		if h.NextAt.After(now.Add(d)) {
-			n++
-		}
-	}
-	return n
-}
-
 // Running reports whether Run's pipeline is up (for /healthz).
 func (e *Engine) Running() bool { return e.running.Load() }
 

@@ -69,7 +69,7 @@ func newMetrics(reg *prometheus.Registry, e *Engine) *metrics {
 		gauge("crawler_frontier_disallowed", "URLs robots.txt forbids.", counts(func(c countsView) float64 { return float64(c.get().Disallowed) })),
 		gauge("crawler_frontier_trapped", "Links dropped as crawler traps.", counts(func(c countsView) float64 { return float64(c.get().Trapped) })),
 		gauge("crawler_hosts_active", "Hosts with queued or in-flight URLs.", counts(func(c countsView) float64 { return float64(c.get().Hosts) })),
-		gauge("crawler_hosts_backed_off", "Hosts paused beyond their delay (breaker, Retry-After, robots retry).", func() float64 { return float64(e.backedOff()) }),
+		gauge("crawler_hosts_backed_off", "Hosts paused beyond their delay (breaker, Retry-After, robots retry).", func() float64 { return float64(e.q.BackedOff()) }),
 		gauge("crawler_paused", "1 while fetching is paused for low disk space.", func() float64 {
 			if e.paused.Load() {
 				return 1

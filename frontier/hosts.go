@@ -43,3 +43,18 @@ func (q *Queue) Live() map[string]HostInfo {
 	}
 	return out
 }
+
+// BackedOff counts the hosts whose next start is further away than their
+// delay: paused by a circuit breaker, a Retry-After or a robots.txt retry.
+func (q *Queue) BackedOff() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	now := q.opts.Now()
+	n := 0
+	for _, h := range q.hosts {
+		if h.next.After(now.Add(h.delay)) {
+			n++
+		}
+	}
+	return n
+}

@@ -283,10 +283,7 @@ func (q *Queue) updateLocked(h *host) {
 	if h.idle() && h.index < 0 && !q.opts.Now().Before(h.next) {
 		delete(q.hosts, h.key)
 	}
-	select {
-	case q.wake <- struct{}{}:
-	default:
-	}
+	q.wakeLocked()
 }
 
 // dispatch is the scheduler: it hands the URL of the host whose next
