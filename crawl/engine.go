@@ -161,7 +161,7 @@ func New(opts Options) (*Engine, error) {
 		resize: make(chan int, 1),
 		robots: newRobotsCache(opts.Now),
 		adapt: newThrottle(cfg.Fetch.PerHostDelay, cfg.Fetch.MaxCrawlDelay, cfg.Fetch.PerHostConcurrency,
-			cfg.Fetch.HostFailureThreshold, Backoff{Base: cfg.Fetch.RetryBaseDelay, Max: cfg.Fetch.RetryMaxDelay}, opts.Now),
+			cfg.Fetch.HostFailureThreshold, retryBackoff(&cfg.Fetch), opts.Now),
 		log:     opts.Logger,
 		now:     opts.Now,
 		opts:    opts,
@@ -191,8 +191,11 @@ func (e *Engine) Close() error {
 func (e *Engine) config() *config.Config { return e.cfgp.Load() }
 
 // retryBackoff is the retry schedule in force.
-func (e *Engine) retryBackoff() Backoff {
-	f := &e.config().Fetch
+func (e *Engine) retryBackoff() Backoff { return retryBackoff(&e.config().Fetch) }
+
+// retryBackoff is the retry schedule f configures: for URLs, robots.txt
+// and the host circuit breaker alike.
+func retryBackoff(f *config.Fetch) Backoff {
 	return Backoff{Base: f.RetryBaseDelay, Max: f.RetryMaxDelay}
 }
 

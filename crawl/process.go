@@ -177,7 +177,7 @@ func (e *Engine) processFetch(f *fetched) *frontier.Completion {
 	}
 	respect := e.config().Fetch.RespectRobots
 	for _, l := range doc.Links {
-		host := hostOf(l)
+		origin, host, _ := urlnorm.SplitCanonical(l)
 		if !e.inScope(host) {
 			e.stats.LinksDropped.Add(1)
 			continue
@@ -191,7 +191,7 @@ func (e *Engine) processFetch(f *fetched) *frontier.Completion {
 			// A link whose origin's robots.txt is known is judged now:
 			// a disallowed one is recorded without ever being queued,
 			// so it never takes a politeness slot.
-			if rules := e.robots.peek(origin(l)); rules != nil {
+			if rules := e.robots.peek(origin); rules != nil {
 				if lu, err := url.Parse(l); err == nil && !rules.Allowed(lu) {
 					link.Disallowed = true
 				}
@@ -292,26 +292,4 @@ func retryable(err error) bool {
 		return false
 	}
 	return fe.Kind == fetcher.KindNetwork || fe.Kind == fetcher.KindTimeout
-}
-
-// origin returns the scheme://host[:port] of a canonical absolute URL.
-func origin(u string) string {
-	i := strings.Index(u, "://")
-	if i < 0 {
-		return ""
-	}
-	return u[:i+3] + hostOf(u)
-}
-
-// hostOf returns the host[:port] of a canonical absolute URL.
-func hostOf(u string) string {
-	i := strings.Index(u, "://")
-	if i < 0 {
-		return ""
-	}
-	rest := u[i+3:]
-	if j := strings.IndexAny(rest, "/?"); j >= 0 {
-		rest = rest[:j]
-	}
-	return rest
 }

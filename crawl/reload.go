@@ -102,7 +102,7 @@ func (e *Engine) reload(ctx context.Context, next *config.Config) error {
 	e.extractp.Store(rules)
 	e.cfgp.Store(next)
 	e.adapt.configure(next.Fetch.PerHostDelay, next.Fetch.MaxCrawlDelay, next.Fetch.PerHostConcurrency,
-		next.Fetch.HostFailureThreshold, Backoff{Base: next.Fetch.RetryBaseDelay, Max: next.Fetch.RetryMaxDelay})
+		next.Fetch.HostFailureThreshold, retryBackoff(&next.Fetch))
 	e.q.SetLimits(next.Fetch.PerHostConcurrency, next.Fetch.PerHostDelay, next.Fetch.Concurrency, next.Scope.MaxPagesPerHost)
 	if next.Fetch.Concurrency != prev.Fetch.Concurrency {
 		select {

@@ -2,6 +2,8 @@ package crawl
 
 import (
 	"strings"
+
+	"crawler/internal/urlnorm"
 )
 
 // maxPathSegments bounds the repeated-run search (cubic in the segment
@@ -15,21 +17,12 @@ func (e *Engine) trap(link string) string {
 	if sc.MaxURLLength > 0 && len(link) > sc.MaxURLLength {
 		return "url too long"
 	}
-	path, query := link, ""
-	if i := strings.IndexByte(link, '?'); i >= 0 {
-		path, query = link[:i], link[i+1:]
-	}
+	_, _, rest := urlnorm.SplitCanonical(link)
+	path, query, _ := strings.Cut(rest, "?")
 	if sc.MaxQueryParams > 0 && query != "" && strings.Count(query, "&")+1 > sc.MaxQueryParams {
 		return "too many query parameters"
 	}
 	if sc.MaxRepeatedSegments > 0 {
-		if i := strings.Index(path, "://"); i >= 0 {
-			if j := strings.IndexByte(path[i+3:], '/'); j >= 0 {
-				path = path[i+3+j:]
-			} else {
-				path = "/"
-			}
-		}
 		segs := strings.Split(strings.Trim(path, "/"), "/")
 		if len(segs) > maxPathSegments {
 			return "too many path segments"

@@ -97,3 +97,18 @@ func FuzzFast(f *testing.F) {
 		}
 	})
 }
+
+// SplitCanonical slices what Origin and Host compute, for canonical URLs.
+func TestSplitCanonicalAgrees(t *testing.T) {
+	for _, raw := range []string{"http://h.example/", "https://H.example:443/a/b?c=d", "http://h.example:8080?q",
+		"http://[::1]:81/x", "http://xn--bcher-kva.example/p#f", "http://127.0.0.1/a?b/c"} {
+		u, err := Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		origin, host, rest := SplitCanonical(u.String())
+		if origin != Origin(u) || host != Host(u) || origin+rest != u.String() {
+			t.Errorf("SplitCanonical(%s) = %q %q %q; want %q %q", u, origin, host, rest, Origin(u), Host(u))
+		}
+	}
+}

@@ -99,6 +99,23 @@ func Origin(u *url.URL) string {
 	return strings.ToLower(u.Scheme) + "://" + Host(u)
 }
 
+// SplitCanonical splits a canonical URL string, as Parse returns it, into
+// its origin "scheme://host[:port]", its host "host[:port]" and the rest
+// ("/path?query"). It only slices, without parsing or validation: for
+// canonical input it agrees with Origin and Host, and it is cheap enough
+// for every link of every page.
+func SplitCanonical(s string) (origin, host, rest string) {
+	i := strings.Index(s, "://")
+	if i < 0 {
+		return "", "", s
+	}
+	end := len(s)
+	if j := strings.IndexAny(s[i+3:], "/?"); j >= 0 {
+		end = i + 3 + j
+	}
+	return s[:end], s[i+3 : end], s[end:]
+}
+
 // Host returns the politeness key "host[:port]" of u: the lowercase host with
 // the scheme's default port dropped. For a canonical URL it equals u.Host.
 func Host(u *url.URL) string {
