@@ -35,9 +35,8 @@ func watchCounts(b *testing.B, e *crawl.Engine) func() {
 				return
 			case <-t.C:
 				c := e.Queue().Counts()
-				st := e.Stats()
 				b.Logf("queued %d in-flight %d done %d disallowed %d hosts %d fetches %d",
-					c.Queued, c.InFlight, c.Done, c.Disallowed, c.Hosts, st.Fetches.Load())
+					c.Queued, c.InFlight, c.Done, c.Disallowed, c.Hosts, c.Done+c.Failed)
 			}
 		}
 	}()

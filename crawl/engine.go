@@ -84,10 +84,10 @@ type Engine struct {
 }
 
 // Stats are the engine's running totals, safe to read at any time.
+// Fetches by status class and robots.txt outcomes are counted by the
+// metrics only (they carry labels); these totals are exported there too.
 type Stats struct {
-	Fetches       atomic.Int64 // page requests that got a response
-	FetchErrors   atomic.Int64 // page requests that got none
-	RobotsFetches atomic.Int64
+	RobotsFetches atomic.Int64 // robots.txt fetches, every outcome
 	Retries       atomic.Int64
 	BreakerTrips  atomic.Int64 // host circuit breakers opened
 	BytesFetched  atomic.Int64 // wire bytes

@@ -120,17 +120,11 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 	status := 0
 	if resp != nil {
 		status = resp.Status
-		e.metrics.bytes.Add(float64(resp.WireBytes))
 	}
 	e.metrics.observeFetch(status, err, took)
 	e.q.Release(it, sent.get())
 	if resp != nil {
 		e.stats.BytesFetched.Add(resp.WireBytes)
-	}
-	if err != nil && resp == nil {
-		e.stats.FetchErrors.Add(1)
-	} else {
-		e.stats.Fetches.Add(1)
 	}
 	return &fetched{item: it, url: u, resp: resp, err: err, prior: prior}
 }
@@ -199,7 +193,6 @@ func (e *Engine) adaptHost(hostKey string, resp *fetcher.Response, err error, to
 	}
 	if !pause.IsZero() {
 		e.stats.BreakerTrips.Add(1)
-		e.metrics.breakers.Inc()
 		e.log.Warn("host circuit breaker open: pausing host", "host", hostKey, "until", pause.Format(time.RFC3339))
 		e.q.Pause(hostKey, pause)
 	}
@@ -245,7 +238,6 @@ func (e *Engine) fetchRobots(ctx context.Context, u *url.URL) (*robots.Rules, ti
 		defer resp.Release() // robots.txt bodies are small (<= 512 KB) and parsed at once
 		if resp != nil {
 			e.stats.BytesFetched.Add(resp.WireBytes)
-			e.metrics.bytes.Add(float64(resp.WireBytes))
 		}
 		if err != nil {
 			return 0, nil, nil, err

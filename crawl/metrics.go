@@ -1,6 +1,7 @@
 package crawl
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,13 +13,12 @@ import (
 
 // metrics are the engine's Prometheus collectors. No label ever holds a
 // host or URL: their number is unbounded.
+// Plain totals are the engine's Stats, exported with CounterFuncs, so each
+// event is counted once.
 type metrics struct {
 	fetches  *prometheus.CounterVec // page requests by status class
-	bytes    prometheus.Counter
 	latency  prometheus.Histogram
 	robots   *prometheus.CounterVec // robots.txt fetches by outcome
-	retries  prometheus.Counter
-	breakers prometheus.Counter
 	commits  prometheus.Histogram
 	ops      prometheus.Counter
 	reloadOK prometheus.Gauge
@@ -30,17 +30,11 @@ func newMetrics(reg *prometheus.Registry, e *Engine) *metrics {
 		fetches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "crawler_fetches_total", Help: "Page requests by outcome: status class (2xx..5xx) or error."},
 			[]string{"class"}),
-		bytes: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "crawler_fetched_bytes_total", Help: "Bytes read from the network, robots.txt included."}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "crawler_fetch_duration_seconds", Help: "Page request duration, body included.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12)}),
 		robots: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "crawler_robots_fetches_total", Help: "robots.txt fetches by outcome."}, []string{"outcome"}),
-		retries: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "crawler_retries_total", Help: "URLs sent back to wait for another attempt."}),
-		breakers: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "crawler_host_breaker_trips_total", Help: "Host circuit breakers opened."}),
 		commits: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "crawler_store_commit_duration_seconds", Help: "Duration of one store write transaction.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 12)}),
@@ -55,13 +49,22 @@ func newMetrics(reg *prometheus.Registry, e *Engine) *metrics {
 	counts := func(f func(c countsView) float64) func() float64 {
 		return func() float64 { return f(countsView{e}) }
 	}
+	total := func(name, help string, n *atomic.Int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(n.Load()) })
+	}
 	gauge := func(name, help string, f func() float64) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
 	}
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.fetches, m.bytes, m.latency, m.robots, m.retries, m.breakers, m.commits, m.ops, m.reloadOK, m.reloadAt,
+		m.fetches, m.latency, m.robots, m.commits, m.ops, m.reloadOK, m.reloadAt,
+		total("crawler_fetched_bytes_total", "Bytes read from the network, robots.txt included.", &e.stats.BytesFetched),
+		total("crawler_retries_total", "URLs sent back to wait for another attempt.", &e.stats.Retries),
+		total("crawler_host_breaker_trips_total", "Host circuit breakers opened.", &e.stats.BreakerTrips),
+		total("crawler_pages_stored_total", "Page records written this run (done or failed).", &e.stats.PagesStored),
+		total("crawler_extract_failed_total", "Pages missing a required extracted field.", &e.stats.ExtractFailed),
+		total("crawler_links_dropped_total", "Links dropped: out of scope, too deep, too long or unparsable.", &e.stats.LinksDropped),
 		gauge("crawler_frontier_queued", "URLs waiting, retries included.", counts(func(c countsView) float64 { return float64(c.get().Queued) })),
 		gauge("crawler_frontier_in_flight", "URLs leased to the pipeline, not yet committed.", counts(func(c countsView) float64 { return float64(c.get().InFlight) })),
 		gauge("crawler_frontier_done", "URLs done.", counts(func(c countsView) float64 { return float64(c.get().Done) })),

@@ -281,7 +281,6 @@ func (e *Engine) retry(c *frontier.Completion, wait time.Duration) bool {
 	}
 	c.RetryAt = e.now().Add(d)
 	e.stats.Retries.Add(1)
-	e.metrics.retries.Inc()
 	return true
 }
 
