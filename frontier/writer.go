@@ -14,6 +14,7 @@ import (
 // op is one unit of work for the writer: a Completion, or links to add.
 type op struct {
 	c     *Completion
+	rec   []byte // c.Page encoded by the caller of Commit, not by the writer
 	links []Link
 	done  chan addResult // for Add; nil for completions
 }
@@ -28,7 +29,16 @@ type addResult struct {
 // backpressure point. The item is durable once the writer commits it;
 // until then a crash leaves it queued.
 func (q *Queue) Commit(ctx context.Context, c *Completion) error {
-	return q.send(ctx, &op{c: c})
+	o := &op{c: c}
+	if c.Page != nil && c.RetryAt.IsZero() {
+		// Encoded here, on the caller's goroutine: the writer is serial.
+		rec, err := store.MarshalRecord(c.Page)
+		if err != nil {
+			return err
+		}
+		o.rec = rec
+	}
+	return q.send(ctx, o)
 }
 
 // Add adds links (seeds, or URLs from the API) and waits until they are
@@ -183,7 +193,7 @@ func (q *Queue) commit(batch []*op) error {
 		w.seq = u64(w.btx.Bucket(bucketMeta).Get(keySeq))
 		for i, o := range batch {
 			if o.c != nil {
-				if err := w.complete(o.c); err != nil {
+				if err := w.complete(o.c, o.rec); err != nil {
 					return err
 				}
 			}
@@ -365,7 +375,7 @@ type txWriter struct {
 	maxPerHost int64
 }
 
-func (w *txWriter) complete(c *Completion) error {
+func (w *txWriter) complete(c *Completion, rec []byte) error {
 	it := c.Item
 	w.fx.counts.Trapped += int64(c.Trapped)
 	urls := w.btx.Bucket(bucketURLs)
@@ -417,8 +427,8 @@ func (w *txWriter) complete(c *Completion) error {
 			w.fx.recrawl = c.RecrawlAt
 		}
 	}
-	if c.Page != nil {
-		if err := w.tx.PutPage(c.Page); err != nil {
+	if rec != nil {
+		if err := w.tx.PutRecord(c.Page.URL, rec); err != nil {
 			return err
 		}
 	}

@@ -39,20 +39,27 @@ func (tx *Tx) Page(url string) (*Page, error) {
 
 // PutPage stores p under p.URL, replacing any earlier record.
 func (tx *Tx) PutPage(p *Page) error {
-	if !tx.btx.Writable() {
-		return ErrReadOnly
-	}
 	v, err := MarshalRecord(p)
 	if err != nil {
 		return err
 	}
+	return tx.PutRecord(p.URL, v)
+}
+
+// PutRecord stores a page record already encoded with MarshalRecord under
+// url, replacing any earlier record. Encoding before the transaction keeps
+// that work off the single writer.
+func (tx *Tx) PutRecord(url string, rec []byte) error {
+	if !tx.btx.Writable() {
+		return ErrReadOnly
+	}
 	b := tx.btx.Bucket(bucketPages)
-	key := []byte(p.URL)
+	key := []byte(url)
 	if b.Get(key) == nil {
 		tx.addCounter(keyPages, 1)
 	}
-	if err := b.Put(key, v); err != nil {
-		return fmt.Errorf("put page %s: %w", p.URL, err)
+	if err := b.Put(key, rec); err != nil {
+		return fmt.Errorf("put page %s: %w", url, err)
 	}
 	return nil
 }
