@@ -138,21 +138,10 @@ func New(opts Options) (*Engine, error) {
 		_ = q.Close()
 		return nil, err
 	}
-	allowed := cfg.AllowedHostSet()
-	if len(cfg.Scope.AllowedHosts) == 0 {
-		// Seeds added at run time (crawler seed) widen the seeds' scope.
-		err := opts.DB.View(func(tx *store.Tx) error {
-			return tx.ForEachSeed(func(raw string) error {
-				if u, err := urlnorm.Parse(raw); err == nil {
-					allowed[urlnorm.Host(u)] = true
-				}
-				return nil
-			})
-		})
-		if err != nil {
-			_ = q.Close()
-			return nil, fmt.Errorf("read seeds: %w", err)
-		}
+	allowed, err := scopeHosts(cfg, opts.DB)
+	if err != nil {
+		_ = q.Close()
+		return nil, err
 	}
 	e = &Engine{
 		reg:    opts.Registry,
@@ -172,6 +161,28 @@ func New(opts Options) (*Engine, error) {
 	e.extractp.Store(rules)
 	e.metrics = newMetrics(opts.Registry, e)
 	return e, nil
+}
+
+// scopeHosts returns the hosts cfg puts in scope: scope.allowed_hosts, or
+// when that is empty the seeds' hosts, including those of seeds added at
+// run time (crawler seed) and recorded in db.
+func scopeHosts(cfg *config.Config, db *store.DB) (map[string]bool, error) {
+	allowed := cfg.AllowedHostSet()
+	if len(cfg.Scope.AllowedHosts) > 0 {
+		return allowed, nil
+	}
+	err := db.View(func(tx *store.Tx) error {
+		return tx.ForEachSeed(func(raw string) error {
+			if u, err := urlnorm.Parse(raw); err == nil {
+				allowed[urlnorm.Host(u)] = true
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read seeds: %w", err)
+	}
+	return allowed, nil
 }
 
 // inScope reports whether a canonical host[:port] may be crawled.

@@ -8,8 +8,6 @@ import (
 
 	"crawler/config"
 	"crawler/extract"
-	"crawler/internal/urlnorm"
-	"crawler/store"
 )
 
 // ReloadStatus is the outcome of the last Reload.
@@ -74,19 +72,9 @@ func (e *Engine) reload(ctx context.Context, next *config.Config) error {
 	}
 
 	// Scope first, so links found from now on are judged by it.
-	allowed := next.AllowedHostSet()
-	if len(next.Scope.AllowedHosts) == 0 {
-		err := e.db.View(func(tx *store.Tx) error {
-			return tx.ForEachSeed(func(raw string) error {
-				if u, err := urlnorm.Parse(raw); err == nil {
-					allowed[urlnorm.Host(u)] = true
-				}
-				return nil
-			})
-		})
-		if err != nil {
-			return fmt.Errorf("read seeds: %w", err)
-		}
+	allowed, err := scopeHosts(next, e.db)
+	if err != nil {
+		return err
 	}
 	e.scopeMu.Lock()
 	e.allowed = allowed
