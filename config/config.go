@@ -268,27 +268,11 @@ func (c *Config) AllowedHostSet() map[string]bool {
 // non-empty, otherwise one of SeedHosts. Comparison is exact after
 // lowercasing (and converting internationalized names to ASCII).
 //
-// It costs O(len(AllowedHosts)) or O(len(Seeds)) per call; callers on a hot
-// path with many hosts should build their own set once.
+// It builds the set on each call; callers on a hot path build
+// AllowedHostSet once and look canonical hosts up in it.
 func (c *Config) HostAllowed(hostport string) bool {
 	h := normalizeHost(hostport)
-	if h == "" {
-		return false
-	}
-	if len(c.Scope.AllowedHosts) > 0 {
-		for _, a := range c.Scope.AllowedHosts {
-			if normalizeHost(a) == h {
-				return true
-			}
-		}
-		return false
-	}
-	for _, s := range c.Seeds {
-		if seedHost(s) == h {
-			return true
-		}
-	}
-	return false
+	return h != "" && c.AllowedHostSet()[h]
 }
 
 // seedHost returns the normalized host[:port] of an absolute http(s) URL, or
