@@ -29,7 +29,7 @@ type DaemonOptions struct {
 // Local, plus the engine's live state. It samples the engine's counters
 // on its own goroutine until Close. It is safe for concurrent use.
 type Daemon struct {
-	r       reader
+	reader
 	eng     *crawl.Engine
 	now     func() time.Time
 	started time.Time
@@ -54,11 +54,11 @@ func NewDaemon(db *store.DB, eng *crawl.Engine, opts DaemonOptions) *Daemon {
 		opts.Window = time.Minute
 	}
 	d := &Daemon{
-		r:    reader{db},
-		eng:  eng,
-		now:  opts.Now,
-		rate: rateWindow{span: opts.Window},
-		stop: make(chan struct{}),
+		reader: reader{db},
+		eng:    eng,
+		now:    opts.Now,
+		rate:   rateWindow{span: opts.Window},
+		stop:   make(chan struct{}),
 	}
 	d.started = d.now()
 	d.rate.add(d.started, d.finished())
@@ -98,31 +98,11 @@ func (d *Daemon) Close() error {
 	return nil
 }
 
-// ListPages implements Querier.
-func (d *Daemon) ListPages(ctx context.Context, f PageFilter, fn func(*store.Page) error) error {
-	return d.r.listPages(ctx, f, fn)
-}
-
-// GetPage implements Querier.
-func (d *Daemon) GetPage(_ context.Context, url string, withBody bool) (*store.Page, []byte, error) {
-	return d.r.getPage(url, withBody)
-}
-
-// Search implements Querier.
-func (d *Daemon) Search(ctx context.Context, text string, limit int, fn func(*store.Page) error) error {
-	return d.r.search(ctx, text, limit, fn)
-}
-
-// Export implements Querier.
-func (d *Daemon) Export(ctx context.Context, fn func(*store.Page, []byte) error) error {
-	return d.r.export(ctx, fn)
-}
-
 // Stats implements Querier: stored totals from the file, URL counts from
 // the live frontier, and the daemon's rate and uptime.
 func (d *Daemon) Stats(context.Context) (*Stats, error) {
 	s := &Stats{Running: true}
-	if err := d.r.db.View(func(tx *store.Tx) error { return storeStats(tx, s) }); err != nil {
+	if err := d.db.View(func(tx *store.Tx) error { return storeStats(tx, s) }); err != nil {
 		return nil, err
 	}
 	c := d.eng.Queue().Counts()
@@ -142,7 +122,7 @@ func (d *Daemon) Stats(context.Context) (*Stats, error) {
 // engine's robots.txt state. On disk a URL in flight is still queued, so
 // Queued here excludes the live in-flight count.
 func (d *Daemon) Hosts(ctx context.Context, fn func(*frontier.HostInfo) error) error {
-	hosts, err := d.r.readHosts()
+	hosts, err := d.readHosts()
 	if err != nil {
 		return err
 	}

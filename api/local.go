@@ -14,7 +14,7 @@ import (
 // Local answers queries from a crawl database opened by this process,
 // normally read-only while no daemon runs. It is safe for concurrent use.
 type Local struct {
-	r   reader
+	reader
 	cfg *config.Config
 }
 
@@ -22,27 +22,7 @@ type Local struct {
 // Seed uses it, and Seed needs db opened read-write. Closing db is the
 // caller's job.
 func NewLocal(db *store.DB, cfg *config.Config) *Local {
-	return &Local{r: reader{db}, cfg: cfg}
-}
-
-// ListPages implements Querier.
-func (l *Local) ListPages(ctx context.Context, f PageFilter, fn func(*store.Page) error) error {
-	return l.r.listPages(ctx, f, fn)
-}
-
-// GetPage implements Querier.
-func (l *Local) GetPage(_ context.Context, url string, withBody bool) (*store.Page, []byte, error) {
-	return l.r.getPage(url, withBody)
-}
-
-// Search implements Querier.
-func (l *Local) Search(ctx context.Context, text string, limit int, fn func(*store.Page) error) error {
-	return l.r.search(ctx, text, limit, fn)
-}
-
-// Export implements Querier.
-func (l *Local) Export(ctx context.Context, fn func(*store.Page, []byte) error) error {
-	return l.r.export(ctx, fn)
+	return &Local{reader: reader{db}, cfg: cfg}
 }
 
 // Stats implements Querier with the totals stored in the file. A stopped
@@ -50,7 +30,7 @@ func (l *Local) Export(ctx context.Context, fn func(*store.Page, []byte) error) 
 // were in flight when it stopped count as queued.
 func (l *Local) Stats(context.Context) (*Stats, error) {
 	s := new(Stats)
-	err := l.r.db.View(func(tx *store.Tx) error {
+	err := l.db.View(func(tx *store.Tx) error {
 		c := frontier.ReadCounts(tx)
 		s.Queued, s.Done, s.Failed, s.Disallowed, s.Trapped = c.Queued, c.Done, c.Failed, c.Disallowed, c.Trapped
 		return storeStats(tx, s)
@@ -64,7 +44,7 @@ func (l *Local) Stats(context.Context) (*Stats, error) {
 // Hosts implements Querier with the per-host totals stored in the file;
 // the live fields (in flight, delay, next start, robots) are empty.
 func (l *Local) Hosts(ctx context.Context, fn func(*frontier.HostInfo) error) error {
-	hosts, err := l.r.readHosts()
+	hosts, err := l.readHosts()
 	if err != nil {
 		return err
 	}
@@ -86,13 +66,13 @@ func (l *Local) Seed(ctx context.Context, urls []string) (int, error) {
 	if err := checkSeeds(urls); err != nil {
 		return 0, err
 	}
-	if l.r.db.ReadOnly() {
+	if l.db.ReadOnly() {
 		return 0, fmt.Errorf("seed a stopped crawl: %w", store.ErrReadOnly)
 	}
 	if l.cfg == nil {
 		return 0, fmt.Errorf("seed a stopped crawl: no configuration: %w", ErrInvalid)
 	}
-	eng, err := crawl.New(crawl.Options{Config: l.cfg, DB: l.r.db, Logger: slog.New(slog.DiscardHandler)})
+	eng, err := crawl.New(crawl.Options{Config: l.cfg, DB: l.db, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return 0, fmt.Errorf("seed a stopped crawl: %w", err)
 	}

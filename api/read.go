@@ -34,6 +34,8 @@ var (
 )
 
 // reader answers the store queries that Local and Daemon share.
+// reader answers the queries that only read the file; Local and Daemon
+// embed it, so its ListPages, GetPage, Search and Export are theirs.
 type reader struct{ db *store.DB }
 
 // picker decides inside a transaction whether p is kept, loading its body
@@ -108,7 +110,7 @@ func limited(limit int, fn func(*store.Page) error) func(*store.Page, []byte) er
 	}
 }
 
-func (r reader) listPages(ctx context.Context, f PageFilter, fn func(*store.Page) error) error {
+func (r reader) ListPages(ctx context.Context, f PageFilter, fn func(*store.Page) error) error {
 	prefixes, err := f.prefixes()
 	if err != nil {
 		return err
@@ -193,7 +195,7 @@ func canonicalURL(raw string) (string, error) {
 	return u.String(), nil
 }
 
-func (r reader) getPage(raw string, withBody bool) (*store.Page, []byte, error) {
+func (r reader) GetPage(_ context.Context, raw string, withBody bool) (*store.Page, []byte, error) {
 	key, err := canonicalURL(raw)
 	if err != nil {
 		return nil, nil, err
@@ -219,7 +221,7 @@ func (r reader) getPage(raw string, withBody bool) (*store.Page, []byte, error) 
 	return p, body, nil
 }
 
-func (r reader) search(ctx context.Context, text string, limit int, fn func(*store.Page) error) error {
+func (r reader) Search(ctx context.Context, text string, limit int, fn func(*store.Page) error) error {
 	q := foldSpace(strings.ToLower(text))
 	if q == "" {
 		return fmt.Errorf("search: empty text: %w", ErrInvalid)
@@ -312,7 +314,7 @@ func rawText(tag string) bool {
 // foldSpace trims s and replaces every run of white space with one space.
 func foldSpace(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-func (r reader) export(ctx context.Context, fn func(*store.Page, []byte) error) error {
+func (r reader) Export(ctx context.Context, fn func(*store.Page, []byte) error) error {
 	pick := func(tx *store.Tx, p *store.Page) (bool, []byte, int, error) {
 		body, err := tx.Body(p.URL)
 		if errors.Is(err, store.ErrNotFound) {
