@@ -20,7 +20,7 @@ import (
 // It reads everything once; memory grows with the number of queued URLs.
 func Check(tx *store.Tx) error {
 	btx := tx.Bolt()
-	urls, qb, db := btx.Bucket(bucketURLs), btx.Bucket(bucketQueue), btx.Bucket(bucketDelayed)
+	urls, qb, db := btx.Bucket(bucketSeen), btx.Bucket(bucketQueue), btx.Bucket(bucketDelayed)
 	if urls == nil || qb == nil || db == nil {
 		return nil // never crawled
 	}
@@ -30,15 +30,16 @@ func Check(tx *store.Tx) error {
 			errs = append(errs, fmt.Errorf(format, args...))
 		}
 	}
-	queued := make(map[string]bool)
+	queued := make(map[string]bool) // by seenKey
 	perHost := make(map[string]int64)
 	visit := func(where string, host string, e *entry) {
-		if queued[e.URL] {
+		key := seenKey(e.URL)
+		if queued[string(key)] {
 			report("%s: %s is queued twice", where, e.URL)
 		}
-		queued[e.URL] = true
+		queued[string(key)] = true
 		perHost[host]++
-		r, err := unmarshalURLRecord(urls.Get([]byte(e.URL)))
+		r, err := unmarshalURLRecord(urls.Get(key))
 		switch {
 		case err != nil:
 			report("%s: %s has no URL record", where, e.URL)
@@ -47,7 +48,7 @@ func Check(tx *store.Tx) error {
 		}
 	}
 	_ = qb.ForEach(func(k, v []byte) error {
-		e, err := unmarshalEntry(v)
+		e, err := unmarshalEntry(hostOfKey(k), v)
 		if err != nil {
 			report("queue entry %q: %v", k, err)
 			return nil
@@ -61,7 +62,7 @@ func Check(tx *store.Tx) error {
 			report("retry entry %x: no host", k)
 			return nil
 		}
-		e, err := unmarshalEntry(v[i+1:])
+		e, err := unmarshalEntry(string(v[:i]), v[i+1:])
 		if err != nil {
 			report("retry entry %x: %v", k, err)
 			return nil
@@ -73,8 +74,12 @@ func Check(tx *store.Tx) error {
 	if rb := btx.Bucket(bucketRecrawl); rb != nil {
 		_ = rb.ForEach(func(k, v []byte) error {
 			i := bytes.IndexByte(v, 0)
-			e, err := unmarshalEntry(v[i+1:])
-			if i < 0 || err != nil {
+			if i < 0 {
+				report("recrawl entry %x: corrupt", k)
+				return nil
+			}
+			e, err := unmarshalEntry(string(v[:i]), v[i+1:])
+			if err != nil {
 				report("recrawl entry %x: corrupt", k)
 				return nil
 			}
@@ -82,7 +87,7 @@ func Check(tx *store.Tx) error {
 				report("recrawl: %s is due twice", e.URL)
 			}
 			recrawls[e.URL] = true
-			if r, err := unmarshalURLRecord(urls.Get([]byte(e.URL))); err != nil || r.State != StateDone {
+			if r, err := unmarshalURLRecord(urls.Get(seenKey(e.URL))); err != nil || r.State != StateDone {
 				report("recrawl: %s is due again but its state is %v", e.URL, r.State)
 			}
 			return nil
@@ -92,14 +97,14 @@ func Check(tx *store.Tx) error {
 	_ = urls.ForEach(func(k, v []byte) error {
 		r, err := unmarshalURLRecord(v)
 		if err != nil {
-			report("URL record %q: %v", k, err)
+			report("URL record %x: %v", k, err)
 			return nil
 		}
 		if int(r.State) < len(states) {
 			states[r.State]++
 		}
 		if r.State == StateQueued && !queued[string(k)] {
-			report("%s is in state queued but in no queue", k)
+			report("URL record %x is in state queued but in no queue", k)
 		}
 		return nil
 	})
@@ -156,11 +161,11 @@ func ReadCounts(tx *store.Tx) Counts {
 // URLState returns the stored state of a normalized URL, or
 // store.ErrNotFound if the crawl never saw it.
 func URLState(tx *store.Tx, url string) (State, error) {
-	b := tx.Bolt().Bucket(bucketURLs)
+	b := tx.Bolt().Bucket(bucketSeen)
 	if b == nil {
 		return 0, store.ErrNotFound
 	}
-	v := b.Get([]byte(url))
+	v := b.Get(seenKey(url))
 	if v == nil {
 		return 0, store.ErrNotFound
 	}

@@ -217,6 +217,9 @@ func Open(db *store.DB, opts Options) (*Queue, error) {
 	if err := db.Update(createBuckets); err != nil {
 		return nil, err
 	}
+	if err := migrateURLs(db); err != nil {
+		return nil, err
+	}
 	if err := db.View(q.load); err != nil {
 		return nil, err
 	}
@@ -227,12 +230,58 @@ func Open(db *store.DB, opts Options) (*Queue, error) {
 }
 
 func createBuckets(tx *store.Tx) error {
-	for _, name := range [][]byte{bucketURLs, bucketQueue, bucketDelayed, bucketRecrawl, bucketHosts, bucketMeta} {
+	for _, name := range [][]byte{bucketSeen, bucketQueue, bucketDelayed, bucketRecrawl, bucketHosts, bucketMeta} {
 		if _, err := tx.Bolt().CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}
 	}
 	return nil
+}
+
+// migrateChunk is how many URLs migrateURLs moves per transaction.
+var migrateChunk = 50_000
+
+// migrateURLs moves the seen-set of files written before seen keys (the
+// urls bucket, keyed by the URL itself) into the seen bucket, a chunk per
+// transaction: each URL leaves urls in the transaction that adds it to
+// seen, so a crash part-way loses nothing and the next Open carries on.
+func migrateURLs(db *store.DB) error {
+	for {
+		done := false
+		err := db.Update(func(tx *store.Tx) error {
+			btx := tx.Bolt()
+			old := btx.Bucket(bucketURLs)
+			if old == nil {
+				done = true
+				return nil
+			}
+			seen := btx.Bucket(bucketSeen)
+			var moved [][]byte
+			c := old.Cursor()
+			for k, v := c.First(); k != nil && len(moved) < migrateChunk; k, v = c.Next() {
+				if err := seen.Put(seenKey(string(k)), bytes.Clone(v)); err != nil {
+					return err
+				}
+				moved = append(moved, bytes.Clone(k))
+			}
+			if len(moved) == 0 {
+				done = true
+				return btx.DeleteBucket(bucketURLs)
+			}
+			for _, k := range moved {
+				if err := old.Delete(k); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("frontier: migrate seen-set: %w", err)
+		}
+		if done {
+			return nil
+		}
+	}
 }
 
 // load rebuilds the in-memory state from disk: one pass over the queues.
@@ -244,17 +293,34 @@ func (q *Queue) load(tx *store.Tx) error {
 	q.counts.Failed = int64(u64(m.Get(keyFailed)))
 	q.counts.Disallowed = int64(u64(m.Get(keyDisallowed)))
 	q.counts.Trapped = int64(u64(m.Get(keyTrapped)))
-	c := btx.Bucket(bucketQueue).Cursor()
-	for k, _ := c.First(); k != nil; k, _ = c.Next() {
-		h := q.hostLocked(hostOfKey(k))
-		h.queued++
-		q.counts.Queued++
-	}
+	// A host's queued total counts its queue entries and its retries; the
+	// queue's share is the total less the retries. The totals commit with
+	// the entries, so this reads hosts and retries, never the queue itself
+	// (a scan of millions of entries, and of every page of the file). Should
+	// a count run ahead of the disk, pick trusts the disk.
+	retries := make(map[string]int64)
 	d := btx.Bucket(bucketDelayed)
-	if k, _ := d.Cursor().First(); k != nil {
+	dc := d.Cursor()
+	k, v := dc.First()
+	if k != nil {
 		q.delayed = time.Unix(0, int64(u64(k[:8])))
 	}
-	q.counts.Queued += int64(d.Stats().KeyN)
+	for ; k != nil; k, v = dc.Next() {
+		if i := bytes.IndexByte(v, 0); i >= 0 {
+			retries[string(v[:i])]++
+		}
+		q.counts.Queued++
+	}
+	err := btx.Bucket(bucketHosts).ForEach(func(k, v []byte) error {
+		if n := unmarshalHostRecord(v).Queued - retries[string(k)]; n > 0 {
+			q.hostLocked(string(k)).queued = int(n)
+			q.counts.Queued += n
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
 	if k, _ := btx.Bucket(bucketRecrawl).Cursor().First(); k != nil {
 		q.recrawl = time.Unix(0, int64(u64(k[:8])))
 	}
@@ -405,7 +471,7 @@ func (q *Queue) refillLocked(h *host) error {
 			if _, ok := skip[string(k)]; ok {
 				continue
 			}
-			e, err := unmarshalEntry(v)
+			e, err := unmarshalEntry(h.key, v)
 			if err != nil {
 				return fmt.Errorf("entry %q: %w", k, err)
 			}

@@ -176,6 +176,10 @@ func (fx *effects) host(key string) *hostRecord {
 	return r
 }
 
+// queueFill is the queue bucket's bbolt FillPercent: how full a leaf is
+// left when it splits.
+const queueFill = 0.9
+
 // commit writes a batch in one transaction and then applies it in memory.
 func (q *Queue) commit(batch []*op) error {
 	fx := &effects{hosts: make(map[string]*hostRecord), queued: make(map[string]int), added: make([]int, len(batch))}
@@ -191,6 +195,9 @@ func (q *Queue) commit(batch []*op) error {
 		q.mu.Unlock()
 		w := &txWriter{tx: tx, btx: tx.Bolt(), fx: fx, maxPerHost: maxPerHost}
 		w.seq = u64(w.btx.Bucket(bucketMeta).Get(keySeq))
+		// Entries are appended at the end of their host's range: leaves
+		// split full, not half full (bbolt's default suits random keys).
+		w.btx.Bucket(bucketQueue).FillPercent = queueFill
 		for i, o := range batch {
 			if o.c != nil {
 				if err := w.complete(o.c, o.rec); err != nil {
@@ -318,7 +325,7 @@ func (q *Queue) promote() {
 // recrawl also turns its URL from done back to queued.
 func (w *txWriter) promote(bucket []byte, now time.Time, recrawl bool) (time.Time, error) {
 	const maxPromote = 1024
-	d, qb, urls := w.btx.Bucket(bucket), w.btx.Bucket(bucketQueue), w.btx.Bucket(bucketURLs)
+	d, qb, urls := w.btx.Bucket(bucket), w.btx.Bucket(bucketQueue), w.btx.Bucket(bucketSeen)
 	var due [][]byte
 	c := d.Cursor()
 	k, v := c.First()
@@ -331,7 +338,7 @@ func (w *txWriter) promote(bucket []byte, now time.Time, recrawl bool) (time.Tim
 			return time.Time{}, fmt.Errorf("%s entry %x: %w", bucket, k, ErrCorrupt)
 		}
 		hostKey := string(v[:i])
-		e, err := unmarshalEntry(v[i+1:])
+		e, err := unmarshalEntry(hostKey, v[i+1:])
 		if err != nil {
 			return time.Time{}, fmt.Errorf("%s entry %x: %w", bucket, k, err)
 		}
@@ -341,9 +348,9 @@ func (w *txWriter) promote(bucket []byte, now time.Time, recrawl bool) (time.Tim
 		}
 		w.fx.queued[hostKey]++
 		if recrawl {
-			r, _ := unmarshalURLRecord(urls.Get([]byte(e.URL)))
+			r, _ := unmarshalURLRecord(urls.Get(seenKey(e.URL)))
 			r.State = StateQueued
-			if err := urls.Put([]byte(e.URL), r.marshal()); err != nil {
+			if err := urls.Put(seenKey(e.URL), r.marshal()); err != nil {
 				return time.Time{}, err
 			}
 			hr := w.fx.host(hostKey)
@@ -378,7 +385,7 @@ type txWriter struct {
 func (w *txWriter) complete(c *Completion, rec []byte) error {
 	it := c.Item
 	w.fx.counts.Trapped += int64(c.Trapped)
-	urls := w.btx.Bucket(bucketURLs)
+	urls := w.btx.Bucket(bucketSeen)
 	if err := w.btx.Bucket(bucketQueue).Delete(it.key); err != nil {
 		return err
 	}
@@ -389,7 +396,7 @@ func (w *txWriter) complete(c *Completion, rec []byte) error {
 	if !c.RetryAt.IsZero() {
 		w.seq++
 		e := entry{URL: it.URL, Parent: it.Parent, Depth: it.Depth, Attempts: attempts, Hops: it.Hops, Origin: it.Origin, Via: it.Via}
-		v := append(append([]byte(it.Host), 0), e.marshal()...)
+		v := append(append([]byte(it.Host), 0), e.marshal(it.Host)...)
 		if err := w.btx.Bucket(bucketDelayed).Put(delayedKey(c.RetryAt, w.seq), v); err != nil {
 			return err
 		}
@@ -397,7 +404,7 @@ func (w *txWriter) complete(c *Completion, rec []byte) error {
 			w.fx.delayed = c.RetryAt
 		}
 		w.fx.counts.Queued++
-		return urls.Put([]byte(it.URL), urlRecord{State: StateQueued, Depth: it.Depth, Attempts: attempts}.marshal())
+		return urls.Put(seenKey(it.URL), urlRecord{State: StateQueued, Depth: it.Depth, Attempts: attempts}.marshal())
 	}
 	hr.Queued--
 	switch c.State {
@@ -413,13 +420,13 @@ func (w *txWriter) complete(c *Completion, rec []byte) error {
 	default:
 		return fmt.Errorf("complete %s: invalid final state %v", it.URL, c.State)
 	}
-	if err := urls.Put([]byte(it.URL), urlRecord{State: c.State, Depth: it.Depth, Attempts: attempts}.marshal()); err != nil {
+	if err := urls.Put(seenKey(it.URL), urlRecord{State: c.State, Depth: it.Depth, Attempts: attempts}.marshal()); err != nil {
 		return err
 	}
 	if !c.RecrawlAt.IsZero() && c.State == StateDone {
 		w.seq++
 		e := entry{URL: it.URL, Parent: it.Parent, Depth: it.Depth}
-		v := append(append([]byte(it.Host), 0), e.marshal()...)
+		v := append(append([]byte(it.Host), 0), e.marshal(it.Host)...)
 		if err := w.btx.Bucket(bucketRecrawl).Put(delayedKey(c.RecrawlAt, w.seq), v); err != nil {
 			return err
 		}
@@ -440,8 +447,8 @@ func (w *txWriter) complete(c *Completion, rec []byte) error {
 
 // enqueue adds l unless its URL was seen before.
 func (w *txWriter) enqueue(l Link) (bool, error) {
-	urls := w.btx.Bucket(bucketURLs)
-	key := []byte(l.URL)
+	urls := w.btx.Bucket(bucketSeen)
+	key := seenKey(l.URL)
 	if urls.Get(key) != nil {
 		return false, nil
 	}
@@ -470,7 +477,7 @@ func (w *txWriter) enqueue(l Link) (bool, error) {
 	}
 	w.seq++
 	e := entry{URL: l.URL, Parent: l.Parent, Depth: l.Depth, Hops: l.Hops, Origin: l.Origin, Via: l.Via}
-	if err := w.btx.Bucket(bucketQueue).Put(queueKey(l.Host, l.Depth, w.seq), e.marshal()); err != nil {
+	if err := w.btx.Bucket(bucketQueue).Put(queueKey(l.Host, l.Depth, w.seq), e.marshal(l.Host)); err != nil {
 		return false, err
 	}
 	hr := w.fx.host(l.Host)
