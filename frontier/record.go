@@ -3,9 +3,9 @@ package frontier
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"fmt"
 	"hash/fnv"
 	"strings"
-	"fmt"
 	"time"
 )
 
