@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/PuerkitoBio/goquery"
 	"golang.org/x/net/html"
 
 	"crawler/internal/urlnorm"
@@ -17,15 +16,15 @@ type linker struct {
 	opts Options
 }
 
-// documentBase returns the URL relative links resolve against: the first
-// <base href> in tree order, resolved against the page URL, if it yields an
-// http(s) URL; the page URL otherwise.
-func documentBase(hd *goquery.Document, page *url.URL) *url.URL {
-	nodes := hd.FindMatcher(baseSel).Nodes
-	if len(nodes) == 0 {
+// documentBase returns the URL relative links resolve against: the href
+// of baseElem (the first <base href> in tree order, nil if none) resolved
+// against the page URL, if it yields an http(s) URL; the page URL
+// otherwise.
+func documentBase(baseElem *html.Node, page *url.URL) *url.URL {
+	if baseElem == nil {
 		return page
 	}
-	u, err := urlnorm.Resolve(page, attr(nodes[0], "href"))
+	u, err := urlnorm.Resolve(page, attr(baseElem, "href"))
 	if err != nil {
 		return page
 	}
@@ -54,8 +53,9 @@ func (l *linker) resolve(href string) (string, error) {
 	return s, nil
 }
 
-// links returns the distinct canonical links of nodes (matched by
-// outLinksSel, in document order) and how many were dropped.
+// links returns the distinct canonical links of nodes (the a[href],
+// area[href] and meta[http-equiv][content] elements, in document order)
+// and how many were dropped.
 func (l *linker) links(nodes []*html.Node) (links []string, dropped int) {
 	seen := make(map[string]bool)
 	for _, n := range nodes {

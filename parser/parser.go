@@ -3,9 +3,9 @@
 // directives and the outgoing links in canonical form (see
 // crawler/internal/urlnorm).
 //
-// The body is decoded to UTF-8 once and parsed once with net/html (through
-// goquery); the parsed tree is returned in Document.HTML so extraction rules
-// can run on the same parse. Parsing is lenient: malformed HTML and random
+// The body is decoded to UTF-8 once, parsed once with net/html (through
+// goquery) and the tree walked once for every field; the parsed tree is
+// returned in Document.HTML so extraction rules can run on the same parse. Parsing is lenient: malformed HTML and random
 // bytes yield a Document, never an error.
 package parser
 
@@ -15,10 +15,8 @@ import (
 	"net/url"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/PuerkitoBio/goquery"
-	"github.com/andybalholm/cascadia"
 	"golang.org/x/net/html"
 
 	"crawler/internal/urlnorm"
@@ -112,16 +110,6 @@ type Document struct {
 	HTML *goquery.Document
 }
 
-// Selectors, compiled once. cascadia.Selector values are immutable.
-var (
-	titleSel    = cascadia.MustCompile("title")
-	baseSel     = cascadia.MustCompile("base[href]")
-	metaNameSel = cascadia.MustCompile("meta[name]")
-	linkRelSel  = cascadia.MustCompile("link[rel][href]")
-	bodySel     = cascadia.MustCompile("body")
-	outLinksSel = cascadia.MustCompile("a[href], area[href], meta[http-equiv][content]")
-)
-
 // Parse decodes body to UTF-8 and parses it once. The encoding is the first
 // of: a byte order mark; the charset parameter of contentType; a <meta>
 // charset declaration in the first 1024 bytes; UTF-8 if the whole body is
@@ -139,51 +127,21 @@ func Parse(body []byte, contentType string, base *url.URL, opts Options) (*Docum
 	hd.Url = base
 	doc := &Document{Charset: charsetName, HTML: hd}
 
-	if n := firstHTML(hd.FindMatcher(titleSel).Nodes); n != nil {
-		doc.Title = collapse(textOf(n))
+	sc := scanTree(hd.Nodes[0])
+	if sc.title != nil {
+		doc.Title = collapse(textOf(sc.title))
 	}
-	doc.TextLen = visibleTextLen(hd.FindMatcher(bodySel).Nodes)
-	described := false
-	for _, n := range hd.FindMatcher(metaNameSel).Nodes {
-		switch name := attr(n, "name"); {
-		case strings.EqualFold(strings.TrimSpace(name), "robots"):
-			for _, d := range strings.FieldsFunc(attr(n, "content"), isDirectiveSep) {
-				switch {
-				case strings.EqualFold(d, "nofollow"):
-					doc.NoFollow = true
-				case strings.EqualFold(d, "noindex"):
-					doc.NoIndex = true
-				case strings.EqualFold(d, "none"):
-					doc.NoFollow, doc.NoIndex = true, true
-				}
-			}
-		case !described && strings.EqualFold(strings.TrimSpace(name), "description"):
-			doc.Description, described = collapse(attr(n, "content")), true
-		}
-	}
+	doc.TextLen = sc.textLen()
+	doc.Description, doc.NoFollow, doc.NoIndex = sc.description, sc.noFollow, sc.noIndex
 
-	l := linker{base: urlnorm.NewResolver(documentBase(hd, base), opts.Cache), opts: opts}
-	for _, n := range hd.FindMatcher(linkRelSel).Nodes {
-		if hasToken(attr(n, "rel"), "canonical") {
-			doc.Canonical, _ = l.resolve(attr(n, "href"))
-			break
-		}
+	l := linker{base: urlnorm.NewResolver(documentBase(sc.base, base), opts.Cache), opts: opts}
+	if sc.canonical != nil {
+		doc.Canonical, _ = l.resolve(attr(sc.canonical, "href"))
 	}
 	if !doc.NoFollow {
-		doc.Links, doc.Dropped = l.links(hd.FindMatcher(outLinksSel).Nodes)
+		doc.Links, doc.Dropped = l.links(sc.outlinks)
 	}
 	return doc, nil
-}
-
-// firstHTML returns the first node in the HTML namespace (a <title> inside
-// <svg> is not the document's title), or nil.
-func firstHTML(nodes []*html.Node) *html.Node {
-	for _, n := range nodes {
-		if n.Namespace == "" {
-			return n
-		}
-	}
-	return nil
 }
 
 // attr returns the value of n's attribute key, "" if absent.
@@ -233,41 +191,6 @@ func hidden(element string) bool {
 		return true
 	}
 	return false
-}
-
-// visibleTextLen returns the rune length of the whitespace-collapsed text
-// under the given roots (the <body>), outside hidden elements. It counts
-// as it goes instead of building the string.
-// isSpaceASCII is unicode.IsSpace for ASCII.
-var isSpaceASCII = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
-
-func visibleTextLen(roots []*html.Node) int {
-	count, pendingSpace := 0, false
-	for _, root := range roots {
-		walk(root, hidden, func(t string) {
-			for i := 0; i < len(t); {
-				var space bool
-				if c := t[i]; c < utf8.RuneSelf { // ASCII: no decoding
-					space = isSpaceASCII[c]
-					i++
-				} else {
-					r, size := utf8.DecodeRuneInString(t[i:])
-					space = unicode.IsSpace(r)
-					i += size
-				}
-				if space {
-					pendingSpace = true
-					continue
-				}
-				if pendingSpace && count > 0 {
-					count++
-				}
-				pendingSpace = false
-				count++
-			}
-		})
-	}
-	return count
 }
 
 // walk calls text for every text node under root in document order, not

@@ -1,0 +1,105 @@
+package parser
+
+import (
+	"bytes"
+	"fmt"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/andybalholm/cascadia"
+	"golang.org/x/net/html"
+	"golang.org/x/text/encoding/charmap"
+
+	"crawler/internal/urlnorm"
+)
+
+// The reference implementation: Parse as it was before the one-walk
+// scan, one cascadia query per field over the goquery DOM, and decode
+// running every body through the x/text decoder. The differential tests
+// hold Parse to its results.
+
+var (
+	refTitleSel    = cascadia.MustCompile("title")
+	refBaseSel     = cascadia.MustCompile("base[href]")
+	refMetaNameSel = cascadia.MustCompile("meta[name]")
+	refLinkRelSel  = cascadia.MustCompile("link[rel][href]")
+	refBodySel     = cascadia.MustCompile("body")
+	refOutLinksSel = cascadia.MustCompile("a[href], area[href], meta[http-equiv][content]")
+)
+
+func decodeReference(body []byte, contentType string) ([]byte, string) {
+	e, name := detect(body, contentType)
+	out, err := e.NewDecoder().Bytes(body)
+	if err != nil {
+		e, name = charmap.Windows1252, "windows-1252"
+		out, _ = e.NewDecoder().Bytes(body)
+	}
+	out = bytes.TrimPrefix(out, []byte("\uFEFF"))
+	if !utf8.Valid(out) {
+		out = bytes.ToValidUTF8(out, []byte("\uFFFD"))
+	}
+	return out, name
+}
+
+func parseReference(body []byte, contentType string, base *url.URL, opts Options) (*Document, error) {
+	opts = opts.withDefaults()
+	text, charsetName := decodeReference(body, contentType)
+	hd, err := goquery.NewDocumentFromReader(bytes.NewReader(text))
+	if err != nil {
+		return nil, fmt.Errorf("parse html: %w", err)
+	}
+	hd.Url = base
+	doc := &Document{Charset: charsetName, HTML: hd}
+
+	for _, n := range hd.FindMatcher(refTitleSel).Nodes {
+		if n.Namespace == "" {
+			doc.Title = collapse(textOf(n))
+			break
+		}
+	}
+	doc.TextLen = visibleTextLen(hd.FindMatcher(refBodySel).Nodes)
+	described := false
+	for _, n := range hd.FindMatcher(refMetaNameSel).Nodes {
+		switch name := attr(n, "name"); {
+		case strings.EqualFold(strings.TrimSpace(name), "robots"):
+			for _, d := range strings.FieldsFunc(attr(n, "content"), isDirectiveSep) {
+				switch {
+				case strings.EqualFold(d, "nofollow"):
+					doc.NoFollow = true
+				case strings.EqualFold(d, "noindex"):
+					doc.NoIndex = true
+				case strings.EqualFold(d, "none"):
+					doc.NoFollow, doc.NoIndex = true, true
+				}
+			}
+		case !described && strings.EqualFold(strings.TrimSpace(name), "description"):
+			doc.Description, described = collapse(attr(n, "content")), true
+		}
+	}
+
+	docBase := base
+	if nodes := hd.FindMatcher(refBaseSel).Nodes; len(nodes) > 0 {
+		if u, err := urlnorm.Resolve(base, attr(nodes[0], "href")); err == nil {
+			docBase = u
+		}
+	}
+	l := linker{base: urlnorm.NewResolver(docBase, opts.Cache), opts: opts}
+	for _, n := range hd.FindMatcher(refLinkRelSel).Nodes {
+		if hasToken(attr(n, "rel"), "canonical") {
+			doc.Canonical, _ = l.resolve(attr(n, "href"))
+			break
+		}
+	}
+	if !doc.NoFollow {
+		var nodes []*html.Node
+		for _, n := range hd.FindMatcher(refOutLinksSel).Nodes {
+			if !insideTemplate(n) {
+				nodes = append(nodes, n)
+			}
+		}
+		doc.Links, doc.Dropped = l.links(nodes)
+	}
+	return doc, nil
+}

@@ -1,0 +1,202 @@
+package parser
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/net/html"
+)
+
+// scan is what one walk over a parsed document collects for Parse.
+// Elements are matched by tag name in any namespace and attributes by key
+// alone, as the CSS selectors Parse used to run (one tree walk each) did.
+type scan struct {
+	// title is the first <title> in the HTML namespace (a <title> inside
+	// <svg> is not the document's title).
+	title *html.Node
+
+	// base is the first <base> with an href attribute.
+	base *html.Node
+
+	// canonical is the first <link> with an href attribute and a rel
+	// attribute listing "canonical".
+	canonical *html.Node
+
+	// outlinks are the a[href], area[href] and meta[http-equiv][content]
+	// elements, in document order, <template> content included.
+	outlinks []*html.Node
+
+	// bodies are the <body> elements; the HTML parser makes at most one.
+	bodies []*html.Node
+
+	// text counts the visible text under the first body; it is the
+	// visible text length of the document when there is only one body.
+	text textCounter
+
+	// description is the content of the first <meta name=description>,
+	// whitespace-collapsed; described reports whether there is one.
+	description string
+	described   bool
+
+	// noFollow and noIndex are the <meta name=robots> directives, added
+	// up over every such element.
+	noFollow, noIndex bool
+}
+
+// scanEntry is a node waiting on the walk's stack, with whether its text
+// is visible body text.
+type scanEntry struct {
+	n       *html.Node
+	visible bool
+}
+
+// scanTree walks the tree under root once, in document order, and returns
+// what Parse needs from it. It uses an explicit stack, so deeply nested
+// garbage cannot exhaust the goroutine stack.
+func scanTree(root *html.Node) *scan {
+	s := &scan{}
+	stack := make([]scanEntry, 1, 64)
+	stack[0] = scanEntry{n: root}
+	for len(stack) > 0 {
+		e := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		n, visible := e.n, e.visible
+		switch n.Type {
+		case html.TextNode:
+			if visible {
+				s.text.add(n.Data)
+			}
+			continue
+		case html.ElementNode:
+			visible = s.element(n, visible)
+		}
+		for c := n.LastChild; c != nil; c = c.PrevSibling {
+			stack = append(stack, scanEntry{n: c, visible: visible})
+		}
+	}
+	return s
+}
+
+// element records element n and returns whether the text under it is
+// visible body text, given whether the text under its parent is: text is
+// visible from a <body> down, except under hidden elements.
+func (s *scan) element(n *html.Node, visible bool) bool {
+	switch n.Data {
+	case "title":
+		if s.title == nil && n.Namespace == "" {
+			s.title = n
+		}
+	case "body":
+		s.bodies = append(s.bodies, n)
+		return true
+	case "base":
+		if s.base == nil && hasAttr(n, "href") {
+			s.base = n
+		}
+	case "link":
+		if s.canonical == nil && hasAttr(n, "href") && hasAttr(n, "rel") && hasToken(attr(n, "rel"), "canonical") {
+			s.canonical = n
+		}
+	case "a", "area":
+		if hasAttr(n, "href") {
+			s.outlinks = append(s.outlinks, n)
+		}
+	case "meta":
+		if hasAttr(n, "http-equiv") && hasAttr(n, "content") {
+			s.outlinks = append(s.outlinks, n)
+		}
+		if hasAttr(n, "name") {
+			s.meta(n)
+		}
+	}
+	return visible && !hidden(n.Data)
+}
+
+// meta records the robots directives or the description of a <meta> with
+// a name attribute.
+func (s *scan) meta(n *html.Node) {
+	switch name := attr(n, "name"); {
+	case strings.EqualFold(strings.TrimSpace(name), "robots"):
+		for _, d := range strings.FieldsFunc(attr(n, "content"), isDirectiveSep) {
+			switch {
+			case strings.EqualFold(d, "nofollow"):
+				s.noFollow = true
+			case strings.EqualFold(d, "noindex"):
+				s.noIndex = true
+			case strings.EqualFold(d, "none"):
+				s.noFollow, s.noIndex = true, true
+			}
+		}
+	case !s.described && strings.EqualFold(strings.TrimSpace(name), "description"):
+		s.description, s.described = collapse(attr(n, "content")), true
+	}
+}
+
+// textLen returns the rune length of the visible text under the
+// document's bodies (see visibleTextLen).
+func (s *scan) textLen() int {
+	if len(s.bodies) > 1 {
+		// Not made by the HTML parser; text under nested bodies counts
+		// once per body, which the one-pass count does not do.
+		return visibleTextLen(s.bodies)
+	}
+	return s.text.count
+}
+
+// hasAttr reports whether n has an attribute key, in any namespace.
+func hasAttr(n *html.Node, key string) bool {
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return true
+		}
+	}
+	return false
+}
+
+// textCounter counts the runes of text fed to it in pieces as if the
+// pieces were concatenated, whitespace-collapsed and trimmed, without
+// building the string.
+type textCounter struct {
+	count        int
+	pendingSpace bool // whitespace seen since the last counted rune
+}
+
+// isSpaceASCII is unicode.IsSpace for ASCII.
+var isSpaceASCII = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
+
+// add counts t.
+func (c *textCounter) add(t string) {
+	count, pendingSpace := c.count, c.pendingSpace
+	for i := 0; i < len(t); {
+		var space bool
+		if b := t[i]; b < utf8.RuneSelf { // ASCII: no decoding
+			space = isSpaceASCII[b]
+			i++
+		} else {
+			r, size := utf8.DecodeRuneInString(t[i:])
+			space = unicode.IsSpace(r)
+			i += size
+		}
+		if space {
+			pendingSpace = true
+			continue
+		}
+		if pendingSpace && count > 0 {
+			count++
+		}
+		pendingSpace = false
+		count++
+	}
+	c.count, c.pendingSpace = count, pendingSpace
+}
+
+// visibleTextLen returns the rune length of the whitespace-collapsed text
+// under the given roots, outside hidden elements, as one text.
+func visibleTextLen(roots []*html.Node) int {
+	var c textCounter
+	for _, root := range roots {
+		walk(root, hidden, c.add)
+	}
+	return c.count
+}
