@@ -15,9 +15,14 @@ import (
 )
 
 // decode returns body converted to valid UTF-8 without a byte order mark,
-// and the name of the encoding it was decoded from.
+// and the name of the encoding it was decoded from. The result may share
+// body's memory: valid UTF-8 (most pages) is returned as it is, since the
+// decoders for "utf-8" would copy it unchanged.
 func decode(body []byte, contentType string) ([]byte, string) {
 	e, name := detect(body, contentType)
+	if name == "utf-8" && utf8.Valid(body) {
+		return bytes.TrimPrefix(body, []byte("\uFEFF")), name
+	}
 	out, err := e.NewDecoder().Bytes(body)
 	if err != nil {
 		// x/text decoders substitute U+FFFD for invalid input rather than
