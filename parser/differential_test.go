@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"golang.org/x/net/html"
 )
@@ -217,5 +218,41 @@ func TestScanNestedBodies(t *testing.T) {
 	}
 	if got, want := s.textLen(), visibleTextLen(s.bodies); got != want || want != len("a binner words c")+len("inner words") {
 		t.Errorf("textLen = %d, visibleTextLen = %d", got, want)
+	}
+}
+
+// TestTextCounter holds textCounter to the rune count of strings.Fields
+// joined with single spaces, and, fed in random pieces, to the reference's
+// one-byte-at-a-time count over the same pieces (a piece boundary inside
+// a multi-byte rune splits it in both), on text mixing every ASCII space,
+// Unicode spaces, multi-byte runes and invalid bytes.
+func TestTextCounter(t *testing.T) {
+	alphabet := []string{" ", "\t", "\n", "\v", "\f", "\r", "\x1f", "!", "a", "Z", "~", "\x7f",
+		"\u00a0", "\u0085", "\u3000", "\u2028", "é", "日", "\xff", "\xc2", "\xc3", "\x85", "loremipsum"}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for range 5000 {
+		var b strings.Builder
+		for range rng.IntN(80) {
+			b.WriteString(alphabet[rng.IntN(len(alphabet))])
+		}
+		s := b.String()
+		var whole textCounter
+		whole.add(s)
+		if want := utf8.RuneCountInString(strings.Join(strings.Fields(s), " ")); whole.count != want {
+			t.Fatalf("textCounter(%q) = %d, want %d", s, whole.count, want)
+		}
+		var c textCounter
+		body := &html.Node{Type: html.ElementNode, Data: "body"}
+		var pieces []string
+		for rest := s; rest != ""; {
+			n := 1 + rng.IntN(len(rest))
+			c.add(rest[:n])
+			body.AppendChild(&html.Node{Type: html.TextNode, Data: rest[:n]})
+			pieces = append(pieces, rest[:n])
+			rest = rest[n:]
+		}
+		if want := refVisibleTextLen([]*html.Node{body}); c.count != want {
+			t.Fatalf("textCounter(%q) = %d, want %d", pieces, c.count, want)
+		}
 	}
 }

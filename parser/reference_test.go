@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/PuerkitoBio/goquery"
@@ -59,7 +60,7 @@ func parseReference(body []byte, contentType string, base *url.URL, opts Options
 			break
 		}
 	}
-	doc.TextLen = visibleTextLen(hd.FindMatcher(refBodySel).Nodes)
+	doc.TextLen = refVisibleTextLen(hd.FindMatcher(refBodySel).Nodes)
 	described := false
 	for _, n := range hd.FindMatcher(refMetaNameSel).Nodes {
 		switch name := attr(n, "name"); {
@@ -102,4 +103,35 @@ func parseReference(body []byte, contentType string, base *url.URL, opts Options
 		doc.Links, doc.Dropped = l.links(nodes)
 	}
 	return doc, nil
+}
+
+var refIsSpaceASCII = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
+
+func refVisibleTextLen(roots []*html.Node) int {
+	count, pendingSpace := 0, false
+	for _, root := range roots {
+		walk(root, hidden, func(t string) {
+			for i := 0; i < len(t); {
+				var space bool
+				if c := t[i]; c < utf8.RuneSelf {
+					space = refIsSpaceASCII[c]
+					i++
+				} else {
+					r, size := utf8.DecodeRuneInString(t[i:])
+					space = unicode.IsSpace(r)
+					i += size
+				}
+				if space {
+					pendingSpace = true
+					continue
+				}
+				if pendingSpace && count > 0 {
+					count++
+				}
+				pendingSpace = false
+				count++
+			}
+		})
+	}
+	return count
 }

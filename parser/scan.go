@@ -1,6 +1,7 @@
 package parser
 
 import (
+	"math/bits"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -156,39 +157,79 @@ func hasAttr(n *html.Node, key string) bool {
 
 // textCounter counts the runes of text fed to it in pieces as if the
 // pieces were concatenated, whitespace-collapsed and trimmed, without
-// building the string.
+// building the string: every non-space rune counts one, and so does each
+// run of whitespace between two of them.
 type textCounter struct {
 	count        int
-	pendingSpace bool // whitespace seen since the last counted rune
+	pendingSpace bool // the last rune fed was whitespace
 }
 
-// isSpaceASCII is unicode.IsSpace for ASCII.
-var isSpaceASCII = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
+// spaceASCII is unicode.IsSpace for ASCII, as 0 or 1.
+var spaceASCII = [utf8.RuneSelf]uint8{'\t': 1, '\n': 1, '\v': 1, '\f': 1, '\r': 1, ' ': 1}
 
-// add counts t.
+// add counts t. ASCII is counted eight bytes at a time.
 func (c *textCounter) add(t string) {
-	count, pendingSpace := c.count, c.pendingSpace
+	count, started, prevSpace := c.count, 0, 0
+	if count > 0 {
+		started = 1
+	}
+	if c.pendingSpace {
+		prevSpace = 1
+	}
 	for i := 0; i < len(t); {
-		var space bool
+		if len(t)-i >= 8 {
+			w := uint64(t[i]) | uint64(t[i+1])<<8 | uint64(t[i+2])<<16 | uint64(t[i+3])<<24 |
+				uint64(t[i+4])<<32 | uint64(t[i+5])<<40 | uint64(t[i+6])<<48 | uint64(t[i+7])<<56
+			if w&highBits == 0 {
+				count, started, prevSpace = countASCII8(w, count, started, prevSpace)
+				i += 8
+				continue
+			}
+		}
+		var space int
 		if b := t[i]; b < utf8.RuneSelf { // ASCII: no decoding
-			space = isSpaceASCII[b]
+			space = int(spaceASCII[b])
 			i++
 		} else {
 			r, size := utf8.DecodeRuneInString(t[i:])
-			space = unicode.IsSpace(r)
+			if unicode.IsSpace(r) {
+				space = 1
+			}
 			i += size
 		}
-		if space {
-			pendingSpace = true
-			continue
-		}
-		if pendingSpace && count > 0 {
-			count++
-		}
-		pendingSpace = false
-		count++
+		word := space ^ 1
+		count += word + prevSpace&word&started // the rune, and the gap before it
+		started |= word
+		prevSpace = space
 	}
-	c.count, c.pendingSpace = count, pendingSpace
+	c.count, c.pendingSpace = count, prevSpace == 1
+}
+
+const (
+	lowBits  = 0x0101010101010101
+	highBits = 0x8080808080808080
+)
+
+// countASCII8 counts the eight ASCII bytes of w (first byte lowest) as add
+// does one at a time, given and returning the count, whether a non-space
+// has been counted (started) and whether the last byte was a space
+// (prevSpace), each 0 or 1. A byte's high bit marks it in the masks; no
+// sum below carries into the next byte because every byte is below 0x80.
+func countASCII8(w uint64, count, started, prevSpace int) (int, int, int) {
+	x := w ^ (0x20 * lowBits)
+	blank := ^((x & (0x7f * lowBits)) + 0x7f*lowBits | x) & highBits         // == ' '
+	ctl := (w + (0x80-0x09)*lowBits) &^ (w + (0x80-0x0e)*lowBits) & highBits // '\t'..'\r'
+	spaces := blank | ctl
+	words := spaces ^ highBits
+	// A gap counts before a word byte that follows a space.
+	gaps := (spaces<<8 | uint64(prevSpace)<<7) & words
+	if started == 0 && words != 0 {
+		first := words & -words // the first non-space: no gap before it
+		gaps &^= first
+		started = 1
+	}
+	count += bits.OnesCount64(words) + bits.OnesCount64(gaps)
+	return count, started, int(spaces >> 63)
 }
 
 // visibleTextLen returns the rune length of the whitespace-collapsed text
