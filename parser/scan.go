@@ -31,8 +31,9 @@ type scan struct {
 	// bodies are the <body> elements; the HTML parser makes at most one.
 	bodies []*html.Node
 
-	// text counts the visible text under the first body; it is the
-	// visible text length of the document when there is only one body.
+	// text counts the visible text under the bodies in document order,
+	// text under nested bodies once; it is the document's visible text
+	// length when there is only one body.
 	text textCounter
 
 	// description is the content of the first <meta name=description>,
