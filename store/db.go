@@ -25,8 +25,9 @@ import (
 
 // Bucket names owned by this package.
 var (
-	bucketPages  = []byte("pages")  // url -> Page record
-	bucketBodies = []byte("bodies") // url -> zstd(body)
+	bucketPages  = []byte("pages")  // url -> Page record (with its body's blob id)
+	bucketBlobs  = []byte("blobs")  // blob id (8, big-endian, ascending) -> zstd(body)
+	bucketBodies = []byte("bodies") // url -> zstd(body): bodies of older files, read and replaced, never added to
 	bucketMeta   = []byte("meta")   // counters and schema version
 	bucketSeeds  = []byte("seeds")  // url -> "": seeds added after start (scope)
 )
@@ -228,7 +229,7 @@ func (db *DB) init() (err error) {
 		if err := check(tx); err != nil {
 			return err
 		}
-		for _, name := range [][]byte{bucketPages, bucketBodies, bucketMeta, bucketSeeds} {
+		for _, name := range [][]byte{bucketPages, bucketBlobs, bucketMeta, bucketSeeds} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -55,16 +56,48 @@ func MarshalRecord(p *Page) ([]byte, error) {
 	return append([]byte{recordVersion}, b...), nil
 }
 
+// recordWithBlob prefixes a stored record whose body is in the blobs
+// bucket: recordWithBlob, the blob id (uvarint), then the JSON. The id is
+// added by the store, not by MarshalRecord.
+const recordWithBlob = 2
+
+// splitRecord returns a stored record's body blob id (0: none) and JSON.
+func splitRecord(data []byte) (blob uint64, js []byte, err error) {
+	if len(data) == 0 {
+		return 0, nil, fmt.Errorf("decode page: empty record: %w", ErrCorrupt)
+	}
+	switch data[0] {
+	case recordVersion:
+		return 0, data[1:], nil
+	case recordWithBlob:
+		id, n := binary.Uvarint(data[1:])
+		if n <= 0 || id == 0 {
+			return 0, nil, fmt.Errorf("decode page: bad blob id: %w", ErrCorrupt)
+		}
+		return id, data[1+n:], nil
+	}
+	return 0, nil, fmt.Errorf("decode page: unknown record version %d: %w", data[0], ErrCorrupt)
+}
+
+// joinRecord is the stored form of the record JSON js with body blob id
+// (0: none).
+func joinRecord(blob uint64, js []byte) []byte {
+	if blob == 0 {
+		return append([]byte{recordVersion}, js...)
+	}
+	b := make([]byte, 0, 1+binary.MaxVarintLen64+len(js))
+	b = binary.AppendUvarint(append(b, recordWithBlob), blob)
+	return append(b, js...)
+}
+
 // UnmarshalRecord decodes a stored record. It never panics on bad input.
 func UnmarshalRecord(data []byte) (*Page, error) {
-	if len(data) == 0 {
-		return nil, fmt.Errorf("decode page: empty record: %w", ErrCorrupt)
-	}
-	if data[0] != recordVersion {
-		return nil, fmt.Errorf("decode page: unknown record version %d: %w", data[0], ErrCorrupt)
+	_, js, err := splitRecord(data)
+	if err != nil {
+		return nil, err
 	}
 	p := new(Page)
-	if err := json.Unmarshal(data[1:], p); err != nil {
+	if err := json.Unmarshal(js, p); err != nil {
 		return nil, fmt.Errorf("decode page: %v: %w", err, ErrCorrupt)
 	}
 	return p, nil

@@ -47,16 +47,23 @@ func (tx *Tx) PutPage(p *Page) error {
 }
 
 // PutRecord stores a page record already encoded with MarshalRecord under
-// url, replacing any earlier record. Encoding before the transaction keeps
+// url, replacing any earlier record; a body stored for url stays attached
+// (a recrawl answered 304 keeps it). Encoding before the transaction keeps
 // that work off the single writer.
 func (tx *Tx) PutRecord(url string, rec []byte) error {
 	if !tx.btx.Writable() {
 		return ErrReadOnly
 	}
+	if len(rec) == 0 || rec[0] != recordVersion {
+		return fmt.Errorf("put page %s: not a MarshalRecord record", url)
+	}
 	b := tx.btx.Bucket(bucketPages)
 	key := []byte(url)
-	if b.Get(key) == nil {
+	var blob uint64
+	if old := b.Get(key); old == nil {
 		tx.addCounter(keyPages, 1)
+	} else if blob, _, _ = splitRecord(old); blob != 0 {
+		rec = joinRecord(blob, rec[1:])
 	}
 	if err := b.Put(key, rec); err != nil {
 		return fmt.Errorf("put page %s: %w", url, err)
@@ -64,34 +71,85 @@ func (tx *Tx) PutRecord(url string, rec []byte) error {
 	return nil
 }
 
-// PutBody stores a body compressed by DB.CompressBody. A nil body deletes
-// the stored one.
+// PutBody stores a body compressed by DB.CompressBody as the body of
+// url's record, which must be stored first (ErrNotFound otherwise),
+// replacing the body it had. A nil body deletes the stored one.
+//
+// Bodies live in the blobs bucket under ascending ids, not under their
+// URL: each commit appends to the end of the tree, so a commit writes one
+// tail leaf instead of a leaf per page, and pages once written are never
+// read back through bbolt's memory map by the writer (they stay out of the
+// process's resident memory).
 func (tx *Tx) PutBody(url string, compressed []byte) error {
 	if !tx.btx.Writable() {
 		return ErrReadOnly
 	}
-	b := tx.btx.Bucket(bucketBodies)
+	pages, blobs := tx.btx.Bucket(bucketPages), tx.btx.Bucket(bucketBlobs)
 	key := []byte(url)
-	if old := b.Get(key); old != nil {
-		tx.addCounter(keyBodyBytes, -int64(len(old)))
+	stored := pages.Get(key)
+	if stored == nil {
+		return fmt.Errorf("put body %s: no page record: %w", url, ErrNotFound)
 	}
-	if compressed == nil {
-		return b.Delete(key)
+	blob, js, err := splitRecord(stored)
+	if err != nil {
+		return fmt.Errorf("put body %s: %w", url, err)
 	}
-	tx.addCounter(keyBodyBytes, int64(len(compressed)))
-	if err := b.Put(key, compressed); err != nil {
+	if blob != 0 {
+		bk := blobKey(blob)
+		tx.addCounter(keyBodyBytes, -int64(len(blobs.Get(bk))))
+		if err := blobs.Delete(bk); err != nil {
+			return err
+		}
+	}
+	if legacy := tx.btx.Bucket(bucketBodies); legacy != nil {
+		if old := legacy.Get(key); old != nil {
+			tx.addCounter(keyBodyBytes, -int64(len(old)))
+			if err := legacy.Delete(key); err != nil {
+				return err
+			}
+		}
+	}
+	blob = 0
+	if compressed != nil {
+		if blob, err = blobs.NextSequence(); err != nil {
+			return err
+		}
+		blobs.FillPercent = 1 // ids only grow: leaves split full
+		if err := blobs.Put(blobKey(blob), compressed); err != nil {
+			return fmt.Errorf("put body %s: %w", url, err)
+		}
+		tx.addCounter(keyBodyBytes, int64(len(compressed)))
+	}
+	if err := pages.Put(key, joinRecord(blob, js)); err != nil {
 		return fmt.Errorf("put body %s: %w", url, err)
 	}
 	return nil
 }
 
+func blobKey(id uint64) []byte { return binary.BigEndian.AppendUint64(nil, id) }
+
 // Body returns the decompressed body stored for url, or ErrNotFound.
 func (tx *Tx) Body(url string) ([]byte, error) {
-	b := tx.btx.Bucket(bucketBodies)
-	if b == nil {
+	pages := tx.btx.Bucket(bucketPages)
+	if pages == nil {
 		return nil, ErrNotFound
 	}
-	v := b.Get([]byte(url))
+	stored := pages.Get([]byte(url))
+	if stored == nil {
+		return nil, ErrNotFound
+	}
+	blob, _, err := splitRecord(stored)
+	if err != nil {
+		return nil, fmt.Errorf("body %s: %w", url, err)
+	}
+	var v []byte
+	if blob != 0 {
+		if b := tx.btx.Bucket(bucketBlobs); b != nil {
+			v = b.Get(blobKey(blob))
+		}
+	} else if b := tx.btx.Bucket(bucketBodies); b != nil {
+		v = b.Get([]byte(url))
+	}
 	if v == nil {
 		return nil, ErrNotFound
 	}

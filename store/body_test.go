@@ -1,0 +1,136 @@
+package store
+
+import (
+	"errors"
+	"path/filepath"
+	"testing"
+)
+
+func openBodyTest(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(filepath.Join(t.TempDir(), "crawl.db"), Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, err := range db.Check() {
+			t.Errorf("check: %v", err)
+		}
+		db.Close()
+	})
+	return db
+}
+
+// wantBody checks url's body and the store's body byte total.
+func wantBody(t *testing.T, db *DB, url, want string, bodyBytes int64) {
+	t.Helper()
+	err := db.View(func(tx *Tx) error {
+		got, err := tx.Body(url)
+		switch {
+		case want == "" && !errors.Is(err, ErrNotFound):
+			t.Errorf("Body(%s) = %q, %v; want ErrNotFound", url, got, err)
+		case want != "" && (err != nil || string(got) != want):
+			t.Errorf("Body(%s) = %q, %v; want %q", url, got, err, want)
+		}
+		if c := tx.Counts(); c.BodyBytes != bodyBytes {
+			t.Errorf("body bytes = %d; want %d", c.BodyBytes, bodyBytes)
+		}
+		p, err := tx.Page(url)
+		if err != nil || p.URL != url {
+			t.Errorf("Page(%s) = %+v, %v", url, p, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBodyFollowsItsRecord(t *testing.T) {
+	db := openBodyTest(t)
+	const u = "http://example.com/a"
+	one, two := db.CompressBody([]byte("first body")), db.CompressBody([]byte("second body"))
+	update := func(fn func(tx *Tx) error) {
+		t.Helper()
+		if err := db.Update(fn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := db.Update(func(tx *Tx) error { return tx.PutBody(u, one) })
+	if !errors.Is(err, ErrNotFound) {
+		t.Fatalf("PutBody without a record: %v; want ErrNotFound", err)
+	}
+	update(func(tx *Tx) error {
+		if err := tx.PutPage(&Page{URL: u, Status: 200}); err != nil {
+			return err
+		}
+		return tx.PutBody(u, one)
+	})
+	wantBody(t, db, u, "first body", int64(len(one)))
+
+	// A new record (a recrawl answered 304) keeps the body.
+	update(func(tx *Tx) error { return tx.PutPage(&Page{URL: u, Status: 200, Title: "again"}) })
+	wantBody(t, db, u, "first body", int64(len(one)))
+
+	// A new body replaces the old one, whose bytes are no longer counted.
+	update(func(tx *Tx) error { return tx.PutBody(u, two) })
+	wantBody(t, db, u, "second body", int64(len(two)))
+	_ = db.View(func(tx *Tx) error {
+		if n := tx.Bolt().Bucket(bucketBlobs).Stats().KeyN; n != 1 {
+			t.Errorf("%d blobs; want 1", n)
+		}
+		return nil
+	})
+
+	// A nil body deletes it.
+	update(func(tx *Tx) error { return tx.PutBody(u, nil) })
+	wantBody(t, db, u, "", 0)
+}
+
+// TestBodyOfOlderFile reads a body stored the way older versions did,
+// under its URL in the bodies bucket, and replaces it.
+func TestBodyOfOlderFile(t *testing.T) {
+	db := openBodyTest(t)
+	const u = "http://example.com/old"
+	old, fresh := db.CompressBody([]byte("old body")), db.CompressBody([]byte("new body"))
+	err := db.Update(func(tx *Tx) error {
+		if err := tx.PutPage(&Page{URL: u, Status: 200}); err != nil {
+			return err
+		}
+		b, err := tx.Bolt().CreateBucket(bucketBodies)
+		if err != nil {
+			return err
+		}
+		tx.addCounter(keyBodyBytes, int64(len(old)))
+		return b.Put([]byte(u), old)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantBody(t, db, u, "old body", int64(len(old)))
+	if err := db.Update(func(tx *Tx) error { return tx.PutBody(u, fresh) }); err != nil {
+		t.Fatal(err)
+	}
+	wantBody(t, db, u, "new body", int64(len(fresh)))
+	_ = db.View(func(tx *Tx) error {
+		if v := tx.Bolt().Bucket(bucketBodies).Get([]byte(u)); v != nil {
+			t.Error("the old body is still in the bodies bucket")
+		}
+		return nil
+	})
+}
+
+func TestRecordFraming(t *testing.T) {
+	js := []byte(`{"url":"http://example.com/"}`)
+	for _, blob := range []uint64{0, 1, 300, 1 << 40} {
+		id, got, err := splitRecord(joinRecord(blob, js))
+		if err != nil || id != blob || string(got) != string(js) {
+			t.Errorf("split(join(%d)) = %d, %s, %v", blob, id, got, err)
+		}
+	}
+	for _, bad := range [][]byte{nil, {recordWithBlob}, {recordWithBlob, 0}, {recordWithBlob, 0x80}, {9, '{', '}'}} {
+		if _, _, err := splitRecord(bad); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("splitRecord(%x) = %v; want ErrCorrupt", bad, err)
+		}
+	}
+}
