@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -132,5 +133,48 @@ func TestRecordFraming(t *testing.T) {
 		if _, _, err := splitRecord(bad); !errors.Is(err, ErrCorrupt) {
 			t.Errorf("splitRecord(%x) = %v; want ErrCorrupt", bad, err)
 		}
+	}
+}
+
+// TestCheckFindsBrokenBodies breaks each promise checkRecords verifies and
+// expects Check to say so.
+func TestCheckFindsBrokenBodies(t *testing.T) {
+	for name, tc := range map[string]struct {
+		breakIt func(tx *Tx) error
+		want    string
+	}{
+		"missing blob": {func(tx *Tx) error { return tx.Bolt().Bucket(bucketBlobs).Delete(blobKey(1)) }, "blob 1 is missing"},
+		"orphan blob": {func(tx *Tx) error {
+			return tx.Bolt().Bucket(bucketBlobs).Put(blobKey(99), []byte("x"))
+		}, "named by no page record"},
+		"body counter": {func(tx *Tx) error { tx.addCounter(keyBodyBytes, 1); return nil }, "counter body_bytes"},
+		"pages counter": {func(tx *Tx) error { tx.addCounter(keyPages, -1); return nil }, "counter pages"},
+		"shared blob": {func(tx *Tx) error {
+			return tx.Bolt().Bucket(bucketPages).Put([]byte("http://example.com/b"), joinRecord(1, []byte(`{"url":"http://example.com/b"}`)))
+		}, "named by another record"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			db, err := Open(filepath.Join(t.TempDir(), "crawl.db"), Options{NoSync: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			err = db.Update(func(tx *Tx) error {
+				if err := tx.PutPage(&Page{URL: "http://example.com/a"}); err != nil {
+					return err
+				}
+				if err := tx.PutBody("http://example.com/a", db.CompressBody([]byte("body"))); err != nil {
+					return err
+				}
+				return tc.breakIt(tx)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			errs := db.Check()
+			if len(errs) != 1 || !strings.Contains(errs[0].Error(), tc.want) {
+				t.Errorf("Check = %v; want one error saying %q", errs, tc.want)
+			}
+		})
 	}
 }

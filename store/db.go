@@ -280,8 +280,8 @@ func (db *DB) CompressBody(body []byte) []byte {
 	return db.enc.EncodeAll(body, make([]byte, 0, len(body)/3+64))
 }
 
-// Check runs bbolt's own consistency check over the whole file and returns
-// every problem it finds. It never panics: a page so broken that walking
+// Check runs bbolt's own consistency check over the whole file, then the
+// store's (see checkRecords), and returns every problem it finds. It never panics: a page so broken that walking
 // it panics or faults is reported as one error wrapping ErrCorrupt, and
 // bbolt's check (which would panic on it) is skipped.
 func (db *DB) Check() []error {
@@ -293,6 +293,11 @@ func (db *DB) Check() []error {
 		}
 		for err := range tx.Check() {
 			errs = append(errs, err)
+		}
+		if len(errs) == 0 {
+			if err := checkRecords(tx); err != nil {
+				errs = append(errs, err)
+			}
 		}
 		return nil
 	})

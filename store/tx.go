@@ -226,8 +226,10 @@ func (tx *Tx) Counts() Counts {
 	}
 }
 
-func (tx *Tx) counter(key []byte) int64 {
-	m := tx.btx.Bucket(bucketMeta)
+func (tx *Tx) counter(key []byte) int64 { return counter(tx.btx.Bucket(bucketMeta), key) }
+
+// counter reads a counter of the meta bucket m (nil: none yet).
+func counter(m *bolt.Bucket, key []byte) int64 {
 	if m == nil {
 		return 0
 	}

@@ -1,0 +1,76 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// checkRecords verifies what the store's own buckets promise each other:
+//   - every page record decodes, and its body blob, if it names one,
+//     exists and is named by no other record;
+//   - every blob is named by a record;
+//   - every body of an older file (bodies bucket) has a page record;
+//   - the pages and body-bytes counters equal what is stored.
+//
+// It reads every record once; memory grows with the number of blobs.
+func checkRecords(tx *bolt.Tx) error {
+	pages, blobs, legacy := tx.Bucket(bucketPages), tx.Bucket(bucketBlobs), tx.Bucket(bucketBodies)
+	if pages == nil || tx.Bucket(bucketMeta) == nil {
+		return nil // not initialized yet (read-only open of a fresh file)
+	}
+	var errs []error
+	report := func(format string, args ...any) {
+		if len(errs) < 100 {
+			errs = append(errs, fmt.Errorf(format, args...))
+		}
+	}
+	named := make(map[uint64]bool)
+	var records, bodyBytes int64
+	_ = pages.ForEach(func(k, v []byte) error {
+		records++
+		blob, _, err := splitRecord(v)
+		if err != nil {
+			report("page %s: %v", k, err)
+			return nil
+		}
+		if blob == 0 {
+			return nil
+		}
+		if named[blob] {
+			report("page %s: blob %d is named by another record too", k, blob)
+		}
+		named[blob] = true
+		if blobs == nil || blobs.Get(blobKey(blob)) == nil {
+			report("page %s: blob %d is missing", k, blob)
+		}
+		return nil
+	})
+	if blobs != nil {
+		_ = blobs.ForEach(func(k, v []byte) error {
+			bodyBytes += int64(len(v))
+			if len(k) != 8 || !named[u64(k)] {
+				report("blob %x is named by no page record", k)
+			}
+			return nil
+		})
+	}
+	if legacy != nil {
+		_ = legacy.ForEach(func(k, v []byte) error {
+			bodyBytes += int64(len(v))
+			if pages.Get(k) == nil {
+				report("body of %s has no page record", k)
+			}
+			return nil
+		})
+	}
+	m := tx.Bucket(bucketMeta)
+	if n := counter(m, keyPages); n != records {
+		report("counter pages = %d but %d records are stored", n, records)
+	}
+	if n := counter(m, keyBodyBytes); n != bodyBytes {
+		report("counter body_bytes = %d but bodies hold %d bytes", n, bodyBytes)
+	}
+	return errors.Join(errs...)
+}
