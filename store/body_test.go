@@ -147,7 +147,7 @@ func TestCheckFindsBrokenBodies(t *testing.T) {
 		"orphan blob": {func(tx *Tx) error {
 			return tx.Bolt().Bucket(bucketBlobs).Put(blobKey(99), []byte("x"))
 		}, "named by no page record"},
-		"body counter": {func(tx *Tx) error { tx.addCounter(keyBodyBytes, 1); return nil }, "counter body_bytes"},
+		"body counter":  {func(tx *Tx) error { tx.addCounter(keyBodyBytes, 1); return nil }, "counter body_bytes"},
 		"pages counter": {func(tx *Tx) error { tx.addCounter(keyPages, -1); return nil }, "counter pages"},
 		"shared blob": {func(tx *Tx) error {
 			return tx.Bolt().Bucket(bucketPages).Put([]byte("http://example.com/b"), joinRecord(1, []byte(`{"url":"http://example.com/b"}`)))
