@@ -75,6 +75,7 @@ type session struct {
 	tmp     string
 	timeout time.Duration // per run
 	verbose bool
+	profile string // directory for CPU profiles of ours; "" for none
 	seq     int
 }
 
@@ -111,7 +112,11 @@ func (s *session) run(ctx context.Context, sc *scenario, contender string) *runR
 			res.err = err
 			return res
 		}
-		cmd = exec.CommandContext(runCtx, s.bin.crawler, "run", "--config", cfg, "--exit-when-idle")
+		args := []string{"run", "--config", cfg, "--exit-when-idle"}
+		if s.profile != "" {
+			args = append(args, "--cpuprofile", filepath.Join(s.profile, fmt.Sprintf("ours-%s-%03d.pprof", sc.name, s.seq)))
+		}
+		cmd = exec.CommandContext(runCtx, s.bin.crawler, args...)
 	case colly:
 		seeds := filepath.Join(dir, "seeds.txt")
 		if err := os.WriteFile(seeds, []byte(strings.Join(site.Seeds(), "\n")+"\n"), 0o644); err != nil {

@@ -36,6 +36,7 @@ func main() {
 	flag.DurationVar(&o.goTimeout, "go-timeout", 15*time.Minute, "per go test -bench scenario")
 	flag.StringVar(&o.repo, "repo", "..", "the crawler module's directory")
 	flag.BoolVar(&o.verbose, "v", true, "print every run as it ends (on stderr)")
+	flag.StringVar(&o.profile, "profile", "", "write a CPU profile of each run of ours to this directory (crawler run --cpuprofile)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -54,6 +55,7 @@ type options struct {
 	goTimeout  time.Duration
 	repo       string
 	verbose    bool
+	profile    string
 }
 
 // scenarioSummary is one crawl scenario's result.
@@ -130,7 +132,7 @@ func run(ctx context.Context, o options) error {
 		if err != nil {
 			return err
 		}
-		s := &session{bin: bin, tmp: tmp, timeout: o.timeout, verbose: o.verbose}
+		s := &session{bin: bin, tmp: tmp, timeout: o.timeout, verbose: o.verbose, profile: o.profile}
 		for _, sc := range crawls {
 			fmt.Fprintf(os.Stderr, "%s: %s (scale %g): %d hosts x %d pages\n", sc.name, sc.about, o.scale, sc.site.Hosts, sc.site.Pages)
 			runs := map[string][]*runResult{}

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"syscall"
 
@@ -21,6 +22,7 @@ import (
 
 func newRunCmd(g *globals) *cobra.Command {
 	var exitWhenIdle bool
+	var cpuProfile string
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run the crawler daemon in the foreground",
@@ -35,11 +37,35 @@ the same data_dir fails at once: the database is locked.`,
   crawler run --config site.yaml --exit-when-idle`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			return runDaemon(cmd.Context(), g, exitWhenIdle)
 		},
 	}
 	cmd.Flags().BoolVar(&exitWhenIdle, "exit-when-idle", false, "exit 0 once nothing is queued or in flight")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	return cmd
+}
+
+// startCPUProfile profiles the process into path until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, usageErr(fmt.Errorf("--cpuprofile: %w", err))
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // runDaemon starts and stops the daemon in this order:

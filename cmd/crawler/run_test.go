@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -108,4 +109,28 @@ func TestKill9ThenResume(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// --cpuprofile writes a pprof profile of the whole run; a path it cannot
+// create is a usage error before anything starts.
+func TestRunCPUProfile(t *testing.T) {
+	site, err := testsite.Start(testsite.Options{Hosts: 1, Pages: 20, FirstIP: "127.0.1.245"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer site.Close()
+	dir := t.TempDir()
+	path := writeConfig(t, dir, site.Seeds(), "")
+	prof := filepath.Join(dir, "cpu.pprof")
+	if code, _, stderr := run(t, "run", "--config", path, "--exit-when-idle", "--cpuprofile", prof); code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	data, err := os.ReadFile(prof)
+	if err != nil || len(data) < 2 || data[0] != 0x1f || data[1] != 0x8b {
+		t.Fatalf("profile: %d bytes, %v; want a gzipped pprof profile", len(data), err)
+	}
+	code, _, stderr := run(t, "run", "--config", path, "--exit-when-idle", "--cpuprofile", filepath.Join(dir, "no", "such", "dir", "cpu.pprof"))
+	if code != exitUsage || !strings.Contains(stderr, "--cpuprofile") {
+		t.Fatalf("unwritable profile: exit %d, stderr %q; want 2 naming the flag", code, stderr)
+	}
 }
