@@ -182,6 +182,7 @@ type Queue struct {
 	stop   chan struct{} // closed by Close
 	failed chan struct{} // closed when the writer fails
 	err    error         // why the writer failed, under mu
+	seen   *seenCache    // seen keys the writer knows; writer goroutine only
 	wg     sync.WaitGroup
 	once   sync.Once
 }
@@ -213,6 +214,7 @@ func Open(db *store.DB, opts Options) (*Queue, error) {
 		writes: make(chan *op, opts.WriteQueue),
 		stop:   make(chan struct{}),
 		failed: make(chan struct{}),
+		seen:   newSeenCache(),
 	}
 	if err := db.Update(createBuckets); err != nil {
 		return nil, err

@@ -193,7 +193,7 @@ func (q *Queue) commit(batch []*op) error {
 		q.mu.Lock()
 		maxPerHost := int64(q.opts.MaxPerHost)
 		q.mu.Unlock()
-		w := &txWriter{tx: tx, btx: tx.Bolt(), fx: fx, maxPerHost: maxPerHost}
+		w := &txWriter{tx: tx, btx: tx.Bolt(), fx: fx, maxPerHost: maxPerHost, seen: q.seen}
 		w.seq = u64(w.btx.Bucket(bucketMeta).Get(keySeq))
 		// Entries are appended at the end of their host's range: leaves
 		// split full, not half full (bbolt's default suits random keys).
@@ -231,6 +231,7 @@ func (q *Queue) commit(batch []*op) error {
 		}
 	}()
 	if err != nil {
+		q.seen.reset() // it may hold keys of the rolled-back transaction
 		err = fmt.Errorf("frontier commit: %w", err)
 		q.fail(err)
 		for _, o := range batch {
@@ -380,6 +381,7 @@ type txWriter struct {
 	fx         *effects
 	seq        uint64
 	maxPerHost int64
+	seen       *seenCache // nil: always look in the bucket
 }
 
 func (w *txWriter) complete(c *Completion, rec []byte) error {
@@ -445,11 +447,29 @@ func (w *txWriter) complete(c *Completion, rec []byte) error {
 	return nil
 }
 
+// putSeen adds a URL to the seen-set with its first record. (A link over
+// a host's budget is not added: raising the budget lets it in later.)
+func (w *txWriter) putSeen(key []byte, r urlRecord) error {
+	if err := w.btx.Bucket(bucketSeen).Put(key, r.marshal()); err != nil {
+		return err
+	}
+	if w.seen != nil {
+		w.seen.add(key)
+	}
+	return nil
+}
+
 // enqueue adds l unless its URL was seen before.
 func (w *txWriter) enqueue(l Link) (bool, error) {
 	urls := w.btx.Bucket(bucketSeen)
 	key := seenKey(l.URL)
+	if w.seen != nil && w.seen.has(key) {
+		return false, nil
+	}
 	if urls.Get(key) != nil {
+		if w.seen != nil {
+			w.seen.add(key)
+		}
 		return false, nil
 	}
 	if w.maxPerHost > 0 && l.Hops == 0 && l.Depth > 0 {
@@ -464,7 +484,7 @@ func (w *txWriter) enqueue(l Link) (bool, error) {
 		}
 	}
 	if l.Disallowed {
-		if err := urls.Put(key, urlRecord{State: StateDisallowed, Depth: l.Depth}.marshal()); err != nil {
+		if err := w.putSeen(key, urlRecord{State: StateDisallowed, Depth: l.Depth}); err != nil {
 			return false, err
 		}
 		hr := w.fx.host(l.Host)
@@ -472,7 +492,7 @@ func (w *txWriter) enqueue(l Link) (bool, error) {
 		w.fx.counts.Disallowed++
 		return true, nil
 	}
-	if err := urls.Put(key, urlRecord{State: StateQueued, Depth: l.Depth}.marshal()); err != nil {
+	if err := w.putSeen(key, urlRecord{State: StateQueued, Depth: l.Depth}); err != nil {
 		return false, err
 	}
 	w.seq++
