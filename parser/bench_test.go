@@ -162,7 +162,8 @@ nav a { padding: 0 .5em; } .sidebar { float: right; width: 15em; }
 // BenchmarkParse parses a generated-site page (8 KiB, about a dozen
 // links) and a 35 KB article page (about 150 links, more text), with a
 // link cache shared across iterations as the crawler shares one across
-// pages, and without one.
+// pages, and without one; each with the tree (nodom=false) and with
+// Options.NoDOM.
 func BenchmarkParse(b *testing.B) {
 	site := testsitePages(b)[2]
 	article := benchPage{name: "article", body: articlePage(7), contentType: "text/html; charset=utf-8", url: mustURL(b, "https://news.example.com/articles/7/index.html")}
@@ -171,9 +172,10 @@ func BenchmarkParse(b *testing.B) {
 		if p.name == "article" {
 			name = "article-35KB"
 		}
-		for _, cached := range []bool{true, false} {
-			b.Run(fmt.Sprintf("%s/cache=%v", name, cached), func(b *testing.B) {
-				opts := Options{}
+		for _, v := range []struct{ cached, noDOM bool }{{true, false}, {false, false}, {true, true}, {false, true}} {
+			cached := v.cached
+			b.Run(fmt.Sprintf("%s/cache=%v/nodom=%v", name, cached, v.noDOM), func(b *testing.B) {
+				opts := Options{NoDOM: v.noDOM}
 				if cached {
 					opts.Cache = urlnorm.NewCache(0)
 				}

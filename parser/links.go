@@ -16,15 +16,15 @@ type linker struct {
 	opts Options
 }
 
-// documentBase returns the URL relative links resolve against: the href
-// of baseElem (the first <base href> in tree order, nil if none) resolved
-// against the page URL, if it yields an http(s) URL; the page URL
+// documentBase returns the URL relative links resolve against: href (the
+// href of the first <base href>, found reporting whether there is one)
+// resolved against the page URL, if it yields an http(s) URL; the page URL
 // otherwise.
-func documentBase(baseElem *html.Node, page *url.URL) *url.URL {
-	if baseElem == nil {
+func documentBase(href string, found bool, page *url.URL) *url.URL {
+	if !found {
 		return page
 	}
-	u, err := urlnorm.Resolve(page, attr(baseElem, "href"))
+	u, err := urlnorm.Resolve(page, href)
 	if err != nil {
 		return page
 	}
@@ -57,7 +57,7 @@ func (l *linker) resolve(href string) (string, error) {
 // area[href] and meta[http-equiv][content] elements, in document order)
 // and how many were dropped.
 func (l *linker) links(nodes []*html.Node) (links []string, dropped int) {
-	seen := make(map[string]bool)
+	set := linkSet{l: l}
 	for _, n := range nodes {
 		if insideTemplate(n) {
 			continue
@@ -79,22 +79,40 @@ func (l *linker) links(nodes []*html.Node) (links []string, dropped int) {
 			}
 			href = attr(n, "href")
 		}
-		s, err := l.resolve(href)
-		switch {
-		case err != nil:
-			dropped++
-			continue
-		case s == "" || seen[s]:
-			continue
-		}
-		seen[s] = true
-		if len(links) >= l.opts.MaxLinks {
-			dropped++
-			continue
-		}
-		links = append(links, s)
+		set.add(href)
 	}
-	return links, dropped
+	return set.links, set.dropped
+}
+
+// linkSet collects the distinct canonical links of one document, in the
+// order they are added, up to Options.MaxLinks.
+type linkSet struct {
+	l       *linker
+	seen    map[string]bool
+	links   []string
+	dropped int // too long, unparsable, or over MaxLinks
+}
+
+// add resolves href and keeps it unless it is skipped, dropped or already
+// kept.
+func (s *linkSet) add(href string) {
+	u, err := s.l.resolve(href)
+	switch {
+	case err != nil:
+		s.dropped++
+		return
+	case u == "" || s.seen[u]:
+		return
+	}
+	if s.seen == nil {
+		s.seen = make(map[string]bool)
+	}
+	s.seen[u] = true
+	if len(s.links) >= s.l.opts.MaxLinks {
+		s.dropped++
+		return
+	}
+	s.links = append(s.links, u)
 }
 
 // insideTemplate reports whether n is part of a <template>'s inert content.

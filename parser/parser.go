@@ -5,8 +5,10 @@
 //
 // The body is decoded to UTF-8 once, parsed once with net/html (through
 // goquery) and the tree walked once for every field; the parsed tree is
-// returned in Document.HTML so extraction rules can run on the same parse. Parsing is lenient: malformed HTML and random
-// bytes yield a Document, never an error.
+// returned in Document.HTML so extraction rules can run on the same parse.
+// With Options.NoDOM no tree is built: the fields come from one pass over
+// the tokens. Parsing is lenient: malformed HTML and random bytes yield a
+// Document, never an error.
 package parser
 
 import (
@@ -48,6 +50,53 @@ type Options struct {
 	// Cache, when set, remembers link resolutions across pages (sites
 	// repeat their links); share one among all parses. Nil: no cache.
 	Cache *urlnorm.Cache
+
+	// NoDOM skips building the tree: Document.HTML is nil and the other
+	// fields come from one pass over the tokenizer's tokens, which costs
+	// a fraction of the tree's time and memory. Set it when the caller
+	// does not use Document.HTML.
+	//
+	// The pass models the parts of HTML tree construction that decide the
+	// fields: raw text (title, script, style, noscript, textarea, xmp,
+	// ...); the body beginning at <body>, at the first start tag that does
+	// not belong in <head>, at non-space text, or at </body>, </html> or
+	// </br>, so a <title> before it is not body text and one after it is;
+	// nested <template>s; <svg> and <math>, whose <title> is not the
+	// document's and whose <script> and <style> hold markup, closed by
+	// their end tag or by the HTML tags of the HTML Standard's foreign
+	// content rules (div, p, meta, ...), xlink:href in them read as href;
+	// NUL dropped from body text; the newline right after <pre>, <listing>
+	// and <textarea> dropped; a <frameset> before the body, or while the
+	// frameset-ok flag is set, ending the content (and removing the
+	// body's links). On well-formed pages (every element closed where it
+	// was opened, allowed where it is, no <frameset>) the fields equal the
+	// DOM path's. On other markup they may differ only as follows:
+	//
+	//   - Tables: text and links the tree builder moves out of a <table>
+	//     to before it (those directly in table, tbody or tr) keep their
+	//     place in the token stream: Links hold the same URLs in another
+	//     order (so, over MaxLinks, another subset and Dropped count) and
+	//     TextLen may differ by the whitespace gaps the move adds or
+	//     removes.
+	//   - Foreign content: HTML integration points (foreignObject, desc
+	//     and title in svg; annotation-xml with an HTML encoding; mi, mo,
+	//     mn, ms and mtext in math) are not modelled, so inside them a
+	//     <title> is not the document title, CDATA is text, a <script> or
+	//     <style> is tokenized as markup (its links count, its text stays
+	//     hidden) and the foreign-content HTML tags still close the svg.
+	//     Any </svg> or </math> closes the innermost open svg or math, an
+	//     end tag that matches nothing open there is ignored, and NUL is
+	//     dropped where the tree builder would put U+FFFD (one rune less).
+	//   - Frameset: the frameset-ok flag is cleared by every <input>
+	//     (hidden ones too), not by the other rare cases of the standard;
+	//     when a <frameset> replaces a begun body, Title, Description,
+	//     robots, base and canonical found in that body are kept.
+	//
+	// Charset is always the DOM path's. Links are, on any input, distinct
+	// canonical absolute http(s) URLs no longer than MaxURLLength, at most
+	// MaxLinks, none when NoFollow; under MaxLinks n they are the first n
+	// of the links without a limit.
+	NoDOM bool
 }
 
 func (o Options) withDefaults() Options {
@@ -106,7 +155,8 @@ type Document struct {
 	Charset string
 
 	// HTML is the parsed document, for extraction rules run on the same
-	// parse. Its Url is the page URL passed to Parse.
+	// parse. Its Url is the page URL passed to Parse. Nil with
+	// Options.NoDOM.
 	HTML *goquery.Document
 }
 
@@ -120,6 +170,9 @@ type Document struct {
 func Parse(body []byte, contentType string, base *url.URL, opts Options) (*Document, error) {
 	opts = opts.withDefaults()
 	text, charsetName := decode(body, contentType)
+	if opts.NoDOM {
+		return parseTokens(text, charsetName, base, opts), nil
+	}
 	hd, err := goquery.NewDocumentFromReader(bytes.NewReader(text))
 	if err != nil {
 		return nil, fmt.Errorf("parse html: %w", err)
@@ -134,7 +187,11 @@ func Parse(body []byte, contentType string, base *url.URL, opts Options) (*Docum
 	doc.TextLen = sc.textLen()
 	doc.Description, doc.NoFollow, doc.NoIndex = sc.description, sc.noFollow, sc.noIndex
 
-	l := linker{base: urlnorm.NewResolver(documentBase(sc.base, base), opts.Cache), opts: opts}
+	var baseHref string
+	if sc.base != nil {
+		baseHref = attr(sc.base, "href")
+	}
+	l := linker{base: urlnorm.NewResolver(documentBase(baseHref, sc.base != nil, base), opts.Cache), opts: opts}
 	if sc.canonical != nil {
 		doc.Canonical, _ = l.resolve(attr(sc.canonical, "href"))
 	}
@@ -142,6 +199,27 @@ func Parse(body []byte, contentType string, base *url.URL, opts Options) (*Docum
 		doc.Links, doc.Dropped = l.links(sc.outlinks)
 	}
 	return doc, nil
+}
+
+// parseTokens is Parse with Options.NoDOM, from the decoded text.
+func parseTokens(text []byte, charsetName string, base *url.URL, opts Options) *Document {
+	s := scanTokens(text)
+	doc := &Document{
+		Charset: charsetName, Title: s.title, Description: s.description,
+		NoFollow: s.noFollow, NoIndex: s.noIndex, TextLen: s.text.count,
+	}
+	l := linker{base: urlnorm.NewResolver(documentBase(s.baseHref, s.based, base), opts.Cache), opts: opts}
+	if s.canonicalA {
+		doc.Canonical, _ = l.resolve(s.canonical)
+	}
+	if !doc.NoFollow {
+		set := linkSet{l: &l}
+		for _, href := range s.hrefs {
+			set.add(href)
+		}
+		doc.Links, doc.Dropped = set.links, set.dropped
+	}
+	return doc
 }
 
 // attr returns the value of n's attribute key, "" if absent.
