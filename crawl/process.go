@@ -142,7 +142,10 @@ func (e *Engine) processFetch(f *fetched) *frontier.Completion {
 		html = html[:maxParseBytes]
 		p.Extra = map[string]string{"parse_truncated": fmt.Sprint(maxParseBytes)}
 	}
-	doc, err := parser.Parse(html, ct, f.url, parser.Options{MaxURLLength: e.config().Scope.MaxURLLength, Cache: e.links})
+	// The tree is built only for extraction rules; the rules are read once so
+	// a reload in between cannot leave Apply without one.
+	extractRules := e.rules()
+	doc, err := parser.Parse(html, ct, f.url, parser.Options{MaxURLLength: e.config().Scope.MaxURLLength, Cache: e.links, NoDOM: extractRules.Empty()})
 	if err != nil {
 		p.Error = "parse: " + err.Error()
 		return c
@@ -156,8 +159,8 @@ func (e *Engine) processFetch(f *fetched) *frontier.Completion {
 		p.Extra["links_dropped"] = fmt.Sprint(doc.Dropped)
 		e.stats.LinksDropped.Add(int64(doc.Dropped))
 	}
-	if !e.rules().Empty() {
-		fields, failed := e.rules().Apply(f.url, doc.HTML)
+	if !extractRules.Empty() {
+		fields, failed := extractRules.Apply(f.url, doc.HTML)
 		p.Fields = fields
 		if len(failed) > 0 {
 			if p.Extra == nil {
