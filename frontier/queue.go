@@ -382,6 +382,15 @@ func (q *Queue) dispatch() {
 			}
 			continue
 		}
+		// A pause asked for while this URL was being picked wins over a
+		// worker that is already waiting: select picks at random among
+		// ready cases, and a URL must not start after SetPaused(true).
+		select {
+		case <-q.pause:
+			q.unpick(it)
+			continue
+		default:
+		}
 		select {
 		case q.out <- it:
 			q.mu.Lock()
@@ -595,7 +604,8 @@ func (q *Queue) SetLimits(perHost int, delay time.Duration, maxLeased, maxPerHos
 }
 
 // SetPaused stops (true) or resumes (false) releasing URLs. Leased URLs
-// are not affected.
+// are not affected; a URL the dispatcher holds is put back, unless a
+// worker is taking it at that very instant.
 func (q *Queue) SetPaused(p bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -604,6 +614,11 @@ func (q *Queue) SetPaused(p bool) {
 	if p {
 		select {
 		case q.pause <- struct{}{}:
+		default:
+		}
+	} else {
+		select {
+		case <-q.pause: // not taken by the dispatcher: no longer wanted
 		default:
 		}
 	}
