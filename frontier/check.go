@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	bolt "go.etcd.io/bbolt"
+
 	"crawler/store"
 )
 
@@ -18,9 +20,12 @@ import (
 //   - each host's queued total equals its queue and retry entries.
 //
 // It reads everything once; memory grows with the number of queued URLs.
+// A file from before seen keys that no daemon has opened since (Open
+// migrates it) is checked in its own layout.
 func Check(tx *store.Tx) error {
 	btx := tx.Bolt()
-	urls, qb, db := btx.Bucket(bucketSeen), btx.Bucket(bucketQueue), btx.Bucket(bucketDelayed)
+	urls, keyOf := seenBucket(btx)
+	qb, db := btx.Bucket(bucketQueue), btx.Bucket(bucketDelayed)
 	if urls == nil || qb == nil || db == nil {
 		return nil // never crawled
 	}
@@ -30,10 +35,10 @@ func Check(tx *store.Tx) error {
 			errs = append(errs, fmt.Errorf(format, args...))
 		}
 	}
-	queued := make(map[string]bool) // by seenKey
+	queued := make(map[string]bool) // by seen-set key
 	perHost := make(map[string]int64)
 	visit := func(where string, host string, e *entry) {
-		key := seenKey(e.URL)
+		key := keyOf(e.URL)
 		if queued[string(key)] {
 			report("%s: %s is queued twice", where, e.URL)
 		}
@@ -87,7 +92,7 @@ func Check(tx *store.Tx) error {
 				report("recrawl: %s is due twice", e.URL)
 			}
 			recrawls[e.URL] = true
-			if r, err := unmarshalURLRecord(urls.Get(seenKey(e.URL))); err != nil || r.State != StateDone {
+			if r, err := unmarshalURLRecord(urls.Get(keyOf(e.URL))); err != nil || r.State != StateDone {
 				report("recrawl: %s is due again but its state is %v", e.URL, r.State)
 			}
 			return nil
@@ -161,14 +166,24 @@ func ReadCounts(tx *store.Tx) Counts {
 // URLState returns the stored state of a normalized URL, or
 // store.ErrNotFound if the crawl never saw it.
 func URLState(tx *store.Tx, url string) (State, error) {
-	b := tx.Bolt().Bucket(bucketSeen)
+	b, keyOf := seenBucket(tx.Bolt())
 	if b == nil {
 		return 0, store.ErrNotFound
 	}
-	v := b.Get(seenKey(url))
+	v := b.Get(keyOf(url))
 	if v == nil {
 		return 0, store.ErrNotFound
 	}
 	r, err := unmarshalURLRecord(v)
 	return r.State, err
+}
+
+// seenBucket returns the seen-set and its key function: the seen bucket,
+// or in a file from before seen keys not yet migrated (a stopped crawl
+// read by the query CLI), the urls bucket keyed by the URL itself.
+func seenBucket(btx *bolt.Tx) (*bolt.Bucket, func(url string) []byte) {
+	if b := btx.Bucket(bucketURLs); b != nil {
+		return b, func(url string) []byte { return []byte(url) }
+	}
+	return btx.Bucket(bucketSeen), seenKey
 }

@@ -133,6 +133,17 @@ func TestOpenMigratesOldFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Read as it is (a stopped crawl queried by the CLI): states and the
+	// invariants hold in the old layout.
+	err = db.View(func(tx *store.Tx) error {
+		if st, err := URLState(tx, "http://a.example/done/3"); err != nil || st != StateDone {
+			t.Errorf("old file: URLState = %v, %v; want done", st, err)
+		}
+		return Check(tx)
+	})
+	if err != nil {
+		t.Fatalf("old file: %v", err)
+	}
 	db.Close()
 
 	db, q := openTest(t, path, Options{})
