@@ -437,12 +437,7 @@ func (w *txWriter) complete(c *Completion, rec []byte) error {
 		}
 	}
 	if rec != nil {
-		if err := w.tx.PutRecord(c.Page.URL, rec); err != nil {
-			return err
-		}
-	}
-	if c.Body != nil {
-		return w.tx.PutBody(it.URL, c.Body)
+		return w.tx.PutRecord(c.Page.URL, rec, c.Body)
 	}
 	return nil
 }

@@ -83,6 +83,18 @@ func TestBodyFollowsItsRecord(t *testing.T) {
 		return nil
 	})
 
+	// A record stored with a body (the writer's one call per page)
+	// replaces the body too.
+	three := db.CompressBody([]byte("third body"))
+	update(func(tx *Tx) error {
+		rec, err := MarshalRecord(&Page{URL: u, Status: 200, Title: "third"})
+		if err != nil {
+			return err
+		}
+		return tx.PutRecord(u, rec, three)
+	})
+	wantBody(t, db, u, "third body", int64(len(three)))
+
 	// A nil body deletes it.
 	update(func(tx *Tx) error { return tx.PutBody(u, nil) })
 	wantBody(t, db, u, "", 0)

@@ -43,29 +43,36 @@ func (tx *Tx) PutPage(p *Page) error {
 	if err != nil {
 		return err
 	}
-	return tx.PutRecord(p.URL, v)
+	return tx.PutRecord(p.URL, v, nil)
 }
 
 // PutRecord stores a page record already encoded with MarshalRecord under
-// url, replacing any earlier record; a body stored for url stays attached
-// (a recrawl answered 304 keeps it). Encoding before the transaction keeps
-// that work off the single writer.
-func (tx *Tx) PutRecord(url string, rec []byte) error {
+// url, replacing any earlier record. A non-nil body (compressed by
+// DB.CompressBody) replaces the stored body; a nil one keeps it attached
+// (a recrawl answered 304). Encoding before the transaction keeps that
+// work off the single writer.
+func (tx *Tx) PutRecord(url string, rec, body []byte) error {
 	if !tx.btx.Writable() {
 		return ErrReadOnly
 	}
 	if len(rec) == 0 || rec[0] != recordVersion {
 		return fmt.Errorf("put page %s: not a MarshalRecord record", url)
 	}
-	b := tx.btx.Bucket(bucketPages)
+	pages := tx.btx.Bucket(bucketPages)
 	key := []byte(url)
 	var blob uint64
-	if old := b.Get(key); old == nil {
+	if old := pages.Get(key); old == nil {
 		tx.addCounter(keyPages, 1)
-	} else if blob, _, _ = splitRecord(old); blob != 0 {
-		rec = joinRecord(blob, rec[1:])
+	} else {
+		blob, _, _ = splitRecord(old)
 	}
-	if err := b.Put(key, rec); err != nil {
+	if body != nil {
+		var err error
+		if blob, err = tx.replaceBody(key, blob, body); err != nil {
+			return fmt.Errorf("put page %s: %w", url, err)
+		}
+	}
+	if err := pages.Put(key, joinRecord(blob, rec[1:])); err != nil {
 		return fmt.Errorf("put page %s: %w", url, err)
 	}
 	return nil
@@ -74,17 +81,11 @@ func (tx *Tx) PutRecord(url string, rec []byte) error {
 // PutBody stores a body compressed by DB.CompressBody as the body of
 // url's record, which must be stored first (ErrNotFound otherwise),
 // replacing the body it had. A nil body deletes the stored one.
-//
-// Bodies live in the blobs bucket under ascending ids, not under their
-// URL: each commit appends to the end of the tree, so a commit writes one
-// tail leaf instead of a leaf per page, and pages once written are never
-// read back through bbolt's memory map by the writer (they stay out of the
-// process's resident memory).
 func (tx *Tx) PutBody(url string, compressed []byte) error {
 	if !tx.btx.Writable() {
 		return ErrReadOnly
 	}
-	pages, blobs := tx.btx.Bucket(bucketPages), tx.btx.Bucket(bucketBlobs)
+	pages := tx.btx.Bucket(bucketPages)
 	key := []byte(url)
 	stored := pages.Get(key)
 	if stored == nil {
@@ -94,36 +95,53 @@ func (tx *Tx) PutBody(url string, compressed []byte) error {
 	if err != nil {
 		return fmt.Errorf("put body %s: %w", url, err)
 	}
-	if blob != 0 {
-		bk := blobKey(blob)
-		tx.addCounter(keyBodyBytes, -int64(len(blobs.Get(bk))))
-		if err := blobs.Delete(bk); err != nil {
-			return err
-		}
-	}
-	if legacy := tx.btx.Bucket(bucketBodies); legacy != nil {
-		if old := legacy.Get(key); old != nil {
-			tx.addCounter(keyBodyBytes, -int64(len(old)))
-			if err := legacy.Delete(key); err != nil {
-				return err
-			}
-		}
-	}
-	blob = 0
-	if compressed != nil {
-		if blob, err = blobs.NextSequence(); err != nil {
-			return err
-		}
-		blobs.FillPercent = 1 // ids only grow: leaves split full
-		if err := blobs.Put(blobKey(blob), compressed); err != nil {
-			return fmt.Errorf("put body %s: %w", url, err)
-		}
-		tx.addCounter(keyBodyBytes, int64(len(compressed)))
+	if blob, err = tx.replaceBody(key, blob, compressed); err != nil {
+		return fmt.Errorf("put body %s: %w", url, err)
 	}
 	if err := pages.Put(key, joinRecord(blob, js)); err != nil {
 		return fmt.Errorf("put body %s: %w", url, err)
 	}
 	return nil
+}
+
+// replaceBody deletes the body stored for the record key (blob old, or
+// under key in the bodies bucket of older files), stores compressed when
+// it is non-nil, and returns the blob id the record is to carry (0: none).
+//
+// Bodies live in the blobs bucket under ascending ids, not under their
+// URL: each commit appends to the end of the tree, so a commit writes one
+// tail leaf instead of a leaf per page, and pages once written are never
+// read back through bbolt's memory map by the writer.
+func (tx *Tx) replaceBody(key []byte, old uint64, compressed []byte) (uint64, error) {
+	blobs := tx.btx.Bucket(bucketBlobs)
+	if old != 0 {
+		bk := blobKey(old)
+		tx.addCounter(keyBodyBytes, -int64(len(blobs.Get(bk))))
+		if err := blobs.Delete(bk); err != nil {
+			return 0, err
+		}
+	}
+	if legacy := tx.btx.Bucket(bucketBodies); legacy != nil {
+		if v := legacy.Get(key); v != nil {
+			tx.addCounter(keyBodyBytes, -int64(len(v)))
+			if err := legacy.Delete(key); err != nil {
+				return 0, err
+			}
+		}
+	}
+	if compressed == nil {
+		return 0, nil
+	}
+	id, err := blobs.NextSequence()
+	if err != nil {
+		return 0, err
+	}
+	blobs.FillPercent = 1 // ids only grow: leaves split full
+	if err := blobs.Put(blobKey(id), compressed); err != nil {
+		return 0, err
+	}
+	tx.addCounter(keyBodyBytes, int64(len(compressed)))
+	return id, nil
 }
 
 func blobKey(id uint64) []byte { return binary.BigEndian.AppendUint64(nil, id) }
