@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	bolt "go.etcd.io/bbolt"
-
 	"crawler/store"
 )
 
@@ -176,14 +174,4 @@ func URLState(tx *store.Tx, url string) (State, error) {
 	}
 	r, err := unmarshalURLRecord(v)
 	return r.State, err
-}
-
-// seenBucket returns the seen-set and its key function: the seen bucket,
-// or in a file from before seen keys not yet migrated (a stopped crawl
-// read by the query CLI), the urls bucket keyed by the URL itself.
-func seenBucket(btx *bolt.Tx) (*bolt.Bucket, func(url string) []byte) {
-	if b := btx.Bucket(bucketURLs); b != nil {
-		return b, func(url string) []byte { return []byte(url) }
-	}
-	return btx.Bucket(bucketSeen), seenKey
 }

@@ -94,69 +94,6 @@ func (o *Options) setDefaults() {
 	}
 }
 
-// Item is a URL leased to a worker: released by the dispatcher, it must
-// come back through exactly one of Commit or Requeue, after Release.
-type Item struct {
-	URL      string // normalized URL
-	Host     string // host[:port], the politeness key
-	Parent   string // page it was found on; "" for seeds
-	Depth    int    // link hops from a seed
-	Attempts int    // fetch attempts already made (0 on the first)
-	Hops     int    // redirect hops that led here
-	Origin   string // first URL of the redirect chain; "" when Hops == 0
-	Via      string // the chain's URLs before this one, newline-separated
-
-	key      []byte    // queue key
-	prevNext time.Time // the host's next start before this item reserved a slot
-	reserved time.Time // the host's next start this item set
-	released bool      // Release was called (under the queue's lock)
-
-}
-
-// Link is a URL to add to the frontier. It is ignored if already seen.
-type Link struct {
-	URL    string // normalized URL
-	Host   string // host[:port] of URL
-	Parent string
-	Depth  int
-	Hops   int    // redirect hops; 0 for an ordinary link
-	Origin string // first URL of a redirect chain
-	Via    string // the chain's URLs before this one, newline-separated
-
-	// Disallowed records the URL as disallowed by robots.txt without
-	// queueing it (the caller already knows the rules of its origin).
-	Disallowed bool
-}
-
-// Completion is the outcome of one leased Item, committed atomically: the
-// item leaves its queue, its state and page record are written, and its
-// links are added.
-type Completion struct {
-	Item  *Item
-	State State       // StateDone, StateFailed or StateDisallowed
-	Page  *store.Page // record to store; nil for none
-	Body  []byte      // body compressed with store.DB.CompressBody; nil keeps none
-	Links []Link      // discovered URLs, already normalized and in scope
-
-	// Trapped counts links the caller dropped as crawler traps, added to
-	// Counts.Trapped with the rest of the completion.
-	Trapped int
-
-	// RetryAt, when non-zero, puts the URL back to queued until that
-	// time with one more attempt counted; State, Page and Body are ignored.
-	RetryAt time.Time
-
-	// Done, when set, is called once the completion's transaction has
-	// committed or failed; not when Commit itself returns an error.
-	Done func()
-
-	// RecrawlAt, when non-zero on a StateDone completion, makes the URL
-	// due again at that time: it then returns to queued. Pages waiting to
-	// be recrawled do not count as queued (a crawl with only future
-	// recrawls is idle).
-	RecrawlAt time.Time
-}
-
 // Queue is the crawl frontier. Its methods are safe for concurrent use.
 type Queue struct {
 	db   *store.DB
@@ -238,52 +175,6 @@ func createBuckets(tx *store.Tx) error {
 		}
 	}
 	return nil
-}
-
-// migrateChunk is how many URLs migrateURLs moves per transaction.
-var migrateChunk = 50_000
-
-// migrateURLs moves the seen-set of files written before seen keys (the
-// urls bucket, keyed by the URL itself) into the seen bucket, a chunk per
-// transaction: each URL leaves urls in the transaction that adds it to
-// seen, so a crash part-way loses nothing and the next Open carries on.
-func migrateURLs(db *store.DB) error {
-	for {
-		done := false
-		err := db.Update(func(tx *store.Tx) error {
-			btx := tx.Bolt()
-			old := btx.Bucket(bucketURLs)
-			if old == nil {
-				done = true
-				return nil
-			}
-			seen := btx.Bucket(bucketSeen)
-			var moved [][]byte
-			c := old.Cursor()
-			for k, v := c.First(); k != nil && len(moved) < migrateChunk; k, v = c.Next() {
-				if err := seen.Put(seenKey(string(k)), bytes.Clone(v)); err != nil {
-					return err
-				}
-				moved = append(moved, bytes.Clone(k))
-			}
-			if len(moved) == 0 {
-				done = true
-				return btx.DeleteBucket(bucketURLs)
-			}
-			for _, k := range moved {
-				if err := old.Delete(k); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("frontier: migrate seen-set: %w", err)
-		}
-		if done {
-			return nil
-		}
-	}
 }
 
 // load rebuilds the in-memory state from disk: one pass over the queues.
