@@ -243,6 +243,39 @@ func hasToken(list, token string) bool {
 	return false
 }
 
+// metaTags is what <meta name=robots> and <meta name=description> say; the
+// tree walk and the token stream fill it alike.
+type metaTags struct {
+	// description is the content of the first <meta name=description>,
+	// whitespace-collapsed; described reports whether there is one.
+	description string
+	described   bool
+
+	// noFollow and noIndex are the <meta name=robots> directives, added
+	// up over every such element.
+	noFollow, noIndex bool
+}
+
+// add records one <meta> with a name attribute. name and content may be
+// views of a buffer the caller reuses: what is kept is copied.
+func (m *metaTags) add(name, content string) {
+	switch name = strings.TrimSpace(name); {
+	case strings.EqualFold(name, "robots"):
+		for _, d := range strings.FieldsFunc(content, isDirectiveSep) {
+			switch {
+			case strings.EqualFold(d, "nofollow"):
+				m.noFollow = true
+			case strings.EqualFold(d, "noindex"):
+				m.noIndex = true
+			case strings.EqualFold(d, "none"):
+				m.noFollow, m.noIndex = true, true
+			}
+		}
+	case !m.described && strings.EqualFold(name, "description"):
+		m.description, m.described = strings.Clone(collapse(content)), true
+	}
+}
+
 // isDirectiveSep separates robots meta directives: commas, and whitespace
 // because "noindex nofollow" is common in the wild.
 func isDirectiveSep(r rune) bool {

@@ -2,7 +2,6 @@ package parser
 
 import (
 	"math/bits"
-	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -36,14 +35,7 @@ type scan struct {
 	// length when there is only one body.
 	text textCounter
 
-	// description is the content of the first <meta name=description>,
-	// whitespace-collapsed; described reports whether there is one.
-	description string
-	described   bool
-
-	// noFollow and noIndex are the <meta name=robots> directives, added
-	// up over every such element.
-	noFollow, noIndex bool
+	metaTags
 }
 
 // scanEntry is a node waiting on the walk's stack, with whether its text
@@ -118,21 +110,7 @@ func (s *scan) element(n *html.Node, visible bool) bool {
 // meta records the robots directives or the description of a <meta> with
 // a name attribute.
 func (s *scan) meta(n *html.Node) {
-	switch name := attr(n, "name"); {
-	case strings.EqualFold(strings.TrimSpace(name), "robots"):
-		for _, d := range strings.FieldsFunc(attr(n, "content"), isDirectiveSep) {
-			switch {
-			case strings.EqualFold(d, "nofollow"):
-				s.noFollow = true
-			case strings.EqualFold(d, "noindex"):
-				s.noIndex = true
-			case strings.EqualFold(d, "none"):
-				s.noFollow, s.noIndex = true, true
-			}
-		}
-	case !s.described && strings.EqualFold(strings.TrimSpace(name), "description"):
-		s.description, s.described = collapse(attr(n, "content")), true
-	}
+	s.add(attr(n, "name"), attr(n, "content"))
 }
 
 // textLen returns the rune length of the visible text under the

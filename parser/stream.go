@@ -53,10 +53,7 @@ type stream struct {
 	canonical  string
 	canonicalA bool // canonical was found
 
-	description string
-	described   bool
-
-	noFollow, noIndex bool
+	metaTags
 
 	// hrefs are the outlinks' targets before resolution, in document
 	// order: a[href] and area[href] without rel=nofollow and
@@ -200,23 +197,7 @@ func (s *stream) element(a atom.Atom, at *tagAttrs, foreign bool) {
 
 // meta records the robots directives or the description of a <meta> with
 // a name attribute, as scan.meta does.
-func (s *stream) meta(at *tagAttrs) {
-	switch name := bytes.TrimSpace(at.name); {
-	case bytes.EqualFold(name, []byte("robots")):
-		for _, d := range strings.FieldsFunc(view(at.content), isDirectiveSep) {
-			switch {
-			case strings.EqualFold(d, "nofollow"):
-				s.noFollow = true
-			case strings.EqualFold(d, "noindex"):
-				s.noIndex = true
-			case strings.EqualFold(d, "none"):
-				s.noFollow, s.noIndex = true, true
-			}
-		}
-	case !s.described && bytes.EqualFold(name, []byte("description")):
-		s.description, s.described = collapse(string(at.content)), true
-	}
-}
+func (s *stream) meta(at *tagAttrs) { s.add(view(at.name), view(at.content)) }
 
 // attrs reads the current tag's attributes. In foreign content the tree
 // builder turns xlink:href into href in the xlink namespace, which the
