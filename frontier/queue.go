@@ -153,11 +153,18 @@ func Open(db *store.DB, opts Options) (*Queue, error) {
 		failed: make(chan struct{}),
 		seen:   newSeenCache(),
 	}
-	if err := db.Update(createBuckets); err != nil {
+	var older bool // a file from before seen keys
+	err := db.Update(func(tx *store.Tx) error {
+		older = tx.Bolt().Bucket(bucketURLs) != nil
+		return createBuckets(tx)
+	})
+	if err != nil {
 		return nil, err
 	}
-	if err := migrateURLs(db); err != nil {
-		return nil, err
+	if older {
+		if err := migrateURLs(db); err != nil {
+			return nil, err
+		}
 	}
 	if err := db.View(q.load); err != nil {
 		return nil, err
