@@ -37,17 +37,7 @@ func BenchmarkPageGet(b *testing.B) {
 	local := NewLocal(db, nil)
 	b.Run("local", func(b *testing.B) { get(b, local, false) })
 	b.Run("local+body", func(b *testing.B) { get(b, local, true) })
-	b.Run("socket", func(b *testing.B) {
-		sock := filepath.Join(b.TempDir(), "b.sock")
-		srv, err := Listen(sock, local, ServerOptions{Logger: quiet})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer srv.Close()
-		c := NewClient(sock, ClientOptions{})
-		defer c.Close()
-		get(b, c, true)
-	})
+	b.Run("socket", func(b *testing.B) { get(b, benchClient(b, local), true) })
 	db.Close()
 	b.Run("open+get", func(b *testing.B) {
 		i := 0
@@ -131,15 +121,22 @@ func BenchmarkListPages(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/page")
 	}
 	b.Run("local", func(b *testing.B) { list(b, local) })
-	b.Run("socket", func(b *testing.B) {
-		sock := filepath.Join(b.TempDir(), "b.sock")
-		srv, err := Listen(sock, local, ServerOptions{Logger: quiet})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer srv.Close()
-		c := NewClient(sock, ClientOptions{})
-		defer c.Close()
-		list(b, c)
+	b.Run("socket", func(b *testing.B) { list(b, benchClient(b, local)) })
+}
+
+// benchClient serves q on a unix socket and returns a client of it, both
+// closed at cleanup.
+func benchClient(b *testing.B, q Querier) *Client {
+	b.Helper()
+	sock := filepath.Join(b.TempDir(), "b.sock")
+	srv, err := Listen(sock, q, ServerOptions{Logger: quiet})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := NewClient(sock, ClientOptions{})
+	b.Cleanup(func() {
+		c.Close()
+		srv.Close()
 	})
+	return c
 }
