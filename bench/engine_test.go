@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"crawler/config"
 	"crawler/crawl"
 	"crawler/internal/testsite"
@@ -117,7 +119,8 @@ func BenchmarkEngine(b *testing.B) {
 			b.Fatal(err)
 		}
 		pw, _ := strconv.Atoi(os.Getenv("BENCH_PARSE_WORKERS")) // 0: the engine's default
-		e, err := crawl.New(crawl.Options{Config: cfg, DB: db, ExitWhenIdle: true, ParseWorkers: pw,
+		reg := prometheus.NewRegistry()
+		e, err := crawl.New(crawl.Options{Config: cfg, DB: db, ExitWhenIdle: true, ParseWorkers: pw, Registry: reg,
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		if err != nil {
 			b.Fatal(err)
@@ -143,6 +146,33 @@ func BenchmarkEngine(b *testing.B) {
 			b.Errorf("stored %d pages; want %d", pages, want)
 		}
 		b.ReportMetric(float64(r.Pages)/el.Seconds(), "pages/s")
+		reportCommits(b, reg)
 		b.StartTimer()
+	}
+}
+
+// reportCommits reports the frontier's write transactions from the
+// engine's metrics: operations per commit and milliseconds per commit.
+func reportCommits(b *testing.B, reg *prometheus.Registry) {
+	b.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var commits, sum, ops float64
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			switch mf.GetName() {
+			case "crawler_store_commit_duration_seconds":
+				commits, sum = float64(m.GetHistogram().GetSampleCount()), m.GetHistogram().GetSampleSum()
+			case "crawler_store_operations_total":
+				ops = m.GetCounter().GetValue()
+			}
+		}
+	}
+	if commits > 0 {
+		b.ReportMetric(ops/commits, "ops/commit")
+		b.ReportMetric(1000*sum/commits, "ms/commit")
+		b.ReportMetric(commits, "commits")
 	}
 }

@@ -132,6 +132,11 @@ func run(ctx context.Context, o options) error {
 		if err != nil {
 			return err
 		}
+		if o.profile != "" {
+			if err := os.MkdirAll(o.profile, 0o755); err != nil {
+				return err
+			}
+		}
 		s := &session{bin: bin, tmp: tmp, timeout: o.timeout, verbose: o.verbose, profile: o.profile}
 		for _, sc := range crawls {
 			fmt.Fprintf(os.Stderr, "%s: %s (scale %g): %d hosts x %d pages\n", sc.name, sc.about, o.scale, sc.site.Hosts, sc.site.Pages)
