@@ -15,7 +15,7 @@ import (
 // reads tags and attributes with the tokenizer's raw API (TagName,
 // TagAttr, Text), so tags and text it does not keep cost no allocation.
 type stream struct {
-	z *html.Tokenizer
+	z *tokens
 
 	// inBody is set once the tree builder would have opened <body>: a body
 	// start tag, a start tag that does not belong in <head>, non-space text
@@ -81,7 +81,7 @@ const (
 
 // scanTokens tokenizes text once and returns what Parse needs from it.
 func scanTokens(text []byte) *stream {
-	s := &stream{z: html.NewTokenizer(bytes.NewReader(text)), framesetOK: true}
+	s := &stream{z: newTokens(text), framesetOK: true}
 	for {
 		s.z.AllowCDATA(s.foreign > 0)
 		switch s.z.Next() {
