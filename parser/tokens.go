@@ -204,9 +204,11 @@ func (t *tokens) setLazy(k int, tt html.TokenType, end int) html.TokenType {
 }
 
 // slow returns an html.Tokenizer that has read the current token: the
-// fast path's token started at doc[lazyAt] in the data state.
+// fast path's token, doc[lazyAt:pos], read from the data state. It gets
+// only the token's bytes (the Tokenizer reads none past a token's end), so
+// a page of many such tokens costs in proportion to its length.
 func (t *tokens) slow() *html.Tokenizer {
-	z := html.NewTokenizer(bytes.NewReader(t.doc[t.lazyAt:]))
+	z := html.NewTokenizer(bytes.NewReader(t.doc[t.lazyAt:t.pos]))
 	z.AllowCDATA(t.lazyCDATA)
 	z.Next()
 	return z
