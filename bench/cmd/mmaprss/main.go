@@ -22,6 +22,7 @@ import (
 func main() {
 	mb := flag.Int("mb", 64, "file size in MiB")
 	stride := flag.Int("stride", 64, "read one page in this many")
+	chunk := flag.Int("chunk", 1<<20, "write the file in pieces of this many bytes (bbolt writes 4096-byte pages one at a time)")
 	flag.Parse()
 	f, err := os.CreateTemp("", "mmaprss")
 	if err != nil {
@@ -30,7 +31,10 @@ func main() {
 	defer os.Remove(f.Name())
 	defer f.Close()
 	size := *mb << 20
-	buf := make([]byte, 1<<20)
+	if *chunk < 1 || size%*chunk != 0 {
+		log.Fatalf("-chunk %d: want a divisor of the file size", *chunk)
+	}
+	buf := make([]byte, *chunk)
 	for i := range buf {
 		buf[i] = 1
 	}
@@ -52,8 +56,8 @@ func main() {
 		sum += int(m[off])
 		pages++
 	}
-	fmt.Printf("file %d MiB; read 1 byte in %d pages (%d KiB of pages, sum %d); RssFile %d -> %d KiB\n",
-		*mb, pages, pages*4, sum, before, rssFileKB())
+	fmt.Printf("file %d MiB written %d bytes at a time; read 1 byte in %d pages (%d KiB of pages, sum %d); RssFile %d -> %d KiB\n",
+		*mb, *chunk, pages, pages*4, sum, before, rssFileKB())
 }
 
 // rssFileKB returns the RssFile line of /proc/self/status, in KiB.
