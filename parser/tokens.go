@@ -104,16 +104,15 @@ func (t *tokens) Next() html.TokenType {
 	doc := t.doc
 	if t.rawTag != "" {
 		start := t.pos
-		var end int
-		switch t.rawTag {
-		case "script":
-			sc := xscan{buf: doc, start: start, end: start, rawTag: "script"}
-			sc.readScript()
+		end := len(doc) // plaintext: the element never ends
+		if t.rawTag != "plaintext" {
+			sc := xscan{buf: doc, start: start, end: start, rawTag: t.rawTag}
+			if t.rawTag == "script" {
+				sc.readScript()
+			} else {
+				sc.readRawOrRCDATA()
+			}
 			end = sc.dataEnd
-		case "plaintext":
-			end = len(doc) // and the element never ends
-		default:
-			end = t.readRaw()
 		}
 		t.pos = end
 		if end > start {
@@ -435,50 +434,6 @@ func (t *tokens) seen(key []byte) bool {
 		}
 	}
 	return false
-}
-
-// readRaw reads the text of t.rawTag up to its end tag, as the Tokenizer's
-// readRawOrRCDATA does for elements other than script, and returns where
-// the text ends.
-func (t *tokens) readRaw() int {
-	doc, tag := t.doc, t.rawTag
-	p := t.pos
-	for {
-		i := bytes.IndexByte(doc[p:], '<')
-		if i < 0 {
-			p = len(doc)
-			break
-		}
-		p += i + 1
-		if p >= len(doc) {
-			break
-		}
-		if doc[p] != '/' {
-			continue
-		}
-		p++
-		n := 0 // readRawEndTag
-		for ; n < len(tag) && p+n < len(doc); n++ {
-			if c := doc[p+n]; c != tag[n] && c != tag[n]-('a'-'A') {
-				break
-			}
-		}
-		if p+n >= len(doc) {
-			p = len(doc)
-			break
-		}
-		if n < len(tag) {
-			p += n
-			continue
-		}
-		if c := doc[p+n]; isTagSpace(c) || c == '/' || c == '>' {
-			p -= 2 // back to the "<" of the end tag
-			break
-		}
-		p += n
-	}
-	t.pos = p
-	return p
 }
 
 // rawTextElement returns the lower-cased name if a start tag named name

@@ -4,11 +4,16 @@
 // of a buffered io.Reader, so that tokens (tokens.go) finds exactly where
 // the Tokenizer would end a script's text, a comment, a doctype, a CDATA
 // section or a bogus comment. Each keeps its original name and body; only
-// the receiver's fields differ (raw.end is end, z.err != nil is eof).
+// the receiver's fields differ (raw.end is end, z.err != nil is eof), and
+// runs of bytes that only wait for a "<" are skipped with IndexByte.
 
 package parser
 
-import "golang.org/x/net/html"
+import (
+	"bytes"
+
+	"golang.org/x/net/html"
+)
 
 // xscan is the part of an html.Tokenizer's state the ported functions use.
 type xscan struct {
@@ -75,6 +80,37 @@ func (z *xscan) readRawEndTag() bool {
 	return false
 }
 
+// skipTo consumes bytes up to and including the next c, as reading a
+// byte at a time until c would, and reports false at the end of the input.
+func (z *xscan) skipTo(c byte) bool {
+	i := bytes.IndexByte(z.buf[z.end:], c)
+	if i < 0 {
+		z.end, z.eof = len(z.buf), true
+		return false
+	}
+	z.end += i + 1
+	return true
+}
+
+// readRawOrRCDATA is the Tokenizer's for raw-text elements other than
+// script: it reads until "</" z.rawTag and a delimiter.
+func (z *xscan) readRawOrRCDATA() {
+	for z.skipTo('<') {
+		c := z.readByte()
+		if z.eof {
+			break
+		}
+		if c != '/' {
+			z.end--
+			continue
+		}
+		if z.readRawEndTag() || z.eof {
+			break
+		}
+	}
+	z.dataEnd = z.end
+}
+
 // readScript is the Tokenizer's: it reads until the next </script> tag,
 // following the rules for escaping and hiding the closing tag.
 func (z *xscan) readScript() {
@@ -84,14 +120,12 @@ func (z *xscan) readScript() {
 	var c byte
 
 scriptData:
-	c = z.readByte()
-	if z.eof {
+	// The Tokenizer reads a byte at a time until "<"; skipping to it is
+	// the same.
+	if !z.skipTo('<') {
 		return
 	}
-	if c == '<' {
-		goto scriptDataLessThanSign
-	}
-	goto scriptData
+	goto scriptDataLessThanSign
 
 scriptDataLessThanSign:
 	c = z.readByte()
