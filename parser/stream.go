@@ -12,8 +12,9 @@ import (
 // stream is what one pass over a document's tokens collects for Parse
 // with Options.NoDOM: the fields scan collects from the tree, with the
 // tree builder's effects on them modelled as Options.NoDOM documents. It
-// reads tags and attributes with the tokenizer's raw API (TagName,
-// TagAttr, Text), so tags and text it does not keep cost no allocation.
+// reads x/net/html's tokens through tokens (tokens.go), which reads the
+// document in place, so tags and text it does not keep cost no
+// allocation.
 type stream struct {
 	z *tokens
 

@@ -47,15 +47,16 @@ type tokens struct {
 	slowAttrs  [][2][]byte // the attributes as the Tokenizer returns them
 	arena      []byte      // converted attribute values of the current tag
 
-	// lazy is set when the current token's text, or its attributes'
-	// conversions, come from an html.Tokenizer started at doc[lazyAt]
-	// (with AllowCDATA lazyCDATA) if they are asked for.
+	// The current token's text (when lazy) or its attributes' conversions
+	// (when attrsSlow) come, if they are asked for, from an html.Tokenizer
+	// reading doc[lazyAt:pos] with AllowCDATA(lazyCDATA).
 	lazy      bool
 	lazyAt    int
 	lazyCDATA bool
-	rawTag    string // the raw-text element whose text comes next
-	nameBuf   []byte // a lower-cased tag name
-	scratch   []byte // a lower-cased attribute key, converted text
+
+	rawTag  string // the raw-text element whose text comes next
+	nameBuf []byte // a lower-cased tag name
+	scratch []byte // a lower-cased attribute key, converted text
 
 	// sub reads the current token when the fast path left it to x/net.
 	sub     *html.Tokenizer
@@ -291,40 +292,37 @@ func (t *tokens) TagAttr() (key, val []byte, moreAttr bool) {
 	if t.nAttr >= len(t.attrs) || t.tt == html.EndTagToken {
 		return nil, nil, false
 	}
-	if t.attrsSlow {
-		// An entity, "\r" or NUL: converted here as the Tokenizer does
-		// where that is simple, by the Tokenizer where not.
-		if a := t.attrs[t.nAttr]; t.slowAttrs == nil {
-			key, val := t.doc[a.ks:a.ke], t.doc[a.vs:a.ve]
-			if bytes.IndexByte(key, 0) >= 0 {
-				key = bytes.ReplaceAll(key, []byte{0}, []byte("\ufffd"))
-			}
-			n := len(t.arena)
-			if v, ok := convertAttr(t.arena, val); ok {
-				t.arena = v
-				t.nAttr++
-				return lowerInto(&t.scratch, key), v[n:len(v):len(v)], t.nAttr < len(t.attrs)
-			}
-		}
-		if t.slowAttrs == nil {
-			z := t.slow()
-			z.TagName()
-			for more := true; more; {
-				var k, v []byte
-				k, v, more = z.TagAttr()
-				t.slowAttrs = append(t.slowAttrs, [2][]byte{k, v})
-			}
-		}
-		if t.nAttr >= len(t.slowAttrs) { // cannot happen: FuzzTokens
-			return nil, nil, false
-		}
-		a := t.slowAttrs[t.nAttr]
-		t.nAttr++
-		return a[0], a[1], t.nAttr < len(t.attrs)
-	}
 	a := t.attrs[t.nAttr]
 	t.nAttr++
-	return lowerInto(&t.scratch, t.doc[a.ks:a.ke]), t.doc[a.vs:a.ve], t.nAttr < len(t.attrs)
+	more := t.nAttr < len(t.attrs)
+	if !t.attrsSlow {
+		return lowerInto(&t.scratch, t.doc[a.ks:a.ke]), t.doc[a.vs:a.ve], more
+	}
+	// Some attribute holds an entity, "\r" or NUL: converted here as the
+	// Tokenizer converts them where that is simple, by the Tokenizer from
+	// the first attribute where it is not.
+	if t.slowAttrs == nil {
+		key := t.doc[a.ks:a.ke]
+		if bytes.IndexByte(key, 0) >= 0 {
+			key = bytes.ReplaceAll(key, []byte{0}, []byte("\ufffd"))
+		}
+		n := len(t.arena)
+		if v, ok := convertAttr(t.arena, t.doc[a.vs:a.ve]); ok {
+			t.arena = v
+			return lowerInto(&t.scratch, key), v[n:len(v):len(v)], more
+		}
+		z := t.slow()
+		z.TagName()
+		for m := true; m; {
+			var k, v []byte
+			k, v, m = z.TagAttr()
+			t.slowAttrs = append(t.slowAttrs, [2][]byte{k, v})
+		}
+	}
+	if i := t.nAttr - 1; i < len(t.slowAttrs) { // always: FuzzTokens
+		return t.slowAttrs[i][0], t.slowAttrs[i][1], more
+	}
+	return nil, nil, false
 }
 
 // lowerInto returns b with A-Z lower-cased: b itself, or a copy in *buf
@@ -343,10 +341,10 @@ func lowerInto(buf *[]byte, b []byte) []byte {
 }
 
 // readTag reads the tag at doc[k] ("<a..." or "</a...") as the
-// Tokenizer's readTag does, and reports false (having set nothing the
-// caller keeps) if the fast path leaves it to x/net: the input ends
-// inside it, or a name, key or saved value needs the Tokenizer's
-// conversions, or it has too many attributes.
+// Tokenizer's readTag does: its name, and for a start tag its attributes
+// (the first of each key). It reports false, for the caller to hand the
+// tag to x/net, if the input ends inside it or it has more than
+// maxFastAttrs attributes.
 func (t *tokens) readTag(k int, end bool) bool {
 	doc := t.doc
 	p := k + 2 // past "<" and the name's first letter
