@@ -191,9 +191,11 @@ func canonicalHost(host string) bool {
 		}
 	}
 	// WHATWG reads a host whose last label is a number (decimal, or hex
-	// with 0x) as an IPv4 address.
+	// with 0x) as an IPv4 address. The URL library also reads a signed
+	// one ("-0" as 0.0.0.0; FuzzFast found it), so a last label starting
+	// with "-" is left to the library too.
 	last := labels[len(labels)-1]
-	if strings.HasPrefix(last, "0x") && strings.Trim(last[2:], "0123456789abcdef") == "" {
+	if strings.HasPrefix(last, "0x") && strings.Trim(last[2:], "0123456789abcdef") == "" || last[0] == '-' {
 		return false
 	}
 	return strings.Trim(last, "0123456789") != ""
