@@ -1,7 +1,6 @@
 package frontier
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 
@@ -60,28 +59,18 @@ func Check(tx *store.Tx) error {
 		return nil
 	})
 	_ = db.ForEach(func(k, v []byte) error {
-		i := bytes.IndexByte(v, 0)
-		if i < 0 {
-			report("retry entry %x: no host", k)
-			return nil
-		}
-		e, err := unmarshalEntry(string(v[:i]), v[i+1:])
+		host, e, err := unmarshalTimed(v)
 		if err != nil {
 			report("retry entry %x: %v", k, err)
 			return nil
 		}
-		visit("retry", string(v[:i]), e)
+		visit("retry", host, e)
 		return nil
 	})
 	recrawls := make(map[string]bool)
 	if rb := btx.Bucket(bucketRecrawl); rb != nil {
 		_ = rb.ForEach(func(k, v []byte) error {
-			i := bytes.IndexByte(v, 0)
-			if i < 0 {
-				report("recrawl entry %x: corrupt", k)
-				return nil
-			}
-			e, err := unmarshalEntry(string(v[:i]), v[i+1:])
+			_, e, err := unmarshalTimed(v)
 			if err != nil {
 				report("recrawl entry %x: corrupt", k)
 				return nil

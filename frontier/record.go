@@ -1,6 +1,7 @@
 package frontier
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -234,6 +235,23 @@ func hostOfKey(k []byte) string {
 func delayedKey(at time.Time, seq uint64) []byte {
 	k := binary.BigEndian.AppendUint64(nil, uint64(at.UnixNano()))
 	return binary.BigEndian.AppendUint64(k, seq)
+}
+
+// A timed entry (the delayed and recrawl buckets, under delayedKey) is
+// its host key, a NUL, and the entry marshalled for that host.
+func marshalTimed(host string, e *entry) []byte {
+	return append(append([]byte(host), 0), e.marshal(host)...)
+}
+
+// unmarshalTimed decodes a timed entry; ErrCorrupt if it has no host.
+func unmarshalTimed(v []byte) (host string, e *entry, err error) {
+	i := bytes.IndexByte(v, 0)
+	if i < 0 {
+		return "", nil, ErrCorrupt
+	}
+	host = string(v[:i])
+	e, err = unmarshalEntry(host, v[i+1:])
+	return host, e, err
 }
 
 // hostRecord holds a host's persistent totals.

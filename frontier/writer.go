@@ -334,24 +334,20 @@ func (w *txWriter) promote(bucket []byte, now time.Time, recrawl bool) (time.Tim
 		if time.Unix(0, int64(u64(k[:8]))).After(now) {
 			break
 		}
-		i := bytes.IndexByte(v, 0)
-		if i < 0 {
-			return time.Time{}, fmt.Errorf("%s entry %x: %w", bucket, k, ErrCorrupt)
-		}
-		hostKey := string(v[:i])
-		e, err := unmarshalEntry(hostKey, v[i+1:])
+		hostKey, e, err := unmarshalTimed(v)
 		if err != nil {
 			return time.Time{}, fmt.Errorf("%s entry %x: %w", bucket, k, err)
 		}
 		w.seq++
-		if err := qb.Put(queueKey(hostKey, e.Depth, w.seq), v[i+1:]); err != nil {
+		if err := qb.Put(queueKey(hostKey, e.Depth, w.seq), v[len(hostKey)+1:]); err != nil { // the entry as stored
 			return time.Time{}, err
 		}
 		w.fx.queued[hostKey]++
 		if recrawl {
-			r, _ := unmarshalURLRecord(urls.Get(seenKey(e.URL)))
+			key := seenKey(e.URL)
+			r, _ := unmarshalURLRecord(urls.Get(key))
 			r.State = StateQueued
-			if err := urls.Put(seenKey(e.URL), r.marshal()); err != nil {
+			if err := urls.Put(key, r.marshal()); err != nil {
 				return time.Time{}, err
 			}
 			hr := w.fx.host(hostKey)
@@ -398,7 +394,7 @@ func (w *txWriter) complete(c *Completion, rec []byte) error {
 	if !c.RetryAt.IsZero() {
 		w.seq++
 		e := entry{URL: it.URL, Parent: it.Parent, Depth: it.Depth, Attempts: attempts, Hops: it.Hops, Origin: it.Origin, Via: it.Via}
-		v := append(append([]byte(it.Host), 0), e.marshal(it.Host)...)
+		v := marshalTimed(it.Host, &e)
 		if err := w.btx.Bucket(bucketDelayed).Put(delayedKey(c.RetryAt, w.seq), v); err != nil {
 			return err
 		}
@@ -428,7 +424,7 @@ func (w *txWriter) complete(c *Completion, rec []byte) error {
 	if !c.RecrawlAt.IsZero() && c.State == StateDone {
 		w.seq++
 		e := entry{URL: it.URL, Parent: it.Parent, Depth: it.Depth}
-		v := append(append([]byte(it.Host), 0), e.marshal(it.Host)...)
+		v := marshalTimed(it.Host, &e)
 		if err := w.btx.Bucket(bucketRecrawl).Put(delayedKey(c.RecrawlAt, w.seq), v); err != nil {
 			return err
 		}
