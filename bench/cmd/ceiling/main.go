@@ -6,7 +6,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
@@ -143,19 +142,13 @@ func get(ctx context.Context, c *http.Client, u string, arrived func()) bool {
 
 // readURLs groups the file's URLs by host, keeping their order.
 func readURLs(path string) ([]*host, error) {
-	f, err := os.Open(path)
+	lines, err := limit.ReadLines(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	byHost := map[string]*host{}
 	var out []*host
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" {
-			continue
-		}
+	for _, line := range lines {
 		u, err := url.Parse(line)
 		if err != nil {
 			return nil, fmt.Errorf("parse %q: %w", line, err)
@@ -168,5 +161,5 @@ func readURLs(path string) ([]*host, error) {
 		}
 		h.urls = append(h.urls, line)
 	}
-	return out, sc.Err()
+	return out, nil
 }

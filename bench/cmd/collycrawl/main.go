@@ -8,7 +8,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
@@ -37,7 +36,7 @@ func main() {
 }
 
 func run(seedsFile string, concurrency, perHost int, delay, deadline, reqTimeout time.Duration) error {
-	seeds, err := readLines(seedsFile)
+	seeds, err := limit.ReadLines(seedsFile)
 	if err != nil {
 		return err
 	}
@@ -110,20 +109,4 @@ func run(seedsFile string, concurrency, perHost int, delay, deadline, reqTimeout
 		}
 	}
 	return limit.Result{Responses: responses.Load(), Errors: errs.Load(), TimedOut: timedOut}.Write(os.Stdout)
-}
-
-func readLines(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if l := sc.Text(); l != "" {
-			out = append(out, l)
-		}
-	}
-	return out, sc.Err()
 }

@@ -1,13 +1,16 @@
 // Package limit holds what the two reference contenders (the colly crawler
 // and the raw-fetch ceiling) share: the child/driver result line, a global
-// concurrency cap as an http.RoundTripper, and the transport they both use.
+// concurrency cap as an http.RoundTripper, the transport they both use and
+// the reading of their URL lists.
 package limit
 
 import (
+	"bufio"
 	"encoding/json"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 )
@@ -82,4 +85,22 @@ func (b *releaseBody) Close() error {
 	err := b.ReadCloser.Close()
 	b.once.Do(b.release)
 	return err
+}
+
+// ReadLines returns the non-empty lines of the file at path: the seeds or
+// page URLs the driver hands a contender.
+func ReadLines(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if l := sc.Text(); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out, sc.Err()
 }
