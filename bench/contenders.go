@@ -14,6 +14,7 @@ import (
 
 	"crawler/bench/internal/limit"
 	"crawler/frontier"
+	"crawler/internal/procstatus"
 	"crawler/internal/testsite"
 	"crawler/store"
 )
@@ -200,26 +201,14 @@ func errNote(r *runResult) string {
 func sampleRSS(pid int, res *runResult) func() {
 	done := make(chan struct{})
 	stopped := make(chan struct{})
-	path := fmt.Sprintf("/proc/%d/status", pid)
 	go func() {
 		defer close(stopped)
 		t := time.NewTicker(100 * time.Millisecond)
 		defer t.Stop()
 		for {
-			if b, err := os.ReadFile(path); err == nil {
-				for _, l := range strings.Split(string(b), "\n") {
-					k, v, _ := strings.Cut(l, ":")
-					var kb int64
-					if _, err := fmt.Sscanf(strings.TrimSpace(v), "%d kB", &kb); err != nil {
-						continue
-					}
-					switch k {
-					case "RssAnon":
-						res.anonKiB = max(res.anonKiB, kb)
-					case "RssFile":
-						res.fileKiB = max(res.fileKiB, kb)
-					}
-				}
+			if kib, err := procstatus.Read(pid); err == nil {
+				res.anonKiB = max(res.anonKiB, kib["RssAnon"])
+				res.fileKiB = max(res.fileKiB, kib["RssFile"])
 			}
 			select {
 			case <-done:

@@ -14,6 +14,7 @@ import (
 
 	"crawler/config"
 	"crawler/crawl"
+	"crawler/internal/benchenv"
 	"crawler/internal/testsite"
 	"crawler/store"
 )
@@ -67,14 +68,7 @@ func BenchmarkEngine(b *testing.B) {
 	if name == "" {
 		name = "throughput"
 	}
-	scale := 1.0
-	if v := os.Getenv("BENCH_SCALE"); v != "" {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f <= 0 {
-			b.Fatalf("BENCH_SCALE=%q", v)
-		}
-		scale = f
-	}
+	scale := benchenv.Scale(b)
 	var sc *scenario
 	for _, s := range crawlScenarios(scale) {
 		if s.name == name {
@@ -114,7 +108,7 @@ func BenchmarkEngine(b *testing.B) {
 		if err := cfg.Validate(); err != nil {
 			b.Fatal(err)
 		}
-		db, err := store.Open(filepath.Join(dir, "crawl.db"), store.Options{NoSync: os.Getenv("BENCH_NOSYNC") == "1"})
+		db, err := store.Open(filepath.Join(dir, "crawl.db"), store.Options{NoSync: benchenv.NoSync()})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,18 +1,17 @@
 package frontier
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
+	"crawler/internal/benchenv"
+	"crawler/internal/procstatus"
 	"crawler/store"
 )
 
@@ -33,23 +32,10 @@ const (
 	benchDupShare  = 5      // 1 link in benchDupShare repeats an earlier one
 )
 
-// benchScale reads BENCH_SCALE; it is 1 when unset or invalid.
-func benchScale(b *testing.B) float64 {
-	v := os.Getenv("BENCH_SCALE")
-	if v == "" {
-		return 1
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || f <= 0 {
-		b.Fatalf("BENCH_SCALE=%q: want a positive number", v)
-	}
-	return f
-}
-
 // benchStore is how the benchmarks open the store: as `crawler run` does,
 // unless BENCH_NOSYNC=1 skips fsync (to tell disk time from CPU time).
 func benchStore() store.Options {
-	return store.Options{NoSync: os.Getenv("BENCH_NOSYNC") == "1"}
+	return store.Options{NoSync: benchenv.NoSync()}
 }
 
 // openBench opens a fresh store and frontier, closed at cleanup.
@@ -220,7 +206,7 @@ func dequeue(b *testing.B, q *Queue, n int) {
 // frontier takes (its start-up pass), and the dequeue rate of the next
 // 10,000 URLs. Run it with -benchtime 1x: every op builds it all again.
 func BenchmarkQueued1M(b *testing.B) {
-	want := int(1_000_000 * benchScale(b))
+	want := int(1_000_000 * benchenv.Scale(b))
 	for range b.N {
 		path := filepath.Join(b.TempDir(), "crawl.db")
 		db, err := store.Open(path, benchStore())
@@ -277,22 +263,13 @@ func BenchmarkQueued1M(b *testing.B) {
 // procStatus returns the memory lines of /proc/self/status in MiB.
 func procStatus(b *testing.B) map[string]float64 {
 	b.Helper()
-	f, err := os.Open("/proc/self/status")
+	kib, err := procstatus.Read(0)
 	if err != nil {
 		b.Skipf("no /proc/self/status: %v", err)
 	}
-	defer f.Close()
-	out := map[string]float64{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		fs := strings.Fields(v)
-		if !ok || len(fs) != 2 || fs[1] != "kB" {
-			continue
-		}
-		if n, err := strconv.ParseFloat(fs[0], 64); err == nil {
-			out[k] = n / 1024
-		}
+	out := make(map[string]float64, len(kib))
+	for k, v := range kib {
+		out[k] = float64(v) / 1024
 	}
 	return out
 }

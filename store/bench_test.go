@@ -10,11 +10,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"crawler/internal/benchenv"
 )
 
 // Store benchmark (issue 7, target 5): BenchmarkStore200k fills a store the
@@ -37,19 +38,6 @@ const (
 	paragraphPool  = 20_000 // distinct paragraphs pages are built from
 	vocabularySize = 8_000
 )
-
-// benchScale reads BENCH_SCALE; it is 1 when unset.
-func benchScale(b *testing.B) float64 {
-	v := os.Getenv("BENCH_SCALE")
-	if v == "" {
-		return 1
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || f <= 0 {
-		b.Fatalf("BENCH_SCALE=%q: want a positive number", v)
-	}
-	return f
-}
 
 // htmlGen makes pages that compress like real ones: per-site boilerplate
 // (head, navigation, footer), an article of Zipf-distributed words with
@@ -254,7 +242,7 @@ func fill(b *testing.B, db *DB, g *htmlGen, n int) (rawBytes int64) {
 // in one View per lookup (p50/p99/max over 20,000 random URLs). Run it
 // with -benchtime 1x: every op builds the whole store again.
 func BenchmarkStore200k(b *testing.B) {
-	n := max(int(storePages*benchScale(b)), storeBatch)
+	n := max(int(storePages*benchenv.Scale(b)), storeBatch)
 	g := newHTMLGen()
 	for range b.N {
 		path := filepath.Join(b.TempDir(), "crawl.db")

@@ -15,8 +15,9 @@ import (
 	"fmt"
 	"log"
 	"os"
-	"strings"
 	"syscall"
+
+	"crawler/internal/procstatus"
 )
 
 func main() {
@@ -60,18 +61,11 @@ func main() {
 		*mb, *chunk, pages, pages*4, sum, before, rssFileKB())
 }
 
-// rssFileKB returns the RssFile line of /proc/self/status, in KiB.
-func rssFileKB() int {
-	b, err := os.ReadFile("/proc/self/status")
+// rssFileKB returns this process's RssFile, in KiB.
+func rssFileKB() int64 {
+	kib, err := procstatus.Read(0)
 	if err != nil {
 		log.Fatal(err)
 	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "RssFile:"); ok {
-			var kb int
-			fmt.Sscanf(strings.TrimSpace(v), "%d", &kb)
-			return kb
-		}
-	}
-	return 0
+	return kib["RssFile"]
 }
