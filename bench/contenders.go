@@ -118,21 +118,19 @@ func (s *session) run(ctx context.Context, sc *scenario, contender string) *runR
 			args = append(args, "--cpuprofile", filepath.Join(s.profile, fmt.Sprintf("ours-%s-%03d.pprof", sc.name, s.seq)))
 		}
 		cmd = exec.CommandContext(runCtx, s.bin.crawler, args...)
-	case colly:
-		seeds := filepath.Join(dir, "seeds.txt")
-		if err := os.WriteFile(seeds, []byte(strings.Join(site.Seeds(), "\n")+"\n"), 0o644); err != nil {
+	case colly, ceiling:
+		// The reference children take a list file and the same limits:
+		// colly crawls from the seeds, the ceiling gets every page URL.
+		bin, listFlag, list := s.bin.colly, "-seeds", site.Seeds()
+		if contender == ceiling {
+			bin, listFlag, list = s.bin.ceiling, "-urls", site.PageURLs()
+		}
+		listFile := filepath.Join(dir, strings.TrimPrefix(listFlag, "-")+".txt")
+		if err := os.WriteFile(listFile, []byte(strings.Join(list, "\n")+"\n"), 0o644); err != nil {
 			res.err = err
 			return res
 		}
-		cmd = exec.CommandContext(runCtx, s.bin.colly, "-seeds", seeds, "-concurrency", fmt.Sprint(l.concurrency),
-			"-per-host", fmt.Sprint(l.perHost), "-delay", l.delay.String(), "-deadline", deadline.String())
-	case ceiling:
-		urls := filepath.Join(dir, "urls.txt")
-		if err := os.WriteFile(urls, []byte(strings.Join(site.PageURLs(), "\n")+"\n"), 0o644); err != nil {
-			res.err = err
-			return res
-		}
-		cmd = exec.CommandContext(runCtx, s.bin.ceiling, "-urls", urls, "-concurrency", fmt.Sprint(l.concurrency),
+		cmd = exec.CommandContext(runCtx, bin, listFlag, listFile, "-concurrency", fmt.Sprint(l.concurrency),
 			"-per-host", fmt.Sprint(l.perHost), "-delay", l.delay.String(), "-deadline", deadline.String())
 	default:
 		res.err = fmt.Errorf("unknown contender %q", contender)
