@@ -33,7 +33,6 @@ var (
 	errLimit     = errors.New("limit reached")
 )
 
-// reader answers the store queries that Local and Daemon share.
 // reader answers the queries that only read the file; Local and Daemon
 // embed it, so its ListPages, GetPage, Search and Export are theirs.
 type reader struct{ db *store.DB }
