@@ -1,8 +1,10 @@
 package urlnorm
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -190,15 +192,32 @@ func canonicalHost(host string) bool {
 			}
 		}
 	}
-	// WHATWG reads a host whose last label is a number (decimal, or hex
-	// with 0x) as an IPv4 address. The URL library also reads a signed
-	// one ("-0" as 0.0.0.0; FuzzFast found it), so a last label starting
-	// with "-" is left to the library too.
-	last := labels[len(labels)-1]
-	if strings.HasPrefix(last, "0x") && strings.Trim(last[2:], "0123456789abcdef") == "" || last[0] == '-' {
-		return false
+	return !libraryNumber(labels[len(labels)-1])
+}
+
+// libraryNumber reports whether the URL library reads a host's last label
+// as a number, which makes the host an IPv4 address. WHATWG reads a
+// decimal, octal (leading 0) or hex (0x) number there. The library drops
+// that prefix and calls strconv.ParseInt, which also takes a sign, so it
+// reads "-0", "0-0" and "0x-f" as numbers too, where WHATWG sees names
+// (FuzzFast found the first two). The fast path must answer what the
+// library answers, so it asks the library's question, sign and all.
+func libraryNumber(label string) bool {
+	if strings.Trim(label, "0123456789") == "" {
+		return true
 	}
-	return strings.Trim(last, "0123456789") != ""
+	digits, base := label, 10
+	switch {
+	case strings.HasPrefix(label, "0x"):
+		digits, base = label[2:], 16
+	case strings.HasPrefix(label, "0"):
+		digits, base = label[1:], 8
+	}
+	if digits == "" {
+		return true
+	}
+	_, err := strconv.ParseInt(digits, base, 64)
+	return err == nil || errors.Is(err, strconv.ErrRange)
 }
 
 func allOctets(labels []string) bool {
