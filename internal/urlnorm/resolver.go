@@ -206,6 +206,9 @@ func libraryNumber(label string) bool {
 	if strings.Trim(label, "0123456789") == "" {
 		return true
 	}
+	if label[0] != '0' && label[0] != '-' {
+		return false // no prefix to drop, no sign: ParseInt would fail (and allocate its error)
+	}
 	digits, base := label, 10
 	switch {
 	case strings.HasPrefix(label, "0x"):
