@@ -73,6 +73,19 @@ func TestFastPathShapes(t *testing.T) {
 	}
 }
 
+// The fast path is per link: an absolute link to a plain host name costs
+// what a relative one does plus the host check, which allocates nothing
+// (a failed strconv.ParseInt there once doubled it).
+func TestFastPathAllocs(t *testing.T) {
+	base, _ := Parse("http://h.example/dir/page.html")
+	r := NewResolver(base, nil)
+	rel := testing.AllocsPerRun(100, func() { r.fast("/x/y") })
+	abs := testing.AllocsPerRun(100, func() { r.fast("http://www.other.example/a/b") })
+	if abs > rel+1 {
+		t.Fatalf("fast path allocations: %v for an absolute link, %v for a relative one", abs, rel)
+	}
+}
+
 // Whatever the fast path answers, Resolve answers the same.
 func FuzzFast(f *testing.F) {
 	for _, s := range []string{"http://h.example/dir/x", "https://h.example/a?b", "http://o.example:81/a/../b", "http://1.2.3.4", "../x/./y/..", "/a", "a/b", "p/1#x", "a?b=c&d", "x.html", "...", "a//b", "A-Z_~.q"} {
