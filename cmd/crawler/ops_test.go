@@ -128,6 +128,38 @@ func TestSIGTERMThenResume(t *testing.T) {
 	}
 }
 
+// A SIGTERM sent the moment the socket appears (an operator's script
+// that waits for the daemon, then stops it) stops it cleanly: the handler
+// is in place before the socket exists. Before, the socket came first and
+// such a signal killed the daemon (exit -1) now and then.
+func TestSIGTERMAsSoonAsSocketExists(t *testing.T) {
+	site, err := testsite.Start(testsite.Options{Hosts: 1, Pages: 20, FirstIP: "127.0.1.170"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer site.Close()
+	for i := range 3 {
+		dir := t.TempDir()
+		path := writeConfig(t, dir, site.Seeds(), "")
+		sock := filepath.Join(dir, "data", "crawler.sock")
+		var stderr bytes.Buffer
+		cmd := daemon(t, &stderr, "run", "--config", path)
+		// Polled tightly: the window this guards was well under a millisecond.
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Microsecond) {
+			if _, err := os.Lstat(sock); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("start %d: no socket; stderr:\n%s", i, stderr.String())
+			}
+		}
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		if code := waitExit(t, cmd, 10*time.Second); code != 0 {
+			t.Fatalf("start %d: SIGTERM once the socket exists: exit %d; stderr:\n%s", i, code, stderr.String())
+		}
+	}
+}
+
 // SIGHUP with a broken file keeps the old config (and says so in stats);
 // with a good file the new per_host_delay shows in the request gaps.
 func TestSIGHUPReload(t *testing.T) {

@@ -76,6 +76,14 @@ func startCPUProfile(path string) (stop func(), err error) {
 //	       fetches, commits what was fetched, closes the frontier → pidfile
 //	       removed → listeners closed → bbolt closed last.
 func runDaemon(ctx context.Context, g *globals, exitWhenIdle bool) error {
+	// Signals are caught before anything else: a SIGTERM that arrives
+	// while the file opens or once the socket answers stops the daemon
+	// cleanly, where the default action would kill it (the socket used to
+	// answer before the handler was installed).
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+
 	cfg, err := config.Load(g.configPath)
 	if err != nil {
 		return err
@@ -118,7 +126,7 @@ func runDaemon(ctx context.Context, g *globals, exitWhenIdle bool) error {
 
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
-	go handleSignals(ctx, stop, eng, g.configPath, log)
+	go handleSignals(ctx, sigs, stop, eng, g.configPath, log)
 
 	log.Info("crawler started", "data_dir", cfg.DataDir, "seeds", len(cfg.Seeds),
 		"concurrency", cfg.Fetch.Concurrency, "per_host_delay", cfg.Fetch.PerHostDelay, "pid", os.Getpid())
@@ -130,13 +138,10 @@ func runDaemon(ctx context.Context, g *globals, exitWhenIdle bool) error {
 	return nil
 }
 
-// handleSignals turns signals into actions until ctx ends: the first
-// SIGINT/SIGTERM stops the crawl, a second aborts in-flight fetches, and
-// SIGHUP reloads the config.
-func handleSignals(ctx context.Context, stop context.CancelFunc, eng *crawl.Engine, path string, log *slog.Logger) {
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sigs)
+// handleSignals turns the signals on sigs into actions until ctx ends:
+// the first SIGINT/SIGTERM stops the crawl, a second aborts in-flight
+// fetches, and SIGHUP reloads the config.
+func handleSignals(ctx context.Context, sigs <-chan os.Signal, stop context.CancelFunc, eng *crawl.Engine, path string, log *slog.Logger) {
 	stopping := false
 	for {
 		select {
