@@ -59,7 +59,7 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 		origin := urlnorm.Origin(u)
 		st, err := e.robots.lookup(ctx, origin)
 		if err != nil { // shutting down
-			e.requeue(it, time.Time{})
+			e.q.Requeue(it, time.Time{})
 			return nil
 		}
 		if st.rules == nil {
@@ -67,7 +67,7 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 			rules, sent, err := e.fetchRobots(ctx, u)
 			if ctx.Err() != nil {
 				e.robots.abandon(origin)
-				e.requeue(it, sent)
+				e.q.Requeue(it, sent)
 				return nil
 			}
 			if errors.Is(err, fetcher.ErrBlockedAddress) {
@@ -84,7 +84,7 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 				e.log.Warn("robots.txt unreachable through every retry: failing the host's URLs", "origin", origin)
 			}
 			e.applyRobots(it.Host, st)
-			e.requeue(it, sent)
+			e.q.Requeue(it, sent)
 			return nil
 		}
 		switch {
@@ -93,7 +93,7 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 			return &fetched{item: it, url: u, robotsGaveUp: true, robotsReason: st.reason}
 		case !st.retry.IsZero():
 			e.applyRobots(it.Host, st)
-			e.requeue(it, time.Time{})
+			e.q.Requeue(it, time.Time{})
 			return nil
 		case !st.rules.Allowed(u):
 			e.q.Release(it, time.Time{})
@@ -156,11 +156,6 @@ func robotsOutcome(r *robots.Rules, st robotsState) string {
 		return "allow_all"
 	}
 	return "ok"
-}
-
-func (e *Engine) requeue(it *frontier.Item, sent time.Time) {
-	e.q.Release(it, sent)
-	e.q.Requeue(it)
 }
 
 // adaptHost feeds one page request's hostAnswer to the host's throttle and

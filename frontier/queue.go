@@ -432,6 +432,10 @@ func (q *Queue) Next(ctx context.Context) (*Item, error) {
 func (q *Queue) Release(it *Item, sent time.Time) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	q.releaseLocked(it, sent)
+}
+
+func (q *Queue) releaseLocked(it *Item, sent time.Time) {
 	h := q.hostLocked(it.Host)
 	h.inflight--
 	it.released = true
@@ -446,14 +450,20 @@ func (q *Queue) Release(it *Item, sent time.Time) {
 	q.updateLocked(h)
 }
 
-// Requeue returns a leased item, unfinished, to the front of its host's
-// queue, e.g. after its slot was spent fetching robots.txt.
-func (q *Queue) Requeue(it *Item) {
+// Requeue frees a leased item's slot as Release(it, sent) does and
+// returns the item, unfinished, to the front of its host's queue, e.g.
+// after its slot was spent fetching robots.txt. Both happen under one
+// lock: between a Release and a separate requeue, the dispatcher could
+// hand the freed slot to the host's next URL, which then went first.
+func (q *Queue) Requeue(it *Item, sent time.Time) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	h := q.hostLocked(it.Host)
 	if _, ok := h.leased[string(it.key)]; !ok {
 		return
+	}
+	if !it.released {
+		q.releaseLocked(it, sent)
 	}
 	delete(h.leased, string(it.key))
 	q.leases--
