@@ -462,7 +462,7 @@ func (q *Queue) Requeue(it *Item, sent time.Time) {
 	if _, ok := h.leased[string(it.key)]; !ok {
 		return
 	}
-	if !it.released {
+	if !it.released { // a caller may have called Release already
 		q.releaseLocked(it, sent)
 	}
 	delete(h.leased, string(it.key))

@@ -251,11 +251,11 @@ func TestRequeueKeepsOrder(t *testing.T) {
 	for range 50 { // the dispatcher races a requeue only now and then
 		it := next(t, q)
 		q.Requeue(it, time.Time{})
-		if again := next(t, q); again.URL != it.URL {
+		again := next(t, q)
+		if again.URL != it.URL {
 			t.Fatalf("after requeue got %s; want %s first", again.URL, it.URL)
-		} else {
-			q.Requeue(again, time.Time{})
 		}
+		q.Requeue(again, time.Time{})
 	}
 }
 
