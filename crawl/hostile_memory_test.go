@@ -61,9 +61,9 @@ func hostileMemory(t *testing.T, maxBody int64, limit uint64) {
 	ctx, abort := context.WithCancel(context.Background())
 	defer abort()
 	var (
-		mu                 sync.Mutex
+		mu                  sync.Mutex
 		peakHeld, peakInuse uint64
-		over               bool
+		over                bool
 	)
 	sample := func(ctx context.Context, _ *Engine) {
 		tick := time.NewTicker(20 * time.Millisecond)
