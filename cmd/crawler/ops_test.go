@@ -84,12 +84,18 @@ func statsMap(t *testing.T, cfgPath string) map[string]any {
 
 func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
 	t.Helper()
+	pollFor(t, what, limit, 20*time.Millisecond, cond)
+}
+
+// pollFor is waitFor checking cond every interval.
+func pollFor(t *testing.T, what string, limit, interval time.Duration, cond func() bool) {
+	t.Helper()
 	deadline := time.Now().Add(limit)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(interval)
 	}
 }
 
@@ -145,14 +151,10 @@ func TestSIGTERMAsSoonAsSocketExists(t *testing.T) {
 		var stderr bytes.Buffer
 		cmd := daemon(t, &stderr, "run", "--config", path)
 		// Polled tightly: the window this guards was well under a millisecond.
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Microsecond) {
-			if _, err := os.Lstat(sock); err == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("start %d: no socket; stderr:\n%s", i, stderr.String())
-			}
-		}
+		pollFor(t, fmt.Sprintf("the socket of start %d", i), 10*time.Second, 50*time.Microsecond, func() bool {
+			_, err := os.Lstat(sock)
+			return err == nil
+		})
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		if code := waitExit(t, cmd, 10*time.Second); code != 0 {
 			t.Fatalf("start %d: SIGTERM once the socket exists: exit %d; stderr:\n%s", i, code, stderr.String())
