@@ -59,6 +59,19 @@ type Options struct {
 	// Default 512; zero means the default.
 	MaxBatch int
 
+	// CommitWait is the longest the writer holds a small batch open for
+	// more completions, so that one fsync covers more pages. It waits only
+	// while leased URLs are still being fetched or parsed, and commits as
+	// soon as the batch holds CommitBatch operations or every leased URL
+	// has reached it: an Add with nothing in flight commits at once.
+	// Default 2ms; zero means the default, a negative value never waits.
+	CommitWait time.Duration
+
+	// CommitBatch is the batch size CommitWait waits for. Default a
+	// quarter of MaxLeased, at least 1 (no wait without a lease cap);
+	// zero means the default.
+	CommitBatch int
+
 	// OnCommit, when set, is called after every write transaction with
 	// the operations it committed and how long it took (for metrics).
 	OnCommit func(ops int, took time.Duration)
@@ -85,6 +98,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = 512
+	}
+	if o.CommitWait == 0 {
+		o.CommitWait = 2 * time.Millisecond
 	}
 	if o.Now == nil {
 		o.Now = time.Now

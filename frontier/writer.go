@@ -91,6 +91,8 @@ func (q *Queue) write() {
 	defer q.wg.Done()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	wait := time.NewTimer(time.Hour)
+	defer wait.Stop()
 	for {
 		q.armRetryTimer(timer)
 		var batch []*op
@@ -116,11 +118,62 @@ func (q *Queue) write() {
 				}
 			}
 		}
-		batch = q.drain(batch)
+		batch = q.fill(q.drain(batch), wait)
 		if q.commit(batch) != nil {
 			return
 		}
 	}
+}
+
+// fill waits up to CommitWait for more operations while the batch is
+// below its target and leased URLs that could still join it are out
+// (group commit: the fsync, not the CPU, is most of a small commit).
+func (q *Queue) fill(batch []*op, wait *time.Timer) []*op {
+	if q.opts.CommitWait < 0 {
+		return batch
+	}
+	completions := 0
+	for _, o := range batch {
+		if o.c != nil {
+			completions++
+		}
+	}
+	waiting := false
+	defer func() {
+		if waiting {
+			wait.Stop() // Go 1.23 timers: no stale tick after Stop
+		}
+	}()
+	for len(batch) < q.opts.MaxBatch {
+		q.mu.Lock()
+		target, out := q.opts.CommitBatch, q.leases-completions
+		if target <= 0 {
+			target = max(q.opts.MaxLeased/4, 1)
+		}
+		q.mu.Unlock()
+		if len(batch) >= target || out <= 0 {
+			return batch
+		}
+		if !waiting {
+			wait.Reset(q.opts.CommitWait)
+			waiting = true
+		}
+		select {
+		case o := <-q.writes:
+			batch = append(batch, o)
+			if o.c != nil {
+				completions++
+			}
+		case <-wait.C:
+			waiting = false
+			return batch
+		case <-q.stop:
+			return batch
+		case <-q.failed:
+			return batch
+		}
+	}
+	return batch
 }
 
 // drain adds to batch what is waiting, up to MaxBatch, without blocking.
