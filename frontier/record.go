@@ -71,8 +71,13 @@ func (s State) String() string {
 // URLs are told apart by 96 bits of a cryptographic hash: a collision is
 // ~2^-48 likely even at 2^24 URLs on one host, and a hostile site cannot
 // craft one to hide another URL.
-func seenKey(url string) []byte {
-	k := make([]byte, 16)
+func seenKey(url string) []byte { return appendSeenKey(make([]byte, 0, seenKeyLen), url) }
+
+// seenKeyLen is the length of a seen key.
+const seenKeyLen = 16
+
+// appendSeenKey appends url's seen key to dst.
+func appendSeenKey(dst []byte, url string) []byte {
 	authority := url
 	if i := strings.Index(authority, "://"); i >= 0 {
 		authority = authority[i+3:]
@@ -82,10 +87,9 @@ func seenKey(url string) []byte {
 	}
 	h := fnv.New32a()
 	h.Write([]byte(authority))
-	binary.BigEndian.PutUint32(k, h.Sum32())
+	dst = binary.BigEndian.AppendUint32(dst, h.Sum32())
 	sum := sha256.Sum256([]byte(url))
-	copy(k[4:], sum[:12])
-	return k
+	return append(dst, sum[:seenKeyLen-4]...)
 }
 
 // urlRecord is the value in the seen bucket.

@@ -17,6 +17,26 @@ type op struct {
 	rec   []byte // c.Page encoded by the caller of Commit, not by the writer
 	links []Link
 	done  chan addResult // for Add; nil for completions
+
+	// Seen keys, hashed by the caller (the writer is serial): seenKeyLen
+	// bytes for each of links, or of c.Links; and c.Item's.
+	keys    []byte
+	itemKey []byte
+}
+
+// key returns the seen key of the j-th link of o (of o.links, or of
+// o.c.Links), as a slice that bbolt may keep until the commit.
+func (o *op) key(j int) []byte {
+	return o.keys[j*seenKeyLen : (j+1)*seenKeyLen : (j+1)*seenKeyLen]
+}
+
+// linkKeys returns the seen keys of links, end to end.
+func linkKeys(links []Link) []byte {
+	keys := make([]byte, 0, len(links)*seenKeyLen)
+	for _, l := range links {
+		keys = appendSeenKey(keys, l.URL)
+	}
+	return keys
 }
 
 type addResult struct {
@@ -29,7 +49,7 @@ type addResult struct {
 // backpressure point. The item is durable once the writer commits it;
 // until then a crash leaves it queued.
 func (q *Queue) Commit(ctx context.Context, c *Completion) error {
-	o := &op{c: c}
+	o := &op{c: c, keys: linkKeys(c.Links), itemKey: seenKey(c.Item.URL)}
 	if c.Page != nil && c.RetryAt.IsZero() {
 		// Encoded here, on the caller's goroutine: the writer is serial.
 		rec, err := store.MarshalRecord(c.Page)
@@ -44,7 +64,7 @@ func (q *Queue) Commit(ctx context.Context, c *Completion) error {
 // Add adds links (seeds, or URLs from the API) and waits until they are
 // committed. It returns how many were new.
 func (q *Queue) Add(ctx context.Context, links []Link) (int, error) {
-	o := &op{links: links, done: make(chan addResult, 1)}
+	o := &op{links: links, keys: linkKeys(links), done: make(chan addResult, 1)}
 	if err := q.send(ctx, o); err != nil {
 		return 0, err
 	}
@@ -253,12 +273,12 @@ func (q *Queue) commit(batch []*op) error {
 		w.btx.Bucket(bucketQueue).FillPercent = queueFill
 		for i, o := range batch {
 			if o.c != nil {
-				if err := w.complete(o.c, o.rec); err != nil {
+				if err := w.complete(o.c, o.rec, o.itemKey); err != nil {
 					return err
 				}
 			}
-			for _, l := range o.links {
-				added, err := w.enqueue(l)
+			for j, l := range o.links {
+				added, err := w.enqueue(l, o.key(j))
 				if err != nil {
 					return err
 				}
@@ -267,8 +287,8 @@ func (q *Queue) commit(batch []*op) error {
 				}
 			}
 			if o.c != nil {
-				for _, l := range o.c.Links {
-					if _, err := w.enqueue(l); err != nil {
+				for j, l := range o.c.Links {
+					if _, err := w.enqueue(l, o.key(j)); err != nil {
 						return err
 					}
 				}
@@ -433,7 +453,8 @@ type txWriter struct {
 	seen       *seenCache // nil: always look in the bucket
 }
 
-func (w *txWriter) complete(c *Completion, rec []byte) error {
+// complete commits c; itemKey is c.Item's seen key.
+func (w *txWriter) complete(c *Completion, rec, itemKey []byte) error {
 	it := c.Item
 	w.fx.counts.Trapped += int64(c.Trapped)
 	urls := w.btx.Bucket(bucketSeen)
@@ -455,7 +476,7 @@ func (w *txWriter) complete(c *Completion, rec []byte) error {
 			w.fx.delayed = c.RetryAt
 		}
 		w.fx.counts.Queued++
-		return urls.Put(seenKey(it.URL), urlRecord{State: StateQueued, Depth: it.Depth, Attempts: attempts}.marshal())
+		return urls.Put(itemKey, urlRecord{State: StateQueued, Depth: it.Depth, Attempts: attempts}.marshal())
 	}
 	hr.Queued--
 	switch c.State {
@@ -471,7 +492,7 @@ func (w *txWriter) complete(c *Completion, rec []byte) error {
 	default:
 		return fmt.Errorf("complete %s: invalid final state %v", it.URL, c.State)
 	}
-	if err := urls.Put(seenKey(it.URL), urlRecord{State: c.State, Depth: it.Depth, Attempts: attempts}.marshal()); err != nil {
+	if err := urls.Put(itemKey, urlRecord{State: c.State, Depth: it.Depth, Attempts: attempts}.marshal()); err != nil {
 		return err
 	}
 	if !c.RecrawlAt.IsZero() && c.State == StateDone {
@@ -503,10 +524,9 @@ func (w *txWriter) putSeen(key []byte, r urlRecord) error {
 	return nil
 }
 
-// enqueue adds l unless its URL was seen before.
-func (w *txWriter) enqueue(l Link) (bool, error) {
+// enqueue adds l, whose seen key is key, unless its URL was seen before.
+func (w *txWriter) enqueue(l Link, key []byte) (bool, error) {
 	urls := w.btx.Bucket(bucketSeen)
-	key := seenKey(l.URL)
 	if w.seen != nil && w.seen.has(key) {
 		return false, nil
 	}
