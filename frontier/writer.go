@@ -25,7 +25,7 @@ type op struct {
 }
 
 // key returns the seen key of the j-th link of o (of o.links, or of
-// o.c.Links), as a slice that bbolt may keep until the commit.
+// o.c.Links). bbolt and the seen cache copy keys, so o.keys is not kept.
 func (o *op) key(j int) []byte {
 	return o.keys[j*seenKeyLen : (j+1)*seenKeyLen : (j+1)*seenKeyLen]
 }
@@ -152,18 +152,16 @@ func (q *Queue) fill(batch []*op, wait *time.Timer) []*op {
 	if q.opts.CommitWait < 0 {
 		return batch
 	}
-	completions := 0
+	completions := 0 // leased URLs whose operation is in the batch
 	for _, o := range batch {
 		if o.c != nil {
 			completions++
 		}
 	}
-	waiting := false
-	defer func() {
-		if waiting {
-			wait.Stop() // Go 1.23 timers: no stale tick after Stop
-		}
-	}()
+	// Stop is a no-op on a timer never armed or already fired, and with
+	// Go 1.23 timers no stale tick is left for the next fill.
+	defer wait.Stop()
+	armed := false
 	for len(batch) < q.opts.MaxBatch {
 		q.mu.Lock()
 		target, out := q.opts.CommitBatch, q.leases-completions
@@ -174,9 +172,9 @@ func (q *Queue) fill(batch []*op, wait *time.Timer) []*op {
 		if len(batch) >= target || out <= 0 {
 			return batch
 		}
-		if !waiting {
+		if !armed {
 			wait.Reset(q.opts.CommitWait)
-			waiting = true
+			armed = true
 		}
 		select {
 		case o := <-q.writes:
@@ -185,7 +183,6 @@ func (q *Queue) fill(batch []*op, wait *time.Timer) []*op {
 				completions++
 			}
 		case <-wait.C:
-			waiting = false
 			return batch
 		case <-q.stop:
 			return batch
