@@ -306,24 +306,7 @@ func (q *Queue) dispatch() {
 		default:
 		}
 		select {
-		case q.out <- it:
-			q.mu.Lock()
-			q.counts.InFlight++
-			q.counts.Queued--
-			// The worker may have released the item already; then its
-			// request is over and the clock is Release's to set.
-			if h := q.hosts[it.Host]; h != nil && !it.released {
-				// The worker starts the request now: that is what the
-				// delay counts from.
-				if n := q.opts.Now().Add(h.delay); n.After(h.next) {
-					if h.next.Equal(it.reserved) {
-						it.reserved = n
-					}
-					h.next = n
-					q.ready.update(h, q.opts.PerHostConcurrency)
-				}
-			}
-			q.mu.Unlock()
+		case q.out <- it: // Next does the hand-over's bookkeeping
 		case <-q.pause:
 			q.unpick(it) // pick will not release it while paused
 		case <-q.stop:
@@ -419,6 +402,9 @@ func (q *Queue) unpick(it *Item) {
 	h.inflight--
 	delete(h.leased, string(it.key))
 	q.leases--
+	if h.next.Equal(it.reserved) { // no request was made: give the slot back
+		h.next = it.prevNext
+	}
 	h.window = append([]*Item{it}, h.window...)
 	q.updateLocked(h)
 }
@@ -429,6 +415,7 @@ func (q *Queue) unpick(it *Item) {
 func (q *Queue) Next(ctx context.Context) (*Item, error) {
 	select {
 	case it := <-q.out:
+		q.handedOut(it)
 		return it, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
@@ -436,6 +423,29 @@ func (q *Queue) Next(ctx context.Context) (*Item, error) {
 		return nil, ErrClosed
 	case <-q.failed:
 		return nil, q.Err()
+	}
+}
+
+// handedOut moves it from queued to in flight and restarts its host's
+// politeness clock: the worker starts the request now, and that is what
+// the delay counts from. The worker does this before Next returns, so
+// that its Commit cannot reach the counts first (the dispatcher did it
+// after the hand-over, and in flight could go below zero).
+func (q *Queue) handedOut(it *Item) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.counts.InFlight++
+	q.counts.Queued--
+	h := q.hosts[it.Host]
+	if h == nil {
+		return
+	}
+	if n := q.opts.Now().Add(h.delay); n.After(h.next) {
+		if h.next.Equal(it.reserved) {
+			it.reserved = n
+		}
+		h.next = n
+		q.ready.update(h, q.opts.PerHostConcurrency)
 	}
 }
 

@@ -309,3 +309,49 @@ func TestDisallowedLinkIsNotQueued(t *testing.T) {
 		return nil
 	})
 }
+
+// A URL the dispatcher picked but could not hand out before a pause goes
+// back uncounted: it is queued again, not in flight, and its host's
+// politeness slot is given back, since no request was made.
+func TestPauseGivesAPickedURLBack(t *testing.T) {
+	frozen := time.Unix(1000, 0)
+	_, q := openTest(t, "", Options{PerHostConcurrency: 1, PerHostDelay: time.Hour, Now: func() time.Time { return frozen }})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := q.Add(ctx, []Link{link("a", 1)}); err != nil {
+		t.Fatal(err)
+	}
+	// No worker is waiting: the dispatcher picks the URL and blocks
+	// handing it out.
+	for q.Live()["a"].InFlight == 0 {
+		if ctx.Err() != nil {
+			t.Fatal("the dispatcher never picked the URL")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if c := q.Counts(); c.Queued != 1 || c.InFlight != 0 {
+		t.Fatalf("picked, not handed out: counts %+v; want 1 queued, none in flight", c)
+	}
+	q.SetPaused(true)
+	for q.Live()["a"].InFlight != 0 {
+		if ctx.Err() != nil {
+			t.Fatal("the pause did not take the URL back")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if c := q.Counts(); c.Queued != 1 || c.InFlight != 0 {
+		t.Fatalf("paused: counts %+v; want 1 queued, none in flight", c)
+	}
+	if at := q.Live()["a"].NextAt; at.After(frozen) {
+		t.Fatalf("paused: host a may start next at %v; want no later than %v (no request was made)", at, frozen)
+	}
+	q.SetPaused(false)
+	if it := next(t, q); it.URL != link("a", 1).URL {
+		t.Fatalf("got %s after the pause", it.URL)
+	}
+	// Next returns with the counts moved, so a Commit cannot reach them
+	// first.
+	if c := q.Counts(); c.Queued != 0 || c.InFlight != 1 {
+		t.Fatalf("resumed: counts %+v; want none queued, 1 in flight", c)
+	}
+}
