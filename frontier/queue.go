@@ -132,7 +132,9 @@ type Queue struct {
 	nudge  chan struct{} // nudges the writer about retries; capacity 1
 	out    chan *Item    // dispatcher -> workers, unbuffered
 	writes chan *op      // workers -> writer, bounded
+	unsent chan struct{} // a producer gave up before its op reached the writer; capacity 1
 	stop   chan struct{} // closed by Close
+	closed bool          // Close was called, under mu: send refuses new operations
 	failed chan struct{} // closed when the writer fails
 	err    error         // why the writer failed, under mu
 	seen   *seenCache    // seen keys the writer knows; writer goroutine only
@@ -165,6 +167,7 @@ func Open(db *store.DB, opts Options) (*Queue, error) {
 		nudge:  make(chan struct{}, 1),
 		out:    make(chan *Item),
 		writes: make(chan *op, opts.WriteQueue),
+		unsent: make(chan struct{}, 1),
 		stop:   make(chan struct{}),
 		failed: make(chan struct{}),
 		seen:   newSeenCache(),
@@ -608,7 +611,12 @@ func (q *Queue) Failed() <-chan struct{} { return q.failed }
 // it last). Close is safe to call more than once; it returns the writer's
 // error, if any.
 func (q *Queue) Close() error {
-	q.once.Do(func() { close(q.stop) })
+	q.once.Do(func() {
+		q.mu.Lock()
+		q.closed = true
+		q.mu.Unlock()
+		close(q.stop)
+	})
 	q.wg.Wait()
 	return q.Err()
 }

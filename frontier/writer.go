@@ -76,11 +76,18 @@ func (q *Queue) Add(ctx context.Context, links []Link) (int, error) {
 	}
 }
 
+// send hands o to the writer. Once it is counted in q.pending, the
+// writer answers it, even when it stops or fails meanwhile (see
+// settle): send only gives up when ctx ends.
 func (q *Queue) send(ctx context.Context, o *op) error {
 	q.mu.Lock()
-	if q.err != nil {
+	switch {
+	case q.err != nil:
 		q.mu.Unlock()
 		return q.err
+	case q.closed:
+		q.mu.Unlock()
+		return ErrClosed
 	}
 	q.pending++
 	q.mu.Unlock()
@@ -88,21 +95,15 @@ func (q *Queue) send(ctx context.Context, o *op) error {
 	case q.writes <- o:
 		return nil
 	case <-ctx.Done():
-		q.unsend()
+		q.mu.Lock()
+		q.pending--
+		q.mu.Unlock()
+		select { // a writer settling may be waiting for this one
+		case q.unsent <- struct{}{}:
+		default:
+		}
 		return ctx.Err()
-	case <-q.failed:
-		q.unsend()
-		return q.Err()
-	case <-q.stop:
-		q.unsend()
-		return ErrClosed
 	}
-}
-
-func (q *Queue) unsend() {
-	q.mu.Lock()
-	q.pending--
-	q.mu.Unlock()
 }
 
 // write is the single writer: it commits whatever has queued up while the
@@ -124,23 +125,64 @@ func (q *Queue) write() {
 			continue
 		case <-q.nudge:
 			continue
-		case <-q.failed:
+		case <-q.failed: // promote failed
+			q.settle()
 			return
 		case <-q.stop:
-			// Commit what producers already handed over, then stop.
-			for {
-				batch = q.drain(batch[:0])
-				if len(batch) == 0 {
-					return
-				}
-				if q.commit(batch) != nil {
-					return
-				}
-			}
+			q.settle()
+			return
 		}
 		batch = q.fill(q.drain(batch), wait)
 		if q.commit(batch) != nil {
+			q.settle()
 			return
+		}
+	}
+}
+
+// settle answers every operation a producer has handed over or is
+// handing over (q.pending) once the writer stops: after Close it commits
+// them; after a failure it fails them (Add returns the error, a
+// completion's Done is called, and its URL stays queued on disk). No
+// Add waits forever on a writer that is gone, and send admits no new
+// operation once Close was called or the writer failed.
+func (q *Queue) settle() {
+	var batch []*op
+	for {
+		batch = q.drain(batch[:0])
+		if len(batch) == 0 {
+			q.mu.Lock()
+			n := q.pending
+			q.mu.Unlock()
+			if n == 0 {
+				return
+			}
+			select { // a producer is between its count and its send
+			case o := <-q.writes:
+				batch = append(batch, o)
+			case <-q.unsent:
+				continue
+			}
+		}
+		if err := q.Err(); err != nil {
+			q.abandon(batch, err)
+			continue
+		}
+		_ = q.commit(batch) // on failure it answers the batch and sets q.Err
+	}
+}
+
+// abandon answers ops the writer will not commit because it failed.
+func (q *Queue) abandon(batch []*op, err error) {
+	q.mu.Lock()
+	q.pending -= len(batch)
+	q.mu.Unlock()
+	for _, o := range batch {
+		if o.done != nil {
+			o.done <- addResult{err: err}
+		}
+		if o.c != nil && o.c.Done != nil {
+			o.c.Done()
 		}
 	}
 }
@@ -152,7 +194,7 @@ func (q *Queue) fill(batch []*op, wait *time.Timer) []*op {
 	if q.opts.CommitWait < 0 {
 		return batch
 	}
-	completions := 0 // leased URLs whose operation is in the batch
+	completions := 0 // handed-out URLs whose operation is in the batch
 	for _, o := range batch {
 		if o.c != nil {
 			completions++
@@ -164,7 +206,9 @@ func (q *Queue) fill(batch []*op, wait *time.Timer) []*op {
 	armed := false
 	for len(batch) < q.opts.MaxBatch {
 		q.mu.Lock()
-		target, out := q.opts.CommitBatch, q.leases-completions
+		// In flight, not leased: a URL the dispatcher picked but no
+		// worker took yet cannot reach the writer soon.
+		target, out := q.opts.CommitBatch, int(q.counts.InFlight)-completions
 		if target <= 0 {
 			target = max(q.opts.MaxLeased/4, 1)
 		}
@@ -304,6 +348,9 @@ func (q *Queue) commit(batch []*op) error {
 		q.seen.reset() // it may hold keys of the rolled-back transaction
 		err = fmt.Errorf("frontier commit: %w", err)
 		q.fail(err)
+		q.mu.Lock()
+		q.pending -= len(batch)
+		q.mu.Unlock()
 		for _, o := range batch {
 			if o.done != nil {
 				o.done <- addResult{err: err}

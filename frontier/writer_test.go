@@ -2,9 +2,12 @@ package frontier
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"crawler/store"
 )
 
 // commitLog records the size of every committed batch.
@@ -130,5 +133,115 @@ func TestCloseCommitsAWaitingBatch(t *testing.T) {
 	defer q2.Close()
 	if c := q2.Counts(); c.Done != 1 || c.Queued != 1 {
 		t.Fatalf("after reopen %+v; want 1 done (%s) and 1 queued (%s)", c, done.URL, held.URL)
+	}
+}
+
+// Once Close was called, Add and Commit fail with ErrClosed: they used to
+// race the closed writer and could leave their operation in its queue,
+// Add waiting forever and a completion never written nor its Done called.
+func TestAddAfterCloseFails(t *testing.T) {
+	_, q := openTest(t, "", Options{})
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err := q.Add(ctx, []Link{link("a", 1)})
+	if !errors.Is(err, ErrClosed) {
+		t.Fatalf("Add after Close = %v; want ErrClosed", err)
+	}
+}
+
+func TestCommitAfterCloseFails(t *testing.T) {
+	_, q := openTest(t, "", Options{})
+	ctx := context.Background()
+	if _, err := q.Add(ctx, []Link{link("a", 1)}); err != nil {
+		t.Fatal(err)
+	}
+	it := next(t, q)
+	q.Release(it, time.Now())
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	done := false
+	err := q.Commit(ctx, &Completion{Item: it, State: StateDone, Done: func() { done = true }})
+	if err == nil && !done {
+		t.Fatalf("Commit after Close returned nil, but the completion was never written and Done never called")
+	}
+}
+
+// An Add waiting in the writer's queue when a commit fails gets the
+// writer's error: the writer answers what it will never commit.
+func TestAddQueuedWhenTheWriterFails(t *testing.T) {
+	db, err := store.Open(filepath.Join(t.TempDir(), "crawl.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	q, err := Open(db, Options{MaxBatch: 1, CommitWait: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	ctx := context.Background()
+	if _, err := q.Add(ctx, []Link{link("a", 1), link("a", 2)}); err != nil {
+		t.Fatal(err)
+	}
+	good, bad := next(t, q), next(t, q)
+	q.Release(good, time.Now())
+	q.Release(bad, time.Now())
+	hold, held := make(chan struct{}), make(chan struct{})
+	// The writer commits good alone and waits in its Done, so that what
+	// follows queues up behind it.
+	if err := q.Commit(ctx, &Completion{Item: good, State: StateDone, Done: func() { close(held); <-hold }}); err != nil {
+		t.Fatal(err)
+	}
+	<-held
+	if err := q.Commit(ctx, &Completion{Item: bad, State: StateQueued}); err != nil { // not a final state: the commit fails
+		t.Fatal(err)
+	}
+	added := make(chan error, 1)
+	actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	go func() { _, err := q.Add(actx, []Link{link("b", 1)}); added <- err }()
+	for {
+		q.mu.Lock()
+		p := q.pending
+		q.mu.Unlock()
+		if p == 2 { // bad and the Add are in the writer's queue
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(hold)
+	<-q.Failed()
+	if err := <-added; err == nil || errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Add queued before the writer failed = %v; want the writer's error", err)
+	}
+}
+
+// A URL the dispatcher picked but no worker took yet cannot reach the
+// writer soon: it does not hold a batch open.
+func TestCommitWaitIgnoresAPickNotHandedOut(t *testing.T) {
+	_, q := openTest(t, "", Options{MaxLeased: 8, CommitWait: time.Hour})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := q.Add(ctx, []Link{link("a", 1)}); err != nil {
+		t.Fatal(err)
+	}
+	for q.Live()["a"].InFlight == 0 { // picked, waiting for a worker
+		if ctx.Err() != nil {
+			t.Fatal("never picked")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if c := q.Counts(); c.InFlight != 0 {
+		t.Fatalf("counts %+v", c)
+	}
+	actx, acancel := context.WithTimeout(ctx, 2*time.Second)
+	defer acancel()
+	start := time.Now()
+	if _, err := q.Add(actx, []Link{link("b", 1)}); err != nil {
+		t.Fatalf("Add with nothing in flight: %v after %v (CommitWait 1h)", err, time.Since(start))
 	}
 }
