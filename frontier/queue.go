@@ -138,8 +138,10 @@ type Queue struct {
 	failed chan struct{} // closed when the writer fails
 	err    error         // why the writer failed, under mu
 	seen   *seenCache    // seen keys the writer knows; writer goroutine only
-	wg     sync.WaitGroup
-	once   sync.Once
+
+	corrupt map[string]struct{} // queue keys that do not decode, until the writer sets them aside
+	wg      sync.WaitGroup
+	once    sync.Once
 }
 
 // Counts are the frontier's totals.
@@ -222,7 +224,7 @@ func (q *Queue) load(tx *store.Tx) error {
 	dc := d.Cursor()
 	k, v := dc.First()
 	if k != nil {
-		q.delayed = time.Unix(0, int64(u64(k[:8])))
+		q.delayed = time.Unix(0, int64(u64(k[:min(len(k), 8)]))) // a damaged key is due now
 	}
 	for ; k != nil; k, v = dc.Next() {
 		if i := bytes.IndexByte(v, 0); i >= 0 {
@@ -241,7 +243,7 @@ func (q *Queue) load(tx *store.Tx) error {
 		return err
 	}
 	if k, _ := btx.Bucket(bucketRecrawl).Cursor().First(); k != nil {
-		q.recrawl = time.Unix(0, int64(u64(k[:8])))
+		q.recrawl = time.Unix(0, int64(u64(k[:min(len(k), 8)])))
 	}
 	for _, h := range q.hosts {
 		q.ready.update(h, q.opts.PerHostConcurrency)
@@ -344,6 +346,10 @@ func (q *Queue) pick() (*Item, time.Duration) {
 			}
 			if len(h.window) == 0 {
 				// The count ran ahead of the disk: trust the disk.
+				if extra := h.queued - len(h.leased); extra > 0 {
+					q.log.Error("frontier: host's queued count ran ahead of its queue", "host", h.key, "extra", extra)
+					q.counts.Queued -= int64(extra)
+				}
 				h.queued = len(h.leased)
 				q.updateLocked(h)
 				continue
@@ -384,7 +390,8 @@ func (q *Queue) refillLocked(h *host) error {
 			}
 			e, err := unmarshalEntry(h.key, v)
 			if err != nil {
-				return fmt.Errorf("entry %q: %w", k, err)
+				q.markCorruptLocked(h, k, err)
+				continue
 			}
 			h.window = append(h.window, e.item(h.key, bytes.Clone(k)))
 		}

@@ -124,6 +124,7 @@ func (q *Queue) write() {
 			q.promote()
 			continue
 		case <-q.nudge:
+			q.setAside()
 			continue
 		case <-q.failed: // promote failed
 			q.settle()
@@ -416,8 +417,10 @@ func (q *Queue) promote() {
 	now := q.opts.Now()
 	fx := &effects{hosts: make(map[string]*hostRecord), queued: make(map[string]int)}
 	var nextRetry, nextRecrawl time.Time
+	var aside []string
 	err := q.db.Update(func(tx *store.Tx) error {
 		w := &txWriter{tx: tx, btx: tx.Bolt(), fx: fx}
+		defer func() { aside = w.aside }()
 		w.seq = u64(w.btx.Bucket(bucketMeta).Get(keySeq))
 		var err error
 		if nextRetry, err = w.promote(bucketDelayed, now, false); err != nil {
@@ -432,6 +435,9 @@ func (q *Queue) promote() {
 		q.fail(fmt.Errorf("frontier promote due URLs: %w", err))
 		return
 	}
+	for _, a := range aside {
+		q.log.Error("frontier: entry does not decode; set it aside", "entry", a)
+	}
 	q.mu.Lock()
 	q.delayed, q.recrawl = nextRetry, nextRecrawl
 	q.mu.Unlock()
@@ -444,16 +450,26 @@ func (q *Queue) promote() {
 func (w *txWriter) promote(bucket []byte, now time.Time, recrawl bool) (time.Time, error) {
 	const maxPromote = 1024
 	d, qb, urls := w.btx.Bucket(bucket), w.btx.Bucket(bucketQueue), w.btx.Bucket(bucketSeen)
-	var due [][]byte
+	var due, damaged [][]byte
 	c := d.Cursor()
 	k, v := c.First()
 	for ; k != nil && len(due) < maxPromote; k, v = c.Next() {
-		if time.Unix(0, int64(u64(k[:8]))).After(now) {
+		if len(k) >= 8 && time.Unix(0, int64(u64(k[:8]))).After(now) {
 			break
 		}
 		hostKey, e, err := unmarshalTimed(v)
-		if err != nil {
-			return time.Time{}, fmt.Errorf("%s entry %x: %w", bucket, k, err)
+		if err != nil || len(k) < 8 {
+			// Damaged: set it aside (below) rather than stop the writer.
+			// A retry was counted queued; a recrawl was counted done and
+			// stays so.
+			damaged = append(damaged, bytes.Clone(k))
+			if !recrawl {
+				if i := bytes.IndexByte(v, 0); i > 0 {
+					w.fx.host(string(v[:i])).Queued--
+				}
+				w.fx.counts.Queued--
+			}
+			continue
 		}
 		w.seq++
 		if err := qb.Put(queueKey(hostKey, e.Depth, w.seq), v[len(hostKey)+1:]); err != nil { // the entry as stored
@@ -476,13 +492,19 @@ func (w *txWriter) promote(bucket []byte, now time.Time, recrawl bool) (time.Tim
 		due = append(due, bytes.Clone(k))
 	}
 	var next time.Time
-	if k != nil {
+	if len(k) >= 8 {
 		next = time.Unix(0, int64(u64(k[:8])))
 	}
 	for _, k := range due {
 		if err := d.Delete(k); err != nil {
 			return time.Time{}, err
 		}
+	}
+	for _, k := range damaged {
+		if err := putAside(w.btx, bucket, d, k, d.Get(k)); err != nil {
+			return time.Time{}, err
+		}
+		w.aside = append(w.aside, fmt.Sprintf("%s entry %x", bucket, k))
 	}
 	return next, nil
 }
@@ -495,6 +517,7 @@ type txWriter struct {
 	seq        uint64
 	maxPerHost int64
 	seen       *seenCache // nil: always look in the bucket
+	aside      []string   // damaged entries set aside, to log once committed
 }
 
 // complete commits c; itemKey is c.Item's seen key.

@@ -1,0 +1,140 @@
+package frontier
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"crawler/store"
+)
+
+// damage opens a fresh frontier, adds links, closes it, and lets corrupt
+// change the file before the frontier is opened again.
+func damage(t *testing.T, links []Link, corrupt func(btx *store.Tx) error) (*store.DB, *Queue) {
+	t.Helper()
+	db, err := store.Open(filepath.Join(t.TempDir(), "crawl.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	q, err := Open(db, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Add(context.Background(), links); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(corrupt); err != nil {
+		t.Fatal(err)
+	}
+	q, err = Open(db, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close() })
+	return db, q
+}
+
+// drain takes and finishes every URL until the frontier is idle, and
+// returns the URLs it got.
+func drain(t *testing.T, q *Queue) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var got []string
+	for !q.Idle() {
+		nctx, ncancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		it, err := q.Next(nctx)
+		ncancel()
+		if ctx.Err() != nil {
+			t.Fatalf("never idle: counts %+v, got %v", q.Counts(), got)
+		}
+		if err != nil {
+			continue
+		}
+		got = append(got, it.URL)
+		q.Release(it, time.Now())
+		if err := q.Commit(ctx, &Completion{Item: it, State: StateDone}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return got
+}
+
+// A queue entry that no longer decodes is set aside: the host's other
+// URLs are still crawled, the crawl becomes idle, the counts and Check
+// agree with the disk, and the damaged bytes are kept.
+func TestDamagedQueueEntryIsSetAside(t *testing.T) {
+	var damaged []byte
+	db, q := damage(t, []Link{link("a", 1), link("a", 2), link("a", 3)}, func(tx *store.Tx) error {
+		b := tx.Bolt().Bucket(bucketQueue)
+		k, _ := b.Cursor().First() // a/p1
+		damaged = bytes.Clone(k)
+		return b.Put(damaged, []byte{entryCompact, 0, 0xff})
+	})
+	got := drain(t, q)
+	if len(got) != 2 || got[0] != link("a", 2).URL || got[1] != link("a", 3).URL {
+		t.Fatalf("crawled %v; want a/p2 and a/p3", got)
+	}
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mustCheck(t, db)
+	var disk Counts
+	_ = db.View(func(tx *store.Tx) error {
+		disk = ReadCounts(tx)
+		if v := tx.Bolt().Bucket(bucketAside).Get(asideKey(bucketQueue, damaged)); !bytes.Equal(v, []byte{entryCompact, 0, 0xff}) {
+			t.Errorf("aside holds %x; want the damaged bytes", v)
+		}
+		return nil
+	})
+	if c := q.Counts(); disk.Queued != 0 || disk.Done != 2 || c.Queued != 0 || c.Done != 2 {
+		t.Fatalf("counts %+v, stored %+v; want 2 done, none queued", c, disk)
+	}
+}
+
+// A retry entry that no longer decodes is set aside too, instead of
+// failing the writer (and with it the crawl).
+func TestDamagedRetryEntryIsSetAside(t *testing.T) {
+	db, q := damage(t, []Link{link("a", 1)}, func(tx *store.Tx) error {
+		btx := tx.Bolt()
+		qb := btx.Bucket(bucketQueue)
+		k, v := qb.Cursor().First()
+		host, entry := hostOfKey(k), bytes.Clone(v)
+		if err := qb.Delete(bytes.Clone(k)); err != nil {
+			return err
+		}
+		// As a retry, due already, with its entry's bytes cut short.
+		timed := append(append([]byte(host), 0), entry[:len(entry)/2]...)
+		return btx.Bucket(bucketDelayed).Put(delayedKey(time.Unix(1, 0), 1), timed)
+	})
+	if c := q.Counts(); c.Queued != 1 {
+		t.Fatalf("before: counts %+v; want the retry queued", c)
+	}
+	if got := drain(t, q); len(got) != 0 {
+		t.Fatalf("crawled %v; want nothing", got)
+	}
+	select {
+	case <-q.Failed():
+		t.Fatalf("writer failed: %v", q.Err())
+	default:
+	}
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mustCheck(t, db)
+	_ = db.View(func(tx *store.Tx) error {
+		if n := asideCount(tx.Bolt()); n != 1 {
+			t.Errorf("%d entries set aside; want 1", n)
+		}
+		if c := ReadCounts(tx); c.Queued != 0 {
+			t.Errorf("stored counts %+v; want none queued", c)
+		}
+		return nil
+	})
+}
