@@ -126,7 +126,9 @@ func runDaemon(ctx context.Context, g *globals, exitWhenIdle bool) error {
 
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
-	go handleSignals(ctx, sigs, stop, eng, g.configPath, log)
+	done := make(chan struct{})
+	defer close(done)
+	go handleSignals(ctx, done, sigs, stop, eng, g.configPath, log)
 
 	log.Info("crawler started", "data_dir", cfg.DataDir, "seeds", len(cfg.Seeds),
 		"concurrency", cfg.Fetch.Concurrency, "per_host_delay", cfg.Fetch.PerHostDelay, "pid", os.Getpid())
@@ -138,14 +140,16 @@ func runDaemon(ctx context.Context, g *globals, exitWhenIdle bool) error {
 	return nil
 }
 
-// handleSignals turns the signals on sigs into actions until ctx ends:
-// the first SIGINT/SIGTERM stops the crawl, a second aborts in-flight
-// fetches, and SIGHUP reloads the config.
-func handleSignals(ctx context.Context, sigs <-chan os.Signal, stop context.CancelFunc, eng *crawl.Engine, path string, log *slog.Logger) {
+// handleSignals turns the signals on sigs into actions until done is
+// closed (the daemon has returned): the first SIGINT/SIGTERM stops the
+// crawl (stop cancels ctx), a second aborts in-flight fetches, and SIGHUP
+// reloads the config. It must outlive ctx: the second signal comes while
+// the crawl is stopping, after ctx was cancelled.
+func handleSignals(ctx context.Context, done <-chan struct{}, sigs <-chan os.Signal, stop context.CancelFunc, eng *crawl.Engine, path string, log *slog.Logger) {
 	stopping := false
 	for {
 		select {
-		case <-ctx.Done():
+		case <-done:
 			return
 		case sig := <-sigs:
 			switch {
