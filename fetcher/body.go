@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strings"
 
@@ -69,7 +70,17 @@ type bodyResult struct {
 // body whose compressed form is slightly larger than its content (stored
 // deflate blocks, incompressible data) still decode completely.
 func wireLimit(maxBody int64) int64 {
-	return maxBody + maxBody/16 + 4096
+	return addSat(addSat(maxBody, maxBody/16), 4096)
+}
+
+// addSat returns a+b for non-negative a and b, or math.MaxInt64 where the
+// sum would overflow: caps near MaxInt64 (a Content-Length, MaxBodyBytes)
+// then mean "no limit" instead of wrapping to negative.
+func addSat(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
 
 // readBody reads and decodes hresp.Body, holding at most maxBody+1 decoded
@@ -102,7 +113,7 @@ func readBody(hresp *http.Response, maxBody int64, grow func(size int64) error) 
 		// stream) so the connection can be reused; Close discards the
 		// connection if more remains. A truncated body is not drained: its
 		// tail is long, and a slow server would hold Fetch until Timeout.
-		wire.limit = wire.n + drainBytes
+		wire.limit = addSat(wire.n, drainBytes)
 		_, _ = io.Copy(io.Discard, wire)
 	}
 	res.wireBytes = wire.n
@@ -135,7 +146,7 @@ func decodeCapped(wire io.Reader, contentEncoding []string, maxBody, sizeHint in
 		r = dec
 	}
 
-	data, err = readCapped(r, maxBody+1, sizeHint, grow)
+	data, err = readCapped(r, addSat(maxBody, 1), sizeHint, grow)
 	if int64(len(data)) > maxBody {
 		return data[:maxBody:maxBody], true, nil
 	}
@@ -249,7 +260,7 @@ func (g *gzipMembers) Close() error { return g.z.Close() }
 func readCapped(r io.Reader, limit, sizeHint int64, grow func(int64) error) ([]byte, error) {
 	size := int64(32 << 10)
 	if sizeHint > 0 {
-		size = sizeHint + 1 // +1 to see EOF without growing
+		size = addSat(sizeHint, 1) // +1 to see EOF without growing
 	}
 	size = min(size, limit)
 	if grow != nil {
@@ -263,9 +274,9 @@ func readCapped(r io.Reader, limit, sizeHint int64, grow func(int64) error) ([]b
 			if int64(len(buf)) >= limit {
 				return buf, nil
 			}
-			next := min(2*int64(cap(buf)), limit)
+			next := min(addSat(int64(cap(buf)), int64(cap(buf))), limit)
 			if grow != nil {
-				if err := grow(int64(cap(buf)) + next); err != nil {
+				if err := grow(addSat(int64(cap(buf)), next)); err != nil {
 					return buf, err
 				}
 			}

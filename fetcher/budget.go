@@ -37,12 +37,12 @@ func (c *Client) reserve(ctx context.Context, resp *Response, hresp *http.Respon
 	var start int64
 	if cl := hresp.ContentLength; cl >= 0 && len(hresp.Header.Values("Content-Encoding")) == 0 {
 		// Read into a buffer of exactly this size: no growth.
-		start = min(cl+1, maxBody+1)
+		start = min(addSat(cl, 1), addSat(maxBody, 1))
 		r.full = start
 	} else {
 		// The buffer doubles as it fills; the last copy briefly holds the
 		// old and the new slice.
-		r.full = 2 * (maxBody + 1)
+		r.full = addSat(addSat(maxBody, 1), addSat(maxBody, 1))
 		start = min(int64(unknownLengthStart), r.full)
 	}
 	r.full = min(r.full, c.budgetSize) // a cap above the budget must not wait forever

@@ -3,7 +3,11 @@ package fetcher
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
+	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -63,5 +67,54 @@ func TestBodyMemoryKnownLength(t *testing.T) {
 	res, err := c.reserve(context.Background(), &Response{}, &http.Response{ContentLength: 9, Header: http.Header{}}, 1<<20)
 	if err != nil || res.held != 10 {
 		t.Fatalf("reserve = %v, held %d; want 10 (Content-Length + 1)", err, res.held)
+	}
+}
+
+// A huge cap saturates instead of overflowing: bodies are read whole, and a
+// body of unknown length still reserves from the budget.
+func TestHugeMaxBodyBytesOverflow(t *testing.T) {
+	srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("hello")) }))
+	c := newClient(t, Options{MaxBodyBytes: math.MaxInt64})
+	resp, err := c.Fetch(context.Background(), &Request{URL: mustParse(t, srv.URL)})
+	if err != nil || string(resp.Body) != "hello" || resp.Truncated {
+		t.Errorf("MaxBodyBytes=MaxInt64: err %v, body %q, truncated %v; want \"hello\"", err, resp.Body, resp.Truncated)
+	}
+	chunked := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.(http.Flusher).Flush()
+		_, _ = w.Write(make([]byte, 300<<10))
+	}))
+	c = newClient(t, Options{MaxBodyBytes: 1 << 62, BodyMemory: 1 << 20})
+	resp, err = c.Fetch(context.Background(), &Request{URL: mustParse(t, chunked.URL)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Release()
+	if c.budget.TryAcquire(1 << 20) {
+		t.Errorf("holding a %d-byte body, yet the whole 1 MiB budget is free: nothing was reserved", len(resp.Body))
+	}
+}
+
+// A Content-Length of MaxInt64 neither overflows the reservation nor the
+// first buffer: the body is read up to the cap and cut there.
+func TestHugeContentLength(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		_, _ = conn.Read(make([]byte, 4096))
+		_, _ = fmt.Fprintf(conn, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", int64(math.MaxInt64), strings.Repeat("x", 100))
+	}()
+	c := newClient(t, Options{MaxBodyBytes: 10, BodyMemory: 1 << 20})
+	resp, err := c.Fetch(context.Background(), &Request{URL: mustParse(t, "http://"+ln.Addr().String()+"/")})
+	defer resp.Release()
+	if err != nil || string(resp.Body) != strings.Repeat("x", 10) || !resp.Truncated {
+		t.Fatalf("err %v, body %q, truncated %v; want 10 bytes, truncated", err, resp.Body, resp.Truncated)
 	}
 }
