@@ -14,7 +14,8 @@ import (
 // read at once while only a few huge ones do.
 const unknownLengthStart = 256 << 10
 
-// errBodyMemory marks a fetch that timed out waiting for body memory.
+// errBodyMemory marks a fetch that timed out waiting for body memory, or
+// that gave up at once because its wait could deadlock (see enterTopUp).
 var errBodyMemory = errors.New("waiting for body memory (fetch.body_memory)")
 
 // reservation is one fetch's share of Options.BodyMemory.
@@ -68,6 +69,13 @@ func (r *reservation) grow(size int64) error {
 	want := r.full - r.held
 	if r.held == 0 {
 		want = min(size, r.full)
+	} else {
+		// A top-up waits while holding its start: only safe while the
+		// budget can still serve it (see enterTopUp).
+		if err := r.c.enterTopUp(r.held, want); err != nil {
+			return err
+		}
+		defer r.c.leaveTopUp(r.held, want) // r.held as it is now, before the top-up
 	}
 	if err := r.c.budget.Acquire(r.ctx, want); err != nil {
 		return fmt.Errorf("%w: %w", errBodyMemory, err)
@@ -76,6 +84,46 @@ func (r *reservation) grow(size int64) error {
 	return nil
 }
 
+// enterTopUp admits a fetch holding held bytes to wait for want more, or
+// fails at once when that wait could deadlock. Fetches waiting for a top-up
+// hold their start and wait for each other: if what they hold together,
+// plus the largest top-up any of them waits for, exceeds the budget, then
+// once every other fetch has given its memory back none of them may be
+// servable, and all would wait until Timeout. Admitting only top-ups that
+// keep that sum within the budget means the waiting ones can always be
+// served, one after the other. The failure wraps errBodyMemory and is
+// retryable (KindTimeout); config validation sizes fetch.body_memory so
+// that the crawler never sees it.
+func (c *Client) enterTopUp(held, want int64) error {
+	c.topUpMu.Lock()
+	defer c.topUpMu.Unlock()
+	largest := want
+	for w := range c.topUps {
+		largest = max(largest, w)
+	}
+	if c.topUpHeld+held > c.budgetSize-largest {
+		return fmt.Errorf("%w: cannot grow a body holding %d bytes by %d: %d bytes are held by bodies "+
+			"already waiting to grow, and their largest wait is %d bytes, together more than the budget of %d; "+
+			"waiting could deadlock (Options.BodyMemory too small for this many large bodies at once)",
+			errBodyMemory, held, want, c.topUpHeld, largest, c.budgetSize)
+	}
+	if c.topUps == nil {
+		c.topUps = make(map[int64]int)
+	}
+	c.topUps[want]++
+	c.topUpHeld += held
+	return nil
+}
+
+// leaveTopUp ends a wait enterTopUp admitted, whether it was served or not.
+func (c *Client) leaveTopUp(held, want int64) {
+	c.topUpMu.Lock()
+	defer c.topUpMu.Unlock()
+	if c.topUps[want]--; c.topUps[want] == 0 {
+		delete(c.topUps, want)
+	}
+	c.topUpHeld -= held
+}
 func (r *reservation) releaseAll() {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -70,6 +70,76 @@ func TestBodyMemoryKnownLength(t *testing.T) {
 	}
 }
 
+// Two chunked bodies that both outgrow their start while the budget cannot
+// hold one's start and the other's top-up do not wait on each other until
+// Timeout: one tops up and completes, the other fails at once with a
+// retryable body-memory error (KindTimeout) instead of holding its start
+// while it waits. Such a budget is below what config validation accepts
+// for two fetches; Options reach the fetcher unchecked.
+func TestBodyMemoryHoldAndWaitDeadlock(t *testing.T) {
+	const (
+		budget = 4 << 20
+		size   = 300 << 10
+	)
+	gate := make(chan struct{})
+	srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush() // chunked: no Content-Length
+		select {
+		case <-gate:
+		case <-r.Context().Done():
+			return
+		}
+		_, _ = w.Write([]byte(strings.Repeat("x", size)))
+	}))
+	c := newClient(t, Options{BodyMemory: budget, MaxBodyBytes: budget, Timeout: 3 * time.Second})
+	solo := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.(http.Flusher).Flush()
+		_, _ = w.Write([]byte(strings.Repeat("x", size)))
+	}))
+	resp, err := c.Fetch(context.Background(), &Request{URL: mustParse(t, solo.URL)})
+	if err != nil || len(resp.Body) != size {
+		t.Fatalf("solo fetch: %v", err)
+	}
+	resp.Release()
+	start := time.Now()
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			resp, err := c.Fetch(context.Background(), &Request{URL: mustParse(t, srv.URL)})
+			resp.Release()
+			errs <- err
+		}()
+	}
+	for c.budget.TryAcquire(budget - 2*unknownLengthStart + 1) {
+		c.budget.Release(budget - 2*unknownLengthStart + 1)
+		time.Sleep(time.Millisecond)
+	}
+	close(gate)
+	ok := 0
+	for range 2 {
+		err := <-errs
+		took := time.Since(start).Round(time.Millisecond)
+		switch {
+		case err == nil:
+			ok++
+		case !errors.Is(err, errBodyMemory) || errors.Is(err, context.DeadlineExceeded):
+			t.Errorf("concurrent fetch failed after %v: %v; want success or an immediate body-memory error", took, err)
+		default:
+			wantKind(t, err, KindTimeout) // retryable
+		}
+		if took > time.Second {
+			t.Errorf("concurrent fetch took %v: it waited on the other (Timeout 3s)", took)
+		}
+	}
+	if ok == 0 {
+		t.Error("neither fetch completed; want one to take the budget it can have")
+	}
+	if !c.budget.TryAcquire(budget) {
+		t.Error("budget not fully returned")
+	}
+}
+
 // A huge cap saturates instead of overflowing: bodies are read whole, and a
 // body of unknown length still reserves from the budget.
 func TestHugeMaxBodyBytesOverflow(t *testing.T) {

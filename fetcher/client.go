@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/semaphore"
@@ -73,10 +74,14 @@ type Options struct {
 	// this client together, in bytes. Before reading a body, Fetch reserves
 	// its Content-Length; a body of unknown length (or encoded) reserves
 	// 256 KiB and, if it outgrows that, tops up to twice MaxBodyBytes (the
-	// growing buffer's last copy holds both slices). Fetch waits while the
-	// budget is spent, within its timeout; the caller gives
-	// the reservation back with Response.Release. Zero means no bound
-	// (default 0).
+	// growing buffer's last copy holds both slices; both clamped to
+	// BodyMemory). Fetch waits while the budget is spent, within its
+	// timeout; the caller gives the reservation back with Response.Release.
+	// A top-up waits while holding its 256 KiB, so fetches that top up at
+	// once could wait on each other: one whose wait could deadlock fails
+	// at once instead, with a KindTimeout error. That never happens when
+	// BodyMemory is at least (fetches at once) × 256 KiB + 2 × (the largest
+	// MaxBodyBytes in use + 1). Zero means no bound (default 0).
 	BodyMemory int64
 }
 
@@ -85,6 +90,9 @@ type Options struct {
 type Client struct {
 	budget       *semaphore.Weighted // nil: BodyMemory is zero
 	budgetSize   int64
+	topUpMu      sync.Mutex
+	topUps       map[int64]int // bytes waited for by top-ups in progress -> how many
+	topUpHeld    int64         // bytes held by the fetches waiting for those top-ups
 	userAgent    string
 	timeout      time.Duration
 	maxBodyBytes int64

@@ -31,7 +31,9 @@ const (
 	// the response or in the middle of the body).
 	KindNetwork
 	// KindTimeout: [Options.Timeout] or a deadline on the caller's context
-	// expired, before or while reading the body.
+	// expired, before or while reading the body, or a body could not get
+	// memory from [Options.BodyMemory] (a wait that would deadlock fails
+	// at once).
 	KindTimeout
 	// KindCanceled: the caller's context was canceled.
 	KindCanceled

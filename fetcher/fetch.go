@@ -2,6 +2,7 @@ package fetcher
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"mime"
 	"net"
@@ -138,6 +139,9 @@ func (c *Client) Fetch(ctx context.Context, req *Request) (*Response, error) {
 	if b.err != nil {
 		if b.decodeErr {
 			return resp, &Error{URL: req.URL.Redacted(), Kind: KindProtocol, Err: b.err}
+		}
+		if errors.Is(b.err, errBodyMemory) {
+			return resp, fail(b.err, KindTimeout) // retryable, like a wait that ran out
 		}
 		return resp, fail(b.err, KindBodyRead)
 	}
