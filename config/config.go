@@ -105,13 +105,17 @@ type Fetch struct {
 	// Timeout bounds a whole request, body included. Default 30s; must be > 0.
 	Timeout time.Duration `yaml:"timeout"`
 	// MaxBodyBytes truncates longer bodies. Default 10485760 (10 MiB);
-	// must be > 0.
+	// must be > 0 and <= 1 TiB (1099511627776).
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// BodyMemory bounds the response bodies held at once, all fetches
 	// together, from the first byte read until the page is committed; a
 	// fetch waits for room before reading its body. It is what keeps memory
 	// flat when many slots hit huge bodies. Default 67108864 (64 MiB);
-	// 0 = no bound.
+	// 0 = no bound. Otherwise it must be <= 1 TiB and at least
+	// Concurrency × 256 KiB + 2 × (max(MaxBodyBytes, 512000) + 1): a body
+	// of unknown length holds 256 KiB while it waits to grow to twice its
+	// cap (512000 is robots.txt's cap), and a smaller budget would let such
+	// fetches wait on each other.
 	BodyMemory int64 `yaml:"body_memory"`
 	// RespectRobots obeys robots.txt. Default true.
 	RespectRobots bool `yaml:"respect_robots"`

@@ -6,6 +6,19 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"crawler/robots"
+)
+
+const (
+	// maxBytesSetting caps byte-size settings (fetch.max_body_bytes,
+	// fetch.body_memory) at 1 TiB: far above any sane value, far below
+	// where the fetcher's arithmetic on them nears int64 overflow.
+	maxBytesSetting = 1 << 40
+	// bodyStart is what the fetcher reserves from fetch.body_memory for a
+	// body of unknown length before reading it (fetcher's
+	// unknownLengthStart).
+	bodyStart = 256 << 10
 )
 
 // Validate checks the whole configuration and returns every problem found,
@@ -29,6 +42,12 @@ func (v *validator) fail(path, format string, args ...any) {
 func (v *validator) atLeast(path string, got, min int64) {
 	if got < min {
 		v.fail(path, "must be >= %d, got %d", min, got)
+	}
+}
+
+func (v *validator) between(path string, got, min, max int64) {
+	if got < min || got > max {
+		v.fail(path, "must be >= %d and <= %d, got %d", min, max, got)
 	}
 }
 
@@ -135,8 +154,9 @@ func (f *Fetch) validate(v *validator) {
 	v.nonNegative("fetch.per_host_delay", f.PerHostDelay)
 	v.nonNegative("fetch.max_crawl_delay", f.MaxCrawlDelay)
 	v.positive("fetch.timeout", f.Timeout)
-	v.atLeast("fetch.max_body_bytes", f.MaxBodyBytes, 1)
-	v.atLeast("fetch.body_memory", f.BodyMemory, 0)
+	v.between("fetch.max_body_bytes", f.MaxBodyBytes, 1, maxBytesSetting)
+	v.between("fetch.body_memory", f.BodyMemory, 0, maxBytesSetting)
+	f.validateBodyMemory(v)
 	v.atLeast("fetch.retries", int64(f.Retries), 0)
 	if f.Retries > 0 {
 		v.positive("fetch.retry_base_delay", f.RetryBaseDelay)
@@ -149,6 +169,33 @@ func (f *Fetch) validate(v *validator) {
 	}
 	v.atLeast("fetch.max_redirects", int64(f.MaxRedirects), 0)
 	v.atLeast("fetch.host_failure_threshold", int64(f.HostFailureThreshold), 0)
+}
+
+// validateBodyMemory checks that a bounded fetch.body_memory cannot
+// deadlock. A body of unknown length reserves bodyStart, then tops up to
+// twice its cap plus 2 bytes (2 × (cap + 1)) while still holding its start.
+// With every fetch holding its start (concurrency × bodyStart) there must
+// remain room for the largest top-up, so that one waiter is always served.
+// The largest cap is fetch.max_body_bytes or robots.txt's, whichever is
+// larger. The fetcher would fail such waits at once instead of
+// deadlocking, but the crawl would then keep retrying them.
+func (f *Fetch) validateBodyMemory(v *validator) {
+	if f.BodyMemory <= 0 || f.BodyMemory > maxBytesSetting || f.Concurrency < 1 ||
+		f.MaxBodyBytes < 1 || f.MaxBodyBytes > maxBytesSetting {
+		return // off, or already reported
+	}
+	largest := max(f.MaxBodyBytes, robots.MaxBytes)
+	if f.Concurrency > maxBytesSetting/bodyStart {
+		v.fail("fetch.body_memory", "must be 0 or >= fetch.concurrency × 262144 + 2 × (max(fetch.max_body_bytes, %d) + 1), "+
+			"more than the %d maximum for fetch.concurrency %d; lower fetch.concurrency", robots.MaxBytes, int64(maxBytesSetting), f.Concurrency)
+		return
+	}
+	need := int64(f.Concurrency)*bodyStart + 2*(largest+1)
+	if f.BodyMemory < need {
+		v.fail("fetch.body_memory", "must be 0 or >= fetch.concurrency × 262144 + 2 × (max(fetch.max_body_bytes, %d) + 1) "+
+			"= %d × 262144 + 2 × (%d + 1) = %d, got %d (a smaller budget lets large bodies wait on each other)",
+			robots.MaxBytes, f.Concurrency, largest, need, f.BodyMemory)
+	}
 }
 
 func (r *Recrawl) validate(v *validator) {

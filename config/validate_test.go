@@ -55,6 +55,19 @@ func TestValidateRules(t *testing.T) {
 		{"max_crawl_delay negative", func(c *Config) { c.Fetch.MaxCrawlDelay = -1 }, "fetch.max_crawl_delay", "must not be negative"},
 		{"timeout zero", func(c *Config) { c.Fetch.Timeout = 0 }, "fetch.timeout", "must be > 0"},
 		{"max_body_bytes zero", func(c *Config) { c.Fetch.MaxBodyBytes = 0 }, "fetch.max_body_bytes", "must be >= 1"},
+		{"max_body_bytes above 1 TiB", func(c *Config) { c.Fetch.MaxBodyBytes, c.Fetch.BodyMemory = 1<<40+1, 0 }, "fetch.max_body_bytes", "must be >= 1 and <= 1099511627776, got 1099511627777"},
+		{"max_body_bytes 1 TiB", func(c *Config) { c.Fetch.MaxBodyBytes, c.Fetch.BodyMemory = 1<<40, 0 }, "", ""},
+		{"body_memory above 1 TiB", func(c *Config) { c.Fetch.BodyMemory = 1<<40 + 1 }, "fetch.body_memory", "must be >= 0 and <= 1099511627776, got 1099511627777"},
+		{"body_memory negative", func(c *Config) { c.Fetch.BodyMemory = -1 }, "fetch.body_memory", "must be >= 0"},
+		{"body_memory zero is unbounded", func(c *Config) { c.Fetch.BodyMemory = 0 }, "", ""},
+		{"body_memory exactly enough", func(c *Config) { c.Fetch.BodyMemory = 64*256<<10 + 2*(10<<20+1) }, "", ""},
+		{"body_memory one byte short", func(c *Config) { c.Fetch.BodyMemory = 64*256<<10 + 2*(10<<20+1) - 1 }, "fetch.body_memory",
+			"must be 0 or >= fetch.concurrency × 262144 + 2 × (max(fetch.max_body_bytes, 512000) + 1) = 64 × 262144 + 2 × (10485760 + 1) = 37748738, got 37748737"},
+		{"body_memory below cap", func(c *Config) { c.Fetch.MaxBodyBytes, c.Fetch.BodyMemory = 4<<20, 4<<20 }, "fetch.body_memory", "= 25165826, got 4194304"},
+		{"body_memory counts robots.txt cap", func(c *Config) {
+			c.Fetch.Concurrency, c.Fetch.PerHostConcurrency, c.Fetch.MaxBodyBytes, c.Fetch.BodyMemory = 1, 1, 1000, 1<<20
+		}, "fetch.body_memory", "= 1 × 262144 + 2 × (512000 + 1) = 1286146, got 1048576"},
+		{"body_memory huge concurrency", func(c *Config) { c.Fetch.Concurrency = 1 << 30 }, "fetch.body_memory", "lower fetch.concurrency"},
 		{"retries negative", func(c *Config) { c.Fetch.Retries = -1 }, "fetch.retries", "must be >= 0"},
 		{"retry_base_delay zero with retries", func(c *Config) { c.Fetch.RetryBaseDelay = 0 }, "fetch.retry_base_delay", "must be > 0"},
 		{"retry_base_delay zero without retries", func(c *Config) { c.Fetch.Retries, c.Fetch.RetryBaseDelay = 0, 0 }, "", ""},
@@ -213,5 +226,27 @@ extract:
 		if got, want := e.Error(), `line 19: extract[0].fields[1].selector: invalid CSS selector "a[["`; !strings.HasPrefix(got, want) {
 			t.Errorf("Error() = %q, want prefix %q", got, want)
 		}
+	}
+}
+
+// TestParseBodyMemoryLines checks that the byte-size caps and the
+// body-memory rule report the line of their key, with the values.
+func TestParseBodyMemoryLines(t *testing.T) {
+	err := mustFail(t, "fetch:\n  concurrency: 4\n  per_host_concurrency: 2\n  max_body_bytes: 1048576\n  body_memory: 2097152\n")
+	e := findError(t, err, "fetch.body_memory")
+	if e == nil || e.Line != 5 {
+		t.Fatalf("fetch.body_memory error = %v, want one at line 5", e)
+	}
+	if got, want := e.Error(), "line 5: fetch.body_memory: must be 0 or >= fetch.concurrency × 262144 + 2 × (max(fetch.max_body_bytes, 512000) + 1) = 4 × 262144 + 2 × (1048576 + 1) = 3145730, got 2097152"; !strings.HasPrefix(got, want) {
+		t.Errorf("Error() = %q, want prefix %q", got, want)
+	}
+	err = mustFail(t, "fetch:\n  max_body_bytes: 9223372036854775807\n  body_memory: 9223372036854775807\n")
+	for field, line := range map[string]int{"fetch.max_body_bytes": 2, "fetch.body_memory": 3} {
+		if e := findError(t, err, field); e == nil || e.Line != line || !strings.Contains(e.Error(), "<= 1099511627776, got 9223372036854775807") {
+			t.Errorf("%s error = %v, want the 1 TiB cap at line %d", field, e, line)
+		}
+	}
+	if errs := configErrors(t, err); len(errs) != 2 {
+		t.Errorf("got %d errors, want the 2 caps only: %v", len(errs), err)
 	}
 }
