@@ -391,7 +391,10 @@ func (e *Engine) Run(ctx context.Context) error {
 				// The body's memory reservation is held until the page
 				// is on disk: compressed copies count too.
 				c.Done = f.resp.Release
-				if err := e.q.Commit(fetchCtx, c); err != nil {
+				// A fetch that ended before the cancel is committed all
+				// the same: Commit then waits only for the writer, which
+				// drains its queue until Close (after this pool ends).
+				if err := e.q.Commit(context.WithoutCancel(fetchCtx), c); err != nil {
 					f.resp.Release()
 					e.log.Debug("commit dropped; the URL stays queued", "url", f.item.URL, "err", err)
 				}

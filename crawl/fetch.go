@@ -116,6 +116,16 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 	start := time.Now()
 	resp, err := e.fetcher().Fetch(sent.trace(ctx), req)
 	took := time.Since(start)
+	if err != nil && ctx.Err() != nil {
+		// Cancelled by the shutdown timeout or Abort: the fetch did not
+		// end on its own, so the URL is not finished; it stays queued.
+		if resp != nil {
+			e.stats.BytesFetched.Add(resp.WireBytes)
+		}
+		resp.Release()
+		e.q.Requeue(it, sent.get())
+		return nil
+	}
 	e.adaptHost(it.Host, resp, err, took)
 	status := 0
 	if resp != nil {

@@ -1,0 +1,98 @@
+package crawl
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"crawler/frontier"
+	"crawler/store"
+)
+
+// Page fetches cancelled by the shutdown timeout stay queued on disk; they are never committed as finished.
+func TestShutdownTimeoutKeepsCancelledURLsQueued(t *testing.T) {
+	const slow = 6
+	var hanging atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/":
+			w.Header().Set("Content-Type", "text/html")
+			var b strings.Builder
+			b.WriteString("<html><body>")
+			for i := range slow {
+				fmt.Fprintf(&b, `<a href="/slow/%d">x</a>`, i)
+			}
+			b.WriteString("</body></html>")
+			fmt.Fprint(w, b.String())
+		case strings.HasPrefix(r.URL.Path, "/slow/"):
+			hanging.Add(1)
+			<-r.Context().Done() // never answers; the client cancels
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+
+	cfg := testConfig(t, srv.URL+"/")
+	cfg.Fetch.RespectRobots = false
+	cfg.Fetch.Concurrency = slow
+	cfg.Fetch.PerHostConcurrency = slow
+	cfg.ShutdownTimeout = 50 * time.Millisecond
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(filepath.Join(cfg.DataDir, "crawl.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	e, err := New(Options{Config: cfg, DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for hanging.Load() < slow {
+		if time.Now().After(deadline) {
+			cancel()
+			<-done
+			t.Fatalf("only %d slow requests started", hanging.Load())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel() // SIGTERM: the shutdown timeout then cancels the hanging fetches
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	var failed []string
+	db.View(func(tx *store.Tx) error {
+		if st, err := frontier.URLState(tx, srv.URL+"/"); err != nil || st != frontier.StateDone {
+			t.Errorf("the seed, fetched before shutdown: state %v, %v; want done", st, err)
+		}
+		for i := range slow {
+			u := fmt.Sprintf("%s/slow/%d", srv.URL, i)
+			st, err := frontier.URLState(tx, u)
+			if err != nil {
+				t.Errorf("%s: %v", u, err)
+				continue
+			}
+			if st != frontier.StateQueued {
+				failed = append(failed, fmt.Sprintf("%s=%v", u[len(srv.URL):], st))
+			}
+		}
+		return nil
+	})
+	if len(failed) > 0 {
+		t.Errorf("URLs cancelled by the shutdown timeout were committed as final: %v", failed)
+	}
+}
