@@ -96,3 +96,62 @@ func TestShutdownTimeoutKeepsCancelledURLsQueued(t *testing.T) {
 		t.Errorf("URLs cancelled by the shutdown timeout were committed as final: %v", failed)
 	}
 }
+
+// Once Run's context is cancelled no new fetch starts, even when the frontier is already offering a URL.
+func TestNoNewFetchAfterStop(t *testing.T) {
+	gates := []chan struct{}{make(chan struct{}), make(chan struct{})}
+	var pages atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/":
+			w.Header().Set("Content-Type", "text/html")
+			var b strings.Builder
+			for i := range 20 {
+				fmt.Fprintf(&b, `<a href="/p/%d">x</a>`, i)
+			}
+			fmt.Fprint(w, "<html><body>"+b.String()+"</body></html>")
+		case strings.HasPrefix(r.URL.Path, "/p/"):
+			if n := pages.Add(1); int(n) <= len(gates) {
+				<-gates[n-1]
+			}
+			fmt.Fprint(w, "ok")
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	cfg := testConfig(t, srv.URL+"/")
+	cfg.Fetch.RespectRobots = false
+	cfg.Fetch.Concurrency = 2 // also fetch.MaxLeased
+	cfg.Fetch.PerHostConcurrency = 2
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(filepath.Join(cfg.DataDir, "crawl.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	e, err := New(Options{Config: cfg, DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	for pages.Load() < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel() // SIGTERM while two pages are in flight
+	time.Sleep(20 * time.Millisecond)
+	close(gates[0]) // one answers; its commit frees a lease, and the
+	// dispatcher picks the next URL and offers it on q.out
+	time.Sleep(100 * time.Millisecond)
+	close(gates[1]) // the other answers; its worker calls Next(runCtx)
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if n := pages.Load(); n != 2 {
+		t.Errorf("%d page requests; want 2 (only those in flight at SIGTERM): %d started after shutdown began", n, n-2)
+	}
+}
