@@ -10,8 +10,12 @@ const diskCheckEvery = 5 * time.Second
 
 // guardDisk pauses fetching while free space in data_dir is below
 // store.min_free_bytes, and resumes when it recovers. bbolt files only
-// grow, so running out of disk mid-crawl is the failure to prevent.
+// grow, so running out of disk mid-crawl is the failure to prevent. It
+// runs on Run's tick and on Reload; diskMu makes each decision and the
+// frontier's pause one step, so e.paused always matches the frontier.
 func (e *Engine) guardDisk() {
+	e.diskMu.Lock()
+	defer e.diskMu.Unlock()
 	cfg := e.config()
 	if cfg.Store.MinFreeBytes <= 0 {
 		if e.paused.Swap(false) {

@@ -2,10 +2,17 @@ package crawl
 
 import (
 	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"sync"
 	"testing"
 	"time"
 
 	"crawler/internal/testsite"
+	"crawler/store"
 )
 
 // Below store.min_free_bytes nothing is fetched; a reload that lowers the
@@ -47,5 +54,71 @@ func TestDiskGuardPausesAndResumes(t *testing.T) {
 	}
 	if got, want := site.Report().Pages, len(site.PageURLs()); got != want {
 		t.Errorf("after resuming, %d pages fetched; want %d", got, want)
+	}
+}
+
+// guardDisk racing itself (housekeeping tick vs Reload) never leaves the frontier paused while Paused() reports false.
+func TestGuardDiskRace(t *testing.T) {
+	cfg := testConfig(t, "http://127.0.0.1:1/")
+	cfg.Store.MinFreeBytes = 1 << 62 // always low
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(filepath.Join(cfg.DataDir, "crawl.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	e, err := New(Options{Config: cfg, DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	relaxed := *cfg
+	relaxed.Store.MinFreeBytes = 0
+	// The frontier has no accessor for its pause; read the field.
+	qp := reflect.ValueOf(e.q).Elem().FieldByName("paused")
+	if qp.Kind() != reflect.Bool {
+		t.Fatal("frontier.Queue has no bool field paused any more: update this test")
+	}
+	qPaused := qp.Bool
+
+	// The race needs two goroutines running at once.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(runtime.GOMAXPROCS(0), 4)))
+	rounds := 20000 // the window is a few instructions wide
+	if raceEnabled {
+		rounds = 2000 // slower code, wider window
+	}
+	stuck := 0
+	for range rounds {
+		e.cfgp.Store(cfg)
+		e.paused.Store(false)
+		e.q.SetPaused(false)
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { // Run's housekeeping tick
+			defer wg.Done()
+			e.guardDisk()
+		}()
+		go func() { // Reload: cfgp.Store(next) then guardDisk
+			defer wg.Done()
+			// Mostly busy: the window after the tick's decision is short.
+			for i := 1; !e.paused.Load(); i++ {
+				if i%1000 == 0 {
+					runtime.Gosched()
+				}
+			}
+			e.cfgp.Store(&relaxed)
+			e.guardDisk()
+		}()
+		wg.Wait()
+		e.guardDisk() // any later tick: must repair a mismatch, and cannot
+		e.q.Counts()  // (orders the reflect read after the queue's lock)
+		if qPaused() != e.Paused() {
+			stuck++
+		}
+	}
+	if stuck > 0 {
+		t.Errorf("%d/%d rounds left the frontier paused while Paused() = false (min_free_bytes now 0)", stuck, rounds)
 	}
 }

@@ -74,7 +74,8 @@ type Engine struct {
 	reloaded ReloadStatus
 	reg      *prometheus.Registry
 	metrics  *metrics
-	paused   atomic.Bool        // fetching paused (disk guard)
+	paused   atomic.Bool        // fetching paused (disk guard); written under diskMu
+	diskMu   sync.Mutex         // serialises guardDisk
 	running  atomic.Bool        // Run's pipeline is up
 	abort    context.CancelFunc // cancels in-flight fetches; set by Run
 	abortMu  sync.Mutex
