@@ -328,7 +328,7 @@ func (e *Engine) addSeeds(ctx context.Context, urls []string, record bool) (int,
 func (e *Engine) Run(ctx context.Context) error {
 	e.running.Store(true)
 	defer e.running.Store(false)
-	defer e.fetcher().Close()
+	defer func() { e.fetcher().Close() }() // the client in force at the end: a Reload may have swapped it
 	if _, err := e.addSeeds(ctx, e.config().Seeds, false); err != nil && !errors.Is(err, context.Canceled) {
 		_ = e.q.Close()
 		return err

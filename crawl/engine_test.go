@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -239,5 +240,36 @@ func TestRobotsUnreachableFailsHost(t *testing.T) {
 	}
 	if p := page(t, db, srv.URL+"/"); !strings.Contains(p.Error, "robots.txt unavailable") {
 		t.Errorf("record error = %q", p.Error)
+	}
+}
+
+// Run closes the HTTP client in force when it returns, one a Reload swapped in included: no keep-alive connection outlives Run.
+func TestRunClosesReloadedClient(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		if r.URL.Path == "/" {
+			time.Sleep(100 * time.Millisecond) // the reload lands while this is fetched
+			fmt.Fprint(w, `<html><a href="/a">a</a><a href="/b">b</a></html>`)
+			return
+		}
+		fmt.Fprint(w, "<html>leaf</html>")
+	}))
+	defer srv.Close()
+	cfg := testConfig(t, srv.URL+"/")
+	cfg.Fetch.RespectRobots = false
+	crawlIdle(t, cfg, crawlOpts{during: func(ctx context.Context, e *Engine) {
+		time.Sleep(30 * time.Millisecond)
+		next := *e.Config()
+		next.Fetch.UserAgent += " reloaded"
+		if err := e.Reload(ctx, &next); err != nil {
+			t.Errorf("reload: %v", err)
+		}
+	}})
+	// Run has returned; the server is still up.
+	time.Sleep(50 * time.Millisecond)
+	buf := make([]byte, 1<<20)
+	n := runtime.Stack(buf, true)
+	if c := strings.Count(string(buf[:n]), "net/http.(*persistConn).readLoop"); c > 0 {
+		t.Errorf("%d keep-alive connections still open after Run returned", c)
 	}
 }
