@@ -82,6 +82,7 @@ type Engine struct {
 
 	scopeMu sync.RWMutex
 	allowed map[string]bool // hosts in scope, canonical host[:port]
+	seedMu  sync.Mutex      // held while adding seeds to scope and recording them, and while Reload rebuilds scope from the record
 }
 
 // Stats are the engine's running totals, safe to read at any time.
@@ -291,27 +292,41 @@ func (e *Engine) addSeeds(ctx context.Context, urls []string, record bool) (int,
 		links = append(links, frontier.Link{URL: u.String(), Host: urlnorm.Host(u)})
 	}
 	if len(e.config().Scope.AllowedHosts) == 0 {
-		// Scope is the seeds' hosts: a new seed brings its host in.
-		e.scopeMu.Lock()
-		for _, l := range links {
-			e.allowed[l.Host] = true
-		}
-		e.scopeMu.Unlock()
-		if record {
-			err := e.db.Update(func(tx *store.Tx) error {
-				for _, l := range links {
-					if err := tx.PutSeed(l.URL); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-			if err != nil {
-				return 0, fmt.Errorf("record seeds: %w", err)
-			}
+		if err := e.seedScope(links, record); err != nil {
+			return 0, err
 		}
 	}
 	return e.q.Add(ctx, links)
+}
+
+// seedScope brings the seeds' hosts into scope (scope is the seeds' hosts)
+// and, with record, records the seeds so later scopes keep them. Both
+// happen under seedMu, as Reload's rebuild of the scope from the recorded
+// seeds does: a reload either sees these seeds or swaps its scope in
+// before their hosts are added, never drops them.
+func (e *Engine) seedScope(links []frontier.Link, record bool) error {
+	e.seedMu.Lock()
+	defer e.seedMu.Unlock()
+	e.scopeMu.Lock()
+	for _, l := range links {
+		e.allowed[l.Host] = true
+	}
+	e.scopeMu.Unlock()
+	if !record {
+		return nil
+	}
+	err := e.db.Update(func(tx *store.Tx) error {
+		for _, l := range links {
+			if err := tx.PutSeed(l.URL); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record seeds: %w", err)
+	}
+	return nil
 }
 
 // Run crawls until ctx is cancelled (or, with ExitWhenIdle, until the

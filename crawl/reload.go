@@ -71,14 +71,18 @@ func (e *Engine) reload(ctx context.Context, next *config.Config) error {
 		e.log.Warn("config reload: data_dir, api and log changes take effect at the next restart")
 	}
 
-	// Scope first, so links found from now on are judged by it.
+	// Scope first, so links found from now on are judged by it. seedMu:
+	// a seed added meanwhile is either read here or added to the new scope.
+	e.seedMu.Lock()
 	allowed, err := scopeHosts(next, e.db)
 	if err != nil {
+		e.seedMu.Unlock()
 		return err
 	}
 	e.scopeMu.Lock()
 	e.allowed = allowed
 	e.scopeMu.Unlock()
+	e.seedMu.Unlock()
 
 	if !reflect.DeepEqual(next.Fetch, prev.Fetch) {
 		old := e.clientp.Swap(newClient(next, e.opts.AllowedPrefixes...))
