@@ -124,6 +124,7 @@ func (c *Client) leaveTopUp(held, want int64) {
 	}
 	c.topUpHeld -= held
 }
+
 func (r *reservation) releaseAll() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
