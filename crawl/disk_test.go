@@ -2,9 +2,6 @@ package crawl
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"reflect"
 	"runtime"
 	"sync"
@@ -12,7 +9,6 @@ import (
 	"time"
 
 	"crawler/internal/testsite"
-	"crawler/store"
 )
 
 // Below store.min_free_bytes nothing is fetched; a reload that lowers the
@@ -61,18 +57,7 @@ func TestDiskGuardPausesAndResumes(t *testing.T) {
 func TestGuardDiskRace(t *testing.T) {
 	cfg := testConfig(t, "http://127.0.0.1:1/")
 	cfg.Store.MinFreeBytes = 1 << 62 // always low
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(filepath.Join(cfg.DataDir, "crawl.db"), store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	e, err := New(Options{Config: cfg, DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, e := newEngine(t, cfg)
 	defer e.Close()
 	relaxed := *cfg
 	relaxed.Store.MinFreeBytes = 0

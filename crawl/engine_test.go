@@ -50,6 +50,26 @@ type crawlOpts struct {
 }
 
 // crawlToIdle runs a crawl with ExitWhenIdle and returns its open store.
+// newEngine validates cfg and returns an engine on a fresh store in
+// cfg.DataDir, closed when the test ends; the caller runs or closes the
+// engine.
+func newEngine(t *testing.T, cfg *config.Config) (*store.DB, *Engine) {
+	t.Helper()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(filepath.Join(cfg.DataDir, "crawl.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	e, err := New(Options{Config: cfg, DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, e
+}
+
 func crawlToIdle(t *testing.T, cfg *config.Config) *store.DB {
 	t.Helper()
 	return crawlIdle(t, cfg, crawlOpts{})

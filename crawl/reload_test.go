@@ -3,31 +3,15 @@ package crawl
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"runtime"
 	"sync"
 	"testing"
-
-	"crawler/store"
 )
 
 // A seed added while a Reload runs keeps its host in scope.
 func TestAddSeedsVsReloadScope(t *testing.T) {
 	cfg := testConfig(t, "http://127.0.0.1:1/")
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(filepath.Join(cfg.DataDir, "crawl.db"), store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	e, err := New(Options{Config: cfg, DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, e := newEngine(t, cfg)
 	defer e.Close()
 	ctx := context.Background()
 	// The race needs two goroutines running at once.

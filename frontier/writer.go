@@ -173,7 +173,8 @@ func (q *Queue) settle() {
 	}
 }
 
-// abandon answers ops the writer will not commit because it failed.
+// abandon answers ops the writer will not commit because it failed:
+// Add gets err, a completion's Done is called.
 func (q *Queue) abandon(batch []*op, err error) {
 	q.mu.Lock()
 	q.pending -= len(batch)
@@ -338,31 +339,20 @@ func (q *Queue) commit(batch []*op) error {
 		}
 		return w.finish()
 	})
-	defer func() {
-		for _, o := range batch {
-			if o.c != nil && o.c.Done != nil {
-				o.c.Done()
-			}
-		}
-	}()
 	if err != nil {
 		q.seen.reset() // it may hold keys of the rolled-back transaction
 		err = fmt.Errorf("frontier commit: %w", err)
 		q.fail(err)
-		q.mu.Lock()
-		q.pending -= len(batch)
-		q.mu.Unlock()
-		for _, o := range batch {
-			if o.done != nil {
-				o.done <- addResult{err: err}
-			}
-		}
+		q.abandon(batch, err)
 		return err
 	}
 	q.applyEffects(fx, len(batch))
 	for i, o := range batch {
 		if o.done != nil {
 			o.done <- addResult{added: fx.added[i]}
+		}
+		if o.c != nil && o.c.Done != nil {
+			o.c.Done()
 		}
 	}
 	return nil
