@@ -49,20 +49,12 @@ type crawlOpts struct {
 	parent  context.Context                // cancel it to stop the crawl early; nil = background
 }
 
-// crawlToIdle runs a crawl with ExitWhenIdle and returns its open store.
 // newEngine validates cfg and returns an engine on a fresh store in
-// cfg.DataDir, closed when the test ends; the caller runs or closes the
-// engine.
+// cfg.DataDir, checked and closed when the test ends (see openChecked);
+// the caller runs or closes the engine.
 func newEngine(t *testing.T, cfg *config.Config) (*store.DB, *Engine) {
 	t.Helper()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(filepath.Join(cfg.DataDir, "crawl.db"), store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openChecked(t, cfg)
 	e, err := New(Options{Config: cfg, DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -70,14 +62,9 @@ func newEngine(t *testing.T, cfg *config.Config) (*store.DB, *Engine) {
 	return db, e
 }
 
-func crawlToIdle(t *testing.T, cfg *config.Config) *store.DB {
-	t.Helper()
-	return crawlIdle(t, cfg, crawlOpts{})
-}
-
-// crawlIdle runs a crawl with ExitWhenIdle and returns its open store,
-// checked (bbolt and frontier invariants) and closed at cleanup.
-func crawlIdle(t *testing.T, cfg *config.Config, o crawlOpts) *store.DB {
+// openChecked validates cfg and opens a store in cfg.DataDir; at cleanup
+// it checks the bbolt and frontier invariants and closes it.
+func openChecked(t *testing.T, cfg *config.Config) *store.DB {
 	t.Helper()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
@@ -95,6 +82,20 @@ func crawlIdle(t *testing.T, cfg *config.Config, o crawlOpts) *store.DB {
 		}
 		db.Close()
 	})
+	return db
+}
+
+// crawlToIdle runs a crawl with ExitWhenIdle and returns its open store.
+func crawlToIdle(t *testing.T, cfg *config.Config) *store.DB {
+	t.Helper()
+	return crawlIdle(t, cfg, crawlOpts{})
+}
+
+// crawlIdle runs a crawl with ExitWhenIdle and returns its open store,
+// checked (bbolt and frontier invariants) and closed at cleanup.
+func crawlIdle(t *testing.T, cfg *config.Config, o crawlOpts) *store.DB {
+	t.Helper()
+	db := openChecked(t, cfg)
 	e, err := New(Options{Config: cfg, DB: db, ExitWhenIdle: true, AllowedPrefixes: o.allowed,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
