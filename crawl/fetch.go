@@ -38,12 +38,6 @@ func (e *Engine) fetchLoop(runCtx, fetchCtx context.Context, out chan<- *fetched
 		if err != nil {
 			return
 		}
-		if runCtx.Err() != nil {
-			// Next picks at random when a URL and the stop are both
-			// ready; after the stop no new fetch starts.
-			e.q.Requeue(it, time.Time{})
-			return
-		}
 		if f := e.fetchItem(fetchCtx, it); f != nil {
 			out <- f
 		}

@@ -22,13 +22,7 @@ func TestShutdownTimeoutKeepsCancelledURLsQueued(t *testing.T) {
 		switch {
 		case r.URL.Path == "/":
 			w.Header().Set("Content-Type", "text/html")
-			var b strings.Builder
-			b.WriteString("<html><body>")
-			for i := range slow {
-				fmt.Fprintf(&b, `<a href="/slow/%d">x</a>`, i)
-			}
-			b.WriteString("</body></html>")
-			fmt.Fprint(w, b.String())
+			fmt.Fprint(w, linkPage("/slow/", slow))
 		case strings.HasPrefix(r.URL.Path, "/slow/"):
 			hanging.Add(1)
 			<-r.Context().Done() // never answers; the client cancels
@@ -91,11 +85,7 @@ func TestNoNewFetchAfterStop(t *testing.T) {
 		switch {
 		case r.URL.Path == "/":
 			w.Header().Set("Content-Type", "text/html")
-			var b strings.Builder
-			for i := range 20 {
-				fmt.Fprintf(&b, `<a href="/p/%d">x</a>`, i)
-			}
-			fmt.Fprint(w, "<html><body>"+b.String()+"</body></html>")
+			fmt.Fprint(w, linkPage("/p/", 20))
 		case strings.HasPrefix(r.URL.Path, "/p/"):
 			if n := pages.Add(1); int(n) <= len(gates) {
 				<-gates[n-1]
@@ -129,4 +119,13 @@ func TestNoNewFetchAfterStop(t *testing.T) {
 	if n := pages.Load(); n != 2 {
 		t.Errorf("%d page requests; want 2 (only those in flight at SIGTERM): %d started after shutdown began", n, n-2)
 	}
+}
+
+// linkPage is an HTML page linking to prefix0 … prefix(n-1).
+func linkPage(prefix string, n int) string {
+	links := make([]string, n)
+	for i := range links {
+		links[i] = fmt.Sprintf("%s%d", prefix, i)
+	}
+	return htmlPage("index", links...)
 }

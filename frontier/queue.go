@@ -421,10 +421,16 @@ func (q *Queue) unpick(it *Item) {
 
 // Next blocks until a URL may be fetched now and returns it, leased to the
 // caller. The caller must call Release when its request ends, then Commit
-// or Requeue.
+// or Requeue. Once ctx is done Next returns no URL, even one the
+// dispatcher offered as ctx ended (select picks at random among ready
+// cases): that URL goes back to the front of its queue.
 func (q *Queue) Next(ctx context.Context) (*Item, error) {
 	select {
 	case it := <-q.out:
+		if err := ctx.Err(); err != nil {
+			q.unpick(it)
+			return nil, err
+		}
 		q.handedOut(it)
 		return it, nil
 	case <-ctx.Done():
