@@ -90,6 +90,7 @@ func (c *Config) validate(lines map[string]int) []*Error {
 		}
 	}
 	v.atLeast("store.min_free_bytes", c.Store.MinFreeBytes, 0)
+	v.atLeast("store.max_mapped_bytes", c.Store.MaxMappedBytes, 0)
 	c.Recrawl.validate(v)
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "text", "json")

@@ -77,6 +77,7 @@ func TestValidateRules(t *testing.T) {
 		{"api.listen bad", func(c *Config) { c.API.Listen = "9090" }, "api.listen", "host:port"},
 		{"api.listen valid", func(c *Config) { c.API.Listen = ":9090" }, "", ""},
 		{"min_free_bytes negative", func(c *Config) { c.Store.MinFreeBytes = -1 }, "store.min_free_bytes", "must be >= 0"},
+		{"max_mapped_bytes negative", func(c *Config) { c.Store.MaxMappedBytes = -1 }, "store.max_mapped_bytes", "must be >= 0"},
 		{"recrawl interval negative", func(c *Config) { c.Recrawl.Interval = -1 }, "recrawl.interval", "must not be negative"},
 		{"recrawl min above max", func(c *Config) { c.Recrawl.MinInterval, c.Recrawl.MaxInterval = 2*time.Hour, time.Hour }, "recrawl.max_interval", "must be >= recrawl.min_interval (2h0m0s), got 1h0m0s"},
 		{"log level", func(c *Config) { c.Log.Level = "verbose" }, "log.level", `must be one of debug, info, warn, error, got "verbose"`},

@@ -30,8 +30,9 @@ func (e *Engine) LastReload() ReloadStatus {
 // the old configuration stays in force whole. Applied live: seeds (new
 // ones are added), scope, per-host delay and concurrency, global
 // concurrency, retries, timeouts and the other fetch options, robots
-// settings, extraction rules, traps. data_dir, api and log settings need
-// a restart; a change there is logged and otherwise ignored.
+// settings, extraction rules, traps, store settings. data_dir, api and
+// log settings need a restart; a change there is logged and otherwise
+// ignored.
 func (e *Engine) Reload(ctx context.Context, next *config.Config) error {
 	err := e.reload(ctx, next)
 	e.recordReload(err)
@@ -104,6 +105,7 @@ func (e *Engine) reload(ctx context.Context, next *config.Config) error {
 		e.resize <- next.Fetch.Concurrency
 	}
 	e.guardDisk() // store.min_free_bytes may have changed
+	e.db.SetMappedBudget(mappedBudget(next))
 	if _, err := e.addSeeds(ctx, next.Seeds, false); err != nil {
 		return fmt.Errorf("add seeds: %w", err)
 	}

@@ -46,3 +46,23 @@ func TestAddSeedsVsReloadScope(t *testing.T) {
 		t.Errorf("%d/%d seeds added beside a reload are out of scope", lost, rounds)
 	}
 }
+
+// store.max_mapped_bytes reaches the store at New and at every reload; 0
+// means never unmap.
+func TestMappedBudgetFollowsConfig(t *testing.T) {
+	cfg := testConfig(t, "http://127.0.0.1:1/")
+	cfg.Store.MaxMappedBytes = 0
+	db, e := newEngine(t, cfg)
+	defer e.Close()
+	if got := db.MappedBudget(); got >= 0 {
+		t.Fatalf("max_mapped_bytes 0: store budget %d, want negative (never unmap)", got)
+	}
+	next := *e.Config()
+	next.Store.MaxMappedBytes = 1 << 20
+	if err := e.Reload(context.Background(), &next); err != nil {
+		t.Fatal(err)
+	}
+	if got := db.MappedBudget(); got != 1<<20 {
+		t.Fatalf("after reload to 1 MiB: store budget %d", got)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -58,6 +59,15 @@ type Options struct {
 	// NoSync skips fdatasync at commit. Only for throwaway stores in tests
 	// and benchmarks: a power loss may corrupt the file. Default false.
 	NoSync bool
+
+	// MappedBudget is how many bytes of mapped files may count in the
+	// process's RSS (RssFile: the database file bbolt has read, and the
+	// binary's own pages, which Linux does not tell apart cheaply) before
+	// a read-write DB unmaps the database file (see ReleaseMapped). It is
+	// checked every 10ms. Default 32 MiB; zero means the default, a
+	// negative value never unmaps. Read-only DBs never do.
+	// SetMappedBudget changes it while the DB is open.
+	MappedBudget int64
 }
 
 // DB is an open crawl database. It is safe for concurrent use; bbolt allows
@@ -68,6 +78,10 @@ type DB struct {
 	ro   bool
 	enc  *zstd.Encoder
 	dec  *zstd.Decoder
+
+	mappedBudget atomic.Int64  // bytes; negative: never unmap (SetMappedBudget)
+	stopRelease  chan struct{} // closed by Close; nil when no release loop runs
+	released     chan struct{} // closed when the release loop has returned
 }
 
 // Open opens or creates the crawl database at path.
@@ -130,6 +144,11 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	db.enc, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
 	db.dec, _ = zstd.NewReader(nil, zstd.WithDecoderMaxMemory(maxBodyDecoded), zstd.WithDecoderConcurrency(0))
+	if !opts.ReadOnly {
+		db.SetMappedBudget(opts.MappedBudget)
+		db.stopRelease, db.released = make(chan struct{}), make(chan struct{})
+		go db.releaseLoop(db.stopRelease, db.released)
+	}
 	return db, nil
 }
 
@@ -250,6 +269,11 @@ func (db *DB) ReadOnly() bool { return db.ro }
 
 // Close releases the file lock. It is safe to call more than once.
 func (db *DB) Close() error {
+	if db.stopRelease != nil {
+		close(db.stopRelease)
+		<-db.released
+		db.stopRelease = nil
+	}
 	if db.enc != nil {
 		_ = db.enc.Close()
 		db.dec.Close()

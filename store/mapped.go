@@ -1,0 +1,104 @@
+package store
+
+import (
+	"errors"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Why the store unmaps what it has read.
+//
+// bbolt reads the file through a read-only shared mapping. Linux counts
+// every page of that mapping that has a page-table entry in the process's
+// RSS (RssFile), and a read fault maps not only the page read but the
+// neighbours already in the page cache (fault-around: 64 KiB here). Since
+// bbolt writes every page with pwrite, all of the file is in the page
+// cache, so after some minutes of crawling nearly the whole file counts as
+// resident: a 300 MB crawl.db is 300 MB of RSS, though the writer touches
+// only some thousand pages a second. Operators read RSS (top, ps, the OOM
+// killer's score) as the daemon's memory.
+//
+// So a read-write DB reads RssFile every 10ms and, once it is over
+// Options.MappedBudget, drops its page-table entries for the mapping
+// (madvise MADV_DONTNEED, which for a shared file mapping only unmaps: the
+// pages stay in the page cache, a later read maps them back with a minor
+// fault, and nothing is written or lost). It does so inside a read
+// transaction, which holds off bbolt's remap, so the address range is
+// bbolt's mapping and nothing else's. The page cache is unchanged: the
+// kernel keeps and reclaims the file's pages as for any process that
+// writes a file, and a cgroup's memory accounting, which charges the page
+// cache, sees no difference.
+
+// ErrNoMapping is returned by ReleaseMapped when the database's mapping
+// cannot be found in /proc/self/maps (or this platform has none to
+// release).
+var ErrNoMapping = errors.New("database mapping not found")
+
+const (
+	// defaultMappedBudget is Options.MappedBudget's default: with the
+	// binary's own ~15 MiB, about 16 MiB of the database stay mapped.
+	defaultMappedBudget = 32 << 20
+
+	// mappedCheckEvery is how often the release loop reads RssFile. A
+	// crawl writing thousands of pages a second maps a few MiB of the file
+	// in that time, which bounds how far RssFile can overshoot the budget.
+	mappedCheckEvery = 10 * time.Millisecond
+)
+
+// ReleaseMapped drops this process's page-table entries for the database
+// file's mapping, so that the pages bbolt has read stop counting in the
+// process's RSS. The file's pages stay in the page cache; the next read of
+// one maps it again with a minor fault. It is safe to call concurrently
+// with transactions. A read-write DB calls it by itself whenever RssFile
+// exceeds Options.MappedBudget.
+func (db *DB) ReleaseMapped() error {
+	return db.bolt.View(func(*bolt.Tx) error {
+		return releaseMapped(db.bolt.Info().Data, db.path)
+	})
+}
+
+// SetMappedBudget sets Options.MappedBudget of an open DB: how many bytes
+// of mapped files may count in the process's RSS before the DB unmaps its
+// file. Zero means the default (32 MiB), a negative value never. It has no
+// effect on a read-only DB.
+func (db *DB) SetMappedBudget(n int64) {
+	if n == 0 {
+		n = defaultMappedBudget
+	}
+	db.mappedBudget.Store(n)
+}
+
+// MappedBudget returns the budget SetMappedBudget (or Options) set, in
+// bytes; negative means never unmap.
+func (db *DB) MappedBudget() int64 { return db.mappedBudget.Load() }
+
+// releaseLoop calls ReleaseMapped whenever the process's RssFile exceeds
+// the budget, until stop is closed or a call fails (then the mapping
+// simply counts in RSS again, as it would without this loop).
+func (db *DB) releaseLoop(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(mappedCheckEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			budget := db.mappedBudget.Load()
+			if budget < 0 {
+				continue
+			}
+			n, err := rssFile()
+			if err != nil {
+				return
+			}
+			if n <= budget {
+				continue
+			}
+			if err := db.ReleaseMapped(); err != nil {
+				return
+			}
+		}
+	}
+}
