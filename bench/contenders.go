@@ -236,9 +236,12 @@ func readStore(path string, res *runResult) error {
 	})
 }
 
+// maxMappedBytes is -max-mapped-bytes: ours' store.max_mapped_bytes.
+var maxMappedBytes int64
+
 // oursConfig is the crawler.yaml of one run: the scenario's limits, robots
-// on, loopback allowed, a short retry backoff, no free-space pause and
-// warnings only on stderr.
+// on, loopback allowed, a short retry backoff, no free-space pause,
+// -max-mapped-bytes and warnings only on stderr.
 func oursConfig(dir string, seeds []string, l limits) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "data_dir: %q\n", filepath.Join(dir, "data"))
@@ -259,10 +262,11 @@ api:
   socket: %q
 store:
   min_free_bytes: 0
+  max_mapped_bytes: %d
 log:
   level: warn
 shutdown_timeout: 5s
-`, l.concurrency, l.perHost, l.delay, filepath.Join(dir, "c.sock"))
+`, l.concurrency, l.perHost, l.delay, filepath.Join(dir, "c.sock"), maxMappedBytes)
 	return b.String()
 }
 

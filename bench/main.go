@@ -37,7 +37,11 @@ func main() {
 	flag.StringVar(&o.repo, "repo", "..", "the crawler module's directory")
 	flag.BoolVar(&o.verbose, "v", true, "print every run as it ends (on stderr)")
 	flag.StringVar(&o.profile, "profile", "", "write a CPU profile of each run of ours to this directory (crawler run --cpuprofile)")
+	flag.Int64Var(&maxMappedBytes, "max-mapped-bytes", 0, "ours' store.max_mapped_bytes, and the frontier benchmark's store's (BENCH_MAX_MAPPED_BYTES); 0 = never unmap, the default")
 	flag.Parse()
+	if maxMappedBytes != 0 {
+		os.Setenv("BENCH_MAX_MAPPED_BYTES", strconv.FormatInt(maxMappedBytes, 10))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, o); err != nil {

@@ -73,7 +73,7 @@ func TestDefault(t *testing.T) {
 		{"listen", c.API.Listen, ""},
 		{"socket", c.API.Socket, ""},
 		{"min_free_bytes", c.Store.MinFreeBytes, int64(104857600)},
-		{"max_mapped_bytes", c.Store.MaxMappedBytes, int64(33554432)},
+		{"max_mapped_bytes", c.Store.MaxMappedBytes, int64(0)},
 		{"interval", c.Recrawl.Interval, time.Duration(0)},
 		{"min_interval", c.Recrawl.MinInterval, time.Hour},
 		{"max_interval", c.Recrawl.MaxInterval, 720 * time.Hour},

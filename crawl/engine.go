@@ -162,17 +162,8 @@ func New(opts Options) (*Engine, error) {
 	e.clientp.Store(newClient(cfg, opts.AllowedPrefixes...))
 	e.extractp.Store(rules)
 	e.metrics = newMetrics(opts.Registry, e)
-	opts.DB.SetMappedBudget(mappedBudget(cfg))
+	opts.DB.SetMappedBudget(cfg.Store.MaxMappedBytes)
 	return e, nil
-}
-
-// mappedBudget turns store.max_mapped_bytes (0 = never unmap) into the
-// store's budget (negative = never).
-func mappedBudget(cfg *config.Config) int64 {
-	if cfg.Store.MaxMappedBytes == 0 {
-		return -1
-	}
-	return cfg.Store.MaxMappedBytes
 }
 
 // scopeHosts returns the hosts cfg puts in scope: scope.allowed_hosts, or

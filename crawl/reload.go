@@ -105,7 +105,7 @@ func (e *Engine) reload(ctx context.Context, next *config.Config) error {
 		e.resize <- next.Fetch.Concurrency
 	}
 	e.guardDisk() // store.min_free_bytes may have changed
-	e.db.SetMappedBudget(mappedBudget(next))
+	e.db.SetMappedBudget(next.Store.MaxMappedBytes)
 	if _, err := e.addSeeds(ctx, next.Seeds, false); err != nil {
 		return fmt.Errorf("add seeds: %w", err)
 	}

@@ -54,10 +54,14 @@ func TestMappedBudgetFollowsConfig(t *testing.T) {
 	cfg.Store.MaxMappedBytes = 0
 	db, e := newEngine(t, cfg)
 	defer e.Close()
-	if got := db.MappedBudget(); got >= 0 {
-		t.Fatalf("max_mapped_bytes 0: store budget %d, want negative (never unmap)", got)
-	}
+	db.SetMappedBudget(5 << 20) // as if an earlier config had set it
 	next := *e.Config()
+	if err := e.Reload(context.Background(), &next); err != nil {
+		t.Fatal(err)
+	}
+	if got := db.MappedBudget(); got != 0 {
+		t.Fatalf("max_mapped_bytes 0: store budget %d, want 0 (never unmap)", got)
+	}
 	next.Store.MaxMappedBytes = 1 << 20
 	if err := e.Reload(context.Background(), &next); err != nil {
 		t.Fatal(err)

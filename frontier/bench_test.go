@@ -33,15 +33,16 @@ const (
 )
 
 // benchStore is how the benchmarks open the store: as `crawler run` does,
-// unless BENCH_NOSYNC=1 skips fsync (to tell disk time from CPU time).
-func benchStore() store.Options {
-	return store.Options{NoSync: benchenv.NoSync()}
+// unless BENCH_NOSYNC=1 skips fsync (to tell disk time from CPU time);
+// BENCH_MAX_MAPPED_BYTES sets the store's MappedBudget.
+func benchStore(b *testing.B) store.Options {
+	return store.Options{NoSync: benchenv.NoSync(), MappedBudget: benchenv.MaxMappedBytes(b)}
 }
 
 // openBench opens a fresh store and frontier, closed at cleanup.
 func openBench(b *testing.B, opts Options) (*store.DB, *Queue) {
 	b.Helper()
-	db, err := store.Open(filepath.Join(b.TempDir(), "crawl.db"), benchStore())
+	db, err := store.Open(filepath.Join(b.TempDir(), "crawl.db"), benchStore(b))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -209,7 +210,7 @@ func BenchmarkQueued1M(b *testing.B) {
 	want := int(1_000_000 * benchenv.Scale(b))
 	for range b.N {
 		path := filepath.Join(b.TempDir(), "crawl.db")
-		db, err := store.Open(path, benchStore())
+		db, err := store.Open(path, benchStore(b))
 		if err != nil {
 			b.Fatal(err)
 		}

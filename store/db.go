@@ -64,8 +64,8 @@ type Options struct {
 	// process's RSS (RssFile: the database file bbolt has read, and the
 	// binary's own pages, which Linux does not tell apart cheaply) before
 	// a read-write DB unmaps the database file (see ReleaseMapped). It is
-	// checked every 10ms. Default 32 MiB; zero means the default, a
-	// negative value never unmaps. Read-only DBs never do.
+	// checked every 10ms. It costs page faults: see the store.max_mapped_bytes
+	// config key. Default 0: never unmap (nor do read-only DBs).
 	// SetMappedBudget changes it while the DB is open.
 	MappedBudget int64
 }
@@ -79,7 +79,7 @@ type DB struct {
 	enc  *zstd.Encoder
 	dec  *zstd.Decoder
 
-	mappedBudget atomic.Int64  // bytes; negative: never unmap (SetMappedBudget)
+	mappedBudget atomic.Int64  // bytes; <= 0: never unmap (SetMappedBudget)
 	stopRelease  chan struct{} // closed by Close; nil when no release loop runs
 	released     chan struct{} // closed when the release loop has returned
 }

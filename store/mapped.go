@@ -15,36 +15,37 @@ import (
 // neighbours already in the page cache (fault-around: 64 KiB here). Since
 // bbolt writes every page with pwrite, all of the file is in the page
 // cache, so after some minutes of crawling nearly the whole file counts as
-// resident: a 300 MB crawl.db is 300 MB of RSS, though the writer touches
-// only some thousand pages a second. Operators read RSS (top, ps, the OOM
-// killer's score) as the daemon's memory.
+// resident: a 300 MB crawl.db is 300 MB of RSS. Operators who read RSS
+// (top, ps, alerts, the OOM killer's score) as the daemon's memory may
+// want that bounded.
 //
-// So a read-write DB reads RssFile every 10ms and, once it is over
-// Options.MappedBudget, drops its page-table entries for the mapping
-// (madvise MADV_DONTNEED, which for a shared file mapping only unmaps: the
-// pages stay in the page cache, a later read maps them back with a minor
-// fault, and nothing is written or lost). It does so inside a read
-// transaction, which holds off bbolt's remap, so the address range is
-// bbolt's mapping and nothing else's. The page cache is unchanged: the
-// kernel keeps and reclaims the file's pages as for any process that
-// writes a file, and a cgroup's memory accounting, which charges the page
-// cache, sees no difference.
+// So a read-write DB given a budget (Options.MappedBudget) reads RssFile
+// every 10ms and, once it is over the budget, drops its page-table
+// entries for the mapping (madvise MADV_DONTNEED, which for a shared file
+// mapping only unmaps: the pages stay in the page cache, a later read maps
+// them back with a minor fault, and nothing is written or lost). It does
+// so inside a read transaction, which holds off bbolt's remap, so the
+// address range is bbolt's mapping and nothing else's.
+//
+// It is off by default because it changes an account, not the memory in
+// use, and costs CPU. The page cache holds the same pages either way (the
+// kernel reclaims them under pressure, mapped or not; a cgroup's memory
+// accounting charges them either way), and the writer reads leaves all
+// over the file, so once the file is much larger than the budget most of
+// its reads fault again: a crawl bound by the writer does 15-35 % fewer
+// pages a second, and bulk enqueue into a large frontier runs up to half
+// as fast (bench/README.md).
 
 // ErrNoMapping is returned by ReleaseMapped when the database's mapping
 // cannot be found in /proc/self/maps (or this platform has none to
 // release).
 var ErrNoMapping = errors.New("database mapping not found")
 
-const (
-	// defaultMappedBudget is Options.MappedBudget's default: with the
-	// binary's own ~15 MiB, about 16 MiB of the database stay mapped.
-	defaultMappedBudget = 32 << 20
-
-	// mappedCheckEvery is how often the release loop reads RssFile. A
-	// crawl writing thousands of pages a second maps a few MiB of the file
-	// in that time, which bounds how far RssFile can overshoot the budget.
-	mappedCheckEvery = 10 * time.Millisecond
-)
+// mappedCheckEvery is how often the release loop reads RssFile. One
+// commit of a crawl writing thousands of pages a second can map some tens
+// of MiB (the leaves it reads lie all over the file, and each read fault
+// maps 64 KiB), which is how far RssFile overshoots the budget.
+const mappedCheckEvery = 10 * time.Millisecond
 
 // ReleaseMapped drops this process's page-table entries for the database
 // file's mapping, so that the pages bbolt has read stop counting in the
@@ -60,17 +61,11 @@ func (db *DB) ReleaseMapped() error {
 
 // SetMappedBudget sets Options.MappedBudget of an open DB: how many bytes
 // of mapped files may count in the process's RSS before the DB unmaps its
-// file. Zero means the default (32 MiB), a negative value never. It has no
-// effect on a read-only DB.
-func (db *DB) SetMappedBudget(n int64) {
-	if n == 0 {
-		n = defaultMappedBudget
-	}
-	db.mappedBudget.Store(n)
-}
+// file; zero or less means never. It has no effect on a read-only DB.
+func (db *DB) SetMappedBudget(n int64) { db.mappedBudget.Store(n) }
 
 // MappedBudget returns the budget SetMappedBudget (or Options) set, in
-// bytes; negative means never unmap.
+// bytes; zero or less means never unmap.
 func (db *DB) MappedBudget() int64 { return db.mappedBudget.Load() }
 
 // releaseLoop calls ReleaseMapped whenever the process's RssFile exceeds
@@ -86,7 +81,7 @@ func (db *DB) releaseLoop(stop <-chan struct{}, done chan<- struct{}) {
 			return
 		case <-t.C:
 			budget := db.mappedBudget.Load()
-			if budget < 0 {
+			if budget <= 0 {
 				continue
 			}
 			n, err := rssFile()

@@ -46,15 +46,16 @@ func TestFindMapping(t *testing.T) {
 	}
 }
 
-// mappedStore opens a store that never unmaps by itself, fills it with
-// 25 MiB of incompressible bodies and returns it with a function that
-// reads every body back through bbolt's mapping and compares it.
+// mappedStore opens a store that never unmaps by itself (the default),
+// fills it with 25 MiB of incompressible bodies and returns it with a
+// function that reads every body back through bbolt's mapping and
+// compares it.
 func mappedStore(t *testing.T) (*DB, func()) {
 	t.Helper()
 	if runtime.GOOS != "linux" {
 		t.Skip("RssFile is Linux's")
 	}
-	db, err := Open(filepath.Join(t.TempDir(), "crawl.db"), Options{NoSync: true, MappedBudget: -1})
+	db, err := Open(filepath.Join(t.TempDir(), "crawl.db"), Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,8 +139,8 @@ func TestReleaseMappedDropsRSSKeepsData(t *testing.T) {
 // checks that no goroutine is left).
 func TestReleaseLoopKeepsToBudget(t *testing.T) {
 	db, readAll := mappedStore(t)
-	if db.MappedBudget() >= 0 {
-		t.Fatalf("MappedBudget() = %d with Options.MappedBudget -1", db.MappedBudget())
+	if db.MappedBudget() != 0 {
+		t.Fatalf("MappedBudget() = %d by default, want 0 (never)", db.MappedBudget())
 	}
 	readAll()
 	read := rssFileKiB(t)
@@ -164,23 +165,19 @@ func TestReleaseLoopKeepsToBudget(t *testing.T) {
 	}
 }
 
-func TestMappedBudgetDefaults(t *testing.T) {
+func TestReadOnlyNeverUnmaps(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "crawl.db")
-	db, err := Open(path, Options{NoSync: true})
+	db, err := Open(path, Options{NoSync: true, MappedBudget: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := db.MappedBudget(); got != defaultMappedBudget {
-		t.Errorf("MappedBudget() = %d with Options zero, want %d", got, defaultMappedBudget)
-	}
-	db.SetMappedBudget(0)
-	if got := db.MappedBudget(); got != defaultMappedBudget {
-		t.Errorf("after SetMappedBudget(0): %d, want %d", got, defaultMappedBudget)
+	if got := db.MappedBudget(); got != 1 {
+		t.Errorf("MappedBudget() = %d with Options.MappedBudget 1", got)
 	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	ro, err := Open(path, Options{ReadOnly: true})
+	ro, err := Open(path, Options{ReadOnly: true, MappedBudget: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
