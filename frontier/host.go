@@ -16,10 +16,11 @@ type host struct {
 	next     time.Time           // earliest start of the host's next request
 	delay    time.Duration       // least time between two request starts
 	index    int                 // position in the ready heap; -1 when absent
+	idleAt   int                 // position in the idle heap; -1 when absent
 }
 
 func newHost(key string, delay time.Duration) *host {
-	return &host{key: key, leased: make(map[string]struct{}), delay: delay, index: -1}
+	return &host{key: key, leased: make(map[string]struct{}), delay: delay, index: -1, idleAt: -1}
 }
 
 // pending is the number of disk entries neither leased nor in the window.
@@ -67,5 +68,45 @@ func (hh *hostHeap) update(h *host, perHost int) {
 		heap.Fix(hh, h.index)
 	case h.index >= 0:
 		heap.Remove(hh, h.index)
+	}
+}
+
+// idleHeap is a min-heap, by next allowed start, of the hosts that have
+// nothing queued, leased or in flight but whose politeness clock still
+// runs: the queue remembers them (their next start and delay, a pause)
+// until then, and forgets them after, so that its memory follows the hosts
+// being crawled, not every host ever crawled.
+type idleHeap []*host
+
+func (ih idleHeap) Len() int           { return len(ih) }
+func (ih idleHeap) Less(i, j int) bool { return ih[i].next.Before(ih[j].next) }
+func (ih idleHeap) Swap(i, j int) {
+	ih[i], ih[j] = ih[j], ih[i]
+	ih[i].idleAt = i
+	ih[j].idleAt = j
+}
+func (ih *idleHeap) Push(x any) {
+	h := x.(*host)
+	h.idleAt = len(*ih)
+	*ih = append(*ih, h)
+}
+func (ih *idleHeap) Pop() any {
+	old := *ih
+	h := old[len(old)-1]
+	old[len(old)-1] = nil
+	*ih = old[:len(old)-1]
+	h.idleAt = -1
+	return h
+}
+
+// update puts h in the heap when it is idle and out of it otherwise.
+func (ih *idleHeap) update(h *host) {
+	switch want := h.idle(); {
+	case want && h.idleAt < 0:
+		heap.Push(ih, h)
+	case want:
+		heap.Fix(ih, h.idleAt)
+	case h.idleAt >= 0:
+		heap.Remove(ih, h.idleAt)
 	}
 }

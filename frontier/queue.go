@@ -16,6 +16,7 @@ package frontier
 
 import (
 	"bytes"
+	"container/heap"
 	"context"
 
 	"fmt"
@@ -119,6 +120,7 @@ type Queue struct {
 	mu      sync.Mutex
 	hosts   map[string]*host
 	ready   hostHeap
+	idle    idleHeap // hosts in hosts with nothing to do but wait out their clock
 	counts  Counts
 	seq     uint64
 	paused  bool      // no URL is released while set (disk guard)
@@ -248,7 +250,7 @@ func (q *Queue) load(tx *store.Tx) error {
 	for _, h := range q.hosts {
 		q.ready.update(h, q.opts.PerHostConcurrency)
 	}
-	q.counts.Hosts = int64(len(q.hosts))
+	q.counts.Hosts = int64(len(q.hosts)) // all have queued URLs
 	return nil
 }
 
@@ -262,15 +264,36 @@ func (q *Queue) hostLocked(key string) *host {
 	return h
 }
 
-// updateLocked re-files h in the ready heap, forgets it when it has
-// nothing left and its politeness clock has run out, and wakes the
-// dispatcher.
+// updateLocked files h, forgets the idle hosts whose clock has run out
+// and wakes the dispatcher.
 func (q *Queue) updateLocked(h *host) {
+	q.fileLocked(h)
+	q.forgetLocked(q.opts.Now())
+	q.wakeLocked()
+}
+
+// fileLocked re-files h after a change: in the ready heap when it has work
+// and a free slot; in the idle heap when it has nothing queued, leased or
+// in flight; forgotten when, in addition, its politeness clock has run out.
+func (q *Queue) fileLocked(h *host) {
 	q.ready.update(h, q.opts.PerHostConcurrency)
-	if h.idle() && h.index < 0 && !q.opts.Now().Before(h.next) {
+	q.idle.update(h)
+	if h.idleAt >= 0 && !q.opts.Now().Before(h.next) {
+		heap.Remove(&q.idle, h.idleAt)
 		delete(q.hosts, h.key)
 	}
-	q.wakeLocked()
+}
+
+// forgetLocked forgets the idle hosts whose politeness clock has run out
+// by now. A host that gets work again later starts afresh, with the
+// default delay until the engine sets its own again (SetDelay, after its
+// next fetch or robots.txt check); no earlier start is possible either
+// way, since its clock had run out.
+func (q *Queue) forgetLocked(now time.Time) {
+	for len(q.idle) > 0 && !now.Before(q.idle[0].next) {
+		h := heap.Pop(&q.idle).(*host)
+		delete(q.hosts, h.key)
+	}
 }
 
 // dispatch is the scheduler: it hands the URL of the host whose next
@@ -328,6 +351,7 @@ func (q *Queue) dispatch() {
 func (q *Queue) pick() (*Item, time.Duration) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	q.forgetLocked(q.opts.Now())
 	for len(q.ready) > 0 {
 		if q.paused {
 			return nil, 0 // SetPaused(false) wakes the dispatcher
@@ -517,13 +541,16 @@ func (q *Queue) Requeue(it *Item, sent time.Time) {
 
 // SetDelay sets the least time between two request starts on host, e.g.
 // from robots.txt Crawl-delay; it never goes below Options.PerHostDelay.
+// A host the queue no longer holds (nothing queued or in flight, and its
+// clock has run out) is left alone: its next start is free either way,
+// and the engine sets the delay again after that fetch.
 func (q *Queue) SetDelay(hostKey string, d time.Duration) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	h := q.hostLocked(hostKey)
+	h := q.hosts[hostKey]
 	d = max(d, q.opts.PerHostDelay)
-	if h.delay == d {
-		return
+	if h == nil || h.delay == d {
+		return // an unknown host's clock has run out: its next start is free
 	}
 	h.next = h.next.Add(d - h.delay)
 	h.delay = d
@@ -548,7 +575,7 @@ func (q *Queue) SetLimits(perHost int, delay time.Duration, maxLeased, maxPerHos
 			h.next = h.next.Add(delay - h.delay)
 			h.delay = delay
 		}
-		q.ready.update(h, q.opts.PerHostConcurrency)
+		q.fileLocked(h) // deleting from the map while ranging is allowed
 	}
 	q.wakeLocked()
 }
@@ -588,8 +615,8 @@ func (q *Queue) Pause(hostKey string, until time.Time) {
 	h := q.hostLocked(hostKey)
 	if until.After(h.next) {
 		h.next = until
-		q.updateLocked(h)
 	}
+	q.updateLocked(h) // files a host hostLocked has just created
 }
 
 // Counts returns the frontier's current totals.
@@ -597,7 +624,7 @@ func (q *Queue) Counts() Counts {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	c := q.counts
-	c.Hosts = int64(len(q.hosts))
+	c.Hosts = int64(len(q.hosts) - len(q.idle))
 	return c
 }
 
