@@ -22,15 +22,25 @@ type ClientOptions struct {
 	// DialTimeout bounds connecting to the socket. Default 1s; zero means
 	// the default.
 	DialTimeout time.Duration
+
+	// CallTimeout bounds a single-answer call (Ping, GetPage, Stats,
+	// AddSeeds) whose context has no deadline, so that a daemon that
+	// accepts a request and never answers cannot hang its caller; the call
+	// then fails with ErrNoAnswer. Streams (ListPages, Search, Hosts,
+	// Export) are not bounded: on a large store they may rightly run long,
+	// and their caller cancels them. Default 30s; zero means the default,
+	// a negative value no bound.
+	CallTimeout time.Duration
 }
 
 // Client implements Querier by asking a daemon over its unix socket. Every
 // method's context reaches the request: cancelling it abandons the answer.
 // It is safe for concurrent use.
 type Client struct {
-	path string
-	hc   *http.Client
-	tr   *http.Transport
+	path    string
+	hc      *http.Client
+	tr      *http.Transport
+	timeout time.Duration // CallTimeout; <= 0: none
 }
 
 // NewClient returns a Client for the daemon serving on the socket at path.
@@ -39,6 +49,9 @@ type Client struct {
 func NewClient(path string, opts ClientOptions) *Client {
 	if opts.DialTimeout <= 0 {
 		opts.DialTimeout = time.Second
+	}
+	if opts.CallTimeout == 0 {
+		opts.CallTimeout = 30 * time.Second
 	}
 	d := &net.Dialer{Timeout: opts.DialTimeout}
 	tr := &http.Transport{
@@ -49,7 +62,7 @@ func NewClient(path string, opts ClientOptions) *Client {
 		MaxIdleConnsPerHost: 4,
 		IdleConnTimeout:     30 * time.Second,
 	}
-	return &Client{path: path, hc: &http.Client{Transport: tr}, tr: tr}
+	return &Client{path: path, hc: &http.Client{Transport: tr}, tr: tr, timeout: opts.CallTimeout}
 }
 
 // Path returns the socket's path.
@@ -190,7 +203,18 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 }
 
 // call sends a request and decodes its one JSON answer into v.
-func (c *Client) call(ctx context.Context, method, path string, q url.Values, body []byte, v any) error {
+func (c *Client) call(ctx context.Context, method, path string, q url.Values, body []byte, v any) (err error) {
+	if _, ok := ctx.Deadline(); !ok && c.timeout > 0 {
+		var cancel context.CancelFunc
+		parent := ctx
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+		defer func() {
+			if err != nil && parent.Err() == nil && ctx.Err() != nil {
+				err = fmt.Errorf("%s: no answer within %v: %w", path, c.timeout, ErrNoAnswer)
+			}
+		}()
+	}
 	resp, err := c.do(ctx, method, path, q, body)
 	if err != nil {
 		return err

@@ -13,6 +13,12 @@ var (
 	// connections on the socket: no daemon is running there.
 	ErrNoDaemon = errors.New("no crawler daemon answers on the socket")
 
+	// ErrNoAnswer is returned by a Client's single-answer methods (Ping,
+	// GetPage, Stats, AddSeeds) when the daemon accepted the request but
+	// did not answer within ClientOptions.CallTimeout: it is stuck or
+	// overloaded.
+	ErrNoAnswer = errors.New("the daemon accepted the request but did not answer in time")
+
 	// ErrSocketInUse is returned by Listen when another process already
 	// serves the socket path.
 	ErrSocketInUse = errors.New("socket already in use by a running process")

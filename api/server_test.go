@@ -181,3 +181,44 @@ func TestCloseCancelsStreams(t *testing.T) {
 		t.Error("stream cancelled by Close ended without an error")
 	}
 }
+
+// A daemon that accepts a request and never answers cannot hang a
+// single-answer call: it fails with ErrNoAnswer after CallTimeout. A
+// caller's own deadline wins over CallTimeout, and streams are not bounded
+// by it.
+func TestCallTimeoutOnAStuckDaemon(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "stuck.sock")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/pages" {
+			time.Sleep(300 * time.Millisecond) // a long scan before the first line
+			fmt.Fprintln(w, `{"end":true}`)
+			return
+		}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})}
+	go srv.Serve(ln)
+	defer srv.Close()
+	defer close(release)
+
+	c := NewClient(path, ClientOptions{CallTimeout: 100 * time.Millisecond})
+	defer c.Close()
+	if _, err := c.Stats(context.Background()); !errors.Is(err, ErrNoAnswer) {
+		t.Errorf("Stats on a stuck daemon: %v; want ErrNoAnswer", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := c.Stats(ctx); !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrNoAnswer) {
+		t.Errorf("Stats with the caller's deadline: %v; want the caller's DeadlineExceeded", err)
+	}
+	if err := c.ListPages(context.Background(), PageFilter{}, func(*store.Page) error { return nil }); err != nil {
+		t.Errorf("a stream slower than CallTimeout: %v; want no bound on streams", err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"crawler/api"
 	"crawler/config"
 	"crawler/store"
 )
@@ -68,6 +69,9 @@ func exitCode(err error, stderr io.Writer) int {
 		msg += "; the file was left untouched: move it aside to start a new crawl"
 	case errors.As(err, &de):
 		code = exitData
+	case errors.Is(err, api.ErrNoAnswer):
+		code = exitData
+		msg += "; the daemon may be stuck: see its log, or stop it (SIGTERM) and query the file"
 	}
 	fmt.Fprintln(stderr, "crawler:", msg)
 	return code
