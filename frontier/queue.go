@@ -264,24 +264,15 @@ func (q *Queue) hostLocked(key string) *host {
 	return h
 }
 
-// updateLocked files h, forgets the idle hosts whose clock has run out
+// updateLocked re-files h after a change (in the ready heap when it has
+// work and a free slot, in the idle heap when it has nothing queued,
+// leased or in flight), forgets the idle hosts whose clock has run out,
 // and wakes the dispatcher.
 func (q *Queue) updateLocked(h *host) {
-	q.fileLocked(h)
-	q.forgetLocked(q.opts.Now())
-	q.wakeLocked()
-}
-
-// fileLocked re-files h after a change: in the ready heap when it has work
-// and a free slot; in the idle heap when it has nothing queued, leased or
-// in flight; forgotten when, in addition, its politeness clock has run out.
-func (q *Queue) fileLocked(h *host) {
 	q.ready.update(h, q.opts.PerHostConcurrency)
 	q.idle.update(h)
-	if h.idleAt >= 0 && !q.opts.Now().Before(h.next) {
-		heap.Remove(&q.idle, h.idleAt)
-		delete(q.hosts, h.key)
-	}
+	q.forgetLocked(q.opts.Now())
+	q.wakeLocked()
 }
 
 // forgetLocked forgets the idle hosts whose politeness clock has run out
@@ -289,10 +280,21 @@ func (q *Queue) fileLocked(h *host) {
 // default delay until the engine sets its own again (SetDelay, after its
 // next fetch or robots.txt check); no earlier start is possible either
 // way, since its clock had run out.
+//
+// The heap may be stale here: applyEffects changes several hosts before it
+// re-files each, so a host near the top may have got work, or a later
+// start, since it was filed. Such a host is re-filed, never forgotten.
 func (q *Queue) forgetLocked(now time.Time) {
 	for len(q.idle) > 0 && !now.Before(q.idle[0].next) {
 		h := heap.Pop(&q.idle).(*host)
-		delete(q.hosts, h.key)
+		switch {
+		case !h.idle():
+			// Got work; its own update files it in the ready heap.
+		case now.Before(h.next):
+			heap.Push(&q.idle, h)
+		default:
+			delete(q.hosts, h.key)
+		}
 	}
 }
 
@@ -550,7 +552,7 @@ func (q *Queue) SetDelay(hostKey string, d time.Duration) {
 	h := q.hosts[hostKey]
 	d = max(d, q.opts.PerHostDelay)
 	if h == nil || h.delay == d {
-		return // an unknown host's clock has run out: its next start is free
+		return
 	}
 	h.next = h.next.Add(d - h.delay)
 	h.delay = d
@@ -575,8 +577,10 @@ func (q *Queue) SetLimits(perHost int, delay time.Duration, maxLeased, maxPerHos
 			h.next = h.next.Add(delay - h.delay)
 			h.delay = delay
 		}
-		q.fileLocked(h) // deleting from the map while ranging is allowed
+		q.ready.update(h, q.opts.PerHostConcurrency)
+		q.idle.update(h) // its next start may have moved
 	}
+	q.forgetLocked(q.opts.Now())
 	q.wakeLocked()
 }
 

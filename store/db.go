@@ -80,6 +80,7 @@ type DB struct {
 	dec  *zstd.Decoder
 
 	mappedBudget atomic.Int64  // bytes; <= 0: never unmap (SetMappedBudget)
+	budgetSet    chan struct{} // SetMappedBudget wakes the release loop; capacity 1
 	stopRelease  chan struct{} // closed by Close; nil when no release loop runs
 	released     chan struct{} // closed when the release loop has returned
 }
@@ -137,7 +138,7 @@ func Open(path string, opts Options) (*DB, error) {
 			return nil, err
 		}
 	}
-	db := &DB{bolt: b, path: path, ro: opts.ReadOnly}
+	db := &DB{bolt: b, path: path, ro: opts.ReadOnly, budgetSet: make(chan struct{}, 1)}
 	if err := db.init(); err != nil {
 		_ = b.Close()
 		return nil, err

@@ -62,7 +62,13 @@ func (db *DB) ReleaseMapped() error {
 // SetMappedBudget sets Options.MappedBudget of an open DB: how many bytes
 // of mapped files may count in the process's RSS before the DB unmaps its
 // file; zero or less means never. It has no effect on a read-only DB.
-func (db *DB) SetMappedBudget(n int64) { db.mappedBudget.Store(n) }
+func (db *DB) SetMappedBudget(n int64) {
+	db.mappedBudget.Store(n)
+	select {
+	case db.budgetSet <- struct{}{}:
+	default:
+	}
+}
 
 // MappedBudget returns the budget SetMappedBudget (or Options) set, in
 // bytes; zero or less means never unmap.
@@ -70,27 +76,31 @@ func (db *DB) MappedBudget() int64 { return db.mappedBudget.Load() }
 
 // releaseLoop calls ReleaseMapped whenever the process's RssFile exceeds
 // the budget, until stop is closed or a call fails (then the mapping
-// simply counts in RSS again, as it would without this loop).
+// simply counts in RSS again, as it would without this loop). Without a
+// budget it sleeps until SetMappedBudget gives one.
 func (db *DB) releaseLoop(stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
-	t := time.NewTicker(mappedCheckEvery)
+	t := time.NewTimer(mappedCheckEvery)
 	defer t.Stop()
 	for {
+		budget := db.mappedBudget.Load()
+		var tick <-chan time.Time
+		if budget > 0 {
+			t.Reset(mappedCheckEvery)
+			tick = t.C
+		}
 		select {
 		case <-stop:
 			return
-		case <-t.C:
-			budget := db.mappedBudget.Load()
-			if budget <= 0 {
-				continue
-			}
-			n, err := rssFile()
-			if err != nil {
-				return
-			}
-			if n <= budget {
-				continue
-			}
+		case <-db.budgetSet:
+			continue
+		case <-tick:
+		}
+		n, err := rssFile()
+		if err != nil {
+			return
+		}
+		if n > budget {
 			if err := db.ReleaseMapped(); err != nil {
 				return
 			}

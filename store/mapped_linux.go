@@ -29,8 +29,8 @@ func rssFile() (int64, error) {
 // starts at addr, with every mapping of the same file that continues it.
 // The caller holds a bbolt read transaction, so bbolt cannot remap
 // meanwhile. A range that is not a shared mapping of that very file (by
-// inode) is never touched: MADV_DONTNEED on anonymous memory
-// would zero it.
+// inode) is never touched: MADV_DONTNEED on anonymous memory would zero
+// it.
 func releaseMapped(addr uintptr, path string) error {
 	fi, err := os.Stat(path)
 	if err != nil {
