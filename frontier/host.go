@@ -15,12 +15,11 @@ type host struct {
 	inflight int                 // fetches holding one of the host's concurrency slots
 	next     time.Time           // earliest start of the host's next request
 	delay    time.Duration       // least time between two request starts
-	index    int                 // position in the ready heap; -1 when absent
-	idleAt   int                 // position in the idle heap; -1 when absent
+	at       [2]int              // position in Queue.ready and Queue.idle (readySlot, idleSlot); -1 when absent
 }
 
 func newHost(key string, delay time.Duration) *host {
-	return &host{key: key, leased: make(map[string]struct{}), delay: delay, index: -1, idleAt: -1}
+	return &host{key: key, leased: make(map[string]struct{}), delay: delay, at: [2]int{-1, -1}}
 }
 
 // pending is the number of disk entries neither leased nor in the window.
@@ -30,83 +29,66 @@ func (h *host) pending() int { return h.queued - len(h.leased) - len(h.window) }
 func (h *host) hasWork() bool { return len(h.window) > 0 || h.pending() > 0 }
 
 // idle reports whether nothing about the host needs remembering but its
-// politeness clock.
+// politeness clock. Idle hosts wait in Queue.idle until their clock has
+// run out, then the queue forgets them, so that its memory follows the
+// hosts being crawled, not every host ever crawled.
 func (h *host) idle() bool { return h.queued == 0 && len(h.leased) == 0 && h.inflight == 0 }
 
-// hostHeap is a min-heap of hosts ordered by their next allowed start.
-type hostHeap []*host
+// ready reports whether the host has an entry to hand out and a free
+// concurrency slot: whether it belongs in Queue.ready.
+func (h *host) ready(perHost int) bool { return h.hasWork() && h.inflight < perHost }
 
-func (hh hostHeap) Len() int           { return len(hh) }
-func (hh hostHeap) Less(i, j int) bool { return hh[i].next.Before(hh[j].next) }
-func (hh hostHeap) Swap(i, j int) {
-	hh[i], hh[j] = hh[j], hh[i]
-	hh[i].index = i
-	hh[j].index = j
+// A host's positions in the queue's two heaps (host.at), by heap.
+const (
+	readySlot = iota // Queue.ready: hosts with work and a free concurrency slot
+	idleSlot         // Queue.idle: hosts with nothing queued, leased or in flight
+)
+
+// hostHeap is a min-heap of hosts ordered by their next allowed start. A
+// host may be in both of the queue's heaps at different times; slot says
+// which of its positions (host.at) this heap keeps.
+type hostHeap struct {
+	hosts []*host
+	slot  int
+}
+
+func (hh *hostHeap) Len() int           { return len(hh.hosts) }
+func (hh *hostHeap) Less(i, j int) bool { return hh.hosts[i].next.Before(hh.hosts[j].next) }
+func (hh *hostHeap) Swap(i, j int) {
+	hh.hosts[i], hh.hosts[j] = hh.hosts[j], hh.hosts[i]
+	hh.hosts[i].at[hh.slot] = i
+	hh.hosts[j].at[hh.slot] = j
 }
 func (hh *hostHeap) Push(x any) {
 	h := x.(*host)
-	h.index = len(*hh)
-	*hh = append(*hh, h)
+	h.at[hh.slot] = len(hh.hosts)
+	hh.hosts = append(hh.hosts, h)
 }
 func (hh *hostHeap) Pop() any {
-	old := *hh
+	old := hh.hosts
 	h := old[len(old)-1]
 	old[len(old)-1] = nil
-	*hh = old[:len(old)-1]
-	h.index = -1
+	hh.hosts = old[:len(old)-1]
+	h.at[hh.slot] = -1
 	return h
 }
 
-// update puts h where it belongs: in the heap when it has work and a free
-// concurrency slot, out of it otherwise.
-func (hh *hostHeap) update(h *host, perHost int) {
-	want := h.hasWork() && h.inflight < perHost
-	switch {
-	case want && h.index < 0:
+// top returns the host with the earliest next start; the heap must not be
+// empty.
+func (hh *hostHeap) top() *host { return hh.hosts[0] }
+
+// has reports whether h is in the heap.
+func (hh *hostHeap) has(h *host) bool { return h.at[hh.slot] >= 0 }
+
+// set puts h where it belongs: in the heap, at its place, when want; out
+// of it otherwise.
+func (hh *hostHeap) set(h *host, want bool) {
+	switch i := h.at[hh.slot]; {
+	case want && i < 0:
 		heap.Push(hh, h)
 	case want:
-		heap.Fix(hh, h.index)
-	case h.index >= 0:
-		heap.Remove(hh, h.index)
-	}
-}
-
-// idleHeap is a min-heap, by next allowed start, of the hosts that have
-// nothing queued, leased or in flight but whose politeness clock still
-// runs: the queue remembers them (their next start and delay, a pause)
-// until then, and forgets them after, so that its memory follows the hosts
-// being crawled, not every host ever crawled.
-type idleHeap []*host
-
-func (ih idleHeap) Len() int           { return len(ih) }
-func (ih idleHeap) Less(i, j int) bool { return ih[i].next.Before(ih[j].next) }
-func (ih idleHeap) Swap(i, j int) {
-	ih[i], ih[j] = ih[j], ih[i]
-	ih[i].idleAt = i
-	ih[j].idleAt = j
-}
-func (ih *idleHeap) Push(x any) {
-	h := x.(*host)
-	h.idleAt = len(*ih)
-	*ih = append(*ih, h)
-}
-func (ih *idleHeap) Pop() any {
-	old := *ih
-	h := old[len(old)-1]
-	old[len(old)-1] = nil
-	*ih = old[:len(old)-1]
-	h.idleAt = -1
-	return h
-}
-
-// update puts h in the heap when it is idle and out of it otherwise.
-func (ih *idleHeap) update(h *host) {
-	switch want := h.idle(); {
-	case want && h.idleAt < 0:
-		heap.Push(ih, h)
-	case want:
-		heap.Fix(ih, h.idleAt)
-	case h.idleAt >= 0:
-		heap.Remove(ih, h.idleAt)
+		heap.Fix(hh, i)
+	case i >= 0:
+		heap.Remove(hh, i)
 	}
 }

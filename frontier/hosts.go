@@ -37,9 +37,9 @@ func ReadHosts(tx *store.Tx, fn func(*HostInfo) error) error {
 func (q *Queue) Live() map[string]HostInfo {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	out := make(map[string]HostInfo, len(q.hosts)-len(q.idle))
+	out := make(map[string]HostInfo, len(q.hosts)-q.idle.Len())
 	for k, h := range q.hosts {
-		if h.idleAt >= 0 {
+		if q.idle.has(h) {
 			continue // only waiting out its clock
 		}
 		out[k] = HostInfo{Host: k, InFlight: int64(len(h.leased)), Delay: h.delay.String(), NextAt: h.next}

@@ -119,8 +119,8 @@ type Queue struct {
 
 	mu      sync.Mutex
 	hosts   map[string]*host
-	ready   hostHeap
-	idle    idleHeap // hosts in hosts with nothing to do but wait out their clock
+	ready   hostHeap // hosts with work and a free slot, by next start
+	idle    hostHeap // hosts with nothing to do but wait out their clock
 	counts  Counts
 	seq     uint64
 	paused  bool      // no URL is released while set (disk guard)
@@ -166,6 +166,8 @@ func Open(db *store.DB, opts Options) (*Queue, error) {
 		opts:   opts,
 		log:    opts.Logger,
 		hosts:  make(map[string]*host),
+		ready:  hostHeap{slot: readySlot},
+		idle:   hostHeap{slot: idleSlot},
 		wake:   make(chan struct{}, 1),
 		pause:  make(chan struct{}, 1),
 		nudge:  make(chan struct{}, 1),
@@ -248,7 +250,7 @@ func (q *Queue) load(tx *store.Tx) error {
 		q.recrawl = time.Unix(0, int64(u64(k[:min(len(k), 8)])))
 	}
 	for _, h := range q.hosts {
-		q.ready.update(h, q.opts.PerHostConcurrency)
+		q.ready.set(h, h.ready(q.opts.PerHostConcurrency))
 	}
 	q.counts.Hosts = int64(len(q.hosts)) // all have queued URLs
 	return nil
@@ -269,8 +271,8 @@ func (q *Queue) hostLocked(key string) *host {
 // leased or in flight), forgets the idle hosts whose clock has run out,
 // and wakes the dispatcher.
 func (q *Queue) updateLocked(h *host) {
-	q.ready.update(h, q.opts.PerHostConcurrency)
-	q.idle.update(h)
+	q.ready.set(h, h.ready(q.opts.PerHostConcurrency))
+	q.idle.set(h, h.idle())
 	q.forgetLocked(q.opts.Now())
 	q.wakeLocked()
 }
@@ -285,7 +287,7 @@ func (q *Queue) updateLocked(h *host) {
 // re-files each, so a host near the top may have got work, or a later
 // start, since it was filed. Such a host is re-filed, never forgotten.
 func (q *Queue) forgetLocked(now time.Time) {
-	for len(q.idle) > 0 && !now.Before(q.idle[0].next) {
+	for q.idle.Len() > 0 && !now.Before(q.idle.top().next) {
 		h := heap.Pop(&q.idle).(*host)
 		switch {
 		case !h.idle():
@@ -354,14 +356,14 @@ func (q *Queue) pick() (*Item, time.Duration) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.forgetLocked(q.opts.Now())
-	for len(q.ready) > 0 {
+	for q.ready.Len() > 0 {
 		if q.paused {
 			return nil, 0 // SetPaused(false) wakes the dispatcher
 		}
 		if q.opts.MaxLeased > 0 && q.leases >= q.opts.MaxLeased {
 			return nil, 0 // a commit or requeue wakes the dispatcher
 		}
-		h := q.ready[0]
+		h := q.ready.top()
 		now := q.opts.Now()
 		if wait := h.next.Sub(now); wait > 0 {
 			return nil, wait
@@ -391,7 +393,7 @@ func (q *Queue) pick() (*Item, time.Duration) {
 		h.next = now.Add(h.delay)
 		it.reserved = h.next
 		it.released = false // a requeued item is picked again
-		q.ready.update(h, q.opts.PerHostConcurrency)
+		q.ready.set(h, h.ready(q.opts.PerHostConcurrency))
 		return it, 0
 	}
 	return nil, 0
@@ -487,7 +489,7 @@ func (q *Queue) handedOut(it *Item) {
 			it.reserved = n
 		}
 		h.next = n
-		q.ready.update(h, q.opts.PerHostConcurrency)
+		q.ready.set(h, h.ready(q.opts.PerHostConcurrency))
 	}
 }
 
@@ -577,8 +579,8 @@ func (q *Queue) SetLimits(perHost int, delay time.Duration, maxLeased, maxPerHos
 			h.next = h.next.Add(delay - h.delay)
 			h.delay = delay
 		}
-		q.ready.update(h, q.opts.PerHostConcurrency)
-		q.idle.update(h) // its next start may have moved
+		q.ready.set(h, h.ready(q.opts.PerHostConcurrency))
+		q.idle.set(h, h.idle()) // its next start may have moved
 	}
 	q.forgetLocked(q.opts.Now())
 	q.wakeLocked()
@@ -628,7 +630,7 @@ func (q *Queue) Counts() Counts {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	c := q.counts
-	c.Hosts = int64(len(q.hosts) - len(q.idle))
+	c.Hosts = int64(len(q.hosts) - q.idle.Len())
 	return c
 }
 
