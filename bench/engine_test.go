@@ -61,7 +61,7 @@ func watchCounts(b *testing.B, e *crawl.Engine) func() {
 // crawl: BENCH_COUNTS=1 logs the frontier's counts as it goes,
 // BENCH_NOSYNC=1 opens the store without fsync, BENCH_PARSE_WORKERS sets
 // crawl.Options.ParseWorkers, BENCH_CONCURRENCY overrides
-// fetch.concurrency (which is also the frontier's lease cap) and
+// fetch.concurrency (the frontier's lease cap is twice it) and
 // BENCH_BODY_MEMORY fetch.body_memory (0 = no bound).
 func BenchmarkEngine(b *testing.B) {
 	name := os.Getenv("BENCH_SCENARIO")

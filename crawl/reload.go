@@ -96,7 +96,7 @@ func (e *Engine) reload(ctx context.Context, next *config.Config) error {
 	e.cfgp.Store(next)
 	e.adapt.configure(next.Fetch.PerHostDelay, next.Fetch.MaxCrawlDelay, next.Fetch.PerHostConcurrency,
 		next.Fetch.HostFailureThreshold, retryBackoff(&next.Fetch))
-	e.q.SetLimits(next.Fetch.PerHostConcurrency, next.Fetch.PerHostDelay, next.Fetch.Concurrency, next.Scope.MaxPagesPerHost)
+	e.q.SetLimits(next.Fetch.PerHostConcurrency, next.Fetch.PerHostDelay, LeaseCap(next.Fetch.Concurrency), next.Scope.MaxPagesPerHost)
 	if next.Fetch.Concurrency != prev.Fetch.Concurrency {
 		select {
 		case <-e.resize:

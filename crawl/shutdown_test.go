@@ -98,7 +98,7 @@ func TestNoNewFetchAfterStop(t *testing.T) {
 	defer srv.Close()
 	cfg := testConfig(t, srv.URL+"/")
 	cfg.Fetch.RespectRobots = false
-	cfg.Fetch.Concurrency = 2 // also fetch.MaxLeased
+	cfg.Fetch.Concurrency = 2
 	cfg.Fetch.PerHostConcurrency = 2
 	_, e := newEngine(t, cfg)
 	ctx, cancel := context.WithCancel(context.Background())

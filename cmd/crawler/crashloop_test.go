@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"crawler/crawl"
 	"crawler/frontier"
 	"crawler/internal/testsite"
 	"crawler/store"
@@ -25,7 +26,7 @@ import (
 // stays well under the site's URL count.
 const (
 	crashKills       = 24 // SIGKILLs, at least 20
-	crashConcurrency = 4  // fetch.concurrency: the re-fetch bound per kill
+	crashConcurrency = 4  // fetch.concurrency; crawl.LeaseCap of it bounds the re-fetches per kill
 	crashMaxProgress = 12 // most new requests a run makes before its kill
 	crashHosts       = 3
 	crashPages       = 90 // per host, besides "/"
@@ -38,8 +39,8 @@ const (
 // (bbolt's Tx.Check, the frontier's and the store's invariants: no URL left
 // in flight, none lost, counters right). A last run crawls to idle; then
 // every page must be stored once, and the re-fetches (requests beyond one
-// per page) must be at most kills × concurrency, since the frontier leases
-// at most fetch.concurrency URLs between fetch and commit.
+// per page) must be at most kills × crawl.LeaseCap(concurrency), the most
+// URLs the frontier leases between release and commit.
 //
 // robots.txt is off here: its re-fetch after each restart is expected (the
 // robots cache lives in memory) and the site's report cannot tell it from a
@@ -68,7 +69,8 @@ func TestCrashLoop(t *testing.T) {
 	}
 	defer site.Close()
 	want := crashExpected(site)
-	if n := crashKills * (crashMaxProgress + crashConcurrency); n >= len(want) {
+	leases := crawl.LeaseCap(crashConcurrency)
+	if n := crashKills * (crashMaxProgress + leases); n >= len(want) {
 		t.Fatalf("site too small: %d URLs for up to %d requests before the last kill", len(want), n)
 	}
 	dir := t.TempDir()
@@ -121,8 +123,8 @@ func TestCrashLoop(t *testing.T) {
 		if _, err := fmt.Sscanf(stdout, "ok: %d pages", &pages); err != nil {
 			t.Fatalf("check output %q: %v", stdout, err)
 		}
-		if lost := requests - pages; lost > kills*crashConcurrency {
-			t.Errorf("after kill %d (%s): %d requests but %d pages stored; want at most %d unstored", kills, mode, requests, pages, kills*crashConcurrency)
+		if lost := requests - pages; lost > kills*leases {
+			t.Errorf("after kill %d (%s): %d requests but %d pages stored; want at most %d unstored", kills, mode, requests, pages, kills*leases)
 		}
 	}
 
@@ -169,11 +171,11 @@ func TestCrashLoop(t *testing.T) {
 	if refetches < len(r.Repeats) {
 		t.Errorf("%d requests for %d URLs, yet %d URLs were requested twice: a URL was never requested", r.Requests, len(want), len(r.Repeats))
 	}
-	if bound := kills * crashConcurrency; refetches > bound {
-		t.Errorf("%d re-fetches after %d kills; want at most kills × concurrency = %d: %v", refetches, kills, bound, r.Repeats)
+	if bound := kills * leases; refetches > bound {
+		t.Errorf("%d re-fetches after %d kills; want at most kills × lease cap = %d: %v", refetches, kills, bound, r.Repeats)
 	}
 	t.Logf("crash loop: seed %d: %d kills (%d during a store commit, %d during start-up), %d requests for %d URLs, %d re-fetches (bound %d)",
-		seed, kills, commitKills, startKills, r.Requests, len(want), refetches, kills*crashConcurrency)
+		seed, kills, commitKills, startKills, r.Requests, len(want), refetches, kills*leases)
 	if commitKills == 0 {
 		t.Errorf("no kill landed inside a store commit")
 	}
