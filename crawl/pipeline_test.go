@@ -1,11 +1,8 @@
 package crawl
 
 import (
-	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,33 +16,19 @@ import (
 func TestWorkersFetchWhileWriterWaits(t *testing.T) {
 	gate := make(chan struct{})
 	var pages atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case r.URL.Path == "/":
-			w.Header().Set("Content-Type", "text/html")
-			fmt.Fprint(w, linkPage("/p/", 20))
-		case strings.HasPrefix(r.URL.Path, "/p/"):
-			pages.Add(1)
-			<-gate
-			fmt.Fprint(w, "ok")
-		default:
-			http.NotFound(w, r)
-		}
-	}))
-	defer srv.Close()
-	cfg := testConfig(t, srv.URL+"/")
-	cfg.Fetch.RespectRobots = false
-	cfg.Fetch.Concurrency = 1
-	cfg.Fetch.PerHostConcurrency = 1
+	srv := linkSite(t, "/p/", 20, func(w http.ResponseWriter, r *http.Request) {
+		pages.Add(1)
+		<-gate
+		fmt.Fprint(w, "ok")
+	})
+	cfg := siteConfig(t, srv, 1)
 	want := int32(LeaseCap(cfg.Fetch.Concurrency))
 	if want < 2 {
 		t.Fatalf("lease cap %d: a worker's page waiting for the writer stops the worker", want)
 	}
 	db, e := newEngine(t, cfg)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- e.Run(ctx) }()
+	stop := startRun(e)
+	defer stop()
 
 	waitFor := func(what string, ok func() bool) {
 		t.Helper()
@@ -75,8 +58,7 @@ func TestWorkersFetchWhileWriterWaits(t *testing.T) {
 	}
 	close(release)
 	waitFor("every page", func() bool { return pages.Load() == 20 })
-	cancel()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 }

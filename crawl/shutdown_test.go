@@ -6,10 +6,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"crawler/config"
 	"crawler/frontier"
 	"crawler/store"
 )
@@ -18,40 +20,23 @@ import (
 func TestShutdownTimeoutKeepsCancelledURLsQueued(t *testing.T) {
 	const slow = 6
 	var hanging atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case r.URL.Path == "/":
-			w.Header().Set("Content-Type", "text/html")
-			fmt.Fprint(w, linkPage("/slow/", slow))
-		case strings.HasPrefix(r.URL.Path, "/slow/"):
-			hanging.Add(1)
-			<-r.Context().Done() // never answers; the client cancels
-		default:
-			http.NotFound(w, r)
-		}
-	}))
-	defer srv.Close()
-
-	cfg := testConfig(t, srv.URL+"/")
-	cfg.Fetch.RespectRobots = false
-	cfg.Fetch.Concurrency = slow
-	cfg.Fetch.PerHostConcurrency = slow
+	srv := linkSite(t, "/slow/", slow, func(w http.ResponseWriter, r *http.Request) {
+		hanging.Add(1)
+		<-r.Context().Done() // never answers; the client cancels
+	})
+	cfg := siteConfig(t, srv, slow)
 	cfg.ShutdownTimeout = 50 * time.Millisecond
 	db, e := newEngine(t, cfg)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.Run(ctx) }()
+	stop := startRun(e)
 	deadline := time.Now().Add(20 * time.Second)
 	for hanging.Load() < slow {
 		if time.Now().After(deadline) {
-			cancel()
-			<-done
+			stop()
 			t.Fatalf("only %d slow requests started", hanging.Load())
 		}
 		time.Sleep(time.Millisecond)
 	}
-	cancel() // SIGTERM: the shutdown timeout then cancels the hanging fetches
-	if err := <-done; err != nil {
+	if err := stop(); err != nil { // SIGTERM: the shutdown timeout then cancels the hanging fetches
 		t.Fatalf("Run: %v", err)
 	}
 	var failed []string
@@ -81,26 +66,13 @@ func TestShutdownTimeoutKeepsCancelledURLsQueued(t *testing.T) {
 func TestNoNewFetchAfterStop(t *testing.T) {
 	gates := []chan struct{}{make(chan struct{}), make(chan struct{})}
 	var pages atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case r.URL.Path == "/":
-			w.Header().Set("Content-Type", "text/html")
-			fmt.Fprint(w, linkPage("/p/", 20))
-		case strings.HasPrefix(r.URL.Path, "/p/"):
-			if n := pages.Add(1); int(n) <= len(gates) {
-				<-gates[n-1]
-			}
-			fmt.Fprint(w, "ok")
-		default:
-			http.NotFound(w, r)
+	srv := linkSite(t, "/p/", 20, func(w http.ResponseWriter, r *http.Request) {
+		if n := pages.Add(1); int(n) <= len(gates) {
+			<-gates[n-1]
 		}
-	}))
-	defer srv.Close()
-	cfg := testConfig(t, srv.URL+"/")
-	cfg.Fetch.RespectRobots = false
-	cfg.Fetch.Concurrency = 2
-	cfg.Fetch.PerHostConcurrency = 2
-	_, e := newEngine(t, cfg)
+		fmt.Fprint(w, "ok")
+	})
+	_, e := newEngine(t, siteConfig(t, srv, 2))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- e.Run(ctx) }()
@@ -119,6 +91,47 @@ func TestNoNewFetchAfterStop(t *testing.T) {
 	if n := pages.Load(); n != 2 {
 		t.Errorf("%d page requests; want 2 (only those in flight at SIGTERM): %d started after shutdown began", n, n-2)
 	}
+}
+
+// linkSite serves "/" as a page linking to prefix0 … prefix(n-1), hands
+// every request under prefix to page, and answers 404 to the rest. It is
+// closed at cleanup.
+func linkSite(t *testing.T, prefix string, n int, page http.HandlerFunc) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/":
+			w.Header().Set("Content-Type", "text/html")
+			fmt.Fprint(w, linkPage(prefix, n))
+		case strings.HasPrefix(r.URL.Path, prefix):
+			page(w, r)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// siteConfig is a test config crawling srv from "/" with robots.txt off
+// and concurrency fetch workers, all of them allowed on srv's host.
+func siteConfig(t *testing.T, srv *httptest.Server, concurrency int) *config.Config {
+	cfg := testConfig(t, srv.URL+"/")
+	cfg.Fetch.RespectRobots = false
+	cfg.Fetch.Concurrency = concurrency
+	cfg.Fetch.PerHostConcurrency = concurrency
+	return cfg
+}
+
+// startRun runs e in the background; stop cancels Run's context and
+// returns what Run returned (every call, the same).
+func startRun(e *Engine) (stop func() error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	return sync.OnceValue(func() error {
+		cancel()
+		return <-done
+	})
 }
 
 // linkPage is an HTML page linking to prefix0 … prefix(n-1).
