@@ -18,8 +18,11 @@ func TestWorkersFetchWhileWriterWaits(t *testing.T) {
 	var pages atomic.Int32
 	srv := linkSite(t, "/p/", 20, func(w http.ResponseWriter, r *http.Request) {
 		pages.Add(1)
-		<-gate
-		fmt.Fprint(w, "ok")
+		select {
+		case <-gate:
+			fmt.Fprint(w, "ok")
+		case <-r.Context().Done(): // a failed test stopped the crawl
+		}
 	})
 	cfg := siteConfig(t, srv, 1)
 	want := int32(LeaseCap(cfg.Fetch.Concurrency))
