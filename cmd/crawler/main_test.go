@@ -49,6 +49,9 @@ func run(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
+// testConcurrency is writeConfig's fetch.concurrency.
+const testConcurrency = 4
+
 // writeConfig writes a config for a loopback crawl and returns its path.
 func writeConfig(t *testing.T, dir string, seeds []string, extra string) string {
 	t.Helper()
@@ -59,7 +62,7 @@ func writeConfig(t *testing.T, dir string, seeds []string, extra string) string 
 	yaml := fmt.Sprintf(`data_dir: %s
 seeds: [%s]
 fetch:
-  concurrency: 4
+  concurrency: %d
   per_host_concurrency: 2
   per_host_delay: 0s
   timeout: 5s
@@ -68,7 +71,7 @@ fetch:
   retry_max_delay: 50ms
 log:
   level: warn
-%s`, filepath.Join(dir, "data"), strings.Join(quoted, ", "), extra)
+%s`, filepath.Join(dir, "data"), strings.Join(quoted, ", "), testConcurrency, extra)
 	path := filepath.Join(dir, "crawler.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
