@@ -400,16 +400,20 @@ func (q *Queue) pick() (*Item, time.Duration) {
 }
 
 // refillLocked reads the host's next entries from disk into its window,
-// skipping those already leased or windowed.
+// skipping those already leased or windowed, up to Window and to the
+// entries the host has counted.
 func (q *Queue) refillLocked(h *host) error {
 	skip := make(map[string]struct{}, len(h.window))
 	for _, it := range h.window {
 		skip[string(it.key)] = struct{}{}
 	}
 	prefix := hostPrefix(h.key)
+	// Take no more than the host's counted entries (pending): the disk may
+	// already hold a commit's entries that applyEffects has yet to count,
+	// and one handed out before that took the queued count below zero.
 	return q.db.View(func(tx *store.Tx) error {
 		c := tx.Bolt().Bucket(bucketQueue).Cursor()
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(h.window) < q.opts.Window; k, v = c.Next() {
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(h.window) < q.opts.Window && h.pending() > 0; k, v = c.Next() {
 			if _, ok := h.leased[string(k)]; ok {
 				continue
 			}
