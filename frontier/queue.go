@@ -228,7 +228,7 @@ func (q *Queue) load(tx *store.Tx) error {
 	dc := d.Cursor()
 	k, v := dc.First()
 	if k != nil {
-		q.delayed = time.Unix(0, int64(u64(k[:min(len(k), 8)]))) // a damaged key is due now
+		q.delayed = dueAt(k)
 	}
 	for ; k != nil; k, v = dc.Next() {
 		if i := bytes.IndexByte(v, 0); i >= 0 {
@@ -247,10 +247,10 @@ func (q *Queue) load(tx *store.Tx) error {
 		return err
 	}
 	if k, _ := btx.Bucket(bucketRecrawl).Cursor().First(); k != nil {
-		q.recrawl = time.Unix(0, int64(u64(k[:min(len(k), 8)])))
+		q.recrawl = dueAt(k)
 	}
 	for _, h := range q.hosts {
-		q.ready.set(h, h.ready(q.opts.PerHostConcurrency))
+		q.refileReadyLocked(h)
 	}
 	q.counts.Hosts = int64(len(q.hosts)) // all have queued URLs
 	return nil
@@ -266,12 +266,16 @@ func (q *Queue) hostLocked(key string) *host {
 	return h
 }
 
+// refileReadyLocked puts h in the ready heap, at its place, when it has
+// work and a free concurrency slot, and takes it out otherwise.
+func (q *Queue) refileReadyLocked(h *host) { q.ready.set(h, h.ready(q.opts.PerHostConcurrency)) }
+
 // updateLocked re-files h after a change (in the ready heap when it has
 // work and a free slot, in the idle heap when it has nothing queued,
 // leased or in flight), forgets the idle hosts whose clock has run out,
 // and wakes the dispatcher.
 func (q *Queue) updateLocked(h *host) {
-	q.ready.set(h, h.ready(q.opts.PerHostConcurrency))
+	q.refileReadyLocked(h)
 	q.idle.set(h, h.idle())
 	q.forgetLocked(q.opts.Now())
 	q.wakeLocked()
@@ -393,7 +397,7 @@ func (q *Queue) pick() (*Item, time.Duration) {
 		h.next = now.Add(h.delay)
 		it.reserved = h.next
 		it.released = false // a requeued item is picked again
-		q.ready.set(h, h.ready(q.opts.PerHostConcurrency))
+		q.refileReadyLocked(h)
 		return it, 0
 	}
 	return nil, 0
@@ -493,7 +497,7 @@ func (q *Queue) handedOut(it *Item) {
 			it.reserved = n
 		}
 		h.next = n
-		q.ready.set(h, h.ready(q.opts.PerHostConcurrency))
+		q.refileReadyLocked(h)
 	}
 }
 
@@ -583,7 +587,7 @@ func (q *Queue) SetLimits(perHost int, delay time.Duration, maxLeased, maxPerHos
 			h.next = h.next.Add(delay - h.delay)
 			h.delay = delay
 		}
-		q.ready.set(h, h.ready(q.opts.PerHostConcurrency))
+		q.refileReadyLocked(h)
 		q.idle.set(h, h.idle()) // its next start may have moved
 	}
 	q.forgetLocked(q.opts.Now())

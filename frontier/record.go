@@ -236,6 +236,10 @@ func hostOfKey(k []byte) string {
 	return string(k)
 }
 
+// dueAt is when the timed key k (delayedKey) is due; a damaged key, too
+// short to hold a time, is due at once.
+func dueAt(k []byte) time.Time { return time.Unix(0, int64(u64(k[:min(len(k), 8)]))) }
+
 func delayedKey(at time.Time, seq uint64) []byte {
 	k := binary.BigEndian.AppendUint64(nil, uint64(at.UnixNano()))
 	return binary.BigEndian.AppendUint64(k, seq)

@@ -444,7 +444,7 @@ func (w *txWriter) promote(bucket []byte, now time.Time, recrawl bool) (time.Tim
 	c := d.Cursor()
 	k, v := c.First()
 	for ; k != nil && len(due) < maxPromote; k, v = c.Next() {
-		if len(k) >= 8 && time.Unix(0, int64(u64(k[:8]))).After(now) {
+		if dueAt(k).After(now) {
 			break
 		}
 		hostKey, e, err := unmarshalTimed(v)
@@ -483,7 +483,7 @@ func (w *txWriter) promote(bucket []byte, now time.Time, recrawl bool) (time.Tim
 	}
 	var next time.Time
 	if len(k) >= 8 {
-		next = time.Unix(0, int64(u64(k[:8])))
+		next = dueAt(k)
 	}
 	for _, k := range due {
 		if err := d.Delete(k); err != nil {
