@@ -19,12 +19,13 @@ import (
 //
 // It reads everything once; memory grows with the number of queued URLs.
 // A file from before seen keys that no daemon has opened since (Open
-// migrates it) is checked in its own layout.
+// migrates it), or whose migration a crash cut short, is checked in its
+// own layout.
 func Check(tx *store.Tx) error {
 	btx := tx.Bolt()
-	urls, keyOf := seenBucket(btx)
+	urls := readSeenSet(btx)
 	qb, db := btx.Bucket(bucketQueue), btx.Bucket(bucketDelayed)
-	if urls == nil || qb == nil || db == nil {
+	if urls.empty() || qb == nil || db == nil {
 		return nil // never crawled
 	}
 	var errs []error
@@ -33,16 +34,18 @@ func Check(tx *store.Tx) error {
 			errs = append(errs, fmt.Errorf(format, args...))
 		}
 	}
-	queued := make(map[string]bool) // by seen-set key
+	queued := make(map[string]bool) // by seenSet key
 	perHost := make(map[string]int64)
 	visit := func(where string, host string, e *entry) {
-		key := keyOf(e.URL)
-		if queued[string(key)] {
-			report("%s: %s is queued twice", where, e.URL)
+		v, key := urls.get(e.URL)
+		if key != nil {
+			if queued[string(key)] {
+				report("%s: %s is queued twice", where, e.URL)
+			}
+			queued[string(key)] = true
 		}
-		queued[string(key)] = true
 		perHost[host]++
-		r, err := unmarshalURLRecord(urls.Get(key))
+		r, err := unmarshalURLRecord(v)
 		switch {
 		case err != nil:
 			report("%s: %s has no URL record", where, e.URL)
@@ -80,7 +83,8 @@ func Check(tx *store.Tx) error {
 				report("recrawl: %s is due twice", e.URL)
 			}
 			recrawls[e.URL] = true
-			if r, err := unmarshalURLRecord(urls.Get(keyOf(e.URL))); err != nil || r.State != StateDone {
+			rec, _ := urls.get(e.URL)
+			if r, err := unmarshalURLRecord(rec); err != nil || r.State != StateDone {
 				report("recrawl: %s is due again but its state is %v", e.URL, r.State)
 			}
 			return nil
@@ -88,19 +92,18 @@ func Check(tx *store.Tx) error {
 	}
 	var states [6]int64
 	var orphans []string // queued URL records with no entry
-	_ = urls.ForEach(func(k, v []byte) error {
+	urls.forEach(func(k, v []byte) {
 		r, err := unmarshalURLRecord(v)
 		if err != nil {
-			report("URL record %x: %v", k, err)
-			return nil
+			report("URL record %x: %v", k[1:], err)
+			return
 		}
 		if int(r.State) < len(states) {
 			states[r.State]++
 		}
 		if r.State == StateQueued && !queued[string(k)] {
-			orphans = append(orphans, fmt.Sprintf("%x", k))
+			orphans = append(orphans, fmt.Sprintf("%x", k[1:]))
 		}
-		return nil
 	})
 	// The URL of an entry set aside is unknown: its record stays queued.
 	if aside := asideCount(btx); int64(len(orphans)) > aside {
@@ -164,11 +167,7 @@ func ReadCounts(tx *store.Tx) Counts {
 // URLState returns the stored state of a normalized URL, or
 // store.ErrNotFound if the crawl never saw it.
 func URLState(tx *store.Tx, url string) (State, error) {
-	b, keyOf := seenBucket(tx.Bolt())
-	if b == nil {
-		return 0, store.ErrNotFound
-	}
-	v := b.Get(keyOf(url))
+	v, _ := readSeenSet(tx.Bolt()).get(url)
 	if v == nil {
 		return 0, store.ErrNotFound
 	}

@@ -22,34 +22,7 @@ var migrateChunk = 50_000
 // seen, so a crash part-way loses nothing and the next Open carries on.
 func migrateURLs(db *store.DB) error {
 	for {
-		done := false
-		err := db.Update(func(tx *store.Tx) error {
-			btx := tx.Bolt()
-			old := btx.Bucket(bucketURLs)
-			if old == nil {
-				done = true
-				return nil
-			}
-			seen := btx.Bucket(bucketSeen)
-			var moved [][]byte
-			c := old.Cursor()
-			for k, v := c.First(); k != nil && len(moved) < migrateChunk; k, v = c.Next() {
-				if err := seen.Put(seenKey(string(k)), bytes.Clone(v)); err != nil {
-					return err
-				}
-				moved = append(moved, bytes.Clone(k))
-			}
-			if len(moved) == 0 {
-				done = true
-				return btx.DeleteBucket(bucketURLs)
-			}
-			for _, k := range moved {
-				if err := old.Delete(k); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+		done, err := migrateURLsChunk(db)
 		if err != nil {
 			return fmt.Errorf("frontier: migrate seen-set: %w", err)
 		}
@@ -59,12 +32,85 @@ func migrateURLs(db *store.DB) error {
 	}
 }
 
-// seenBucket returns the seen-set and its key function: the seen bucket,
-// or in a file from before seen keys not yet migrated (a stopped crawl
-// read by the query CLI), the urls bucket keyed by the URL itself.
-func seenBucket(btx *bolt.Tx) (*bolt.Bucket, func(url string) []byte) {
-	if b := btx.Bucket(bucketURLs); b != nil {
-		return b, func(url string) []byte { return []byte(url) }
+// migrateURLsChunk moves up to migrateChunk URLs in one transaction, and
+// deletes the urls bucket once it is empty; done reports that nothing is
+// left to move.
+func migrateURLsChunk(db *store.DB) (done bool, err error) {
+	err = db.Update(func(tx *store.Tx) error {
+		btx := tx.Bolt()
+		old := btx.Bucket(bucketURLs)
+		if old == nil {
+			done = true
+			return nil
+		}
+		seen := btx.Bucket(bucketSeen)
+		var moved [][]byte
+		c := old.Cursor()
+		for k, v := c.First(); k != nil && len(moved) < migrateChunk; k, v = c.Next() {
+			if err := seen.Put(seenKey(string(k)), bytes.Clone(v)); err != nil {
+				return err
+			}
+			moved = append(moved, bytes.Clone(k))
+		}
+		if len(moved) == 0 {
+			done = true
+			return btx.DeleteBucket(bucketURLs)
+		}
+		for _, k := range moved {
+			if err := old.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return done, err
+}
+
+// seenSet reads the seen-set of a file in any layout: the seen bucket,
+// keyed by seen key, and in a file from before seen keys not yet wholly
+// migrated (a stopped crawl read by the query CLI, or one whose migration
+// a crash cut short) the urls bucket, keyed by the URL itself. A URL is
+// in exactly one of the two: migration moves each in one transaction.
+type seenSet struct{ seen, urls *bolt.Bucket }
+
+func readSeenSet(btx *bolt.Tx) seenSet {
+	return seenSet{seen: btx.Bucket(bucketSeen), urls: btx.Bucket(bucketURLs)}
+}
+
+// empty reports that the file has no seen-set at all (never crawled).
+func (s seenSet) empty() bool { return s.seen == nil && s.urls == nil }
+
+// get returns url's record and its key: the bucket's key prefixed by 's'
+// (seen) or 'u' (urls), so that keys of the two buckets never collide.
+// Both are nil when the crawl never saw url.
+func (s seenSet) get(url string) (v, key []byte) {
+	if s.seen != nil {
+		k := seenKey(url)
+		if v := s.seen.Get(k); v != nil {
+			return v, append([]byte{'s'}, k...)
+		}
 	}
-	return btx.Bucket(bucketSeen), seenKey
+	if s.urls != nil {
+		if v := s.urls.Get([]byte(url)); v != nil {
+			return v, append([]byte{'u'}, url...)
+		}
+	}
+	return nil, nil
+}
+
+// forEach calls fn for every record of both buckets, with keys as get
+// returns them.
+func (s seenSet) forEach(fn func(key, v []byte)) {
+	for _, b := range []struct {
+		bucket *bolt.Bucket
+		prefix byte
+	}{{s.seen, 's'}, {s.urls, 'u'}} {
+		if b.bucket == nil {
+			continue
+		}
+		_ = b.bucket.ForEach(func(k, v []byte) error {
+			fn(append([]byte{b.prefix}, k...), v)
+			return nil
+		})
+	}
 }

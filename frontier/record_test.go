@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -98,8 +99,106 @@ func TestOpenMigratesOldFile(t *testing.T) {
 	}
 	defer func(n int) { migrateChunk = n }(migrateChunk)
 	migrateChunk = 100
-	const done = 250
-	err = db.Update(func(tx *store.Tx) error {
+	writeOldFile(t, db)
+	// Read as it is (a stopped crawl queried by the CLI): states and the
+	// invariants hold in the old layout.
+	err = db.View(func(tx *store.Tx) error {
+		if st, err := URLState(tx, "http://a.example/done/3"); err != nil || st != StateDone {
+			t.Errorf("old file: URLState = %v, %v; want done", st, err)
+		}
+		return Check(tx)
+	})
+	if err != nil {
+		t.Fatalf("old file: %v", err)
+	}
+	db.Close()
+
+	db, q := openTest(t, path, Options{})
+	err = db.View(func(tx *store.Tx) error {
+		if tx.Bolt().Bucket(bucketURLs) != nil {
+			t.Error("the urls bucket is still there")
+		}
+		for u, want := range map[string]State{"http://a.example/done/0": StateDone, "http://a.example/done/249": StateDone, "http://a.example/q/1": StateQueued} {
+			if got, err := URLState(tx, u); err != nil || got != want {
+				t.Errorf("URLState(%s) = %v, %v; want %v", u, got, err, want)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := q.Counts(); c.Queued != 2 || c.Done != oldFileDone {
+		t.Fatalf("counts %+v; want 2 queued, %d done", c, oldFileDone)
+	}
+	// The new URL has the old entries' depth: a shallower one would sort
+	// before them, and whether it came out first would depend on whether
+	// the dispatcher had already picked q/0.
+	n, err := q.Add(context.Background(), []Link{{URL: "http://a.example/p9", Host: "a.example", Depth: 1}, {URL: "http://a.example/done/7", Host: "a.example"}, {URL: "http://a.example/q/0", Host: "a.example"}})
+	if err != nil || n != 1 {
+		t.Fatalf("Add = %d, %v; want only the new URL added", n, err)
+	}
+	for _, want := range []string{"http://a.example/q/0", "http://a.example/q/1"} {
+		it := next(t, q)
+		if it.URL != want || it.Parent != "http://a.example/" || it.Depth != 1 {
+			t.Fatalf("Next = %s (parent %q, depth %d); want %s found on http://a.example/", it.URL, it.Parent, it.Depth, want)
+		}
+		q.Release(it, time.Now())
+		if err := q.Commit(context.Background(), &Completion{Item: it, State: StateDone}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestHalfMigratedFileReads reads a file whose migration a crash cut
+// short after one chunk, as the query CLI does before any daemon opens it
+// again: a URL already moved to the seen bucket and one still in the urls
+// bucket both keep their state, and the invariants hold.
+func TestHalfMigratedFileReads(t *testing.T) {
+	db, err := store.Open(filepath.Join(t.TempDir(), "crawl.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	defer func(n int) { migrateChunk = n }(migrateChunk)
+	migrateChunk = 100
+	writeOldFile(t, db)
+	if err := db.Update(createBuckets); err != nil { // as Open does first
+		t.Fatal(err)
+	}
+	if done, err := migrateURLsChunk(db); done || err != nil {
+		t.Fatalf("migrateURLsChunk = %v, %v; want one chunk moved", done, err)
+	}
+	err = db.View(func(tx *store.Tx) error {
+		seen, urls := tx.Bolt().Bucket(bucketSeen).Stats().KeyN, tx.Bolt().Bucket(bucketURLs).Stats().KeyN
+		if seen != 100 || urls != oldFileDone+2-100 {
+			t.Fatalf("after one chunk: %d URLs in seen, %d in urls; want 100 and %d", seen, urls, oldFileDone+2-100)
+		}
+		for u, want := range map[string]State{"http://a.example/done/0": StateDone, "http://a.example/done/99": StateDone, "http://a.example/q/1": StateQueued} {
+			if got, err := URLState(tx, u); err != nil || got != want {
+				t.Errorf("URLState(%s) = %v, %v; want %v", u, got, err, want)
+			}
+		}
+		if _, err := URLState(tx, "http://a.example/never"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("URLState of an unseen URL: %v; want ErrNotFound", err)
+		}
+		return Check(tx)
+	})
+	if err != nil {
+		t.Fatalf("half-migrated file: %v", err)
+	}
+}
+
+// oldFileDone is how many done URLs writeOldFile writes.
+const oldFileDone = 250
+
+// writeOldFile writes, into db, a frontier from before seen keys and
+// compact entries (urls bucket keyed by URL, entries without a marker):
+// oldFileDone done URLs and two queued ones on a.example.
+func writeOldFile(t *testing.T, db *store.DB) {
+	t.Helper()
+	const done = oldFileDone
+	err := db.Update(func(tx *store.Tx) error {
 		btx := tx.Bolt()
 		for _, name := range [][]byte{bucketURLs, bucketQueue, bucketDelayed, bucketRecrawl, bucketHosts, bucketMeta} {
 			if _, err := btx.CreateBucket(name); err != nil {
@@ -132,53 +231,5 @@ func TestOpenMigratesOldFile(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
-	}
-	// Read as it is (a stopped crawl queried by the CLI): states and the
-	// invariants hold in the old layout.
-	err = db.View(func(tx *store.Tx) error {
-		if st, err := URLState(tx, "http://a.example/done/3"); err != nil || st != StateDone {
-			t.Errorf("old file: URLState = %v, %v; want done", st, err)
-		}
-		return Check(tx)
-	})
-	if err != nil {
-		t.Fatalf("old file: %v", err)
-	}
-	db.Close()
-
-	db, q := openTest(t, path, Options{})
-	err = db.View(func(tx *store.Tx) error {
-		if tx.Bolt().Bucket(bucketURLs) != nil {
-			t.Error("the urls bucket is still there")
-		}
-		for u, want := range map[string]State{"http://a.example/done/0": StateDone, "http://a.example/done/249": StateDone, "http://a.example/q/1": StateQueued} {
-			if got, err := URLState(tx, u); err != nil || got != want {
-				t.Errorf("URLState(%s) = %v, %v; want %v", u, got, err, want)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c := q.Counts(); c.Queued != 2 || c.Done != done {
-		t.Fatalf("counts %+v; want 2 queued, %d done", c, done)
-	}
-	// The new URL has the old entries' depth: a shallower one would sort
-	// before them, and whether it came out first would depend on whether
-	// the dispatcher had already picked q/0.
-	n, err := q.Add(context.Background(), []Link{{URL: "http://a.example/p9", Host: "a.example", Depth: 1}, {URL: "http://a.example/done/7", Host: "a.example"}, {URL: "http://a.example/q/0", Host: "a.example"}})
-	if err != nil || n != 1 {
-		t.Fatalf("Add = %d, %v; want only the new URL added", n, err)
-	}
-	for _, want := range []string{"http://a.example/q/0", "http://a.example/q/1"} {
-		it := next(t, q)
-		if it.URL != want || it.Parent != "http://a.example/" || it.Depth != 1 {
-			t.Fatalf("Next = %s (parent %q, depth %d); want %s found on http://a.example/", it.URL, it.Parent, it.Depth, want)
-		}
-		q.Release(it, time.Now())
-		if err := q.Commit(context.Background(), &Completion{Item: it, State: StateDone}); err != nil {
-			t.Fatal(err)
-		}
 	}
 }
