@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"crawler/config"
 	"crawler/frontier"
 	"crawler/store"
 )
@@ -49,7 +48,7 @@ corrupt file is exit 3.`,
 var errInconsistent = errors.New("the database is inconsistent")
 
 func runCheck(g *globals) error {
-	cfg, err := config.Load(g.configPath)
+	cfg, err := loadQueryConfig(g.configPath)
 	if err != nil {
 		return err
 	}

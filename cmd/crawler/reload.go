@@ -11,8 +11,6 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
-
-	"crawler/config"
 )
 
 func newReloadCmd(g *globals) *cobra.Command {
@@ -27,7 +25,7 @@ of the last reload.`,
 		Example: `  crawler reload --config crawler.yaml`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(g.configPath)
+			cfg, err := loadQueryConfig(g.configPath)
 			if err != nil {
 				return err
 			}
