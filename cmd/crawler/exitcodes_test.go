@@ -1,9 +1,13 @@
 package main
 
 import (
+	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A config file that does not exist is a config error (exit 2) for every
@@ -21,5 +25,38 @@ func TestMissingConfigExits2(t *testing.T) {
 			t.Errorf("crawler %s with a missing config: exit %d, stderr %q; want %d naming the file",
 				strings.Join(args, " "), code, stderr, exitUsage)
 		}
+	}
+}
+
+// After a kill -9 the daemon's crawler.pid stays behind, and its pid may
+// since belong to another process: reload must not signal it (SIGHUP
+// would end it) when no daemon runs on the data_dir.
+func TestReloadStalePidfile(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, []string{"http://127.0.1.139/"}, "")
+	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	other := exec.Command("sleep", "30") // the process that now has the pid
+	if err := other.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = other.Wait(); close(exited) }()
+	t.Cleanup(func() { _ = other.Process.Kill(); <-exited })
+	pidfile := filepath.Join(dir, "data", "crawler.pid")
+	if err := os.WriteFile(pidfile, []byte(strconv.Itoa(other.Process.Pid)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	code, out, stderr := run(t, "reload", "--config", cfg)
+	select {
+	case <-exited:
+		t.Errorf("reload signalled pid %d, which is not a crawler: it exited", other.Process.Pid)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if code != exitData || !strings.Contains(stderr, "no daemon") {
+		t.Errorf("reload with a stale pidfile: exit %d, stdout %q, stderr %q; want %d saying no daemon runs",
+			code, out, stderr, exitData)
 	}
 }
