@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
@@ -285,12 +286,19 @@ func (pw *pageWriter) flush() error {
 	return pw.w.Flush()
 }
 
-// oneLine keeps a cell on one line and free of tabs.
+// oneLine keeps a cell on one line and free of tabs, and of the other
+// control characters (escape sequences from a page's title must not reach
+// a terminal): white space runs become one space, other controls U+FFFD.
 func oneLine(s string) string {
-	if !strings.ContainsAny(s, "\t\r\n") {
+	if !strings.ContainsFunc(s, unicode.IsControl) {
 		return s
 	}
-	return strings.Join(strings.Fields(s), " ")
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return utf8.RuneError
+		}
+		return r
+	}, strings.Join(strings.Fields(s), " "))
 }
 
 // clip shortens s to at most n runes.

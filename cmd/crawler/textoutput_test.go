@@ -1,0 +1,67 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+	"unicode"
+
+	"crawler/store"
+)
+
+// storeWith builds a stopped crawl holding pages and returns its config.
+func storeWith(t *testing.T, pages ...*store.Page) string {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, []string{"http://127.0.1.139/"}, "")
+	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(filepath.Join(dir, "data", "crawl.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *store.Tx) error {
+		for _, p := range pages {
+			if err := tx.PutPage(p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// Titles come from any page on the web, and the parser keeps control
+// characters in them (only white space is collapsed). The table and text
+// outputs are for people on a terminal: an escape sequence in a title must
+// not reach it, and must not shift the columns.
+func TestTextOutputHasNoControlCharacters(t *testing.T) {
+	evil := "a\x1b]0;pwned\x07b\u009b2Jc\bd\x7fe"
+	cfg := storeWith(t, &store.Page{URL: "http://127.0.1.139/", Host: "127.0.1.139", Status: 200, Title: evil,
+		Description: evil, FetchedAt: time.Now()},
+		&store.Page{URL: "http://127.0.1.139/x", Host: "127.0.1.139", Status: 0, Error: "reset\x1b[2J" + evil,
+			FetchedAt: time.Now()})
+	for _, args := range [][]string{
+		{"pages", "list"},
+		{"pages", "get", "http://127.0.1.139/"},
+		{"pages", "get", "http://127.0.1.139/x"},
+	} {
+		code, out, stderr := run(t, append(args, "--config", cfg)...)
+		if code != 0 {
+			t.Fatalf("crawler %s: exit %d, %s", strings.Join(args, " "), code, stderr)
+		}
+		for _, r := range out {
+			if r != '\n' && unicode.IsControl(r) {
+				t.Errorf("crawler %s: output holds control character %q:\n%q", strings.Join(args, " "), r, out)
+				break
+			}
+		}
+	}
+}
