@@ -79,7 +79,11 @@ complete. On a terminal, stderr shows "exported N/M pages" as it goes.`,
 					}))
 				}
 				ww := warc.NewWriter(w)
-				if err := ww.WriteInfo(filepath.Base(output), "software", "crawler", "format", "WARC File Format 1.1",
+				filename := "" // standard output has none
+				if output != "" && output != "-" {
+					filename = filepath.Base(output)
+				}
+				if err := ww.WriteInfo(filename, "software", "crawler", "format", "WARC File Format 1.1",
 					"conformsTo", "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
 					"description", "pages exported from "+q.source); err != nil {
 					return err
