@@ -52,7 +52,7 @@ complete. On a terminal, stderr shows "exported N/M pages" as it goes.`,
 			if (format == "csv") != (rule != "") {
 				return usageErr(errors.New("--rule goes with --format csv, and csv needs --rule"))
 			}
-			if format == "warc" && output == "" && isTerminal(g.stdout) {
+			if format == "warc" && (output == "" || output == "-") && isTerminal(g.stdout) {
 				return usageErr(errors.New("refusing to write a gzipped WARC file to a terminal; use --output FILE"))
 			}
 			q, err := openQuerier(cmd.Context(), g, false)
