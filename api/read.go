@@ -136,12 +136,12 @@ func (f PageFilter) prefixes() ([]string, error) {
 	if f.Host == "" {
 		return []string{prefix}, nil
 	}
-	host, err := canonicalHost(f.Host)
+	hps, err := hostPrefixes(f.Host)
 	if err != nil {
 		return nil, err
 	}
 	var out []string
-	for _, hp := range store.HostPrefixes(host) {
+	for _, hp := range hps {
 		switch {
 		case strings.HasPrefix(prefix, hp):
 			out = append(out, prefix)
@@ -162,13 +162,19 @@ func (f PageFilter) match(p *store.Page) bool {
 	return true
 }
 
-// canonicalHost returns host[:port] in the form page records use.
-func canonicalHost(h string) (string, error) {
-	u, err := urlnorm.Parse("http://" + h + "/")
-	if err != nil || u.Path != "/" || u.RawQuery != "" {
-		return "", fmt.Errorf("host %q: not a host or host:port: %w", h, ErrInvalid)
+// hostPrefixes returns the key prefixes of host[:port]'s pages, one per
+// scheme, in the form page records use: a port is dropped only for the
+// scheme it is the default of (":443" is https://host/ and http://host:443/).
+func hostPrefixes(h string) ([]string, error) {
+	var out []string
+	for _, scheme := range []string{"http", "https"} {
+		u, err := urlnorm.Parse(scheme + "://" + h + "/")
+		if err != nil || u.Path != "/" || u.RawQuery != "" {
+			return nil, fmt.Errorf("host %q: not a host or host:port: %w", h, ErrInvalid)
+		}
+		out = append(out, urlnorm.Origin(u)+"/")
 	}
-	return urlnorm.Host(u), nil
+	return out, nil
 }
 
 // lowerAuthority lowercases the scheme and host of a URL prefix, which
