@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"strings"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -261,13 +260,6 @@ func counter(m *bolt.Bucket, key []byte) int64 {
 func (tx *Tx) addCounter(key []byte, n int64) {
 	m := tx.btx.Bucket(bucketMeta)
 	_ = m.Put(key, putU64(uint64(tx.counter(key)+n)))
-}
-
-// HostPrefixes returns the URL prefixes under which the pages of host
-// (host[:port]) are stored, one per scheme.
-func HostPrefixes(host string) []string {
-	host = strings.ToLower(host)
-	return []string{"http://" + host + "/", "https://" + host + "/"}
 }
 
 func u64(b []byte) uint64 { return binary.BigEndian.Uint64(b) }
