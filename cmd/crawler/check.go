@@ -48,7 +48,7 @@ corrupt file is exit 3.`,
 var errInconsistent = errors.New("the database is inconsistent")
 
 func runCheck(g *globals) error {
-	cfg, err := loadQueryConfig(g.configPath)
+	cfg, err := loadConfig(g.configPath)
 	if err != nil {
 		return err
 	}

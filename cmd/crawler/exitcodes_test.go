@@ -15,6 +15,7 @@ import (
 func TestMissingConfigExits2(t *testing.T) {
 	nope := filepath.Join(t.TempDir(), "nope.yaml")
 	for _, args := range [][]string{
+		{"run", "--exit-when-idle"},
 		{"check"},
 		{"reload"},
 		{"extract", "--rule", "product", "--url", "http://127.0.1.139/"},

@@ -69,7 +69,7 @@ Missing required fields are reported ("failed") but are not an error.`,
 
 // runExtract loads the config, reads the stored page and runs the rule.
 func runExtract(ctx context.Context, g *globals, rule, rawURL string) (*extractResult, error) {
-	cfg, err := loadQueryConfig(g.configPath)
+	cfg, err := loadConfig(g.configPath)
 	if err != nil {
 		return nil, err
 	}

@@ -39,7 +39,7 @@ type querier struct {
 // answers there, opens the database file (read-only unless writable) with
 // a short lock timeout: it never hangs on a lock. Call close when done.
 func openQuerier(ctx context.Context, g *globals, writable bool) (*querier, error) {
-	cfg, err := loadQueryConfig(g.configPath)
+	cfg, err := loadConfig(g.configPath)
 	if err != nil {
 		return nil, err
 	}
@@ -73,9 +73,9 @@ func openQuerier(ctx context.Context, g *globals, writable bool) (*querier, erro
 	return &querier{Querier: api.NewLocal(db, cfg), cfg: cfg, source: "stopped crawl in " + path, close: func() { _ = db.Close() }}, nil
 }
 
-// loadQueryConfig loads the config; an unreadable file is a usage error
-// (exit 2) like an invalid one.
-func loadQueryConfig(path string) (*config.Config, error) {
+// loadConfig loads the config of any verb; an unreadable file is a usage
+// error (exit 2) like an invalid one.
+func loadConfig(path string) (*config.Config, error) {
 	cfg, err := config.Load(path)
 	if err != nil {
 		var ce *config.Error

@@ -32,7 +32,7 @@ of the last reload.`,
 		Example: `  crawler reload --config crawler.yaml`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadQueryConfig(g.configPath)
+			cfg, err := loadConfig(g.configPath)
 			if err != nil {
 				return err
 			}

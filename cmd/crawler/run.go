@@ -84,7 +84,7 @@ func runDaemon(ctx context.Context, g *globals, exitWhenIdle bool) error {
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 
-	cfg, err := config.Load(g.configPath)
+	cfg, err := loadConfig(g.configPath)
 	if err != nil {
 		return err
 	}
