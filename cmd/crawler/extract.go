@@ -147,10 +147,12 @@ func writeExtractJSON(w io.Writer, res *extractResult) error {
 
 // writeExtractText prints one "name: value" line per field in rule order,
 // a list as indented "- value" lines, and "(missing)" or "(missing,
-// required)" for fields the page lacks.
+// required)" for fields the page lacks. Values come from the web, so each
+// is kept on its line and free of control characters (oneLine); the JSON
+// output has them exactly.
 func writeExtractText(w io.Writer, res *extractResult) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "url: %s\nrule: %s\n", res.URL, res.Rule)
+	fmt.Fprintf(&b, "url: %s\nrule: %s\n", oneLine(res.URL), res.Rule)
 	for _, f := range res.rule.Fields {
 		switch v := res.Fields[f.Name].(type) {
 		case nil:
@@ -162,10 +164,10 @@ func writeExtractText(w io.Writer, res *extractResult) error {
 		case []string:
 			fmt.Fprintf(&b, "%s:\n", f.Name)
 			for _, s := range v {
-				fmt.Fprintf(&b, "  - %s\n", s)
+				fmt.Fprintf(&b, "  - %s\n", oneLine(s))
 			}
 		default:
-			fmt.Fprintf(&b, "%s: %v\n", f.Name, v)
+			fmt.Fprintf(&b, "%s: %s\n", f.Name, oneLine(fmt.Sprint(v)))
 		}
 	}
 	_, err := io.WriteString(w, b.String())

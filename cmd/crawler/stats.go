@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -81,7 +82,8 @@ func writeStats(w io.Writer, s *api.Stats, source string) error {
 		if r := s.LastReload; r != nil {
 			res := "ok"
 			if !r.OK {
-				res = "FAILED, old config kept: " + r.Err
+				// One row: the config errors it joins are "; "-separated.
+				res = "FAILED, old config kept: " + oneLine(strings.ReplaceAll(r.Err, "\n", "; "))
 			}
 			fmt.Fprintf(tw, "last reload\t%s (%s)\n", r.At.Format(time.RFC3339), res)
 		}

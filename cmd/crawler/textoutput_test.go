@@ -8,6 +8,9 @@ import (
 	"time"
 	"unicode"
 
+	"crawler/api"
+	"crawler/config"
+	"crawler/crawl"
 	"crawler/store"
 )
 
@@ -63,5 +66,45 @@ func TestTextOutputHasNoControlCharacters(t *testing.T) {
 				break
 			}
 		}
+	}
+}
+
+// Extracted values come from the web: the text output keeps each on its
+// own line and lets no control character (an escape sequence) reach the
+// terminal. The JSON output carries them exactly.
+func TestExtractTextHasNoControlCharacters(t *testing.T) {
+	rule := &config.ExtractRule{Name: "r", Fields: []config.ExtractField{{Name: "title"}, {Name: "tags"}}}
+	res := &extractResult{URL: "http://127.0.1.139/", Rule: "r", rule: rule, Fields: map[string]any{
+		"title": "Shop\x1b]0;pwned\x07\nsecond line",
+		"tags":  []string{"a\x1b[2Jb", "c\rd"},
+	}}
+	var b strings.Builder
+	if err := writeExtractText(&b, res); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if i := strings.IndexFunc(out, func(r rune) bool { return unicode.IsControl(r) && r != '\n' }); i >= 0 {
+		t.Errorf("text output has control character %q: %q", out[i], out)
+	}
+	if n := strings.Count(out, "\n"); n != 6 { // url, rule, title, tags:, two items
+		t.Errorf("text output has %d lines; want 6: %q", n, out)
+	}
+}
+
+// A failed reload's error joins every config error with newlines; stats
+// prints it on its row, or the extra errors would fall outside the table.
+func TestStatsReloadErrorOnOneLine(t *testing.T) {
+	s := &api.Stats{Running: true, LastReload: &crawl.ReloadStatus{At: time.Now(), Err: "fetch.timeout: must be > 0\nscope.max_depth: must be >= 0"}}
+	var b strings.Builder
+	if err := writeStats(&b, s, "daemon"); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(b.String(), "\n") {
+		if strings.Contains(line, "scope.max_depth") && !strings.HasPrefix(line, "last reload") {
+			t.Errorf("the second reload error is on a line of its own: %q", b.String())
+		}
+	}
+	if !strings.Contains(b.String(), "scope.max_depth") {
+		t.Errorf("the second reload error is missing: %q", b.String())
 	}
 }
