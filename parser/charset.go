@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"golang.org/x/net/html"
 	"golang.org/x/net/html/charset"
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/charmap"
@@ -40,7 +41,7 @@ func decode(body []byte, contentType string) ([]byte, string) {
 // detect picks the encoding of body: a byte order mark, then the charset
 // parameter of contentType, then a <meta> declaration in the first 1024
 // bytes (all three by charset.DetermineEncoding), then UTF-8 if the whole
-// body is valid UTF-8, else windows-1252.
+// body is valid UTF-8, then a later <meta> declaration, else windows-1252.
 //
 // DetermineEncoding's own last resort looks only at the first 1024 bytes,
 // so it calls a page whose first non-ASCII byte comes later windows-1252
@@ -50,15 +51,52 @@ func decode(body []byte, contentType string) ([]byte, string) {
 // rule. The one declared result that is also bare, encoding.Nop for a
 // <meta> naming UTF-16 (which HTML reads as UTF-8), goes through the same
 // rule; only a non-UTF-8 body declared UTF-16 is affected.
+//
+// A body that is not UTF-8 and has no declaration in its first 1024 bytes
+// takes the encoding of its first <meta> declaration further on (see
+// lateMeta) before falling back to windows-1252.
 func detect(body []byte, contentType string) (encoding.Encoding, string) {
 	e, name, certain := charset.DetermineEncoding(body, contentType)
-	if certain || (e != encoding.Nop && e != charmap.Windows1252) {
+	if certain || declared(e) {
 		return e, name
 	}
 	if utf8.Valid(body) {
 		return unicode.UTF8, "utf-8"
 	}
+	if e, name, ok := lateMeta(body); ok {
+		return e, name
+	}
 	return charmap.Windows1252, "windows-1252"
+}
+
+// declared reports whether DetermineEncoding returned e for a declaration
+// rather than as one of its two bare guesses (see detect).
+func declared(e encoding.Encoding) bool {
+	return e != encoding.Nop && e != charmap.Windows1252
+}
+
+// lateMeta returns the encoding declared by the first <meta> element of
+// body (outside comments and raw text such as scripts) that declares one,
+// for a declaration the 1024-byte prescan missed. The HTML Standard's tree
+// builder acts on such a <meta> wherever it is ("change the encoding", a
+// reload in browsers) while the encoding is only a guess. Each candidate
+// tag alone goes through DetermineEncoding, so it is read by the same
+// rules as an early one.
+func lateMeta(body []byte) (encoding.Encoding, string, bool) {
+	z := html.NewTokenizer(bytes.NewReader(body))
+	for {
+		switch z.Next() {
+		case html.ErrorToken:
+			return nil, "", false
+		case html.StartTagToken, html.SelfClosingTagToken:
+			if name, _ := z.TagName(); string(name) != "meta" {
+				continue
+			}
+			if e, name, _ := charset.DetermineEncoding(z.Raw(), ""); declared(e) {
+				return e, name, true
+			}
+		}
+	}
 }
 
 // IsHTML reports whether a response is HTML: its media type is text/html or

@@ -163,7 +163,7 @@ type Document struct {
 // Parse decodes body to UTF-8 and parses it once. The encoding is the first
 // of: a byte order mark; the charset parameter of contentType; a <meta>
 // charset declaration in the first 1024 bytes; UTF-8 if the whole body is
-// valid UTF-8; windows-1252. base is the page URL that relative links are
+// valid UTF-8; the first <meta> declaration further on; windows-1252. base is the page URL that relative links are
 // resolved against (a nil base keeps only absolute links). Only body is
 // read. An empty or garbage body yields a Document with few or no fields
 // set; the error is reserved for failures of the HTML parser itself.
