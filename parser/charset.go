@@ -57,16 +57,29 @@ func decode(body []byte, contentType string) ([]byte, string) {
 // lateMeta) before falling back to windows-1252.
 func detect(body []byte, contentType string) (encoding.Encoding, string) {
 	e, name, certain := charset.DetermineEncoding(body, contentType)
-	if certain || declared(e) {
+	if certain {
 		return e, name
+	}
+	if declared(e) {
+		return metaEncoding(e, name)
 	}
 	if utf8.Valid(body) {
 		return unicode.UTF8, "utf-8"
 	}
 	if e, name, ok := lateMeta(body); ok {
-		return e, name
+		return metaEncoding(e, name)
 	}
 	return charmap.Windows1252, "windows-1252"
+}
+
+// metaEncoding returns the encoding a <meta> declaring e means: the HTML
+// Standard reads x-user-defined there as windows-1252, which
+// DetermineEncoding does not do.
+func metaEncoding(e encoding.Encoding, name string) (encoding.Encoding, string) {
+	if name == "x-user-defined" {
+		return charmap.Windows1252, "windows-1252"
+	}
+	return e, name
 }
 
 // declared reports whether DetermineEncoding returned e for a declaration

@@ -61,3 +61,30 @@ func TestLateMetaCharset(t *testing.T) {
 		})
 	}
 }
+
+// The HTML Standard reads a <meta> naming x-user-defined as windows-1252
+// (the prescan and "change the encoding" both say so); only a transport
+// layer's x-user-defined is taken as it is.
+func TestMetaXUserDefined(t *testing.T) {
+	tests := []struct {
+		name, body, contentType, title, charset string
+	}{
+		{"early meta", "<meta charset=x-user-defined><title>caf\xe9</title>", "text/html", "café", "windows-1252"},
+		{"early http-equiv", "<meta http-equiv=content-type content='text/html; charset=x-user-defined'><title>caf\xe9</title>", "", "café", "windows-1252"},
+		{"late meta", "<!--" + strings.Repeat("c", 1500) + "--><meta charset=x-user-defined><title>caf\xe9</title>", "", "café", "windows-1252"},
+		{"header", "<title>caf\xe9</title>", "text/html; charset=x-user-defined", "caf\uf7e9", "x-user-defined"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, opts := range []Options{{}, {NoDOM: true}} {
+				doc, err := Parse([]byte(tt.body), tt.contentType, mustURL(t, pageURL), opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if doc.Title != tt.title || doc.Charset != tt.charset {
+					t.Errorf("NoDOM=%v: Title, Charset = %q, %q; want %q, %q", opts.NoDOM, doc.Title, doc.Charset, tt.title, tt.charset)
+				}
+			}
+		})
+	}
+}
