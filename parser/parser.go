@@ -109,7 +109,9 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Document is what the crawler keeps from one HTML page.
+// Document is what the crawler keeps from one HTML page. The inert
+// content of a <template> is not part of the page: nothing in it sets a
+// field (a title, base, canonical, robots or description meta, a link).
 type Document struct {
 	// Title is the text of the first HTML <title>, whitespace-collapsed
 	// and trimmed; valid UTF-8.

@@ -17,9 +17,9 @@ import (
 )
 
 // The reference implementation: Parse as it was before the one-walk
-// scan, one cascadia query per field over the goquery DOM, and decode
-// running every body through the x/text decoder. The differential tests
-// hold Parse to its results.
+// scan, one cascadia query per field over the goquery DOM (<template>
+// content left out of every field), and decode running every body through
+// the x/text decoder. The differential tests hold Parse to its results.
 
 var (
 	refTitleSel    = cascadia.MustCompile("title")
@@ -55,7 +55,7 @@ func parseReference(body []byte, contentType string, base *url.URL, opts Options
 	doc := &Document{Charset: charsetName, HTML: hd}
 
 	for _, n := range hd.FindMatcher(refTitleSel).Nodes {
-		if n.Namespace == "" {
+		if n.Namespace == "" && !insideTemplate(n) {
 			doc.Title = collapse(textOf(n))
 			break
 		}
@@ -63,6 +63,9 @@ func parseReference(body []byte, contentType string, base *url.URL, opts Options
 	doc.TextLen = refVisibleTextLen(hd.FindMatcher(refBodySel).Nodes)
 	described := false
 	for _, n := range hd.FindMatcher(refMetaNameSel).Nodes {
+		if insideTemplate(n) {
+			continue
+		}
 		switch name := attr(n, "name"); {
 		case strings.EqualFold(strings.TrimSpace(name), "robots"):
 			for _, d := range strings.FieldsFunc(attr(n, "content"), isDirectiveSep) {
@@ -81,14 +84,17 @@ func parseReference(body []byte, contentType string, base *url.URL, opts Options
 	}
 
 	docBase := base
-	if nodes := hd.FindMatcher(refBaseSel).Nodes; len(nodes) > 0 {
-		if u, err := urlnorm.Resolve(base, attr(nodes[0], "href")); err == nil {
-			docBase = u
+	for _, n := range hd.FindMatcher(refBaseSel).Nodes {
+		if !insideTemplate(n) {
+			if u, err := urlnorm.Resolve(base, attr(n, "href")); err == nil {
+				docBase = u
+			}
+			break
 		}
 	}
 	l := linker{base: urlnorm.NewResolver(docBase, opts.Cache), opts: opts}
 	for _, n := range hd.FindMatcher(refLinkRelSel).Nodes {
-		if hasToken(attr(n, "rel"), "canonical") {
+		if hasToken(attr(n, "rel"), "canonical") && !insideTemplate(n) {
 			doc.Canonical, _ = l.resolve(attr(n, "href"))
 			break
 		}

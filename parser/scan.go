@@ -10,7 +10,8 @@ import (
 
 // scan is what one walk over a parsed document collects for Parse.
 // Elements are matched by tag name in any namespace and attributes by key
-// alone, as the CSS selectors Parse used to run (one tree walk each) did.
+// alone, as the CSS selectors Parse used to run (one tree walk each) did,
+// outside the inert content of HTML <template>s, which sets no field.
 type scan struct {
 	// title is the first <title> in the HTML namespace (a <title> inside
 	// <svg> is not the document's title).
@@ -24,7 +25,7 @@ type scan struct {
 	canonical *html.Node
 
 	// outlinks are the a[href], area[href] and meta[http-equiv][content]
-	// elements, in document order, <template> content included.
+	// elements, in document order.
 	outlinks []*html.Node
 
 	// bodies are the <body> elements; the HTML parser makes at most one.
@@ -39,10 +40,11 @@ type scan struct {
 }
 
 // scanEntry is a node waiting on the walk's stack, with whether its text
-// is visible body text.
+// is visible body text and whether it is inside an HTML <template>.
 type scanEntry struct {
 	n       *html.Node
 	visible bool
+	inert   bool
 }
 
 // scanTree walks the tree under root once, in document order, and returns
@@ -55,7 +57,7 @@ func scanTree(root *html.Node) *scan {
 	for len(stack) > 0 {
 		e := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		n, visible := e.n, e.visible
+		n, visible, inert := e.n, e.visible, e.inert
 		switch n.Type {
 		case html.TextNode:
 			if visible {
@@ -63,10 +65,11 @@ func scanTree(root *html.Node) *scan {
 			}
 			continue
 		case html.ElementNode:
-			visible = s.element(n, visible)
+			visible = s.element(n, visible, inert)
+			inert = inert || n.Data == "template" && n.Namespace == ""
 		}
 		for c := n.LastChild; c != nil; c = c.PrevSibling {
-			stack = append(stack, scanEntry{n: c, visible: visible})
+			stack = append(stack, scanEntry{n: c, visible: visible, inert: inert})
 		}
 	}
 	return s
@@ -74,8 +77,12 @@ func scanTree(root *html.Node) *scan {
 
 // element records element n and returns whether the text under it is
 // visible body text, given whether the text under its parent is: text is
-// visible from a <body> down, except under hidden elements.
-func (s *scan) element(n *html.Node, visible bool) bool {
+// visible from a <body> down, except under hidden elements. inert reports
+// whether n is inside an HTML <template>, whose content records nothing.
+func (s *scan) element(n *html.Node, visible, inert bool) bool {
+	if inert {
+		return false
+	}
 	switch n.Data {
 	case "title":
 		if s.title == nil && n.Namespace == "" {

@@ -44,8 +44,8 @@ type stream struct {
 	// text (title, script, ...) or its first child (pre, listing).
 	after atom.Atom
 
-	// titled is set by the first <title> outside svg and math;
-	// wantTitle while its text may still come.
+	// titled is set by the first <title> outside svg, math and
+	// <template>; wantTitle while its text may still come.
 	titled, wantTitle bool
 	title             string
 
@@ -159,7 +159,7 @@ func (s *stream) start(selfClosing bool) bool {
 		case atom.Template:
 			s.templates++ // also when self-closing: HTML ignores the slash
 		case atom.Title:
-			if !s.titled {
+			if !s.titled && s.templates == 0 {
 				s.titled, s.wantTitle = true, true
 			}
 		}
@@ -172,11 +172,11 @@ func (s *stream) start(selfClosing bool) bool {
 func (s *stream) element(a atom.Atom, at *tagAttrs, foreign bool) {
 	switch a {
 	case atom.Base:
-		if !s.based && at.has&attrHref != 0 {
+		if !s.based && at.has&attrHref != 0 && s.templates == 0 {
 			s.baseHref, s.based = string(at.href), true
 		}
 	case atom.Link:
-		if !s.canonicalA && at.has&attrHref != 0 && at.has&attrRel != 0 && hasToken(view(at.rel), "canonical") {
+		if !s.canonicalA && at.has&attrHref != 0 && at.has&attrRel != 0 && s.templates == 0 && hasToken(view(at.rel), "canonical") {
 			s.canonical, s.canonicalA = string(at.href), true
 		}
 	case atom.A, atom.Area:
@@ -190,7 +190,7 @@ func (s *stream) element(a atom.Atom, at *tagAttrs, foreign bool) {
 				s.hrefs = append(s.hrefs, strings.Clone(target))
 			}
 		}
-		if at.has&attrName != 0 {
+		if at.has&attrName != 0 && s.templates == 0 {
 			s.meta(at)
 		}
 	}
