@@ -180,20 +180,35 @@ func newPage(u *url.URL, doc *goquery.Document) *page {
 }
 
 // baseURL returns the URL relative values resolve against: the first
-// <base href> in tree order, resolved against the page URL, if it yields
-// an http(s) URL; the page URL otherwise (as parser does for links).
+// <base href> in tree order outside <template> content (which is inert),
+// resolved against the page URL, if it yields an http(s) URL; the page URL
+// otherwise (as parser does for links).
 func (pg *page) baseURL() *url.URL {
 	if pg.done {
 		return pg.base
 	}
 	pg.done = true
 	pg.base = pg.url
-	if n := pg.doc.FindMatcher(baseSel).Nodes; len(n) > 0 {
-		if u, err := urlnorm.Resolve(pg.url, attrOf(n[0], "href")); err == nil {
+	for _, n := range pg.doc.FindMatcher(baseSel).Nodes {
+		if inTemplate(n) {
+			continue
+		}
+		if u, err := urlnorm.Resolve(pg.url, attrOf(n, "href")); err == nil {
 			pg.base = u
 		}
+		break
 	}
 	return pg.base
+}
+
+// inTemplate reports whether n is inside an HTML <template>.
+func inTemplate(n *html.Node) bool {
+	for p := n.Parent; p != nil; p = p.Parent {
+		if p.Type == html.ElementNode && p.Data == "template" && p.Namespace == "" {
+			return true
+		}
+	}
+	return false
 }
 
 // apply runs one rule and returns its fields and its missing required

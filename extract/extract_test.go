@@ -133,6 +133,8 @@ func TestBaseHref(t *testing.T) {
 		{"first base wins", `<base href="/one/"><base href="/two/">`, "https://a.test/one/x.png"},
 		{"invalid base ignored", `<base href="http://[::1">`, "https://a.test/dir/x.png"},
 		{"non-http base ignored", `<base href="ftp://f.test/">`, "https://a.test/dir/x.png"},
+		{"base in a template ignored", `<template><base href="/tpl/"></template>`, "https://a.test/dir/x.png"},
+		{"first base outside templates wins", `<template><base href="/tpl/"></template><base href="/real/">`, "https://a.test/real/x.png"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			u, doc := parse(t, "https://a.test/dir/page", "<head>"+tc.head+"</head><body><img src=x.png>")
