@@ -415,3 +415,26 @@ func TestCheckerBudget(t *testing.T) {
 		t.Errorf("errors = %v, want one budget error", ch.errs)
 	}
 }
+
+// A number with a fraction for an integer key is an error naming the key:
+// yaml.v3 would truncate it ("retries: 0.5" silently meant no retries). A
+// whole number written as a float ("1e6") is still that integer.
+func TestParseFractionalInteger(t *testing.T) {
+	for _, tt := range []struct{ in, field string }{
+		{"fetch:\n  retries: 0.5\n", "fetch.retries"},
+		{"scope:\n  max_depth: 2.9\n", "scope.max_depth"},
+		{"fetch:\n  max_body_bytes: 1048576.5\n", "fetch.max_body_bytes"},
+		{"fetch:\n  concurrency: .nan\n", "fetch.concurrency"},
+		{"memory_limit: -.inf\n", "memory_limit"},
+	} {
+		errs := configErrors(t, mustFail(t, tt.in))
+		if len(errs) != 1 || errs[0].Field != tt.field || errs[0].Line != strings.Count(tt.in, "\n") ||
+			!errors.Is(errs[0], ErrType) {
+			t.Errorf("Parse(%q) = %v, want one ErrType on %s at its line", tt.in, errs, tt.field)
+		}
+	}
+	c, err := Parse([]byte("fetch:\n  max_body_bytes: 1e6\n"))
+	if err != nil || c.Fetch.MaxBodyBytes != 1000000 {
+		t.Errorf("max_body_bytes: 1e6 = %v, %v; want 1000000", c, err)
+	}
+}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"time"
@@ -181,9 +182,20 @@ func (c *checker) scalar(n *yaml.Node, path string, t reflect.Type) {
 		c.fail(path, n.Line, typeProblem(want, n))
 		return
 	}
-	if err := n.Decode(reflect.New(t).Interface()); err != nil {
+	if err := n.Decode(reflect.New(t).Interface()); err != nil || want == "an integer" && !wholeNumber(n) {
 		c.fail(path, n.Line, typeProblem(want, n))
 	}
+}
+
+// wholeNumber reports whether a scalar decoded into an integer is one:
+// yaml.v3 truncates a float such as 0.5 into an int, and turns -.inf into
+// the smallest int64, where "1e6" is a whole number written as a float.
+func wholeNumber(n *yaml.Node) bool {
+	if n.ShortTag() != "!!float" {
+		return true
+	}
+	var f float64
+	return n.Decode(&f) == nil && f == math.Trunc(f) && !math.IsInf(f, 0)
 }
 
 // typeProblem says what was expected and what was found.
