@@ -1,12 +1,14 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"strings"
 	"time"
 
+	"crawler/internal/urlnorm"
 	"crawler/robots"
 )
 
@@ -110,6 +112,13 @@ func checkSeed(s string) string {
 		return "must be an absolute http or https URL"
 	case u.Hostname() == "":
 		return "must have a host"
+	}
+	// The crawler parses seeds with urlnorm (WHATWG rules), which refuses
+	// some URLs net/url takes, such as a port above 65535: such a seed
+	// passed here, then stopped the daemon at start, or failed a reload
+	// after the rest of the new config had been applied.
+	if _, err := urlnorm.Parse(s); err != nil {
+		return fmt.Sprintf("must be a valid URL (%v)", errors.Unwrap(err))
 	}
 	return ""
 }

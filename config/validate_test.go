@@ -28,6 +28,8 @@ func TestValidateRules(t *testing.T) {
 		{"seed ftp", func(c *Config) { c.Seeds = []string{"ftp://a.test/"} }, "seeds[0]", "absolute http or https"},
 		{"seed without host", func(c *Config) { c.Seeds = []string{"http:///x"} }, "seeds[0]", "must have a host"},
 		{"seed unparsable", func(c *Config) { c.Seeds = []string{"http://a b.test/%zz"} }, "seeds[0]", "valid URL"},
+		{"seed port out of range", func(c *Config) { c.Seeds = []string{"http://a.test:99999/"} }, "seeds[0]", "valid URL"},
+		{"seed IPv4 part above 255", func(c *Config) { c.Seeds = []string{"http://256.1.1.1/"} }, "seeds[0]", "valid URL"},
 		{"seeds valid", func(c *Config) { c.Seeds = []string{"HTTP://A.test:8080/x?y", "https://[::1]/"} }, "", ""},
 		{"allowed host with scheme", func(c *Config) { c.Scope.AllowedHosts = []string{"https://a.test"} }, "scope.allowed_hosts[0]", "without scheme"},
 		{"allowed host with path", func(c *Config) { c.Scope.AllowedHosts = []string{"a.test", "a.test/x"} }, "scope.allowed_hosts[1]", "without scheme or path"},

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 )
 
 // A seed added while a Reload runs keeps its host in scope.
@@ -68,5 +69,31 @@ func TestMappedBudgetFollowsConfig(t *testing.T) {
 	}
 	if got := db.MappedBudget(); got != 1<<20 {
 		t.Fatalf("after reload to 1 MiB: store budget %d", got)
+	}
+}
+
+// A reload whose seed the crawler cannot parse (port out of range) is
+// rejected before anything changes: the scope and fetch settings of the old
+// config stay in force, as the failed status says.
+func TestReloadBadSeedChangesNothing(t *testing.T) {
+	cfg := testConfig(t, "http://127.0.0.1:1/")
+	_, e := newEngine(t, cfg)
+	defer e.Close()
+	next := *e.Config()
+	next.Seeds = []string{"http://127.0.0.1:1/", "http://other.test:99999/"}
+	next.Scope.AllowedHosts = []string{"new.test"}
+	next.Fetch.PerHostDelay = 7 * time.Second
+	if err := e.Reload(context.Background(), &next); err == nil {
+		t.Fatal("Reload accepted a seed with port 99999")
+	}
+	if st := e.LastReload(); st.OK {
+		t.Errorf("last reload = %+v, want failed", st)
+	}
+	if got := e.Config().Fetch.PerHostDelay; got != 0 {
+		t.Errorf("per_host_delay after failed reload = %s, want the old 0s", got)
+	}
+	if e.inScope("new.test") || !e.inScope("127.0.0.1:1") {
+		t.Errorf("scope after failed reload: new.test %v, 127.0.0.1:1 %v; want the old scope",
+			e.inScope("new.test"), e.inScope("127.0.0.1:1"))
 	}
 }
