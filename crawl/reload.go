@@ -3,7 +3,9 @@ package crawl
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"reflect"
+	"strings"
 	"time"
 
 	"crawler/config"
@@ -30,9 +32,9 @@ func (e *Engine) LastReload() ReloadStatus {
 // the old configuration stays in force whole. Applied live: seeds (new
 // ones are added), scope, per-host delay and concurrency, global
 // concurrency, retries, timeouts and the other fetch options, robots
-// settings, extraction rules, traps, store settings. data_dir, api and
-// log settings need a restart; a change there is logged and otherwise
-// ignored.
+// settings, extraction rules, traps, store settings, shutdown_timeout.
+// data_dir, api, log and memory_limit need a restart; a change there is
+// logged and the old value stays in force.
 func (e *Engine) Reload(ctx context.Context, next *config.Config) error {
 	err := e.reload(ctx, next)
 	e.recordReload(err)
@@ -59,6 +61,32 @@ func (e *Engine) recordReload(err error) {
 	e.reloadMu.Unlock()
 }
 
+// keepRestartOnly returns a copy of next with the keys that need a restart
+// (data_dir, api, log, memory_limit) set back to prev's, and logs the ones
+// that changed. Stored as they came, they would claim to be in force, and
+// the disk guard would measure a data_dir the database is not in.
+func keepRestartOnly(next, prev *config.Config, log *slog.Logger) *config.Config {
+	c := *next
+	var changed []string
+	if c.DataDir != prev.DataDir {
+		changed, c.DataDir = append(changed, "data_dir"), prev.DataDir
+	}
+	if c.API != prev.API {
+		changed, c.API = append(changed, "api"), prev.API
+	}
+	if c.Log != prev.Log {
+		changed, c.Log = append(changed, "log"), prev.Log
+	}
+	if c.MemoryLimit != prev.MemoryLimit {
+		changed, c.MemoryLimit = append(changed, "memory_limit"), prev.MemoryLimit
+	}
+	if len(changed) > 0 {
+		log.Warn("config reload: these settings take effect at the next restart; the old values stay in force",
+			"keys", strings.Join(changed, ","))
+	}
+	return &c
+}
+
 func (e *Engine) reload(ctx context.Context, next *config.Config) error {
 	if err := next.Validate(); err != nil {
 		return err
@@ -68,9 +96,7 @@ func (e *Engine) reload(ctx context.Context, next *config.Config) error {
 		return err
 	}
 	prev := e.config()
-	if next.DataDir != prev.DataDir || !reflect.DeepEqual(next.API, prev.API) || next.Log != prev.Log {
-		e.log.Warn("config reload: data_dir, api and log changes take effect at the next restart")
-	}
+	next = keepRestartOnly(next, prev, e.log)
 
 	// Scope first, so links found from now on are judged by it. seedMu:
 	// a seed added meanwhile is either read here or added to the new scope.

@@ -3,7 +3,11 @@ package crawl
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -96,4 +100,55 @@ func TestReloadBadSeedChangesNothing(t *testing.T) {
 		t.Errorf("scope after failed reload: new.test %v, 127.0.0.1:1 %v; want the old scope",
 			e.inScope("new.test"), e.inScope("127.0.0.1:1"))
 	}
+}
+
+// data_dir, api, log and memory_limit need a restart. A reload that changes
+// them says so, naming each, and keeps them: the disk guard goes on
+// measuring the data_dir the database is in.
+func TestReloadKeepsRestartOnlyKeys(t *testing.T) {
+	cfg := testConfig(t, "http://127.0.0.1:1/")
+	cfg.Store.MinFreeBytes = 0
+	db := openChecked(t, cfg)
+	var logs strings.Builder
+	var logMu sync.Mutex
+	e, err := New(Options{Config: cfg, DB: db, Logger: slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logs}, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	next := *e.Config()
+	next.DataDir = filepath.Join(t.TempDir(), "elsewhere")
+	next.API.Listen = "127.0.0.1:9"
+	next.Log.Level = "debug"
+	next.MemoryLimit = 1 << 30
+	next.Store.MinFreeBytes = 1 << 62 // more than any disk: the guard must pause
+	if err := e.Reload(context.Background(), &next); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.Config(); got.DataDir != cfg.DataDir || got.API != cfg.API || got.Log != cfg.Log || got.MemoryLimit != cfg.MemoryLimit {
+		t.Errorf("after reload data_dir %q api %+v log %+v memory_limit %d; want the old ones kept",
+			got.DataDir, got.API, got.Log, got.MemoryLimit)
+	}
+	if !e.Paused() {
+		t.Error("disk guard did not pause: it measured the reloaded data_dir, not the one in use")
+	}
+	logMu.Lock()
+	out := logs.String()
+	logMu.Unlock()
+	for _, key := range []string{"data_dir", "api", "log", "memory_limit"} {
+		if !strings.Contains(out, key) {
+			t.Errorf("reload log does not name %s as needing a restart:\n%s", key, out)
+		}
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
