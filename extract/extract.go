@@ -27,13 +27,23 @@
 // whose value is empty is omitted, and empty values are dropped from a
 // list, which is omitted when nothing remains. A required field that is
 // omitted is a failure of the page's extraction.
+//
+// The values one page yields, all rules together, hold at most
+// MaxPageBytes bytes. Nested selected elements each repeat their
+// descendants' text or HTML, so without a bound a hostile page of a few
+// hundred KB nesting hundreds of them yields hundreds of MB of fields. A
+// value that does not fit in what is left is dropped, and its field is a
+// failure of the page's extraction, required or not.
 package extract
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/andybalholm/cascadia"
@@ -52,6 +62,11 @@ const (
 	// AttrHTML reads an element's inner HTML.
 	AttrHTML = "html"
 )
+
+// MaxPageBytes bounds the bytes of the values extracted from one page,
+// all rules and fields together: twice the most the crawler parses of a
+// page, so a rule may take a whole page's text and its HTML.
+const MaxPageBytes = 4 << 20
 
 // baseSel finds the elements that set the document base URL.
 var baseSel = cascadia.MustCompile("base[href]")
@@ -111,8 +126,8 @@ func (s *Set) Names() []string {
 // rule name to field name to value (string, or []string for all: true);
 // a rule that matched but extracted nothing maps to an empty map, and a
 // missing field is left out. fields is nil when no rule matched. failed
-// lists "rule.field" for each required field that was missing, in rule and
-// field order. A nil pageURL means doc.Url. Apply only reads doc.
+// lists "rule.field" for each required field that was missing and each
+// field cut short by MaxPageBytes, in rule and field order. A nil pageURL means doc.Url. Apply only reads doc.
 func (s *Set) Apply(pageURL *url.URL, doc *goquery.Document) (fields map[string]any, failed []string) {
 	if s.Empty() || doc == nil {
 		return nil, nil
@@ -136,7 +151,7 @@ func (s *Set) Apply(pageURL *url.URL, doc *goquery.Document) (fields map[string]
 
 // ApplyRule runs the rule named name over doc, as Apply does for one rule:
 // it returns the rule's fields (field name to value) and the names of the
-// required fields that were missing. The error wraps ErrUnknownRule when
+// required fields that were missing or fields cut short by MaxPageBytes. The error wraps ErrUnknownRule when
 // there is no such rule and ErrNoMatch when the rule's match does not
 // accept pageURL (a nil pageURL means doc.Url).
 func (s *Set) ApplyRule(name string, pageURL *url.URL, doc *goquery.Document) (map[string]any, []string, error) {
@@ -166,13 +181,14 @@ type page struct {
 	doc  *goquery.Document
 	base *url.URL // document base, computed on first use
 	done bool     // base computed
+	left int      // bytes of values the page may still yield (MaxPageBytes)
 }
 
 func newPage(u *url.URL, doc *goquery.Document) *page {
 	if u == nil {
 		u = doc.Url
 	}
-	pg := &page{url: u, doc: doc}
+	pg := &page{url: u, doc: doc, left: MaxPageBytes}
 	if u != nil {
 		pg.raw = u.String()
 	}
@@ -211,8 +227,8 @@ func inTemplate(n *html.Node) bool {
 	return false
 }
 
-// apply runs one rule and returns its fields and its missing required
-// field names.
+// apply runs one rule and returns its fields and the names of its
+// missing required fields and of its fields cut short by the budget.
 func (pg *page) apply(r *config.CompiledRule) (map[string]any, []string) {
 	got := make(map[string]any, len(r.Fields))
 	var missing []string
@@ -224,12 +240,24 @@ func (pg *page) apply(r *config.CompiledRule) (map[string]any, []string) {
 			nodes = nodes[:1]
 		}
 		var vals []string
+		over := false
 		for _, n := range nodes {
-			if v, ok := pg.value(cf, n); ok {
+			v, ok := pg.value(cf, n)
+			if len(v) > pg.left {
+				over = true
+				break
+			}
+			if ok {
+				pg.left -= len(v)
 				vals = append(vals, v)
 			}
 		}
 		switch {
+		case over:
+			missing = append(missing, f.Name)
+			if len(vals) > 0 && f.All {
+				got[f.Name] = vals
+			}
 		case len(vals) == 0:
 			if f.Required {
 				missing = append(missing, f.Name)
@@ -244,15 +272,25 @@ func (pg *page) apply(r *config.CompiledRule) (map[string]any, []string) {
 }
 
 // value reads cf's value from n; ok is false when it is empty or its
-// pattern does not match.
+// pattern does not match. A value longer than pg.left is returned with
+// ok false; text and HTML stop being built once they exceed what can be
+// kept (without a pattern, pg.left; with one, which may keep a small part
+// of a long text, MaxPageBytes).
 func (pg *page) value(cf *config.CompiledField, n *html.Node) (v string, ok bool) {
+	limit := pg.left
+	if cf.Pattern != nil {
+		limit = MaxPageBytes
+	}
 	switch attr := cf.Field.Attr; attr {
 	case AttrText, "":
-		v = textOf(n)
+		v = textOf(n, limit)
 	case AttrHTML:
-		v = strings.TrimSpace(innerHTML(n))
+		v = strings.TrimSpace(innerHTML(n, limit))
 	default:
 		v = strings.TrimSpace(attrOf(n, strings.ToLower(attr)))
+	}
+	if len(v) > limit {
+		return v, false
 	}
 	if cf.Pattern != nil {
 		m := cf.Pattern.FindStringSubmatch(v)
@@ -273,7 +311,8 @@ func (pg *page) value(cf *config.CompiledField, n *html.Node) (v string, ok bool
 			v = u.String()
 		}
 	}
-	return strings.ToValidUTF8(v, "\uFFFD"), true
+	v = strings.ToValidUTF8(v, "\uFFFD")
+	return v, len(v) <= pg.left
 }
 
 // attrOf returns the value of n's attribute key (lowercase), or "". A
@@ -287,27 +326,64 @@ func attrOf(n *html.Node, key string) string {
 	return ""
 }
 
-// innerHTML renders n's children. Rendering a parsed tree only fails when
-// the writer does, and a strings.Builder never does.
-func innerHTML(n *html.Node) string {
-	var b strings.Builder
+// innerHTML renders n's children, stopping once more than limit bytes are
+// rendered (the result is then longer than limit). Rendering a parsed tree
+// only fails when the writer does.
+func innerHTML(n *html.Node, limit int) string {
+	w := &limitWriter{limit: limit}
 	for c := n.FirstChild; c != nil; c = c.NextSibling {
-		_ = html.Render(&b, c)
+		if html.Render(w, c) != nil {
+			break
+		}
 	}
-	return b.String()
+	return w.b.String()
 }
 
+// limitWriter collects writes until it holds more than limit bytes, then
+// fails them.
+type limitWriter struct {
+	b     strings.Builder
+	limit int
+}
+
+func (w *limitWriter) Write(p []byte) (int, error) {
+	if w.b.Len() > w.limit {
+		return 0, errOverLimit
+	}
+	return w.b.Write(p)
+}
+
+var errOverLimit = errors.New("over the extraction budget")
+
 // textOf returns the text under n outside hidden descendants (script,
-// style, noscript, template), trimmed and whitespace-collapsed. goquery's
-// Text would include script and style bodies, which are never the text a
-// rule means; a selected script itself (JSON-LD) still gives its text.
-func textOf(root *html.Node) string {
+// style, noscript, template), trimmed and whitespace-collapsed (as
+// strings.Fields splits). goquery's Text would include script and style
+// bodies, which are never the text a rule means; a selected script itself
+// (JSON-LD) still gives its text. It stops once the text is longer than
+// limit, and returns what it has, longer than limit.
+func textOf(root *html.Node, limit int) string {
 	var b strings.Builder
+	space := false // a space is owed before the next word
 	var walk func(*html.Node)
 	walk = func(n *html.Node) {
+		if b.Len() > limit {
+			return
+		}
 		switch n.Type {
 		case html.TextNode:
-			b.WriteString(n.Data)
+			for i := 0; i < len(n.Data); {
+				r, size := utf8.DecodeRuneInString(n.Data[i:])
+				if unicode.IsSpace(r) {
+					space = b.Len() > 0
+				} else {
+					if space {
+						b.WriteByte(' ')
+						space = false
+					}
+					b.WriteString(n.Data[i : i+size])
+				}
+				i += size
+			}
 			return
 		case html.ElementNode:
 			if n != root {
@@ -322,5 +398,5 @@ func textOf(root *html.Node) string {
 		}
 	}
 	walk(root)
-	return strings.Join(strings.Fields(b.String()), " ")
+	return b.String()
 }
