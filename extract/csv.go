@@ -13,7 +13,8 @@ import (
 
 // CSVWriter writes the fields one rule extracted as CSV (RFC 4180, via
 // encoding/csv): a header "url,<field names in rule order>", then one row
-// per page the rule matched. A field the page lacks is an empty cell; a
+// per page the rule matched. Records end in CRLF, and so does a line break
+// inside a value (a value's CR, LF or CRLF alike). A field the page lacks is an empty cell; a
 // list (all: true) is the JSON array text of its values, such as
 // ["https://a.test/1.jpg","https://a.test/2.jpg"], which keeps values that
 // contain separators unambiguous. Cells are written as extracted, with no
@@ -33,6 +34,7 @@ type CSVWriter struct {
 // header is returned by the next Write or Flush.
 func NewCSVWriter(w io.Writer, rule *config.ExtractRule) *CSVWriter {
 	cw := &CSVWriter{w: csv.NewWriter(w), rule: rule.Name}
+	cw.w.UseCRLF = true
 	header := []string{"url"}
 	for _, f := range rule.Fields {
 		cw.names = append(cw.names, f.Name)
@@ -58,7 +60,7 @@ func (cw *CSVWriter) Write(p *store.Page) error {
 		if err != nil {
 			return fmt.Errorf("csv %s field %s: %w", p.URL, name, err)
 		}
-		cw.row[i+1] = cell
+		cw.row[i+1] = loneCR.Replace(cell)
 	}
 	if err := cw.w.Write(cw.row); err != nil {
 		return fmt.Errorf("write csv: %w", err)
@@ -78,6 +80,10 @@ func (cw *CSVWriter) Flush() error {
 	}
 	return nil
 }
+
+// loneCR turns a CR that does not start a CRLF into LF: with UseCRLF,
+// encoding/csv writes each LF as CRLF but drops every CR.
+var loneCR = strings.NewReplacer("\r\n", "\r\n", "\r", "\n")
 
 // cellOf formats one field value: a string as is, nothing as "", anything
 // else (lists) as JSON without HTML escaping.

@@ -77,7 +77,7 @@ func TestCSVWriterHeaderOnly(t *testing.T) {
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	if buf.String() != "url,a,b c\n" || w.Rows() != 0 {
+	if buf.String() != "url,a,b c\r\n" || w.Rows() != 0 {
 		t.Errorf("output %q, rows %d", buf.String(), w.Rows())
 	}
 }
@@ -106,5 +106,26 @@ func TestCSVWriterErrors(t *testing.T) {
 	err = w.Write(&store.Page{URL: "https://a.test/", Fields: map[string]any{"r": map[string]any{"a": func() {}}}})
 	if err == nil || !strings.Contains(err.Error(), "field a") {
 		t.Errorf("unencodable value: %v", err)
+	}
+}
+
+// RFC 4180 ends every record, the header included, with CRLF, and a line
+// break inside a quoted field is CRLF too. A lone CR in a value (from
+// "&#13;") stays a line break instead of being dropped.
+func TestCSVWriterRFC4180LineBreaks(t *testing.T) {
+	var buf bytes.Buffer
+	w := NewCSVWriter(&buf, &config.ExtractRule{Name: "r", Fields: []config.ExtractField{{Name: "a"}, {Name: "b"}}})
+	err := w.Write(&store.Page{URL: "https://a.test/", Fields: map[string]any{"r": map[string]any{
+		"a": "one\ntwo", "b": "x\ry\r\nz",
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	want := "url,a,b\r\n" + "https://a.test/,\"one\r\ntwo\",\"x\r\ny\r\nz\"\r\n"
+	if buf.String() != want {
+		t.Errorf("csv =\n %q\nwant\n %q", buf.String(), want)
 	}
 }
