@@ -45,7 +45,10 @@ func (e *Engine) scheduleRecrawl(c *frontier.Completion, prior *store.Page) {
 	}
 	interval := rc.Interval
 	if prior != nil {
-		if prior.RecrawlMS > 0 {
+		// Only adaptive scheduling carries a page's interval over: without
+		// it, an interval changed by a reload or restart applies to every
+		// page at its next recrawl.
+		if rc.Adaptive && prior.RecrawlMS > 0 {
 			interval = time.Duration(prior.RecrawlMS) * time.Millisecond
 		}
 		if c.Page.Hash == prior.Hash {

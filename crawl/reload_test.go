@@ -11,6 +11,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"crawler/frontier"
+	"crawler/store"
 )
 
 // A seed added while a Reload runs keeps its host in scope.
@@ -151,4 +154,29 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// Without recrawl.adaptive every page is due recrawl.interval after its
+// fetch. A reload (or restart) that shortens the interval applies to pages
+// fetched under the old one at their next recrawl; they kept the old
+// interval from their record for ever.
+func TestReloadRecrawlIntervalReachesFetchedPages(t *testing.T) {
+	cfg := testConfig(t, "http://127.0.0.1:1/")
+	cfg.Recrawl.Interval = 24 * time.Hour
+	_, e := newEngine(t, cfg)
+	defer e.Close()
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	e.now = func() time.Time { return now }
+
+	next := *e.Config()
+	next.Recrawl.Interval = time.Hour
+	if err := e.Reload(context.Background(), &next); err != nil {
+		t.Fatal(err)
+	}
+	prior := &store.Page{URL: "http://127.0.0.1:1/", Status: 200, Hash: "h", RecrawlMS: (24 * time.Hour).Milliseconds()}
+	c := &frontier.Completion{State: frontier.StateDone, Page: &store.Page{URL: prior.URL, Status: 200, Hash: "h"}}
+	e.scheduleRecrawl(c, prior)
+	if got := c.RecrawlAt.Sub(now); got != time.Hour {
+		t.Errorf("page recrawled under a 24h interval, now 1h: due in %s, want 1h", got)
+	}
 }
