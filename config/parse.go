@@ -125,12 +125,33 @@ func yamlErrors(err error) []*Error {
 			msg = trimYAMLPrefix(msg)
 		}
 		if kind == ErrSyntax {
+			if parserProblems[msg] {
+				// yaml.v3 adds 1 to the 0-based line of scanner errors
+				// only, and leaves out line 0 of parser errors.
+				e.Line++
+			}
 			msg = "invalid YAML: " + msg
 		}
 		e.Err = &problem{kind: kind, msg: msg, cause: err}
 		errs = append(errs, e)
 	}
 	return errs
+}
+
+// parserProblems are the messages of the syntax errors yaml.v3's parser,
+// rather than its scanner, reports (parserc.go).
+var parserProblems = map[string]bool{
+	"did not find expected <stream-start>":   true,
+	"did not find expected <document start>": true,
+	"did not find expected node content":     true,
+	"did not find expected key":              true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found duplicate %TAG directive":         true,
+	"found undefined tag handle":             true,
 }
 
 func trimYAMLPrefix(s string) string {

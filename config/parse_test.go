@@ -438,3 +438,25 @@ func TestParseFractionalInteger(t *testing.T) {
 		t.Errorf("max_body_bytes: 1e6 = %v, %v; want 1000000", c, err)
 	}
 }
+
+// A YAML syntax error the parser (not the scanner) finds names the line of
+// the construct it was parsing or of the problem; yaml.v3 gives those
+// 0-based, so errors pointed at the line before, often another key's.
+func TestParseSyntaxErrorLines(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		line int
+	}{
+		{"data_dir: x\nfetch: {timeout: 1s\n", 2},                   // flow mapping opened on 2
+		{"data_dir: x\nlog: {}\nseeds: [a, b\n", 3},                 // flow sequence opened on 3
+		{"data_dir: x\nfetch:\n  timeout: 1s\n bad: 2\n", 4},        // stray indentation on 4
+		{"data_dir: x\nlog: {}\nfetch: !x!y {}\n", 3},               // undefined tag handle on 3
+		{"%YAML 1.1\n%YAML 1.1\n---\ndata_dir: x\n", 2},             // duplicate directive on 2
+		{"data_dir: x\nfetch:\n  timeout: 1s\n    retries: 2\n", 4}, // a scanner error, already right
+	} {
+		errs := configErrors(t, mustFail(t, tt.in))
+		if len(errs) != 1 || !errors.Is(errs[0], ErrSyntax) || errs[0].Line != tt.line {
+			t.Errorf("Parse(%q) = %v, want one syntax error on line %d", tt.in, errs, tt.line)
+		}
+	}
+}
