@@ -72,6 +72,10 @@ func exitCode(err error, stderr io.Writer) int {
 	case errors.Is(err, api.ErrNoAnswer):
 		code = exitData
 		msg += "; the daemon may be stuck: see its log, or stop it (SIGTERM) and query the file"
+	case errors.Is(err, api.ErrNoDaemon):
+		// It answered when the command started, and stopped since.
+		code = exitData
+		msg += "; the daemon stopped meanwhile: run the command again to read the file"
 	}
 	fmt.Fprintln(stderr, "crawler:", msg)
 	return code

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"crawler/api"
 )
 
 // A config file that does not exist is a config error (exit 2) for every
@@ -59,5 +62,16 @@ func TestReloadStalePidfile(t *testing.T) {
 	if code != exitData || !strings.Contains(stderr, "no daemon") {
 		t.Errorf("reload with a stale pidfile: exit %d, stdout %q, stderr %q; want %d saying no daemon runs",
 			code, out, stderr, exitData)
+	}
+}
+
+// A daemon that answered when the command started and stopped before the
+// query reached it leaves the data unreachable for now (exit 3), and the
+// command works when run again (it reads the file), not "anything else".
+func TestDaemonGoneExits3(t *testing.T) {
+	var stderr strings.Builder
+	err := fmt.Errorf("stats: dial /data/crawler.sock: %w", api.ErrNoDaemon)
+	if code := exitCode(err, &stderr); code != exitData || !strings.Contains(stderr.String(), "again") {
+		t.Errorf("exitCode(%v) = %d, %q; want %d saying to run it again", err, code, stderr.String(), exitData)
 	}
 }
