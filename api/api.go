@@ -80,8 +80,10 @@ type PageFilter struct {
 	// scheme). Default "" = every host.
 	Host string `json:"host,omitempty"`
 
-	// Prefix keeps the pages whose canonical URL starts with it (scheme
-	// and host are compared lowercased). Default "" = every URL.
+	// Prefix keeps the pages whose canonical URL starts with it. Its
+	// scheme and host are compared lowercased and, once the host is
+	// complete (followed by "/", "?" or "#"), canonical: without the
+	// default port, an IDN in punycode. Default "" = every URL.
 	Prefix string `json:"prefix,omitempty"`
 
 	// Status, when not nil, keeps the pages whose final HTTP status equals

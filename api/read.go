@@ -132,7 +132,7 @@ func (r reader) ListPages(ctx context.Context, f PageFilter, fn func(*store.Page
 // prefixes returns the key prefixes to scan: one, or one per scheme when
 // Host is set (none when Host and Prefix cannot both match).
 func (f PageFilter) prefixes() ([]string, error) {
-	prefix := lowerAuthority(f.Prefix)
+	prefix := canonicalPrefix(f.Prefix)
 	if f.Host == "" {
 		return []string{prefix}, nil
 	}
@@ -177,16 +177,23 @@ func hostPrefixes(h string) ([]string, error) {
 	return out, nil
 }
 
-// lowerAuthority lowercases the scheme and host of a URL prefix, which
-// canonical URLs always have in lower case.
-func lowerAuthority(prefix string) string {
+// canonicalPrefix puts the scheme and host of a URL prefix in the form
+// stored URLs have: lower case, and when the authority is complete
+// (followed by "/", "?" or "#") canonical as the crawler makes it, without
+// the scheme's default port and with an IDN in punycode. The rest is left
+// as typed: a partial path cannot be normalized.
+func canonicalPrefix(prefix string) string {
 	i := strings.Index(prefix, "://")
 	if i < 0 {
 		return strings.ToLower(prefix)
 	}
-	end := len(prefix)
-	if j := strings.IndexAny(prefix[i+3:], "/?#"); j >= 0 {
-		end = i + 3 + j
+	j := strings.IndexAny(prefix[i+3:], "/?#")
+	if j < 0 {
+		return strings.ToLower(prefix) // the authority may go on
+	}
+	end := i + 3 + j
+	if u, err := urlnorm.Parse(prefix[:end] + "/"); err == nil {
+		return urlnorm.Origin(u) + prefix[end:]
 	}
 	return strings.ToLower(prefix[:end]) + prefix[end:]
 }
