@@ -142,7 +142,8 @@ type Fetch struct {
 // API configures the control and metrics endpoints.
 type API struct {
 	// Listen is a TCP address ("127.0.0.1:9090", ":9090") serving /metrics
-	// and /healthz. Default "" = off.
+	// and /healthz: an optional IP address or host name, then a port
+	// number from 0 to 65535. Default "" = off.
 	Listen string `yaml:"listen"`
 	// Socket is the unix socket of the control API. Default "" =
 	// <data_dir>/crawler.sock; see SocketPath.

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -86,10 +88,8 @@ func (c *Config) validate(lines map[string]int) []*Error {
 	}
 	c.Scope.validate(v)
 	c.Fetch.validate(v)
-	if c.API.Listen != "" {
-		if _, _, err := net.SplitHostPort(c.API.Listen); err != nil {
-			v.fail("api.listen", "must be host:port or :port, got %q", c.API.Listen)
-		}
+	if c.API.Listen != "" && !validListen(c.API.Listen) {
+		v.fail("api.listen", "must be host:port or :port, the port a number from 0 to 65535, got %q", c.API.Listen)
 	}
 	v.atLeast("store.min_free_bytes", c.Store.MinFreeBytes, 0)
 	v.atLeast("store.max_mapped_bytes", c.Store.MaxMappedBytes, 0)
@@ -121,6 +121,39 @@ func checkSeed(s string) string {
 		return fmt.Sprintf("must be a valid URL (%v)", errors.Unwrap(err))
 	}
 	return ""
+}
+
+// validListen reports whether addr is a TCP address the daemon can listen
+// on: an optional host (an IP address or a host name) and a port number
+// from 0 to 65535. net.SplitHostPort alone takes ":99999" or "a b:80", which
+// then failed only when the daemon started.
+func validListen(addr string) bool {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" || len(port) > 5 || strings.Trim(port, "0123456789") != "" {
+		return false
+	}
+	if n, _ := strconv.Atoi(port); n > 65535 {
+		return false
+	}
+	if host == "" {
+		return true
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return true
+	}
+	// A host name: letters, digits, '-', '_' and dots, and not all digits
+	// and dots (that would be a malformed IPv4 address).
+	name := false
+	for i := 0; i < len(host); i++ {
+		switch c := host[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', c == '-', c == '_':
+			name = true
+		case '0' <= c && c <= '9', c == '.':
+		default:
+			return false
+		}
+	}
+	return name
 }
 
 func (s *Scope) validate(v *validator) {

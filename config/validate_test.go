@@ -253,3 +253,41 @@ func TestParseBodyMemoryLines(t *testing.T) {
 		t.Errorf("got %d errors, want the 2 caps only: %v", len(errs), err)
 	}
 }
+
+// wantParseError parses in and checks that it fails with exactly one error,
+// for field at line, whose message contains msg.
+func wantParseError(t *testing.T, in, field string, line int, msg string) {
+	t.Helper()
+	err := mustFail(t, in)
+	errs := configErrors(t, err)
+	if len(errs) != 1 {
+		t.Fatalf("Parse(%q): got %d errors, want 1: %v", in, len(errs), err)
+	}
+	if e := errs[0]; e.Field != field || e.Line != line || !strings.Contains(e.Error(), msg) {
+		t.Errorf("Parse(%q) = %q (field %q line %d), want field %q line %d and %q",
+			in, e.Error(), e.Field, e.Line, field, line, msg)
+	}
+}
+
+// TestValidateAPIListen checks that an api.listen the daemon cannot listen
+// on (port out of range or not a number, malformed host) fails Validate
+// naming api.listen and its line, instead of failing at start.
+func TestValidateAPIListen(t *testing.T) {
+	for _, bad := range []string{":99999", "127.0.0.1:65536", ":-1", ":", "127.0.0.1:", "localhost:http",
+		"a b:9090", "256.0.0.1:9090", "127.0.0.1:9090:1", "[::1:9090", "exa$mple.test:9090"} {
+		c := Default()
+		c.API.Listen = bad
+		e := findError(t, c.Validate(), "api.listen")
+		if e == nil || !strings.Contains(e.Error(), "host:port or :port") {
+			t.Errorf("api.listen %q: error %v, want one naming api.listen", bad, e)
+		}
+	}
+	for _, good := range []string{"", ":9090", ":0", "127.0.0.1:9090", "[::1]:65535", "localhost:9090", "0.0.0.0:80", "[fe80::1%eth0]:9090"} {
+		c := Default()
+		c.API.Listen = good
+		if err := c.Validate(); err != nil {
+			t.Errorf("api.listen %q: %v, want valid", good, err)
+		}
+	}
+	wantParseError(t, "log: {level: info}\napi:\n  listen: ':99999'\n", "api.listen", 3, `got ":99999"`)
+}
