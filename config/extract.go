@@ -21,7 +21,8 @@ type ExtractRule struct {
 
 // ExtractField extracts one value from a page.
 type ExtractField struct {
-	// Name identifies the field; required and unique within its rule.
+	// Name identifies the field; required and unique within its rule, and
+	// not "url", the name of the CSV export's page URL column.
 	Name string `yaml:"name"`
 	// Selector is a CSS selector (cascadia syntax, groups allowed) for the
 	// elements to read. Required.

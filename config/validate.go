@@ -272,6 +272,8 @@ func (c *Config) validateExtract(v *validator) {
 			fp := fmt.Sprintf("%sfields[%d].", p, j)
 			if strings.TrimSpace(f.Name) == "" {
 				v.fail(fp+"name", "must not be empty")
+			} else if f.Name == "url" {
+				v.fail(fp+"name", `"url" is reserved: "url" is the CSV export's page URL column; name the field otherwise`)
 			} else if k, dup := fields[f.Name]; dup {
 				v.fail(fp+"name", "duplicate field name %q in rule (also fields[%d])", f.Name, k)
 			} else {

@@ -291,3 +291,21 @@ func TestValidateAPIListen(t *testing.T) {
 	}
 	wantParseError(t, "log: {level: info}\napi:\n  listen: ':99999'\n", "api.listen", 3, `got ":99999"`)
 }
+
+// TestValidateExtractFieldURL checks that a field named "url" is refused:
+// the CSV export's first column is the page URL, headed "url", so the
+// header read "url,url".
+func TestValidateExtractFieldURL(t *testing.T) {
+	c := Default()
+	c.Extract = []ExtractRule{rule("a", field("title", "h1"), field("url", "link[rel=canonical]"))}
+	e := findError(t, c.Validate(), "extract[0].fields[1].name")
+	if e == nil || !strings.Contains(e.Error(), `"url" is the CSV export's page URL column`) {
+		t.Errorf("field named url: error %v, want one for extract[0].fields[1].name", e)
+	}
+	c.Extract = []ExtractRule{rule("a", field("URL", "h1"), field("page_url", "h2"))}
+	if err := c.Validate(); err != nil {
+		t.Errorf("fields URL and page_url: %v, want valid", err)
+	}
+	wantParseError(t, "extract:\n  - name: r\n    fields:\n      - name: url\n        selector: a\n",
+		"extract[0].fields[0].name", 4, "reserved")
+}

@@ -13,7 +13,8 @@ import (
 
 // CSVWriter writes the fields one rule extracted as CSV (RFC 4180, via
 // encoding/csv): a header "url,<field names in rule order>", then one row
-// per page the rule matched. Records end in CRLF, and so does a line break
+// per page the rule matched. Config.Validate refuses a field named "url",
+// so the header names each column once. Records end in CRLF, and so does a line break
 // inside a value (a value's CR, LF or CRLF alike). A field the page lacks is an empty cell; a
 // list (all: true) is the JSON array text of its values, such as
 // ["https://a.test/1.jpg","https://a.test/2.jpg"], which keeps values that
