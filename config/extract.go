@@ -29,7 +29,9 @@ type ExtractField struct {
 	Selector string `yaml:"selector"`
 	// Attr is what to read from a selected element: "text" (its text
 	// content), "html" (its inner HTML), or an attribute name such as
-	// "href". Empty in a file means "text".
+	// "href". Empty in a file means "text". Like attribute names, which
+	// are case-insensitive, the keywords match in any case: "Text" is
+	// "text".
 	Attr string `yaml:"attr"`
 	// Pattern is an optional regular expression (Go RE2) applied to the
 	// value; the first capture group, or the whole match if it has none, is

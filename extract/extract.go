@@ -13,6 +13,9 @@
 //   - any other attr: that attribute's value (names are case-insensitive,
 //     as in HTML), trimmed; an element without the attribute gives "".
 //
+// Like attribute names, the keywords text and html match in any case
+// ("Text", "HTML"); the attributes named text and html cannot be read.
+//
 // Then, in this order: the field's pattern, if any, keeps the first capture
 // group of its first match (the whole match when the pattern has no group)
 // and drops a value it does not match; absolute resolves the value as a URL
@@ -281,13 +284,16 @@ func (pg *page) value(cf *config.CompiledField, n *html.Node) (v string, ok bool
 	if cf.Pattern != nil {
 		limit = MaxPageBytes
 	}
-	switch attr := cf.Field.Attr; attr {
+	// Attribute names are case-insensitive, so "Text" could only name the
+	// attribute the keyword "text" already shadows: keywords match in any
+	// case. ToLower does not allocate for a name already in lowercase.
+	switch attr := strings.ToLower(cf.Field.Attr); attr {
 	case AttrText, "":
 		v = textOf(n, limit)
 	case AttrHTML:
 		v = strings.TrimSpace(innerHTML(n, limit))
 	default:
-		v = strings.TrimSpace(attrOf(n, strings.ToLower(attr)))
+		v = strings.TrimSpace(attrOf(n, attr))
 	}
 	if len(v) > limit {
 		return v, false

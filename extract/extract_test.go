@@ -292,3 +292,28 @@ func TestApplyConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestAttrKeywordsCaseInsensitive checks that attr "Text" or "HTML" is the
+// keyword, as attribute names are case-insensitive: it was read as an
+// attribute named "text" or "html", so the field was always missing.
+func TestAttrKeywordsCaseInsensitive(t *testing.T) {
+	s := compile(t, config.ExtractRule{Name: "r", Fields: []config.ExtractField{
+		{Name: "text", Selector: "h1", Attr: "text"},
+		{Name: "Text", Selector: "h1", Attr: "Text"},
+		{Name: "TEXT", Selector: "h1", Attr: "TEXT"},
+		{Name: "html", Selector: "h1", Attr: "html"},
+		{Name: "HTML", Selector: "h1", Attr: "HTML"},
+		{Name: "Html", Selector: "h1", Attr: "Html"},
+		{Name: "Href", Selector: "a", Attr: "Href"},
+	}})
+	u, doc := parse(t, "https://a.test/", `<h1 text="attr"> Big <b>deal</b> </h1><a href="/x">x</a>`)
+	fields, failed := s.Apply(u, doc)
+	want := map[string]any{"r": map[string]any{
+		"text": "Big deal", "Text": "Big deal", "TEXT": "Big deal",
+		"html": "Big <b>deal</b>", "HTML": "Big <b>deal</b>", "Html": "Big <b>deal</b>",
+		"Href": "/x",
+	}}
+	if !reflect.DeepEqual(fields, want) || failed != nil {
+		t.Errorf("fields:\n got %#v, failed %q\nwant %#v", fields, failed, want)
+	}
+}
