@@ -172,7 +172,7 @@ type Recrawl struct {
 	// Default 0 = never recrawl.
 	Interval time.Duration `yaml:"interval"`
 	// MinInterval is the shortest recrawl interval adaptive scheduling may
-	// choose. Default 1h.
+	// choose. Default 1h; must be > 0 when Adaptive is true.
 	MinInterval time.Duration `yaml:"min_interval"`
 	// MaxInterval is the longest recrawl interval adaptive scheduling may
 	// choose. Default 720h; must be >= MinInterval.

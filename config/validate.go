@@ -243,6 +243,11 @@ func (f *Fetch) validateBodyMemory(v *validator) {
 
 func (r *Recrawl) validate(v *validator) {
 	v.nonNegative("recrawl.interval", r.Interval)
+	if r.Adaptive && r.MinInterval == 0 {
+		// Halving a changing page's interval toward 0 refetches it as
+		// fast as fetch.per_host_delay allows.
+		v.fail("recrawl.min_interval", "must be > 0 when recrawl.adaptive is true, got 0s")
+	}
 	v.nonNegative("recrawl.min_interval", r.MinInterval)
 	v.nonNegative("recrawl.max_interval", r.MaxInterval)
 	if r.MaxInterval < r.MinInterval {

@@ -309,3 +309,26 @@ func TestValidateExtractFieldURL(t *testing.T) {
 	wantParseError(t, "extract:\n  - name: r\n    fields:\n      - name: url\n        selector: a\n",
 		"extract[0].fields[0].name", 4, "reserved")
 }
+
+// TestValidateAdaptiveMinInterval checks that recrawl.min_interval 0 is
+// refused with recrawl.adaptive: a page that changed at every fetch had its
+// interval halved toward nothing, refetched with no gap beyond
+// fetch.per_host_delay. Without adaptive, min_interval is unused.
+func TestValidateAdaptiveMinInterval(t *testing.T) {
+	c := Default()
+	c.Recrawl.Interval, c.Recrawl.MinInterval, c.Recrawl.Adaptive = time.Hour, 0, true
+	e := findError(t, c.Validate(), "recrawl.min_interval")
+	if e == nil || !strings.Contains(e.Error(), "must be > 0 when recrawl.adaptive is true") {
+		t.Errorf("adaptive with min_interval 0: error %v, want one for recrawl.min_interval", e)
+	}
+	c.Recrawl.Adaptive = false
+	if err := c.Validate(); err != nil {
+		t.Errorf("min_interval 0 without adaptive: %v, want valid", err)
+	}
+	c.Recrawl.MinInterval, c.Recrawl.Adaptive = time.Millisecond, true
+	if err := c.Validate(); err != nil {
+		t.Errorf("adaptive with min_interval 1ms: %v, want valid", err)
+	}
+	wantParseError(t, "recrawl:\n  interval: 1h\n  min_interval: 0s\n  adaptive: true\n",
+		"recrawl.min_interval", 3, "must be > 0 when recrawl.adaptive is true, got 0s")
+}
