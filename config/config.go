@@ -13,13 +13,13 @@
 package config
 
 import (
-	"net"
+	"errors"
 	"net/url"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"golang.org/x/net/idna"
+	"crawler/internal/urlnorm"
 )
 
 // DefaultUserAgent is the User-Agent sent when fetch.user_agent is not set.
@@ -63,9 +63,13 @@ type Config struct {
 // Scope limits which URLs are crawled.
 type Scope struct {
 	// AllowedHosts are the hosts that may be crawled, written "host" or
-	// "host:port" without scheme or path, compared exactly and
-	// case-insensitively. Write default ports (80 for http, 443 for https)
-	// without the port. Empty (the default) means the seeds' hosts.
+	// "host:port" without scheme or path. They are compared exactly, in the
+	// canonical form the crawler gives URL hosts (WHATWG URL rules:
+	// lowercase, IDNs in ASCII form, "127.1" as "127.0.0.1", IPv6
+	// compressed), so any spelling of a host matches it. A default port
+	// (80 or 443) is an error: URLs drop it, so write the host alone, which
+	// allows it on http and https. Empty (the default) means the seeds'
+	// hosts.
 	AllowedHosts []string `yaml:"allowed_hosts"`
 	// MaxDepth is the most link hops from a seed. Default 0 = unlimited.
 	MaxDepth int `yaml:"max_depth"`
@@ -240,16 +244,22 @@ func (c *Config) DBPath() string {
 	return filepath.Join(c.DataDir, "crawl.db")
 }
 
-// SeedHosts returns the seeds' hosts as lowercased "host" or "host:port"
-// (the scheme's default port dropped, internationalized names in their
-// ASCII form), without duplicates, in seed order. Seeds that are not valid
-// absolute URLs are skipped; Validate reports them.
+// SeedHosts returns the seeds' hosts in the canonical form
+// internal/urlnorm gives a URL's host (lowercase, internationalized names in
+// their ASCII form, IP addresses in their standard form, the scheme's
+// default port dropped), as "host" or "host:port", without duplicates, in
+// seed order. Seeds that are not valid URLs are skipped; Validate reports
+// them.
 func (c *Config) SeedHosts() []string {
 	var hosts []string
 	seen := make(map[string]bool, len(c.Seeds))
 	for _, s := range c.Seeds {
-		h := seedHost(s)
-		if h == "" || seen[h] {
+		u, err := urlnorm.Parse(s)
+		if err != nil {
+			continue
+		}
+		h := urlnorm.Host(u)
+		if seen[h] {
 			continue
 		}
 		seen[h] = true
@@ -258,14 +268,15 @@ func (c *Config) SeedHosts() []string {
 	return hosts
 }
 
-// AllowedHostSet returns the hosts in scope, normalized as HostAllowed
-// compares them: AllowedHosts when given, else SeedHosts. Build it once and
-// look canonical hosts up in it on hot paths.
+// AllowedHostSet returns the hosts in scope, in the canonical form of
+// SeedHosts, which the crawler compares URL hosts in: AllowedHosts when
+// given, else SeedHosts. Build it once and look canonical hosts up in it on
+// hot paths.
 func (c *Config) AllowedHostSet() map[string]bool {
 	set := make(map[string]bool)
 	if len(c.Scope.AllowedHosts) > 0 {
 		for _, a := range c.Scope.AllowedHosts {
-			if h := normalizeHost(a); h != "" {
+			if h, err := canonicalHost(a); err == nil {
 				set[h] = true
 			}
 		}
@@ -279,58 +290,43 @@ func (c *Config) AllowedHostSet() map[string]bool {
 
 // HostAllowed reports whether hostport ("host" or "host:port", the default
 // port omitted) is in scope: it is one of Scope.AllowedHosts when that is
-// non-empty, otherwise one of SeedHosts. Comparison is exact after
-// lowercasing (and converting internationalized names to ASCII).
+// non-empty, otherwise one of SeedHosts. Both sides are compared in
+// canonical form, so "127.1" and "127.0.0.1", or "Bücher.example" and
+// "xn--bcher-kva.example", are the same host.
 //
 // It builds the set on each call; callers on a hot path build
 // AllowedHostSet once and look canonical hosts up in it.
 func (c *Config) HostAllowed(hostport string) bool {
-	h := normalizeHost(hostport)
-	return h != "" && c.AllowedHostSet()[h]
+	h, err := canonicalHost(hostport)
+	return err == nil && c.AllowedHostSet()[h]
 }
 
-// seedHost returns the normalized host[:port] of an absolute http(s) URL, or
-// "" if s is not one.
-func seedHost(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
-		return ""
-	}
-	host := strings.TrimSuffix(u.Host, ":") // "example.com:" has an empty port
-	switch port := u.Port(); {
-	case u.Scheme == "http" && port == "80", u.Scheme == "https" && port == "443":
-		host = strings.TrimSuffix(host, ":"+port)
-	}
-	return normalizeHost(host)
-}
+// errNotHostPort is canonicalHost's error for a string with more or less
+// than a host[:port] in it.
+var errNotHostPort = errors.New("not a host[:port]")
 
-// normalizeHost lowercases host[:port] and converts an internationalized
-// host name to its ASCII (punycode) form, so "Bücher.example" and
-// "xn--bcher-kva.example" compare equal. Hand-written because no library here
-// normalizes a host:port pair; idna does the name itself.
-func normalizeHost(hostport string) string {
-	hostport = strings.ToLower(hostport)
-	for i := 0; i < len(hostport); i++ {
-		if hostport[i] >= 0x80 {
-			return idnaHost(hostport)
-		}
+// canonicalHost returns hostport ("host" or "host:port") in the canonical
+// form internal/urlnorm gives the host of an http URL, or why it is not a
+// host[:port]. Hand-checked first because WHATWG parsing of "http://"+s
+// would take a path, userinfo or query in s without complaint.
+func canonicalHost(hostport string) (string, error) {
+	if !validHostPort(hostport) {
+		return "", errNotHostPort
 	}
-	return hostport
-}
-
-func idnaHost(hostport string) string {
-	host, port, err := net.SplitHostPort(hostport)
+	u, err := urlnorm.Parse("http://" + hostport + "/")
 	if err != nil {
-		host, port = hostport, ""
+		return "", errors.Unwrap(err)
 	}
-	ascii, err := idna.Lookup.ToASCII(host)
-	if err != nil {
-		return hostport
+	return urlnorm.Host(u), nil
+}
+
+// validHostPort reports whether h is exactly a URL's host[:port] part.
+func validHostPort(h string) bool {
+	if h == "" || strings.ContainsAny(h, "/?#@\\ \t") {
+		return false
 	}
-	if port != "" {
-		return net.JoinHostPort(ascii, port)
-	}
-	return ascii
+	u, err := url.Parse("http://" + h)
+	return err == nil && u.Host == h && u.Hostname() != ""
 }
 
 // robotsToken derives the robots.txt product token from a User-Agent: the

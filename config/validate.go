@@ -158,9 +158,17 @@ func validListen(addr string) bool {
 
 func (s *Scope) validate(v *validator) {
 	for i, h := range s.AllowedHosts {
-		if !validHostPort(h) {
-			v.fail(fmt.Sprintf("scope.allowed_hosts[%d]", i),
-				"must be host or host:port without scheme or path, got %q", h)
+		path := fmt.Sprintf("scope.allowed_hosts[%d]", i)
+		canon, err := canonicalHost(h)
+		switch {
+		case err == errNotHostPort:
+			v.fail(path, "must be host or host:port without scheme or path, got %q", h)
+		case err != nil:
+			v.fail(path, "must be host or host:port without scheme or path, got %q (%v)", h, err)
+		case canon != mustCanonicalHTTPS(h):
+			// Only a default port makes http and https disagree.
+			v.fail(path, "must not name a default port, which URLs drop: write %q (allowed on http and https), got %q",
+				strings.TrimSuffix(canon, ":443"), h)
 		}
 	}
 	v.atLeast("scope.max_depth", int64(s.MaxDepth), 0)
@@ -170,13 +178,14 @@ func (s *Scope) validate(v *validator) {
 	v.atLeast("scope.max_repeated_segments", int64(s.MaxRepeatedSegments), 0)
 }
 
-// validHostPort reports whether h is exactly a URL's host[:port] part.
-func validHostPort(h string) bool {
-	if h == "" || strings.ContainsAny(h, "/?#@\\ \t") {
-		return false
+// mustCanonicalHTTPS returns the canonical host of https://h/ for an h
+// canonicalHost accepted.
+func mustCanonicalHTTPS(h string) string {
+	u, err := urlnorm.Parse("https://" + h + "/")
+	if err != nil {
+		return ""
 	}
-	u, err := url.Parse("http://" + h)
-	return err == nil && u.Host == h && u.Hostname() != ""
+	return urlnorm.Host(u)
 }
 
 func (f *Fetch) validate(v *validator) {
