@@ -4,7 +4,8 @@
 // The YAML keys are a contract shared with tests, benchmarks and the shipped
 // crawler.yaml; they are the `yaml` tags below. Parse and Load start from
 // Default, overlay the file strictly (unknown or duplicate keys, bare integers
-// for durations and wrongly typed values are errors), then Validate. Every
+// for durations and wrongly typed values, such as a boolean for a string key,
+// are errors), then Validate. Every
 // problem is an *Error naming the field's dotted path and its line, and all
 // problems are reported together.
 //

@@ -460,3 +460,28 @@ func TestParseSyntaxErrorLines(t *testing.T) {
 		}
 	}
 }
+
+// TestParseBoolForString checks that a YAML boolean for a string key is a
+// type error: "data_dir: true" became the directory "true". A quoted "true"
+// is the text, and numbers keep the text written ("2024").
+func TestParseBoolForString(t *testing.T) {
+	for _, tc := range []struct {
+		in, field string
+		line      int
+	}{
+		{"data_dir: true\n", "data_dir", 1},
+		{"fetch:\n  user_agent: False\n", "fetch.user_agent", 2},
+		{"extract:\n  - name: r\n    fields:\n      - {name: TRUE, selector: h1}\n", "extract[0].fields[0].name", 4},
+	} {
+		err := mustFail(t, tc.in)
+		errs := configErrors(t, err)
+		if len(errs) != 1 || errs[0].Field != tc.field || errs[0].Line != tc.line || !errors.Is(err, ErrType) ||
+			!strings.Contains(err.Error(), "must be a string") || !strings.Contains(err.Error(), "quote") {
+			t.Errorf("Parse(%q) = %v, want one type error for %s at line %d", tc.in, err, tc.field, tc.line)
+		}
+	}
+	c, err := Parse([]byte("data_dir: \"true\"\nfetch:\n  user_agent: '2024'\n  robots_token: 2024\n"))
+	if err != nil || c.DataDir != "true" || c.Fetch.UserAgent != "2024" || c.Fetch.RobotsToken != "2024" {
+		t.Errorf("quoted true and numbers: %+v, %v", c, err)
+	}
+}

@@ -170,6 +170,7 @@ func (c *checker) duration(n *yaml.Node, path string) {
 }
 
 // scalar checks n decodes into a value of kind t (string, int, int64, bool).
+// A string key takes any scalar but a boolean.
 func (c *checker) scalar(n *yaml.Node, path string, t reflect.Type) {
 	want := "a string"
 	switch t.Kind() {
@@ -180,6 +181,15 @@ func (c *checker) scalar(n *yaml.Node, path string, t reflect.Type) {
 	}
 	if n.Kind != yaml.ScalarNode {
 		c.fail(path, n.Line, typeProblem(want, n))
+		return
+	}
+	if t.Kind() == reflect.String && n.ShortTag() == "!!bool" {
+		// yaml.v3 decodes a boolean into a string as its text, so
+		// "data_dir: true" meant the directory "true". Numbers keep the
+		// text as written ("2024") and stay accepted.
+		p := typeProblem(want, n)
+		p.msg += fmt.Sprintf(" (a boolean; quote it to mean the text: %q)", n.Value)
+		c.fail(path, n.Line, p)
 		return
 	}
 	if err := n.Decode(reflect.New(t).Interface()); err != nil || want == "an integer" && !wholeNumber(n) {
