@@ -57,7 +57,7 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 	}
 	if e.config().Fetch.RespectRobots {
 		origin := urlnorm.Origin(u)
-		st, err := e.robots.lookup(ctx, origin)
+		st, waited, err := e.robots.lookup(ctx, origin)
 		if err != nil { // shutting down
 			e.q.Requeue(it, time.Time{})
 			return nil
@@ -100,6 +100,13 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 			return &fetched{item: it, url: u, disallowed: true}
 		}
 		e.applyRobots(it.Host, st)
+		if waited {
+			// Released while another slot fetched robots.txt: every
+			// worker that waited would start the instant it ended,
+			// together. Back to the queue, after the host's delay.
+			e.q.Requeue(it, time.Now())
+			return nil
+		}
 	}
 	req := &fetcher.Request{URL: u}
 	prior := e.priorPage(it.URL)

@@ -51,8 +51,9 @@ type robotsState struct {
 
 // lookup returns the cached decision for origin, waiting for a fetch that
 // another worker runs. When it returns a state with nil rules, the caller
-// owns the fetch and must call store.
-func (c *robotsCache) lookup(ctx context.Context, origin string) (robotsState, error) {
+// owns the fetch and must call store. waited reports that the caller
+// waited for another worker's fetch.
+func (c *robotsCache) lookup(ctx context.Context, origin string) (st robotsState, waited bool, err error) {
 	for {
 		c.mu.Lock()
 		e := c.entries[origin]
@@ -61,15 +62,16 @@ func (c *robotsCache) lookup(ctx context.Context, origin string) (robotsState, e
 		case e == nil:
 			c.entries[origin] = &robotsEntry{fetching: make(chan struct{})}
 			c.mu.Unlock()
-			return robotsState{}, nil
+			return robotsState{}, waited, nil
 		case e.fetching != nil:
 			ch := e.fetching
 			c.mu.Unlock()
+			waited = true
 			select {
 			case <-ch:
 				continue
 			case <-ctx.Done():
-				return robotsState{}, ctx.Err()
+				return robotsState{}, waited, ctx.Err()
 			}
 		case now.Before(e.expires):
 			st := robotsState{rules: e.rules, gaveUp: e.gaveUp, reason: e.reason}
@@ -77,11 +79,11 @@ func (c *robotsCache) lookup(ctx context.Context, origin string) (robotsState, e
 				st.retry = e.expires
 			}
 			c.mu.Unlock()
-			return st, nil
+			return st, waited, nil
 		default: // expired: this caller refreshes it
 			e.fetching = make(chan struct{})
 			c.mu.Unlock()
-			return robotsState{}, nil
+			return robotsState{}, waited, nil
 		}
 	}
 }
