@@ -124,6 +124,7 @@ func (e *Engine) processFetch(f *fetched) *frontier.Completion {
 		}
 		kept.Extra["last_status"] = "304"
 		c.Page = &kept
+		c.KeepBody = true
 		return c
 	}
 	if resp.Status >= 300 && resp.Status < 400 {

@@ -50,6 +50,10 @@ type Completion struct {
 	Body  []byte      // body compressed with store.DB.CompressBody; nil keeps none
 	Links []Link      // discovered URLs, already normalized and in scope
 
+	// KeepBody keeps the body stored with the URL's previous record when
+	// Body is nil (a 304 on recrawl); otherwise a nil Body removes it.
+	KeepBody bool
+
 	// Trapped counts links the caller dropped as crawler traps, added to
 	// Counts.Trapped with the rest of the completion.
 	Trapped int

@@ -564,7 +564,14 @@ func (w *txWriter) complete(c *Completion, rec, itemKey []byte) error {
 		}
 	}
 	if rec != nil {
-		return w.tx.PutRecord(c.Page.URL, rec, c.Body)
+		if err := w.tx.PutRecord(c.Page.URL, rec, c.Body); err != nil {
+			return err
+		}
+		if c.Body == nil && !c.KeepBody {
+			// PutRecord keeps the body of the record it replaces; this
+			// record has none, so the old body must not be read as its.
+			return w.tx.PutBody(c.Page.URL, nil)
+		}
 	}
 	return nil
 }
