@@ -119,6 +119,21 @@ func (e *Engine) processFetch(f *fetched) *frontier.Completion {
 		kept := *f.prior
 		kept.FetchedAt, kept.Attempts, kept.DurationMS = p.FetchedAt, p.Attempts, p.DurationMS
 		kept.Depth, kept.Parent, kept.Error = it.Depth, it.Parent, ""
+		// A 304 carries the validators a 200 would (RFC 9110 §15.4.5);
+		// they replace the stored ones (RFC 9111 §4.3.4), or the next
+		// recrawl asks with stale ones.
+		if p.ETag != "" {
+			kept.ETag = p.ETag
+			if kept.Header != nil {
+				kept.Header.Set("ETag", p.ETag)
+			}
+		}
+		if p.LastModified != "" {
+			kept.LastModified = p.LastModified
+			if kept.Header != nil {
+				kept.Header.Set("Last-Modified", p.LastModified)
+			}
+		}
 		if kept.Extra == nil {
 			kept.Extra = map[string]string{}
 		}

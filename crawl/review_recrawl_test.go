@@ -3,6 +3,7 @@ package crawl
 import (
 	"errors"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -92,5 +93,44 @@ func TestRecrawl304KeepsBody(t *testing.T) {
 	}
 	if p := page(t, db, h.url("/")); string(got) != body || p.Status != 200 || p.BodyBytes != int64(len(body)) {
 		t.Errorf("after 304s: status %d body_bytes %d body %q; want 200, the first body", p.Status, p.BodyBytes, got)
+	}
+}
+
+// The validators a 304 carries replace the stored ones (RFC 9111 §4.3.4):
+// the next recrawl must ask with the ETag the server gave last, not the
+// first one.
+func TestRecrawl304UpdatesValidators(t *testing.T) {
+	var mu sync.Mutex
+	var asked []string
+	site := newHostileSite(t)
+	h := site.host("recrawl-etag")
+	h.handle("/", func(w http.ResponseWriter, r *http.Request) {
+		inm := r.Header.Get("If-None-Match")
+		mu.Lock()
+		asked = append(asked, inm)
+		mu.Unlock()
+		if inm != "" {
+			w.Header().Set("ETag", `"v2"`)
+			w.Header().Set("Last-Modified", "Tue, 03 Feb 2026 00:00:00 GMT")
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("ETag", `"v1"`)
+		w.Header().Set("Last-Modified", "Mon, 02 Feb 2026 00:00:00 GMT")
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = w.Write([]byte("<html><title>t</title>body</html>"))
+	})
+	cfg := hostileConfig(t, []string{h.url("/")}, site.addrs())
+	cfg.Fetch.RespectRobots = false
+	cfg.Recrawl.Interval = 100 * time.Millisecond
+	db := recrawlUntil(t, cfg, func() bool { mu.Lock(); defer mu.Unlock(); return len(asked) >= 3 })
+	mu.Lock()
+	third := asked[2]
+	mu.Unlock()
+	if third != `"v2"` {
+		t.Errorf("third request If-None-Match %q; want the ETag of the last 304, \"v2\"", third)
+	}
+	if p := page(t, db, h.url("/")); p.ETag != `"v2"` || p.LastModified != "Tue, 03 Feb 2026 00:00:00 GMT" {
+		t.Errorf("stored validators ETag %q Last-Modified %q; want those of the last 304", p.ETag, p.LastModified)
 	}
 }
