@@ -90,7 +90,8 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 		switch {
 		case st.gaveUp:
 			e.q.Release(it, time.Time{})
-			return &fetched{item: it, url: u, robotsGaveUp: true, robotsReason: st.reason}
+			// prior: a recrawl keeps its stored copy (process).
+			return &fetched{item: it, url: u, robotsGaveUp: true, robotsReason: st.reason, prior: e.priorPage(it.URL)}
 		case !st.retry.IsZero():
 			e.applyRobots(it.Host, st)
 			e.q.Requeue(it, time.Time{})

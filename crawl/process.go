@@ -30,15 +30,39 @@ const maxParseBytes = 2 << 20
 // (CPU-bound work: decode, parse, compress).
 func (e *Engine) process(f *fetched) *frontier.Completion {
 	c := e.processFetch(f)
-	e.scheduleRecrawl(c, f.prior)
+	if c.State == frontier.StateFailed && f.prior != nil {
+		// A recrawl that failed (its retries spent) leaves the stored
+		// copy standing: an outage of the host must neither replace a
+		// good page with an error nor drop it from the recrawl cycle.
+		keepPrior(c, f)
+		e.scheduleRecrawl(c, f.prior, false)
+		return c
+	}
+	e.scheduleRecrawl(c, f.prior, true)
 	return c
+}
+
+// keepPrior turns the failed recrawl c into a completion that keeps the
+// page's stored record and body, state done, with the failure noted in
+// the record's extra as recrawl_error (and recrawl_failed_at), until a
+// recrawl succeeds.
+func keepPrior(c *frontier.Completion, f *fetched) {
+	kept := *f.prior
+	kept.Extra = make(map[string]string, len(f.prior.Extra)+2)
+	for k, v := range f.prior.Extra {
+		kept.Extra[k] = v
+	}
+	kept.Extra["recrawl_error"] = c.Page.Error
+	kept.Extra["recrawl_failed_at"] = c.Page.FetchedAt.UTC().Format(time.RFC3339)
+	c.Page, c.Body, c.KeepBody, c.State = &kept, nil, true, frontier.StateDone
 }
 
 // scheduleRecrawl makes a done page due again after recrawl.interval; with
 // recrawl.adaptive the interval doubles while the page does not change and
 // halves when it does, within [min_interval, max_interval] (Nutch's
-// AdaptiveFetchSchedule).
-func (e *Engine) scheduleRecrawl(c *frontier.Completion, prior *store.Page) {
+// AdaptiveFetchSchedule). adapt false keeps the page's interval as it was
+// (a failed recrawl says nothing about change).
+func (e *Engine) scheduleRecrawl(c *frontier.Completion, prior *store.Page, adapt bool) {
 	rc := e.config().Recrawl
 	if rc.Interval <= 0 || c.State != frontier.StateDone || !c.RetryAt.IsZero() || c.Page == nil {
 		return
@@ -56,7 +80,7 @@ func (e *Engine) scheduleRecrawl(c *frontier.Completion, prior *store.Page) {
 		} else {
 			c.Page.Changes, c.Page.PrevHash = prior.Changes+1, prior.Hash
 		}
-		if rc.Adaptive {
+		if rc.Adaptive && adapt {
 			if c.Page.Hash == prior.Hash {
 				interval *= 2
 			} else {
@@ -138,6 +162,8 @@ func (e *Engine) processFetch(f *fetched) *frontier.Completion {
 			kept.Extra = map[string]string{}
 		}
 		kept.Extra["last_status"] = "304"
+		delete(kept.Extra, "recrawl_error")
+		delete(kept.Extra, "recrawl_failed_at")
 		c.Page = &kept
 		c.KeepBody = true
 		return c

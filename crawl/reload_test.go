@@ -175,7 +175,7 @@ func TestReloadRecrawlIntervalReachesFetchedPages(t *testing.T) {
 	}
 	prior := &store.Page{URL: "http://127.0.0.1:1/", Status: 200, Hash: "h", RecrawlMS: (24 * time.Hour).Milliseconds()}
 	c := &frontier.Completion{State: frontier.StateDone, Page: &store.Page{URL: prior.URL, Status: 200, Hash: "h"}}
-	e.scheduleRecrawl(c, prior)
+	e.scheduleRecrawl(c, prior, true)
 	if got := c.RecrawlAt.Sub(now); got != time.Hour {
 		t.Errorf("page recrawled under a 24h interval, now 1h: due in %s, want 1h", got)
 	}

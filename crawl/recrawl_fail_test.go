@@ -1,0 +1,152 @@
+package crawl
+
+import (
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"crawler/store"
+)
+
+// A recrawl that fails through every retry (the host answers 503 for a
+// while) keeps the stored copy: the record, its body and state done, with
+// the failure noted, and the page stays in the recrawl cycle, so once the
+// host is back the next recrawl stores a fresh copy.
+func TestFailedRecrawlKeepsStoredCopy(t *testing.T) {
+	var n atomic.Int32
+	var down atomic.Bool
+	site := newHostileSite(t)
+	h := site.host("recrawl-outage")
+	h.handle("/", func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		if down.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = w.Write([]byte("<html><title>good</title>the body</html>"))
+	})
+	cfg := hostileConfig(t, []string{h.url("/")}, site.addrs())
+	cfg.Fetch.RespectRobots = false
+	cfg.Fetch.Retries = 1
+	cfg.Fetch.RetryBaseDelay = 10 * time.Millisecond
+	cfg.Fetch.RetryMaxDelay = 10 * time.Millisecond
+	cfg.Recrawl.Interval = 150 * time.Millisecond
+	db, e := newEngine(t, cfg)
+	stop := startRun(e)
+	defer stop()
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 20s", what)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	waitFor("first fetch stored", func() bool { return stored(db, h.url("/")) != nil })
+	down.Store(true)
+	before := n.Load()
+	waitFor("a recrawl failed", func() bool {
+		p := stored(db, h.url("/"))
+		return n.Load() >= before+2 && p != nil && p.Extra["recrawl_error"] != ""
+	})
+	p := stored(db, h.url("/"))
+	var body []byte
+	if err := db.View(func(tx *store.Tx) (err error) { body, err = tx.Body(h.url("/")); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if p.Status != 200 || p.Title != "good" || p.Error != "" || string(body) != "<html><title>good</title>the body</html>" {
+		t.Errorf("after a failed recrawl: status %d title %q error %q body %q; want the stored copy", p.Status, p.Title, p.Error, body)
+	}
+	if c := e.Queue().Counts(); c.Failed != 0 || c.Done != 1 {
+		t.Errorf("counts after a failed recrawl: %+v; want the URL done, none failed", c)
+	}
+	// Still in the recrawl cycle: once the host is back, a recrawl
+	// stores a fresh record without the failure note.
+	down.Store(false)
+	waitFor("a recrawl after the outage", func() bool {
+		p := stored(db, h.url("/"))
+		return p != nil && p.Extra["recrawl_error"] == ""
+	})
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+}
+
+// stored returns url's page record, or nil.
+func stored(db *store.DB, url string) *store.Page {
+	var p *store.Page
+	_ = db.View(func(tx *store.Tx) error {
+		p, _ = tx.Page(url)
+		return nil
+	})
+	return p
+}
+
+// The same holds when robots.txt, refreshed for a recrawl, cannot be
+// fetched through every retry: the page is not requested (RFC 9309 reads
+// an unreachable robots.txt as a complete disallow), and the stored copy
+// stays.
+func TestRecrawlWithRobotsDownKeepsStoredCopy(t *testing.T) {
+	var robotsDown atomic.Bool
+	var robotsAsked atomic.Int32
+	site := newHostileSite(t)
+	h := site.host("recrawl-robots-outage")
+	h.handle("/robots.txt", func(w http.ResponseWriter, r *http.Request) {
+		robotsAsked.Add(1)
+		if robotsDown.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("User-agent: *\nDisallow: /private/\n"))
+	})
+	h.handle("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = w.Write([]byte("<html><title>good</title>the body</html>"))
+	})
+	cfg := hostileConfig(t, []string{h.url("/")}, site.addrs())
+	cfg.Fetch.Retries = 1
+	cfg.Fetch.RetryBaseDelay = 10 * time.Millisecond
+	cfg.Fetch.RetryMaxDelay = 10 * time.Millisecond
+	cfg.Recrawl.Interval = 150 * time.Millisecond
+	db, e := newEngine(t, cfg)
+	stop := startRun(e)
+	defer stop()
+	deadline := time.Now().Add(20 * time.Second)
+	for stored(db, h.url("/")) == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("first fetch not stored within 20s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	robotsDown.Store(true)
+	asked := robotsAsked.Load()
+	e.robots.mu.Lock() // the cached robots.txt expires
+	for _, en := range e.robots.entries {
+		en.expires = time.Now()
+	}
+	e.robots.mu.Unlock()
+	for {
+		p := stored(db, h.url("/"))
+		if robotsAsked.Load() > asked && p != nil && p.Extra["recrawl_error"] != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no failed recrawl noted within 20s: robots.txt asked %d times, record %+v", robotsAsked.Load()-asked, p)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	p := stored(db, h.url("/"))
+	if p.Status != 200 || p.Title != "good" || p.Error != "" {
+		t.Errorf("after a recrawl with robots.txt down: status %d title %q error %q; want the stored copy", p.Status, p.Title, p.Error)
+	}
+	if c := e.Queue().Counts(); c.Failed != 0 {
+		t.Errorf("counts: %+v; want none failed", c)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+}
