@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"crawler/config"
 	"crawler/store"
 )
 
@@ -27,29 +28,15 @@ func TestFailedRecrawlKeepsStoredCopy(t *testing.T) {
 		w.Header().Set("Content-Type", "text/html")
 		_, _ = w.Write([]byte("<html><title>good</title>the body</html>"))
 	})
-	cfg := hostileConfig(t, []string{h.url("/")}, site.addrs())
+	cfg := outageConfig(t, h.url("/"), site)
 	cfg.Fetch.RespectRobots = false
-	cfg.Fetch.Retries = 1
-	cfg.Fetch.RetryBaseDelay = 10 * time.Millisecond
-	cfg.Fetch.RetryMaxDelay = 10 * time.Millisecond
-	cfg.Recrawl.Interval = 150 * time.Millisecond
 	db, e := newEngine(t, cfg)
 	stop := startRun(e)
 	defer stop()
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: not within 20s", what)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
-	waitFor("first fetch stored", func() bool { return stored(db, h.url("/")) != nil })
+	waitFor(t, "first fetch stored", func() bool { return stored(db, h.url("/")) != nil })
 	down.Store(true)
 	before := n.Load()
-	waitFor("a recrawl failed", func() bool {
+	waitFor(t, "a recrawl failed", func() bool {
 		p := stored(db, h.url("/"))
 		return n.Load() >= before+2 && p != nil && p.Extra["recrawl_error"] != ""
 	})
@@ -67,12 +54,35 @@ func TestFailedRecrawlKeepsStoredCopy(t *testing.T) {
 	// Still in the recrawl cycle: once the host is back, a recrawl
 	// stores a fresh record without the failure note.
 	down.Store(false)
-	waitFor("a recrawl after the outage", func() bool {
+	waitFor(t, "a recrawl after the outage", func() bool {
 		p := stored(db, h.url("/"))
 		return p != nil && p.Extra["recrawl_error"] == ""
 	})
 	if err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
+	}
+}
+
+// outageConfig is the config of the outage tests: one seed, one retry
+// 10ms apart, a recrawl every 150ms.
+func outageConfig(t *testing.T, seed string, site *hostileSite) *config.Config {
+	cfg := hostileConfig(t, []string{seed}, site.addrs())
+	cfg.Fetch.Retries = 1
+	cfg.Fetch.RetryBaseDelay = 10 * time.Millisecond
+	cfg.Fetch.RetryMaxDelay = 10 * time.Millisecond
+	cfg.Recrawl.Interval = 150 * time.Millisecond
+	return cfg
+}
+
+// waitFor polls cond until it holds, failing the test after 20s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 20s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -107,21 +117,10 @@ func TestRecrawlWithRobotsDownKeepsStoredCopy(t *testing.T) {
 		w.Header().Set("Content-Type", "text/html")
 		_, _ = w.Write([]byte("<html><title>good</title>the body</html>"))
 	})
-	cfg := hostileConfig(t, []string{h.url("/")}, site.addrs())
-	cfg.Fetch.Retries = 1
-	cfg.Fetch.RetryBaseDelay = 10 * time.Millisecond
-	cfg.Fetch.RetryMaxDelay = 10 * time.Millisecond
-	cfg.Recrawl.Interval = 150 * time.Millisecond
-	db, e := newEngine(t, cfg)
+	db, e := newEngine(t, outageConfig(t, h.url("/"), site))
 	stop := startRun(e)
 	defer stop()
-	deadline := time.Now().Add(20 * time.Second)
-	for stored(db, h.url("/")) == nil {
-		if time.Now().After(deadline) {
-			t.Fatal("first fetch not stored within 20s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitFor(t, "first fetch stored", func() bool { return stored(db, h.url("/")) != nil })
 	robotsDown.Store(true)
 	asked := robotsAsked.Load()
 	e.robots.mu.Lock() // the cached robots.txt expires
@@ -129,16 +128,10 @@ func TestRecrawlWithRobotsDownKeepsStoredCopy(t *testing.T) {
 		en.expires = time.Now()
 	}
 	e.robots.mu.Unlock()
-	for {
+	waitFor(t, "a recrawl with robots.txt down noted", func() bool {
 		p := stored(db, h.url("/"))
-		if robotsAsked.Load() > asked && p != nil && p.Extra["recrawl_error"] != "" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no failed recrawl noted within 20s: robots.txt asked %d times, record %+v", robotsAsked.Load()-asked, p)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return robotsAsked.Load() > asked && p != nil && p.Extra["recrawl_error"] != ""
+	})
 	p := stored(db, h.url("/"))
 	if p.Status != 200 || p.Title != "good" || p.Error != "" {
 		t.Errorf("after a recrawl with robots.txt down: status %d title %q error %q; want the stored copy", p.Status, p.Title, p.Error)
