@@ -563,17 +563,13 @@ func (w *txWriter) complete(c *Completion, rec, itemKey []byte) error {
 			w.fx.recrawl = c.RecrawlAt
 		}
 	}
-	if rec != nil {
-		if err := w.tx.PutRecord(c.Page.URL, rec, c.Body); err != nil {
-			return err
-		}
-		if c.Body == nil && !c.KeepBody {
-			// PutRecord keeps the body of the record it replaces; this
-			// record has none, so the old body must not be read as its.
-			return w.tx.PutBody(c.Page.URL, nil)
-		}
+	switch {
+	case rec == nil:
+		return nil
+	case c.KeepBody:
+		return w.tx.ReplaceRecord(c.Page.URL, rec)
 	}
-	return nil
+	return w.tx.PutRecord(c.Page.URL, rec, c.Body)
 }
 
 // putSeen adds a URL to the seen-set with its first record. (A link over

@@ -36,21 +36,34 @@ func (tx *Tx) Page(url string) (*Page, error) {
 	return UnmarshalRecord(v)
 }
 
-// PutPage stores p under p.URL, replacing any earlier record.
+// PutPage stores p under p.URL, replacing any earlier record; the body
+// stored with that record stays attached (PutBody replaces it).
 func (tx *Tx) PutPage(p *Page) error {
 	v, err := MarshalRecord(p)
 	if err != nil {
 		return err
 	}
-	return tx.PutRecord(p.URL, v, nil)
+	return tx.ReplaceRecord(p.URL, v)
 }
 
 // PutRecord stores a page record already encoded with MarshalRecord under
-// url, replacing any earlier record. A non-nil body (compressed by
-// DB.CompressBody) replaces the stored body; a nil one keeps it attached
-// (a recrawl answered 304). Encoding before the transaction keeps that
-// work off the single writer.
+// url, with body (compressed by DB.CompressBody) as its body, replacing
+// any earlier record and its body; a nil body leaves the record without
+// one. Encoding before the transaction keeps that work off the single
+// writer.
 func (tx *Tx) PutRecord(url string, rec, body []byte) error {
+	return tx.putRecord(url, rec, body, false)
+}
+
+// ReplaceRecord stores a page record encoded with MarshalRecord under url,
+// replacing any earlier record but keeping the body stored with it (a
+// recrawl answered 304).
+func (tx *Tx) ReplaceRecord(url string, rec []byte) error {
+	return tx.putRecord(url, rec, nil, true)
+}
+
+// putRecord is PutRecord, or with keep ReplaceRecord.
+func (tx *Tx) putRecord(url string, rec, body []byte, keep bool) error {
 	if !tx.btx.Writable() {
 		return ErrReadOnly
 	}
@@ -65,7 +78,7 @@ func (tx *Tx) PutRecord(url string, rec, body []byte) error {
 	} else {
 		blob, _, _ = splitRecord(old)
 	}
-	if body != nil {
+	if !keep {
 		var err error
 		if blob, err = tx.replaceBody(key, blob, body); err != nil {
 			return fmt.Errorf("put page %s: %w", url, err)
