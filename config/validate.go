@@ -165,8 +165,8 @@ func (s *Scope) validate(v *validator) {
 			v.fail(path, "must be host or host:port without scheme or path, got %q", h)
 		case err != nil:
 			v.fail(path, "must be host or host:port without scheme or path, got %q (%v)", h, err)
-		case canon != mustCanonicalHTTPS(h):
-			// Only a default port makes http and https disagree.
+		case namesDefaultPort(h):
+			// http drops :80 and https :443: which scheme is meant?
 			v.fail(path, "must not name a default port, which URLs drop: write %q (allowed on http and https), got %q",
 				strings.TrimSuffix(canon, ":443"), h)
 		}
@@ -178,14 +178,11 @@ func (s *Scope) validate(v *validator) {
 	v.atLeast("scope.max_repeated_segments", int64(s.MaxRepeatedSegments), 0)
 }
 
-// mustCanonicalHTTPS returns the canonical host of https://h/ for an h
-// canonicalHost accepted.
-func mustCanonicalHTTPS(h string) string {
-	u, err := urlnorm.Parse("https://" + h + "/")
-	if err != nil {
-		return ""
-	}
-	return urlnorm.Host(u)
+// namesDefaultPort reports whether the host:port h names port 80 or 443,
+// which canonical URLs drop for http and https respectively.
+func namesDefaultPort(h string) bool {
+	n, err := strconv.Atoi((&url.URL{Host: h}).Port())
+	return err == nil && (n == 80 || n == 443)
 }
 
 func (f *Fetch) validate(v *validator) {
