@@ -29,9 +29,7 @@ func TestLateMetaCharset(t *testing.T) {
 	}
 	script := "<script>var x = '" + strings.Repeat("x", 1500) + "';</script>"
 	comment := "<!--" + strings.Repeat("c", 1500) + "-->"
-	tests := []struct {
-		name, body, contentType, title, charset string
-	}{
+	tests := []charsetCase{
 		{"gbk meta after a long script", enc(t, "<html><head>"+script+`<meta charset="gbk"><title>中文标题</title></head><body>正文</body></html>`, true),
 			"text/html", "中文标题", "gbk"},
 		{"gb2312 http-equiv after a comment", enc(t, "<html><head>"+comment+`<META HTTP-EQUIV="Content-Type" CONTENT="text/html; charset=gb2312"><title>中文标题</title></head></html>`, true),
@@ -47,33 +45,29 @@ func TestLateMetaCharset(t *testing.T) {
 		{"valid utf-8 keeps utf-8", script + `<meta charset="gbk"><title>café</title>`,
 			"text/html", "café", "utf-8"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			for _, opts := range []Options{{}, {NoDOM: true}} {
-				doc, err := Parse([]byte(tt.body), tt.contentType, mustURL(t, pageURL), opts)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if doc.Title != tt.title || doc.Charset != tt.charset {
-					t.Errorf("NoDOM=%v: Title, Charset = %q, %q; want %q, %q", opts.NoDOM, doc.Title, doc.Charset, tt.title, tt.charset)
-				}
-			}
-		})
-	}
+	checkTitleCharset(t, tests)
 }
 
 // The HTML Standard reads a <meta> naming x-user-defined as windows-1252
 // (the prescan and "change the encoding" both say so); only a transport
 // layer's x-user-defined is taken as it is.
 func TestMetaXUserDefined(t *testing.T) {
-	tests := []struct {
-		name, body, contentType, title, charset string
-	}{
+	tests := []charsetCase{
 		{"early meta", "<meta charset=x-user-defined><title>caf\xe9</title>", "text/html", "café", "windows-1252"},
 		{"early http-equiv", "<meta http-equiv=content-type content='text/html; charset=x-user-defined'><title>caf\xe9</title>", "", "café", "windows-1252"},
 		{"late meta", "<!--" + strings.Repeat("c", 1500) + "--><meta charset=x-user-defined><title>caf\xe9</title>", "", "café", "windows-1252"},
 		{"header", "<title>caf\xe9</title>", "text/html; charset=x-user-defined", "caf\uf7e9", "x-user-defined"},
 	}
+	checkTitleCharset(t, tests)
+}
+
+// charsetCase is a page body and Content-Type with the title and charset
+// Parse must find.
+type charsetCase struct{ name, body, contentType, title, charset string }
+
+// checkTitleCharset parses each case with and without the DOM.
+func checkTitleCharset(t *testing.T, tests []charsetCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, opts := range []Options{{}, {NoDOM: true}} {

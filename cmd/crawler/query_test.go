@@ -270,22 +270,7 @@ func checkVerbAnswers(t *testing.T, a map[string]string, site *testsite.Site) {
 // A store with a few pages, built directly.
 func smallStore(t *testing.T, dir string) string {
 	t.Helper()
-	cfg := writeConfig(t, dir, []string{"http://127.0.1.139/"}, "")
-	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(filepath.Join(dir, "data", "crawl.db"), store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *store.Tx) error {
-		return tx.PutPage(&store.Page{URL: "http://127.0.1.139/", Host: "127.0.1.139", Status: 200, Title: "home", FetchedAt: time.Now()})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	return cfg
+	return storeIn(t, dir, &store.Page{URL: "http://127.0.1.139/", Host: "127.0.1.139", Status: 200, Title: "home", FetchedAt: time.Now()})
 }
 
 func TestQueryExitCodes(t *testing.T) {

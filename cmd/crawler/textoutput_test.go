@@ -17,7 +17,13 @@ import (
 // storeWith builds a stopped crawl holding pages and returns its config.
 func storeWith(t *testing.T, pages ...*store.Page) string {
 	t.Helper()
-	dir := t.TempDir()
+	return storeIn(t, t.TempDir(), pages...)
+}
+
+// storeIn builds, in dir, a stopped crawl holding pages and returns its
+// config.
+func storeIn(t *testing.T, dir string, pages ...*store.Page) string {
+	t.Helper()
 	cfg := writeConfig(t, dir, []string{"http://127.0.1.139/"}, "")
 	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
 		t.Fatal(err)
