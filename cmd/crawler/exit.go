@@ -47,6 +47,7 @@ func exitCode(err error, stderr io.Writer) int {
 	var ue usageError
 	var de dataError
 	var ce *config.Error
+	hint := dataHint(err)
 	switch {
 	case errors.Is(err, errNotFound):
 		code = exitNotFound
@@ -58,25 +59,36 @@ func exitCode(err error, stderr io.Writer) int {
 	case errors.As(err, &ce):
 		code = exitUsage
 		msg = "config: " + msg
-	case errors.Is(err, store.ErrLocked):
-		code = exitData
-		msg += "; stop the running crawler first, or query it through its socket"
-	case errors.Is(err, store.ErrMissing):
-		code = exitData
-		msg += "; run `crawler run` first, or check data_dir in the config"
-	case errors.Is(err, store.ErrCorrupt):
-		code = exitData
-		msg += "; the file was left untouched: move it aside to start a new crawl"
+	case hint != "":
+		code, msg = exitData, msg+"; "+hint
 	case errors.As(err, &de):
 		code = exitData
-	case errors.Is(err, api.ErrNoAnswer):
-		code = exitData
-		msg += "; the daemon may be stuck: see its log, or stop it (SIGTERM) and query the file"
-	case errors.Is(err, api.ErrNoDaemon):
-		// It answered when the command started, and stopped since.
-		code = exitData
-		msg += "; the daemon stopped meanwhile: run the command again to read the file"
 	}
 	fmt.Fprintln(stderr, "crawler:", msg)
 	return code
+}
+
+// dataErrors are the errors that leave the data out of reach (exit 3),
+// each with what to do, in the order they are tested.
+var dataErrors = []struct {
+	err  error
+	hint string
+}{
+	{store.ErrLocked, "stop the running crawler first, or query it through its socket"},
+	{store.ErrMissing, "run `crawler run` first, or check data_dir in the config"},
+	{store.ErrCorrupt, "the file was left untouched: move it aside to start a new crawl"},
+	{api.ErrNoAnswer, "the daemon may be stuck: see its log, or stop it (SIGTERM) and query the file"},
+	// It answered when the command started, and stopped since.
+	{api.ErrNoDaemon, "the daemon stopped meanwhile: run the command again to read the file"},
+}
+
+// dataHint returns what to do about err when it is one of dataErrors,
+// else "".
+func dataHint(err error) string {
+	for _, d := range dataErrors {
+		if errors.Is(err, d.err) {
+			return d.hint
+		}
+	}
+	return ""
 }
