@@ -74,7 +74,9 @@ type Scope struct {
 	AllowedHosts []string `yaml:"allowed_hosts"`
 	// MaxDepth is the most link hops from a seed. Default 0 = unlimited.
 	MaxDepth int `yaml:"max_depth"`
-	// MaxPagesPerHost caps the pages fetched per host. Default 0 = unlimited.
+	// MaxPagesPerHost caps the URLs queued per host, redirect targets
+	// included (seeds and a seed's redirects are exempt). Default 0 =
+	// unlimited.
 	MaxPagesPerHost int `yaml:"max_pages_per_host"`
 	// MaxURLLength skips longer URLs. Default 2048; must be >= 256.
 	MaxURLLength int `yaml:"max_url_length"`

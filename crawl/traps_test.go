@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -73,4 +74,46 @@ func TestCalendarTrapEndsAtBudget(t *testing.T) {
 		t.Errorf("trapped = 0; want the dropped calendar and loop links counted")
 	}
 	t.Logf("calendar: %d pages, %d trap drops", c.Done, c.Trapped)
+}
+
+// A host that sends every page through a chain of redirects gets no more
+// requests than its budget: redirect targets count against it. (When
+// they were exempt, each link queued before the budget ran out brought
+// its whole chain after it: here 11 links of the seed's page, 4 redirects
+// each.)
+func TestRedirectChainsCountAgainstBudget(t *testing.T) {
+	var requests atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/robots.txt" {
+			http.NotFound(w, r)
+			return
+		}
+		requests.Add(1)
+		if hops := strings.Count(r.URL.Path, "/r"); hops < 4 {
+			http.Redirect(w, r, r.URL.Path+"/r", http.StatusFound)
+			return
+		}
+		n := requests.Load()
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, `<title>p</title>`)
+		for i := range 10 {
+			fmt.Fprintf(w, `<a href="/p%d-%d">%d</a>`, n, i, i)
+		}
+	}))
+	defer srv.Close()
+	cfg := testConfig(t, srv.URL+"/p")
+	cfg.Fetch.Concurrency = 2
+	cfg.Fetch.MaxRedirects = 5
+	cfg.Scope.MaxPagesPerHost = 12
+	db := crawlToIdle(t, cfg)
+	var c frontier.Counts
+	db.View(func(tx *store.Tx) error { c = frontier.ReadCounts(tx); return nil })
+	t.Logf("%d requests, counts %+v", requests.Load(), c)
+	// The seed's chain (5 requests) is exempt; after it, 12 URLs of budget.
+	if got, most := requests.Load(), int64(5+12); got > most {
+		t.Errorf("%d requests; want at most %d (the seed's chain and the budget)", got, most)
+	}
+	if c.Trapped == 0 {
+		t.Errorf("trapped = 0; want the links and redirect targets over budget counted")
+	}
 }

@@ -44,6 +44,8 @@ type Options struct {
 
 	// MaxPerHost is the most URLs ever queued for one host (a crawl-trap
 	// budget); links beyond it are dropped and counted in Counts.Trapped.
+	// Redirect targets count; seeds and a seed's redirect chain (depth 0)
+	// do not.
 	// Zero means no budget (default 0).
 	MaxPerHost int
 

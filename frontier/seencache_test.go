@@ -52,3 +52,30 @@ func TestBudgetRefusalIsNotSeen(t *testing.T) {
 		t.Fatalf("Add after raising the budget = %d, %v; want only the refused link", n, err)
 	}
 }
+
+// A redirect target found by crawling counts against its host's budget
+// like any other link, so a host that redirects every page to a new URL
+// cannot multiply its pages by max_redirects+1; a seed's redirect chain
+// (depth 0) stays exempt, as seeds are.
+func TestBudgetCountsRedirectTargets(t *testing.T) {
+	_, q := openTest(t, "", Options{MaxPerHost: 1})
+	ctx := context.Background()
+	l1 := link("a", 1)
+	l1.Depth = 1
+	if n, err := q.Add(ctx, []Link{l1}); err != nil || n != 1 {
+		t.Fatalf("Add = %d, %v; want 1 (budget of 1)", n, err)
+	}
+	target := link("a", 2)
+	target.Depth, target.Hops, target.Origin, target.Via = 1, 1, l1.URL, l1.URL
+	if n, err := q.Add(ctx, []Link{target}); err != nil || n != 0 {
+		t.Fatalf("Add of a redirect target over budget = %d, %v; want 0", n, err)
+	}
+	if c := q.Counts(); c.Trapped != 1 {
+		t.Fatalf("Trapped = %d; want 1", c.Trapped)
+	}
+	seedTarget := link("a", 3)
+	seedTarget.Hops, seedTarget.Origin, seedTarget.Via = 1, "http://a/seed", "http://a/seed"
+	if n, err := q.Add(ctx, []Link{seedTarget}); err != nil || n != 1 {
+		t.Fatalf("Add of a seed's redirect target = %d, %v; want 1 (seeds are exempt)", n, err)
+	}
+}

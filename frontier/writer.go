@@ -596,8 +596,11 @@ func (w *txWriter) enqueue(l Link, key []byte) (bool, error) {
 		}
 		return false, nil
 	}
-	if w.maxPerHost > 0 && l.Hops == 0 && l.Depth > 0 {
-		// Seeds and redirect targets are exempt; discovered links count.
+	if w.maxPerHost > 0 && l.Depth > 0 {
+		// Seeds and their redirect chains are exempt. Discovered links
+		// count, redirect targets among them: otherwise a host that
+		// redirects every page to a new URL gets max_redirects+1 fetches
+		// for each URL of its budget.
 		total := unmarshalHostRecord(w.btx.Bucket(bucketHosts).Get([]byte(l.Host))).Enqueued
 		if d := w.fx.hosts[l.Host]; d != nil {
 			total += d.Enqueued
