@@ -271,7 +271,8 @@ func (e *Engine) Running() bool { return e.running.Load() }
 func (e *Engine) Config() *config.Config { return e.config() }
 
 // RobotsStatus describes what the engine knows of host's robots.txt (for
-// crawler hosts): "unknown", "ok", "allow-all", "unreachable (retry …)" or
+// crawler hosts): "unknown", "ok", "allow-all", "unreachable (retry …)",
+// "stale: …" (a cached copy in use while robots.txt is unreachable) or
 // "unavailable".
 func (e *Engine) RobotsStatus(host string) string {
 	if !e.config().Fetch.RespectRobots {

@@ -2,6 +2,7 @@ package crawl
 
 import (
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -97,8 +98,9 @@ func stored(db *store.DB, url string) *store.Page {
 }
 
 // The same holds when robots.txt, refreshed for a recrawl, cannot be
-// fetched through every retry: the page is not requested (RFC 9309 reads
-// an unreachable robots.txt as a complete disallow), and the stored copy
+// fetched through every retry and the cached copy is too old to use
+// (robotsStaleMax): the page is not requested (RFC 9309 reads an
+// unreachable robots.txt as a complete disallow), and the stored copy
 // stays.
 func TestRecrawlWithRobotsDownKeepsStoredCopy(t *testing.T) {
 	var robotsDown atomic.Bool
@@ -123,9 +125,10 @@ func TestRecrawlWithRobotsDownKeepsStoredCopy(t *testing.T) {
 	waitFor(t, "first fetch stored", func() bool { return stored(db, h.url("/")) != nil })
 	robotsDown.Store(true)
 	asked := robotsAsked.Load()
-	e.robots.mu.Lock() // the cached robots.txt expires
+	e.robots.mu.Lock() // the cached robots.txt expires, too old to use stale
 	for _, en := range e.robots.entries {
 		en.expires = time.Now()
+		en.fetched = time.Now().Add(-robotsStaleMax)
 	}
 	e.robots.mu.Unlock()
 	waitFor(t, "a recrawl with robots.txt down noted", func() bool {
@@ -141,5 +144,57 @@ func TestRecrawlWithRobotsDownKeepsStoredCopy(t *testing.T) {
 	}
 	if err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
+	}
+}
+
+// A refresh of robots.txt that finds it down while the cached copy is
+// recent (under robotsStaleMax) keeps the copy in use: the recrawl goes on
+// under the cached rules, which still keep the crawler out of /private/.
+func TestRecrawlWithRobotsDownUsesCachedCopy(t *testing.T) {
+	var robotsDown atomic.Bool
+	var robotsAsked, pageAsked atomic.Int32
+	site := newHostileSite(t)
+	h := site.host("recrawl-robots-stale")
+	h.handle("/robots.txt", func(w http.ResponseWriter, r *http.Request) {
+		robotsAsked.Add(1)
+		if robotsDown.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("User-agent: *\nDisallow: /private/\n"))
+	})
+	h.handle("/", func(w http.ResponseWriter, r *http.Request) {
+		pageAsked.Add(1)
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = w.Write([]byte(`<html><title>good</title><a href="/private/x">p</a><a href="/b">b</a></html>`))
+	})
+	h.html("/b", "b")
+	h.html("/private/x", "secret")
+	db, e := newEngine(t, outageConfig(t, h.url("/"), site))
+	stop := startRun(e)
+	defer stop()
+	waitFor(t, "first fetch stored", func() bool { return stored(db, h.url("/")) != nil })
+	robotsDown.Store(true)
+	asked, pages := robotsAsked.Load(), pageAsked.Load()
+	e.robots.mu.Lock() // the cached robots.txt expires
+	for _, en := range e.robots.entries {
+		en.expires = time.Now()
+	}
+	e.robots.mu.Unlock()
+	waitFor(t, "recrawls with robots.txt down", func() bool {
+		return robotsAsked.Load() > asked && pageAsked.Load() >= pages+2
+	})
+	if st := e.robots.status("http://" + h.addr); !strings.HasPrefix(st, "stale") {
+		t.Errorf("robots.txt status = %q; want stale", st)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	p := stored(db, h.url("/"))
+	if p == nil || p.Status != 200 || p.Extra["recrawl_error"] != "" {
+		t.Errorf("record after recrawls under the cached rules: %+v; want a fresh 200", p)
+	}
+	if n := h.count("/private/x"); n != 0 {
+		t.Errorf("/private/x requested %d times; the cached rules disallow it", n)
 	}
 }

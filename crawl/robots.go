@@ -15,6 +15,12 @@ import (
 // robotsTTL is how long a fetched robots.txt is trusted (RFC 9309 §2.4).
 const robotsTTL = 24 * time.Hour
 
+// robotsStaleMax is how long after its fetch a cached robots.txt stays in
+// use while refreshes find robots.txt unreachable (RFC 9309 §2.4 allows
+// the cached copy past 24 hours then; §2.3.1.4 gives 30 days as a
+// reasonably long period). After it, unreachable means complete disallow.
+const robotsStaleMax = 30 * 24 * time.Hour
+
 // robotsGiveUpTTL is how long a host whose robots.txt stayed unreachable
 // through every retry keeps failing its URLs before it is tried again.
 const robotsGiveUpTTL = time.Hour
@@ -34,6 +40,8 @@ type robotsEntry struct {
 	attempts int           // consecutive unreachable fetches
 	gaveUp   bool          // unreachable through every retry
 	reason   string        // why the last fetch found it unreachable
+	fetched  time.Time     // when rules were fetched
+	stale    bool          // rules are a cached copy kept while robots.txt is unreachable
 	fetching chan struct{} // non-nil while a fetch runs; closed when it ends
 }
 
@@ -104,6 +112,11 @@ func (c *robotsCache) peek(origin string) *robots.Rules {
 // many times an unreachable robots.txt is retried before giving up;
 // backoff gives the wait before retry n (1-based).
 // fetchErr is the fetch's error, if any (kept as the reason).
+//
+// A refresh that finds robots.txt unreachable while the entry holds
+// reachable rules fetched less than robotsStaleMax ago keeps those rules
+// in use (stale): the host's crawl goes on under them, and robots.txt is
+// tried again on the retry schedule, then every robotsGiveUpTTL.
 func (c *robotsCache) store(origin string, rules *robots.Rules, fetchErr error, retries int, backoff func(int) time.Duration) robotsState {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -113,19 +126,40 @@ func (c *robotsCache) store(origin string, rules *robots.Rules, fetchErr error, 
 		c.entries[origin] = e
 	}
 	now := c.now()
-	e.rules = rules
-	e.gaveUp = false
-	e.reason = ""
+	reason := ""
 	if rules.Unreachable() {
-		e.reason = fmt.Sprintf("HTTP %d", rules.Status())
+		reason = fmt.Sprintf("HTTP %d", rules.Status())
 		var fe *fetcher.Error
 		switch {
 		case errors.As(fetchErr, &fe):
-			e.reason = fe.Error() // it names the URL already
+			reason = fe.Error() // it names the URL already
 		case fetchErr != nil:
-			e.reason = fetchErr.Error()
+			reason = fetchErr.Error()
 		}
 	}
+	if rules.Unreachable() && e.rules != nil && !e.rules.Unreachable() && now.Sub(e.fetched) < robotsStaleMax {
+		e.stale = true
+		e.reason = reason
+		e.attempts = min(e.attempts+1, retries+1)
+		if e.attempts > retries {
+			e.expires = now.Add(robotsGiveUpTTL)
+		} else {
+			e.expires = now.Add(backoff(e.attempts))
+		}
+		if e.fetching != nil {
+			close(e.fetching)
+			e.fetching = nil
+		}
+		return robotsState{rules: e.rules}
+	}
+	if e.stale { // the copy is too old to use: start counting afresh
+		e.attempts = 0
+	}
+	e.rules = rules
+	e.fetched = now
+	e.stale = false
+	e.gaveUp = false
+	e.reason = reason
 	if rules.Unreachable() {
 		e.attempts++
 		if e.attempts > retries {
@@ -188,13 +222,17 @@ func (c *robotsCache) clear() {
 
 // sweep drops expired entries so the cache does not grow with every host
 // ever seen. An unreachable robots.txt between retries is kept: its
-// attempt count decides when the host gives up.
+// attempt count decides when the host gives up; so is a stale copy (until
+// a refresh finds it older than robotsStaleMax).
 func (c *robotsCache) sweep() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
 	for k, e := range c.entries {
-		if e.fetching == nil && e.attempts == 0 && !now.Before(e.expires) {
+		if e.fetching != nil || now.Before(e.expires) {
+			continue
+		}
+		if (e.attempts == 0 && !e.stale) || (e.stale && now.Sub(e.fetched) >= robotsStaleMax) {
 			delete(c.entries, k)
 		}
 	}
@@ -212,6 +250,9 @@ func (c *robotsCache) status(origin string) string {
 		return "fetching"
 	case e.gaveUp:
 		return "unavailable"
+	case e.stale:
+		return "stale: robots.txt unreachable (" + e.reason + "), cached copy of " + e.fetched.UTC().Format(time.RFC3339) +
+			" in use, retry at " + e.expires.UTC().Format(time.RFC3339)
 	case e.rules.Unreachable():
 		return "unreachable (retry at " + e.expires.UTC().Format(time.RFC3339) + ")"
 	case e.rules.Status() >= 400:
