@@ -50,6 +50,8 @@ l</listing>a` + "\x00" + `b<p>c&nbsp;&nbsp;d</p>`,
 	"\xef\xbb\xbf<title>bom</title>caf\xc3\xa9",
 	"<title>caf\xe9 \xff\xfe</title>\xc3(",
 	`<meta charset="utf-8"><title>decl ` + "\xff" + `</title>`,
+	"<meta charset=shift_jis><base href=\"/b/?q=\x93\xfa\"><link rel=canonical href=\"/c?q=\x96\x7b\">" +
+		"<a href=\"?q=\x93\xfa\x96\x7b&#54620;\">q</a><a href=\"/\x93\xfa?q=\x93\xfa#\x93\xfa\">p</a><a href=\"\">b</a>",
 }
 
 // diffCorpus returns the differential tests' inputs: the tricky pages, the

@@ -134,7 +134,11 @@ type Document struct {
 	// Links are the canonical absolute http(s) URLs of a[href], area[href]
 	// and <meta http-equiv=refresh> targets, resolved against the first
 	// <base href> if it is valid and else the page URL; deduplicated, in
-	// document order. Links with rel=nofollow and links inside <template>
+	// document order. As in browsers, the non-ASCII characters of a query
+	// are percent-encoded in the page's encoding (Charset; UTF-8 for
+	// UTF-16 pages), those of a path in UTF-8; an unencodable character
+	// becomes %26%23<decimal>%3B. This holds for Canonical and the
+	// <base href> too. Links with rel=nofollow and links inside <template>
 	// are left out. Empty when NoFollow is set.
 	Links []string
 
@@ -193,7 +197,7 @@ func Parse(body []byte, contentType string, base *url.URL, opts Options) (*Docum
 	if sc.base != nil {
 		baseHref = attr(sc.base, "href")
 	}
-	l := linker{base: urlnorm.NewResolver(documentBase(baseHref, sc.base != nil, base), opts.Cache), opts: opts}
+	l := newLinker(baseHref, sc.base != nil, base, charsetName, opts)
 	if sc.canonical != nil {
 		doc.Canonical, _ = l.resolve(attr(sc.canonical, "href"))
 	}
@@ -210,7 +214,7 @@ func parseTokens(text []byte, charsetName string, base *url.URL, opts Options) *
 		Charset: charsetName, Title: s.title, Description: s.description,
 		NoFollow: s.noFollow, NoIndex: s.noIndex, TextLen: s.text.count,
 	}
-	l := linker{base: urlnorm.NewResolver(documentBase(s.baseHref, s.based, base), opts.Cache), opts: opts}
+	l := newLinker(s.baseHref, s.based, base, charsetName, opts)
 	if s.canonicalA {
 		doc.Canonical, _ = l.resolve(s.canonical)
 	}

@@ -83,16 +83,16 @@ func parseReference(body []byte, contentType string, base *url.URL, opts Options
 		}
 	}
 
-	docBase := base
+	docBase, query := base, queryEncoding(charsetName)
 	for _, n := range hd.FindMatcher(refBaseSel).Nodes {
 		if !insideTemplate(n) {
-			if u, err := urlnorm.Resolve(base, attr(n, "href")); err == nil {
+			if u, err := urlnorm.Resolve(base, encodeQuery(attr(n, "href"), query)); err == nil {
 				docBase = u
 			}
 			break
 		}
 	}
-	l := linker{base: urlnorm.NewResolver(docBase, opts.Cache), opts: opts}
+	l := linker{base: urlnorm.NewResolver(docBase, opts.Cache), query: query, opts: opts}
 	for _, n := range hd.FindMatcher(refLinkRelSel).Nodes {
 		if hasToken(attr(n, "rel"), "canonical") && !insideTemplate(n) {
 			doc.Canonical, _ = l.resolve(attr(n, "href"))
