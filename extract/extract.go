@@ -22,7 +22,11 @@
 // against the document base (the first <base href>, resolved against the
 // page URL, when it is a valid http(s) URL, else the page URL) and
 // normalizes it with internal/urlnorm, keeping the value unchanged when it
-// does not resolve (mailto:, javascript:, malformed, ...).
+// does not resolve (mailto:, javascript:, malformed, ...). Unlike the
+// parser's links, whose queries are percent-encoded in the page's
+// encoding as browsers do, such a value's query (and the <base href>'s)
+// is encoded in UTF-8 whatever the page's encoding: Apply sees only the
+// tree, not the encoding.
 //
 // A field without all: true takes the value of the first selected element
 // (like querySelector); with all: true it takes every selected element's
