@@ -158,9 +158,18 @@ func (e *Engine) processFetch(f *fetched) *frontier.Completion {
 				kept.Header.Set("Last-Modified", p.LastModified)
 			}
 		}
-		if kept.Extra == nil {
-			kept.Extra = map[string]string{}
+		kept.Extra = make(map[string]string, len(f.prior.Extra)+2)
+		for k, v := range f.prior.Extra {
+			kept.Extra[k] = v
 		}
+		// The body is still the one an earlier fetch captured: a WARC
+		// export dates its response record by that capture and this 304
+		// by fetched_at. The first 304 after a 200 notes the 200's time;
+		// later ones keep it.
+		if kept.Extra["body_fetched_at"] == "" && !f.prior.FetchedAt.IsZero() {
+			kept.Extra["body_fetched_at"] = f.prior.FetchedAt.UTC().Format(time.RFC3339Nano)
+		}
+		kept.NotModifiedHeader = p.Header
 		kept.Extra["last_status"] = "304"
 		delete(kept.Extra, "recrawl_error")
 		delete(kept.Extra, "recrawl_failed_at")

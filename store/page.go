@@ -42,6 +42,12 @@ type Page struct {
 	Header       http.Header       `json:"header,omitempty"`        // response headers as received
 	Fields       map[string]any    `json:"fields"`                  // extracted data (extraction rules)
 	Extra        map[string]string `json:"extra,omitempty"`         // free-form notes (e.g. dropped link counts)
+
+	// NotModifiedHeader holds the headers of the 304 Not Modified that
+	// last confirmed the stored body on a recrawl; nil when the body came
+	// with the last successful fetch. With it, FetchedAt is that 304's
+	// time and Extra["body_fetched_at"] the body's (RFC 3339, nanoseconds).
+	NotModifiedHeader http.Header `json:"not_modified_header,omitempty"`
 }
 
 // recordVersion prefixes every encoded record so the codec can evolve.
