@@ -95,8 +95,9 @@ complete. On a terminal, stderr shows "exported N/M pages" as it goes.`,
 						skipped++
 						return nil
 					}
-					return ww.WriteResponse(&warc.Response{URL: p.URL, Date: p.FetchedAt, Status: p.Status,
+					_, err := ww.WriteResponse(&warc.Response{URL: p.URL, Date: p.FetchedAt, Status: p.Status,
 						Header: p.Header, Body: body, Truncated: p.Truncated})
+					return err
 				})
 				if err == nil && skipped > 0 {
 					prog.done()

@@ -1,11 +1,13 @@
 // Package warc writes and reads WARC 1.1 files (ISO 28500:2017): a
-// warcinfo record, then one response record per archived page, each record
+// warcinfo record, then one response record per archived page (and a
+// revisit record for a later 304 Not Modified of it), each record
 // compressed as its own gzip member so archival tools can seek to any
 // record.
 //
 // It is written here rather than imported because the Go WARC libraries
 // are not among the module's dependencies; it covers only what the crawler
-// exports (warcinfo and response records) and what its tests read back.
+// exports (warcinfo, response and server-not-modified revisit records) and
+// what its tests read back.
 package warc
 
 import (
@@ -31,7 +33,13 @@ const Version = "WARC/1.1"
 const (
 	TypeWarcinfo = "warcinfo"
 	TypeResponse = "response"
+	TypeRevisit  = "revisit"
 )
+
+// ProfileServerNotModified is the WARC-Profile of the revisit records
+// Writer writes (WARC 1.1 §6.7.3): the server asserted, with a 304 Not
+// Modified, that the content had not changed since the record referred to.
+const ProfileServerNotModified = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
 
 // Response is one archived HTTP exchange's response.
 type Response struct {
@@ -46,6 +54,25 @@ type Response struct {
 	// Truncated marks a body cut short at the fetcher's size limit; the
 	// record then carries "WARC-Truncated: length".
 	Truncated bool
+}
+
+// Revisit is a later visit to an archived response that the server
+// answered 304 Not Modified.
+type Revisit struct {
+	URL    string      // WARC-Target-URI
+	Date   time.Time   // WARC-Date: when the 304 was received
+	Header http.Header // the 304's headers as received; nil = none
+	// RefersTo is the revisited response record's WARC-Record-ID, as
+	// WriteResponse returned it; "" leaves WARC-Refers-To out.
+	RefersTo string
+	// RefersToURL and RefersToDate are the revisited response's
+	// WARC-Target-URI and WARC-Date (its capture time); both required.
+	RefersToURL  string
+	RefersToDate time.Time
+	// PayloadDigest is the revisited response's WARC-Payload-Digest
+	// (Digest of its body): the payload of a server-not-modified revisit
+	// is the content the 304 confirmed. "" leaves it out.
+	PayloadDigest string
 }
 
 // Writer writes WARC records, each as its own gzip member. It is not safe
@@ -87,37 +114,20 @@ func (w *Writer) WriteInfo(filename string, fields ...string) error {
 
 // WriteResponse writes r as a response record with
 // Content-Type "application/http;msgtype=response" and sha1 block and
-// payload digests.
-func (w *Writer) WriteResponse(r *Response) error {
+// payload digests, and returns the record's WARC-Record-ID.
+func (w *Writer) WriteResponse(r *Response) (id string, err error) {
 	if r.Status < 100 || r.Status > 999 {
-		return fmt.Errorf("warc: %s: status %d is not an HTTP status", r.URL, r.Status)
+		return "", fmt.Errorf("warc: %s: status %d is not an HTTP status", r.URL, r.Status)
 	}
 	var block bytes.Buffer
-	text := http.StatusText(r.Status)
-	if text == "" {
-		text = "Status " + strconv.Itoa(r.Status)
-	}
-	fmt.Fprintf(&block, "HTTP/1.1 %d %s\r\n", r.Status, text)
-	keys := make([]string, 0, len(r.Header))
-	for k := range r.Header {
-		switch http.CanonicalHeaderKey(k) {
-		case "Content-Encoding", "Transfer-Encoding", "Content-Length":
-			continue
-		}
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		for _, v := range r.Header[k] {
-			fmt.Fprintf(&block, "%s: %s\r\n", clean(k), clean(v))
-		}
-	}
+	writeHTTPHead(&block, r.Status, r.Header)
 	fmt.Fprintf(&block, "Content-Length: %d\r\n\r\n", len(r.Body))
 	block.Write(r.Body)
 
+	id = newRecordID()
 	h := [][2]string{
 		{"WARC-Type", TypeResponse},
-		{"WARC-Record-ID", newRecordID()},
+		{"WARC-Record-ID", id},
 		{"WARC-Date", formatDate(r.Date)},
 		{"WARC-Target-URI", clean(r.URL)},
 		{"Content-Type", "application/http;msgtype=response"},
@@ -126,7 +136,67 @@ func (w *Writer) WriteResponse(r *Response) error {
 	if r.Truncated {
 		h = append(h, [2]string{"WARC-Truncated", "length"})
 	}
+	return id, w.write(h, block.Bytes())
+}
+
+// WriteRevisit writes r as a revisit record with the server-not-modified
+// profile, WARC-Refers-To-Target-URI and WARC-Refers-To-Date naming the
+// response it revisits (and WARC-Refers-To and WARC-Payload-Digest when
+// given). Its block, Content-Type "application/http;msgtype=response", is
+// the 304's status line and headers: no body, so Content-Length,
+// Transfer-Encoding and Content-Encoding are left out as in WriteResponse.
+func (w *Writer) WriteRevisit(r *Revisit) error {
+	if r.RefersToURL == "" || r.RefersToDate.IsZero() {
+		return fmt.Errorf("warc: %s: revisit names no response (target URI and date required)", r.URL)
+	}
+	var block bytes.Buffer
+	writeHTTPHead(&block, http.StatusNotModified, r.Header)
+	block.WriteString("\r\n")
+
+	h := [][2]string{
+		{"WARC-Type", TypeRevisit},
+		{"WARC-Record-ID", newRecordID()},
+		{"WARC-Date", formatDate(r.Date)},
+		{"WARC-Target-URI", clean(r.URL)},
+		{"WARC-Profile", ProfileServerNotModified},
+	}
+	if r.RefersTo != "" {
+		h = append(h, [2]string{"WARC-Refers-To", clean(r.RefersTo)})
+	}
+	h = append(h,
+		[2]string{"WARC-Refers-To-Target-URI", clean(r.RefersToURL)},
+		[2]string{"WARC-Refers-To-Date", formatDate(r.RefersToDate)},
+		[2]string{"Content-Type", "application/http;msgtype=response"})
+	if r.PayloadDigest != "" {
+		h = append(h, [2]string{"WARC-Payload-Digest", clean(r.PayloadDigest)})
+	}
 	return w.write(h, block.Bytes())
+}
+
+// writeHTTPHead writes an HTTP/1.1 status line and header's fields, sorted
+// by name, without Content-Encoding, Transfer-Encoding and Content-Length
+// (the stored body is decoded, and the caller states its length). The
+// blank line that ends the header is left to the caller.
+func writeHTTPHead(block *bytes.Buffer, status int, header http.Header) {
+	text := http.StatusText(status)
+	if text == "" {
+		text = "Status " + strconv.Itoa(status)
+	}
+	fmt.Fprintf(block, "HTTP/1.1 %d %s\r\n", status, text)
+	keys := make([]string, 0, len(header))
+	for k := range header {
+		switch http.CanonicalHeaderKey(k) {
+		case "Content-Encoding", "Transfer-Encoding", "Content-Length":
+			continue
+		}
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		for _, v := range header[k] {
+			fmt.Fprintf(block, "%s: %s\r\n", clean(k), clean(v))
+		}
+	}
 }
 
 // write frames one record (header fields, block digest, length, block,

@@ -47,7 +47,7 @@ func writeSample(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	for _, r := range sampleResponses() {
-		if err := w.WriteResponse(r); err != nil {
+		if _, err := w.WriteResponse(r); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -201,7 +201,7 @@ func TestReaderRejectsDamage(t *testing.T) {
 
 func TestWriteResponseRejectsBadStatus(t *testing.T) {
 	w := NewWriter(io.Discard)
-	if err := w.WriteResponse(&Response{URL: "http://x/", Status: 0}); err == nil {
+	if _, err := w.WriteResponse(&Response{URL: "http://x/", Status: 0}); err == nil {
 		t.Error("status 0 accepted")
 	}
 	if err := w.WriteInfo("f", "odd"); err == nil {
