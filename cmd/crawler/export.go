@@ -37,7 +37,10 @@ output).
          stored headers and body, each record its own gzip member (.warc.gz).
          Bodies are stored decoded, so Content-Encoding is dropped and
          Content-Length is the stored body's. Failed URLs with no response
-         have nothing to archive and are skipped (counted on stderr).
+         have nothing to archive and are skipped (counted on stderr). A page
+         whose stored body a recrawl's 304 confirmed is its response record
+         dated by the body's fetch, then a revisit record (server-not-modified)
+         dated by the 304, holding the 304's headers.
 
 A file given with --output is written under a temporary name and renamed when
 complete. On a terminal, stderr shows "exported N/M pages" as it goes.`,
@@ -95,9 +98,7 @@ complete. On a terminal, stderr shows "exported N/M pages" as it goes.`,
 						skipped++
 						return nil
 					}
-					_, err := ww.WriteResponse(&warc.Response{URL: p.URL, Date: p.FetchedAt, Status: p.Status,
-						Header: p.Header, Body: body, Truncated: p.Truncated})
-					return err
+					return exportWARCPage(ww, p, body)
 				})
 				if err == nil && skipped > 0 {
 					prog.done()
@@ -111,6 +112,27 @@ complete. On a terminal, stderr shows "exported N/M pages" as it goes.`,
 	cmd.Flags().StringVar(&rule, "rule", "", "extraction rule whose fields the csv export writes")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write to this file instead of standard output")
 	return cmd
+}
+
+// exportWARCPage writes p as a response record dated by its fetch. When a
+// recrawl's 304 kept an earlier fetch's body (extra.body_fetched_at, before
+// fetched_at), the response is dated by that earlier capture and followed
+// by a server-not-modified revisit record dated by the 304, referring to
+// it: the server did not send the body at the 304's time.
+func exportWARCPage(ww *warc.Writer, p *store.Page, body []byte) error {
+	r := &warc.Response{URL: p.URL, Date: p.FetchedAt, Status: p.Status,
+		Header: p.Header, Body: body, Truncated: p.Truncated}
+	captured, err := time.Parse(time.RFC3339Nano, p.Extra["body_fetched_at"])
+	revisit := err == nil && captured.Before(p.FetchedAt)
+	if revisit {
+		r.Date = captured
+	}
+	id, err := ww.WriteResponse(r)
+	if err != nil || !revisit {
+		return err
+	}
+	return ww.WriteRevisit(&warc.Revisit{URL: p.URL, Date: p.FetchedAt, Header: p.NotModifiedHeader,
+		RefersTo: id, RefersToURL: p.URL, RefersToDate: captured, PayloadDigest: warc.Digest(body)})
 }
 
 // exportCSV writes the fields rule extracted, one row per matching page.
