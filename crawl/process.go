@@ -165,8 +165,10 @@ func (e *Engine) processFetch(f *fetched) *frontier.Completion {
 		// The body is still the one an earlier fetch captured: a WARC
 		// export dates its response record by that capture and this 304
 		// by fetched_at. The first 304 after a 200 notes the 200's time;
-		// later ones keep it.
-		if kept.Extra["body_fetched_at"] == "" && !f.prior.FetchedAt.IsZero() {
+		// later ones keep it. A record an older version stored after a
+		// 304 (last_status 304, no note) has a 304's time: the capture
+		// time is unknown, and stays unnoted.
+		if kept.Extra["body_fetched_at"] == "" && f.prior.Extra["last_status"] != "304" && !f.prior.FetchedAt.IsZero() {
 			kept.Extra["body_fetched_at"] = f.prior.FetchedAt.UTC().Format(time.RFC3339Nano)
 		}
 		kept.NotModifiedHeader = p.Header

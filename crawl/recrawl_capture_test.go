@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"crawler/store"
 )
 
 // A 304 keeps the stored body, so the record must say when that body was
@@ -86,6 +88,44 @@ func TestRecrawl304KeepsBodyCaptureTime(t *testing.T) {
 	if p := stored(db, h.url("/")); p.Extra["body_fetched_at"] != "" || p.NotModifiedHeader != nil {
 		t.Errorf("after a 200 replaced the body: extra.body_fetched_at %q, not_modified_header %v; want neither",
 			p.Extra["body_fetched_at"], p.NotModifiedHeader)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+}
+
+// A record stored by an older version after a 304 has last_status 304 but
+// no body_fetched_at: its fetched_at is that 304's time, not the body's.
+// The next 304 must not take it for the capture time.
+func TestRecrawl304AfterOlder304LeavesCaptureUnknown(t *testing.T) {
+	var conditional atomic.Int32
+	site := newHostileSite(t)
+	h := site.host("recrawl-legacy-304")
+	h.handle("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			conditional.Add(1)
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("ETag", `"v1"`)
+		_, _ = w.Write([]byte("<html><title>t</title>body</html>"))
+	})
+	cfg := outageConfig(t, h.url("/"), site)
+	cfg.Fetch.RespectRobots = false
+	db, e := newEngine(t, cfg)
+	older := &store.Page{URL: h.url("/"), Host: h.addr, Status: 200, ETag: `"v1"`,
+		FetchedAt: time.Now().Add(-time.Hour).UTC(), Extra: map[string]string{"last_status": "304"}}
+	if err := db.Update(func(tx *store.Tx) error { return tx.PutPage(older) }); err != nil {
+		t.Fatal(err)
+	}
+	stop := startRun(e)
+	defer stop()
+	waitFor(t, "a 304 stored", func() bool {
+		p := stored(db, h.url("/"))
+		return conditional.Load() > 0 && p.FetchedAt.After(older.FetchedAt)
+	})
+	if p := stored(db, h.url("/")); p.Extra["body_fetched_at"] != "" || p.Extra["last_status"] != "304" {
+		t.Errorf("after a 304 on an older 304's record: extra %v; want last_status 304 and no body_fetched_at (unknown)", p.Extra)
 	}
 	if err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)

@@ -46,7 +46,8 @@ type Page struct {
 	// NotModifiedHeader holds the headers of the 304 Not Modified that
 	// last confirmed the stored body on a recrawl; nil when the body came
 	// with the last successful fetch. With it, FetchedAt is that 304's
-	// time and Extra["body_fetched_at"] the body's (RFC 3339, nanoseconds).
+	// time and Extra["body_fetched_at"], when known, the body's (RFC 3339,
+	// nanoseconds).
 	NotModifiedHeader http.Header `json:"not_modified_header,omitempty"`
 }
 
