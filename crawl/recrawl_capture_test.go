@@ -45,10 +45,8 @@ func TestRecrawl304KeepsBodyCaptureTime(t *testing.T) {
 	})
 	cfg := outageConfig(t, h.url("/"), site)
 	cfg.Fetch.RespectRobots = false
-	db, e := newEngine(t, cfg)
-	stop := startRun(e)
+	db, _, stop := startStored(t, cfg, h.url("/"))
 	defer stop()
-	waitFor(t, "first fetch stored", func() bool { return stored(db, h.url("/")) != nil })
 	// Only the first request is unconditional, and until mode changes
 	// nothing else replaces the record's fetch time.
 	captured := stored(db, h.url("/")).FetchedAt

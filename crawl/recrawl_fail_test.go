@@ -31,10 +31,8 @@ func TestFailedRecrawlKeepsStoredCopy(t *testing.T) {
 	})
 	cfg := outageConfig(t, h.url("/"), site)
 	cfg.Fetch.RespectRobots = false
-	db, e := newEngine(t, cfg)
-	stop := startRun(e)
+	db, e, stop := startStored(t, cfg, h.url("/"))
 	defer stop()
-	waitFor(t, "first fetch stored", func() bool { return stored(db, h.url("/")) != nil })
 	down.Store(true)
 	before := n.Load()
 	waitFor(t, "a recrawl failed", func() bool {
@@ -75,6 +73,46 @@ func outageConfig(t *testing.T, seed string, site *hostileSite) *config.Config {
 	return cfg
 }
 
+// startStored starts a crawl on cfg and waits until url is stored; stop
+// ends it (at cleanup at the latest).
+func startStored(t *testing.T, cfg *config.Config, url string) (*store.DB, *Engine, func() error) {
+	t.Helper()
+	db, e := newEngine(t, cfg)
+	stop := startRun(e)
+	t.Cleanup(func() { _ = stop() }) // also when waitFor fails
+	waitFor(t, "first fetch stored", func() bool { return stored(db, url) != nil })
+	return db, e, stop
+}
+
+// robotsOutageHost adds a host to site whose robots.txt disallows
+// /private/, or answers 503 while down is set; asked counts its requests.
+func robotsOutageHost(site *hostileSite, name string) (h *hostileHost, down *atomic.Bool, asked *atomic.Int32) {
+	h, down, asked = site.host(name), new(atomic.Bool), new(atomic.Int32)
+	h.handle("/robots.txt", func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		if down.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("User-agent: *\nDisallow: /private/\n"))
+	})
+	return h, down, asked
+}
+
+// expireRobots makes every robots.txt e has cached due for a refresh;
+// tooOld also dates its fetch robotsStaleMax ago, too old to stay in use
+// while robots.txt is unreachable.
+func expireRobots(e *Engine, tooOld bool) {
+	e.robots.mu.Lock()
+	defer e.robots.mu.Unlock()
+	for _, en := range e.robots.entries {
+		en.expires = time.Now()
+		if tooOld {
+			en.fetched = time.Now().Add(-robotsStaleMax)
+		}
+	}
+}
+
 // waitFor polls cond until it holds, failing the test after 20s.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -103,34 +141,17 @@ func stored(db *store.DB, url string) *store.Page {
 // unreachable robots.txt as a complete disallow), and the stored copy
 // stays.
 func TestRecrawlWithRobotsDownKeepsStoredCopy(t *testing.T) {
-	var robotsDown atomic.Bool
-	var robotsAsked atomic.Int32
 	site := newHostileSite(t)
-	h := site.host("recrawl-robots-outage")
-	h.handle("/robots.txt", func(w http.ResponseWriter, r *http.Request) {
-		robotsAsked.Add(1)
-		if robotsDown.Load() {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = w.Write([]byte("User-agent: *\nDisallow: /private/\n"))
-	})
+	h, robotsDown, robotsAsked := robotsOutageHost(site, "recrawl-robots-outage")
 	h.handle("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		_, _ = w.Write([]byte("<html><title>good</title>the body</html>"))
 	})
-	db, e := newEngine(t, outageConfig(t, h.url("/"), site))
-	stop := startRun(e)
+	db, e, stop := startStored(t, outageConfig(t, h.url("/"), site), h.url("/"))
 	defer stop()
-	waitFor(t, "first fetch stored", func() bool { return stored(db, h.url("/")) != nil })
 	robotsDown.Store(true)
 	asked := robotsAsked.Load()
-	e.robots.mu.Lock() // the cached robots.txt expires, too old to use stale
-	for _, en := range e.robots.entries {
-		en.expires = time.Now()
-		en.fetched = time.Now().Add(-robotsStaleMax)
-	}
-	e.robots.mu.Unlock()
+	expireRobots(e, true)
 	waitFor(t, "a recrawl with robots.txt down noted", func() bool {
 		p := stored(db, h.url("/"))
 		return robotsAsked.Load() > asked && p != nil && p.Extra["recrawl_error"] != ""
@@ -151,18 +172,9 @@ func TestRecrawlWithRobotsDownKeepsStoredCopy(t *testing.T) {
 // recent (under robotsStaleMax) keeps the copy in use: the recrawl goes on
 // under the cached rules, which still keep the crawler out of /private/.
 func TestRecrawlWithRobotsDownUsesCachedCopy(t *testing.T) {
-	var robotsDown atomic.Bool
-	var robotsAsked, pageAsked atomic.Int32
+	var pageAsked atomic.Int32
 	site := newHostileSite(t)
-	h := site.host("recrawl-robots-stale")
-	h.handle("/robots.txt", func(w http.ResponseWriter, r *http.Request) {
-		robotsAsked.Add(1)
-		if robotsDown.Load() {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = w.Write([]byte("User-agent: *\nDisallow: /private/\n"))
-	})
+	h, robotsDown, robotsAsked := robotsOutageHost(site, "recrawl-robots-stale")
 	h.handle("/", func(w http.ResponseWriter, r *http.Request) {
 		pageAsked.Add(1)
 		w.Header().Set("Content-Type", "text/html")
@@ -170,17 +182,11 @@ func TestRecrawlWithRobotsDownUsesCachedCopy(t *testing.T) {
 	})
 	h.html("/b", "b")
 	h.html("/private/x", "secret")
-	db, e := newEngine(t, outageConfig(t, h.url("/"), site))
-	stop := startRun(e)
+	db, e, stop := startStored(t, outageConfig(t, h.url("/"), site), h.url("/"))
 	defer stop()
-	waitFor(t, "first fetch stored", func() bool { return stored(db, h.url("/")) != nil })
 	robotsDown.Store(true)
 	asked, pages := robotsAsked.Load(), pageAsked.Load()
-	e.robots.mu.Lock() // the cached robots.txt expires
-	for _, en := range e.robots.entries {
-		en.expires = time.Now()
-	}
-	e.robots.mu.Unlock()
+	expireRobots(e, false)
 	waitFor(t, "recrawls with robots.txt down", func() bool {
 		return robotsAsked.Load() > asked && pageAsked.Load() >= pages+2
 	})
