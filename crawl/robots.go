@@ -125,6 +125,10 @@ func (c *robotsCache) store(origin string, rules *robots.Rules, fetchErr error, 
 		e = &robotsEntry{}
 		c.entries[origin] = e
 	}
+	if e.fetching != nil { // waiters wake once this returns and unlocks
+		close(e.fetching)
+		e.fetching = nil
+	}
 	now := c.now()
 	reason := ""
 	if rules.Unreachable() {
@@ -140,15 +144,8 @@ func (c *robotsCache) store(origin string, rules *robots.Rules, fetchErr error, 
 	if rules.Unreachable() && e.rules != nil && !e.rules.Unreachable() && now.Sub(e.fetched) < robotsStaleMax {
 		e.stale = true
 		e.reason = reason
-		e.attempts = min(e.attempts+1, retries+1)
-		if e.attempts > retries {
-			e.expires = now.Add(robotsGiveUpTTL)
-		} else {
-			e.expires = now.Add(backoff(e.attempts))
-		}
-		if e.fetching != nil {
-			close(e.fetching)
-			e.fetching = nil
+		if e.schedule(now, retries, backoff) {
+			e.attempts = retries + 1 // hourly from now on; the count stops here
 		}
 		return robotsState{rules: e.rules}
 	}
@@ -161,27 +158,32 @@ func (c *robotsCache) store(origin string, rules *robots.Rules, fetchErr error, 
 	e.gaveUp = false
 	e.reason = reason
 	if rules.Unreachable() {
-		e.attempts++
-		if e.attempts > retries {
+		if e.schedule(now, retries, backoff) {
 			e.gaveUp = true
 			e.attempts = 0
-			e.expires = now.Add(robotsGiveUpTTL)
-		} else {
-			e.expires = now.Add(backoff(e.attempts))
 		}
 	} else {
 		e.attempts = 0
 		e.expires = now.Add(robotsTTL)
-	}
-	if e.fetching != nil {
-		close(e.fetching)
-		e.fetching = nil
 	}
 	st := robotsState{rules: rules, gaveUp: e.gaveUp, reason: e.reason}
 	if rules.Unreachable() && !e.gaveUp {
 		st.retry = e.expires
 	}
 	return st
+}
+
+// schedule counts an unreachable fetch of e and sets when robots.txt is
+// tried next: after backoff(attempts) while retries remain, after
+// robotsGiveUpTTL once they are spent. It reports whether they are.
+func (e *robotsEntry) schedule(now time.Time, retries int, backoff func(int) time.Duration) (spent bool) {
+	e.attempts++
+	if e.attempts > retries {
+		e.expires = now.Add(robotsGiveUpTTL)
+		return true
+	}
+	e.expires = now.Add(backoff(e.attempts))
+	return false
 }
 
 // abandon ends a fetch the caller owned without a result (shutdown).
