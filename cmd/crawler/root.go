@@ -45,6 +45,7 @@ its unix socket; when it is stopped, they read the file directly.`,
 		newExportCmd(g),
 		newDemoCmd(g),
 		newCheckCmd(g),
+		newCompactCmd(g),
 		newExtractCmd(g),
 		newReloadCmd(g),
 	)

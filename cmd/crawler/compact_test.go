@@ -1,0 +1,66 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"crawler/store"
+)
+
+// compact after a crawl: the file shrinks (the drained queue's pages are
+// free), check passes with the same counts, and every verb answers as
+// before. A held file is exit 3 and says to stop the daemon; so is a
+// missing one.
+func TestCompactVerb(t *testing.T) {
+	site := querySite(t, "127.0.1.200", 60)
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, site.Seeds(), "")
+	if code, _, stderr := run(t, "run", "--config", cfg, "--exit-when-idle"); code != exitOK {
+		t.Fatalf("run: exit %d: %s", code, stderr)
+	}
+	dbPath := filepath.Join(dir, "data", "crawl.db")
+	counts := regexp.MustCompile(`^ok: (.*); \d+ bytes\n$`)
+	before := counts.FindStringSubmatch(mustRun(t, "check", "--config", cfg))
+	list := mustRun(t, "pages", "list", "--config", cfg, "--format", "jsonl")
+	get := mustRun(t, "pages", "get", site.PageURLs()[7], "--config", cfg, "--body")
+	fi, err := os.Stat(dbPath)
+	if err != nil || before == nil {
+		t.Fatalf("before compact: check %q, stat %v", before, err)
+	}
+
+	out := mustRun(t, "compact", "--config", cfg)
+	if !regexp.MustCompile(`^compacted .*crawl\.db: [0-9.]+ [KMG]iB -> [0-9.]+ [KMG]iB\n$`).MatchString(out) {
+		t.Errorf("compact printed %q", out)
+	}
+	now, err := os.Stat(dbPath)
+	if err != nil || now.Size() >= fi.Size() {
+		t.Fatalf("compact: %d bytes before, %d after (%v); want smaller", fi.Size(), now.Size(), err)
+	}
+	after := counts.FindStringSubmatch(mustRun(t, "check", "--config", cfg))
+	if after == nil || after[1] != before[1] {
+		t.Errorf("check after compact: %q; before: %q", after, before)
+	}
+	if got := mustRun(t, "pages", "list", "--config", cfg, "--format", "jsonl"); got != list {
+		t.Errorf("pages list changed by compact:\n%s\nwas:\n%s", got, list)
+	}
+	if got := mustRun(t, "pages", "get", site.PageURLs()[7], "--config", cfg, "--body"); got != get {
+		t.Errorf("pages get --body changed by compact")
+	}
+
+	db, err := store.Open(dbPath, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := run(t, "compact", "--config", cfg)
+	db.Close()
+	if code != exitData || !strings.Contains(stderr, "daemon stopped") || !strings.Contains(stderr, "stop the running crawler") {
+		t.Errorf("locked: exit %d, stderr %q; want 3 and to stop the daemon", code, stderr)
+	}
+	empty := writeConfig(t, t.TempDir(), site.Seeds(), "")
+	if code, _, stderr := run(t, "compact", "--config", empty); code != exitData || !strings.Contains(stderr, "run `crawler run` first") {
+		t.Errorf("missing: exit %d, stderr %q; want 3", code, stderr)
+	}
+}

@@ -1,0 +1,213 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Why the store compacts offline.
+//
+// bbolt never shrinks its file: pages freed by a commit go on the
+// freelist and are reused by later commits, but the file keeps its
+// high-water size. A crawl's frontier is the big case: with a million
+// URLs queued the queue bucket holds hundreds of megabytes, all of it free
+// once they are fetched, and a recrawl's replaced bodies free their pages
+// too. bbolt's Compact copies every bucket into a new file, leaves filled
+// full (keys arrive in order), so the copy holds only what is live. It
+// needs the daemon stopped: the copy must see every commit, and the
+// rename must not race a writer.
+
+// compactSuffix names the copy while it is written, next to the file.
+const compactSuffix = ".compact"
+
+// compactTxBytes bounds the keys and values copied per transaction of
+// the new file, so compacting a large file does not hold all its dirty
+// pages in memory at once.
+const compactTxBytes = 64 << 20
+
+// ErrNoSpace is returned by Compact when the file system holding the
+// database has less free space than the copy needs. Nothing was changed.
+var ErrNoSpace = errors.New("not enough free disk space to compact")
+
+// CompactResult describes a finished Compact.
+type CompactResult struct {
+	Before, After int64 // file sizes, in bytes
+}
+
+// freeBytes returns the bytes available to this user on dir's file
+// system; tests replace it.
+var freeBytes = func(dir string) (int64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 0, err
+	}
+	return int64(st.Bavail) * st.Bsize, nil
+}
+
+// Compact rewrites the crawl database at path without its free pages and
+// replaces the file with the copy. It needs the file to itself: while any
+// other process has it open (a running daemon, a CLI reading it) it fails
+// with ErrLocked after timeout (zero means Options.Timeout's default);
+// a missing file is ErrMissing and one that is not a crawl database
+// ErrCorrupt, exactly as Open.
+//
+// The copy is written to path+".compact" beside the file, synced, checked
+// (bbolt's page check, and every bucket must hold as many keys as the
+// original's), and only then renamed over path, while the original stays
+// locked so no daemon can start on it meanwhile. Any failure, a crash or
+// a full disk (ErrNoSpace when the free space is known to be short
+// beforehand) leaves the original untouched; a copy left by an earlier
+// crash is removed first. The file's permissions are kept.
+func Compact(path string, timeout time.Duration) (res CompactResult, err error) {
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real // replace the file, not the link
+	}
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return res, fmt.Errorf("compact %s: %w", path, ErrMissing)
+	case err != nil:
+		return res, fmt.Errorf("compact %s: %w", path, err)
+	}
+	if timeout <= 0 {
+		timeout = time.Second // Options.Timeout's default
+	}
+	// Open as a read-write Open does (walk every page first, then take the
+	// exclusive lock) but write nothing: the original must stay as it is
+	// until the rename.
+	if err := precheck(path, timeout); err != nil {
+		return res, err
+	}
+	src, err := openBolt(path, &bolt.Options{Timeout: timeout, FreelistType: bolt.FreelistMapType, NoFreelistSync: true})
+	if err != nil {
+		return res, err
+	}
+	defer func() {
+		if cerr := src.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("compact %s: close: %w", path, cerr)
+		}
+	}()
+	if err := (&DB{bolt: src, path: path, ro: true}).init(); err != nil { // the schema check, read-only
+		return res, err
+	}
+	res.Before = fi.Size()
+	st := src.Stats()
+	pageSize := src.Info().PageSize
+	var used int64 // the live pages: at most what the copy needs
+	_ = src.View(func(tx *bolt.Tx) error {
+		used = tx.Size() - int64(st.FreePageN+st.PendingPageN)*int64(pageSize)
+		return nil
+	})
+	tmp := path + compactSuffix
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return res, fmt.Errorf("compact %s: remove the copy an earlier compact left: %w", path, err)
+	}
+	dir := filepath.Dir(path)
+	if avail, err := freeBytes(dir); err == nil && avail < used {
+		return res, fmt.Errorf("compact %s: the copy needs up to %d bytes, %s has %d free: %w", path, used, dir, avail, ErrNoSpace)
+	}
+	defer func() {
+		if err != nil {
+			_ = os.Remove(tmp)
+		}
+	}()
+	if err := copyCompacted(src, tmp, pageSize, fi.Mode().Perm()); err != nil {
+		return res, fmt.Errorf("compact %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return res, fmt.Errorf("compact %s: %w", path, err)
+	}
+	if err := syncDir(dir); err != nil {
+		// The rename happened; only its durability is in doubt.
+		return res, fmt.Errorf("compact %s: sync %s: %w", path, dir, err)
+	}
+	if fi, err := os.Stat(path); err == nil {
+		res.After = fi.Size()
+	}
+	return res, nil
+}
+
+// copyCompacted writes src's buckets to a new file at dst, syncs it and
+// checks the copy against src.
+func copyCompacted(src *bolt.DB, dst string, pageSize int, perm fs.FileMode) (err error) {
+	out, err := bolt.Open(dst, perm, &bolt.Options{
+		PageSize:       pageSize,
+		FreelistType:   bolt.FreelistMapType,
+		NoFreelistSync: true,
+		NoSync:         true, // one sync at the end
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := out.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+	}()
+	if err := bolt.Compact(out, src, compactTxBytes); err != nil {
+		return fmt.Errorf("copy: %w", err)
+	}
+	if err := out.Sync(); err != nil {
+		return fmt.Errorf("sync the copy: %w", err)
+	}
+	if err := os.Chmod(dst, perm); err != nil { // bbolt's mode is masked by umask
+		return err
+	}
+	return sameKeys(src, out)
+}
+
+// sameKeys checks the copy: bbolt's page check finds nothing, and each
+// top-level bucket holds as many keys as the original's.
+func sameKeys(src, copy *bolt.DB) error {
+	want, err := bucketKeys(src)
+	if err != nil {
+		return err
+	}
+	got, err := bucketKeys(copy)
+	if err != nil {
+		return err
+	}
+	for name, n := range want {
+		if got[name] != n {
+			return fmt.Errorf("the copy's bucket %q holds %d keys, the original's %d", name, got[name], n)
+		}
+	}
+	if len(got) != len(want) {
+		return fmt.Errorf("the copy has %d buckets, the original %d", len(got), len(want))
+	}
+	return copy.View(func(tx *bolt.Tx) error {
+		for err := range tx.Check() {
+			return fmt.Errorf("check the copy: %w", err)
+		}
+		return nil
+	})
+}
+
+// bucketKeys counts the keys of each top-level bucket.
+func bucketKeys(db *bolt.DB) (map[string]int, error) {
+	out := make(map[string]int)
+	err := db.View(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			out[string(name)] = b.Stats().KeyN
+			return nil
+		})
+	})
+	return out, err
+}
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
