@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 
 	"github.com/spf13/cobra"
 
@@ -24,7 +25,8 @@ crash) leaves crawl.db as it was; a copy left by a crash is removed by the
 next compact. The copy needs up to the live data's size in free space.
 
 Like check, it needs the daemon stopped (bbolt locks the file): a running
-daemon, a missing or a corrupt file is exit 3, too little free space exit 4.`,
+daemon, a missing, corrupt or unwritable file or data_dir is exit 3, too
+little free space exit 4.`,
 		Example: `  crawler compact --config crawler.yaml`,
 		Args:    cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
@@ -41,6 +43,9 @@ func runCompact(g *globals) error {
 	res, err := store.Compact(cfg.DBPath(), 0)
 	if errors.Is(err, store.ErrLocked) {
 		return fmt.Errorf("compact needs the daemon stopped: %w", err)
+	}
+	if errors.Is(err, fs.ErrPermission) {
+		return dataError{err} // an unwritable data_dir or crawl.db
 	}
 	if err != nil {
 		return err // exit.go maps missing and corrupt to 3

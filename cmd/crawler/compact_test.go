@@ -64,3 +64,23 @@ func TestCompactVerb(t *testing.T) {
 		t.Errorf("missing: exit %d, stderr %q; want 3", code, stderr)
 	}
 }
+
+// compact in a read-only data_dir: exit 3 naming the permission, the
+// file untouched.
+func TestCompactReadOnlyDataDirExits3(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("running as root: permissions do not stop root")
+	}
+	dir := t.TempDir()
+	dataDir := filepath.Join(dir, "data")
+	var data []byte
+	mustChmodDir(t, dataDir, func(db string) { data, _ = sampleStore(t, db, 3) })
+	cfg := writeConfigAt(t, dir, dataDir, nil)
+	code, _, stderr := run(t, "compact", "--config", cfg)
+	if code != exitData || !strings.Contains(stderr, "permission denied") {
+		t.Errorf("exit %d, stderr %q; want 3 and permission denied", code, stderr)
+	}
+	if now, _ := os.ReadFile(filepath.Join(dataDir, "crawl.db")); string(now) != string(data) {
+		t.Error("the file changed")
+	}
+}
