@@ -14,7 +14,7 @@ import (
 // linker resolves and filters the links of one document.
 type linker struct {
 	base  *urlnorm.Resolver // resolves against the document base (nil base: absolute links only)
-	query encoding.Encoding // the queries' encoding (see encodeQuery); nil: UTF-8
+	query encoding.Encoding // the queries' encoding (see urlnorm.EncodeQuery); nil: UTF-8
 	opts  Options
 }
 
@@ -22,14 +22,14 @@ type linker struct {
 // only) decoded from the encoding charsetName: baseHref is the href of its
 // first <base href>, based reporting whether there is one.
 func newLinker(baseHref string, based bool, page *url.URL, charsetName string, opts Options) linker {
-	query := queryEncoding(charsetName)
-	base := documentBase(encodeQuery(baseHref, query), based, page)
+	query := urlnorm.QueryEncoding(charsetName)
+	base := documentBase(urlnorm.EncodeQuery(baseHref, query), based, page)
 	return linker{base: urlnorm.NewResolver(base, opts.Cache), query: query, opts: opts}
 }
 
 // documentBase returns the URL relative links resolve against: href (the
 // href of the first <base href>, found reporting whether there is one, its
-// query already encoded by encodeQuery) resolved against the page URL, if
+// query already encoded by urlnorm.EncodeQuery) resolved against the page URL, if
 // it yields an http(s) URL; the page URL otherwise.
 func documentBase(href string, found bool, page *url.URL) *url.URL {
 	if !found {
@@ -43,7 +43,7 @@ func documentBase(href string, found bool, page *url.URL) *url.URL {
 }
 
 // resolve returns the canonical form of href, its query encoded in the
-// document's encoding (see encodeQuery); "" and no error for links that
+// document's encoding (see urlnorm.EncodeQuery); "" and no error for links that
 // are skipped silently (another scheme, or relative without a base); an
 // error for links that are dropped.
 func (l *linker) resolve(href string) (string, error) {
@@ -52,7 +52,7 @@ func (l *linker) resolve(href string) (string, error) {
 		// cause; a resolved URL is practically never shorter than its href.
 		return "", urlnorm.ErrTooLong
 	}
-	s, err := l.base.ResolveString(encodeQuery(href, l.query))
+	s, err := l.base.ResolveString(urlnorm.EncodeQuery(href, l.query))
 	if errors.Is(err, urlnorm.ErrScheme) || errors.Is(err, urlnorm.ErrEmpty) {
 		return "", nil
 	}

@@ -127,21 +127,3 @@ func checkQueryLinks(t *testing.T, tt queryCase, body string) {
 		}
 	}
 }
-
-// encodeQuery leaves an href alone unless the page is not UTF-8 and the
-// href's query has a non-ASCII character: no cleaning, no copy.
-func TestEncodeQueryUnchanged(t *testing.T) {
-	sjis := queryEncoding("shift_jis")
-	if sjis == nil || queryEncoding("utf-8") != nil || queryEncoding("utf-16le") != nil ||
-		queryEncoding("utf-16be") != nil || queryEncoding("replacement") != nil {
-		t.Fatal("queryEncoding: want nil for utf-8, utf-16 and replacement only")
-	}
-	for _, href := range []string{" /a?q=x\t ", "/日", "/日?q=a b", "/p#?q=日", "/p#f?q=日", "?"} {
-		if got := encodeQuery(href, sjis); got != href {
-			t.Errorf("encodeQuery(%q, shift_jis) = %q", href, got)
-		}
-	}
-	if got := encodeQuery("/p?q=日", nil); got != "/p?q=日" {
-		t.Errorf("encodeQuery with UTF-8 = %q", got)
-	}
-}

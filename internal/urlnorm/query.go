@@ -1,4 +1,4 @@
-package parser
+package urlnorm
 
 import (
 	"strconv"
@@ -11,16 +11,18 @@ import (
 	"golang.org/x/text/transform"
 )
 
-// queryEncoding returns the encoding the queries of a document's URLs are
-// encoded in, given the name of the document's encoding (Document.Charset):
-// the WHATWG "get an output encoding", which is UTF-8 for UTF-8, UTF-16BE,
-// UTF-16LE and replacement, and the encoding itself otherwise. nil means
-// UTF-8, which needs no rewriting.
+// QueryEncoding returns the encoding the queries of a page's URLs are
+// encoded in, given the name of the encoding the page was decoded from as
+// the WHATWG Encoding Standard names it (parser.Document.Charset,
+// store.Page.Charset): the WHATWG "get an output encoding", which is UTF-8
+// for UTF-8, UTF-16BE, UTF-16LE and replacement, and the encoding itself
+// otherwise. nil means UTF-8, which needs no rewriting; so does "" or a
+// name the Encoding Standard does not know.
 //
 // The encoding comes from htmlindex rather than from the decoder's
 // charset.Lookup, whose encoders write "&#N;" for characters they lack,
-// which encodeQuery must tell apart from the same text in the href.
-func queryEncoding(charsetName string) encoding.Encoding {
+// which EncodeQuery must tell apart from the same text in the href.
+func QueryEncoding(charsetName string) encoding.Encoding {
 	switch charsetName {
 	case "utf-8", "utf-16be", "utf-16le", "replacement":
 		return nil
@@ -32,9 +34,10 @@ func queryEncoding(charsetName string) encoding.Encoding {
 	return e
 }
 
-// encodeQuery returns href with its query made ASCII the way the WHATWG
+// EncodeQuery returns href with its query made ASCII the way the WHATWG
 // URL parser encodes the query of an http(s) URL on a page in encoding e
-// (the HTML Standard's "encoding-parse a URL"): href is cleaned as that
+// (the HTML Standard's "encoding-parse a URL"), for Resolve or a Resolver
+// to resolve as a browser on that page does: href is cleaned as that
 // parser cleans its input (C0 controls and spaces trimmed from both ends,
 // tabs and newlines removed), then the query, from the first '?' that
 // comes before any '#' up to the next '#', is encoded with e as one run
@@ -44,7 +47,8 @@ func queryEncoding(charsetName string) encoding.Encoding {
 // written as %XX with uppercase hex, every other byte as it is; a
 // character e cannot encode is written as "%26%23" + its decimal code
 // point + "%3B" (a percent-encoded "&#N;"). The path and fragment are left
-// for the resolver, which encodes them in UTF-8.
+// for the resolver, which encodes them in UTF-8. e is what QueryEncoding
+// returns for the page.
 //
 // href is returned unchanged when e is nil (UTF-8) or its query is ASCII:
 // ASCII encodes to itself in every encoding here, and the resolver
@@ -60,11 +64,11 @@ func queryEncoding(charsetName string) encoding.Encoding {
 // and lacks the yen sign and overline (WHATWG's Roman mode); Shift_JIS
 // lacks U+0080; windows-1252 lacks the C1 controls WHATWG maps to the
 // bytes 0x81, 0x8D, 0x8F, 0x90 and 0x9D.
-func encodeQuery(href string, e encoding.Encoding) string {
+func EncodeQuery(href string, e encoding.Encoding) string {
 	if e == nil || isASCII(href) {
 		return href
 	}
-	s := cleanURL(href)
+	s := clean(href)
 	q := strings.IndexAny(s, "?#")
 	if q < 0 || s[q] == '#' {
 		return href
@@ -99,7 +103,7 @@ func encodeQuery(href string, e encoding.Encoding) string {
 var japaneseSubstitutes = strings.NewReplacer("\u00a5", `\`, "\u203e", "~", "\u2212", "\uff0d")
 
 // writeEncodedQuery writes query encoded with e and percent-encoded as
-// encodeQuery describes.
+// EncodeQuery describes.
 func writeEncodedQuery(b *strings.Builder, query string, e encoding.Encoding) {
 	t := e.NewEncoder()
 	src := []byte(query)
@@ -117,9 +121,10 @@ func writeEncodedQuery(b *strings.Builder, query string, e encoding.Encoding) {
 			return
 		}
 		// Any other error is a character e cannot encode (invalid UTF-8,
-		// which a decoded page does not have, reads as U+FFFD). The
-		// encoder stopped in front of it, in a state where ASCII can
-		// follow: ISO-2022-JP has written its switch back to ASCII.
+		// which text decoded from a page does not have, reads as
+		// U+FFFD). The encoder stopped in front of it, in a state where
+		// ASCII can follow: ISO-2022-JP has written its switch back to
+		// ASCII.
 		r, size := utf8.DecodeRune(src)
 		b.WriteString("%26%23")
 		b.WriteString(strconv.Itoa(int(r)))
@@ -142,17 +147,6 @@ func writeQueryBytes(b *strings.Builder, p []byte) {
 			b.WriteByte(c)
 		}
 	}
-}
-
-// cleanURL does what the WHATWG URL parser does to its input first: strip
-// C0 controls and spaces from both ends, then remove every tab and
-// newline.
-func cleanURL(s string) string {
-	s = strings.TrimFunc(s, func(r rune) bool { return r <= ' ' })
-	if strings.ContainsAny(s, "\t\n\r") {
-		s = strings.NewReplacer("\t", "", "\n", "", "\r", "").Replace(s)
-	}
-	return s
 }
 
 // isASCII reports whether s has no byte >= 0x80.
