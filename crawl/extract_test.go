@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"testing"
 
+	"golang.org/x/text/encoding/japanese"
+
 	"crawler/config"
 )
 
@@ -88,6 +90,48 @@ func TestCrawlExtractsFields(t *testing.T) {
 	for _, path := range []string{"/", "/list/2"} {
 		if p := page(t, db, srv.URL+path); p.Fields != nil || p.Extra["extract_failed"] != "" {
 			t.Errorf("listing %s: fields %v, extra %v; want none", path, p.Fields, p.Extra)
+		}
+	}
+}
+
+// TestCrawlExtractsAbsoluteInPageEncoding checks that on a page that is not
+// UTF-8 an absolute field's query is percent-encoded in the page's encoding
+// (Shift_JIS here), as the link extractor encodes the same href: the field
+// names the very URL the crawl queued and fetched. The field encoded the
+// query in UTF-8 (%E6%97%A5%E6%9C%AC for 日本), a URL the crawl never saw.
+// The path stays UTF-8 in both, and the <base href>'s query is encoded too.
+func TestCrawlExtractsAbsoluteInPageEncoding(t *testing.T) {
+	body, err := japanese.ShiftJIS.NewEncoder().String(`<html><head><meta charset="shift_jis">
+<base href="/b/?q=日"><title>日本語</title></head><body>
+<a href="/s?q=日本">日本</a> <a href="/日?q=本">本</a> <a href="#top">top</a></body></html>`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every URL serves the page, so every link the crawl follows is fetched.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html") // the <meta> names shift_jis
+		fmt.Fprint(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	cfg := testConfig(t, srv.URL+"/p/sjis")
+	cfg.Extract = []config.ExtractRule{{Name: "r", Match: "/p/", Fields: []config.ExtractField{
+		{Name: "links", Selector: "a", Attr: "href", All: true, Absolute: true},
+	}}}
+	db := crawlToIdle(t, cfg)
+
+	// 日 is 0x93FA and 本 0x967B in Shift_JIS ('{' is not percent-encoded
+	// in a query); the path's 日 is UTF-8.
+	want := []any{srv.URL + "/s?q=%93%FA%96{", srv.URL + "/%E6%97%A5?q=%96{", srv.URL + "/b/?q=%93%FA"}
+	p := page(t, db, srv.URL+"/p/sjis")
+	if p.Charset != "shift_jis" {
+		t.Fatalf("charset %q; want shift_jis", p.Charset)
+	}
+	if got := p.Fields["r"]; !reflect.DeepEqual(got, map[string]any{"links": want}) {
+		t.Errorf("fields:\n got %#v\nwant %#v", got, map[string]any{"links": want})
+	}
+	for _, u := range want {
+		if lp := page(t, db, u.(string)); lp.Status != http.StatusOK {
+			t.Errorf("link %s: status %d; want the crawl to have fetched it", u, lp.Status)
 		}
 	}
 }

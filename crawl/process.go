@@ -216,7 +216,7 @@ func (e *Engine) processFetch(f *fetched) *frontier.Completion {
 		e.stats.LinksDropped.Add(int64(doc.Dropped))
 	}
 	if !extractRules.Empty() {
-		fields, failed := extractRules.Apply(f.url, doc.HTML)
+		fields, failed := extractRules.Apply(f.url, doc.HTML, doc.Charset)
 		p.Fields = fields
 		if len(failed) > 0 {
 			if p.Extra == nil {

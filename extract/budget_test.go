@@ -39,7 +39,7 @@ func TestApplyNestedBlowupBounded(t *testing.T) {
 		s := compile(t, config.ExtractRule{Name: "r", Fields: []config.ExtractField{
 			{Name: "f", Selector: "div.i", Attr: attr, All: true},
 		}})
-		fields, failed := s.Apply(u, d)
+		fields, failed := s.Apply(u, d, "utf-8")
 		if got := outputBytes(fields); got > MaxPageBytes {
 			t.Errorf("attr %s: page extracted %d bytes, more than MaxPageBytes %d", attr, got, MaxPageBytes)
 		}
@@ -53,7 +53,7 @@ func TestApplyNestedBlowupBounded(t *testing.T) {
 func TestApplyBudgetLeavesNormalPages(t *testing.T) {
 	s := compile(t, productRule())
 	u, d := parse(t, "https://shop.test/p/42", productHTML)
-	fields, failed := s.Apply(u, d)
+	fields, failed := s.Apply(u, d, "utf-8")
 	if !slices.Equal(failed, []string{"product.brand"}) || outputBytes(fields) == 0 {
 		t.Errorf("fields %v failed %q", fields, failed)
 	}

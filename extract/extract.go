@@ -22,11 +22,13 @@
 // against the document base (the first <base href>, resolved against the
 // page URL, when it is a valid http(s) URL, else the page URL) and
 // normalizes it with internal/urlnorm, keeping the value unchanged when it
-// does not resolve (mailto:, javascript:, malformed, ...). Unlike the
-// parser's links, whose queries are percent-encoded in the page's
-// encoding as browsers do, such a value's query (and the <base href>'s)
-// is encoded in UTF-8 whatever the page's encoding: Apply sees only the
-// tree, not the encoding.
+// does not resolve (mailto:, javascript:, malformed, ...). It resolves as
+// the parser resolves links, and as browsers do: on a page that is not
+// UTF-8, the non-ASCII characters of the value's query (and of the <base
+// href>'s) are percent-encoded in the page's encoding, a character the
+// encoding lacks as %26%23<decimal>%3B, while the path stays UTF-8 (see
+// urlnorm.EncodeQuery). So an absolute href gives the URL the crawler's
+// link extraction gives for it.
 //
 // A field without all: true takes the value of the first selected element
 // (like querySelector); with all: true it takes every selected element's
@@ -56,6 +58,7 @@ import (
 	"github.com/andybalholm/cascadia"
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
+	"golang.org/x/text/encoding"
 
 	"crawler/config"
 	"crawler/internal/urlnorm"
@@ -134,12 +137,17 @@ func (s *Set) Names() []string {
 // a rule that matched but extracted nothing maps to an empty map, and a
 // missing field is left out. fields is nil when no rule matched. failed
 // lists "rule.field" for each required field that was missing and each
-// field cut short by MaxPageBytes, in rule and field order. A nil pageURL means doc.Url. Apply only reads doc.
-func (s *Set) Apply(pageURL *url.URL, doc *goquery.Document) (fields map[string]any, failed []string) {
+// field cut short by MaxPageBytes, in rule and field order. A nil pageURL
+// means doc.Url. charset is the name of the encoding doc was decoded
+// from, as the WHATWG Encoding Standard names it (parser.Document.Charset,
+// store.Page.Charset); the queries of absolute values are percent-encoded
+// in it (see the package documentation). "" or a name it does not know
+// means UTF-8. Apply only reads doc.
+func (s *Set) Apply(pageURL *url.URL, doc *goquery.Document, charset string) (fields map[string]any, failed []string) {
 	if s.Empty() || doc == nil {
 		return nil, nil
 	}
-	pg := newPage(pageURL, doc)
+	pg := newPage(pageURL, doc, charset)
 	for _, r := range s.rules {
 		if !r.Match.MatchString(pg.raw) {
 			continue
@@ -156,12 +164,13 @@ func (s *Set) Apply(pageURL *url.URL, doc *goquery.Document) (fields map[string]
 	return fields, failed
 }
 
-// ApplyRule runs the rule named name over doc, as Apply does for one rule:
-// it returns the rule's fields (field name to value) and the names of the
-// required fields that were missing or fields cut short by MaxPageBytes. The error wraps ErrUnknownRule when
-// there is no such rule and ErrNoMatch when the rule's match does not
-// accept pageURL (a nil pageURL means doc.Url).
-func (s *Set) ApplyRule(name string, pageURL *url.URL, doc *goquery.Document) (map[string]any, []string, error) {
+// ApplyRule runs the rule named name over doc, decoded from charset, as
+// Apply does for one rule: it returns the rule's fields (field name to
+// value) and the names of the required fields that were missing or fields
+// cut short by MaxPageBytes. The error wraps ErrUnknownRule when there is
+// no such rule and ErrNoMatch when the rule's match does not accept
+// pageURL (a nil pageURL means doc.Url).
+func (s *Set) ApplyRule(name string, pageURL *url.URL, doc *goquery.Document, charset string) (map[string]any, []string, error) {
 	r, ok := s.Rule(name)
 	if !ok {
 		known := "none configured"
@@ -173,7 +182,7 @@ func (s *Set) ApplyRule(name string, pageURL *url.URL, doc *goquery.Document) (m
 	if doc == nil {
 		return nil, nil, fmt.Errorf("rule %q: no document", name)
 	}
-	pg := newPage(pageURL, doc)
+	pg := newPage(pageURL, doc, charset)
 	if !r.Match.MatchString(pg.raw) {
 		return nil, nil, fmt.Errorf("rule %q, match %q, url %s: %w", name, r.Rule.Match, pg.raw, ErrNoMatch)
 	}
@@ -183,19 +192,22 @@ func (s *Set) ApplyRule(name string, pageURL *url.URL, doc *goquery.Document) (m
 
 // page is one document being extracted from.
 type page struct {
-	url  *url.URL // page URL; may be nil
-	raw  string   // url.String(), what match expressions see
-	doc  *goquery.Document
-	base *url.URL // document base, computed on first use
-	done bool     // base computed
-	left int      // bytes of values the page may still yield (MaxPageBytes)
+	url   *url.URL // page URL; may be nil
+	raw   string   // url.String(), what match expressions see
+	doc   *goquery.Document
+	query encoding.Encoding // the queries' encoding (see urlnorm.EncodeQuery); nil: UTF-8
+	base  *url.URL          // document base, computed on first use
+	done  bool              // base computed
+	left  int               // bytes of values the page may still yield (MaxPageBytes)
 }
 
-func newPage(u *url.URL, doc *goquery.Document) *page {
+// newPage returns the page at u (nil: doc.Url) whose document doc was
+// decoded from the encoding charset.
+func newPage(u *url.URL, doc *goquery.Document, charset string) *page {
 	if u == nil {
 		u = doc.Url
 	}
-	pg := &page{url: u, doc: doc, left: MaxPageBytes}
+	pg := &page{url: u, doc: doc, query: urlnorm.QueryEncoding(charset), left: MaxPageBytes}
 	if u != nil {
 		pg.raw = u.String()
 	}
@@ -204,8 +216,9 @@ func newPage(u *url.URL, doc *goquery.Document) *page {
 
 // baseURL returns the URL relative values resolve against: the first
 // <base href> in tree order outside <template> content (which is inert),
-// resolved against the page URL, if it yields an http(s) URL; the page URL
-// otherwise (as parser does for links).
+// its query encoded in the page's encoding, resolved against the page URL,
+// if it yields an http(s) URL; the page URL otherwise (as parser does for
+// links).
 func (pg *page) baseURL() *url.URL {
 	if pg.done {
 		return pg.base
@@ -216,12 +229,25 @@ func (pg *page) baseURL() *url.URL {
 		if inTemplate(n) {
 			continue
 		}
-		if u, err := urlnorm.Resolve(pg.url, attrOf(n, "href")); err == nil {
+		if u, err := pg.resolve(pg.url, attrOf(n, "href")); err == nil {
 			pg.base = u
 		}
 		break
 	}
 	return pg.base
+}
+
+// resolve resolves ref against base (nil: ref must be absolute) with its
+// query encoded in the page's encoding (urlnorm.EncodeQuery). A ref longer
+// than urlnorm.MaxLength goes to urlnorm.Resolve as it is, to be rejected
+// whatever the page's encoding: encoding it would cost time and memory for
+// nothing, and the cleaning that comes with encoding could shorten it
+// enough to resolve, on a page that is not UTF-8 only.
+func (pg *page) resolve(base *url.URL, ref string) (*url.URL, error) {
+	if len(ref) <= urlnorm.MaxLength {
+		ref = urlnorm.EncodeQuery(ref, pg.query)
+	}
+	return urlnorm.Resolve(base, ref)
 }
 
 // inTemplate reports whether n is inside an HTML <template>.
@@ -317,7 +343,7 @@ func (pg *page) value(cf *config.CompiledField, n *html.Node) (v string, ok bool
 		return "", false
 	}
 	if cf.Field.Absolute {
-		if u, err := urlnorm.Resolve(pg.baseURL(), v); err == nil {
+		if u, err := pg.resolve(pg.baseURL(), v); err == nil {
 			v = u.String()
 		}
 	}

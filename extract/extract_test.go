@@ -4,14 +4,18 @@ import (
 	"errors"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/PuerkitoBio/goquery"
 	"go.uber.org/goleak"
+	"golang.org/x/text/encoding/htmlindex"
 
 	"crawler/config"
+	"crawler/internal/urlnorm"
+	"crawler/parser"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -85,7 +89,7 @@ func productRule() config.ExtractRule {
 func TestApplyFields(t *testing.T) {
 	s := compile(t, productRule())
 	u, doc := parse(t, "https://shop.test/p/42?x=1", productHTML)
-	fields, failed := s.Apply(u, doc)
+	fields, failed := s.Apply(u, doc, "utf-8")
 	want := map[string]any{"product": map[string]any{
 		"title": "Blue Widget",
 		"price": "12.50",
@@ -115,7 +119,7 @@ func TestPatternThenAbsolute(t *testing.T) {
 		{Name: "next", Selector: "button", Attr: "onclick", Pattern: `go\('([^']*)'\)`, Absolute: true},
 	}})
 	u, doc := parse(t, "https://a.test/dir/page", `<button onclick="go('../next?p=2')">next</button>`)
-	fields, _ := s.Apply(u, doc)
+	fields, _ := s.Apply(u, doc, "utf-8")
 	if got := fields["r"].(map[string]any)["next"]; got != "https://a.test/next?p=2" {
 		t.Errorf("next = %v", got)
 	}
@@ -138,7 +142,7 @@ func TestBaseHref(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			u, doc := parse(t, "https://a.test/dir/page", "<head>"+tc.head+"</head><body><img src=x.png>")
-			fields, _ := s.Apply(u, doc)
+			fields, _ := s.Apply(u, doc, "utf-8")
 			if got := fields["r"].(map[string]any)["img"]; got != tc.want {
 				t.Errorf("img = %v; want %s", got, tc.want)
 			}
@@ -157,7 +161,7 @@ func TestApplyMatching(t *testing.T) {
 		}},
 	)
 	u, doc := parse(t, "https://a.test/", "<h1>A</h1>")
-	fields, failed := s.Apply(u, doc)
+	fields, failed := s.Apply(u, doc, "utf-8")
 	want := map[string]any{"all": map[string]any{}, "a": map[string]any{"h": "A"}}
 	if !reflect.DeepEqual(fields, want) || !reflect.DeepEqual(failed, []string{"all.nothing", "all.also"}) {
 		t.Errorf("Apply = %#v, %q", fields, failed)
@@ -167,21 +171,21 @@ func TestApplyMatching(t *testing.T) {
 	if !only.Empty() {
 		t.Fatal("Compile(nil) is not Empty")
 	}
-	if f, fl := only.Apply(u, doc); f != nil || fl != nil {
+	if f, fl := only.Apply(u, doc, "utf-8"); f != nil || fl != nil {
 		t.Errorf("empty set: %v, %v", f, fl)
 	}
 	var nilSet *Set
-	if f, fl := nilSet.Apply(u, doc); !nilSet.Empty() || f != nil || fl != nil {
+	if f, fl := nilSet.Apply(u, doc, "utf-8"); !nilSet.Empty() || f != nil || fl != nil {
 		t.Errorf("nil set: %v, %v", f, fl)
 	}
 
 	a := compile(t, *s.rules[1].Rule)
 	u, doc = parse(t, "https://b.test/", "<h1>B</h1>")
-	if f, fl := a.Apply(u, doc); f != nil || fl != nil {
+	if f, fl := a.Apply(u, doc, "utf-8"); f != nil || fl != nil {
 		t.Errorf("page matching no rule: %#v, %q; want nil, nil", f, fl)
 	}
 	// A nil page URL means doc.Url.
-	if f, _ := a.Apply(nil, doc); f != nil {
+	if f, _ := a.Apply(nil, doc, "utf-8"); f != nil {
 		t.Errorf("nil URL with doc.Url b.test: %#v", f)
 	}
 }
@@ -199,20 +203,20 @@ func TestApplyRule(t *testing.T) {
 	}
 
 	u, doc := parse(t, "https://shop.test/p/1", productHTML)
-	got, failed, err := s.ApplyRule("product", u, doc)
+	got, failed, err := s.ApplyRule("product", u, doc, "utf-8")
 	if err != nil || got["sku"] != "SKU-42" || got["title"] != "Blue Widget" || !reflect.DeepEqual(failed, []string{"brand"}) {
 		t.Errorf("ApplyRule = %#v, %q, %v", got, failed, err)
 	}
-	if got, _, err := s.ApplyRule("other", nil, doc); err != nil || got["t"] != "ignored" {
+	if got, _, err := s.ApplyRule("other", nil, doc, "utf-8"); err != nil || got["t"] != "ignored" {
 		t.Errorf("ApplyRule(other, nil URL) = %#v, %v", got, err)
 	}
 
-	_, _, err = s.ApplyRule("nope", u, doc)
+	_, _, err = s.ApplyRule("nope", u, doc, "utf-8")
 	if !errors.Is(err, ErrUnknownRule) || !strings.Contains(err.Error(), "product, other") {
 		t.Errorf("unknown rule: %v", err)
 	}
 	u, doc = parse(t, "https://shop.test/list", productHTML)
-	_, _, err = s.ApplyRule("product", u, doc)
+	_, _, err = s.ApplyRule("product", u, doc, "utf-8")
 	if !errors.Is(err, ErrNoMatch) || !strings.Contains(err.Error(), "https://shop.test/list") {
 		t.Errorf("non-matching URL: %v", err)
 	}
@@ -278,12 +282,12 @@ func TestConfigParseNamesSelector(t *testing.T) {
 func TestApplyConcurrent(t *testing.T) {
 	s := compile(t, productRule())
 	u, doc := parse(t, "https://shop.test/p/42", productHTML)
-	want, _ := s.Apply(u, doc)
+	want, _ := s.Apply(u, doc, "utf-8")
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Go(func() {
 			for range 20 {
-				if got, _ := s.Apply(u, doc); !reflect.DeepEqual(got, want) {
+				if got, _ := s.Apply(u, doc, "utf-8"); !reflect.DeepEqual(got, want) {
 					t.Error("concurrent Apply differs")
 					return
 				}
@@ -307,7 +311,7 @@ func TestAttrKeywordsCaseInsensitive(t *testing.T) {
 		{Name: "Href", Selector: "a", Attr: "Href"},
 	}})
 	u, doc := parse(t, "https://a.test/", `<h1 text="attr"> Big <b>deal</b> </h1><a href="/x">x</a>`)
-	fields, failed := s.Apply(u, doc)
+	fields, failed := s.Apply(u, doc, "utf-8")
 	want := map[string]any{"r": map[string]any{
 		"text": "Big deal", "Text": "Big deal", "TEXT": "Big deal",
 		"html": "Big <b>deal</b>", "HTML": "Big <b>deal</b>", "Html": "Big <b>deal</b>",
@@ -315,5 +319,71 @@ func TestAttrKeywordsCaseInsensitive(t *testing.T) {
 	}}
 	if !reflect.DeepEqual(fields, want) || failed != nil {
 		t.Errorf("fields:\n got %#v, failed %q\nwant %#v", fields, failed, want)
+	}
+}
+
+// TestAbsoluteQueryInPageEncoding checks that an absolute value's query is
+// percent-encoded in the page's encoding, as parser encodes the links of
+// the same page (its TestQueryEncoding): on a Shift_JIS or windows-1251
+// page the query was encoded in UTF-8, so a field named another URL than
+// the crawl's link for the same href. The path stays UTF-8, a character
+// the encoding lacks becomes %26%23N%3B, the <base href>'s query is
+// encoded too, a value that does not resolve is kept as it is, and a
+// UTF-8 page is unchanged.
+func TestAbsoluteQueryInPageEncoding(t *testing.T) {
+	s := compile(t, config.ExtractRule{Name: "r", Fields: []config.ExtractField{
+		{Name: "links", Selector: "a", Attr: "href", All: true, Absolute: true},
+	}})
+	// 日 is 0x93FA and 本 0x967B in Shift_JIS ('{' stays raw in a query);
+	// привет is EF F0 E8 E2 E5 F2 in windows-1251.
+	for _, tc := range []struct {
+		name, charset, snippet string
+		want                   []string
+	}{
+		{"shift_jis", "shift_jis", `<a href="/s?q=日本"><a href="/日?q=本#日"><a href="mailto:x@a.test?subject=日本">`,
+			[]string{"https://a.test/s?q=%93%FA%96{", "https://a.test/%E6%97%A5?q=%96{", "mailto:x@a.test?subject=日本"}},
+		{"shift_jis base", "shift_jis", `<base href="/b/?q=日"><a href="#top"><a href="x?q=本">`,
+			[]string{"https://a.test/b/?q=%93%FA", "https://a.test/b/x?q=%96{"}},
+		{"windows-1251 and a character it lacks", "windows-1251", `<a href="/поиск?q=привет&amp;x=&#26085;">`,
+			[]string{"https://a.test/%D0%BF%D0%BE%D0%B8%D1%81%D0%BA?q=%EF%F0%E8%E2%E5%F2&x=%26%2326085%3B"}},
+		{"utf-8 unchanged", "utf-8", `<a href="/s?q=日本">`,
+			[]string{"https://a.test/s?q=%E6%97%A5%E6%9C%AC"}},
+		// Too long to resolve, as on a UTF-8 page, though it would be
+		// short without the newlines that encoding removes. (parser
+		// drops it, being over Options.MaxURLLength.)
+		{"shift_jis too long", "shift_jis", `<a href="/s?q=日` + strings.Repeat("\n", urlnorm.MaxLength) + `本">`,
+			[]string{"/s?q=日" + strings.Repeat("\n", urlnorm.MaxLength) + "本"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := htmlindex.Get(tc.charset)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := e.NewEncoder().String("<meta charset=" + tc.charset + ">" + tc.snippet)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u, _ := url.Parse("https://a.test/dir/page")
+			doc, err := parser.Parse([]byte(body), "text/html", u, parser.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if doc.Charset != tc.charset {
+				t.Fatalf("page decoded from %s; want %s", doc.Charset, tc.charset)
+			}
+			fields, _ := s.Apply(u, doc.HTML, doc.Charset)
+			if got := fields["r"].(map[string]any)["links"]; !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("Apply links:\n got %q\nwant %q", got, tc.want)
+			}
+			if got, _, err := s.ApplyRule("r", u, doc.HTML, doc.Charset); err != nil || !reflect.DeepEqual(got["links"], tc.want) {
+				t.Errorf("ApplyRule links:\n got %q, %v\nwant %q", got["links"], err, tc.want)
+			}
+			// The same URLs as the link extractor's, but for the value
+			// that is no http(s) URL, which it skips.
+			links := slices.DeleteFunc(slices.Clone(tc.want), func(s string) bool { return !strings.HasPrefix(s, "https:") })
+			if !slices.Equal(doc.Links, links) {
+				t.Errorf("parser links %q; want %q", doc.Links, links)
+			}
+		})
 	}
 }

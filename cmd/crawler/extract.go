@@ -104,7 +104,7 @@ func runExtract(ctx context.Context, g *globals, rule, rawURL string) (*extractR
 	if err != nil {
 		return nil, dataError{fmt.Errorf("parse %s: %w", p.URL, err)}
 	}
-	fields, failed, err := rules.ApplyRule(rule, u, doc.HTML)
+	fields, failed, err := rules.ApplyRule(rule, u, doc.HTML, doc.Charset)
 	if errors.Is(err, extract.ErrNoMatch) {
 		return nil, fmt.Errorf("extract rule %q does not apply to %s (its match is %q): %w",
 			rule, p.URL, cr.Rule.Match, errNotFound)

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/text/encoding/charmap"
+
 	"crawler/store"
 )
 
@@ -162,5 +164,54 @@ func TestExtractBadSelectorIsConfigError(t *testing.T) {
 	code, _, stderr := run(t, "extract", "--config", path, "--rule", "product", "--url", srv.URL+"/p/1")
 	if code != exitUsage || !strings.Contains(stderr, "extract[0].fields[4].selector") || !strings.Contains(stderr, "crawler.yaml:") {
 		t.Errorf("exit %d, stderr %q; want 2 naming extract[0].fields[4].selector and its line", code, stderr)
+	}
+}
+
+// TestExtractVerbAbsoluteInPageEncoding checks that `crawler extract`, which
+// parses the stored body again, encodes an absolute field's query in the
+// page's encoding (windows-1251 here) as the crawl's link extraction does:
+// the field names the URL the crawl fetched. A character the encoding lacks
+// (日) is written as a percent-encoded "&#26085;". It encoded the query in
+// UTF-8.
+func TestExtractVerbAbsoluteInPageEncoding(t *testing.T) {
+	body, err := charmap.Windows1251.NewEncoder().String(`<html><head><meta charset="windows-1251"></head><body>
+<a href="/поиск?q=привет">поиск</a> <a href="/s?q=&#26085;&amp;x=я">x</a></body></html>`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every URL serves the page, so every link the crawl follows is fetched.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html") // the <meta> names windows-1251
+		fmt.Fprint(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	path := writeConfig(t, dir, []string{srv.URL + "/p/1251"}, `extract:
+  - name: links
+    fields:
+      - {name: links, selector: a, attr: href, all: true, absolute: true}
+`)
+	if code, _, stderr := run(t, "run", "--config", path, "--exit-when-idle"); code != exitOK {
+		t.Fatalf("crawl: exit %d, stderr %q", code, stderr)
+	}
+
+	// привет is EF F0 E8 E2 E5 F2 and я FF in windows-1251; the path stays
+	// UTF-8.
+	want := []any{srv.URL + "/%D0%BF%D0%BE%D0%B8%D1%81%D0%BA?q=%EF%F0%E8%E2%E5%F2", srv.URL + "/s?q=%26%2326085%3B&x=%FF"}
+	code, out, stderr := run(t, "extract", "--config", path, "--rule", "links", "--url", srv.URL+"/p/1251", "--format", "json")
+	if code != exitOK {
+		t.Fatalf("extract: exit %d, stderr %q", code, stderr)
+	}
+	var res struct{ Fields map[string]any }
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, out)
+	}
+	if got := res.Fields["links"]; !reflect.DeepEqual(got, want) {
+		t.Errorf("links:\n got %#v\nwant %#v", got, want)
+	}
+	for _, u := range want {
+		if code, _, stderr := run(t, "pages", "get", u.(string), "--config", path); code != exitOK {
+			t.Errorf("pages get %s: exit %d, stderr %q; want the crawl to have fetched it", u, code, stderr)
+		}
 	}
 }
