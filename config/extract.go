@@ -41,7 +41,9 @@ type ExtractField struct {
 	// All keeps every selected element's value instead of only the first.
 	// Default false.
 	All bool `yaml:"all"`
-	// Absolute resolves the value as a URL against the page URL.
+	// Absolute resolves the value as a URL as the crawler resolves a
+	// link: against the page's <base href> or URL, its query
+	// percent-encoded in the page's encoding (see package extract).
 	// Default false.
 	Absolute bool `yaml:"absolute"`
 	// Required makes a page without this value an extraction failure.
