@@ -5,9 +5,11 @@
 //
 // Fetch retrieves origin/robots.txt through a caller-supplied Get (the
 // caller's HTTP client owns politeness, SSRF protection and timeouts) and
-// returns an immutable *Rules. FromStatus and Parse build Rules from a
-// response the caller already has. Rules.Allowed answers for one URL of that
-// origin.
+// returns an immutable *Rules. FetchFile fetches the same way but returns
+// the file instead (final status and body, cut as Parse reads it), for a
+// caller that keeps it and parses it again later. FromStatus and Parse build
+// Rules from a response the caller already has. Rules.Allowed answers for
+// one URL of that origin.
 //
 // # Status policy (RFC 9309 §2.3.1)
 //

@@ -35,26 +35,41 @@ type Get func(ctx context.Context, u *url.URL, maxBytes int64) (status int, loca
 //     (Unreachable, Status 0) together with the error, wrapped once.
 //
 // Otherwise the error is nil and the result is FromStatus(final status,
-// body, token).
+// body, token). It is FetchFile's result parsed for token.
 func Fetch(ctx context.Context, get Get, origin *url.URL, token string) (*Rules, error) {
+	status, body, err := FetchFile(ctx, get, origin)
+	return FromStatus(status, body, token), err
+}
+
+// FetchFile is Fetch without the parsing: it requests origin's
+// /robots.txt the same way and returns the final status and, for a 2xx
+// one, the body cut as Parse reads it (at most MaxBytes octets, ending at
+// a line break when that long); for any other status the body is nil. On
+// error the status is 0. FromStatus(status, body, token) is what Fetch
+// returns, so a caller can keep the file and parse it again later, for
+// another token.
+func FetchFile(ctx context.Context, get Get, origin *url.URL) (status int, body []byte, err error) {
 	if origin == nil || origin.Host == "" || (origin.Scheme != "http" && origin.Scheme != "https") {
-		return DisallowAll(), fmt.Errorf("fetch robots.txt for %v: %w", origin, ErrInvalidOrigin)
+		return 0, nil, fmt.Errorf("fetch robots.txt for %v: %w", origin, ErrInvalidOrigin)
 	}
 	u := &url.URL{Scheme: origin.Scheme, Host: origin.Host, Path: "/robots.txt"}
 	for hop := 0; ; hop++ {
 		if err := ctx.Err(); err != nil {
-			return DisallowAll(), fmt.Errorf("fetch %s: %w", u, err)
+			return 0, nil, fmt.Errorf("fetch %s: %w", u, err)
 		}
 		status, loc, body, err := get(ctx, u, MaxBytes)
 		if err != nil {
-			return DisallowAll(), fmt.Errorf("fetch %s: %w", u, err)
+			return 0, nil, fmt.Errorf("fetch %s: %w", u, err)
 		}
 		if status < 300 || status > 399 || loc == nil || hop == MaxRedirects {
-			return FromStatus(status, body, token), nil
+			if status < 200 || status > 299 {
+				body = nil
+			}
+			return status, truncate(body), nil
 		}
 		next := u.ResolveReference(loc)
 		if next.Scheme != "http" && next.Scheme != "https" || next.Host == "" {
-			return FromStatus(status, nil, token), nil
+			return status, nil, nil
 		}
 		next.Fragment, next.RawFragment = "", ""
 		u = next

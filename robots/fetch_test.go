@@ -320,3 +320,55 @@ func TestFetch_HTTP(t *testing.T) {
 		t.Errorf("503: err=%v Unreachable=%v Status=%d", err, r.Unreachable(), r.Status())
 	}
 }
+
+// Ensure FetchFile returns what Fetch parses: the final status, and the
+// body of a 2xx cut as Parse reads it (nil for any other status), so a
+// file kept and parsed again gives the rules Fetch gave, for any token.
+func TestFetchFile(t *testing.T) {
+	var big bytes.Buffer
+	big.WriteString("User-agent: *\nDisallow: /early\n")
+	for big.Len() < robots.MaxBytes-5 {
+		big.WriteString("#\n")
+	}
+	big.WriteString("Disallow: /late\n")
+	tokens := "User-agent: *\nDisallow: /private\n\nUser-agent: otherbot\nDisallow: /other\n"
+	tests := []struct {
+		name   string
+		script map[string]hop
+		status int
+		body   string
+	}{
+		{"200", map[string]hop{"http://a.example/robots.txt": {status: 200, body: tokens}}, 200, tokens},
+		{"404 with a body", map[string]hop{"http://a.example/robots.txt": {status: 404, body: disallowPrivate}}, 404, ""},
+		{"503 with a body", map[string]hop{"http://a.example/robots.txt": {status: 503, body: disallowPrivate}}, 503, ""},
+		{"redirected", redirectChain(3), 200, disallowPrivate},
+		{"too many redirects", redirectChain(robots.MaxRedirects + 1), 301, ""},
+		{"redirect to ftp", map[string]hop{"http://a.example/robots.txt": {status: 301, location: "ftp://a.example/robots.txt"}}, 301, ""},
+		{"oversized", map[string]hop{"http://a.example/robots.txt": {status: 200, body: big.String()}}, 200,
+			big.String()[:strings.LastIndexByte(big.String()[:robots.MaxBytes], '\n')+1]},
+		{"network error", map[string]hop{"http://a.example/robots.txt": {err: errors.New("connection refused")}}, 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fakeGet{script: tt.script}
+			status, body, err := robots.FetchFile(t.Context(), f.get, origin(t, "http://a.example"))
+			if status != tt.status || string(body) != tt.body || (tt.body == "") != (body == nil) {
+				t.Errorf("FetchFile = %d, %d bytes (err %v); want %d, %d bytes", status, len(body), err, tt.status, len(tt.body))
+			}
+			for _, token := range []string{"crawler", "otherbot"} {
+				want, wantErr := robots.Fetch(t.Context(), (&fakeGet{script: tt.script}).get, origin(t, "http://a.example"), token)
+				got := robots.FromStatus(status, body, token)
+				if (err == nil) != (wantErr == nil) || got.Status() != want.Status() || got.Unreachable() != want.Unreachable() {
+					t.Errorf("%s: FromStatus(FetchFile) status %d unreachable %v err %v; Fetch %d %v %v",
+						token, got.Status(), got.Unreachable(), err, want.Status(), want.Unreachable(), wantErr)
+				}
+				for _, p := range []string{"/", "/private", "/other", "/early", "/late"} {
+					u := &url.URL{Path: p}
+					if got.Allowed(u) != want.Allowed(u) {
+						t.Errorf("%s: %s allowed %v by the file parsed again, %v by Fetch", token, p, got.Allowed(u), want.Allowed(u))
+					}
+				}
+			}
+		})
+	}
+}
