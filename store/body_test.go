@@ -7,18 +7,26 @@ import (
 	"testing"
 )
 
+// openBodyTest is openTemp, checked at cleanup.
 func openBodyTest(t *testing.T) *DB {
+	t.Helper()
+	db := openTemp(t)
+	t.Cleanup(func() {
+		for _, err := range db.Check() {
+			t.Errorf("check: %v", err)
+		}
+	})
+	return db
+}
+
+// openTemp opens a new store in a temporary directory, closed at cleanup.
+func openTemp(t *testing.T) *DB {
 	t.Helper()
 	db, err := Open(filepath.Join(t.TempDir(), "crawl.db"), Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		for _, err := range db.Check() {
-			t.Errorf("check: %v", err)
-		}
-		db.Close()
-	})
+	t.Cleanup(func() { db.Close() })
 	return db
 }
 
@@ -166,12 +174,8 @@ func TestCheckFindsBrokenBodies(t *testing.T) {
 		}, "named by another record"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			db, err := Open(filepath.Join(t.TempDir(), "crawl.db"), Options{NoSync: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			err = db.Update(func(tx *Tx) error {
+			db := openTemp(t)
+			err := db.Update(func(tx *Tx) error {
 				if err := tx.PutPage(&Page{URL: "http://example.com/a"}); err != nil {
 					return err
 				}

@@ -1,5 +1,6 @@
 // Package store keeps the crawl in one embedded bbolt file: page records,
-// compressed bodies and the counters the query CLI reports. The frontier
+// compressed bodies, the counters the query CLI reports, and the last
+// robots.txt file fetched from each origin (RobotsFile). The frontier
 // keeps its queues and URL states in the same file (see package frontier),
 // so that a page and the links it yielded commit in one transaction.
 //
@@ -31,6 +32,7 @@ var (
 	bucketBodies = []byte("bodies") // url -> zstd(body): bodies of older files, read and replaced, never added to
 	bucketMeta   = []byte("meta")   // counters and schema version
 	bucketSeeds  = []byte("seeds")  // url -> "": seeds added after start (scope)
+	bucketRobots = []byte("robots") // origin -> robots.txt file (RobotsFile): the last one fetched that was not unreachable
 )
 
 var (
@@ -249,7 +251,7 @@ func (db *DB) init() (err error) {
 		if err := check(tx); err != nil {
 			return err
 		}
-		for _, name := range [][]byte{bucketPages, bucketBlobs, bucketMeta, bucketSeeds} {
+		for _, name := range [][]byte{bucketPages, bucketBlobs, bucketMeta, bucketSeeds, bucketRobots} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
@@ -306,7 +308,8 @@ func (db *DB) CompressBody(body []byte) []byte {
 }
 
 // Check runs bbolt's own consistency check over the whole file, then the
-// store's (see checkRecords), and returns every problem it finds. It never panics: a page so broken that walking
+// store's (see checkRecords and checkRobots), and returns every problem it
+// finds. It never panics: a page so broken that walking
 // it panics or faults is reported as one error wrapping ErrCorrupt, and
 // bbolt's check (which would panic on it) is skipped.
 func (db *DB) Check() []error {
@@ -321,6 +324,9 @@ func (db *DB) Check() []error {
 		}
 		if len(errs) == 0 {
 			if err := checkRecords(tx); err != nil {
+				errs = append(errs, err)
+			}
+			if err := checkRobots(tx, db.dec); err != nil {
 				errs = append(errs, err)
 			}
 		}

@@ -29,7 +29,8 @@ func newCheckCmd(g *globals) *cobra.Command {
             counters and each host's queued total match the URL records.
   store     every page record decodes; the page counter equals the number
             of records; every record's URL is known to the frontier and is
-            not disallowed; every done or failed URL has a record.
+            not disallowed; every done or failed URL has a record; every
+            stored robots.txt file decodes.
 
 It prints "ok: ..." and exits 0 when everything holds; otherwise it prints
 each problem on stdout and exits 4. Like the other offline verbs it needs the

@@ -1,0 +1,105 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+	bolt "go.etcd.io/bbolt"
+)
+
+// RobotsFile is a robots.txt response as the crawl keeps it, one per
+// origin: when it was fetched, its final status and, for a 2xx, its body
+// (see robots.FetchFile). The file is kept rather than its rules so that
+// they are parsed again when it is read, for the robots token then in
+// force.
+type RobotsFile struct {
+	Fetched time.Time
+	Status  int    // final HTTP status, 0 to 65535
+	Body    []byte // nil or empty: none
+}
+
+// A robots record is robotsVersion, the fetch time (Unix nanoseconds, 8
+// bytes big-endian), the status (2 bytes big-endian), then the body
+// compressed like page bodies (nothing when there is none).
+const (
+	robotsVersion = 1
+	robotsHeader  = 1 + 8 + 2
+)
+
+// PutRobots stores f as origin's robots.txt file, replacing the one stored
+// before. It compresses the body inside the transaction: robots.txt files
+// are small and written once a day per origin.
+func (tx *Tx) PutRobots(origin string, f *RobotsFile) error {
+	if !tx.btx.Writable() {
+		return ErrReadOnly
+	}
+	if f.Status < 0 || f.Status > 0xffff {
+		return fmt.Errorf("put robots.txt of %s: status %d out of range", origin, f.Status)
+	}
+	v := make([]byte, robotsHeader, robotsHeader+len(f.Body)/3+64)
+	v[0] = robotsVersion
+	binary.BigEndian.PutUint64(v[1:], uint64(f.Fetched.UnixNano()))
+	binary.BigEndian.PutUint16(v[9:], uint16(f.Status))
+	if len(f.Body) > 0 {
+		v = tx.db.enc.EncodeAll(f.Body, v)
+	}
+	if err := tx.btx.Bucket(bucketRobots).Put([]byte(origin), v); err != nil {
+		return fmt.Errorf("put robots.txt of %s: %w", origin, err)
+	}
+	return nil
+}
+
+// Robots returns origin's stored robots.txt file, or ErrNotFound.
+func (tx *Tx) Robots(origin string) (*RobotsFile, error) {
+	b := tx.btx.Bucket(bucketRobots)
+	if b == nil { // a file from before the bucket, opened read-only
+		return nil, ErrNotFound
+	}
+	v := b.Get([]byte(origin))
+	if v == nil {
+		return nil, ErrNotFound
+	}
+	f, err := decodeRobots(v, tx.db.dec)
+	if err != nil {
+		return nil, fmt.Errorf("robots.txt of %s: %w", origin, err)
+	}
+	return f, nil
+}
+
+// decodeRobots decodes a robots record; a malformed one is ErrCorrupt.
+func decodeRobots(v []byte, dec *zstd.Decoder) (*RobotsFile, error) {
+	if len(v) < robotsHeader || v[0] != robotsVersion {
+		return nil, fmt.Errorf("malformed record (%d bytes): %w", len(v), ErrCorrupt)
+	}
+	f := &RobotsFile{
+		Fetched: time.Unix(0, int64(binary.BigEndian.Uint64(v[1:]))),
+		Status:  int(binary.BigEndian.Uint16(v[9:])),
+	}
+	if len(v) > robotsHeader {
+		body, err := dec.DecodeAll(v[robotsHeader:], nil)
+		if err != nil {
+			return nil, fmt.Errorf("decode body: %v: %w", err, ErrCorrupt)
+		}
+		f.Body = body
+	}
+	return f, nil
+}
+
+// checkRobots verifies that every stored robots.txt file decodes.
+func checkRobots(tx *bolt.Tx, dec *zstd.Decoder) error {
+	b := tx.Bucket(bucketRobots)
+	if b == nil {
+		return nil
+	}
+	var errs []error
+	_ = b.ForEach(func(k, v []byte) error {
+		if _, err := decodeRobots(v, dec); err != nil && len(errs) < 100 {
+			errs = append(errs, fmt.Errorf("robots.txt of %s: %w", k, err))
+		}
+		return nil
+	})
+	return errors.Join(errs...)
+}

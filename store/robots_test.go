@@ -1,0 +1,135 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// A robots.txt file is stored per origin and read back as it was put:
+// fetch time, status and body (or none), the last put winning.
+func TestRobotsRoundTrip(t *testing.T) {
+	db := openBodyTest(t)
+	at := time.Date(2026, 3, 4, 5, 6, 7, 8, time.UTC)
+	big := bytes.Repeat([]byte("User-agent: *\nDisallow: /private/\n"), 15000) // 510 KB
+	files := map[string]*RobotsFile{
+		"http://a.example":       {Fetched: at, Status: 200, Body: []byte("User-agent: *\nDisallow: /x\n")},
+		"https://b.example:8443": {Fetched: at.Add(time.Hour), Status: 404},
+		"http://c.example":       {Fetched: at, Status: 200, Body: big},
+	}
+	err := db.Update(func(tx *Tx) error {
+		if err := tx.PutRobots("http://a.example", &RobotsFile{Fetched: at.Add(-time.Hour), Status: 200, Body: []byte("old")}); err != nil {
+			return err
+		}
+		for origin, f := range files {
+			if err := tx.PutRobots(origin, f); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.View(func(tx *Tx) error {
+		for origin, want := range files {
+			got, err := tx.Robots(origin)
+			if err != nil {
+				t.Errorf("%s: %v", origin, err)
+				continue
+			}
+			if !got.Fetched.Equal(want.Fetched) || got.Status != want.Status || !bytes.Equal(got.Body, want.Body) {
+				t.Errorf("%s: got %v %d %d bytes; want %v %d %d bytes", origin, got.Fetched, got.Status, len(got.Body),
+					want.Fetched, want.Status, len(want.Body))
+			}
+		}
+		if _, err := tx.Robots("http://unknown.example"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("unknown origin: %v; want ErrNotFound", err)
+		}
+		if err := tx.PutRobots("http://a.example", files["http://a.example"]); !errors.Is(err, ErrReadOnly) {
+			t.Errorf("PutRobots in a read-only transaction: %v; want ErrReadOnly", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A file from before the robots bucket is read as one without robots.txt
+// files (read-only, as check and the query verbs open it), and gets the
+// bucket at its first read-write open.
+func TestRobotsOnOlderFile(t *testing.T) {
+	path, _, _ := sampleDB(t, 3)
+	db, err := Open(path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.bolt.Update(func(btx *bolt.Tx) error { return btx.DeleteBucket(bucketRobots) })
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err = Open(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.View(func(tx *Tx) error {
+		_, err := tx.Robots("http://a.example")
+		return err
+	})
+	if !errors.Is(err, ErrNotFound) {
+		t.Errorf("read-only, without the bucket: %v; want ErrNotFound", err)
+	}
+	if errs := db.Check(); len(errs) != 0 {
+		t.Errorf("Check without the bucket = %v; want none", errs)
+	}
+	db.Close()
+
+	db, err = Open(path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	f := &RobotsFile{Fetched: time.Now(), Status: 200, Body: []byte("User-agent: *\n")}
+	if err := db.Update(func(tx *Tx) error { return tx.PutRobots("http://a.example", f) }); err != nil {
+		t.Fatalf("PutRobots after a read-write open of an older file: %v", err)
+	}
+	if errs := db.Check(); len(errs) != 0 {
+		t.Errorf("Check = %v; want none", errs)
+	}
+}
+
+// Check reports a stored robots.txt file that does not decode.
+func TestCheckFindsBrokenRobots(t *testing.T) {
+	for name, v := range map[string][]byte{
+		"short":        {robotsVersion, 0, 0},
+		"version":      append([]byte{9}, make([]byte, robotsHeader)...),
+		"body garbage": append(append([]byte{robotsVersion}, make([]byte, robotsHeader-1)...), "not zstd"...),
+	} {
+		t.Run(name, func(t *testing.T) {
+			db := openTemp(t)
+			err := db.Update(func(tx *Tx) error {
+				if err := tx.PutRobots("http://good.example", &RobotsFile{Fetched: time.Now(), Status: 200, Body: []byte("x")}); err != nil {
+					return err
+				}
+				return tx.Bolt().Bucket(bucketRobots).Put([]byte("http://bad.example"), v)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			errs := db.Check()
+			if len(errs) != 1 || !strings.Contains(errs[0].Error(), "robots.txt of http://bad.example") || !errors.Is(errs[0], ErrCorrupt) {
+				t.Errorf("Check = %v; want one ErrCorrupt error naming http://bad.example", errs)
+			}
+			err = db.View(func(tx *Tx) error { _, err := tx.Robots("http://bad.example"); return err })
+			if !errors.Is(err, ErrCorrupt) {
+				t.Errorf("Robots of the broken record: %v; want ErrCorrupt", err)
+			}
+		})
+	}
+}
