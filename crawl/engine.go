@@ -61,6 +61,7 @@ type Engine struct {
 	db      *store.DB
 	q       *frontier.Queue
 	robots  *robotsCache
+	files   *robotsFiles // the robots.txt files behind robots, in the store
 	adapt   *throttle
 	log     *slog.Logger
 	now     func() time.Time
@@ -151,6 +152,7 @@ func New(opts Options) (*Engine, error) {
 		q:      q,
 		resize: make(chan int, 1),
 		robots: newRobotsCache(opts.Now),
+		files:  newRobotsFiles(opts.DB, opts.Logger),
 		adapt: newThrottle(cfg.Fetch.PerHostDelay, cfg.Fetch.MaxCrawlDelay, cfg.Fetch.PerHostConcurrency,
 			cfg.Fetch.HostFailureThreshold, retryBackoff(&cfg.Fetch), opts.Now),
 		log:     opts.Logger,
@@ -158,6 +160,7 @@ func New(opts Options) (*Engine, error) {
 		opts:    opts,
 		allowed: allowed,
 	}
+	e.robots.load = e.loadRobots
 	e.cfgp.Store(cfg)
 	e.clientp.Store(newClient(cfg, opts.AllowedPrefixes...))
 	e.extractp.Store(rules)
@@ -469,6 +472,7 @@ loop:
 	}
 	stop()
 	fetchers.Wait()
+	e.files.wait() // the robots.txt files fetched are in the store
 	close(fetched)
 	parsers.Wait()
 	err := e.q.Close()

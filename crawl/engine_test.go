@@ -47,6 +47,7 @@ type crawlOpts struct {
 	allowed []netip.Prefix                 // Options.AllowedPrefixes
 	during  func(context.Context, *Engine) // runs beside the crawl, stopped when it ends
 	parent  context.Context                // cancel it to stop the crawl early; nil = background
+	now     func() time.Time               // Options.Now; nil = time.Now
 }
 
 // newEngine validates cfg and returns an engine on a fresh store in
@@ -66,6 +67,15 @@ func newEngine(t *testing.T, cfg *config.Config) (*store.DB, *Engine) {
 // it checks the bbolt and frontier invariants and closes it.
 func openChecked(t *testing.T, cfg *config.Config) *store.DB {
 	t.Helper()
+	db := openStore(t, cfg)
+	t.Cleanup(func() { closeChecked(t, db) })
+	return db
+}
+
+// openStore validates cfg and opens the store in cfg.DataDir; the caller
+// closes it with closeChecked.
+func openStore(t *testing.T, cfg *config.Config) *store.DB {
+	t.Helper()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -73,16 +83,19 @@ func openChecked(t *testing.T, cfg *config.Config) *store.DB {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		for _, err := range db.Check() {
-			t.Errorf("bbolt check: %v", err)
-		}
-		if err := db.View(func(tx *store.Tx) error { return frontier.Check(tx) }); err != nil {
-			t.Errorf("frontier check: %v", err)
-		}
-		db.Close()
-	})
 	return db
+}
+
+// closeChecked checks db's bbolt and frontier invariants and closes it.
+func closeChecked(t *testing.T, db *store.DB) {
+	t.Helper()
+	for _, err := range db.Check() {
+		t.Errorf("bbolt check: %v", err)
+	}
+	if err := db.View(func(tx *store.Tx) error { return frontier.Check(tx) }); err != nil {
+		t.Errorf("frontier check: %v", err)
+	}
+	db.Close()
 }
 
 // crawlToIdle runs a crawl with ExitWhenIdle and returns its open store.
@@ -96,7 +109,15 @@ func crawlToIdle(t *testing.T, cfg *config.Config) *store.DB {
 func crawlIdle(t *testing.T, cfg *config.Config, o crawlOpts) *store.DB {
 	t.Helper()
 	db := openChecked(t, cfg)
-	e, err := New(Options{Config: cfg, DB: db, ExitWhenIdle: true, AllowedPrefixes: o.allowed,
+	runIdle(t, cfg, db, o)
+	return db
+}
+
+// runIdle runs a crawl of db with ExitWhenIdle and returns its engine,
+// stopped.
+func runIdle(t *testing.T, cfg *config.Config, db *store.DB, o crawlOpts) *Engine {
+	t.Helper()
+	e, err := New(Options{Config: cfg, DB: db, ExitWhenIdle: true, AllowedPrefixes: o.allowed, Now: o.now,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -120,7 +141,7 @@ func crawlIdle(t *testing.T, cfg *config.Config, o crawlOpts) *store.DB {
 	if ctx.Err() != nil && parent.Err() == nil {
 		t.Fatal("crawl did not go idle within 60s")
 	}
-	return db
+	return e
 }
 
 func page(t *testing.T, db *store.DB, url string) *store.Page {

@@ -64,7 +64,7 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 		}
 		if st.rules == nil {
 			// This slot fetches robots.txt; the page waits for the next.
-			rules, sent, err := e.fetchRobots(ctx, u)
+			rules, file, sent, err := e.fetchRobots(ctx, u)
 			if ctx.Err() != nil {
 				e.robots.abandon(origin)
 				e.q.Requeue(it, sent)
@@ -79,6 +79,9 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 				return &fetched{item: it, url: u, err: fmt.Errorf("robots.txt: %w", err)}
 			}
 			st = e.robots.store(origin, rules, err, e.config().Fetch.Retries, e.retryBackoff().Delay)
+			if file != nil {
+				e.files.save(origin, file)
+			}
 			e.metrics.robots.WithLabelValues(robotsOutcome(rules, st)).Inc()
 			if st.gaveUp {
 				e.log.Warn("robots.txt unreachable through every retry: failing the host's URLs", "origin", origin)
@@ -225,10 +228,11 @@ func (e *Engine) applyRobots(hostKey string, st robotsState) {
 	}
 }
 
-// fetchRobots fetches u's origin's robots.txt and returns its rules, when
-// the first request went on the wire, and the fetch error if any (the
-// rules then disallow everything).
-func (e *Engine) fetchRobots(ctx context.Context, u *url.URL) (*robots.Rules, time.Time, error) {
+// fetchRobots fetches u's origin's robots.txt and returns its rules, the
+// file to store (nil when robots.txt was unreachable), when the first
+// request went on the wire, and the fetch error if any (the rules then
+// disallow everything).
+func (e *Engine) fetchRobots(ctx context.Context, u *url.URL) (*robots.Rules, *store.RobotsFile, time.Time, error) {
 	e.stats.RobotsFetches.Add(1)
 	var sent sentTime
 	get := func(ctx context.Context, target *url.URL, maxBytes int64) (int, *url.URL, []byte, error) {
@@ -258,11 +262,26 @@ func (e *Engine) fetchRobots(ctx context.Context, u *url.URL) (*robots.Rules, ti
 		return resp.Status, resp.Location, resp.Body, nil
 	}
 	origin := &url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/"}
-	rules, err := robots.Fetch(sent.trace(ctx), get, origin, e.config().Fetch.RobotsToken)
+	status, body, err := robots.FetchFile(sent.trace(ctx), get, origin)
+	rules := robots.FromStatus(status, body, e.config().Fetch.RobotsToken)
 	if err != nil {
 		e.log.Debug("robots.txt unreachable", "origin", origin.String(), "err", err)
 	}
-	return rules, sent.get(), err
+	var file *store.RobotsFile
+	if !rules.Unreachable() {
+		file = &store.RobotsFile{Fetched: e.now(), Status: status, Body: body}
+	}
+	return rules, file, sent.get(), err
+}
+
+// loadRobots returns origin's stored robots.txt parsed for the robots
+// token in force, and when it was fetched; nil rules when none is stored.
+func (e *Engine) loadRobots(origin string) (*robots.Rules, time.Time) {
+	f := e.files.load(origin)
+	if f == nil {
+		return nil, time.Time{}
+	}
+	return robots.FromStatus(f.Status, f.Body, e.config().Fetch.RobotsToken), f.Fetched
 }
 
 // sentTime records the instant a request's politeness delay counts from:

@@ -87,6 +87,11 @@ func startStored(t *testing.T, cfg *config.Config, url string) (*store.DB, *Engi
 // robotsOutageHost adds a host to site whose robots.txt disallows
 // /private/, or answers 503 while down is set; asked counts its requests.
 func robotsOutageHost(site *hostileSite, name string) (h *hostileHost, down *atomic.Bool, asked *atomic.Int32) {
+	return robotsOutageHostWith(site, name, "User-agent: *\nDisallow: /private/\n")
+}
+
+// robotsOutageHostWith is robotsOutageHost serving robots as robots.txt.
+func robotsOutageHostWith(site *hostileSite, name, robots string) (h *hostileHost, down *atomic.Bool, asked *atomic.Int32) {
 	h, down, asked = site.host(name), new(atomic.Bool), new(atomic.Int32)
 	h.handle("/robots.txt", func(w http.ResponseWriter, r *http.Request) {
 		asked.Add(1)
@@ -94,7 +99,7 @@ func robotsOutageHost(site *hostileSite, name string) (h *hostileHost, down *ato
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		}
-		_, _ = w.Write([]byte("User-agent: *\nDisallow: /private/\n"))
+		_, _ = w.Write([]byte(robots))
 	})
 	return h, down, asked
 }

@@ -115,11 +115,13 @@ func (e *Engine) reload(ctx context.Context, next *config.Config) error {
 		old := e.clientp.Swap(newClient(next, e.opts.AllowedPrefixes...))
 		old.Close() // idle connections only; requests in flight finish
 	}
-	if next.Fetch.RobotsToken != prev.Fetch.RobotsToken || next.Fetch.RespectRobots != prev.Fetch.RespectRobots {
-		e.robots.clear()
-	}
 	e.extractp.Store(rules)
 	e.cfgp.Store(next)
+	if next.Fetch.RobotsToken != prev.Fetch.RobotsToken || next.Fetch.RespectRobots != prev.Fetch.RespectRobots {
+		// After the new config is in force, so that the stored files
+		// the cleared origins start from are parsed for its token.
+		e.robots.clear()
+	}
 	e.adapt.configure(next.Fetch.PerHostDelay, next.Fetch.MaxCrawlDelay, next.Fetch.PerHostConcurrency,
 		next.Fetch.HostFailureThreshold, retryBackoff(&next.Fetch))
 	e.q.SetLimits(next.Fetch.PerHostConcurrency, next.Fetch.PerHostDelay, LeaseCap(next.Fetch.Concurrency), next.Scope.MaxPagesPerHost)

@@ -28,10 +28,22 @@ const robotsGiveUpTTL = time.Hour
 // robotsCache holds one robots.txt decision per origin. At most one fetch
 // per origin runs at a time; other workers wanting the same origin wait
 // for it (their own politeness slots are theirs to use afterwards).
+//
+// The cache is in memory; the files behind its rules are kept in the
+// store (robotsFiles). An origin the cache does not hold, after a restart
+// or a reload that cleared it, starts from its stored copy, parsed again
+// for the token in force: used as it is while less than robotsTTL old,
+// else kept for a refresh that finds robots.txt unreachable, as a copy in
+// memory would be (see restore).
 type robotsCache struct {
 	mu      sync.Mutex
 	entries map[string]*robotsEntry
 	now     func() time.Time
+
+	// load returns origin's stored robots.txt parsed for the token in
+	// force and when it was fetched; nil rules when there is none. It
+	// runs outside mu. nil: nothing is stored.
+	load func(origin string) (*robots.Rules, time.Time)
 }
 
 type robotsEntry struct {
@@ -58,9 +70,10 @@ type robotsState struct {
 }
 
 // lookup returns the cached decision for origin, waiting for a fetch that
-// another worker runs. When it returns a state with nil rules, the caller
-// owns the fetch and must call store. waited reports that the caller
-// waited for another worker's fetch.
+// another worker runs; an origin not in the cache starts from its stored
+// copy, if any (restore). When it returns a state with nil rules, the
+// caller owns the fetch and must call store. waited reports that the
+// caller waited for another worker's fetch.
 func (c *robotsCache) lookup(ctx context.Context, origin string) (st robotsState, waited bool, err error) {
 	for {
 		c.mu.Lock()
@@ -68,9 +81,10 @@ func (c *robotsCache) lookup(ctx context.Context, origin string) (st robotsState
 		now := c.now()
 		switch {
 		case e == nil:
-			c.entries[origin] = &robotsEntry{fetching: make(chan struct{})}
+			e = &robotsEntry{fetching: make(chan struct{})}
+			c.entries[origin] = e
 			c.mu.Unlock()
-			return robotsState{}, waited, nil
+			return c.restore(origin, e), waited, nil
 		case e.fetching != nil:
 			ch := e.fetching
 			c.mu.Unlock()
@@ -94,6 +108,35 @@ func (c *robotsCache) lookup(ctx context.Context, origin string) (st robotsState
 			return robotsState{}, waited, nil
 		}
 	}
+}
+
+// restore fills e, the new entry of origin whose fetch the caller owns,
+// with origin's stored copy when it was fetched less than robotsStaleMax
+// ago. A copy less than robotsTTL old is used as it is: restore ends the
+// fetch and returns its rules. An older one stays in e for store to keep
+// in use if the caller's fetch finds robots.txt unreachable; restore then
+// returns no rules, as when there is no copy.
+func (c *robotsCache) restore(origin string, e *robotsEntry) robotsState {
+	if c.load == nil {
+		return robotsState{}
+	}
+	rules, fetched := c.load(origin)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	if rules == nil || rules.Unreachable() || now.Sub(fetched) >= robotsStaleMax {
+		return robotsState{}
+	}
+	if fetched.After(now) { // a clock set back: trusted no longer than robotsTTL from now
+		fetched = now
+	}
+	e.rules, e.fetched, e.expires = rules, fetched, fetched.Add(robotsTTL)
+	if !now.Before(e.expires) {
+		return robotsState{}
+	}
+	close(e.fetching)
+	e.fetching = nil
+	return robotsState{rules: rules}
 }
 
 // peek returns origin's rules when they are known and usable now, without

@@ -65,3 +65,70 @@ func TestRobotsRefreshUnreachableKeepsCachedCopy(t *testing.T) {
 		t.Fatalf("refresh of a copy older than %v: state %+v; want unreachable, retry later", robotsStaleMax, st)
 	}
 }
+
+// An origin the cache does not hold (after a restart, or a reload that
+// cleared it) starts from its stored copy: used without a fetch while
+// less than robotsTTL old, kept in use (stale) by a refresh that finds
+// robots.txt unreachable while less than robotsStaleMax old, and ignored
+// after that.
+func TestRobotsCacheRestoresStoredCopy(t *testing.T) {
+	fetched := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	const origin = "http://a.test"
+	backoff := func(n int) time.Duration { return time.Duration(n) * time.Minute }
+	private := &url.URL{Path: "/private/x"}
+	good := robots.FromStatus(200, []byte("User-agent: *\nDisallow: /private/\n"), "crawler")
+	down := robots.FromStatus(503, nil, "crawler")
+	restarted := func(now time.Time) *robotsCache { // a fresh cache over the stored copy
+		c := newRobotsCache(func() time.Time { return now })
+		c.load = func(o string) (*robots.Rules, time.Time) {
+			if o != origin {
+				return nil, time.Time{}
+			}
+			return good, fetched
+		}
+		return c
+	}
+
+	c := restarted(fetched.Add(robotsTTL - time.Second))
+	st, _, err := c.lookup(context.Background(), origin)
+	if err != nil || st.rules != good || st.gaveUp || !st.retry.IsZero() {
+		t.Fatalf("lookup of a copy under %v old = %+v, %v; want its rules, no fetch", robotsTTL, st, err)
+	}
+	if c.peek(origin) != good || c.status(origin) != "ok" {
+		t.Errorf("after the restore: peek %v, status %q; want the rules, ok", c.peek(origin), c.status(origin))
+	}
+	if st, _, _ := c.lookup(context.Background(), "http://other.test"); st.rules != nil {
+		t.Errorf("lookup of an origin with no copy = %+v; want the caller to fetch", st)
+	}
+
+	c = restarted(fetched.Add(robotsTTL))
+	if st, _, _ := c.lookup(context.Background(), origin); st.rules != nil {
+		t.Fatalf("lookup of a copy %v old = %+v; want the caller to fetch", robotsTTL, st)
+	}
+	st = c.store(origin, down, errors.New("HTTP 503"), 2, backoff)
+	if st.rules != good || st.gaveUp || !st.retry.IsZero() || st.rules.Allowed(private) {
+		t.Errorf("refresh unreachable over a stored copy = %+v; want the stored rules in use", st)
+	}
+	if s := c.status(origin); !strings.HasPrefix(s, "stale") || !strings.Contains(s, fetched.Format(time.RFC3339)) {
+		t.Errorf("status = %q; want stale, naming the copy's fetch time", s)
+	}
+
+	c = restarted(fetched.Add(robotsStaleMax))
+	if st, _, _ := c.lookup(context.Background(), origin); st.rules != nil {
+		t.Fatalf("lookup of a copy %v old = %+v; want the caller to fetch", robotsStaleMax, st)
+	}
+	st = c.store(origin, down, errors.New("HTTP 503"), 2, backoff)
+	if st.rules == nil || !st.rules.Unreachable() || st.retry.IsZero() {
+		t.Errorf("refresh unreachable over a copy %v old = %+v; want unreachable, retry later", robotsStaleMax, st)
+	}
+
+	// A clock set back trusts the copy no longer than robotsTTL from now.
+	now := fetched.Add(-48 * time.Hour)
+	c = restarted(now)
+	if st, _, _ := c.lookup(context.Background(), origin); st.rules != good {
+		t.Fatalf("lookup of a copy fetched in the future = %+v; want its rules", st)
+	}
+	if exp := c.entries[origin].expires; !exp.Equal(now.Add(robotsTTL)) {
+		t.Errorf("a copy fetched in the future expires at %v; want %v", exp, now.Add(robotsTTL))
+	}
+}

@@ -1,0 +1,108 @@
+package crawl
+
+import (
+	"errors"
+	"log/slog"
+	"maps"
+	"sync"
+
+	"crawler/store"
+)
+
+// robotsFiles keeps the robots.txt files the crawl fetched in the store
+// (store.RobotsFile, one per origin), so that the robots cache, empty
+// after a restart or a reload that changes the robots settings, parses
+// them again instead of fetching robots.txt (see robotsCache.restore).
+// Only files that were not unreachable are kept: an outage never replaces
+// a good copy.
+//
+// save never waits for the store: it leaves the file pending, and one
+// goroutine at a time writes everything pending in one transaction, apart
+// from the frontier's writer. A write that fails is logged and loses only
+// the files (the host's robots.txt is fetched again after a restart).
+type robotsFiles struct {
+	db  *store.DB
+	log *slog.Logger
+
+	mu      sync.Mutex
+	pending map[string]*store.RobotsFile // by origin: saved, not committed yet
+	writing bool                         // a write goroutine runs
+	wrote   sync.WaitGroup               // the write goroutine
+}
+
+func newRobotsFiles(db *store.DB, log *slog.Logger) *robotsFiles {
+	return &robotsFiles{db: db, log: log, pending: make(map[string]*store.RobotsFile)}
+}
+
+// save stores f as origin's robots.txt file, in the background.
+func (r *robotsFiles) save(origin string, f *store.RobotsFile) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pending[origin] = f
+	if !r.writing {
+		r.writing = true
+		r.wrote.Add(1)
+		go r.write()
+	}
+}
+
+// write commits what is pending until nothing is.
+func (r *robotsFiles) write() {
+	defer r.wrote.Done()
+	for {
+		r.mu.Lock()
+		batch := maps.Clone(r.pending)
+		if len(batch) == 0 {
+			r.writing = false
+			r.mu.Unlock()
+			return
+		}
+		r.mu.Unlock()
+		err := r.db.Update(func(tx *store.Tx) error {
+			for origin, f := range batch {
+				if err := tx.PutRobots(origin, f); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			r.log.Warn("robots.txt files not stored: after a restart their hosts fetch robots.txt again",
+				"files", len(batch), "err", err)
+		}
+		r.mu.Lock()
+		for origin, f := range batch {
+			if r.pending[origin] == f { // not saved again meanwhile
+				delete(r.pending, origin)
+			}
+		}
+		r.mu.Unlock()
+	}
+}
+
+// wait returns once every file saved so far is written (or failed to be).
+// No save may run concurrently.
+func (r *robotsFiles) wait() { r.wrote.Wait() }
+
+// load returns origin's robots.txt file, pending or stored; nil when there
+// is none or it cannot be read (logged).
+func (r *robotsFiles) load(origin string) *store.RobotsFile {
+	r.mu.Lock()
+	f := r.pending[origin]
+	r.mu.Unlock()
+	if f != nil {
+		return f
+	}
+	err := r.db.View(func(tx *store.Tx) (err error) {
+		f, err = tx.Robots(origin)
+		return err
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil
+	case err != nil:
+		r.log.Warn("stored robots.txt unreadable: fetching it again", "origin", origin, "err", err)
+		return nil
+	}
+	return f
+}
