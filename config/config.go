@@ -86,6 +86,15 @@ type Scope struct {
 	// MaxRepeatedSegments treats a path that repeats a run of segments more
 	// often than this as a crawler trap. Default 3; 0 = off.
 	MaxRepeatedSegments int `yaml:"max_repeated_segments"`
+	// FollowSitemaps discovers URLs from sitemaps (sitemaps.org) too: the
+	// Sitemap lines of each host's robots.txt are queued like links, and a
+	// fetched sitemap (XML or gzip-compressed XML) yields its <loc> URLs
+	// as its links, which pass scope, dedup, robots.txt and the page
+	// budget like any link. Sitemaps are read from robots.txt only when
+	// fetch.respect_robots is true. Default false (zero): sitemaps are
+	// fetched only when a link or a seed leads to them, and stored as
+	// plain files without links.
+	FollowSitemaps bool `yaml:"follow_sitemaps"`
 }
 
 // Fetch controls HTTP fetching and politeness.

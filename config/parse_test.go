@@ -55,6 +55,7 @@ func TestDefault(t *testing.T) {
 		{"max_url_length", c.Scope.MaxURLLength, 2048},
 		{"max_query_params", c.Scope.MaxQueryParams, 32},
 		{"max_repeated_segments", c.Scope.MaxRepeatedSegments, 3},
+		{"follow_sitemaps", c.Scope.FollowSitemaps, false},
 		{"user_agent", c.Fetch.UserAgent, "crawler/0.1 (+https://example.com/bot)"},
 		{"robots_token", c.Fetch.RobotsToken, "crawler"},
 		{"concurrency", c.Fetch.Concurrency, 64},
@@ -153,6 +154,10 @@ func TestParseErrors(t *testing.T) {
 			`line 2: fetch.max_body_bytes: must be an integer, got "99999999999999999999999"`},
 		{"word for bool", "fetch:\n  respect_robots: maybe\n", "fetch.respect_robots", 2, ErrType,
 			`line 2: fetch.respect_robots: must be true or false, got "maybe"`},
+		{"word for follow_sitemaps", "scope:\n  follow_sitemaps: sometimes\n", "scope.follow_sitemaps", 2, ErrType,
+			`line 2: scope.follow_sitemaps: must be true or false, got "sometimes"`},
+		{"number for follow_sitemaps", "scope:\n  follow_sitemaps: 1\n", "scope.follow_sitemaps", 2, ErrType,
+			`line 2: scope.follow_sitemaps: must be true or false, got "1"`},
 		{"list for string", "data_dir: [a]\n", "data_dir", 1, ErrType,
 			"line 1: data_dir: must be a string, got a list"},
 		{"scalar for list", "seeds: https://example.com/\n", "seeds", 1, ErrType,
@@ -244,6 +249,14 @@ func TestParseValues(t *testing.T) {
 			return reflect.DeepEqual(c, want)
 		}},
 		{"empty lists are nil", "seeds: []\nscope: {allowed_hosts: []}\nextract: []\n", func(c *Config) bool {
+			return reflect.DeepEqual(c, Default())
+		}},
+		{"follow_sitemaps on", "scope:\n  follow_sitemaps: true\n", func(c *Config) bool {
+			want := Default()
+			want.Scope.FollowSitemaps = true
+			return reflect.DeepEqual(c, want)
+		}},
+		{"follow_sitemaps empty keeps default", "scope:\n  follow_sitemaps:\n", func(c *Config) bool {
 			return reflect.DeepEqual(c, Default())
 		}},
 		{"robots token derived", "fetch:\n  user_agent: MyBot/2.0 (+https://x.test)\n", func(c *Config) bool {

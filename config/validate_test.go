@@ -42,6 +42,7 @@ func TestValidateRules(t *testing.T) {
 		{"max_url_length minimum", func(c *Config) { c.Scope.MaxURLLength = 256 }, "", ""},
 		{"max_query_params negative", func(c *Config) { c.Scope.MaxQueryParams = -1 }, "scope.max_query_params", ">= 0"},
 		{"max_repeated_segments negative", func(c *Config) { c.Scope.MaxRepeatedSegments = -1 }, "scope.max_repeated_segments", ">= 0"},
+		{"follow_sitemaps without respect_robots", func(c *Config) { c.Scope.FollowSitemaps, c.Fetch.RespectRobots = true, false }, "", ""},
 		{"zero means unlimited or off", func(c *Config) {
 			c.Scope.MaxQueryParams, c.Scope.MaxRepeatedSegments, c.Fetch.HostFailureThreshold = 0, 0, 0
 			c.Fetch.MaxRedirects, c.Store.MinFreeBytes, c.Fetch.PerHostDelay = 0, 0, 0
