@@ -229,23 +229,31 @@ func (e *Engine) processFetch(f *fetched) *frontier.Completion {
 	if doc.NoFollow {
 		return c
 	}
-	depth := it.Depth + 1
-	if e.config().Scope.MaxDepth > 0 && depth > e.config().Scope.MaxDepth {
-		e.stats.LinksDropped.Add(int64(len(doc.Links)))
-		return c
+	c.Links, c.Trapped = e.discovered(doc.Links, it.URL, it.Depth+1)
+	return c
+}
+
+// discovered turns the canonical links found on parent into the links to
+// add to the frontier at depth: those in scope, not too deep, not traps.
+// The others are counted: out of scope or too deep in Stats.LinksDropped,
+// traps in the returned count (Completion.Trapped).
+func (e *Engine) discovered(links []string, parent string, depth int) (out []frontier.Link, trapped int) {
+	if limit := e.config().Scope.MaxDepth; limit > 0 && depth > limit {
+		e.stats.LinksDropped.Add(int64(len(links)))
+		return nil, 0
 	}
 	respect := e.config().Fetch.RespectRobots
-	for _, l := range doc.Links {
+	for _, l := range links {
 		origin, host, _ := urlnorm.SplitCanonical(l)
 		if !e.inScope(host) {
 			e.stats.LinksDropped.Add(1)
 			continue
 		}
 		if e.trap(l) != "" {
-			c.Trapped++
+			trapped++
 			continue
 		}
-		link := frontier.Link{URL: l, Host: host, Parent: it.URL, Depth: depth}
+		link := frontier.Link{URL: l, Host: host, Parent: parent, Depth: depth}
 		if respect {
 			// A link whose origin's robots.txt is known is judged now:
 			// a disallowed one is recorded without ever being queued,
@@ -256,9 +264,9 @@ func (e *Engine) processFetch(f *fetched) *frontier.Completion {
 				}
 			}
 		}
-		c.Links = append(c.Links, link)
+		out = append(out, link)
 	}
-	return c
+	return out, trapped
 }
 
 // record starts the page record of f.
