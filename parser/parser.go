@@ -9,6 +9,9 @@
 // With Options.NoDOM no tree is built: the fields come from one pass over
 // the tokens. Parsing is lenient: malformed HTML and random bytes yield a
 // Document, never an error.
+//
+// ParseSitemap reads a sitemaps.org sitemap (XML, plain or gzip) into its
+// <loc> URLs, streaming and within the protocol's limits (sitemap.go).
 package parser
 
 import (

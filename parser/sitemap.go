@@ -73,6 +73,19 @@ type SitemapOptions struct {
 	Cache *urlnorm.Cache
 }
 
+func (o SitemapOptions) withDefaults() SitemapOptions {
+	if o.MaxLocs <= 0 {
+		o.MaxLocs = MaxSitemapLocs
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = MaxSitemapBytes
+	}
+	if o.MaxURLLength <= 0 {
+		o.MaxURLLength = DefaultMaxURLLength
+	}
+	return o
+}
+
 // Sitemap is what ParseSitemap finds in one sitemap file.
 type Sitemap struct {
 	// Kind is SitemapURLSet or SitemapIndex; "" when the body is not a
@@ -183,12 +196,7 @@ func sniffSitemapRoot(body []byte) bool {
 // protocol requires it) whatever the XML declaration says: a non-UTF-8
 // byte ends the parse with an error.
 func ParseSitemap(body []byte, base *url.URL, opts SitemapOptions) *Sitemap {
-	if opts.MaxLocs <= 0 {
-		opts.MaxLocs = MaxSitemapLocs
-	}
-	if opts.MaxBytes <= 0 {
-		opts.MaxBytes = MaxSitemapBytes
-	}
+	opts = opts.withDefaults()
 	sm := &Sitemap{}
 	var src io.Reader = bytes.NewReader(body)
 	if bytes.HasPrefix(body, gzipMagic) {

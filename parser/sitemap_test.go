@@ -262,6 +262,20 @@ func TestParseSitemapGzipBomb(t *testing.T) {
 	}
 }
 
+// The zero options are the protocol's limits: a gzip bomb is cut at
+// 50 MiB uncompressed (TestParseSitemapGzipBomb reads one with a lower cap,
+// which is faster), and 50,000 locs are kept.
+func TestSitemapOptionsDefaults(t *testing.T) {
+	o := SitemapOptions{}.withDefaults()
+	if o.MaxBytes != 50<<20 || o.MaxLocs != 50000 || o.MaxURLLength != DefaultMaxURLLength {
+		t.Errorf("defaults %+v", o)
+	}
+	o = SitemapOptions{MaxBytes: -1, MaxLocs: -1, MaxURLLength: 300}.withDefaults()
+	if o.MaxBytes != MaxSitemapBytes || o.MaxLocs != MaxSitemapLocs || o.MaxURLLength != 300 {
+		t.Errorf("negative limits: %+v", o)
+	}
+}
+
 // A single XML token (text, comment, CDATA, a tag) larger than
 // maxSitemapToken ends the parse: the decoder would hold it whole.
 func TestParseSitemapHugeToken(t *testing.T) {
