@@ -86,6 +86,9 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 			if st.gaveUp {
 				e.log.Warn("robots.txt unreachable through every retry: failing the host's URLs", "origin", origin)
 			}
+			if !rules.Unreachable() {
+				e.queueSitemaps(ctx, origin, rules)
+			}
 			e.applyRobots(it.Host, st)
 			e.q.Requeue(it, sent)
 			return nil

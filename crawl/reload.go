@@ -30,7 +30,8 @@ func (e *Engine) LastReload() ReloadStatus {
 // parsed and validated the whole file (config.Load); Reload checks what it
 // needs to build (extraction rules) before changing anything, so on error
 // the old configuration stays in force whole. Applied live: seeds (new
-// ones are added), scope, per-host delay and concurrency, global
+// ones are added), scope (turning follow_sitemaps on refetches every
+// robots.txt, so that their sitemaps are queued), per-host delay and concurrency, global
 // concurrency, retries, timeouts and the other fetch options, robots
 // settings, extraction rules, traps, store settings, shutdown_timeout.
 // data_dir, api, log and memory_limit need a restart; a change there is
@@ -117,9 +118,12 @@ func (e *Engine) reload(ctx context.Context, next *config.Config) error {
 	}
 	e.extractp.Store(rules)
 	e.cfgp.Store(next)
-	if next.Fetch.RobotsToken != prev.Fetch.RobotsToken || next.Fetch.RespectRobots != prev.Fetch.RespectRobots {
-		// After the new config is in force, so that the stored files
-		// the cleared origins start from are parsed for its token.
+	// After the new config is in force, so that the stored files the
+	// cleared origins start from are parsed for its token. Turning
+	// scope.follow_sitemaps on clears it too: the Sitemap lines of the
+	// robots.txt files already read were not queued.
+	if next.Fetch.RobotsToken != prev.Fetch.RobotsToken || next.Fetch.RespectRobots != prev.Fetch.RespectRobots ||
+		next.Scope.FollowSitemaps && !prev.Scope.FollowSitemaps {
 		e.robots.clear()
 	}
 	e.adapt.configure(next.Fetch.PerHostDelay, next.Fetch.MaxCrawlDelay, next.Fetch.PerHostConcurrency,

@@ -1,0 +1,161 @@
+package crawl
+
+import (
+	"context"
+	"fmt"
+
+	"crawler/frontier"
+	"crawler/internal/urlnorm"
+	"crawler/parser"
+	"crawler/robots"
+	"crawler/store"
+)
+
+// Sitemaps (sitemaps.org), followed when scope.follow_sitemaps is on.
+//
+// A host's robots.txt, once fetched and read, has each of its Sitemap
+// URLs queued like a link found on the robots.txt URL (queueSitemaps).
+// The parse stage reads a fetched sitemap and takes its locs as the
+// page's links (sitemap): a urlset's pages, a sitemap index's sitemaps.
+// Both go through the frontier's normal path, so scope, dedup (a
+// robots.txt refresh queues nothing again), robots.txt, politeness and
+// max_pages_per_host apply to sitemaps and their locs as to any link.
+//
+// Depth. robots.txt belongs to no page: the sitemaps it lists are queued
+// at depth 1 (sitemapDepth), as the links of a seed are. Depth 0 would
+// make them seeds, which max_pages_per_host does not count. A sitemap's
+// locs are the site's own list of its pages, not links one hop further
+// away, so they keep the sitemap's depth when robots.txt listed the
+// sitemap, or when it is a urlset listed by a sitemap index that
+// robots.txt listed: with max_depth 1, the pages a site lists in the
+// sitemaps of its robots.txt are crawled, as its home page's links are,
+// and their own links are not. Any other sitemap (a seed, one reached
+// through a page's link, an index listed by an index, which the protocol
+// forbids, and what such a one lists) has its locs one hop further, like
+// a page's links, so sitemaps listing sitemaps cannot go on at one depth
+// for ever. Which case holds is read from the stored records of the
+// sitemap's lister (extra.sitemap_listed_by), so it holds across
+// restarts. A sitemap found first through a link keeps that link's
+// parent and depth: the URL is queued once.
+const sitemapDepth = 1
+
+// Values of a sitemap record's extra.sitemap_listed_by.
+const (
+	listedByRobots = "robots.txt"   // a Sitemap line of robots.txt
+	listedByIndex  = "sitemapindex" // an index that robots.txt listed
+)
+
+// queueSitemaps queues the Sitemap URLs of rules, just fetched and
+// reachable for origin ("scheme://host[:port]"), when scope.follow_sitemaps
+// is on: links of origin's robots.txt at sitemapDepth. It is called from
+// where robots.txt is fetched, before the URL that triggered the fetch
+// goes back to its queue, so the crawl cannot look idle in between.
+// Relative Sitemap URLs, which RFC 9309 does not allow, are resolved
+// against the robots.txt URL; unparsable ones are dropped.
+func (e *Engine) queueSitemaps(ctx context.Context, origin string, rules *robots.Rules) {
+	listed := rules.Sitemaps()
+	if !e.config().Scope.FollowSitemaps || len(listed) == 0 {
+		return
+	}
+	robotsURL := origin + "/robots.txt"
+	base, err := urlnorm.Parse(robotsURL)
+	if err != nil {
+		return
+	}
+	urls := make([]string, 0, len(listed))
+	for _, raw := range listed {
+		u, err := urlnorm.Resolve(base, raw)
+		if err != nil {
+			e.stats.LinksDropped.Add(1)
+			continue
+		}
+		urls = append(urls, u.String())
+	}
+	links, trapped := e.discovered(urls, robotsURL, sitemapDepth)
+	// No completion carries them to Counts.Trapped: they count as dropped.
+	e.stats.LinksDropped.Add(int64(trapped))
+	if len(links) == 0 {
+		return
+	}
+	if _, err := e.q.Add(ctx, links); err != nil {
+		e.log.Debug("sitemaps of robots.txt not queued", "robots", robotsURL, "err", err)
+	}
+}
+
+// sitemap completes c with the locs of f's body when scope.follow_sitemaps
+// is on and the body is a sitemap (parser.ParseSitemap), and reports
+// whether it was one. The record notes the kind in extra.sitemap, how it
+// was listed in extra.sitemap_listed_by (see sitemapDepth), dropped locs
+// in extra.links_dropped (too long, unparsable or past 50,000), and what
+// stopped the read in extra.sitemap_error (malformed XML or gzip, the
+// 50 MiB cap): the locs before it are kept, and the URL is done, not
+// failed. Outlinks counts the locs found.
+func (e *Engine) sitemap(c *frontier.Completion, f *fetched) bool {
+	cfg := e.config()
+	resp := f.resp
+	if !cfg.Scope.FollowSitemaps || !parser.SitemapCandidate(resp.ContentType, resp.Body) {
+		return false
+	}
+	sm := parser.ParseSitemap(resp.Body, f.url, parser.SitemapOptions{MaxURLLength: cfg.Scope.MaxURLLength, Cache: e.links})
+	if sm.Kind == "" {
+		return false
+	}
+	it, p := f.item, c.Page
+	p.Outlinks = len(sm.Locs)
+	if p.Extra == nil {
+		p.Extra = map[string]string{}
+	}
+	p.Extra["sitemap"] = sm.Kind
+	listedBy := e.sitemapListedBy(it)
+	if listedBy != "" {
+		p.Extra["sitemap_listed_by"] = listedBy
+	}
+	if sm.Dropped > 0 {
+		p.Extra["links_dropped"] = fmt.Sprint(sm.Dropped)
+		e.stats.LinksDropped.Add(int64(sm.Dropped))
+	}
+	if sm.Err != nil {
+		p.Extra["sitemap_error"] = sm.Err.Error()
+	}
+	depth := it.Depth + 1
+	if listedBy == listedByRobots || listedBy == listedByIndex && sm.Kind == parser.SitemapURLSet {
+		depth = it.Depth
+	}
+	c.Links, c.Trapped = e.discovered(sm.Locs, it.URL, depth)
+	return true
+}
+
+// sitemapListedBy says how the sitemap it was listed (see sitemapDepth):
+// listedByRobots, listedByIndex, or "" for any other way. The lister is
+// its parent or, for a redirect target, the parent of its chain's first
+// URL, whose record the redirect stored.
+func (e *Engine) sitemapListedBy(it *frontier.Item) string {
+	lister := it.Parent
+	if it.Hops > 0 {
+		lister = ""
+		if first := e.storedPage(it.Origin); first != nil {
+			lister = first.Parent
+		}
+	}
+	if lister == "" {
+		return ""
+	}
+	if _, _, path := urlnorm.SplitCanonical(lister); path == "/robots.txt" {
+		return listedByRobots
+	}
+	if p := e.storedPage(lister); p != nil && p.Extra["sitemap"] == parser.SitemapIndex &&
+		p.Extra["sitemap_listed_by"] == listedByRobots {
+		return listedByIndex
+	}
+	return ""
+}
+
+// storedPage returns url's stored record, or nil.
+func (e *Engine) storedPage(url string) *store.Page {
+	var p *store.Page
+	_ = e.db.View(func(tx *store.Tx) error {
+		p, _ = tx.Page(url)
+		return nil
+	})
+	return p
+}

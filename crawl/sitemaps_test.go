@@ -1,0 +1,284 @@
+package crawl
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"crawler/frontier"
+	"crawler/parser"
+	"crawler/store"
+)
+
+// sitemapBody is a sitemap of kind (parser.SitemapURLSet or
+// parser.SitemapIndex) listing locs.
+func sitemapBody(kind string, locs ...string) []byte {
+	entry := "url"
+	if kind == parser.SitemapIndex {
+		entry = "sitemap"
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<%s xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n", kind)
+	for _, l := range locs {
+		fmt.Fprintf(&b, "  <%s><loc>%s</loc></%s>\n", entry, l, entry)
+	}
+	fmt.Fprintf(&b, "</%s>\n", kind)
+	return b.Bytes()
+}
+
+// gzipOf is data compressed as one gzip member.
+func gzipOf(t testing.TB, data []byte) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	if _, err := zw.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// serve serves body at path as contentType.
+func (h *hostileHost) serve(path, contentType string, body []byte) {
+	h.handle(path, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", contentType)
+		_, _ = w.Write(body)
+	})
+}
+
+// sitemapSite is a host whose pages /p/1 to /p/5 no page links to: only
+// its sitemaps list them. Its robots.txt lists the index /index.xml
+// (twice, once relative), a sitemap under its Disallow, one on a second
+// host, out, which is out of scope, and /moved.xml, which redirects to
+// the urlset /c.xml. The index lists the urlset
+// /a.xml, the gzip-compressed urlset /b.xml.gz (application/gzip) and
+// the index /nested.xml, which the protocol forbids there. Each page
+// links to a child page.
+func sitemapSite(t *testing.T) (h, out *hostileHost) {
+	site := newHostileSite(t)
+	h, out = site.host("sitemaps"), site.host("out-of-scope")
+	h.robots("User-agent: *\nDisallow: /private/\n" +
+		"Sitemap: " + h.url("/index.xml") + "\n" +
+		"Sitemap: /index.xml\n" +
+		"Sitemap: " + h.url("/private/sitemap.xml") + "\n" +
+		"Sitemap: " + out.url("/sitemap.xml") + "\n" +
+		"Sitemap: /moved.xml\n")
+	h.handle("/moved.xml", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/c.xml", http.StatusMovedPermanently)
+	})
+	h.serve("/c.xml", "application/xml", sitemapBody(parser.SitemapURLSet, h.url("/p/5")))
+	h.html("/", "home")
+	h.serve("/index.xml", "application/xml", sitemapBody(parser.SitemapIndex, h.url("/a.xml"), h.url("/b.xml.gz"), h.url("/nested.xml")))
+	h.serve("/a.xml", "text/xml; charset=utf-8", sitemapBody(parser.SitemapURLSet, h.url("/p/1"), h.url("/p/2"), out.url("/p/out")))
+	h.serve("/b.xml.gz", "application/gzip", gzipOf(t, sitemapBody(parser.SitemapURLSet, h.url("/p/3"), h.url("/p/4"))))
+	h.serve("/nested.xml", "application/xml", sitemapBody(parser.SitemapIndex, h.url("/deep.xml")))
+	h.serve("/deep.xml", "application/xml", sitemapBody(parser.SitemapURLSet, h.url("/p/deep")))
+	h.serve("/private/sitemap.xml", "application/xml", sitemapBody(parser.SitemapURLSet, h.url("/p/private")))
+	for i := 1; i <= 5; i++ {
+		h.html(fmt.Sprintf("/p/%d", i), fmt.Sprintf("page %d", i), fmt.Sprintf("/p/%d/child", i))
+	}
+	out.robots("User-agent: *\nAllow: /\n")
+	out.serve("/sitemap.xml", "application/xml", sitemapBody(parser.SitemapURLSet, out.url("/p/out")))
+	return h, out
+}
+
+// With scope.follow_sitemaps, pages reachable only through robots.txt →
+// sitemap index → sitemap are crawled, at the depth of the seed's links,
+// so max_depth 1 takes them and not their own links; the sitemaps'
+// records say what they are. Robots.txt, scope, dedup and the nesting
+// bound apply.
+func TestSitemapIndexLeadsToPages(t *testing.T) {
+	h, out := sitemapSite(t)
+	cfg := hostileConfig(t, []string{h.url("/")}, []string{h.addr})
+	cfg.Scope.MaxDepth = 1
+	cfg.Scope.FollowSitemaps = true
+	db := crawlToIdle(t, cfg)
+
+	for i := 1; i <= 5; i++ {
+		u := h.url(fmt.Sprintf("/p/%d", i))
+		o := lookup(t, db, u)
+		if o.state != frontier.StateDone || o.page == nil || o.page.Status != 200 || o.page.Depth != 1 {
+			t.Errorf("%s: state %v, record %+v; want done, 200, depth 1", u, o.state, o.page)
+		}
+		if n := h.count(fmt.Sprintf("/p/%d/child", i)); n != 0 {
+			t.Errorf("/p/%d/child requested %d times; it is 2 hops deep, max_depth is 1", i, n)
+		}
+	}
+	for _, tc := range []struct {
+		path, kind, listedBy, contentType, parent string
+		outlinks                                  int
+	}{
+		{"/index.xml", parser.SitemapIndex, listedByRobots, "application/xml", h.url("/robots.txt"), 3},
+		{"/a.xml", parser.SitemapURLSet, listedByIndex, "text/xml", h.url("/index.xml"), 3},
+		{"/b.xml.gz", parser.SitemapURLSet, listedByIndex, "application/gzip", h.url("/index.xml"), 2},
+		{"/nested.xml", parser.SitemapIndex, listedByIndex, "application/xml", h.url("/index.xml"), 1},
+		// A redirect target is listed by what listed its chain's first URL.
+		{"/c.xml", parser.SitemapURLSet, listedByRobots, "application/xml", h.url("/moved.xml"), 1},
+	} {
+		o := lookup(t, db, h.url(tc.path))
+		p := o.page
+		if o.state != frontier.StateDone || p == nil {
+			t.Errorf("%s: state %v, record %+v; want done", tc.path, o.state, p)
+			continue
+		}
+		if p.Extra["sitemap"] != tc.kind || p.Extra["sitemap_listed_by"] != tc.listedBy || p.ContentType != tc.contentType ||
+			p.Parent != tc.parent || p.Depth != 1 || p.Outlinks != tc.outlinks || p.Error != "" {
+			t.Errorf("%s: sitemap %q listed by %q, content type %q, parent %q, depth %d, outlinks %d, error %q;"+
+				" want %q, %q, %q, %q, 1, %d, none", tc.path, p.Extra["sitemap"], p.Extra["sitemap_listed_by"], p.ContentType,
+				p.Parent, p.Depth, p.Outlinks, p.Error, tc.kind, tc.listedBy, tc.contentType, tc.parent, tc.outlinks)
+		}
+		if n := h.count(tc.path); n != 1 {
+			t.Errorf("%s requested %d times, want once", tc.path, n)
+		}
+	}
+	if p := page(t, db, h.url("/p/1")); p.Parent != h.url("/a.xml") {
+		t.Errorf("/p/1 parent %q, want the sitemap that listed it", p.Parent)
+	}
+	// An index listed by an index has its locs one hop further: /deep.xml
+	// would be depth 2.
+	if n := h.count("/deep.xml"); n != 0 {
+		t.Errorf("/deep.xml, listed by a nested index, requested %d times; want none under max_depth 1", n)
+	}
+	if o := lookup(t, db, h.url("/private/sitemap.xml")); o.state != frontier.StateDisallowed || h.count("/private/sitemap.xml") != 0 {
+		t.Errorf("sitemap under Disallow: state %v, requested %d times; want disallowed, never", o.state, h.count("/private/sitemap.xml"))
+	}
+	if rs := out.requests(); len(rs) != 0 {
+		t.Errorf("the out-of-scope host got %d requests (first %s); want none", len(rs), rs[0].uri)
+	}
+}
+
+// With scope.follow_sitemaps off (the default), robots.txt's sitemaps are
+// not queued, and a sitemap given as a seed is stored as a file without
+// links, as before the option existed.
+func TestSitemapsOff(t *testing.T) {
+	h, out := sitemapSite(t)
+	cfg := hostileConfig(t, []string{h.url("/"), h.url("/a.xml")}, []string{h.addr})
+	db := crawlToIdle(t, cfg)
+	if n := h.count("/robots.txt"); n != 1 {
+		t.Errorf("robots.txt requested %d times, want once", n)
+	}
+	for _, path := range []string{"/index.xml", "/b.xml.gz", "/p/1", "/p/3"} {
+		if n := h.count(path); n != 0 {
+			t.Errorf("%s requested %d times with follow_sitemaps off", path, n)
+		}
+	}
+	p := page(t, db, h.url("/a.xml"))
+	if p.Status != 200 || p.Outlinks != 0 || p.Extra["sitemap"] != "" {
+		t.Errorf("/a.xml as a seed: status %d, outlinks %d, extra %v; want 200, 0, no sitemap note", p.Status, p.Outlinks, p.Extra)
+	}
+	if len(out.requests()) != 0 {
+		t.Error("the out-of-scope host was requested")
+	}
+}
+
+// A sitemap with 50,001 locs keeps the protocol's 50,000 and notes the
+// one dropped; max_pages_per_host bounds what the crawl then fetches.
+func TestSitemapLocCap(t *testing.T) {
+	site := newHostileSite(t)
+	h := site.host("big-sitemap")
+	h.robots("User-agent: *\nAllow: /\nSitemap: /big.xml\n")
+	h.html("/", "home")
+	locs := make([]string, parser.MaxSitemapLocs+1)
+	for i := range locs {
+		locs[i] = h.url(fmt.Sprintf("/p/%d", i))
+	}
+	h.serve("/big.xml", "application/xml", sitemapBody(parser.SitemapURLSet, locs...))
+	h.handle("/p/", func(w http.ResponseWriter, r *http.Request) {}) // only the exact path is routed
+	cfg := hostileConfig(t, []string{h.url("/")}, []string{h.addr})
+	cfg.Scope.FollowSitemaps = true
+	cfg.Scope.MaxPagesPerHost = 10
+	cfg.Fetch.MaxBodyBytes = 4 << 20
+	db := crawlToIdle(t, cfg)
+
+	p := page(t, db, h.url("/big.xml"))
+	if p.Outlinks != parser.MaxSitemapLocs || p.Extra["links_dropped"] != "1" || p.Extra["sitemap_error"] != "" {
+		t.Errorf("/big.xml: outlinks %d, extra %v; want %d and links_dropped 1", p.Outlinks, p.Extra, parser.MaxSitemapLocs)
+	}
+	fetched := 0
+	for _, r := range h.requests() {
+		if strings.HasPrefix(r.uri, "/p/") {
+			fetched++
+		}
+	}
+	if fetched == 0 || fetched > cfg.Scope.MaxPagesPerHost {
+		t.Errorf("%d listed pages fetched; want 1 to %d (the budget)", fetched, cfg.Scope.MaxPagesPerHost)
+	}
+	var counts frontier.Counts
+	_ = db.View(func(tx *store.Tx) error { counts = frontier.ReadCounts(tx); return nil })
+	if want := int64(parser.MaxSitemapLocs - cfg.Scope.MaxPagesPerHost); counts.Trapped < want {
+		t.Errorf("trapped %d; want the locs over the page budget, at least %d", counts.Trapped, want)
+	}
+}
+
+// A sitemap listed twice, in two spellings, and again when robots.txt is
+// read once more, is fetched once.
+func TestSitemapFetchedOnceAcrossRefreshes(t *testing.T) {
+	site := newHostileSite(t)
+	h := site.host("refresh")
+	h.robots("User-agent: *\nAllow: /\nSitemap: " + h.url("/s.xml") + "\nSitemap: /./s.xml#again\n")
+	h.html("/", "home")
+	h.html("/later", "later")
+	h.serve("/s.xml", "application/xml", sitemapBody(parser.SitemapURLSet, h.url("/p")))
+	h.html("/p", "listed")
+	cfg := hostileConfig(t, []string{h.url("/")}, []string{h.addr})
+	cfg.Scope.FollowSitemaps = true
+	db, e, stop := startStored(t, cfg, h.url("/"))
+	waitFor(t, "the listed page stored", func() bool { return stored(db, h.url("/p")) != nil })
+	// A new seed on the host forgets its robots.txt: it is read again.
+	if _, err := e.AddSeeds(context.Background(), []string{h.url("/later")}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the new seed stored", func() bool { return stored(db, h.url("/later")) != nil })
+	time.Sleep(100 * time.Millisecond) // a second fetch of /s.xml would be under way by now
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if n := h.count("/robots.txt"); n != 2 {
+		t.Errorf("robots.txt requested %d times, want twice", n)
+	}
+	if n := h.count("/s.xml"); n != 1 {
+		t.Errorf("/s.xml requested %d times, want once", n)
+	}
+}
+
+// Turning scope.follow_sitemaps on by a reload reads robots.txt again on
+// the next URL of each host, so the sitemaps of a crawl under way are
+// queued without waiting a day for robots.txt's refresh. (A reload
+// forgets the seeds' hosts' robots.txt anyway; h is not one.)
+func TestReloadFollowSitemapsOn(t *testing.T) {
+	site := newHostileSite(t)
+	seed, h := site.host("reload-seed"), site.host("reload-sitemaps")
+	h.robots("User-agent: *\nAllow: /\nSitemap: /s.xml\n")
+	var links []string
+	for i := range 40 {
+		links = append(links, h.url(fmt.Sprintf("/l/%d", i)))
+		h.html(fmt.Sprintf("/l/%d", i), "linked")
+	}
+	seed.html("/", "home", links...)
+	h.serve("/s.xml", "application/xml", sitemapBody(parser.SitemapURLSet, h.url("/p")))
+	h.html("/p", "listed")
+	cfg := hostileConfig(t, []string{seed.url("/")}, site.addrs())
+	cfg.Fetch.PerHostDelay = 50 * time.Millisecond
+	db, e, stop := startStored(t, cfg, seed.url("/"))
+	defer stop()
+	waitFor(t, "a page of h stored", func() bool { return stored(db, h.url("/l/0")) != nil })
+	if n := h.count("/s.xml"); n != 0 {
+		t.Fatalf("/s.xml requested with follow_sitemaps off")
+	}
+	next := *e.Config()
+	next.Scope.FollowSitemaps = true
+	if err := e.Reload(context.Background(), &next); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the sitemap's page stored after the reload", func() bool { return stored(db, h.url("/p")) != nil })
+	if n := h.count("/robots.txt"); n != 2 {
+		t.Errorf("robots.txt requested %d times, want twice (before and after the reload)", n)
+	}
+}
