@@ -184,7 +184,7 @@ func (e *Engine) processFetch(f *fetched) *frontier.Completion {
 		return c
 	}
 	e.storeBody(c, resp)
-	if resp.Status < 200 || resp.Status >= 300 || e.sitemap(c, f) || !parser.IsHTML(resp.ContentType, resp.Body) {
+	if resp.Status < 200 || resp.Status >= 300 || e.processSitemap(c, f) || !parser.IsHTML(resp.ContentType, resp.Body) {
 		return c
 	}
 	ct := resp.ContentType

@@ -16,8 +16,8 @@ import (
 // A host's robots.txt, once fetched and read, has each of its Sitemap
 // URLs queued like a link found on the robots.txt URL (queueSitemaps).
 // The parse stage reads a fetched sitemap and takes its locs as the
-// page's links (sitemap): a urlset's pages, a sitemap index's sitemaps.
-// Both go through the frontier's normal path, so scope, dedup (a
+// page's links (processSitemap): a urlset's pages, a sitemap index's
+// sitemaps. Both go through the frontier's normal path, so scope, dedup (a
 // robots.txt refresh queues nothing again), robots.txt, politeness and
 // max_pages_per_host apply to sitemaps and their locs as to any link.
 //
@@ -82,15 +82,16 @@ func (e *Engine) queueSitemaps(ctx context.Context, origin string, rules *robots
 	}
 }
 
-// sitemap completes c with the locs of f's body when scope.follow_sitemaps
-// is on and the body is a sitemap (parser.ParseSitemap), and reports
-// whether it was one. The record notes the kind in extra.sitemap, how it
-// was listed in extra.sitemap_listed_by (see sitemapDepth), dropped locs
-// in extra.links_dropped (too long, unparsable or past 50,000), and what
+// processSitemap completes c with the locs of f's body when
+// scope.follow_sitemaps is on and the body is a sitemap
+// (parser.ParseSitemap), and reports whether it was one. The record
+// notes the kind in extra.sitemap, how it was listed in
+// extra.sitemap_listed_by (see sitemapDepth), dropped locs in
+// extra.links_dropped (too long, unparsable or past 50,000), and what
 // stopped the read in extra.sitemap_error (malformed XML or gzip, the
-// 50 MiB cap): the locs before it are kept, and the URL is done, not
-// failed. Outlinks counts the locs found.
-func (e *Engine) sitemap(c *frontier.Completion, f *fetched) bool {
+// 50 MiB cap, an XML token over 1 MiB): the locs before it are kept, and
+// the URL is done, not failed. Outlinks counts the locs found.
+func (e *Engine) processSitemap(c *frontier.Completion, f *fetched) bool {
 	cfg := e.config()
 	resp := f.resp
 	if !cfg.Scope.FollowSitemaps || !parser.SitemapCandidate(resp.ContentType, resp.Body) {
