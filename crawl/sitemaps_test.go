@@ -190,7 +190,6 @@ func TestSitemapLocCap(t *testing.T) {
 		locs[i] = h.url(fmt.Sprintf("/p/%d", i))
 	}
 	h.serve("/big.xml", "application/xml", sitemapBody(parser.SitemapURLSet, locs...))
-	h.handle("/p/", func(w http.ResponseWriter, r *http.Request) {}) // only the exact path is routed
 	cfg := hostileConfig(t, []string{h.url("/")}, []string{h.addr})
 	cfg.Scope.FollowSitemaps = true
 	cfg.Scope.MaxPagesPerHost = 10
@@ -236,7 +235,8 @@ func TestSitemapFetchedOnceAcrossRefreshes(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the new seed stored", func() bool { return stored(db, h.url("/later")) != nil })
-	time.Sleep(100 * time.Millisecond) // a second fetch of /s.xml would be under way by now
+	// Queued again, /s.xml would be queued before /later is stored.
+	waitFor(t, "the crawl idle", e.Queue().Idle)
 	if err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
