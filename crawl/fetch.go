@@ -93,6 +93,13 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 			e.q.Requeue(it, sent)
 			return nil
 		}
+		if st.restored {
+			// Read from the store, not fetched: its sitemaps are queued as
+			// a fetch's would be (dedup drops those queued before), so
+			// turning follow_sitemaps on by a reload, or a crash between
+			// the fetch and the queueing, loses none.
+			e.queueSitemaps(ctx, origin, st.rules)
+		}
 		switch {
 		case st.gaveUp:
 			e.q.Release(it, time.Time{})

@@ -67,6 +67,10 @@ type robotsState struct {
 	gaveUp bool          // robots.txt unavailable: fail the URL
 	reason string        // why, for the record, when gaveUp
 	retry  time.Time     // unreachable: the host waits until then
+
+	// restored: rules are the store's copy, read for this lookup instead
+	// of a fetch (once per origin, after a restart or a cleared cache).
+	restored bool
 }
 
 // lookup returns the cached decision for origin, waiting for a fetch that
@@ -136,7 +140,7 @@ func (c *robotsCache) restore(origin string, e *robotsEntry) robotsState {
 	}
 	close(e.fetching)
 	e.fetching = nil
-	return robotsState{rules: rules}
+	return robotsState{rules: rules, restored: true}
 }
 
 // peek returns origin's rules when they are known and usable now, without
