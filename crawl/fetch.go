@@ -165,11 +165,7 @@ func (e *Engine) priorPage(url string) *store.Page {
 	if e.config().Recrawl.Interval <= 0 {
 		return nil
 	}
-	var p *store.Page
-	_ = e.db.View(func(tx *store.Tx) error {
-		p, _ = tx.Page(url)
-		return nil
-	})
+	p := e.storedPage(url)
 	if p == nil || p.Status != http.StatusOK {
 		return nil
 	}
