@@ -94,7 +94,7 @@ func Compact(path string, timeout time.Duration) (res CompactResult, err error) 
 			err = fmt.Errorf("compact %s: close: %w", path, cerr)
 		}
 	}()
-	if err := (&DB{bolt: src, path: path, ro: true}).init(); err != nil { // the schema check, read-only
+	if err := src.View(func(tx *bolt.Tx) error { return checkSchema(tx, path) }); err != nil {
 		return res, err
 	}
 	res.Before = fi.Size()

@@ -233,17 +233,7 @@ func (db *DB) init() (err error) {
 			err = fmt.Errorf("open %s: %v: %w", db.path, r, ErrCorrupt)
 		}
 	}()
-	check := func(tx *bolt.Tx) error {
-		m := tx.Bucket(bucketMeta)
-		if m == nil {
-			return nil
-		}
-		v := m.Get(keySchema)
-		if len(v) != 8 || int(u64(v)) != schemaVersion {
-			return fmt.Errorf("open %s: schema version %x, want %d: %w", db.path, v, schemaVersion, ErrCorrupt)
-		}
-		return nil
-	}
+	check := func(tx *bolt.Tx) error { return checkSchema(tx, db.path) }
 	if db.ro {
 		return db.bolt.View(check)
 	}
@@ -262,6 +252,20 @@ func (db *DB) init() (err error) {
 		}
 		return nil
 	})
+}
+
+// checkSchema refuses a file whose schema version this binary does not
+// know; a file without the meta bucket (not initialized yet) passes.
+func checkSchema(tx *bolt.Tx, path string) error {
+	m := tx.Bucket(bucketMeta)
+	if m == nil {
+		return nil
+	}
+	v := m.Get(keySchema)
+	if len(v) != 8 || int(u64(v)) != schemaVersion {
+		return fmt.Errorf("open %s: schema version %x, want %d: %w", path, v, schemaVersion, ErrCorrupt)
+	}
+	return nil
 }
 
 // Path returns the database file's path.
