@@ -45,11 +45,12 @@ const (
 	listedByIndex  = "sitemapindex" // an index that robots.txt listed
 )
 
-// queueSitemaps queues the Sitemap URLs of rules, just fetched and
-// reachable for origin ("scheme://host[:port]"), when scope.follow_sitemaps
-// is on: links of origin's robots.txt at sitemapDepth. It is called from
-// where robots.txt is fetched, before the URL that triggered the fetch
-// goes back to its queue, so the crawl cannot look idle in between.
+// queueSitemaps queues the Sitemap URLs of rules, origin's reachable
+// robots.txt ("scheme://host[:port]") just fetched or read from the store,
+// when scope.follow_sitemaps is on: links of origin's robots.txt at
+// sitemapDepth. It is called where the fetch worker obtains the rules,
+// before the URL that triggered it goes on, so the crawl cannot look idle
+// in between.
 // Relative Sitemap URLs, which RFC 9309 does not allow, are resolved
 // against the robots.txt URL; unparsable ones are dropped.
 func (e *Engine) queueSitemaps(ctx context.Context, origin string, rules *robots.Rules) {
