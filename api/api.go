@@ -112,6 +112,7 @@ type Stats struct {
 	ActiveHosts int64 `json:"active_hosts"` // hosts with queued or in-flight URLs
 	BodyBytes   int64 `json:"body_bytes"`   // compressed page bodies stored
 	FileBytes   int64 `json:"file_bytes"`   // size of the database file
+	ValueBytes  int64 `json:"value_bytes"`  // size of its value log: page records and bodies
 
 	// PagesPerSecond is live: URLs finished with a page record (done or
 	// failed) per second over the last minute, or since the daemon

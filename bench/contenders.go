@@ -230,7 +230,7 @@ func readStore(path string, res *runResult) error {
 	defer db.Close()
 	return db.View(func(tx *store.Tx) error {
 		c := tx.Counts()
-		res.stored, res.dbBytes = int(c.Pages), c.FileBytes
+		res.stored, res.dbBytes = int(c.Pages), c.FileBytes+c.ValueBytes
 		res.child.Responses = frontier.ReadCounts(tx).Done
 		return nil
 	})

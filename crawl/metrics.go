@@ -84,6 +84,11 @@ func newMetrics(reg *prometheus.Registry, e *Engine) *metrics {
 			_ = e.db.View(func(tx *store.Tx) error { n = tx.Counts().FileBytes; return nil })
 			return float64(n)
 		}),
+		gauge("crawler_store_values_bytes", "Size of the value log (page records and bodies) beside the database file.", func() float64 {
+			var n int64
+			_ = e.db.View(func(tx *store.Tx) error { n = tx.Counts().ValueBytes; return nil })
+			return float64(n)
+		}),
 	)
 	return m
 }

@@ -265,7 +265,11 @@ func BenchmarkStore200k(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		perPage := float64(st.Size()) / float64(n)
+		lst, err := os.Stat(valuesPath(path, 1))
+		if err != nil {
+			b.Fatal(err)
+		}
+		perPage := float64(st.Size()+lst.Size()) / float64(n)
 		rawPerPage := float64(raw) / float64(n)
 		b.ReportMetric(perPage, "bytes/page")
 		b.ReportMetric(rawPerPage/1024, "raw-KB/page")

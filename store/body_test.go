@@ -1,10 +1,14 @@
 package store
 
 import (
+	"bytes"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // openBodyTest is openTemp, checked at cleanup.
@@ -85,8 +89,12 @@ func TestBodyFollowsItsRecord(t *testing.T) {
 	update(func(tx *Tx) error { return tx.PutBody(u, two) })
 	wantBody(t, db, u, "second body", int64(len(two)))
 	_ = db.View(func(tx *Tx) error {
-		if n := tx.Bolt().Bucket(bucketBlobs).Stats().KeyN; n != 1 {
-			t.Errorf("%d blobs; want 1", n)
+		refs, err := decodeLogRefs(tx.Bolt().Bucket(bucketPages).Get([]byte(u)))
+		if err != nil || refs.body.n != int64(len(two)) {
+			t.Errorf("stored references %+v, %v; want the second body's %d bytes in the value log", refs, err, len(two))
+		}
+		if n := tx.Bolt().Bucket(bucketBlobs).Stats().KeyN; n != 0 {
+			t.Errorf("%d blobs; want none: bodies go to the value log", n)
 		}
 		return nil
 	})
@@ -108,37 +116,85 @@ func TestBodyFollowsItsRecord(t *testing.T) {
 	wantBody(t, db, u, "", 0)
 }
 
-// TestBodyOfOlderFile reads a body stored the way older versions did,
-// under its URL in the bodies bucket, and replaces it.
-func TestBodyOfOlderFile(t *testing.T) {
-	db := openBodyTest(t)
-	const u = "http://example.com/old"
-	old, fresh := db.CompressBody([]byte("old body")), db.CompressBody([]byte("new body"))
-	err := db.Update(func(tx *Tx) error {
-		if err := tx.PutPage(&Page{URL: u, Status: 200}); err != nil {
-			return err
-		}
-		b, err := tx.Bolt().CreateBucket(bucketBodies)
-		if err != nil {
-			return err
-		}
-		tx.addCounter(keyBodyBytes, int64(len(old)))
-		return b.Put([]byte(u), old)
-	})
+// putOlderRecord stores p the way files of schema 1 did: the record
+// itself under its URL, with its body (compressed, nil: none) in the
+// blobs bucket when blob is true, else in the bodies bucket.
+func putOlderRecord(t *testing.T, tx *Tx, p *Page, body []byte, blob bool) {
+	t.Helper()
+	rec, err := MarshalRecord(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantBody(t, db, u, "old body", int64(len(old)))
-	if err := db.Update(func(tx *Tx) error { return tx.PutBody(u, fresh) }); err != nil {
+	var id uint64
+	if body != nil {
+		tx.addCounter(keyBodyBytes, int64(len(body)))
+		if blob {
+			blobs := tx.Bolt().Bucket(bucketBlobs)
+			if id, err = blobs.NextSequence(); err != nil {
+				t.Fatal(err)
+			}
+			err = blobs.Put(blobKey(id), body)
+		} else {
+			var b *bolt.Bucket
+			if b, err = tx.Bolt().CreateBucketIfNotExists(bucketBodies); err == nil {
+				err = b.Put([]byte(p.URL), body)
+			}
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	tx.addCounter(keyPages, 1)
+	if err := tx.Bolt().Bucket(bucketPages).Put([]byte(p.URL), joinRecord(id, rec[1:])); err != nil {
 		t.Fatal(err)
 	}
-	wantBody(t, db, u, "new body", int64(len(fresh)))
-	_ = db.View(func(tx *Tx) error {
-		if v := tx.Bolt().Bucket(bucketBodies).Get([]byte(u)); v != nil {
-			t.Error("the old body is still in the bodies bucket")
-		}
-		return nil
-	})
+}
+
+// TestBodyOfOlderFile reads bodies stored the way older versions did,
+// under their URL in the bodies bucket or by id in the blobs bucket, with
+// the record itself in the pages bucket, and replaces them: a new record
+// that keeps the body moves it to the value log, a new body drops it.
+func TestBodyOfOlderFile(t *testing.T) {
+	for _, blob := range []bool{false, true} {
+		t.Run(map[bool]string{false: "bodies", true: "blobs"}[blob], func(t *testing.T) {
+			db := openBodyTest(t)
+			const u, v = "http://example.com/old", "http://example.com/kept"
+			old, kept, fresh := db.CompressBody([]byte("old body")), db.CompressBody([]byte("kept body")), db.CompressBody([]byte("new body"))
+			err := db.Update(func(tx *Tx) error {
+				putOlderRecord(t, tx, &Page{URL: u, Status: 200}, old, blob)
+				putOlderRecord(t, tx, &Page{URL: v, Status: 200}, kept, blob)
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantBody(t, db, u, "old body", int64(len(old)+len(kept)))
+			wantBody(t, db, v, "kept body", int64(len(old)+len(kept)))
+			err = db.Update(func(tx *Tx) error {
+				if err := tx.PutBody(u, fresh); err != nil {
+					return err
+				}
+				return tx.PutPage(&Page{URL: v, Status: 200, Title: "recrawled"})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantBody(t, db, u, "new body", int64(len(fresh)+len(kept)))
+			wantBody(t, db, v, "kept body", int64(len(fresh)+len(kept)))
+			_ = db.View(func(tx *Tx) error {
+				if b := tx.Bolt().Bucket(bucketBodies); b != nil && b.Stats().KeyN != 0 {
+					t.Errorf("%d bodies left in the bodies bucket", b.Stats().KeyN)
+				}
+				if n := tx.Bolt().Bucket(bucketBlobs).Stats().KeyN; n != 0 {
+					t.Errorf("%d blobs left", n)
+				}
+				if p, err := tx.Page(v); err != nil || p.Title != "recrawled" {
+					t.Errorf("Page(%s) = %+v, %v", v, p, err)
+				}
+				return nil
+			})
+		})
+	}
 }
 
 func TestRecordFraming(t *testing.T) {
@@ -159,27 +215,57 @@ func TestRecordFraming(t *testing.T) {
 // TestCheckFindsBrokenBodies breaks each promise checkRecords verifies and
 // expects Check to say so.
 func TestCheckFindsBrokenBodies(t *testing.T) {
+	const a, b = "http://example.com/a", "http://example.com/b"
+	refsOf := func(tx *Tx, url string) logRefs {
+		refs, err := decodeLogRefs(tx.Bolt().Bucket(bucketPages).Get([]byte(url)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return refs
+	}
 	for name, tc := range map[string]struct {
+		older   bool // store a's record the way schema 1 did, body in a blob
 		breakIt func(tx *Tx) error
 		want    string
 	}{
-		"missing blob": {func(tx *Tx) error { return tx.Bolt().Bucket(bucketBlobs).Delete(blobKey(1)) }, "blob 1 is missing"},
-		"orphan blob": {func(tx *Tx) error {
+		"missing blob": {true, func(tx *Tx) error { return tx.Bolt().Bucket(bucketBlobs).Delete(blobKey(1)) }, "blob 1 is missing"},
+		"orphan blob": {false, func(tx *Tx) error {
 			return tx.Bolt().Bucket(bucketBlobs).Put(blobKey(99), []byte("x"))
 		}, "named by no page record"},
-		"body counter":  {func(tx *Tx) error { tx.addCounter(keyBodyBytes, 1); return nil }, "counter body_bytes"},
-		"pages counter": {func(tx *Tx) error { tx.addCounter(keyPages, -1); return nil }, "counter pages"},
-		"shared blob": {func(tx *Tx) error {
-			return tx.Bolt().Bucket(bucketPages).Put([]byte("http://example.com/b"), joinRecord(1, []byte(`{"url":"http://example.com/b"}`)))
+		"body counter":  {false, func(tx *Tx) error { tx.addCounter(keyBodyBytes, 1); return nil }, "counter body_bytes"},
+		"pages counter": {false, func(tx *Tx) error { tx.addCounter(keyPages, -1); return nil }, "counter pages"},
+		"shared blob": {true, func(tx *Tx) error {
+			tx.addCounter(keyPages, 1)
+			return tx.Bolt().Bucket(bucketPages).Put([]byte(b), joinRecord(1, []byte(`{"url":"http://example.com/b"}`)))
 		}, "named by another record"},
+		"shared body": {false, func(tx *Tx) error {
+			tx.addCounter(keyPages, 1)
+			refs := refsOf(tx, a)
+			refs.rec = tx.db.values.append([]byte(`{"url":"http://example.com/b"}`))
+			tx.addCounter(keyBodyBytes, refs.body.n)
+			return tx.Bolt().Bucket(bucketPages).Put([]byte(b), refs.encode())
+		}, "named by another record"},
+		"body past the end": {false, func(tx *Tx) error {
+			refs := refsOf(tx, a)
+			refs.body.off += 1 << 20
+			return tx.Bolt().Bucket(bucketPages).Put([]byte(a), refs.encode())
+		}, "past the value log's end"},
+		"bad reference": {false, func(tx *Tx) error {
+			return tx.Bolt().Bucket(bucketPages).Put([]byte(a), []byte{recordInLog, 0x80})
+		}, "bad log reference"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			db := openTemp(t)
 			err := db.Update(func(tx *Tx) error {
-				if err := tx.PutPage(&Page{URL: "http://example.com/a"}); err != nil {
+				body := db.CompressBody([]byte("body"))
+				if tc.older {
+					putOlderRecord(t, tx, &Page{URL: a}, body, true)
+					return tc.breakIt(tx)
+				}
+				if err := tx.PutPage(&Page{URL: a}); err != nil {
 					return err
 				}
-				if err := tx.PutBody("http://example.com/a", db.CompressBody([]byte("body"))); err != nil {
+				if err := tx.PutBody(a, body); err != nil {
 					return err
 				}
 				return tc.breakIt(tx)
@@ -192,5 +278,65 @@ func TestCheckFindsBrokenBodies(t *testing.T) {
 				t.Errorf("Check = %v; want one error saying %q", errs, tc.want)
 			}
 		})
+	}
+}
+
+// TestCheckFindsDamagedValueLog flips a byte of each value in the log and
+// expects Check to name the page, and reads to fail with ErrCorrupt.
+func TestCheckFindsDamagedValueLog(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "crawl.db")
+	db, err := Open(path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const u = "http://example.com/a"
+	err = db.Update(func(tx *Tx) error {
+		if err := tx.PutPage(&Page{URL: u, Title: "title"}); err != nil {
+			return err
+		}
+		return tx.PutBody(u, db.CompressBody([]byte("body")))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refs logRefs
+	_ = db.View(func(tx *Tx) error {
+		refs, err = decodeLogRefs(tx.Bolt().Bucket(bucketPages).Get([]byte(u)))
+		return err
+	})
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	log := valuesPath(path, 1)
+	good, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range []valueRef{refs.rec, refs.body} {
+		bad := bytes.Clone(good)
+		bad[r.off+valueHeader+r.n-1] ^= 0x20
+		if err := os.WriteFile(log, bad, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		db, err := Open(path, Options{NoSync: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		errs := db.Check()
+		if len(errs) != 1 || !strings.Contains(errs[0].Error(), "checksum mismatch") || !strings.Contains(errs[0].Error(), u) {
+			t.Errorf("value %d: Check = %v; want one checksum mismatch naming %s", i, errs, u)
+		}
+		_ = db.View(func(tx *Tx) error {
+			if i == 0 {
+				_, err = tx.Page(u)
+			} else {
+				_, err = tx.Body(u)
+			}
+			if !errors.Is(err, ErrCorrupt) {
+				t.Errorf("value %d: read = %v; want ErrCorrupt", i, err)
+			}
+			return nil
+		})
+		db.Close()
 	}
 }

@@ -7,15 +7,20 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// checkRecords verifies what the store's own buckets promise each other:
-//   - every page record decodes, and its body blob, if it names one,
-//     exists and is named by no other record;
+// checkRecords verifies what the store's own buckets and its value log
+// promise each other:
+//   - every page record decodes; a record in the value log lies before the
+//     log's committed end, its checksum matches, and so does its body's;
+//   - no two records name the same record or body in the log;
+//   - the body blob of an older file's record, if it names one, exists
+//     and is named by no other record;
 //   - every blob is named by a record;
 //   - every body of an older file (bodies bucket) has a page record;
 //   - the pages and body-bytes counters equal what is stored.
 //
-// It reads every record once; memory grows with the number of blobs.
-func checkRecords(tx *bolt.Tx) error {
+// It reads every record and body once; memory grows with the number of
+// records.
+func checkRecords(tx *bolt.Tx, values *valueLog) error {
 	pages, blobs, legacy := tx.Bucket(bucketPages), tx.Bucket(bucketBlobs), tx.Bucket(bucketBodies)
 	if pages == nil || tx.Bucket(bucketMeta) == nil {
 		return nil // not initialized yet (read-only open of a fresh file)
@@ -27,9 +32,44 @@ func checkRecords(tx *bolt.Tx) error {
 		}
 	}
 	named := make(map[uint64]bool)
+	inLog := make(map[int64]bool)
+	_, end := logState(tx.Bucket(bucketMeta))
 	var records, bodyBytes int64
 	_ = pages.ForEach(func(k, v []byte) error {
 		records++
+		if len(v) > 0 && v[0] == recordInLog {
+			refs, err := decodeLogRefs(v)
+			if err != nil {
+				report("page %s: %v", k, err)
+				return nil
+			}
+			for i, r := range []valueRef{refs.rec, refs.body} {
+				what := [...]string{"record", "body"}[i]
+				if r.n == 0 {
+					continue
+				}
+				if i == 1 {
+					bodyBytes += r.n
+				}
+				if r.off+valueHeader+r.n > end {
+					report("page %s: %s at %d+%d lies past the value log's end %d", k, what, r.off, r.n, end)
+					continue
+				}
+				if inLog[r.off] {
+					report("page %s: %s at %d is named by another record too", k, what, r.off)
+				}
+				inLog[r.off] = true
+				js, err := values.read(r, false)
+				if err != nil {
+					report("page %s: %s: %v", k, what, err)
+				} else if i == 0 {
+					if _, err := UnmarshalRecord(append([]byte{recordVersion}, js...)); err != nil {
+						report("page %s: %v", k, err)
+					}
+				}
+			}
+			return nil
+		}
 		blob, _, err := splitRecord(v)
 		if err != nil {
 			report("page %s: %v", k, err)

@@ -58,13 +58,17 @@ var freeBytes = func(dir string) (int64, error) {
 // a missing file is ErrMissing and one that is not a crawl database
 // ErrCorrupt, exactly as Open.
 //
-// The copy is written to path+".compact" beside the file, synced, checked
-// (bbolt's page check, and every bucket must hold as many keys as the
-// original's), and only then renamed over path, while the original stays
-// locked so no daemon can start on it meanwhile. Any failure, a crash or
-// a full disk (ErrNoSpace when the free space is known to be short
-// beforehand) leaves the original untouched; a copy left by an earlier
-// crash is removed first. The file's permissions are kept.
+// The copy is written to path+".compact" beside the file, and the live
+// records and bodies of the value log to a log of the next generation,
+// which the copy names. Both are synced and checked (bbolt's page check,
+// every bucket must hold as many keys as the original's, and every record
+// must read back from the new log with its checksum), and only then is
+// the copy renamed over path, while the original stays locked so no
+// daemon can start on it meanwhile; the old log is removed after. Any
+// failure, a crash or a full disk (ErrNoSpace when the free space is
+// known to be short beforehand) leaves the original and its log
+// untouched; a copy or log left by an earlier crash is removed first (and
+// by the next read-write Open). The file's permissions are kept.
 func Compact(path string, timeout time.Duration) (res CompactResult, err error) {
 	if real, err := filepath.EvalSymlinks(path); err == nil {
 		path = real // replace the file, not the link
@@ -97,7 +101,17 @@ func Compact(path string, timeout time.Duration) (res CompactResult, err error) 
 	if err := src.View(func(tx *bolt.Tx) error { return checkSchema(tx, path) }); err != nil {
 		return res, err
 	}
+	var gen uint64
+	var logEnd int64
+	_ = src.View(func(tx *bolt.Tx) error {
+		gen, logEnd = logState(tx.Bucket(bucketMeta))
+		return nil
+	})
+	logBase := logPath(path)
 	res.Before = fi.Size()
+	if lfi, err := os.Stat(valuesPath(logBase, gen)); err == nil {
+		res.Before += lfi.Size()
+	}
 	st := src.Stats()
 	pageSize := src.Info().PageSize
 	var used int64 // the live pages: at most what the copy needs
@@ -105,9 +119,13 @@ func Compact(path string, timeout time.Duration) (res CompactResult, err error) 
 		used = tx.Size() - int64(st.FreePageN+st.PendingPageN)*int64(pageSize)
 		return nil
 	})
+	used += logEnd // at most what the new log needs
 	tmp := path + compactSuffix
-	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return res, fmt.Errorf("compact %s: remove the copy an earlier compact left: %w", path, err)
+	newLog := valuesPath(logBase, gen+1)
+	for _, stale := range []string{tmp, newLog} {
+		if err := os.Remove(stale); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return res, fmt.Errorf("compact %s: remove the copy an earlier compact left: %w", path, err)
+		}
 	}
 	dir := filepath.Dir(path)
 	if avail, err := freeBytes(dir); err == nil && avail < used {
@@ -116,9 +134,20 @@ func Compact(path string, timeout time.Duration) (res CompactResult, err error) 
 	defer func() {
 		if err != nil {
 			_ = os.Remove(tmp)
+			_ = os.Remove(newLog)
 		}
 	}()
 	if err := copyCompacted(src, tmp, pageSize, fi.Mode().Perm()); err != nil {
+		return res, fmt.Errorf("compact %s: %w", path, err)
+	}
+	logSize, err := compactValues(tmp, logBase, gen, fi.Mode().Perm())
+	if err != nil {
+		return res, fmt.Errorf("compact %s: value log: %w", path, err)
+	}
+	if err := checkCopy(tmp, logBase, gen+1); err != nil {
+		return res, fmt.Errorf("compact %s: %w", path, err)
+	}
+	if err := syncDir(filepath.Dir(newLog)); err != nil {
 		return res, fmt.Errorf("compact %s: %w", path, err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
@@ -128,10 +157,44 @@ func Compact(path string, timeout time.Duration) (res CompactResult, err error) 
 		// The rename happened; only its durability is in doubt.
 		return res, fmt.Errorf("compact %s: sync %s: %w", path, dir, err)
 	}
+	removeOtherLogs(logBase, gen+1)
 	if fi, err := os.Stat(path); err == nil {
-		res.After = fi.Size()
+		res.After = fi.Size() + logSize
 	}
 	return res, nil
+}
+
+// checkCopy syncs the compacted copy at tmp and checks its records
+// against its value log (generation gen of logBase): every reference in
+// range, every checksum matching, the counters right.
+func checkCopy(tmp, logBase string, gen uint64) error {
+	f, err := os.OpenFile(tmp, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("sync the copy: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	b, err := bolt.Open(tmp, 0, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	values := &valueLog{path: valuesPath(logBase, gen), gen: gen}
+	if values.f, err = os.Open(values.path); err != nil {
+		return err
+	}
+	defer values.close()
+	return b.View(func(tx *bolt.Tx) error {
+		if err := checkRecords(tx, values); err != nil {
+			return fmt.Errorf("check the copy: %w", err)
+		}
+		return nil
+	})
 }
 
 // copyCompacted writes src's buckets to a new file at dst, syncs it and

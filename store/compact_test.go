@@ -14,7 +14,9 @@ import (
 
 // freedDB is sampleDB with most of its space freed: a bucket as big as
 // its pages, filled and then deleted, as a frontier's queue is once its
-// URLs are fetched. It returns the path and the pages' records and bodies.
+// URLs are fetched, and every other body replaced, as a recrawl does,
+// which leaves the old ones in the value log. It returns the path and the
+// pages' records and bodies.
 func freedDB(t *testing.T) (path string, pages map[string]*Page, bodies map[string][]byte) {
 	t.Helper()
 	path, _, _ = sampleDB(t, 300)
@@ -23,8 +25,20 @@ func freedDB(t *testing.T) (path string, pages map[string]*Page, bodies map[stri
 		t.Fatal(err)
 	}
 	defer db.Close()
-	for round := range 2 {
+	for round := range 3 {
 		err := db.Update(func(tx *Tx) error {
+			if round == 2 {
+				for i := 0; i < 300; i += 2 {
+					u := fmt.Sprintf("http://example.com/p/%d", i)
+					if err := tx.PutPage(&Page{URL: u, Host: "example.com", Status: 200, Title: "recrawled"}); err != nil {
+						return err
+					}
+					if err := tx.PutBody(u, db.CompressBody(fmt.Appendf(nil, "recrawled body %d", i))); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
 			if round == 1 {
 				return tx.Bolt().DeleteBucket([]byte("queue"))
 			}
@@ -64,6 +78,7 @@ func TestCompactReclaimsFreePages(t *testing.T) {
 		t.Fatal(err)
 	}
 	before, _ := os.Stat(path)
+	logBefore, _ := os.Stat(valuesPath(path, 1))
 	res, err := Compact(path, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -72,11 +87,25 @@ func TestCompactReclaimsFreePages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Before != before.Size() || res.After != after.Size() {
-		t.Errorf("result %+v; file was %d bytes, is %d", res, before.Size(), after.Size())
+	logAfter, err := os.Stat(valuesPath(path, 2))
+	if err != nil {
+		t.Fatalf("no value log of the next generation: %v", err)
+	}
+	if _, err := os.Stat(valuesPath(path, 1)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the old value log is still there: %v", err)
+	}
+	if res.Before != before.Size()+logBefore.Size() || res.After != after.Size()+logAfter.Size() {
+		t.Errorf("result %+v; files were %d+%d bytes, are %d+%d", res, before.Size(), logBefore.Size(), after.Size(), logAfter.Size())
 	}
 	if after.Size()*3 > before.Size() {
 		t.Errorf("compacted %d bytes to %d: want under a third", before.Size(), after.Size())
+	}
+	// Half the bodies were replaced by short ones: the log loses the old.
+	if logAfter.Size()*3 > logBefore.Size()*2 {
+		t.Errorf("compacted the value log from %d bytes to %d: want under two thirds", logBefore.Size(), logAfter.Size())
+	}
+	if logAfter.Mode().Perm() != 0o640 {
+		t.Errorf("value log mode %v; want the database file's 0640", logAfter.Mode().Perm())
 	}
 	if after.Mode().Perm() != 0o640 {
 		t.Errorf("mode %v; want the original's 0640", after.Mode().Perm())
@@ -214,9 +243,37 @@ func TestCompactFailureKeepsOriginal(t *testing.T) {
 			t.Error("the original changed")
 		}
 	})
+	t.Run("damaged value log", func(t *testing.T) {
+		path, _, _ := freedDB(t)
+		data, _ := os.ReadFile(path)
+		log, _ := os.ReadFile(valuesPath(path, 1))
+		bad := append([]byte(nil), log...)
+		bad[len(bad)-1] ^= 1
+		if err := os.WriteFile(valuesPath(path, 1), bad, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Compact(path, 0)
+		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "checksum") {
+			t.Fatalf("compact with a damaged value log: %v; want ErrCorrupt naming the checksum", err)
+		}
+		if now, _ := os.ReadFile(path); string(now) != string(data) {
+			t.Error("the original changed")
+		}
+		if now, _ := os.ReadFile(valuesPath(path, 1)); string(now) != string(bad) {
+			t.Error("the value log changed")
+		}
+		for _, left := range []string{path + compactSuffix, valuesPath(path, 2)} {
+			if _, err := os.Stat(left); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("%s was left: %v", filepath.Base(left), err)
+			}
+		}
+	})
 	t.Run("stale copy replaced", func(t *testing.T) {
 		path, pages, _ := freedDB(t)
 		if err := os.WriteFile(path+compactSuffix, []byte("half a copy from a crash"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(valuesPath(path, 2), []byte("half a log from a crash"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := Compact(path, 0); err != nil {
@@ -255,4 +312,57 @@ func TestCompactThroughSymlink(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.Close()
+	if _, err := os.Stat(valuesPath(path, 2)); err != nil {
+		t.Errorf("the value log is not beside the file the link points to: %v", err)
+	}
+	db, err := Open(link, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if errs := db.Check(); len(errs) > 0 {
+		t.Errorf("check through the link: %v", errs)
+	}
+}
+
+// TestLogsOfOtherGenerationsRemoved: a compact that crashed leaves a log
+// of another generation (the next one before its rename, the previous one
+// after); a read-write Open removes it, a read-only one leaves it.
+func TestLogsOfOtherGenerationsRemoved(t *testing.T) {
+	path, _, _ := freedDB(t)
+	for _, g := range []uint64{0, 2, 17} {
+		if err := os.WriteFile(valuesPath(path, g), []byte("stale"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keep := path + ".values.x" // not a generation: not ours to remove
+	if err := os.WriteFile(keep, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if _, err := os.Stat(valuesPath(path, 2)); err != nil {
+		t.Errorf("a read-only open removed a log: %v", err)
+	}
+	db, err = Open(path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, g := range []uint64{0, 2, 17} {
+		if _, err := os.Stat(valuesPath(path, g)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("log of generation %d left: %v", g, err)
+		}
+	}
+	for _, p := range []string{keep, valuesPath(path, 1)} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s removed: %v", filepath.Base(p), err)
+		}
+	}
+	if errs := db.Check(); len(errs) > 0 {
+		t.Errorf("check: %v", errs)
+	}
 }

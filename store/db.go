@@ -17,6 +17,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,9 +28,9 @@ import (
 
 // Bucket names owned by this package.
 var (
-	bucketPages  = []byte("pages")  // url -> Page record (with its body's blob id)
-	bucketBlobs  = []byte("blobs")  // blob id (8, big-endian, ascending) -> zstd(body)
-	bucketBodies = []byte("bodies") // url -> zstd(body): bodies of older files, read and replaced, never added to
+	bucketPages  = []byte("pages")  // url -> where its record and body are in the value log (older files: the record itself)
+	bucketBlobs  = []byte("blobs")  // blob id (8, big-endian, ascending) -> zstd(body): bodies of older files, read and replaced, never added to
+	bucketBodies = []byte("bodies") // url -> zstd(body): bodies of older files still, read and replaced, never added to
 	bucketMeta   = []byte("meta")   // counters and schema version
 	bucketSeeds  = []byte("seeds")  // url -> "": seeds added after start (scope)
 	bucketRobots = []byte("robots") // origin -> robots.txt file (RobotsFile): the last one fetched that was not unreachable
@@ -41,8 +42,15 @@ var (
 	keyBodyBytes = []byte("body_bytes")
 )
 
-// schemaVersion is written at creation and checked at every open.
-const schemaVersion = 1
+// schemaVersion is written at creation and checked at every open. Version
+// 2 keeps records and bodies in the value log (values.go); a read-write
+// open upgrades a version 1 file, whose records it still reads, and a
+// binary that knows only version 1 refuses a version 2 file instead of
+// misreading it.
+const schemaVersion = 2
+
+// oldestSchema is the oldest schema version this binary opens.
+const oldestSchema = 1
 
 // maxBodyDecoded bounds what a stored body may decode to, so a corrupt
 // record cannot make a reader allocate without limit.
@@ -75,11 +83,16 @@ type Options struct {
 // DB is an open crawl database. It is safe for concurrent use; bbolt allows
 // one writer and many readers at a time.
 type DB struct {
-	bolt *bolt.DB
-	path string
-	ro   bool
-	enc  *zstd.Encoder
-	dec  *zstd.Decoder
+	bolt   *bolt.DB
+	path   string
+	ro     bool
+	values *valueLog
+	// writeMu spans a write transaction and the value log's bookkeeping
+	// after it: bbolt's own writer lock is released before Update can move
+	// the log's end.
+	writeMu sync.Mutex
+	enc     *zstd.Encoder
+	dec     *zstd.Decoder
 
 	mappedBudget atomic.Int64  // bytes; <= 0: never unmap (SetMappedBudget)
 	budgetSet    chan struct{} // SetMappedBudget wakes the release loop; capacity 1
@@ -141,7 +154,26 @@ func Open(path string, opts Options) (*DB, error) {
 		}
 	}
 	db := &DB{bolt: b, path: path, ro: opts.ReadOnly, budgetSet: make(chan struct{}, 1)}
+	// The value log is opened (and checked against what the meta page
+	// says it holds) before init writes anything, so a database refused
+	// for its log is left as it was.
+	perm := fs.FileMode(0o600)
+	if fi, err := os.Stat(path); err == nil {
+		perm = fi.Mode().Perm()
+	}
+	err = viewNoPanic(b, path, func(tx *bolt.Tx) (err error) {
+		if err := checkSchema(tx, path); err != nil {
+			return err
+		}
+		db.values, err = openValues(logPath(path), tx, opts.ReadOnly, opts.NoSync, perm)
+		return err
+	})
+	if err != nil {
+		_ = b.Close()
+		return nil, err
+	}
 	if err := db.init(); err != nil {
+		_ = db.values.close()
 		_ = b.Close()
 		return nil, err
 	}
@@ -223,6 +255,18 @@ func openBolt(path string, opts *bolt.Options) (db *bolt.DB, err error) {
 	}
 }
 
+// viewNoPanic runs fn in a read transaction of b, turning a panic or a
+// memory fault on a garbage page into ErrCorrupt.
+func viewNoPanic(b *bolt.DB, path string, fn func(*bolt.Tx) error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("open %s: %v: %w", path, r, ErrCorrupt)
+		}
+	}()
+	return b.View(fn)
+}
+
 // init creates this package's buckets and checks the schema version. A
 // garbage page on the way to the meta bucket makes bbolt panic; that is
 // ErrCorrupt too.
@@ -247,7 +291,7 @@ func (db *DB) init() (err error) {
 			}
 		}
 		m := tx.Bucket(bucketMeta)
-		if m.Get(keySchema) == nil {
+		if v := m.Get(keySchema); v == nil || u64(v) != schemaVersion {
 			return m.Put(keySchema, putU64(schemaVersion))
 		}
 		return nil
@@ -262,8 +306,8 @@ func checkSchema(tx *bolt.Tx, path string) error {
 		return nil
 	}
 	v := m.Get(keySchema)
-	if len(v) != 8 || int(u64(v)) != schemaVersion {
-		return fmt.Errorf("open %s: schema version %x, want %d: %w", path, v, schemaVersion, ErrCorrupt)
+	if len(v) != 8 || u64(v) < oldestSchema || u64(v) > schemaVersion {
+		return fmt.Errorf("open %s: schema version %x, want %d to %d: %w", path, v, oldestSchema, schemaVersion, ErrCorrupt)
 	}
 	return nil
 }
@@ -286,7 +330,11 @@ func (db *DB) Close() error {
 		db.dec.Close()
 		db.enc = nil
 	}
-	return db.bolt.Close()
+	err := db.bolt.Close()
+	if cerr := db.values.close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // View runs fn in a read-only transaction.
@@ -295,11 +343,22 @@ func (db *DB) View(fn func(*Tx) error) error {
 }
 
 // Update runs fn in a read-write transaction, committed when fn returns nil.
+// What fn appended to the value log is written and synced before bbolt
+// commits, and the log's new end commits with the references to it.
 func (db *DB) Update(fn func(*Tx) error) error {
 	if db.ro {
 		return ErrReadOnly
 	}
-	return db.bolt.Update(func(btx *bolt.Tx) error { return fn(&Tx{btx: btx, db: db}) })
+	db.writeMu.Lock()
+	defer db.writeMu.Unlock()
+	err := db.bolt.Update(func(btx *bolt.Tx) error {
+		if err := fn(&Tx{btx: btx, db: db}); err != nil {
+			return err
+		}
+		return db.values.flush(btx)
+	})
+	db.values.done(err == nil)
+	return err
 }
 
 // CompressBody compresses a page body for PutBody. It is safe for
@@ -327,7 +386,7 @@ func (db *DB) Check() []error {
 			errs = append(errs, err)
 		}
 		if len(errs) == 0 {
-			if err := checkRecords(tx); err != nil {
+			if err := checkRecords(tx, db.values); err != nil {
 				errs = append(errs, err)
 			}
 			if err := checkRobots(tx, db.dec); err != nil {

@@ -53,6 +53,25 @@ func sampleDB(t *testing.T, n int) (path string, data []byte, need int64) {
 	return path, data, need
 }
 
+// withLog writes data as a crawl.db in a new temporary directory, with
+// the value log of the sample database at sample beside it, and returns
+// its path.
+func withLog(t *testing.T, sample string, data []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "crawl.db")
+	log, err := os.ReadFile(valuesPath(sample, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(valuesPath(path, 1), log, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // openNoPanic opens path and turns a panic into a test failure.
 func openNoPanic(t *testing.T, path string, opts Options) (db *DB, err error) {
 	t.Helper()
@@ -68,7 +87,7 @@ func openNoPanic(t *testing.T, path string, opts Options) (db *DB, err error) {
 // or not, and is left byte for byte as it was: never a panic, never a
 // silent new database in its place.
 func TestOpenRefusesBadFiles(t *testing.T) {
-	_, good, need := sampleDB(t, 400)
+	sample, good, need := sampleDB(t, 2000)
 	if need < 16*4096 {
 		t.Fatalf("sample database needs only %d bytes; make it bigger", need)
 	}
@@ -94,10 +113,8 @@ func TestOpenRefusesBadFiles(t *testing.T) {
 	for name, data := range cases {
 		for _, ro := range []bool{true, false} {
 			t.Run(fmt.Sprintf("%s/readonly=%v", name, ro), func(t *testing.T) {
-				path := filepath.Join(t.TempDir(), "crawl.db")
-				if err := os.WriteFile(path, data, 0o600); err != nil {
-					t.Fatal(err)
-				}
+				path := withLog(t, sample, data)
+				log, _ := os.ReadFile(valuesPath(path, 1))
 				db, err := openNoPanic(t, path, Options{ReadOnly: ro})
 				if err == nil {
 					db.Close()
@@ -113,8 +130,11 @@ func TestOpenRefusesBadFiles(t *testing.T) {
 				if rerr != nil || !bytes.Equal(after, data) {
 					t.Errorf("file changed: %d bytes before, %d after (%v)", len(data), len(after), rerr)
 				}
-				if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 1 {
-					t.Errorf("directory holds %d entries; Open must not create files beside it", len(entries))
+				if after, _ := os.ReadFile(valuesPath(path, 1)); !bytes.Equal(after, log) {
+					t.Errorf("value log changed: %d bytes before, %d after", len(log), len(after))
+				}
+				if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 2 {
+					t.Errorf("directory holds %d entries; Open must not create files beside the file and its log", len(entries))
 				}
 			})
 		}
@@ -125,15 +145,12 @@ func TestOpenRefusesBadFiles(t *testing.T) {
 // space bbolt allocated ahead (beyond what the meta page says is used)
 // loses nothing and opens.
 func TestOpenAcceptsFileCutInUnusedTail(t *testing.T) {
-	_, good, need := sampleDB(t, 400)
+	sample, good, need := sampleDB(t, 400)
 	if int64(len(good)) <= need {
 		t.Skipf("file (%d bytes) has no unused tail beyond %d", len(good), need)
 	}
 	for _, ro := range []bool{true, false} {
-		path := filepath.Join(t.TempDir(), "crawl.db")
-		if err := os.WriteFile(path, good[:need], 0o600); err != nil {
-			t.Fatal(err)
-		}
+		path := withLog(t, sample, good[:need])
 		db, err := openNoPanic(t, path, Options{ReadOnly: ro})
 		if err != nil {
 			t.Fatalf("readonly=%v: %v", ro, err)
@@ -160,16 +177,13 @@ func TestOpenAcceptsFileCutInUnusedTail(t *testing.T) {
 // read-only open reports it, each without panicking. bbolt itself asserts
 // on such a page in a goroutine of its own, which would kill the process.
 func TestGarbagePageIsReportedNotPanicked(t *testing.T) {
-	_, good, need := sampleDB(t, 400)
+	sample, good, need := sampleDB(t, 2000)
 	for _, off := range []int64{2 * 4096, 4 * 4096, need / 2, need - 4096} {
 		data := bytes.Clone(good)
 		for i := off; i < off+4096; i++ {
 			data[i] = byte(i*7 + 3)
 		}
-		path := filepath.Join(t.TempDir(), "crawl.db")
-		if err := os.WriteFile(path, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		path := withLog(t, sample, data)
 		db, err := openNoPanic(t, path, Options{})
 		if err == nil {
 			// The page was one nothing reaches (free): nothing to report.

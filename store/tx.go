@@ -33,7 +33,24 @@ func (tx *Tx) Page(url string) (*Page, error) {
 	if v == nil {
 		return nil, ErrNotFound
 	}
-	return UnmarshalRecord(v)
+	return tx.decodeStored(v)
+}
+
+// decodeStored decodes a pages bucket value: a reference into the value
+// log, or a record of an older file.
+func (tx *Tx) decodeStored(v []byte) (*Page, error) {
+	if len(v) == 0 || v[0] != recordInLog {
+		return UnmarshalRecord(v)
+	}
+	refs, err := decodeLogRefs(v)
+	if err != nil {
+		return nil, err
+	}
+	js, err := tx.db.values.read(refs.rec, tx.btx.Writable())
+	if err != nil {
+		return nil, fmt.Errorf("decode page: %w", err)
+	}
+	return UnmarshalRecord(append([]byte{recordVersion}, js...))
 }
 
 // PutPage stores p under p.URL, replacing any earlier record; the body
@@ -72,19 +89,21 @@ func (tx *Tx) putRecord(url string, rec, body []byte, keep bool) error {
 	}
 	pages := tx.btx.Bucket(bucketPages)
 	key := []byte(url)
-	var blob uint64
+	var refs logRefs
 	if old := pages.Get(key); old == nil {
 		tx.addCounter(keyPages, 1)
 	} else {
-		blob, _, _ = splitRecord(old)
-	}
-	if !keep {
 		var err error
-		if blob, err = tx.replaceBody(key, blob, body); err != nil {
+		if refs, err = tx.storedBody(key, old, keep); err != nil {
 			return fmt.Errorf("put page %s: %w", url, err)
 		}
 	}
-	if err := pages.Put(key, joinRecord(blob, rec[1:])); err != nil {
+	if !keep {
+		tx.addCounter(keyBodyBytes, int64(len(body))-refs.body.n)
+		refs.body = tx.db.values.append(body)
+	}
+	refs.rec = tx.db.values.append(rec[1:])
+	if err := pages.Put(key, refs.encode()); err != nil {
 		return fmt.Errorf("put page %s: %w", url, err)
 	}
 	return nil
@@ -103,57 +122,71 @@ func (tx *Tx) PutBody(url string, compressed []byte) error {
 	if stored == nil {
 		return fmt.Errorf("put body %s: no page record: %w", url, ErrNotFound)
 	}
-	blob, js, err := splitRecord(stored)
+	refs, err := tx.storedBody(key, stored, false)
 	if err != nil {
 		return fmt.Errorf("put body %s: %w", url, err)
 	}
-	if blob, err = tx.replaceBody(key, blob, compressed); err != nil {
-		return fmt.Errorf("put body %s: %w", url, err)
+	if stored[0] != recordInLog {
+		_, js, err := splitRecord(stored)
+		if err != nil {
+			return fmt.Errorf("put body %s: %w", url, err)
+		}
+		refs.rec = tx.db.values.append(js)
 	}
-	if err := pages.Put(key, joinRecord(blob, js)); err != nil {
+	tx.addCounter(keyBodyBytes, int64(len(compressed))-refs.body.n)
+	refs.body = tx.db.values.append(compressed)
+	if err := pages.Put(key, refs.encode()); err != nil {
 		return fmt.Errorf("put body %s: %w", url, err)
 	}
 	return nil
 }
 
-// replaceBody deletes the body stored for the record key (blob old, or
-// under key in the bodies bucket of older files), stores compressed when
-// it is non-nil, and returns the blob id the record is to carry (0: none).
+// storedBody returns the log references of the stored value old of the
+// record key. A record of an older file, whose body is in the blobs or
+// bodies bucket, has that body deleted there: with keepBody moved to the
+// log (it keeps counting in the body bytes), without it dropped from the
+// count. Such a record is returned without a record reference, for the
+// caller to append.
 //
-// Bodies live in the blobs bucket under ascending ids, not under their
-// URL: each commit appends to the end of the tree, so a commit writes one
-// tail leaf instead of a leaf per page, and pages once written are never
-// read back through bbolt's memory map by the writer.
-func (tx *Tx) replaceBody(key []byte, old uint64, compressed []byte) (uint64, error) {
-	blobs := tx.btx.Bucket(bucketBlobs)
-	if old != 0 {
-		bk := blobKey(old)
-		tx.addCounter(keyBodyBytes, -int64(len(blobs.Get(bk))))
-		if err := blobs.Delete(bk); err != nil {
-			return 0, err
+// Bodies never live under their URL in bbolt: the log takes them, so a
+// commit appends instead of rewriting a leaf per page, and nothing the
+// writer stored is read back through bbolt's memory map.
+func (tx *Tx) storedBody(key, old []byte, keepBody bool) (logRefs, error) {
+	if len(old) > 0 && old[0] == recordInLog {
+		return decodeLogRefs(old)
+	}
+	blob, _, err := splitRecord(old)
+	if err != nil {
+		return logRefs{}, err
+	}
+	var refs logRefs
+	if blob != 0 {
+		blobs := tx.btx.Bucket(bucketBlobs)
+		bk := blobKey(blob)
+		if v := blobs.Get(bk); v != nil {
+			if keepBody {
+				refs.body = tx.db.values.append(v)
+			} else {
+				tx.addCounter(keyBodyBytes, -int64(len(v)))
+			}
+			if err := blobs.Delete(bk); err != nil {
+				return logRefs{}, err
+			}
 		}
 	}
 	if legacy := tx.btx.Bucket(bucketBodies); legacy != nil {
 		if v := legacy.Get(key); v != nil {
-			tx.addCounter(keyBodyBytes, -int64(len(v)))
+			if keepBody && refs.body.n == 0 {
+				refs.body = tx.db.values.append(v)
+			} else {
+				tx.addCounter(keyBodyBytes, -int64(len(v)))
+			}
 			if err := legacy.Delete(key); err != nil {
-				return 0, err
+				return logRefs{}, err
 			}
 		}
 	}
-	if compressed == nil {
-		return 0, nil
-	}
-	id, err := blobs.NextSequence()
-	if err != nil {
-		return 0, err
-	}
-	blobs.FillPercent = 1 // ids only grow: leaves split full
-	if err := blobs.Put(blobKey(id), compressed); err != nil {
-		return 0, err
-	}
-	tx.addCounter(keyBodyBytes, int64(len(compressed)))
-	return id, nil
+	return refs, nil
 }
 
 func blobKey(id uint64) []byte { return binary.BigEndian.AppendUint64(nil, id) }
@@ -168,17 +201,30 @@ func (tx *Tx) Body(url string) ([]byte, error) {
 	if stored == nil {
 		return nil, ErrNotFound
 	}
-	blob, _, err := splitRecord(stored)
-	if err != nil {
-		return nil, fmt.Errorf("body %s: %w", url, err)
-	}
 	var v []byte
-	if blob != 0 {
-		if b := tx.btx.Bucket(bucketBlobs); b != nil {
-			v = b.Get(blobKey(blob))
+	if stored[0] == recordInLog {
+		refs, err := decodeLogRefs(stored)
+		if err != nil {
+			return nil, fmt.Errorf("body %s: %w", url, err)
 		}
-	} else if b := tx.btx.Bucket(bucketBodies); b != nil {
-		v = b.Get([]byte(url))
+		if refs.body.n == 0 {
+			return nil, ErrNotFound
+		}
+		if v, err = tx.db.values.read(refs.body, tx.btx.Writable()); err != nil {
+			return nil, fmt.Errorf("body %s: %w", url, err)
+		}
+	} else {
+		blob, _, err := splitRecord(stored)
+		if err != nil {
+			return nil, fmt.Errorf("body %s: %w", url, err)
+		}
+		if blob != 0 {
+			if b := tx.btx.Bucket(bucketBlobs); b != nil {
+				v = b.Get(blobKey(blob))
+			}
+		} else if b := tx.btx.Bucket(bucketBodies); b != nil {
+			v = b.Get([]byte(url))
+		}
 	}
 	if v == nil {
 		return nil, ErrNotFound
@@ -211,7 +257,7 @@ func (tx *Tx) ForEachPage(prefix, after string, fn func(*Page) error) error {
 		k, v = c.Seek(pfx)
 	}
 	for ; k != nil && bytes.HasPrefix(k, pfx); k, v = c.Next() {
-		p, err := UnmarshalRecord(v)
+		p, err := tx.decodeStored(v)
 		if err != nil {
 			return fmt.Errorf("page %q: %w", k, err)
 		}
@@ -242,18 +288,26 @@ func (tx *Tx) ForEachSeed(fn func(url string) error) error {
 
 // Counts are the totals the store keeps up to date in every transaction.
 type Counts struct {
-	Pages     int64 // page records
-	BodyBytes int64 // compressed body bytes
-	FileBytes int64 // size of the database file
+	Pages      int64 // page records
+	BodyBytes  int64 // compressed body bytes
+	FileBytes  int64 // size of the database file (bbolt's)
+	ValueBytes int64 // size of its value log: records and bodies, live or replaced
 }
 
 // Counts returns the store's totals without scanning.
 func (tx *Tx) Counts() Counts {
 	return Counts{
-		Pages:     tx.counter(keyPages),
-		BodyBytes: tx.counter(keyBodyBytes),
-		FileBytes: tx.btx.Size(),
+		Pages:      tx.counter(keyPages),
+		BodyBytes:  tx.counter(keyBodyBytes),
+		FileBytes:  tx.btx.Size(),
+		ValueBytes: tx.valuesEnd(),
 	}
+}
+
+// valuesEnd is the value log's committed size as this transaction sees it.
+func (tx *Tx) valuesEnd() int64 {
+	_, end := logState(tx.btx.Bucket(bucketMeta))
+	return end
 }
 
 func (tx *Tx) counter(key []byte) int64 { return counter(tx.btx.Bucket(bucketMeta), key) }

@@ -13,16 +13,21 @@ import (
 func newCompactCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "compact",
-		Short: "Rewrite the database file without its free space (daemon stopped)",
-		Long: `Compact rewrites data_dir/crawl.db without the pages it no longer uses.
+		Short: "Rewrite the database file and its value log without their free space (daemon stopped)",
+		Long: `Compact rewrites data_dir/crawl.db without the pages it no longer uses,
+and its value log (crawl.db.values.N) without the records and bodies that
+recrawls replaced.
 
-bbolt never shrinks its file: pages freed by fetched queues, replaced bodies
-and deleted records are reused by later writes, but the file keeps its
-largest size. After a big crawl has drained its queue, most of the file can be
-free. Compact copies what is live to crawl.db.compact beside it, syncs and
-checks the copy, and renames it over crawl.db. Any failure (a full disk, a
-crash) leaves crawl.db as it was; a copy left by a crash is removed by the
-next compact. The copy needs up to the live data's size in free space.
+bbolt never shrinks its file: pages freed by fetched queues and deleted
+records are reused by later writes, but the file keeps its largest size. The
+value log only grows: a recrawl appends the page's new record and body. After
+a big crawl has drained its queue, or many recrawls, most of both can be
+free. Compact copies what is live to crawl.db.compact and to the log of the
+next generation beside it, syncs and checks both, and renames the copy over
+crawl.db, which switches to the new log; the old log is removed after. Any
+failure (a full disk, a damaged log, a crash) leaves crawl.db and its log as
+they were; files left by a crash are removed by the next compact or run. The
+copy needs up to the live data's size in free space.
 
 Like check, it needs the daemon stopped (bbolt locks the file): a running
 daemon, a missing, corrupt or unwritable file or data_dir is exit 3, too

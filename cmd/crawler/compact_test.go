@@ -22,7 +22,7 @@ func TestCompactVerb(t *testing.T) {
 		t.Fatalf("run: exit %d: %s", code, stderr)
 	}
 	dbPath := filepath.Join(dir, "data", "crawl.db")
-	counts := regexp.MustCompile(`^ok: (.*); \d+ bytes\n$`)
+	counts := regexp.MustCompile(`^ok: (.*); \d+ bytes \(\d+ in the database file, \d+ in its value log\)\n$`)
 	before := counts.FindStringSubmatch(mustRun(t, "check", "--config", cfg))
 	list := mustRun(t, "pages", "list", "--config", cfg, "--format", "jsonl")
 	get := mustRun(t, "pages", "get", site.PageURLs()[7], "--config", cfg, "--body")
