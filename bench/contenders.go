@@ -239,9 +239,12 @@ func readStore(path string, res *runResult) error {
 // maxMappedBytes is -max-mapped-bytes: ours' store.max_mapped_bytes.
 var maxMappedBytes int64
 
+// memoryLimit is -memory-limit: ours' memory_limit; 0 keeps the default.
+var memoryLimit int64
+
 // oursConfig is the crawler.yaml of one run: the scenario's limits, robots
 // on, loopback allowed, a short retry backoff, no free-space pause,
-// -max-mapped-bytes and warnings only on stderr.
+// -max-mapped-bytes, -memory-limit and warnings only on stderr.
 func oursConfig(dir string, seeds []string, l limits) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "data_dir: %q\n", filepath.Join(dir, "data"))
@@ -267,6 +270,9 @@ log:
   level: warn
 shutdown_timeout: 5s
 `, l.concurrency, l.perHost, l.delay, filepath.Join(dir, "c.sock"), maxMappedBytes)
+	if memoryLimit > 0 {
+		fmt.Fprintf(&b, "memory_limit: %d\n", memoryLimit)
+	}
 	return b.String()
 }
 

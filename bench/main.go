@@ -37,6 +37,7 @@ func main() {
 	flag.StringVar(&o.repo, "repo", "..", "the crawler module's directory")
 	flag.BoolVar(&o.verbose, "v", true, "print every run as it ends (on stderr)")
 	flag.StringVar(&o.profile, "profile", "", "write a CPU profile of each run of ours to this directory (crawler run --cpuprofile)")
+	flag.Int64Var(&memoryLimit, "memory-limit", 0, "ours' memory_limit (its soft heap limit, GOGC=400 below it); 0 = the default, 256 MiB")
 	flag.Int64Var(&maxMappedBytes, "max-mapped-bytes", 0, "ours' store.max_mapped_bytes, and the frontier benchmark's store's (BENCH_MAX_MAPPED_BYTES); 0 = never unmap, the default")
 	flag.Parse()
 	if maxMappedBytes != 0 {
