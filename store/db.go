@@ -161,12 +161,14 @@ func Open(path string, opts Options) (*DB, error) {
 	if fi, err := os.Stat(path); err == nil {
 		perm = fi.Mode().Perm()
 	}
-	err = viewNoPanic(b, path, func(tx *bolt.Tx) (err error) {
-		if err := checkSchema(tx, path); err != nil {
+	err = noPanic("open "+path, func() error {
+		return b.View(func(tx *bolt.Tx) (err error) {
+			if err := checkSchema(tx, path); err != nil {
+				return err
+			}
+			db.values, err = openValues(logPath(path), tx, opts.ReadOnly, opts.NoSync, perm)
 			return err
-		}
-		db.values, err = openValues(logPath(path), tx, opts.ReadOnly, opts.NoSync, perm)
-		return err
+		})
 	})
 	if err != nil {
 		_ = b.Close()
@@ -255,46 +257,39 @@ func openBolt(path string, opts *bolt.Options) (db *bolt.DB, err error) {
 	}
 }
 
-// viewNoPanic runs fn in a read transaction of b, turning a panic or a
-// memory fault on a garbage page into ErrCorrupt.
-func viewNoPanic(b *bolt.DB, path string, fn func(*bolt.Tx) error) (err error) {
+// noPanic runs fn on the calling goroutine, turning bbolt's assertion
+// panics and memory faults on a garbage page (a page id pointing outside
+// the mapping) into ErrCorrupt, prefixed with what.
+func noPanic(what string, fn func() error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("open %s: %v: %w", path, r, ErrCorrupt)
+			err = fmt.Errorf("%s: %v: %w", what, r, ErrCorrupt)
 		}
 	}()
-	return b.View(fn)
+	return fn()
 }
 
-// init creates this package's buckets and checks the schema version. A
-// garbage page on the way to the meta bucket makes bbolt panic; that is
-// ErrCorrupt too.
-func (db *DB) init() (err error) {
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("open %s: %v: %w", db.path, r, ErrCorrupt)
-		}
-	}()
-	check := func(tx *bolt.Tx) error { return checkSchema(tx, db.path) }
+// init creates this package's buckets and marks the schema current, in a
+// read-write DB; Open has checked the schema already. A garbage page on the
+// way to the meta bucket makes bbolt panic; that is ErrCorrupt too.
+func (db *DB) init() error {
 	if db.ro {
-		return db.bolt.View(check)
-	}
-	return db.bolt.Update(func(tx *bolt.Tx) error {
-		if err := check(tx); err != nil {
-			return err
-		}
-		for _, name := range [][]byte{bucketPages, bucketBlobs, bucketMeta, bucketSeeds, bucketRobots} {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return fmt.Errorf("create bucket %s: %w", name, err)
-			}
-		}
-		m := tx.Bucket(bucketMeta)
-		if v := m.Get(keySchema); v == nil || u64(v) != schemaVersion {
-			return m.Put(keySchema, putU64(schemaVersion))
-		}
 		return nil
+	}
+	return noPanic("open "+db.path, func() error {
+		return db.bolt.Update(func(tx *bolt.Tx) error {
+			for _, name := range [][]byte{bucketPages, bucketBlobs, bucketMeta, bucketSeeds, bucketRobots} {
+				if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+					return fmt.Errorf("create bucket %s: %w", name, err)
+				}
+			}
+			m := tx.Bucket(bucketMeta)
+			if v := m.Get(keySchema); v == nil || u64(v) != schemaVersion {
+				return m.Put(keySchema, putU64(schemaVersion))
+			}
+			return nil
+		})
 	})
 }
 
@@ -401,13 +396,11 @@ func (db *DB) Check() []error {
 // walk visits every key of every bucket, so every branch and leaf page,
 // on the calling goroutine, turning bbolt's assertion panics and memory
 // faults (a page id pointing outside the mapping) into ErrCorrupt.
-func walk(tx *bolt.Tx) (err error) {
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("walk pages: %v: %w", r, ErrCorrupt)
-		}
-	}()
+func walk(tx *bolt.Tx) error {
+	return noPanic("walk pages", func() error { return walkBuckets(tx) })
+}
+
+func walkBuckets(tx *bolt.Tx) error {
 	var bucket func(b *bolt.Bucket)
 	bucket = func(b *bolt.Bucket) {
 		c := b.Cursor()
