@@ -101,13 +101,19 @@ func Compact(path string, timeout time.Duration) (res CompactResult, err error) 
 	if err := src.View(func(tx *bolt.Tx) error { return checkSchema(tx, path) }); err != nil {
 		return res, err
 	}
-	var gen uint64
-	var logEnd int64
-	_ = src.View(func(tx *bolt.Tx) error {
-		gen, logEnd = logState(tx.Bucket(bucketMeta))
-		return nil
-	})
+	// The original's log, opened read-only as Open does: one missing or
+	// shorter than its committed end is ErrCorrupt before anything is
+	// written.
 	logBase := logPath(path)
+	var old *valueLog
+	if err := src.View(func(tx *bolt.Tx) (err error) {
+		old, err = openValues(logBase, tx, true, false, 0)
+		return err
+	}); err != nil {
+		return res, err
+	}
+	defer old.close()
+	gen, logEnd := old.gen, old.size()
 	res.Before = fi.Size()
 	if lfi, err := os.Stat(valuesPath(logBase, gen)); err == nil {
 		res.Before += lfi.Size()
@@ -140,11 +146,11 @@ func Compact(path string, timeout time.Duration) (res CompactResult, err error) 
 	if err := copyCompacted(src, tmp, pageSize, fi.Mode().Perm()); err != nil {
 		return res, fmt.Errorf("compact %s: %w", path, err)
 	}
-	logSize, err := compactValues(tmp, logBase, gen, fi.Mode().Perm())
+	logSize, err := compactValues(tmp, logBase, old, fi.Mode().Perm())
 	if err != nil {
 		return res, fmt.Errorf("compact %s: value log: %w", path, err)
 	}
-	if err := checkCopy(tmp, logBase, gen+1); err != nil {
+	if err := checkCopy(tmp, logBase); err != nil {
 		return res, fmt.Errorf("compact %s: %w", path, err)
 	}
 	if err := syncDir(filepath.Dir(newLog)); err != nil {
@@ -165,9 +171,9 @@ func Compact(path string, timeout time.Duration) (res CompactResult, err error) 
 }
 
 // checkCopy syncs the compacted copy at tmp and checks its records
-// against its value log (generation gen of logBase): every reference in
-// range, every checksum matching, the counters right.
-func checkCopy(tmp, logBase string, gen uint64) error {
+// against the value log of logBase it names: every reference in range,
+// every checksum matching, the counters right.
+func checkCopy(tmp, logBase string) error {
 	f, err := os.OpenFile(tmp, os.O_RDWR, 0)
 	if err != nil {
 		return err
@@ -184,12 +190,12 @@ func checkCopy(tmp, logBase string, gen uint64) error {
 		return err
 	}
 	defer b.Close()
-	values := &valueLog{path: valuesPath(logBase, gen), gen: gen}
-	if values.f, err = os.Open(values.path); err != nil {
-		return err
-	}
-	defer values.close()
 	return b.View(func(tx *bolt.Tx) error {
+		values, err := openValues(logBase, tx, true, false, 0)
+		if err != nil {
+			return err
+		}
+		defer values.close()
 		if err := checkRecords(tx, values); err != nil {
 			return fmt.Errorf("check the copy: %w", err)
 		}

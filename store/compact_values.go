@@ -2,8 +2,8 @@ package store
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash/crc32"
 	"io/fs"
@@ -28,19 +28,13 @@ func logPath(path string) string {
 }
 
 // compactValues copies the values that the records of the compacted copy
-// at dst name, from the value log of the original (generation gen, of
-// path), into a log of generation gen+1, repoints the records at it and
+// at dst name, from the original's value log old, into a log of path of
+// the next generation, repoints the records at it and
 // records the new generation and end in the copy. The new log is synced
 // before it returns; the copy is synced by the caller. It returns the new
 // log's size.
-func compactValues(dst, path string, gen uint64, perm fs.FileMode) (size int64, err error) {
-	old := &valueLog{path: valuesPath(path, gen), gen: gen}
-	if f, err := os.Open(old.path); err == nil {
-		old.f = f
-		defer f.Close()
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return 0, err
-	}
+func compactValues(dst, path string, old *valueLog, perm fs.FileMode) (size int64, err error) {
+	gen := old.gen
 	newPath := valuesPath(path, gen+1)
 	f, err := os.OpenFile(newPath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
 	if err != nil {
@@ -117,7 +111,7 @@ func compactValues(dst, path string, gen uint64, perm fs.FileMode) (size int64, 
 				if refs.body, err = copyValue(refs.body); err != nil {
 					return fmt.Errorf("page %s: body: %w", k, err)
 				}
-				puts = append(puts, put{bytesClone(k), refs.encode()})
+				puts = append(puts, put{bytes.Clone(k), refs.encode()})
 			}
 			more = k != nil
 			for _, p := range puts {
@@ -149,5 +143,3 @@ func compactValues(dst, path string, gen uint64, perm fs.FileMode) (size int64, 
 	})
 	return size, err
 }
-
-func bytesClone(b []byte) []byte { return append([]byte(nil), b...) }

@@ -202,25 +202,14 @@ func openValues(path string, tx *bolt.Tx, ro, noSync bool, perm fs.FileMode) (*v
 // removeOtherLogs removes the value logs of path other than generation
 // keep. Failures are ignored: a stale log only takes space.
 func removeOtherLogs(path string, keep uint64) {
-	matches, _ := filepath.Glob(globEscape(path) + valuesInfix + "*")
-	for _, m := range matches {
-		g, err := strconv.ParseUint(strings.TrimPrefix(m, path+valuesInfix), 10, 64)
-		if err == nil && g != keep {
-			_ = os.Remove(m)
+	dir, prefix := filepath.Split(path)
+	entries, _ := os.ReadDir(filepath.Clean(dir))
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), prefix+valuesInfix)
+		if g, err := strconv.ParseUint(rest, 10, 64); ok && err == nil && g != keep {
+			_ = os.Remove(filepath.Join(dir, e.Name()))
 		}
 	}
-}
-
-// globEscape escapes the pattern characters of a path for filepath.Glob.
-func globEscape(p string) string {
-	var b strings.Builder
-	for _, r := range p {
-		if strings.ContainsRune(`*?[\`, r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 // append adds value to the open write transaction's buffer and returns
@@ -287,11 +276,9 @@ func (l *valueLog) flush(btx *bolt.Tx) error {
 			return fmt.Errorf("sync value log: %w", err)
 		}
 	}
-	m := btx.Bucket(bucketMeta)
-	if err := m.Put(keyValuesEnd, putU64(uint64(end)+uint64(len(l.pending)))); err != nil {
-		return err
-	}
-	return m.Put(keyValuesGen, putU64(l.gen))
+	// The generation is not written: it is 1 (the default) until a
+	// compact, which writes the next one with the copy.
+	return btx.Bucket(bucketMeta).Put(keyValuesEnd, putU64(uint64(end)+uint64(len(l.pending))))
 }
 
 // done ends a write transaction: committed moves the end past what it
