@@ -63,7 +63,7 @@ func checkRecords(tx *bolt.Tx, values *valueLog) error {
 				if err != nil {
 					report("page %s: %s: %v", k, what, err)
 				} else if i == 0 {
-					if _, err := UnmarshalRecord(append([]byte{recordVersion}, js...)); err != nil {
+					if _, err := decodePage(js); err != nil {
 						report("page %s: %v", k, err)
 					}
 				}

@@ -103,6 +103,12 @@ func UnmarshalRecord(data []byte) (*Page, error) {
 	if err != nil {
 		return nil, err
 	}
+	return decodePage(js)
+}
+
+// decodePage decodes a record's JSON (a MarshalRecord record without its
+// version byte, as the value log holds it).
+func decodePage(js []byte) (*Page, error) {
 	p := new(Page)
 	if err := json.Unmarshal(js, p); err != nil {
 		return nil, fmt.Errorf("decode page: %v: %w", err, ErrCorrupt)

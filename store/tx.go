@@ -50,7 +50,7 @@ func (tx *Tx) decodeStored(v []byte) (*Page, error) {
 	if err != nil {
 		return nil, fmt.Errorf("decode page: %w", err)
 	}
-	return UnmarshalRecord(append([]byte{recordVersion}, js...))
+	return decodePage(js)
 }
 
 // PutPage stores p under p.URL, replacing any earlier record; the body
