@@ -341,6 +341,9 @@ func TestSeedRunningAndStopped(t *testing.T) {
 	if !found {
 		t.Fatalf("%s never crawled after seeding its host; stderr:\n%s", bPage, stderr.String())
 	}
+	// The rest of the seeded host too, so that the stopped crawl queues
+	// only what is seeded below.
+	waitCrawled(t, cfg, &stderr)
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	if code := waitExit(t, cmd, 30*time.Second); code != 0 {
 		t.Fatalf("SIGTERM: exit %d; stderr:\n%s", code, stderr.String())
