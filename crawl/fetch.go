@@ -64,7 +64,7 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 		}
 		if st.rules == nil {
 			// This slot fetches robots.txt; the page waits for the next.
-			rules, file, sent, err := e.fetchRobots(ctx, u)
+			rules, file, sent, err := e.fetchRobots(ctx, it, u)
 			if ctx.Err() != nil {
 				e.robots.abandon(origin)
 				e.q.Requeue(it, sent)
@@ -133,7 +133,7 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 			req.Header.Set("If-Modified-Since", prior.LastModified)
 		}
 	}
-	var sent sentTime
+	sent := e.sentFor(it)
 	start := time.Now()
 	resp, err := e.fetcher().Fetch(sent.trace(ctx), req)
 	took := time.Since(start)
@@ -144,7 +144,7 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 			e.stats.BytesFetched.Add(resp.WireBytes)
 		}
 		resp.Release()
-		e.q.Requeue(it, sent.get())
+		e.q.Requeue(it, sent.end())
 		return nil
 	}
 	e.adaptHost(it.Host, resp, err, took)
@@ -153,7 +153,7 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 		status = resp.Status
 	}
 	e.metrics.observeFetch(status, err, took)
-	e.q.Release(it, sent.get())
+	e.q.Release(it, sent.end())
 	if resp != nil {
 		e.stats.BytesFetched.Add(resp.WireBytes)
 	}
@@ -238,9 +238,9 @@ func (e *Engine) applyRobots(hostKey string, st robotsState) {
 // file to store (nil when robots.txt was unreachable), when the first
 // request went on the wire, and the fetch error if any (the rules then
 // disallow everything).
-func (e *Engine) fetchRobots(ctx context.Context, u *url.URL) (*robots.Rules, *store.RobotsFile, time.Time, error) {
+func (e *Engine) fetchRobots(ctx context.Context, it *frontier.Item, u *url.URL) (*robots.Rules, *store.RobotsFile, time.Time, error) {
 	e.stats.RobotsFetches.Add(1)
-	var sent sentTime
+	sent := e.sentFor(it)
 	get := func(ctx context.Context, target *url.URL, maxBytes int64) (int, *url.URL, []byte, error) {
 		// A hop back to the same host waits out the host's delay. This
 		// holds one fetch slot, but robots.txt redirect chains are rare
@@ -277,7 +277,7 @@ func (e *Engine) fetchRobots(ctx context.Context, u *url.URL) (*robots.Rules, *s
 	if !rules.Unreachable() {
 		file = &store.RobotsFile{Fetched: e.now(), Status: status, Body: body}
 	}
-	return rules, file, sent.get(), err
+	return rules, file, sent.end(), err
 }
 
 // loadRobots returns origin's stored robots.txt parsed for the robots
@@ -290,15 +290,31 @@ func (e *Engine) loadRobots(origin string) (*robots.Rules, time.Time) {
 	return robots.FromStatus(f.Status, f.Body, e.config().Fetch.RobotsToken), f.Fetched
 }
 
-// sentTime records the instant a request's politeness delay counts from:
-// when its first response byte arrived, by which time the server has
-// surely started handling it. Counting from when the client wrote the
-// request would let the server see a shorter gap whenever accepting a new
-// connection delayed this request more than the next one. A request that
-// was written but got no response counts from when it ended; one that was
-// never written does not count.
+// sentFor returns the sentTime of a request made in it's slot, which
+// tells the frontier when the request was sent (frontier.Queue.Started).
+func (e *Engine) sentFor(it *frontier.Item) *sentTime {
+	return &sentTime{onWrote: func(at time.Time) { e.q.Started(it, at) }}
+}
+
+// sentTime records when a request was sent and the instant its
+// politeness delay counts from once it has ended: when its first response
+// byte arrived, by which time the server has surely started handling it.
+// Counting only from when the client wrote the request would let the
+// server see a shorter gap whenever accepting a new connection delayed
+// this request more than the next one. A request that was written but got
+// no response counts from when it ended; one that was never written does
+// not count. While the request is in flight, the host's next URL counts
+// from the write (onWrote): nothing later is known yet.
+//
+// onWrote, when set, is called once, with the instant the first request
+// was written, unless end was called first: a write the transport makes
+// after the fetch returned (a cancelled request) must not count for the
+// item's next lease.
 type sentTime struct {
+	onWrote func(time.Time)
+
 	mu      sync.Mutex
+	ended   bool // end was called
 	wrote   bool
 	first   time.Time // first response byte of the latest request
 	stopped time.Time
@@ -307,9 +323,13 @@ type sentTime struct {
 func (s *sentTime) trace(ctx context.Context) context.Context {
 	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
 		WroteHeaders: func() {
+			now := time.Now()
 			s.mu.Lock()
+			defer s.mu.Unlock()
+			if !s.wrote && !s.ended && s.onWrote != nil {
+				s.onWrote(now) // under mu, so end waits for it
+			}
 			s.wrote = true
-			s.mu.Unlock()
 		},
 		GotFirstResponseByte: func() {
 			s.mu.Lock()
@@ -317,6 +337,15 @@ func (s *sentTime) trace(ctx context.Context) context.Context {
 			s.mu.Unlock()
 		},
 	})
+}
+
+// end is get for a fetch that has returned: later writes are not
+// reported to onWrote.
+func (s *sentTime) end() time.Time {
+	s.mu.Lock()
+	s.ended = true
+	s.mu.Unlock()
+	return s.get()
 }
 
 // get returns the instant to count from, or zero when nothing was sent.

@@ -13,6 +13,7 @@ type host struct {
 	leased   map[string]struct{} // queue keys handed to workers and not yet committed
 	window   []*Item             // next entries, read from disk, not yet handed out
 	inflight int                 // fetches holding one of the host's concurrency slots
+	starting int                 // of those, handed out and not yet sent (Queue.Started)
 	next     time.Time           // earliest start of the host's next request
 	delay    time.Duration       // least time between two request starts
 	at       [2]int              // position in Queue.ready and Queue.idle (readySlot, idleSlot); -1 when absent
@@ -20,6 +21,15 @@ type host struct {
 
 func newHost(key string, delay time.Duration) *host {
 	return &host{key: key, leased: make(map[string]struct{}), delay: delay, at: [2]int{-1, -1}}
+}
+
+// settleStart ends it's wait to be sent, once: it was sent, or its lease
+// ended unsent.
+func (h *host) settleStart(it *Item) {
+	if !it.started {
+		it.started = true
+		h.starting--
+	}
 }
 
 // pending is the number of disk entries neither leased nor in the window.
@@ -35,8 +45,15 @@ func (h *host) hasWork() bool { return len(h.window) > 0 || h.pending() > 0 }
 func (h *host) idle() bool { return h.queued == 0 && len(h.leased) == 0 && h.inflight == 0 }
 
 // ready reports whether the host has an entry to hand out and a free
-// concurrency slot: whether it belongs in Queue.ready.
-func (h *host) ready(perHost int) bool { return h.hasWork() && h.inflight < perHost }
+// concurrency slot: whether it belongs in Queue.ready. A host with a
+// delay also waits until the URL it was last given has been sent: the
+// delay counts from that request's start, and a worker can be held
+// between the hand-out and sending (a dial, a robots.txt wait, the
+// fetcher's memory budget) for longer than the delay. Counting from the
+// hand-out alone let the next URL start right after the held one.
+func (h *host) ready(perHost int) bool {
+	return h.hasWork() && h.inflight < perHost && (h.delay <= 0 || h.starting == 0)
+}
 
 // A host's positions in the queue's two heaps (host.at), by heap.
 const (

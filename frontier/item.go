@@ -22,7 +22,7 @@ type Item struct {
 	prevNext time.Time // the host's next start before this item reserved a slot
 	reserved time.Time // the host's next start this item set
 	released bool      // Release was called (under the queue's lock)
-
+	started  bool      // Started was called, or the lease ended unsent
 }
 
 // Link is a URL to add to the frontier. It is ignored if already seen.

@@ -395,6 +395,8 @@ func (q *Queue) pick() (*Item, time.Duration) {
 		h.leased[string(it.key)] = struct{}{}
 		q.leases++
 		h.inflight++
+		h.starting++
+		it.started = false
 		it.prevNext = h.next
 		h.next = now.Add(h.delay)
 		it.reserved = h.next
@@ -448,6 +450,7 @@ func (q *Queue) unpick(it *Item) {
 	defer q.mu.Unlock()
 	h := q.hostLocked(it.Host)
 	h.inflight--
+	h.settleStart(it)
 	delete(h.leased, string(it.key))
 	q.leases--
 	if h.next.Equal(it.reserved) { // no request was made: give the slot back
@@ -503,6 +506,33 @@ func (q *Queue) handedOut(it *Item) {
 	}
 }
 
+// Started records that it's request (the first of a redirect chain or of
+// a robots.txt fetch) was sent at the instant at: the host's next start is
+// at least at plus its delay. A host with a delay is given no other URL
+// between handing it out and this call, or the Release or Requeue that
+// ends its lease unsent. Later calls for the same lease are ignored.
+//
+// The delay counts from the client's send: the server may see the request
+// later (a slow accept), so two starts can reach it closer than the delay
+// when only the first was held up on the way; Release, counting from the
+// first response byte, guards the start after a request that ended.
+func (q *Queue) Started(it *Item, at time.Time) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	h := q.hosts[it.Host]
+	if h == nil || it.started || it.released {
+		return
+	}
+	if _, ok := h.leased[string(it.key)]; !ok {
+		return
+	}
+	h.settleStart(it)
+	if n := at.Add(h.delay); n.After(h.next) {
+		h.next = n
+	}
+	q.updateLocked(h)
+}
+
 // Release frees the host concurrency slot of a leased item once its
 // request has ended. sent is the instant the request's politeness delay
 // counts from; the host's next start is at least sent plus its delay. A
@@ -518,6 +548,7 @@ func (q *Queue) Release(it *Item, sent time.Time) {
 func (q *Queue) releaseLocked(it *Item, sent time.Time) {
 	h := q.hostLocked(it.Host)
 	h.inflight--
+	h.settleStart(it)
 	it.released = true
 	switch {
 	case !sent.IsZero():
