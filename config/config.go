@@ -50,11 +50,14 @@ type Config struct {
 	// ShutdownTimeout bounds how long a graceful shutdown waits for
 	// in-flight work before aborting it. Default 15s; must be > 0.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
-	// MemoryLimit is the daemon's soft heap limit in bytes (Go's
-	// GOMEMLIMIT): the garbage collector runs rarely (GOGC=400) until the
-	// heap nears it, then as often as needed to stay under it. Default
-	// 268435456 (256 MiB); 0 = Go's defaults (GOGC=100, no limit). The
-	// GOGC and GOMEMLIMIT environment variables, when set, take precedence.
+	// MemoryLimit is the floor of the daemon's soft heap limit in bytes
+	// (Go's GOMEMLIMIT): the garbage collector runs rarely (GOGC=400) until
+	// the heap nears the limit, then as often as needed to stay under it.
+	// The limit is this floor, or twice the live heap when that is more, so
+	// a crawl whose live data outgrows the floor (a frontier over very many
+	// hosts) is collected as GOGC=100 would, not back to back. Default
+	// 100663296 (96 MiB); 0 = Go's defaults (GOGC=100, no limit). The GOGC
+	// and GOMEMLIMIT environment variables, when set, take precedence.
 	MemoryLimit int64 `yaml:"memory_limit"`
 	// Extract lists structured-data extraction rules applied to fetched
 	// pages. Default none.
@@ -239,7 +242,7 @@ func Default() *Config {
 		},
 		Log:             Log{Level: "info", Format: "text"},
 		ShutdownTimeout: 15 * time.Second,
-		MemoryLimit:     256 << 20,
+		MemoryLimit:     96 << 20,
 	}
 }
 
