@@ -21,6 +21,8 @@ type scenario struct {
 	about string
 	site  testsite.Options
 	limit limits
+	// extra scenarios run only when named, not with "all".
+	extra bool
 	// judge turns the medians into target lines.
 	judge func(s *scenario, m map[string]*summary) []target
 }
@@ -42,7 +44,7 @@ type target struct {
 	known    bool // false when a contender needed for it did not run
 }
 
-// crawlScenarios returns the three crawl scenarios with pages per host
+// crawlScenarios returns the crawl scenarios with pages per host
 // multiplied by scale (at least 2).
 func crawlScenarios(scale float64) []*scenario {
 	pages := func(n int) int { return max(int(float64(n)*scale+0.5), 2) }
@@ -68,6 +70,14 @@ func crawlScenarios(scale float64) []*scenario {
 			site:  testsite.Options{Hosts: 200, Pages: pages(1000), Links: 8, PageBytes: 3 << 10, FirstIP: "127.0.1.1"},
 			limit: limits{concurrency: 128, perHost: 2},
 			judge: judgeManyHosts,
+		},
+		{
+			name:  "bigpages",
+			about: "20 hosts x 10 pages of 8 MB, per-host 4, global 64: the heap under memory_limit when bodies fill fetch.body_memory (no issue-7 target)",
+			site:  testsite.Options{Hosts: 20, Pages: pages(10), Links: 8, PageBytes: 8 << 20, FirstIP: "127.0.1.1"},
+			limit: limits{concurrency: 64, perHost: 4},
+			extra: true,
+			judge: func(s *scenario, m map[string]*summary) []target { return []target{completeTarget(s.name, m)} },
 		},
 	}
 }
