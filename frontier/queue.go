@@ -519,12 +519,9 @@ func (q *Queue) handedOut(it *Item) {
 func (q *Queue) Started(it *Item, at time.Time) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	h := q.hosts[it.Host]
+	h := q.hosts[it.Host] // a leased item's host is never forgotten
 	if h == nil || it.started || it.released {
-		return
-	}
-	if _, ok := h.leased[string(it.key)]; !ok {
-		return
+		return // a later hop, or a lease already ended
 	}
 	h.settleStart(it)
 	if n := at.Add(h.delay); n.After(h.next) {

@@ -78,7 +78,7 @@ func (f *Follower) Update() int64 {
 	want := Limit(f.floor, live)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if d := want - f.limit; f.limit == 0 || want == f.floor || d > f.limit/16 || -d > f.limit/16 {
+	if d := want - f.limit; want != f.limit && (want == f.floor || d > f.limit/16 || -d > f.limit/16) {
 		debug.SetMemoryLimit(want)
 		f.limit = want
 	}
