@@ -49,8 +49,8 @@ func (h *host) idle() bool { return h.queued == 0 && len(h.leased) == 0 && h.inf
 // delay also waits until the URL it was last given has been sent: the
 // delay counts from that request's start, and a worker can be held
 // between the hand-out and sending (a DNS lookup or dial, a robots.txt
-// wait) for longer than the delay. Counting from the
-// hand-out alone let the next URL start right after the held one.
+// wait) for longer than the delay. Counting from the hand-out alone let
+// the next URL start right after the held one.
 func (h *host) ready(perHost int) bool {
 	return h.hasWork() && h.inflight < perHost && (h.delay <= 0 || h.starting == 0)
 }

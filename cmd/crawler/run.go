@@ -192,21 +192,19 @@ func tuneGC(limit int64, log *slog.Logger) (undo func()) {
 	if limit <= 0 {
 		return func() {}
 	}
-	stop := func() {}
+	undo = func() {}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		stop = heaplimit.Start(limit, time.Second).Stop
+		undo = heaplimit.Start(limit, time.Second).Stop
 	}
-	gogc := -2 // unchanged
 	if os.Getenv("GOGC") == "" {
-		gogc = debug.SetGCPercent(400)
-	}
-	log.Debug("garbage collector tuned", "memory_limit", limit)
-	return func() {
-		stop()
-		if gogc != -2 {
-			debug.SetGCPercent(gogc)
+		prev, stopLimit := debug.SetGCPercent(400), undo
+		undo = func() {
+			stopLimit()
+			debug.SetGCPercent(prev)
 		}
 	}
+	log.Debug("garbage collector tuned", "memory_limit", limit)
+	return undo
 }
 
 // newLogger builds the slog logger the config asks for.
