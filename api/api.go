@@ -113,6 +113,9 @@ type Stats struct {
 	BodyBytes   int64 `json:"body_bytes"`   // compressed page bodies stored
 	FileBytes   int64 `json:"file_bytes"`   // size of the database file
 	ValueBytes  int64 `json:"value_bytes"`  // size of its value log: page records and bodies
+	// GarbageBytes is the part of ValueBytes that replaced records and
+	// bodies take: what `crawler compact` would reclaim.
+	GarbageBytes int64 `json:"value_garbage_bytes"`
 
 	// PagesPerSecond is live: URLs finished with a page record (done or
 	// failed) per second over the last minute, or since the daemon

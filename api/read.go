@@ -343,7 +343,7 @@ func (r reader) Export(ctx context.Context, fn func(*store.Page, []byte) error) 
 // storeStats fills the totals kept in the store, and the host counts.
 func storeStats(tx *store.Tx, s *Stats) error {
 	c := tx.Counts()
-	s.PagesStored, s.BodyBytes, s.FileBytes, s.ValueBytes = c.Pages, c.BodyBytes, c.FileBytes, c.ValueBytes
+	s.PagesStored, s.BodyBytes, s.FileBytes, s.ValueBytes, s.GarbageBytes = c.Pages, c.BodyBytes, c.FileBytes, c.ValueBytes, c.GarbageBytes
 	return frontier.ReadHosts(tx, func(h *frontier.HostInfo) error {
 		s.Hosts++
 		if h.Queued > 0 {

@@ -89,6 +89,11 @@ func newMetrics(reg *prometheus.Registry, e *Engine) *metrics {
 			_ = e.db.View(func(tx *store.Tx) error { n = tx.Counts().ValueBytes; return nil })
 			return float64(n)
 		}),
+		gauge("crawler_store_values_garbage_bytes", "Bytes of the value log held by replaced page records and bodies: what crawler compact reclaims.", func() float64 {
+			var n int64
+			_ = e.db.View(func(tx *store.Tx) error { n = tx.Counts().GarbageBytes; return nil })
+			return float64(n)
+		}),
 	)
 	return m
 }

@@ -16,7 +16,8 @@ import (
 //     and is named by no other record;
 //   - every blob is named by a record;
 //   - every body of an older file (bodies bucket) has a page record;
-//   - the pages and body-bytes counters equal what is stored.
+//   - the pages and body-bytes counters equal what is stored, and the
+//     garbage counter the log's bytes no record names.
 //
 // It reads every record and body once; memory grows with the number of
 // records.
@@ -34,7 +35,7 @@ func checkRecords(tx *bolt.Tx, values *valueLog) error {
 	named := make(map[uint64]bool)
 	inLog := make(map[int64]bool)
 	_, end := logState(tx.Bucket(bucketMeta))
-	var records, bodyBytes int64
+	var records, bodyBytes, live int64
 	_ = pages.ForEach(func(k, v []byte) error {
 		records++
 		if len(v) > 0 && v[0] == recordInLog {
@@ -51,6 +52,7 @@ func checkRecords(tx *bolt.Tx, values *valueLog) error {
 				if i == 1 {
 					bodyBytes += r.n
 				}
+				live += r.span()
 				if r.off+valueHeader+r.n > end {
 					report("page %s: %s at %d+%d lies past the value log's end %d", k, what, r.off, r.n, end)
 					continue
@@ -111,6 +113,11 @@ func checkRecords(tx *bolt.Tx, values *valueLog) error {
 	}
 	if n := counter(m, keyBodyBytes); n != bodyBytes {
 		report("counter body_bytes = %d but bodies hold %d bytes", n, bodyBytes)
+	}
+	if m.Get(keyValuesGarbage) != nil { // absent until a read-write open counts it
+		if n := counter(m, keyValuesGarbage); n != end-live {
+			report("counter values_garbage = %d but %d of the value log's %d bytes are named by no record", n, end-live, end)
+		}
 	}
 	return errors.Join(errs...)
 }

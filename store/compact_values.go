@@ -139,6 +139,9 @@ func compactValues(dst, path string, old *valueLog, perm fs.FileMode) (size int6
 		if err := m.Put(keyValuesGen, putU64(gen+1)); err != nil {
 			return err
 		}
+		if err := m.Put(keyValuesGarbage, putU64(0)); err != nil {
+			return err
+		}
 		return m.Put(keyValuesEnd, putU64(uint64(size)))
 	})
 	return size, err

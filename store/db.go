@@ -286,7 +286,12 @@ func (db *DB) init() error {
 			}
 			m := tx.Bucket(bucketMeta)
 			if v := m.Get(keySchema); v == nil || u64(v) != schemaVersion {
-				return m.Put(keySchema, putU64(schemaVersion))
+				if err := m.Put(keySchema, putU64(schemaVersion)); err != nil {
+					return err
+				}
+			}
+			if m.Get(keyValuesGarbage) == nil {
+				return initGarbage(tx)
 			}
 			return nil
 		})

@@ -98,9 +98,14 @@ func (tx *Tx) putRecord(url string, rec, body []byte, keep bool) error {
 			return fmt.Errorf("put page %s: %w", url, err)
 		}
 	}
+	garbage := refs.rec.span()
 	if !keep {
 		tx.addCounter(keyBodyBytes, int64(len(body))-refs.body.n)
+		garbage += refs.body.span()
 		refs.body = tx.db.values.append(body)
+	}
+	if garbage > 0 {
+		tx.addCounter(keyValuesGarbage, garbage)
 	}
 	refs.rec = tx.db.values.append(rec[1:])
 	if err := pages.Put(key, refs.encode()); err != nil {
@@ -134,6 +139,9 @@ func (tx *Tx) PutBody(url string, compressed []byte) error {
 		refs.rec = tx.db.values.append(js)
 	}
 	tx.addCounter(keyBodyBytes, int64(len(compressed))-refs.body.n)
+	if g := refs.body.span(); g > 0 {
+		tx.addCounter(keyValuesGarbage, g)
+	}
 	refs.body = tx.db.values.append(compressed)
 	if err := pages.Put(key, refs.encode()); err != nil {
 		return fmt.Errorf("put body %s: %w", url, err)
@@ -292,15 +300,21 @@ type Counts struct {
 	BodyBytes  int64 // compressed body bytes
 	FileBytes  int64 // size of the database file (bbolt's)
 	ValueBytes int64 // size of its value log: records and bodies, live or replaced
+	// GarbageBytes is the part of ValueBytes that replaced records and
+	// bodies take (a recrawl replaces both, a 304 the record): what
+	// `crawler compact` reclaims. It is 0 on a file this version has not
+	// yet opened read-write.
+	GarbageBytes int64
 }
 
 // Counts returns the store's totals without scanning.
 func (tx *Tx) Counts() Counts {
 	return Counts{
-		Pages:      tx.counter(keyPages),
-		BodyBytes:  tx.counter(keyBodyBytes),
-		FileBytes:  tx.btx.Size(),
-		ValueBytes: tx.valuesEnd(),
+		Pages:        tx.counter(keyPages),
+		BodyBytes:    tx.counter(keyBodyBytes),
+		FileBytes:    tx.btx.Size(),
+		ValueBytes:   tx.valuesEnd(),
+		GarbageBytes: tx.counter(keyValuesGarbage),
 	}
 }
 

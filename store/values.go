@@ -55,6 +55,11 @@ const valuesInfix = ".values."
 var (
 	keyValuesGen = []byte("values_gen") // generation of the current log file (absent: 1)
 	keyValuesEnd = []byte("values_end") // bytes of the log committed (absent: 0)
+	// keyValuesGarbage is how many of the log's committed bytes belong to
+	// replaced records and bodies (headers included): what compact would
+	// reclaim. A read-write open of a file without it (written before it
+	// was kept) computes it once from the references (initGarbage).
+	keyValuesGarbage = []byte("values_garbage")
 )
 
 // recordInLog marks a pages bucket value that points into the value log:
@@ -79,6 +84,15 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // valueRef is where one value is in the log: the offset of its header and
 // the length of the value after it. The zero valueRef is no value.
 type valueRef struct{ off, n int64 }
+
+// span is how many bytes of the log r takes: its header and its value; 0
+// for no value.
+func (r valueRef) span() int64 {
+	if r.n == 0 {
+		return 0
+	}
+	return valueHeader + r.n
+}
 
 // logRefs is a decoded recordInLog value.
 type logRefs struct{ rec, body valueRef }
@@ -112,6 +126,36 @@ func decodeLogRefs(v []byte) (logRefs, error) {
 		return logRefs{}, fmt.Errorf("decode page: bad log reference: %w", ErrCorrupt)
 	}
 	return r, nil
+}
+
+// liveBytes is how many bytes of the value log the page records of tx
+// name: the log's committed end less its garbage.
+func liveBytes(tx *bolt.Tx) (int64, error) {
+	var live int64
+	err := tx.Bucket(bucketPages).ForEach(func(k, v []byte) error {
+		if len(v) == 0 || v[0] != recordInLog {
+			return nil // a record of an older file, in bbolt
+		}
+		refs, err := decodeLogRefs(v)
+		if err != nil {
+			return fmt.Errorf("page %s: %w", k, err)
+		}
+		live += refs.rec.span() + refs.body.span()
+		return nil
+	})
+	return live, err
+}
+
+// initGarbage sets the garbage counter of a file that has none (one
+// written before it was kept, or a new one) to the log's end less what
+// the records name: one pass over the references, once.
+func initGarbage(tx *bolt.Tx) error {
+	_, end := logState(tx.Bucket(bucketMeta))
+	live, err := liveBytes(tx)
+	if err != nil {
+		return fmt.Errorf("count the value log's garbage: %w", err)
+	}
+	return tx.Bucket(bucketMeta).Put(keyValuesGarbage, putU64(uint64(max(end-live, 0))))
 }
 
 // valueLog is the open value log of a DB.

@@ -143,8 +143,8 @@ func checkPages(tx *store.Tx) (string, []string) {
 		problems = append(problems, fmt.Sprintf("store: %d URLs are done or failed but %d of them have a page record",
 			fc.Done+fc.Failed, finished))
 	}
-	summary := fmt.Sprintf("%d pages, %d URLs queued, %d done, %d failed, %d disallowed, %d hosts with work; %d bytes (%d in the database file, %d in its value log)",
-		pages, fc.Queued, fc.Done, fc.Failed, fc.Disallowed, fc.Hosts, sc.FileBytes+sc.ValueBytes, sc.FileBytes, sc.ValueBytes)
+	summary := fmt.Sprintf("%d pages, %d URLs queued, %d done, %d failed, %d disallowed, %d hosts with work; %d bytes (%d in the database file, %d in its value log, %d of them replaced records and bodies)",
+		pages, fc.Queued, fc.Done, fc.Failed, fc.Disallowed, fc.Hosts, sc.FileBytes+sc.ValueBytes, sc.FileBytes, sc.ValueBytes, sc.GarbageBytes)
 	return summary, problems
 }
 

@@ -27,7 +27,9 @@ next generation beside it, syncs and checks both, and renames the copy over
 crawl.db, which switches to the new log; the old log is removed after. Any
 failure (a full disk, a damaged log, a crash) leaves crawl.db and its log as
 they were; files left by a crash are removed by the next compact or run. The
-copy needs up to the live data's size in free space.
+copy needs up to the live data's size in free space. stats shows how much
+of the value log replaced records and bodies take, and run logs a hint at
+start-up once they are most of it.
 
 Like check, it needs the daemon stopped (bbolt locks the file): a running
 daemon, a missing, corrupt or unwritable file or data_dir is exit 3, too

@@ -22,7 +22,7 @@ func TestCompactVerb(t *testing.T) {
 		t.Fatalf("run: exit %d: %s", code, stderr)
 	}
 	dbPath := filepath.Join(dir, "data", "crawl.db")
-	counts := regexp.MustCompile(`^ok: (.*); \d+ bytes \(\d+ in the database file, \d+ in its value log\)\n$`)
+	counts := regexp.MustCompile(`^ok: (.*); \d+ bytes \(\d+ in the database file, \d+ in its value log, \d+ of them replaced records and bodies\)\n$`)
 	before := counts.FindStringSubmatch(mustRun(t, "check", "--config", cfg))
 	list := mustRun(t, "pages", "list", "--config", cfg, "--format", "jsonl")
 	get := mustRun(t, "pages", "get", site.PageURLs()[7], "--config", cfg, "--body")
@@ -82,5 +82,25 @@ func TestCompactReadOnlyDataDirExits3(t *testing.T) {
 	}
 	if now, _ := os.ReadFile(filepath.Join(dataDir, "crawl.db")); string(now) != string(data) {
 		t.Error("the file changed")
+	}
+}
+
+// TestWorthCompacting: run suggests compact once replaced records and
+// bodies are at least half the value log and 64 MiB.
+func TestWorthCompacting(t *testing.T) {
+	const mib = 1 << 20
+	for _, tc := range []struct {
+		garbage, values int64
+		want            bool
+	}{
+		{0, 0, false},
+		{64 * mib, 128 * mib, true},
+		{64*mib - 1, 100 * mib, false}, // too little to bother
+		{64 * mib, 128*mib + 1, false}, // under half
+		{900 * mib, 1000 * mib, true},
+	} {
+		if got := worthCompacting(store.Counts{GarbageBytes: tc.garbage, ValueBytes: tc.values}); got != tc.want {
+			t.Errorf("worthCompacting(%d of %d garbage) = %v; want %v", tc.garbage, tc.values, got, tc.want)
+		}
 	}
 }

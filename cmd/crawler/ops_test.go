@@ -320,8 +320,15 @@ func TestRecrawlConditional(t *testing.T) {
 		if err != nil || p.Changes != 0 || p.Extra["last_status"] != "304" || p.RecrawlMS == 0 {
 			t.Errorf("record after recrawl: %+v, %v; want unchanged, last_status 304", p, err)
 		}
+		// Each 304 replaced the record, each 200 record and body too.
+		if c := tx.Counts(); c.GarbageBytes <= 0 || c.GarbageBytes >= c.ValueBytes {
+			t.Errorf("after recrawls: %d of %d value log bytes counted as garbage; want some, not all", c.GarbageBytes, c.ValueBytes)
+		}
 		return nil
 	})
+	for _, err := range db.Check() {
+		t.Errorf("check after recrawls: %v", err)
+	}
 }
 
 // /metrics parses with the Prometheus text parser and its counters match
@@ -386,7 +393,7 @@ func TestMetricsMatchServer(t *testing.T) {
 	if got := sum("crawler_frontier_done"); got != float64(len(site.PageURLs())) {
 		t.Errorf("crawler_frontier_done = %v; want %d", got, len(site.PageURLs()))
 	}
-	for _, name := range []string{"crawler_fetch_duration_seconds", "crawler_store_commit_duration_seconds", "crawler_store_size_bytes",
+	for _, name := range []string{"crawler_fetch_duration_seconds", "crawler_store_commit_duration_seconds", "crawler_store_size_bytes", "crawler_store_values_garbage_bytes",
 		"crawler_hosts_active", "crawler_retries_total", "crawler_fetched_bytes_total", "crawler_config_last_reload_successful"} {
 		if families[name] == nil {
 			t.Errorf("metric %s missing", name)

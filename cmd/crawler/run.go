@@ -134,6 +134,7 @@ func runDaemon(ctx context.Context, g *globals, exitWhenIdle bool) error {
 
 	log.Info("crawler started", "data_dir", cfg.DataDir, "seeds", len(cfg.Seeds),
 		"concurrency", cfg.Fetch.Concurrency, "per_host_delay", cfg.Fetch.PerHostDelay, "pid", os.Getpid())
+	suggestCompact(db, log)
 	if err := eng.Run(ctx); err != nil {
 		return err
 	}
@@ -141,6 +142,26 @@ func runDaemon(ctx context.Context, g *globals, exitWhenIdle bool) error {
 	log.Info("crawler stopped", "queued", c.Queued, "done", c.Done, "failed", c.Failed, "disallowed", c.Disallowed)
 	return nil
 }
+
+// suggestCompact logs, at start-up, when compact is worth running
+// (worthCompacting).
+func suggestCompact(db *store.DB, log *slog.Logger) {
+	var c store.Counts
+	_ = db.View(func(tx *store.Tx) error { c = tx.Counts(); return nil })
+	if worthCompacting(c) {
+		log.Info("most of the value log is replaced records and bodies; crawler compact (with the daemon stopped) would reclaim them",
+			"value_log_bytes", c.ValueBytes, "reclaimable_bytes", c.GarbageBytes)
+	}
+}
+
+// worthCompacting reports whether replaced records and bodies (recrawls)
+// are at least half of the value log and at least compactWorthBytes.
+func worthCompacting(c store.Counts) bool {
+	return c.GarbageBytes >= compactWorthBytes && 2*c.GarbageBytes >= c.ValueBytes
+}
+
+// compactWorthBytes is the least garbage worthCompacting calls worth it.
+const compactWorthBytes = 64 << 20
 
 // handleSignals turns the signals on sigs into actions until done is
 // closed (the daemon has returned): the first SIGINT/SIGTERM stops the

@@ -72,7 +72,8 @@ func writeStats(w io.Writer, s *api.Stats, source string) error {
 	fmt.Fprintf(tw, "disallowed\t%d\n", s.Disallowed)
 	fmt.Fprintf(tw, "trap links dropped\t%d\n", s.Trapped)
 	fmt.Fprintf(tw, "hosts\t%d (%d with URLs queued)\n", s.Hosts, s.ActiveHosts)
-	fmt.Fprintf(tw, "bytes stored\t%s of compressed bodies, %s database file, %s value log\n", humanBytes(s.BodyBytes), humanBytes(s.FileBytes), humanBytes(s.ValueBytes))
+	fmt.Fprintf(tw, "bytes stored\t%s of compressed bodies, %s database file, %s value log (%s of it replaced records and bodies, reclaimed by compact)\n",
+		humanBytes(s.BodyBytes), humanBytes(s.FileBytes), humanBytes(s.ValueBytes), humanBytes(s.GarbageBytes))
 	fmt.Fprintf(tw, "pages/s (last minute)\t%.1f\n", s.PagesPerSecond)
 	if s.Running {
 		fmt.Fprintf(tw, "uptime\t%s\n", s.Uptime())
