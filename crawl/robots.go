@@ -39,6 +39,10 @@ type robotsCache struct {
 	mu      sync.Mutex
 	entries map[string]*robotsEntry
 	now     func() time.Time
+	// gen counts clears. A fetch or restore under way when clear runs
+	// may have parsed robots.txt for the token of before it; the entry's
+	// gen tells (robotsEntry.gen).
+	gen uint64
 
 	// load returns origin's stored robots.txt parsed for the token in
 	// force and when it was fetched; nil rules when there is none. It
@@ -55,6 +59,7 @@ type robotsEntry struct {
 	fetched  time.Time     // when rules were fetched
 	stale    bool          // rules are a cached copy kept while robots.txt is unreachable
 	fetching chan struct{} // non-nil while a fetch runs; closed when it ends
+	gen      uint64        // the cache's gen when the fetch (or restore) under way began
 }
 
 func newRobotsCache(now func() time.Time) *robotsCache {
@@ -85,7 +90,7 @@ func (c *robotsCache) lookup(ctx context.Context, origin string) (st robotsState
 		now := c.now()
 		switch {
 		case e == nil:
-			e = &robotsEntry{fetching: make(chan struct{})}
+			e = &robotsEntry{fetching: make(chan struct{}), gen: c.gen}
 			c.entries[origin] = e
 			c.mu.Unlock()
 			return c.restore(origin, e), waited, nil
@@ -108,6 +113,7 @@ func (c *robotsCache) lookup(ctx context.Context, origin string) (st robotsState
 			return st, waited, nil
 		default: // expired: this caller refreshes it
 			e.fetching = make(chan struct{})
+			e.gen = c.gen
 			c.mu.Unlock()
 			return robotsState{}, waited, nil
 		}
@@ -119,13 +125,20 @@ func (c *robotsCache) lookup(ctx context.Context, origin string) (st robotsState
 // ago. A copy less than robotsTTL old is used as it is: restore ends the
 // fetch and returns its rules. An older one stays in e for store to keep
 // in use if the caller's fetch finds robots.txt unreachable; restore then
-// returns no rules, as when there is no copy.
+// returns no rules, as when there is no copy. A copy parsed while clear
+// ran (a reload changing the robots token) is loaded and parsed again.
 func (c *robotsCache) restore(origin string, e *robotsEntry) robotsState {
 	if c.load == nil {
 		return robotsState{}
 	}
 	rules, fetched := c.load(origin)
 	c.mu.Lock()
+	for e.gen != c.gen {
+		e.gen = c.gen
+		c.mu.Unlock()
+		rules, fetched = c.load(origin)
+		c.mu.Lock()
+	}
 	defer c.mu.Unlock()
 	now := c.now()
 	if rules == nil || rules.Unreachable() || now.Sub(fetched) >= robotsStaleMax {
@@ -164,17 +177,27 @@ func (c *robotsCache) peek(origin string) *robots.Rules {
 // reachable rules fetched less than robotsStaleMax ago keeps those rules
 // in use (stale): the host's crawl goes on under them, and robots.txt is
 // tried again on the retry schedule, then every robotsGiveUpTTL.
+//
+// When clear ran during the fetch, its outcome (rules parsed for the
+// robots token of before a reload) is dropped with the entry, as clear
+// would have dropped it had the fetch ended first, and store returns no
+// rules: the origin's next lookup starts over, from its stored copy
+// parsed for the token in force, or a new fetch.
 func (c *robotsCache) store(origin string, rules *robots.Rules, fetchErr error, retries int, backoff func(int) time.Duration) robotsState {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e := c.entries[origin]
 	if e == nil {
-		e = &robotsEntry{}
+		e = &robotsEntry{gen: c.gen}
 		c.entries[origin] = e
 	}
 	if e.fetching != nil { // waiters wake once this returns and unlocks
 		close(e.fetching)
 		e.fetching = nil
+	}
+	if e.gen != c.gen {
+		delete(c.entries, origin)
+		return robotsState{}
 	}
 	now := c.now()
 	reason := ""
@@ -258,10 +281,12 @@ func (c *robotsCache) forget(origin string) {
 	}
 }
 
-// clear drops every decision not being fetched right now.
+// clear drops every decision not being fetched right now; those being
+// fetched are dropped when their fetch ends (store).
 func (c *robotsCache) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen++
 	for k, e := range c.entries {
 		if e.fetching == nil {
 			delete(c.entries, k)

@@ -132,3 +132,51 @@ func TestRobotsCacheRestoresStoredCopy(t *testing.T) {
 		t.Errorf("a copy fetched in the future expires at %v; want %v", exp, now.Add(robotsTTL))
 	}
 }
+
+// A reload that changes the robots token clears the cache, but cannot
+// clear an entry whose fetch or restore is under way. The outcome of such
+// a fetch, parsed for the old token, is dropped instead of kept for 24
+// hours: the next lookup starts over, as after the clear. A restore
+// whose stored copy was parsed across a clear parses it again.
+func TestRobotsClearDuringFetchDropsItsRules(t *testing.T) {
+	now := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	const origin = "http://a.test"
+	backoff := func(n int) time.Duration { return time.Duration(n) * time.Minute }
+	file := []byte("User-agent: old\nDisallow: /old/\n\nUser-agent: new\nDisallow: /new/\n")
+	forOld := robots.FromStatus(200, file, "old")
+	newPath := &url.URL{Path: "/new/x"}
+
+	for _, outcome := range []*robots.Rules{forOld, robots.FromStatus(503, nil, "old")} {
+		c := newRobotsCache(func() time.Time { return now })
+		if st, _, _ := c.lookup(context.Background(), origin); st.rules != nil {
+			t.Fatalf("first lookup = %+v; want the caller to fetch", st)
+		}
+		c.clear() // the reload, while the fetch runs
+		if st := c.store(origin, outcome, nil, 2, backoff); st.rules != nil || !st.retry.IsZero() || st.gaveUp {
+			t.Errorf("store after a clear (%s) = %+v; want nothing to apply", robotsOutcome(outcome, robotsState{}), st)
+		}
+		if st, _, _ := c.lookup(context.Background(), origin); st.rules != nil {
+			t.Errorf("lookup after a fetch the clear overlapped (%s) = %+v; want a new fetch, not rules for the old token",
+				robotsOutcome(outcome, robotsState{}), st)
+		}
+	}
+
+	// The stored copy: the first parse overlaps a clear, the second is
+	// for the token then in force.
+	c := newRobotsCache(func() time.Time { return now })
+	token := "old"
+	loads := 0
+	c.load = func(string) (*robots.Rules, time.Time) {
+		loads++
+		rules := robots.FromStatus(200, file, token)
+		if loads == 1 {
+			token = "new"
+			c.clear()
+		}
+		return rules, now.Add(-time.Hour)
+	}
+	st, _, err := c.lookup(context.Background(), origin)
+	if err != nil || st.rules == nil || st.rules.Allowed(newPath) || loads != 2 {
+		t.Errorf("restore across a clear: %+v, %v after %d loads; want the copy parsed again for the new token", st, err, loads)
+	}
+}
