@@ -91,7 +91,8 @@ type Scope struct {
 	MaxRepeatedSegments int `yaml:"max_repeated_segments"`
 	// FollowSitemaps discovers URLs from sitemaps (sitemaps.org) too: the
 	// Sitemap lines of each host's robots.txt are queued like links, and a
-	// fetched sitemap (XML or gzip-compressed XML) yields its <loc> URLs
+	// fetched sitemap (XML, an RSS or Atom feed, or a text file that
+	// robots.txt or a sitemap index lists; plain or gzip) yields its URLs
 	// as its links, which pass scope, dedup, robots.txt and the page
 	// budget like any link. Sitemaps are read from robots.txt only when
 	// fetch.respect_robots is true. Default false (zero): sitemaps are

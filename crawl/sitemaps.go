@@ -85,7 +85,8 @@ func (e *Engine) queueSitemaps(ctx context.Context, origin string, rules *robots
 
 // processSitemap completes c with the locs of f's body when
 // scope.follow_sitemaps is on and the body is a sitemap
-// (parser.ParseSitemap), and reports whether it was one. The record
+// (parser.ParseSitemap: XML, a feed, or a text file when robots.txt or a
+// sitemap index listed it), and reports whether it was one. The record
 // notes the kind in extra.sitemap, how it was listed in
 // extra.sitemap_listed_by (see sitemapDepth), dropped locs in
 // extra.links_dropped (too long, unparsable or past 50,000), and what
@@ -94,15 +95,22 @@ func (e *Engine) queueSitemaps(ctx context.Context, origin string, rules *robots
 // the URL is done, not failed. Outlinks counts the locs found.
 func (e *Engine) processSitemap(c *frontier.Completion, f *fetched) bool {
 	cfg := e.config()
-	resp := f.resp
-	if !cfg.Scope.FollowSitemaps || !parser.SitemapCandidate(resp.ContentType, resp.Body) {
+	resp, it := f.resp, f.item
+	if !cfg.Scope.FollowSitemaps {
 		return false
 	}
-	sm := parser.ParseSitemap(resp.Body, f.url, parser.SitemapOptions{MaxURLLength: cfg.Scope.MaxURLLength, Cache: e.links})
+	asXML := parser.SitemapCandidate(resp.ContentType, resp.Body)
+	// Only a file listed as a sitemap may be a text one: any text file
+	// would be otherwise.
+	text := parser.TextSitemapCandidate(resp.ContentType, resp.Body) && e.listedAsSitemap(it)
+	if !asXML && !text {
+		return false
+	}
+	sm := parser.ParseSitemap(resp.Body, f.url, parser.SitemapOptions{MaxURLLength: cfg.Scope.MaxURLLength, Cache: e.links, Text: text})
 	if sm.Kind == "" {
 		return false
 	}
-	it, p := f.item, c.Page
+	p := c.Page
 	p.Outlinks = len(sm.Locs)
 	if p.Extra == nil {
 		p.Extra = map[string]string{}
@@ -120,7 +128,7 @@ func (e *Engine) processSitemap(c *frontier.Completion, f *fetched) bool {
 		p.Extra["sitemap_error"] = sm.Err.Error()
 	}
 	depth := it.Depth + 1
-	if listedBy == listedByRobots || listedBy == listedByIndex && sm.Kind == parser.SitemapURLSet {
+	if listedBy == listedByRobots || listedBy == listedByIndex && sm.Kind != parser.SitemapIndex {
 		depth = it.Depth
 	}
 	c.Links, c.Trapped = e.discovered(sm.Locs, it.URL, depth)
@@ -132,13 +140,7 @@ func (e *Engine) processSitemap(c *frontier.Completion, f *fetched) bool {
 // its parent or, for a redirect target, the parent of its chain's first
 // URL, whose record the redirect stored.
 func (e *Engine) sitemapListedBy(it *frontier.Item) string {
-	lister := it.Parent
-	if it.Hops > 0 {
-		lister = ""
-		if first := e.storedPage(it.Origin); first != nil {
-			lister = first.Parent
-		}
-	}
+	lister := e.lister(it)
 	if lister == "" {
 		return ""
 	}
@@ -148,6 +150,33 @@ func (e *Engine) sitemapListedBy(it *frontier.Item) string {
 	if p := e.storedPage(lister); p != nil && p.Extra["sitemap"] == parser.SitemapIndex &&
 		p.Extra["sitemap_listed_by"] == listedByRobots {
 		return listedByIndex
+	}
+	return ""
+}
+
+// listedAsSitemap reports whether it was listed as a sitemap: by a
+// Sitemap line of robots.txt, or by any sitemap index.
+func (e *Engine) listedAsSitemap(it *frontier.Item) bool {
+	lister := e.lister(it)
+	if lister == "" {
+		return false
+	}
+	if _, _, path := urlnorm.SplitCanonical(lister); path == "/robots.txt" {
+		return true
+	}
+	p := e.storedPage(lister)
+	return p != nil && p.Extra["sitemap"] == parser.SitemapIndex
+}
+
+// lister is the URL that listed or linked it: its parent or, for a
+// redirect target, the parent of its chain's first URL, whose record the
+// redirect stored; "" for a seed.
+func (e *Engine) lister(it *frontier.Item) string {
+	if it.Hops == 0 {
+		return it.Parent
+	}
+	if first := e.storedPage(it.Origin); first != nil {
+		return first.Parent
 	}
 	return ""
 }

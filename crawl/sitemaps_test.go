@@ -283,3 +283,62 @@ func TestReloadFollowSitemapsOn(t *testing.T) {
 		t.Errorf("robots.txt requested %d times, want once (after the reload it is read from the store)", n)
 	}
 }
+
+// The protocol's other formats: a text sitemap (plain and gzipped) and
+// an RSS feed that robots.txt lists, and an Atom feed a sitemap index
+// lists, bring their pages in at the seed's links' depth. A text file
+// that only a page links to is a file, not a sitemap: its URLs are not
+// followed.
+func TestTextSitemapsAndFeeds(t *testing.T) {
+	site := newHostileSite(t)
+	h := site.host("formats")
+	h.robots("User-agent: *\nDisallow: /private/\n" +
+		"Sitemap: /urls.txt\nSitemap: /urls.txt.gz\nSitemap: /feed.rss\nSitemap: /index.xml\n")
+	h.html("/", "home", "/notes.txt")
+	h.serve("/urls.txt", "text/plain; charset=utf-8", []byte(h.url("/t/1")+"\r\n\nnot a URL\n"+h.url("/t/2")+"\n"+h.url("/private/t")+"\n"))
+	h.serve("/urls.txt.gz", "application/gzip", gzipOf(t, []byte(h.url("/t/3")+"\n")))
+	h.serve("/feed.rss", "application/rss+xml", []byte(`<?xml version="1.0"?><rss version="2.0"><channel><link>`+h.url("/")+
+		`</link><item><link>`+h.url("/r/1")+`</link></item></channel></rss>`))
+	h.serve("/index.xml", "application/xml", sitemapBody(parser.SitemapIndex, h.url("/atom.xml")))
+	h.serve("/atom.xml", "application/atom+xml", []byte(`<feed xmlns="http://www.w3.org/2005/Atom"><link rel="self" href="/atom.xml"/>`+
+		`<entry><link href="/a/1"/><link rel="edit" href="/edit/1"/></entry></feed>`))
+	h.serve("/notes.txt", "text/plain", []byte(h.url("/n/1")+"\n"))
+	for _, p := range []string{"/t/1", "/t/2", "/t/3", "/r/1", "/a/1", "/n/1"} {
+		h.html(p, p, p+"/child")
+	}
+	cfg := hostileConfig(t, []string{h.url("/")}, []string{h.addr})
+	cfg.Scope.MaxDepth = 1
+	cfg.Scope.FollowSitemaps = true
+	db := crawlToIdle(t, cfg)
+
+	for _, p := range []string{"/t/1", "/t/2", "/t/3", "/r/1", "/a/1"} {
+		o := lookup(t, db, h.url(p))
+		if o.state != frontier.StateDone || o.page == nil || o.page.Status != 200 || o.page.Depth != 1 {
+			t.Errorf("%s: state %v, record %+v; want done, 200, depth 1", p, o.state, o.page)
+		}
+		if n := h.count(p + "/child"); n != 0 {
+			t.Errorf("%s/child requested %d times; it is 2 hops deep", p, n)
+		}
+	}
+	for _, tc := range []struct {
+		path, kind string
+		outlinks   int
+	}{
+		{"/urls.txt", parser.SitemapText, 3}, {"/urls.txt.gz", parser.SitemapText, 1},
+		{"/feed.rss", parser.SitemapRSS, 1}, {"/atom.xml", parser.SitemapAtom, 1},
+	} {
+		p := page(t, db, h.url(tc.path))
+		if p.Extra["sitemap"] != tc.kind || p.Outlinks != tc.outlinks || p.Error != "" {
+			t.Errorf("%s: sitemap %q, outlinks %d, error %q; want %q, %d, none", tc.path, p.Extra["sitemap"], p.Outlinks, p.Error, tc.kind, tc.outlinks)
+		}
+	}
+	if p := page(t, db, h.url("/urls.txt")); p.Extra["links_dropped"] != "1" {
+		t.Errorf("/urls.txt: links_dropped %q; want the line that is not a URL", p.Extra["links_dropped"])
+	}
+	if n := h.count("/private/t"); n != 0 {
+		t.Errorf("/private/t, under Disallow, requested %d times", n)
+	}
+	if p := page(t, db, h.url("/notes.txt")); p.Extra["sitemap"] != "" || h.count("/n/1") != 0 {
+		t.Errorf("/notes.txt, linked from a page: sitemap %q, /n/1 requested %d times; want a plain file", p.Extra["sitemap"], h.count("/n/1"))
+	}
+}

@@ -25,23 +25,29 @@ func FuzzParse(f *testing.F) {
 }
 
 // FuzzSitemap holds ParseSitemap to its promises on any body, plain or
-// gzip-compressed (gz), with a loc cap of maxLocs (0: the protocol's).
+// gzip-compressed (gz), with a loc cap of maxLocs (0: the protocol's),
+// listed as a sitemap (text sitemaps read) and not.
 func FuzzSitemap(f *testing.F) {
 	f.Add([]byte(`<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>https://example.com/a</loc></url></urlset>`), false, uint8(0))
 	f.Add([]byte(`<sitemapindex><sitemap><loc><![CDATA[/s.xml?a=1&b=2]]></loc></sitemap><sitemap><loc>https://x.test/s2.xml.gz</loc></sitemap></sitemapindex>`), true, uint8(1))
 	f.Add([]byte(`<urlset><url><loc>https://e.test/?a&amp;b</loc></url><url><loc>https://e.test/2</loc><url><loc>ftp://x/</loc></url>`), false, uint8(2))
 	f.Add([]byte("\x1f\x8b\x08\x00\x00\x00\x00\x00"), false, uint8(0))
 	f.Add([]byte{}, false, uint8(0))
+	f.Add([]byte("https://e.test/a\r\n\n  https://e.test/b  \nprose line\nHTTP://E.TEST/c\n/relative\nhttps://e.test/a"), false, uint8(0))
+	f.Add([]byte(`<feed xmlns="http://www.w3.org/2005/Atom"><link href="/"/><entry><link rel="alternate" href="/p/1"/><link rel="edit" href="/e"/></entry></feed>`), true, uint8(0))
 	f.Fuzz(func(t *testing.T, body []byte, gz bool, maxLocs uint8) {
 		if gz {
 			body = gzipped(t, body)
 		}
-		opts := SitemapOptions{MaxLocs: int(maxLocs)}
-		sm := ParseSitemap(body, mustURL(t, sitemapURL), opts)
-		checkSitemapResult(t, sm, opts)
-		if sm.Gzip != bytes.HasPrefix(body, gzipMagic) {
-			t.Fatalf("Gzip = %v for a body starting %q", sm.Gzip, body[:min(len(body), 2)])
+		for _, text := range []bool{false, true} {
+			opts := SitemapOptions{MaxLocs: int(maxLocs), Text: text}
+			sm := ParseSitemap(body, mustURL(t, sitemapURL), opts)
+			checkSitemapResult(t, sm, opts)
+			if sm.Gzip != bytes.HasPrefix(body, gzipMagic) {
+				t.Fatalf("Gzip = %v for a body starting %q", sm.Gzip, body[:min(len(body), 2)])
+			}
 		}
 		_ = SitemapCandidate("", body)
+		_ = TextSitemapCandidate("text/plain", body)
 	})
 }

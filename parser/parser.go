@@ -10,8 +10,9 @@
 // the tokens. Parsing is lenient: malformed HTML and random bytes yield a
 // Document, never an error.
 //
-// ParseSitemap reads a sitemaps.org sitemap (XML, plain or gzip) into its
-// <loc> URLs, streaming and within the protocol's limits (sitemap.go).
+// ParseSitemap reads a sitemaps.org sitemap (XML, a feed or a text file,
+// plain or gzip) into its URLs, streaming and within the protocol's
+// limits (sitemap.go, sitemap_text.go).
 package parser
 
 import (

@@ -26,14 +26,47 @@ const (
 	MaxSitemapBytes = 50 << 20
 )
 
-// Sitemap kinds: the name of the root element.
+// Sitemap kinds: the name of the root element, or "text". The protocol
+// takes feeds and text files as sitemaps too; all but an index list pages.
 const (
 	// SitemapURLSet lists pages: <urlset><url><loc>.
 	SitemapURLSet = "urlset"
 
 	// SitemapIndex lists sitemaps: <sitemapindex><sitemap><loc>.
 	SitemapIndex = "sitemapindex"
+
+	// SitemapRSS lists pages as an RSS feed: <rss><channel><item><link>
+	// (RSS 2.0), or <rdf:RDF><item><link> (RSS 1.0).
+	SitemapRSS = "rss"
+
+	// SitemapAtom lists pages as an Atom feed: <feed><entry><link
+	// href>, the link without a rel or with rel="alternate".
+	SitemapAtom = "feed"
+
+	// SitemapText lists pages one URL per line, in a file listed as a
+	// sitemap that is not XML (SitemapOptions.Text).
+	SitemapText = "text"
 )
+
+// sitemapLayout says where a sitemap kind keeps its locs: in the element
+// locName inside each element entryName at depth entryDepth (the root is
+// depth 1); in its href attribute when href is set.
+type sitemapLayout struct {
+	kind       string
+	entryDepth int
+	entryName  string
+	locName    string
+	href       bool
+}
+
+// sitemapRoots maps the root elements read as sitemaps to their layout.
+var sitemapRoots = map[string]sitemapLayout{
+	SitemapURLSet: {SitemapURLSet, 2, "url", "loc", false},
+	SitemapIndex:  {SitemapIndex, 2, "sitemap", "loc", false},
+	"rss":         {SitemapRSS, 3, "item", "link", false},
+	"RDF":         {SitemapRSS, 2, "item", "link", false},
+	"feed":        {SitemapAtom, 2, "entry", "link", true},
+}
 
 // maxSitemapToken bounds one XML token (a run of text, a comment, a CDATA
 // section, a tag with its attributes): encoding/xml holds a token whole
@@ -71,6 +104,12 @@ type SitemapOptions struct {
 
 	// Cache, when set, remembers URL resolutions, as Options.Cache.
 	Cache *urlnorm.Cache
+
+	// Text says the file was listed as a sitemap (by robots.txt or a
+	// sitemap index), so that a body that is not XML is read as a text
+	// sitemap: one absolute http(s) URL per line. False: only XML is a
+	// sitemap, since any text file would otherwise be one.
+	Text bool
 }
 
 func (o SitemapOptions) withDefaults() SitemapOptions {
@@ -88,17 +127,21 @@ func (o SitemapOptions) withDefaults() SitemapOptions {
 
 // Sitemap is what ParseSitemap finds in one sitemap file.
 type Sitemap struct {
-	// Kind is SitemapURLSet or SitemapIndex; "" when the body is not a
-	// sitemap (its root element is neither, or no root element could be
-	// read), and then every other field but Gzip is zero.
+	// Kind is one of the Sitemap kinds; "" when the body is not a
+	// sitemap (its root element is none of theirs, or no root element
+	// could be read, and it is not a text sitemap), and then every other
+	// field but Gzip is zero.
 	Kind string
 
 	// Locs are the canonical http(s) URLs of the <loc> of each <url> (in
-	// a urlset) or <sitemap> (in an index), deduplicated, in file order,
-	// at most MaxLocs. Locs of other schemes and empty ones are skipped
-	// silently; a relative loc, which the protocol does not allow, is
-	// resolved against the sitemap's URL. Other elements' URLs (image,
-	// video and news extensions, hreflang alternates) are not locs.
+	// a urlset) or <sitemap> (in an index), the <link> of each feed item
+	// or entry, or the lines of a text sitemap, deduplicated, in file
+	// order, at most MaxLocs. Locs of other schemes and empty ones are
+	// skipped silently; a relative loc, which the protocol does not
+	// allow, is resolved against the sitemap's URL (in a text sitemap,
+	// where any line may be prose, it is dropped). Other elements' URLs
+	// (image, video and news extensions, hreflang alternates, a feed's
+	// own links) are not locs.
 	Locs []string
 
 	// Dropped counts locs left out because they were too long or
@@ -118,17 +161,28 @@ type Sitemap struct {
 var gzipMagic = []byte{0x1f, 0x8b}
 
 // SitemapCandidate reports whether a fetched body may be a sitemap, so
-// that it is worth ParseSitemap: an XML (application/xml, text/xml) or
-// gzip (application/gzip, application/x-gzip) Content-Type, a body that
-// starts with the gzip magic, or one whose first element, after an XML
-// declaration, comments and a doctype, is urlset or sitemapindex (any
-// namespace prefix). It is cheap; ParseSitemap's Kind is the verdict.
+// that it is worth ParseSitemap: an XML (application/xml, text/xml, the
+// RSS, Atom and RDF types) or gzip (application/gzip, application/x-gzip)
+// Content-Type, a body that starts with the gzip magic, or one whose
+// first element, after an XML declaration, comments and a doctype, is a
+// sitemap's root (urlset, sitemapindex, rss, RDF, feed; any namespace
+// prefix). It is cheap; ParseSitemap's Kind is the verdict. A text
+// sitemap is only one where TextSitemapCandidate holds too.
 func SitemapCandidate(contentType string, body []byte) bool {
 	switch mediaType(contentType) {
-	case "application/xml", "text/xml", "application/gzip", "application/x-gzip":
+	case "application/xml", "text/xml", "application/rss+xml", "application/atom+xml", "application/rdf+xml",
+		"application/gzip", "application/x-gzip":
 		return true
 	}
 	return bytes.HasPrefix(body, gzipMagic) || sniffSitemapRoot(body)
+}
+
+// TextSitemapCandidate reports whether a fetched body may be a text
+// sitemap, worth ParseSitemap with SitemapOptions.Text when the file was
+// listed as a sitemap: a text/plain Content-Type, or a body that starts
+// with the gzip magic.
+func TextSitemapCandidate(contentType string, body []byte) bool {
+	return mediaType(contentType) == "text/plain" || bytes.HasPrefix(body, gzipMagic)
 }
 
 // mediaType returns the lowercased media type of a Content-Type value.
@@ -144,7 +198,7 @@ func mediaType(contentType string) string {
 const sniffWindow = 4 << 10
 
 // sniffSitemapRoot reports whether the first element in the head of body
-// is named urlset or sitemapindex, with or without a prefix.
+// is named as a sitemap's root (sitemapRoots), with or without a prefix.
 func sniffSitemapRoot(body []byte) bool {
 	b := body[:min(len(body), sniffWindow)]
 	b = bytes.TrimPrefix(b, []byte("\uFEFF"))
@@ -168,7 +222,8 @@ func sniffSitemapRoot(body []byte) bool {
 			if i := bytes.IndexByte(name, ':'); i >= 0 {
 				name = name[i+1:]
 			}
-			return string(name) == SitemapURLSet || string(name) == SitemapIndex
+			_, ok := sitemapRoots[string(name)]
+			return ok
 		default:
 			return false
 		}
@@ -180,8 +235,9 @@ func sniffSitemapRoot(body []byte) bool {
 	}
 }
 
-// ParseSitemap reads the sitemap in body (XML, or gzip-compressed XML:
-// a body starting with the gzip magic), fetched from base, and returns
+// ParseSitemap reads the sitemap in body (XML, or with
+// SitemapOptions.Text a text file; either gzip-compressed or not: a
+// compressed body starts with the gzip magic), fetched from base, and returns
 // its locs. It streams: neither the uncompressed file nor a tree of it is
 // held, only the locs kept, so a gzip bomb costs at most MaxBytes of
 // decompression and the memory of one bounded token. It never fails:
@@ -220,6 +276,12 @@ func ParseSitemap(body []byte, base *url.URL, opts SitemapOptions) *Sitemap {
 	linkOpts := Options{MaxLinks: opts.MaxLocs, MaxURLLength: opts.MaxURLLength, Cache: opts.Cache}.withDefaults()
 	linker := newLinker("", false, base, "utf-8", linkOpts)
 	r := &locReader{kind: &sm.Kind, set: linkSet{l: &linker}, maxLocs: opts.MaxLocs, maxLoc: linker.opts.MaxURLLength}
+	if opts.Text && !startsXML(in) {
+		sm.Kind = SitemapText
+		sm.Err = r.readLines(in, guard, opts.MaxBytes)
+		sm.Locs, sm.Dropped = r.set.links, r.set.dropped+r.dropped
+		return sm
+	}
 	for {
 		tok, err := dec.Token()
 		if err != nil {
@@ -253,12 +315,13 @@ func readError(err error, maxBytes int64) error {
 
 // locReader picks the locs out of a sitemap's token stream.
 type locReader struct {
-	kind    *string // the root element's name, once read
-	depth   int     // elements open
-	entry   bool    // inside a <url> or <sitemap> right under the root
-	inLoc   bool    // inside that entry's <loc>
-	loc     []byte  // the loc's text so far
-	long    bool    // the loc's text ran over maxLoc + locSpace
+	kind    *string // the sitemap's kind, once the root is read
+	layout  sitemapLayout
+	depth   int    // elements open
+	entry   bool   // inside an entry (a <url>, <sitemap>, <item> or <entry>) where the layout has them
+	inLoc   bool   // inside that entry's loc element
+	loc     []byte // the loc's text so far
+	long    bool   // the loc's text ran over maxLoc + locSpace
 	set     linkSet
 	dropped int // locs over maxLocs, too long ones
 	maxLocs int
@@ -276,26 +339,29 @@ func (r *locReader) token(tok xml.Token) bool {
 		r.depth++
 		switch name := t.Name.Local; {
 		case r.depth == 1:
-			if name != SitemapURLSet && name != SitemapIndex {
+			layout, ok := sitemapRoots[name]
+			if !ok {
 				return false
 			}
-			*r.kind = name
-		case r.depth == 2:
-			r.entry = *r.kind == SitemapURLSet && name == "url" || *r.kind == SitemapIndex && name == "sitemap"
-		case r.depth == 3 && r.entry && name == "loc":
+			r.layout, *r.kind = layout, layout.kind
+		case r.depth == r.layout.entryDepth:
+			r.entry = name == r.layout.entryName
+		case r.depth == r.layout.entryDepth+1 && r.entry && name == r.layout.locName && r.layout.href:
+			r.hrefLink(t.Attr)
+		case r.depth == r.layout.entryDepth+1 && r.entry && name == r.layout.locName:
 			r.inLoc, r.loc, r.long = true, r.loc[:0], false
 		}
 	case xml.EndElement:
-		if r.depth == 3 && r.inLoc {
+		if r.depth == r.layout.entryDepth+1 && r.inLoc {
 			r.inLoc = false
 			r.add()
 		}
-		if r.depth == 2 {
+		if r.depth == r.layout.entryDepth {
 			r.entry = false
 		}
 		r.depth--
 	case xml.CharData:
-		if r.inLoc && r.depth == 3 && !r.long {
+		if r.inLoc && r.depth == r.layout.entryDepth+1 && !r.long {
 			if len(r.loc)+len(t) > r.maxLoc+locSpace {
 				r.long = true
 			} else {

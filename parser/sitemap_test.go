@@ -145,7 +145,7 @@ func TestParseSitemapLenient(t *testing.T) {
 func TestParseSitemapNotASitemap(t *testing.T) {
 	for _, body := range []string{
 		``,
-		`<?xml version="1.0"?><rss version="2.0"><channel><item><link>https://example.com/a</link></item></channel></rss>`,
+		`<?xml version="1.0"?><rdf version="2.0"><channel><item><link>https://example.com/a</link></item></channel></rdf>`,
 		`<!doctype html><html><body><a href="/x">x</a></body></html>`,
 		`<html><urlset><url><loc>https://example.com/a</loc></url></urlset></html>`,
 		"\x1f\x8b\x08\x00garbage that is not deflate",
@@ -213,7 +213,7 @@ func TestParseSitemapLongLoc(t *testing.T) {
 	checkSitemap(t, sm, SitemapURLSet, 2, "https://example.com/ok", "https://example.com/after")
 
 	kind := SitemapURLSet
-	r := &locReader{kind: &kind, depth: 2, entry: true, maxLocs: 10, maxLoc: 100}
+	r := &locReader{kind: &kind, layout: sitemapRoots[kind], depth: 2, entry: true, maxLocs: 10, maxLoc: 100}
 	r.token(xml.StartElement{Name: xml.Name{Local: "loc"}})
 	for range 1000 {
 		r.token(xml.CharData("aaaaaaaaaa"))
@@ -330,7 +330,11 @@ func checkSitemapResult(t *testing.T, sm *Sitemap, opts SitemapOptions) {
 		if len(sm.Locs) != 0 || sm.Dropped != 0 {
 			t.Fatalf("locs without a kind: %+v", sm)
 		}
-	case SitemapURLSet, SitemapIndex:
+	case SitemapURLSet, SitemapIndex, SitemapRSS, SitemapAtom:
+	case SitemapText:
+		if !opts.Text {
+			t.Fatalf("a text sitemap without SitemapOptions.Text")
+		}
 	default:
 		t.Fatalf("kind %q", sm.Kind)
 	}

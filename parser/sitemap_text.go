@@ -1,0 +1,108 @@
+package parser
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"io"
+	"strings"
+	"unicode/utf8"
+)
+
+// The sitemap kinds that are not a urlset or an index: feeds' links and
+// text sitemaps' lines (sitemaps.org, "Other formats").
+
+// hrefLink takes the href of an Atom entry's <link> as a loc, when the
+// link is the entry's own page: no rel, or rel="alternate".
+func (r *locReader) hrefLink(attrs []xml.Attr) {
+	var href string
+	for _, a := range attrs {
+		switch a.Name.Local {
+		case "rel":
+			if rel := strings.TrimSpace(a.Value); rel != "" && rel != "alternate" {
+				return
+			}
+		case "href":
+			href = a.Value
+		}
+	}
+	r.loc, r.long = append(r.loc[:0], href...), len(href) > r.maxLoc+locSpace
+	r.add()
+}
+
+// startsXML reports whether the first byte of in, after whitespace, is
+// '<': the body is XML (or HTML), not a text sitemap. A body of nothing
+// but whitespace counts as XML, so that it is no sitemap at all. It only
+// peeks.
+func startsXML(in *bufio.Reader) bool {
+	for n := 1; ; n++ {
+		b, _ := in.Peek(n)
+		if len(b) < n {
+			return true
+		}
+		switch c := b[n-1]; c {
+		case ' ', '\t', '\r', '\n':
+			if n == in.Size() {
+				return false
+			}
+			continue
+		default:
+			return c == '<'
+		}
+	}
+}
+
+// readLines reads a text sitemap from in: each line, trimmed, is a loc
+// when it is an absolute http(s) URL in UTF-8. Empty lines are skipped;
+// any other line (prose, a relative or non-UTF-8 URL, one longer than
+// the URL cap) is counted as dropped. guard counts what is read against
+// maxBytes; the error is why reading stopped before the end, if it did.
+func (r *locReader) readLines(in *bufio.Reader, guard *sitemapReader, maxBytes int64) error {
+	for {
+		chunk, err := in.ReadSlice('\n')
+		guard.tokenEnd = guard.read // lines are bounded here, not by the token cap
+		if !r.long {
+			if len(r.loc)+len(chunk) > r.maxLoc+locSpace {
+				r.long = true
+			} else {
+				r.loc = append(r.loc, chunk...)
+			}
+		}
+		switch {
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue // the line goes on
+		case err != nil && err != io.EOF:
+			return readError(err, maxBytes) // the line was cut: not a loc
+		}
+		r.line()
+		if err == io.EOF {
+			return nil
+		}
+	}
+}
+
+// line takes the text sitemap line in r.loc, then empties it.
+func (r *locReader) line() {
+	defer func() { r.loc, r.long = r.loc[:0], false }()
+	loc := bytes.TrimSpace(r.loc)
+	switch {
+	case len(loc) == 0 && !r.long:
+		return
+	case r.long || !utf8.Valid(loc) || !hasHTTPScheme(loc):
+		r.dropped++
+		return
+	}
+	r.add()
+}
+
+// hasHTTPScheme reports whether s starts with http:// or https://, in
+// any case.
+func hasHTTPScheme(s []byte) bool {
+	for _, p := range []string{"http://", "https://"} {
+		if len(s) >= len(p) && strings.EqualFold(string(s[:len(p)]), p) {
+			return true
+		}
+	}
+	return false
+}

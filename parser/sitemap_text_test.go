@@ -1,0 +1,84 @@
+package parser
+
+import (
+	"strings"
+	"testing"
+)
+
+// RSS 2.0 and 1.0 feeds list their items' links, Atom feeds their
+// entries' alternate links; the feed's own links are not locs.
+func TestParseSitemapFeeds(t *testing.T) {
+	rss2 := `<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>https://example.com/</link>
+<item><title>a</title><link>https://example.com/a</link><guid>https://example.com/a#guid</guid></item>
+<item><link> /b </link></item>
+<item><title>no link</title></item>
+<item><link>https://example.com/a</link></item>
+</channel></rss>`
+	checkSitemap(t, parseSitemap(t, rss2, SitemapOptions{}), SitemapRSS, 0, "https://example.com/a", "https://example.com/b")
+
+	rss1 := `<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">
+<channel><link>https://example.com/</link></channel>
+<item rdf:about="https://example.com/x"><link>https://example.com/x</link></item></rdf:RDF>`
+	checkSitemap(t, parseSitemap(t, rss1, SitemapOptions{}), SitemapRSS, 0, "https://example.com/x")
+
+	atom := `<feed xmlns="http://www.w3.org/2005/Atom"><link rel="self" href="/feed"/><link href="/"/>
+<entry><link href="https://example.com/e1"/><link rel="edit" href="/edit/1"/><link rel="enclosure" href="/e1.mp3"/></entry>
+<entry><link rel=" alternate " href="/e2"/></entry>
+<entry><title>none</title></entry></feed>`
+	checkSitemap(t, parseSitemap(t, atom, SitemapOptions{}), SitemapAtom, 0, "https://example.com/e1", "https://example.com/e2")
+
+	for _, tc := range []struct{ ct, body string }{
+		{"application/rss+xml", "x"}, {"application/atom+xml", "x"}, {"", "<rss version='2.0'>"}, {"text/html", "<atom:feed>"},
+	} {
+		if !SitemapCandidate(tc.ct, []byte(tc.body)) {
+			t.Errorf("SitemapCandidate(%q, %q) = false; want a feed to be a candidate", tc.ct, tc.body)
+		}
+	}
+}
+
+// A text sitemap is read only when the file was listed as a sitemap
+// (Text): each line an absolute http(s) URL, anything else dropped.
+func TestParseSitemapText(t *testing.T) {
+	body := "\uFEFFhttps://example.com/a\r\n\n   https://example.com/b  \nSitemap of example.com\n/relative\nftp://example.com/f\n" +
+		"HTTPS://EXAMPLE.COM/c\nhttps://example.com/\xff\nhttps://example.com/a\nhttps://example.com/" + strings.Repeat("x", 5000) + "\nhttps://example.com/last"
+	want := []string{"https://example.com/a", "https://example.com/b", "https://example.com/c", "https://example.com/last"}
+	// Dropped: the prose, the relative URL, the ftp one, the non-UTF-8
+	// one, the too long one.
+	checkSitemap(t, parseSitemap(t, body, SitemapOptions{Text: true}), SitemapText, 5, want...)
+
+	gz := ParseSitemap(gzipped(t, []byte(body)), mustURL(t, sitemapURL), SitemapOptions{Text: true})
+	checkSitemap(t, gz, SitemapText, 5, want...)
+	if !gz.Gzip {
+		t.Error("a gzipped text sitemap: Gzip = false")
+	}
+
+	// Not listed as a sitemap: a text file is none.
+	checkSitemap(t, parseSitemap(t, body, SitemapOptions{}), "", 0)
+	// Listed, but XML (or HTML): read as XML.
+	checkSitemap(t, parseSitemap(t, "  \n"+urlset("https://example.com/x"), SitemapOptions{Text: true}), SitemapURLSet, 0, "https://example.com/x")
+	checkSitemap(t, parseSitemap(t, "<!doctype html><p>https://example.com/x</p>", SitemapOptions{Text: true}), "", 0)
+	checkSitemap(t, parseSitemap(t, " \n\t", SitemapOptions{Text: true}), "", 0)
+
+	// Its caps are the XML ones: MaxLocs, and MaxBytes, where a cut line
+	// is not taken.
+	checkSitemap(t, parseSitemap(t, "https://example.com/1\nhttps://example.com/2\nhttps://example.com/3\n", SitemapOptions{Text: true, MaxLocs: 2}),
+		SitemapText, 1, "https://example.com/1", "https://example.com/2")
+	cut := parseSitemap(t, "https://example.com/1\nhttps://example.com/22222", SitemapOptions{Text: true, MaxBytes: 40})
+	checkSitemap(t, cut, SitemapText, 0, "https://example.com/1")
+	if cut.Err == nil {
+		t.Error("a text sitemap over MaxBytes: no error")
+	}
+
+	for _, tc := range []struct {
+		ct, body string
+		want     bool
+	}{
+		{"text/plain; charset=utf-8", "https://example.com/", true},
+		{"application/octet-stream", "\x1f\x8b\x08", true},
+		{"text/html", "https://example.com/", false},
+	} {
+		if got := TextSitemapCandidate(tc.ct, []byte(tc.body)); got != tc.want {
+			t.Errorf("TextSitemapCandidate(%q, %q) = %v; want %v", tc.ct, tc.body, got, tc.want)
+		}
+	}
+}
