@@ -50,22 +50,25 @@ const (
 
 // sitemapLayout says where a sitemap kind keeps its locs: in the element
 // locName inside each element entryName at depth entryDepth (the root is
-// depth 1); in its href attribute when href is set.
+// depth 1); in its href attribute when href is set. With alternates, the
+// entry's <link rel="alternate" href> elements (a urlset's hreflang
+// alternates, xhtml:link) are locs too.
 type sitemapLayout struct {
 	kind       string
 	entryDepth int
 	entryName  string
 	locName    string
 	href       bool
+	alternates bool
 }
 
 // sitemapRoots maps the root elements read as sitemaps to their layout.
 var sitemapRoots = map[string]sitemapLayout{
-	SitemapURLSet: {SitemapURLSet, 2, "url", "loc", false},
-	SitemapIndex:  {SitemapIndex, 2, "sitemap", "loc", false},
-	"rss":         {SitemapRSS, 3, "item", "link", false},
-	"RDF":         {SitemapRSS, 2, "item", "link", false},
-	"feed":        {SitemapAtom, 2, "entry", "link", true},
+	SitemapURLSet: {SitemapURLSet, 2, "url", "loc", false, true},
+	SitemapIndex:  {SitemapIndex, 2, "sitemap", "loc", false, false},
+	"rss":         {SitemapRSS, 3, "item", "link", false, false},
+	"RDF":         {SitemapRSS, 2, "item", "link", false, false},
+	"feed":        {SitemapAtom, 2, "entry", "link", true, false},
 }
 
 // maxSitemapToken bounds one XML token (a run of text, a comment, a CDATA
@@ -139,9 +142,10 @@ type Sitemap struct {
 	// order, at most MaxLocs. Locs of other schemes and empty ones are
 	// skipped silently; a relative loc, which the protocol does not
 	// allow, is resolved against the sitemap's URL (in a text sitemap,
-	// where any line may be prose, it is dropped). Other elements' URLs
-	// (image, video and news extensions, hreflang alternates, a feed's
-	// own links) are not locs.
+	// where any line may be prose, it is dropped). A urlset's hreflang
+	// alternates (<xhtml:link rel="alternate" href> in a <url>) are locs
+	// too; other elements' URLs (image, video and news extensions, a
+	// feed's own links) are not.
 	Locs []string
 
 	// Dropped counts locs left out because they were too long or
@@ -346,8 +350,9 @@ func (r *locReader) token(tok xml.Token) bool {
 			r.layout, *r.kind = layout, layout.kind
 		case r.depth == r.layout.entryDepth:
 			r.entry = name == r.layout.entryName
-		case r.depth == r.layout.entryDepth+1 && r.entry && name == r.layout.locName && r.layout.href:
-			r.hrefLink(t.Attr)
+		case r.depth == r.layout.entryDepth+1 && r.entry && name == r.layout.locName && r.layout.href,
+			r.depth == r.layout.entryDepth+1 && r.entry && name == "link" && r.layout.alternates:
+			r.hrefLink(t.Attr, r.layout.alternates)
 		case r.depth == r.layout.entryDepth+1 && r.entry && name == r.layout.locName:
 			r.inLoc, r.loc, r.long = true, r.loc[:0], false
 		}

@@ -76,6 +76,9 @@ func TestParseSitemapURLSet(t *testing.T) {
     <lastmod>2024-01-01</lastmod>
     <image:image><image:loc>https://example.com/img.png</image:loc></image:image>
     <xhtml:link rel="alternate" hreflang="de" href="https://example.com/de/a"/>
+    <xhtml:link rel="alternate" hreflang="en" href="https://example.com/a"/>
+    <xhtml:link href="https://example.com/no-rel"/>
+    <xhtml:link rel="canonical" href="https://example.com/canonical"/>
   </url>
   <url><loc><![CDATA[https://example.com/b?x=1&y=2]]></loc></url>
   <url><loc>https://example.com/c?x=1&amp;y=2</loc></url>
@@ -98,8 +101,10 @@ func TestParseSitemapURLSet(t *testing.T) {
 	if sm.Gzip {
 		t.Error("Gzip = true for a plain body")
 	}
+	// hreflang alternates are locs; other links of a <url> are not.
 	checkSitemap(t, sm, SitemapURLSet, 1,
 		"https://example.com/a",
+		"https://example.com/de/a",
 		"https://example.com/b?x=1&y=2",
 		"https://example.com/c?x=1&y=2",
 		"https://example.com/de",

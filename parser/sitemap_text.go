@@ -13,19 +13,26 @@ import (
 // The sitemap kinds that are not a urlset or an index: feeds' links and
 // text sitemaps' lines (sitemaps.org, "Other formats").
 
-// hrefLink takes the href of an Atom entry's <link> as a loc, when the
-// link is the entry's own page: no rel, or rel="alternate".
-func (r *locReader) hrefLink(attrs []xml.Attr) {
+// hrefLink takes the href of a <link> as a loc when the link is the
+// entry's own page, or another language's version of it: rel="alternate",
+// or (unless needRel, as for an Atom entry's link) no rel.
+func (r *locReader) hrefLink(attrs []xml.Attr, needRel bool) {
 	var href string
+	alternate := false
 	for _, a := range attrs {
 		switch a.Name.Local {
 		case "rel":
-			if rel := strings.TrimSpace(a.Value); rel != "" && rel != "alternate" {
+			rel := strings.TrimSpace(a.Value)
+			if rel != "" && rel != "alternate" {
 				return
 			}
+			alternate = rel == "alternate"
 		case "href":
 			href = a.Value
 		}
+	}
+	if needRel && !alternate {
+		return
 	}
 	r.loc, r.long = append(r.loc[:0], href...), len(href) > r.maxLoc+locSpace
 	r.add()
