@@ -99,6 +99,21 @@ type Scope struct {
 	// fetched only when a link or a seed leads to them, and stored as
 	// plain files without links.
 	FollowSitemaps bool `yaml:"follow_sitemaps"`
+	// Include, when not empty, limits the crawl to URLs that match at
+	// least one of these regular expressions (RE2 syntax, as Go's regexp;
+	// matched anywhere in the canonical URL unless anchored with ^ or $).
+	// Default empty: every URL of an allowed host.
+	Include []string `yaml:"include"`
+	// Exclude leaves out URLs that match any of these regular expressions
+	// (as Include); it wins over Include. Default empty.
+	//
+	// Both apply to links, redirect targets and sitemap URLs when found,
+	// and again when a queued URL's turn comes, so a pattern added by a
+	// reload or a restart also stops URLs queued before it: such a URL is
+	// failed with a record saying why, without a request, and a stored
+	// page due for recrawl keeps its record and is not recrawled again.
+	// Seeds are exempt, as from allowed_hosts.
+	Exclude []string `yaml:"exclude"`
 }
 
 // Fetch controls HTTP fetching and politeness.

@@ -183,6 +183,12 @@ func (c *Config) applyDefaults() {
 	if len(c.Scope.AllowedHosts) == 0 {
 		c.Scope.AllowedHosts = nil
 	}
+	if len(c.Scope.Include) == 0 {
+		c.Scope.Include = nil
+	}
+	if len(c.Scope.Exclude) == 0 {
+		c.Scope.Exclude = nil
+	}
 	if len(c.Extract) == 0 {
 		c.Extract = nil
 	}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -169,6 +170,16 @@ func (s *Scope) validate(v *validator) {
 			// http drops :80 and https :443: which scheme is meant?
 			v.fail(path, "must not name a default port, which URLs drop: write %q (allowed on http and https), got %q",
 				strings.TrimSuffix(canon, ":443"), h)
+		}
+	}
+	for _, p := range []struct {
+		field string
+		pats  []string
+	}{{"scope.include", s.Include}, {"scope.exclude", s.Exclude}} {
+		for i, pat := range p.pats {
+			if _, err := regexp.Compile(pat); err != nil {
+				v.fail(fmt.Sprintf("%s[%d]", p.field, i), "must be a regular expression (RE2 syntax): %v", err)
+			}
 		}
 	}
 	v.atLeast("scope.max_depth", int64(s.MaxDepth), 0)

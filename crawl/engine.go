@@ -82,8 +82,9 @@ type Engine struct {
 	abortMu  sync.Mutex
 
 	scopeMu sync.RWMutex
-	allowed map[string]bool // hosts in scope, canonical host[:port]
-	seedMu  sync.Mutex      // held while adding seeds to scope and recording them, and while Reload rebuilds scope from the record
+	allowed map[string]bool   // hosts in scope, canonical host[:port]
+	filter  *config.URLFilter // scope.include and scope.exclude; nil: none
+	seedMu  sync.Mutex        // held while adding seeds to scope and recording them, and while Reload rebuilds scope from the record
 }
 
 // Stats are the engine's running totals, safe to read at any time.
@@ -146,6 +147,11 @@ func New(opts Options) (*Engine, error) {
 		_ = q.Close()
 		return nil, err
 	}
+	filter, err := cfg.Scope.URLFilter()
+	if err != nil {
+		_ = q.Close()
+		return nil, err
+	}
 	e = &Engine{
 		reg:    opts.Registry,
 		db:     opts.DB,
@@ -159,6 +165,7 @@ func New(opts Options) (*Engine, error) {
 		now:     opts.Now,
 		opts:    opts,
 		allowed: allowed,
+		filter:  filter,
 	}
 	e.robots.load = e.loadRobots
 	e.cfgp.Store(cfg)
@@ -213,6 +220,14 @@ func (e *Engine) inScope(host string) bool {
 	e.scopeMu.RLock()
 	defer e.scopeMu.RUnlock()
 	return e.allowed[host]
+}
+
+// excluded says why scope.include or scope.exclude leave the canonical
+// URL u out; "" when they let it in.
+func (e *Engine) excluded(u string) string {
+	e.scopeMu.RLock()
+	defer e.scopeMu.RUnlock()
+	return e.filter.Excluded(u)
 }
 
 // Close releases an engine that was never Run (Run closes it itself).

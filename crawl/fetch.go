@@ -26,6 +26,7 @@ type fetched struct {
 
 	prior        *store.Page // the stored record when this is a recrawl
 	disallowed   bool        // robots.txt forbids the URL; nothing was requested
+	excluded     string      // why scope.include or scope.exclude leave the URL out; nothing was requested
 	robotsGaveUp bool        // robots.txt unreachable through every retry
 	robotsReason string      // why it was unreachable
 }
@@ -54,6 +55,14 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 	if err != nil {
 		e.q.Release(it, time.Time{})
 		return &fetched{item: it, err: err}
+	}
+	// A URL queued before a reload or restart added a pattern that leaves
+	// it out: judged again now. Seeds are exempt.
+	if it.Depth > 0 || it.Hops > 0 {
+		if why := e.excluded(it.URL); why != "" {
+			e.q.Release(it, time.Time{})
+			return &fetched{item: it, url: u, excluded: why, prior: e.priorPage(it.URL)}
+		}
 	}
 	if e.config().Fetch.RespectRobots {
 		origin := urlnorm.Origin(u)

@@ -102,6 +102,16 @@ func (e *Engine) processFetch(f *fetched) *frontier.Completion {
 	case f.disallowed:
 		c.State = frontier.StateDisallowed
 		return c
+	case f.excluded != "" && f.prior != nil:
+		// A stored page due for recrawl: its record stays, and it is
+		// not recrawled again.
+		c.State = frontier.StateDone
+		return c
+	case f.excluded != "":
+		c.State = frontier.StateFailed
+		c.Page = e.record(f, now)
+		c.Page.Error = "out of scope: " + f.excluded
+		return c
 	case f.robotsGaveUp:
 		c.State = frontier.StateFailed
 		c.Page = e.record(f, now)
@@ -245,7 +255,7 @@ func (e *Engine) discovered(links []string, parent string, depth int) (out []fro
 	respect := e.config().Fetch.RespectRobots
 	for _, l := range links {
 		origin, host, _ := urlnorm.SplitCanonical(l)
-		if !e.inScope(host) {
+		if !e.inScope(host) || e.excluded(l) != "" {
 			e.stats.LinksDropped.Add(1)
 			continue
 		}
@@ -320,6 +330,7 @@ func (e *Engine) redirect(c *frontier.Completion, f *fetched) {
 	if it.Via != "" {
 		chain = it.Via + "\n" + it.URL
 	}
+	excluded := e.excluded(p.RedirectTo)
 	switch {
 	case slices.Contains(strings.Split(chain, "\n"), p.RedirectTo):
 		p.Error = fmt.Sprintf("redirect loop after %d hops", it.Hops+1)
@@ -329,6 +340,8 @@ func (e *Engine) redirect(c *frontier.Completion, f *fetched) {
 		c.State = frontier.StateFailed
 	case !e.inScope(urlnorm.Host(target)):
 		p.Error = "redirect target out of scope"
+	case excluded != "":
+		p.Error = "redirect target out of scope: " + excluded
 	default:
 		c.Links = append(c.Links, frontier.Link{URL: p.RedirectTo, Host: urlnorm.Host(target),
 			Parent: it.URL, Depth: it.Depth, Hops: it.Hops + 1, Origin: origin, Via: chain})

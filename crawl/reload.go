@@ -96,6 +96,10 @@ func (e *Engine) reload(ctx context.Context, next *config.Config) error {
 	if err != nil {
 		return err
 	}
+	filter, err := next.Scope.URLFilter()
+	if err != nil {
+		return err
+	}
 	prev := e.config()
 	next = keepRestartOnly(next, prev, e.log)
 
@@ -108,7 +112,7 @@ func (e *Engine) reload(ctx context.Context, next *config.Config) error {
 		return err
 	}
 	e.scopeMu.Lock()
-	e.allowed = allowed
+	e.allowed, e.filter = allowed, filter
 	e.scopeMu.Unlock()
 	e.seedMu.Unlock()
 

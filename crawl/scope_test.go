@@ -1,0 +1,103 @@
+package crawl
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"crawler/frontier"
+	"crawler/store"
+)
+
+// scope.include and scope.exclude leave URLs out when found (links,
+// redirect targets) and when a URL queued before them comes up; seeds are
+// exempt.
+func TestScopePatterns(t *testing.T) {
+	site := newHostileSite(t)
+	h := site.host("patterns")
+	h.robots("User-agent: *\nAllow: /\n")
+	h.html("/", "home", "/docs/a", "/docs/calendar/2026", "/docs/b?sessionid=1", "/shop/x", "/docs/moved")
+	h.handle("/docs/moved", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/docs/calendar/moved", http.StatusFound)
+	})
+	for _, p := range []string{"/docs/a", "/docs/calendar/2026", "/docs/b", "/shop/x", "/docs/calendar/moved", "/docs/calendar/seed", "/docs/calendar/old"} {
+		h.html(p, p)
+	}
+	cfg := hostileConfig(t, []string{h.url("/"), h.url("/docs/calendar/seed")}, []string{h.addr})
+	cfg.Scope.Include = []string{`/docs/`}
+	cfg.Scope.Exclude = []string{`/calendar/`, `[?&]sessionid=`}
+
+	// A link queued before the patterns existed (an older config).
+	db := openChecked(t, cfg)
+	q, err := frontier.Open(db, frontier.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := h.url("/docs/calendar/old")
+	if _, err := q.Add(context.Background(), []frontier.Link{{URL: old, Host: h.addr, Parent: h.url("/"), Depth: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	runIdle(t, cfg, db, crawlOpts{})
+
+	for _, p := range []string{"/", "/docs/a", "/docs/calendar/seed", "/docs/moved"} {
+		if o := lookup(t, db, h.url(p)); o.state != frontier.StateDone || h.count(p) != 1 {
+			t.Errorf("%s: state %v, requested %d times; want done, once", p, o.state, h.count(p))
+		}
+	}
+	for _, p := range []string{"/docs/calendar/2026", "/docs/b?sessionid=1", "/shop/x", "/docs/calendar/moved", "/docs/calendar/old"} {
+		if n := h.count(p); n != 0 {
+			t.Errorf("%s requested %d times; the patterns leave it out", p, n)
+		}
+	}
+	if p := page(t, db, h.url("/docs/moved")); !strings.Contains(p.Error, "redirect target out of scope: matches scope.exclude[0]") {
+		t.Errorf("redirect to an excluded URL: record error %q", p.Error)
+	}
+	o := lookup(t, db, old)
+	if o.state != frontier.StateFailed || o.page == nil || !strings.Contains(o.page.Error, `out of scope: matches scope.exclude[0] "/calendar/"`) {
+		t.Errorf("URL queued before the pattern: state %v, record %+v; want failed, saying why", o.state, o.page)
+	}
+}
+
+// A stored page due for recrawl that a pattern now leaves out keeps its
+// record and is not recrawled again.
+func TestExcludedRecrawlKeepsRecord(t *testing.T) {
+	e := &Engine{now: time.Now}
+	it := &frontier.Item{URL: "http://a.test/x", Depth: 1}
+	c := e.processFetch(&fetched{item: it, excluded: "matches scope.exclude[0]", prior: &store.Page{URL: it.URL, Status: 200}})
+	if c.State != frontier.StateDone || c.Page != nil || !c.RecrawlAt.IsZero() {
+		t.Errorf("completion %+v; want done, no new record, no recrawl", c)
+	}
+}
+
+// A reload swaps the patterns: links found from then on, and queued URLs
+// whose turn comes, are judged by the new ones.
+func TestReloadSwapsScopePatterns(t *testing.T) {
+	cfg := testConfig(t, "http://127.0.0.1:1/")
+	_, e := newEngine(t, cfg)
+	defer e.Close()
+	const u = "http://127.0.0.1:1/calendar/x"
+	if why := e.excluded(u); why != "" {
+		t.Fatalf("no patterns: excluded %q", why)
+	}
+	next := *cfg
+	next.Scope.Exclude = []string{"/calendar/"}
+	if err := e.Reload(context.Background(), &next); err != nil {
+		t.Fatal(err)
+	}
+	if why := e.excluded(u); why == "" {
+		t.Error("after a reload adding scope.exclude: not excluded")
+	}
+	bad := next
+	bad.Scope.Exclude = []string{"("}
+	if err := e.Reload(context.Background(), &bad); err == nil || !strings.Contains(err.Error(), "scope.exclude[0]") {
+		t.Errorf("reload with a bad pattern: %v; want it refused, naming it", err)
+	}
+	if why := e.excluded(u); why == "" {
+		t.Error("a refused reload dropped the patterns in force")
+	}
+}
