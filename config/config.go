@@ -114,6 +114,15 @@ type Scope struct {
 	// page due for recrawl keeps its record and is not recrawled again.
 	// Seeds are exempt, as from allowed_hosts.
 	Exclude []string `yaml:"exclude"`
+	// StripQueryParams removes query parameters whose name matches one of
+	// these patterns (path.Match syntax: utm_*, fbclid; matched without
+	// regard to case) from links, redirect targets and sitemap URLs
+	// before dedup, scope and storage, so that one page reached with
+	// different tracking or session parameters is crawled once, under the
+	// URL without them. Seeds are kept as written, and URLs queued before a
+	// pattern was added keep theirs. Default empty: URLs keep every
+	// parameter.
+	StripQueryParams []string `yaml:"strip_query_params"`
 }
 
 // Fetch controls HTTP fetching and politeness.

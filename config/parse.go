@@ -189,6 +189,9 @@ func (c *Config) applyDefaults() {
 	if len(c.Scope.Exclude) == 0 {
 		c.Scope.Exclude = nil
 	}
+	if len(c.Scope.StripQueryParams) == 0 {
+		c.Scope.StripQueryParams = nil
+	}
 	if len(c.Extract) == 0 {
 		c.Extract = nil
 	}

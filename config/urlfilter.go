@@ -2,23 +2,34 @@ package config
 
 import (
 	"fmt"
+	"path"
 	"regexp"
+	"strings"
+
+	"crawler/internal/urlnorm"
 )
 
-// URLFilter is Scope.Include and Scope.Exclude compiled. A nil
-// *URLFilter (no patterns) excludes nothing.
+// URLFilter is Scope.Include, Scope.Exclude and Scope.StripQueryParams
+// compiled. A nil *URLFilter (no patterns) excludes and strips nothing.
 type URLFilter struct {
 	include, exclude []*regexp.Regexp
+	strip            []string // lowercased path.Match patterns
 }
 
-// URLFilter compiles s.Include and s.Exclude; nil when both are empty.
-// The error names the first pattern that does not compile (Validate
-// reports every one, with its line).
+// URLFilter compiles s.Include, s.Exclude and s.StripQueryParams; nil
+// when all are empty. The error names the first pattern that does not
+// compile (Validate reports every one, with its line).
 func (s *Scope) URLFilter() (*URLFilter, error) {
-	if len(s.Include) == 0 && len(s.Exclude) == 0 {
+	if len(s.Include) == 0 && len(s.Exclude) == 0 && len(s.StripQueryParams) == 0 {
 		return nil, nil
 	}
 	f := &URLFilter{}
+	for i, pat := range s.StripQueryParams {
+		if _, err := path.Match(pat, ""); err != nil {
+			return nil, fmt.Errorf("scope.strip_query_params[%d]: %w", i, err)
+		}
+		f.strip = append(f.strip, strings.ToLower(pat))
+	}
 	for _, p := range []struct {
 		field string
 		pats  []string
@@ -33,6 +44,23 @@ func (s *Scope) URLFilter() (*URLFilter, error) {
 		}
 	}
 	return f, nil
+}
+
+// Strip returns the canonical URL u without the query parameters that
+// Scope.StripQueryParams names; u itself when none is there.
+func (f *URLFilter) Strip(u string) string {
+	if f == nil || len(f.strip) == 0 || !strings.Contains(u, "?") {
+		return u
+	}
+	return urlnorm.DropQueryParams(u, func(name string) bool {
+		name = strings.ToLower(name)
+		for _, pat := range f.strip {
+			if ok, _ := path.Match(pat, name); ok {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 // Excluded says why the patterns leave url out ("matches

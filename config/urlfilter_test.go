@@ -56,3 +56,30 @@ func TestURLFilter(t *testing.T) {
 		t.Errorf("bad pattern: %v; want it named", err)
 	}
 }
+
+func TestStripQueryParams(t *testing.T) {
+	errs := configErrors(t, mustFail(t, "scope:\n  strip_query_params: ['utm_*', '[', '']\n"))
+	if len(errs) != 2 || errs[0].Field != "scope.strip_query_params[1]" || errs[1].Field != "scope.strip_query_params[2]" || errs[0].Line != 2 {
+		t.Errorf("bad patterns: %v; want [1] and [2] named, line 2", errs)
+	}
+	f, err := (&Scope{StripQueryParams: []string{"utm_*", "FBCLID"}}).URLFilter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ in, want string }{
+		{"https://a.test/x?UTM_source=1&id=2&fbclid=3", "https://a.test/x?id=2"},
+		{"https://a.test/x?utm=1", "https://a.test/x?utm=1"},
+		{"https://a.test/x", "https://a.test/x"},
+	} {
+		if got := f.Strip(tc.in); got != tc.want {
+			t.Errorf("Strip(%s) = %s; want %s", tc.in, got, tc.want)
+		}
+	}
+	if f.Excluded("https://a.test/x") != "" {
+		t.Error("strip_query_params alone excludes URLs")
+	}
+	var none *URLFilter
+	if none.Strip("https://a.test/x?utm_a=1") != "https://a.test/x?utm_a=1" {
+		t.Error("a nil filter strips")
+	}
+}

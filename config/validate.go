@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"path"
 	"regexp"
 	"strconv"
 	"strings"
@@ -180,6 +181,11 @@ func (s *Scope) validate(v *validator) {
 			if _, err := regexp.Compile(pat); err != nil {
 				v.fail(fmt.Sprintf("%s[%d]", p.field, i), "must be a regular expression (RE2 syntax): %v", err)
 			}
+		}
+	}
+	for i, pat := range s.StripQueryParams {
+		if _, err := path.Match(pat, ""); err != nil || pat == "" {
+			v.fail(fmt.Sprintf("scope.strip_query_params[%d]", i), "must be a parameter name or a path.Match pattern (utm_*), got %q", pat)
 		}
 	}
 	v.atLeast("scope.max_depth", int64(s.MaxDepth), 0)

@@ -222,13 +222,17 @@ func (e *Engine) inScope(host string) bool {
 	return e.allowed[host]
 }
 
-// excluded says why scope.include or scope.exclude leave the canonical
-// URL u out; "" when they let it in.
-func (e *Engine) excluded(u string) string {
+// urlFilter returns scope.include, scope.exclude and
+// scope.strip_query_params compiled, as in force; nil for none.
+func (e *Engine) urlFilter() *config.URLFilter {
 	e.scopeMu.RLock()
 	defer e.scopeMu.RUnlock()
-	return e.filter.Excluded(u)
+	return e.filter
 }
+
+// excluded says why scope.include or scope.exclude leave the canonical
+// URL u out; "" when they let it in.
+func (e *Engine) excluded(u string) string { return e.urlFilter().Excluded(u) }
 
 // Close releases an engine that was never Run (Run closes it itself).
 func (e *Engine) Close() error {

@@ -253,9 +253,11 @@ func (e *Engine) discovered(links []string, parent string, depth int) (out []fro
 		return nil, 0
 	}
 	respect := e.config().Fetch.RespectRobots
+	filter := e.urlFilter()
 	for _, l := range links {
+		l = filter.Strip(l)
 		origin, host, _ := urlnorm.SplitCanonical(l)
-		if !e.inScope(host) || e.excluded(l) != "" {
+		if !e.inScope(host) || filter.Excluded(l) != "" {
 			e.stats.LinksDropped.Add(1)
 			continue
 		}
@@ -321,7 +323,7 @@ func (e *Engine) redirect(c *frontier.Completion, f *fetched) {
 		c.State = frontier.StateFailed
 		return
 	}
-	p.RedirectTo = target.String()
+	p.RedirectTo = e.urlFilter().Strip(target.String())
 	origin := it.Origin
 	if origin == "" {
 		origin = it.URL

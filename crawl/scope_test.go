@@ -101,3 +101,39 @@ func TestReloadSwapsScopePatterns(t *testing.T) {
 		t.Error("a refused reload dropped the patterns in force")
 	}
 }
+
+// scope.strip_query_params: one page linked with different tracking
+// parameters is fetched once, under its URL without them; a redirect
+// target loses them too; a seed keeps its own.
+func TestStripQueryParams(t *testing.T) {
+	site := newHostileSite(t)
+	h := site.host("strip")
+	h.robots("User-agent: *\nAllow: /\n")
+	h.html("/?utm_source=seed", "seed", "/a?utm_source=x", "/a?UTM_Medium=y", "/a?fbclid=1&id=2&utm_campaign=z", "/go")
+	h.handle("/go", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/b?gclid=9", http.StatusFound)
+	})
+	for _, p := range []string{"/a", "/b"} {
+		h.html(p, p)
+	}
+	cfg := hostileConfig(t, []string{h.url("/?utm_source=seed")}, []string{h.addr})
+	cfg.Scope.StripQueryParams = []string{"utm_*", "fbclid", "gclid"}
+	db := crawlToIdle(t, cfg)
+
+	for _, uri := range []string{"/?utm_source=seed", "/a", "/a?id=2", "/go", "/b"} {
+		if n := h.count(uri); n != 1 {
+			t.Errorf("%s requested %d times; want once", uri, n)
+		}
+	}
+	for _, r := range h.requests() {
+		if r.uri != "/?utm_source=seed" && strings.ContainsAny(r.uri, "=") && !strings.HasSuffix(r.uri, "?id=2") {
+			t.Errorf("requested %s: a stripped parameter got through", r.uri)
+		}
+	}
+	if p := page(t, db, h.url("/go")); p.RedirectTo != h.url("/b") {
+		t.Errorf("/go redirects to %q; want %q, stripped", p.RedirectTo, h.url("/b"))
+	}
+	if o := lookup(t, db, h.url("/a")); o.state != frontier.StateDone {
+		t.Errorf("/a: state %v; want done", o.state)
+	}
+}

@@ -328,3 +328,31 @@ func clip(s string) string {
 	}
 	return s[:max] + "..."
 }
+
+// DropQueryParams returns the canonical URL s without the query
+// parameters for whose name drop reports true. A parameter's name is what
+// precedes its first '=' (all of it when there is none), as the canonical
+// form writes it. The other parameters keep their order and bytes, and a
+// query left empty is dropped with its '?', so the result is canonical
+// too. s is returned as it is when nothing is dropped.
+func DropQueryParams(s string, drop func(name string) bool) string {
+	i := strings.IndexByte(s, '?')
+	if i < 0 {
+		return s
+	}
+	params := strings.Split(s[i+1:], "&")
+	kept := params[:0]
+	for _, p := range params {
+		if name, _, _ := strings.Cut(p, "="); !drop(name) {
+			kept = append(kept, p)
+		}
+	}
+	switch q := strings.Join(kept, "&"); {
+	case len(kept) == len(params):
+		return s
+	case q == "":
+		return s[:i]
+	default:
+		return s[:i+1] + q
+	}
+}

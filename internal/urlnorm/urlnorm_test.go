@@ -260,3 +260,24 @@ func checkCanonical(t *testing.T, s string) {
 		t.Fatalf("canonical %q longer than MaxLength", clip(s))
 	}
 }
+
+func TestDropQueryParams(t *testing.T) {
+	tracking := func(name string) bool { return strings.HasPrefix(name, "utm_") || name == "fbclid" }
+	for _, tc := range []struct{ in, want string }{
+		{"https://a.test/x", "https://a.test/x"},
+		{"https://a.test/x?id=1", "https://a.test/x?id=1"},
+		{"https://a.test/x?utm_source=n&id=1&utm_medium=e", "https://a.test/x?id=1"},
+		{"https://a.test/x?utm_source=n&fbclid=abc", "https://a.test/x"},
+		{"https://a.test/x?fbclid", "https://a.test/x"},
+		{"https://a.test/x?b=2&&utm_x=1&a=1", "https://a.test/x?b=2&&a=1"},
+		{"https://a.test/x?id=utm_source", "https://a.test/x?id=utm_source"},
+	} {
+		got := DropQueryParams(tc.in, tracking)
+		if got != tc.want {
+			t.Errorf("DropQueryParams(%s) = %s; want %s", tc.in, got, tc.want)
+		}
+		if u, err := Parse(got); err != nil || u.String() != got {
+			t.Errorf("DropQueryParams(%s) = %s is not canonical: %v, %v", tc.in, got, u, err)
+		}
+	}
+}
