@@ -57,6 +57,14 @@ type Querier interface {
 	// Hosts calls fn for every host the crawl knows, in host order.
 	Hosts(ctx context.Context, fn func(*frontier.HostInfo) error) error
 
+	// Queue calls fn for the queued URLs f selects: host by host in host
+	// order, each host's in the order they are fetched (depth, then
+	// discovery), then the retries waiting for their time, soonest first.
+	// A running daemon marks the URLs leased to its workers in flight.
+	// Pages waiting to be recrawled are not listed. A bad f.Host is
+	// ErrInvalid.
+	Queue(ctx context.Context, f QueueFilter, fn func(*frontier.QueuedURL) error) error
+
 	// Seed adds urls to the crawl as depth-0 seeds and returns how many
 	// were new. An invalid URL is ErrInvalid and adds nothing.
 	Seed(ctx context.Context, urls []string) (added int, err error)

@@ -174,11 +174,12 @@ func (s *Server) Close() error {
 
 // line is one JSON line of a streamed answer, and the body of GetPage's.
 type line struct {
-	Page  *store.Page        `json:"page,omitempty"`
-	Body  []byte             `json:"body,omitempty"` // base64 in JSON
-	Host  *frontier.HostInfo `json:"host,omitempty"`
-	Error *wireError         `json:"error,omitempty"`
-	End   bool               `json:"end,omitempty"`
+	Page   *store.Page         `json:"page,omitempty"`
+	Body   []byte              `json:"body,omitempty"` // base64 in JSON
+	Host   *frontier.HostInfo  `json:"host,omitempty"`
+	Queued *frontier.QueuedURL `json:"queued,omitempty"`
+	Error  *wireError          `json:"error,omitempty"`
+	End    bool                `json:"end,omitempty"`
 }
 
 // seedRequest and seedAnswer are the seed endpoint's bodies.
@@ -201,6 +202,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /v1/search", s.search)
 	mux.HandleFunc("GET /v1/stats", s.stats)
 	mux.HandleFunc("GET /v1/hosts", s.hosts)
+	mux.HandleFunc("GET /v1/queue", s.queue)
 	mux.HandleFunc("POST /v1/seed", s.seed)
 	mux.HandleFunc("GET /v1/export", s.export)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -2,10 +2,8 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -53,42 +51,17 @@ running crawler robots, delay and next_at.`,
 }
 
 // hostWriter prints hosts as an aligned table or JSON lines.
-type hostWriter struct {
-	tw    *tabwriter.Writer // nil for jsonl
-	enc   *json.Encoder
-	n     int
-	block int
-}
+type hostWriter struct{ *listWriter }
 
 func newHostWriter(w io.Writer, format string) *hostWriter {
-	if format == "jsonl" {
-		return &hostWriter{enc: json.NewEncoder(w)}
-	}
-	return &hostWriter{tw: tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)}
+	return &hostWriter{newListWriter(w, format, "HOST\tQUEUED\tIN FLIGHT\tDONE\tFAILED\tDISALLOWED\tDELAY\tROBOTS")}
 }
 
 func (hw *hostWriter) write(h *frontier.HostInfo) error {
-	hw.n++
-	if hw.enc != nil {
-		return hw.enc.Encode(h)
-	}
-	if hw.n == 1 {
-		fmt.Fprintln(hw.tw, "HOST\tQUEUED\tIN FLIGHT\tDONE\tFAILED\tDISALLOWED\tDELAY\tROBOTS")
-	}
-	fmt.Fprintf(hw.tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", h.Host, h.Queued, h.InFlight, h.Done, h.Failed, h.Disallowed,
-		dash(h.Delay), dash(oneLine(h.Robots)))
-	if hw.block++; hw.block == tableBlock {
-		hw.block = 0
-		return hw.tw.Flush()
-	}
-	return nil
-}
-
-func (hw *hostWriter) flush() error {
-	if hw.tw == nil {
-		return nil
-	}
-	return hw.tw.Flush()
+	return hw.listWriter.write(h, func(w io.Writer) {
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", h.Host, h.Queued, h.InFlight, h.Done, h.Failed, h.Disallowed,
+			dash(h.Delay), dash(oneLine(h.Robots)))
+	})
 }
 
 func dash(s string) string {

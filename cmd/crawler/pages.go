@@ -19,11 +19,6 @@ import (
 	"crawler/store"
 )
 
-// tableBlock is how many rows a table aligns at once: tabwriter holds a
-// block in memory, so listing a million pages stays in constant memory
-// (columns may shift slightly between blocks).
-const tableBlock = 500
-
 func newPagesCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "pages",
@@ -75,23 +70,10 @@ UTC), or a duration meaning that long ago (90m, 24h).`,
 			if f.Limit < 0 {
 				return usageErr(errors.New("--limit must be >= 0"))
 			}
-			q, err := openQuerier(cmd.Context(), g, false)
-			if err != nil {
-				return err
-			}
-			defer q.close()
 			out := newPageWriter(g.stdout, format)
-			err = q.ListPages(cmd.Context(), f, out.write)
-			if ferr := out.flush(); err == nil {
-				err = ferr
-			}
-			if err != nil {
-				return queryErr(err)
-			}
-			if out.n == 0 {
-				return fmt.Errorf("%w: no stored page matches", errNotFound)
-			}
-			return nil
+			return listTo(cmd.Context(), g, out.listWriter, "no stored page matches", func(q *querier) error {
+				return q.ListPages(cmd.Context(), f, out.write)
+			})
 		},
 	}
 	fl := cmd.Flags()
@@ -237,53 +219,21 @@ func writePageText(w io.Writer, p *store.Page, body []byte, withBody bool) error
 }
 
 // pageWriter prints streamed pages as an aligned table or JSON lines.
-type pageWriter struct {
-	w     *bufio.Writer
-	tw    *tabwriter.Writer // nil for jsonl
-	enc   *json.Encoder
-	n     int
-	block int
-}
+type pageWriter struct{ *listWriter }
 
 func newPageWriter(w io.Writer, format string) *pageWriter {
-	bw := bufio.NewWriter(w)
-	pw := &pageWriter{w: bw}
-	if format == "jsonl" {
-		pw.enc = json.NewEncoder(bw)
-	} else {
-		pw.tw = tabwriter.NewWriter(bw, 0, 8, 2, ' ', 0)
-	}
-	return pw
+	return &pageWriter{newListWriter(w, format, "STATUS\tBYTES\tFETCHED\tURL\tTITLE")}
 }
 
 func (pw *pageWriter) write(p *store.Page) error {
-	pw.n++
-	if pw.enc != nil {
-		return pw.enc.Encode(p)
-	}
-	if pw.n == 1 {
-		fmt.Fprintln(pw.tw, "STATUS\tBYTES\tFETCHED\tURL\tTITLE")
-	}
-	title := p.Title
-	if p.Error != "" {
-		title = "error: " + p.Error
-	}
-	fmt.Fprintf(pw.tw, "%d\t%d\t%s\t%s\t%s\n", p.Status, p.BodyBytes, p.FetchedAt.UTC().Format(time.RFC3339),
-		oneLine(p.URL), clip(oneLine(title), 60))
-	if pw.block++; pw.block == tableBlock {
-		pw.block = 0
-		return pw.tw.Flush()
-	}
-	return nil
-}
-
-func (pw *pageWriter) flush() error {
-	if pw.tw != nil {
-		if err := pw.tw.Flush(); err != nil {
-			return err
+	return pw.listWriter.write(p, func(w io.Writer) {
+		title := p.Title
+		if p.Error != "" {
+			title = "error: " + p.Error
 		}
-	}
-	return pw.w.Flush()
+		fmt.Fprintf(w, "%d\t%d\t%s\t%s\t%s\n", p.Status, p.BodyBytes, p.FetchedAt.UTC().Format(time.RFC3339),
+			oneLine(p.URL), clip(oneLine(title), 60))
+	})
 }
 
 // oneLine keeps a cell on one line and free of tabs, and of the other

@@ -34,23 +34,10 @@ scanned, so a search takes time in proportion to the bytes stored.`,
 				return usageErr(errors.New("--limit must be >= 0"))
 			}
 			text := strings.Join(args, " ")
-			q, err := openQuerier(cmd.Context(), g, false)
-			if err != nil {
-				return err
-			}
-			defer q.close()
 			out := newPageWriter(g.stdout, format)
-			err = q.Search(cmd.Context(), text, limit, out.write)
-			if ferr := out.flush(); err == nil {
-				err = ferr
-			}
-			if err != nil {
-				return queryErr(err)
-			}
-			if out.n == 0 {
-				return fmt.Errorf("%w: no stored page contains %q", errNotFound, text)
-			}
-			return nil
+			return listTo(cmd.Context(), g, out.listWriter, fmt.Sprintf("no stored page contains %q", text), func(q *querier) error {
+				return q.Search(cmd.Context(), text, limit, out.write)
+			})
 		},
 	}
 	cmd.Flags().IntVar(&limit, "limit", 0, "stop after this many pages (0: no limit)")

@@ -1,0 +1,118 @@
+package frontier
+
+import (
+	"bytes"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"crawler/store"
+)
+
+// QueuedURL is a URL waiting in the frontier, as operators see it.
+type QueuedURL struct {
+	URL      string    `json:"url"`
+	Host     string    `json:"host"`
+	Depth    int       `json:"depth"`
+	Parent   string    `json:"parent,omitempty"`    // page it was found on; "" for seeds
+	Attempts int       `json:"attempts,omitempty"`  // fetch attempts already made
+	RetryAt  time.Time `json:"retry_at,omitzero"`   // a retry waiting for its time
+	InFlight bool      `json:"in_flight,omitempty"` // in the fetch pipeline now (live daemon only; Queue.Leased)
+
+	key string // queue key, for Leased; "" for a retry
+}
+
+// QueueMark is where a ReadQueue listing stopped; the zero QueueMark is
+// its start.
+type QueueMark struct {
+	retries bool   // past the host queues, in the retries
+	key     []byte // the last key listed
+}
+
+// ReadQueue calls fn for at most max (> 0) URLs queued for host ("" for
+// every host; the frontier's host key, host[:port]) from mark on: the
+// host queues in host order, each in the order it is fetched (depth, then
+// discovery), then the retries waiting for their time, soonest first.
+// It returns where it stopped and whether URLs may remain, so that a long
+// listing can go on in another transaction. Pages waiting to be
+// recrawled are not queued. An entry that does not decode is skipped
+// (crawler check reports it). On disk a URL in flight is still queued:
+// Queue.Leased tells it.
+func ReadQueue(tx *store.Tx, host string, mark QueueMark, max int, fn func(*QueuedURL) error) (QueueMark, bool, error) {
+	btx := tx.Bolt()
+	n := 0
+	if !mark.retries {
+		var prefix []byte
+		if host != "" {
+			prefix = hostPrefix(host)
+		}
+		k, v, c := seekAfter(btx.Bucket(bucketQueue), prefix, mark.key)
+		for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			if n == max {
+				return mark, true, nil
+			}
+			mark.key = bytes.Clone(k)
+			h := hostOfKey(k)
+			e, err := unmarshalEntry(h, v)
+			if err != nil {
+				continue
+			}
+			n++
+			if err := fn(&QueuedURL{URL: e.URL, Host: h, Depth: e.Depth, Parent: e.Parent, Attempts: e.Attempts, key: string(k)}); err != nil {
+				return mark, true, err
+			}
+		}
+		mark = QueueMark{retries: true}
+	}
+	k, v, c := seekAfter(btx.Bucket(bucketDelayed), nil, mark.key)
+	for ; k != nil; k, v = c.Next() {
+		if n == max {
+			return mark, true, nil
+		}
+		mark.key = bytes.Clone(k)
+		h, e, err := unmarshalTimed(v)
+		if err != nil || host != "" && h != host {
+			continue
+		}
+		n++
+		if err := fn(&QueuedURL{URL: e.URL, Host: h, Depth: e.Depth, Parent: e.Parent, Attempts: e.Attempts, RetryAt: dueAt(k)}); err != nil {
+			return mark, true, err
+		}
+	}
+	return mark, false, nil
+}
+
+// seekAfter positions a cursor of b on the first key after after, or on
+// the first key with prefix when after is nil; nil b has no keys.
+func seekAfter(b *bolt.Bucket, prefix, after []byte) (k, v []byte, c *bolt.Cursor) {
+	if b == nil {
+		return nil, nil, nil
+	}
+	c = b.Cursor()
+	if after == nil {
+		k, v = c.Seek(prefix)
+		return k, v, c
+	}
+	if k, v = c.Seek(after); k != nil && bytes.Equal(k, after) {
+		k, v = c.Next()
+	}
+	return k, v, c
+}
+
+// Leased reports whether u, as ReadQueue gave it, is in flight now:
+// handed to the fetch pipeline (picked for a worker, being fetched, or
+// on its way to the writer) and not yet committed, as Counts.InFlight
+// counts it.
+func (q *Queue) Leased(u *QueuedURL) bool {
+	if u.key == "" {
+		return false
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	h := q.hosts[u.Host]
+	if h == nil {
+		return false
+	}
+	_, ok := h.leased[u.key]
+	return ok
+}
