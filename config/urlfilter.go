@@ -23,10 +23,26 @@ func (s *Scope) URLFilter() (*URLFilter, error) {
 	if len(s.Include) == 0 && len(s.Exclude) == 0 && len(s.StripQueryParams) == 0 {
 		return nil, nil
 	}
+	var first error
+	f := s.compilePatterns(func(path, problem string) {
+		if first == nil {
+			first = fmt.Errorf("%s: %s", path, problem)
+		}
+	})
+	if first != nil {
+		return nil, first
+	}
+	return f, nil
+}
+
+// compilePatterns compiles the URL patterns of s, calling bad with the
+// field path and the problem of each that does not compile.
+func (s *Scope) compilePatterns(bad func(path, problem string)) *URLFilter {
 	f := &URLFilter{}
 	for i, pat := range s.StripQueryParams {
-		if _, err := path.Match(pat, ""); err != nil {
-			return nil, fmt.Errorf("scope.strip_query_params[%d]: %w", i, err)
+		if _, err := path.Match(pat, ""); err != nil || pat == "" {
+			bad(fmt.Sprintf("scope.strip_query_params[%d]", i), fmt.Sprintf("must be a parameter name or a path.Match pattern (utm_*), got %q", pat))
+			continue
 		}
 		f.strip = append(f.strip, strings.ToLower(pat))
 	}
@@ -38,12 +54,13 @@ func (s *Scope) URLFilter() (*URLFilter, error) {
 		for i, pat := range p.pats {
 			re, err := regexp.Compile(pat)
 			if err != nil {
-				return nil, fmt.Errorf("%s[%d]: %w", p.field, i, err)
+				bad(fmt.Sprintf("%s[%d]", p.field, i), fmt.Sprintf("must be a regular expression (RE2 syntax): %v", err))
+				continue
 			}
 			*p.out = append(*p.out, re)
 		}
 	}
-	return f, nil
+	return f
 }
 
 // Strip returns the canonical URL u without the query parameters that

@@ -6,8 +6,6 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
-	"path"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -173,21 +171,7 @@ func (s *Scope) validate(v *validator) {
 				strings.TrimSuffix(canon, ":443"), h)
 		}
 	}
-	for _, p := range []struct {
-		field string
-		pats  []string
-	}{{"scope.include", s.Include}, {"scope.exclude", s.Exclude}} {
-		for i, pat := range p.pats {
-			if _, err := regexp.Compile(pat); err != nil {
-				v.fail(fmt.Sprintf("%s[%d]", p.field, i), "must be a regular expression (RE2 syntax): %v", err)
-			}
-		}
-	}
-	for i, pat := range s.StripQueryParams {
-		if _, err := path.Match(pat, ""); err != nil || pat == "" {
-			v.fail(fmt.Sprintf("scope.strip_query_params[%d]", i), "must be a parameter name or a path.Match pattern (utm_*), got %q", pat)
-		}
-	}
+	s.compilePatterns(func(path, problem string) { v.fail(path, "%s", problem) })
 	v.atLeast("scope.max_depth", int64(s.MaxDepth), 0)
 	v.atLeast("scope.max_pages_per_host", int64(s.MaxPagesPerHost), 0)
 	v.atLeast("scope.max_url_length", int64(s.MaxURLLength), 256)

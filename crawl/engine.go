@@ -83,7 +83,7 @@ type Engine struct {
 
 	scopeMu sync.RWMutex
 	allowed map[string]bool   // hosts in scope, canonical host[:port]
-	filter  *config.URLFilter // scope.include and scope.exclude; nil: none
+	filter  *config.URLFilter // scope.include, exclude and strip_query_params; nil: none
 	seedMu  sync.Mutex        // held while adding seeds to scope and recording them, and while Reload rebuilds scope from the record
 }
 

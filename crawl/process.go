@@ -323,7 +323,8 @@ func (e *Engine) redirect(c *frontier.Completion, f *fetched) {
 		c.State = frontier.StateFailed
 		return
 	}
-	p.RedirectTo = e.urlFilter().Strip(target.String())
+	filter := e.urlFilter()
+	p.RedirectTo = filter.Strip(target.String())
 	origin := it.Origin
 	if origin == "" {
 		origin = it.URL
@@ -332,7 +333,7 @@ func (e *Engine) redirect(c *frontier.Completion, f *fetched) {
 	if it.Via != "" {
 		chain = it.Via + "\n" + it.URL
 	}
-	excluded := e.excluded(p.RedirectTo)
+	excluded := filter.Excluded(p.RedirectTo)
 	switch {
 	case slices.Contains(strings.Split(chain, "\n"), p.RedirectTo):
 		p.Error = fmt.Sprintf("redirect loop after %d hops", it.Hops+1)

@@ -100,9 +100,14 @@ func (e *Engine) processSitemap(c *frontier.Completion, f *fetched) bool {
 		return false
 	}
 	asXML := parser.SitemapCandidate(resp.ContentType, resp.Body)
+	asText := parser.TextSitemapCandidate(resp.ContentType, resp.Body)
+	if !asXML && !asText {
+		return false
+	}
+	listedBy, listed := e.sitemapListedBy(it)
 	// Only a file listed as a sitemap may be a text one: any text file
 	// would be otherwise.
-	text := parser.TextSitemapCandidate(resp.ContentType, resp.Body) && e.listedAsSitemap(it)
+	text := asText && listed
 	if !asXML && !text {
 		return false
 	}
@@ -116,7 +121,6 @@ func (e *Engine) processSitemap(c *frontier.Completion, f *fetched) bool {
 		p.Extra = map[string]string{}
 	}
 	p.Extra["sitemap"] = sm.Kind
-	listedBy := e.sitemapListedBy(it)
 	if listedBy != "" {
 		p.Extra["sitemap_listed_by"] = listedBy
 	}
@@ -136,49 +140,32 @@ func (e *Engine) processSitemap(c *frontier.Completion, f *fetched) bool {
 }
 
 // sitemapListedBy says how the sitemap it was listed (see sitemapDepth):
-// listedByRobots, listedByIndex, or "" for any other way. The lister is
-// its parent or, for a redirect target, the parent of its chain's first
-// URL, whose record the redirect stored.
-func (e *Engine) sitemapListedBy(it *frontier.Item) string {
-	lister := e.lister(it)
+// listedByRobots, listedByIndex, or "" for any other way; and whether
+// it was listed as a sitemap at all: by robots.txt or by any sitemap
+// index. The lister is its parent or, for a redirect target, the parent
+// of its chain's first URL, whose record the redirect stored.
+func (e *Engine) sitemapListedBy(it *frontier.Item) (by string, listed bool) {
+	lister := it.Parent
+	if it.Hops > 0 {
+		lister = ""
+		if first := e.storedPage(it.Origin); first != nil {
+			lister = first.Parent
+		}
+	}
 	if lister == "" {
-		return ""
+		return "", false
 	}
 	if _, _, path := urlnorm.SplitCanonical(lister); path == "/robots.txt" {
-		return listedByRobots
-	}
-	if p := e.storedPage(lister); p != nil && p.Extra["sitemap"] == parser.SitemapIndex &&
-		p.Extra["sitemap_listed_by"] == listedByRobots {
-		return listedByIndex
-	}
-	return ""
-}
-
-// listedAsSitemap reports whether it was listed as a sitemap: by a
-// Sitemap line of robots.txt, or by any sitemap index.
-func (e *Engine) listedAsSitemap(it *frontier.Item) bool {
-	lister := e.lister(it)
-	if lister == "" {
-		return false
-	}
-	if _, _, path := urlnorm.SplitCanonical(lister); path == "/robots.txt" {
-		return true
+		return listedByRobots, true
 	}
 	p := e.storedPage(lister)
-	return p != nil && p.Extra["sitemap"] == parser.SitemapIndex
-}
-
-// lister is the URL that listed or linked it: its parent or, for a
-// redirect target, the parent of its chain's first URL, whose record the
-// redirect stored; "" for a seed.
-func (e *Engine) lister(it *frontier.Item) string {
-	if it.Hops == 0 {
-		return it.Parent
+	if p == nil || p.Extra["sitemap"] != parser.SitemapIndex {
+		return "", false
 	}
-	if first := e.storedPage(it.Origin); first != nil {
-		return first.Parent
+	if p.Extra["sitemap_listed_by"] == listedByRobots {
+		return listedByIndex, true
 	}
-	return ""
+	return "", true
 }
 
 // storedPage returns url's stored record, or nil.
