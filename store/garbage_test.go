@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -124,6 +125,24 @@ func TestGarbageIsCounted(t *testing.T) {
 	}
 	want("reopened without the counter", garbage)
 	before := counts(t, db)
+
+	// A damaged reference does not keep such a file from opening: it
+	// counts as naming nothing, and check reports it.
+	setGarbage(nil)
+	err = db.bolt.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketPages).Put([]byte("http://example.com/damaged"), []byte{recordInLog, 0xff})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if db, err = Open(path, Options{NoSync: true}); err != nil {
+		t.Fatalf("open with a damaged reference and no garbage counter: %v", err)
+	}
+	if errs := db.Check(); len(errs) == 0 || !strings.Contains(errors.Join(errs...).Error(), "damaged") {
+		t.Errorf("check with a damaged reference: %v; want it reported", errs)
+	}
+	_ = db.bolt.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketPages).Delete([]byte("http://example.com/damaged")) })
 	db.Close()
 
 	res, err := Compact(path, 0)

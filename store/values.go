@@ -128,33 +128,20 @@ func decodeLogRefs(v []byte) (logRefs, error) {
 	return r, nil
 }
 
-// liveBytes is how many bytes of the value log the page records of tx
-// name: the log's committed end less its garbage.
-func liveBytes(tx *bolt.Tx) (int64, error) {
-	var live int64
-	err := tx.Bucket(bucketPages).ForEach(func(k, v []byte) error {
-		if len(v) == 0 || v[0] != recordInLog {
-			return nil // a record of an older file, in bbolt
-		}
-		refs, err := decodeLogRefs(v)
-		if err != nil {
-			return fmt.Errorf("page %s: %w", k, err)
-		}
-		live += refs.rec.span() + refs.body.span()
-		return nil
-	})
-	return live, err
-}
-
 // initGarbage sets the garbage counter of a file that has none (one
 // written before it was kept, or a new one) to the log's end less what
-// the records name: one pass over the references, once.
+// the records name: one pass over the references, once. A reference that
+// does not decode names nothing here; it does not keep the file from
+// opening (crawler check reports it).
 func initGarbage(tx *bolt.Tx) error {
 	_, end := logState(tx.Bucket(bucketMeta))
-	live, err := liveBytes(tx)
-	if err != nil {
-		return fmt.Errorf("count the value log's garbage: %w", err)
-	}
+	var live int64
+	_ = tx.Bucket(bucketPages).ForEach(func(_, v []byte) error {
+		if refs, err := decodeLogRefs(v); err == nil { // records of older files are in bbolt
+			live += refs.rec.span() + refs.body.span()
+		}
+		return nil
+	})
 	return tx.Bucket(bucketMeta).Put(keyValuesGarbage, putU64(uint64(max(end-live, 0))))
 }
 
