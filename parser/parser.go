@@ -12,7 +12,7 @@
 //
 // ParseSitemap reads a sitemaps.org sitemap (XML, a feed or a text file,
 // plain or gzip) into its URLs, streaming and within the protocol's
-// limits (sitemap.go, sitemap_text.go).
+// limits (sitemap.go, sitemap_formats.go).
 package parser
 
 import (
