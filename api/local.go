@@ -18,11 +18,19 @@ type Local struct {
 	cfg *config.Config
 }
 
-// NewLocal returns a Local over db. cfg is the crawl's configuration; only
-// Seed uses it, and Seed needs db opened read-write. Closing db is the
-// caller's job.
+// NewLocal returns a Local over db. cfg is the crawl's configuration
+// (nil: none): GetPage strips the query parameters its
+// scope.strip_query_params names from a URL not stored as given, and
+// Seed, which needs db opened read-write and cfg, adds to its scope.
+// Closing db is the caller's job.
 func NewLocal(db *store.DB, cfg *config.Config) *Local {
-	return &Local{reader: reader{db}, cfg: cfg}
+	r := reader{db: db}
+	if cfg != nil {
+		if f, err := cfg.Scope.URLFilter(); err == nil && f != nil {
+			r.strip = f.Strip
+		}
+	}
+	return &Local{reader: r, cfg: cfg}
 }
 
 // Stats implements Querier with the totals stored in the file. A stopped

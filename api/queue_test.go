@@ -84,3 +84,36 @@ func TestQueueListing(t *testing.T) {
 		}
 	}
 }
+
+// GetPage finds a page asked for with the query parameters the crawl
+// strips (scope.strip_query_params), on both paths; a URL stored with
+// them is found as given.
+func TestGetPageStripsLikeTheCrawl(t *testing.T) {
+	db, cfg := queuedStore(t, 0)
+	cfg.Scope.StripQueryParams = []string{"utm_*"}
+	err := db.Update(func(tx *store.Tx) error {
+		for _, u := range []string{"http://a.test/x", "http://a.test/y?utm_source=seed"} {
+			if err := tx.PutPage(&store.Page{URL: u, Status: 200, Title: u}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := NewLocal(db, cfg)
+	for name, q := range map[string]Querier{"local": local, "socket": serve(t, local)} {
+		for ask, want := range map[string]string{
+			"http://a.test/x?utm_source=news&utm_medium=mail": "http://a.test/x",
+			"http://a.test/y?utm_source=seed":                 "http://a.test/y?utm_source=seed",
+		} {
+			if p, _, err := q.GetPage(context.Background(), ask, false); err != nil || p.URL != want {
+				t.Errorf("%s: GetPage(%s) = %v, %v; want %s", name, ask, p, err, want)
+			}
+		}
+		if _, _, err := q.GetPage(context.Background(), "http://a.test/x?id=1", false); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s: GetPage with a parameter the crawl keeps: %v; want not found", name, err)
+		}
+	}
+}

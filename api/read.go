@@ -35,7 +35,12 @@ var (
 
 // reader answers the queries that only read the file; Local and Daemon
 // embed it, so its ListPages, GetPage, Search and Export are theirs.
-type reader struct{ db *store.DB }
+type reader struct {
+	db *store.DB
+	// strip removes the query parameters scope.strip_query_params names
+	// (nil: none), so that GetPage finds a page asked for with them.
+	strip func(url string) string
+}
 
 // picker decides inside a transaction whether p is kept, loading its body
 // when needed; cost is the body bytes it decompressed.
@@ -216,7 +221,13 @@ func (r reader) GetPage(_ context.Context, raw string, withBody bool) (*store.Pa
 	var body []byte
 	err = r.db.View(func(tx *store.Tx) error {
 		var err error
-		if p, err = tx.Page(key); err != nil {
+		p, err = tx.Page(key)
+		if errors.Is(err, store.ErrNotFound) && r.strip != nil && r.strip(key) != key {
+			// Stored without the parameters the crawl strips from URLs.
+			key = r.strip(key)
+			p, err = tx.Page(key)
+		}
+		if err != nil {
 			return fmt.Errorf("page %s: %w", key, err)
 		}
 		if withBody {

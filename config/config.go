@@ -120,8 +120,8 @@ type Scope struct {
 	// before dedup, scope and storage, so that one page reached with
 	// different tracking or session parameters is crawled once, under the
 	// URL without them. Seeds are kept as written, and URLs queued before a
-	// pattern was added keep theirs. Default empty: URLs keep every
-	// parameter.
+	// pattern was added keep theirs; `crawler pages get` strips them from a
+	// URL not stored as given. Default empty: URLs keep every parameter.
 	StripQueryParams []string `yaml:"strip_query_params"`
 }
 

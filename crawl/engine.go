@@ -230,6 +230,11 @@ func (e *Engine) urlFilter() *config.URLFilter {
 	return e.filter
 }
 
+// StripQuery returns the canonical URL u without the query parameters
+// scope.strip_query_params names, as in force: the URL a page found as u
+// is stored under.
+func (e *Engine) StripQuery(u string) string { return e.urlFilter().Strip(u) }
+
 // excluded says why scope.include or scope.exclude leave the canonical
 // URL u out; "" when they let it in.
 func (e *Engine) excluded(u string) string { return e.urlFilter().Excluded(u) }
