@@ -79,12 +79,16 @@ func Check(tx *store.Tx) error {
 				report("recrawl entry %x: corrupt", k)
 				return nil
 			}
+			rec, _ := urls.get(e.URL)
+			r, err := unmarshalURLRecord(rec)
+			if err == nil && r.Recrawl != 0 && r.Recrawl != dueAt(k).UnixNano() {
+				return nil // left behind by a refresh: promote drops it
+			}
 			if recrawls[e.URL] {
 				report("recrawl: %s is due twice", e.URL)
 			}
 			recrawls[e.URL] = true
-			rec, _ := urls.get(e.URL)
-			if r, err := unmarshalURLRecord(rec); err != nil || r.State != StateDone {
+			if err != nil || r.State != StateDone {
 				report("recrawl: %s is due again but its state is %v", e.URL, r.State)
 			}
 			return nil

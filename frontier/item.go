@@ -38,6 +38,12 @@ type Link struct {
 	// Disallowed records the URL as disallowed by robots.txt without
 	// queueing it (the caller already knows the rules of its origin).
 	Disallowed bool
+
+	// Refresh queues the URL again when it is done: its page changed
+	// since it was fetched (a sitemap's lastmod says so). A recrawl it
+	// had pending is superseded, not done twice. A URL in any other
+	// state is left as it is; one not seen yet is an ordinary link.
+	Refresh bool
 }
 
 // Completion is the outcome of one leased Item, committed atomically: the

@@ -97,13 +97,36 @@ type urlRecord struct {
 	State    State
 	Depth    int
 	Attempts int
+	// Recrawl tells which recrawl entry of the URL is current: its due
+	// time (Unix nanoseconds) when one was scheduled, recrawlNone when
+	// none is (a refresh queued the URL: older entries are stale), and 0
+	// when unknown (a record written before it was kept: every entry is
+	// current). See recrawlCurrent.
+	Recrawl int64
+}
+
+// recrawlNone is urlRecord.Recrawl when no recrawl entry is current.
+const recrawlNone = -1
+
+// recrawlCurrent reports whether the recrawl entry due at due is the
+// URL's current one, which promote queues, rather than one a refresh
+// left behind, which it drops. A refreshed URL that is done again
+// without a recrawl of its own (recrawl turned off meanwhile) has 0, so
+// the entry left behind counts as current: one recrawl more, never one
+// less.
+func (r urlRecord) recrawlCurrent(due time.Time) bool {
+	return r.State == StateDone && (r.Recrawl == 0 || r.Recrawl == due.UnixNano())
 }
 
 func (r urlRecord) marshal() []byte {
-	b := make([]byte, 1, 1+2*binary.MaxVarintLen64)
+	b := make([]byte, 1, 1+3*binary.MaxVarintLen64)
 	b[0] = byte(r.State)
 	b = binary.AppendUvarint(b, uint64(r.Depth))
-	return binary.AppendUvarint(b, uint64(r.Attempts))
+	b = binary.AppendUvarint(b, uint64(r.Attempts))
+	if r.Recrawl != 0 { // absent in older records
+		b = binary.AppendVarint(b, r.Recrawl)
+	}
+	return b
 }
 
 func unmarshalURLRecord(b []byte) (urlRecord, error) {
@@ -115,6 +138,9 @@ func unmarshalURLRecord(b []byte) (urlRecord, error) {
 	d := decoder{b: b[1:]}
 	r.Depth = int(d.uvarint())
 	r.Attempts = int(d.uvarint())
+	if d.err == nil && len(d.b) > 0 {
+		r.Recrawl = d.varint()
+	}
 	return r, d.err
 }
 

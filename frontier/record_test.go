@@ -233,3 +233,22 @@ func writeOldFile(t *testing.T, db *store.DB) {
 		t.Fatal(err)
 	}
 }
+
+// URL records round-trip with and without a recrawl time, and a record
+// written before the field existed reads as "unknown" (0).
+func TestURLRecordRecrawl(t *testing.T) {
+	for _, r := range []urlRecord{
+		{State: StateDone, Depth: 3, Attempts: 1},
+		{State: StateDone, Depth: 1, Recrawl: time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC).UnixNano()},
+		{State: StateQueued, Recrawl: recrawlNone},
+	} {
+		got, err := unmarshalURLRecord(r.marshal())
+		if err != nil || got != r {
+			t.Errorf("round trip of %+v: %+v, %v", r, got, err)
+		}
+	}
+	old := []byte{byte(StateDone), 2, 0} // state, depth, attempts: an older record
+	if r, err := unmarshalURLRecord(old); err != nil || r.Recrawl != 0 || !r.recrawlCurrent(time.Now()) {
+		t.Errorf("older record: %+v, %v; want every recrawl entry current", r, err)
+	}
+}

@@ -461,15 +461,24 @@ func (w *txWriter) promote(bucket []byte, now time.Time, recrawl bool) (time.Tim
 			}
 			continue
 		}
+		var r urlRecord
+		key := seenKey(e.URL)
+		if recrawl {
+			r, _ = unmarshalURLRecord(urls.Get(key))
+			if !r.recrawlCurrent(dueAt(k)) {
+				// Left behind by a refresh, which queued the URL
+				// itself: dropped.
+				due = append(due, bytes.Clone(k))
+				continue
+			}
+		}
 		w.seq++
 		if err := qb.Put(queueKey(hostKey, e.Depth, w.seq), v[len(hostKey)+1:]); err != nil { // the entry as stored
 			return time.Time{}, err
 		}
 		w.fx.queued[hostKey]++
 		if recrawl {
-			key := seenKey(e.URL)
-			r, _ := unmarshalURLRecord(urls.Get(key))
-			r.State = StateQueued
+			r.State, r.Recrawl = StateQueued, 0
 			if err := urls.Put(key, r.marshal()); err != nil {
 				return time.Time{}, err
 			}
@@ -549,7 +558,11 @@ func (w *txWriter) complete(c *Completion, rec, itemKey []byte) error {
 	default:
 		return fmt.Errorf("complete %s: invalid final state %v", it.URL, c.State)
 	}
-	if err := urls.Put(itemKey, urlRecord{State: c.State, Depth: it.Depth, Attempts: attempts}.marshal()); err != nil {
+	r := urlRecord{State: c.State, Depth: it.Depth, Attempts: attempts}
+	if !c.RecrawlAt.IsZero() && c.State == StateDone {
+		r.Recrawl = c.RecrawlAt.UnixNano()
+	}
+	if err := urls.Put(itemKey, r.marshal()); err != nil {
 		return err
 	}
 	if !c.RecrawlAt.IsZero() && c.State == StateDone {
@@ -587,6 +600,11 @@ func (w *txWriter) putSeen(key []byte, r urlRecord) error {
 // enqueue adds l, whose seen key is key, unless its URL was seen before.
 func (w *txWriter) enqueue(l Link, key []byte) (bool, error) {
 	urls := w.btx.Bucket(bucketSeen)
+	if l.Refresh {
+		if v := urls.Get(key); v != nil {
+			return w.refresh(l, key, v)
+		}
+	}
 	if w.seen != nil && w.seen.has(key) {
 		return false, nil
 	}
@@ -631,6 +649,32 @@ func (w *txWriter) enqueue(l Link, key []byte) (bool, error) {
 	hr.Queued++
 	hr.Enqueued++
 	w.fx.queued[l.Host]++
+	w.fx.counts.Queued++
+	return true, nil
+}
+
+// refresh queues l, whose seen record is v, again if it is done (see
+// Link.Refresh). Its recrawl entry, if it has one, stays until due, when
+// promote drops it (urlRecord.recrawlCurrent).
+func (w *txWriter) refresh(l Link, key, v []byte) (bool, error) {
+	r, err := unmarshalURLRecord(v)
+	if err != nil || r.State != StateDone {
+		return false, nil
+	}
+	r.State, r.Recrawl = StateQueued, recrawlNone
+	if err := w.btx.Bucket(bucketSeen).Put(key, r.marshal()); err != nil {
+		return false, err
+	}
+	w.seq++
+	e := entry{URL: l.URL, Parent: l.Parent, Depth: l.Depth}
+	if err := w.btx.Bucket(bucketQueue).Put(queueKey(l.Host, l.Depth, w.seq), e.marshal(l.Host)); err != nil {
+		return false, err
+	}
+	hr := w.fx.host(l.Host)
+	hr.Done--
+	hr.Queued++
+	w.fx.queued[l.Host]++
+	w.fx.counts.Done--
 	w.fx.counts.Queued++
 	return true, nil
 }

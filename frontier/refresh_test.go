@@ -1,0 +1,102 @@
+package frontier
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"crawler/store"
+)
+
+// commitDone commits it as done, due for recrawl at recrawl (zero: none),
+// and waits until the writer has.
+func commitDone(t *testing.T, q *Queue, it *Item, recrawl time.Time) {
+	t.Helper()
+	q.Release(it, time.Now())
+	done := make(chan struct{})
+	if err := q.Commit(context.Background(), &Completion{Item: it, State: StateDone, RecrawlAt: recrawl, Done: func() { close(done) }}); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+}
+
+// A refresh queues a done URL again at once; the recrawl it had pending
+// is dropped when due instead of fetching the URL a second time. A
+// refresh of a URL not done changes nothing; of one not seen, it is an
+// ordinary link. A record written before the recrawl time was kept in
+// it still has its recrawl done.
+func TestRefreshSupersedesRecrawl(t *testing.T) {
+	db, q := openTest(t, "", Options{PerHostConcurrency: 1})
+	ctx := context.Background()
+	x := link("a", 1)
+	if _, err := q.Add(ctx, []Link{x}); err != nil {
+		t.Fatal(err)
+	}
+	commitDone(t, q, next(t, q), time.Now().Add(300*time.Millisecond))
+	stale := time.Now().Add(300 * time.Millisecond)
+
+	refresh := x
+	refresh.Refresh = true
+	if n, err := q.Add(ctx, []Link{refresh}); err != nil || n != 1 {
+		t.Fatalf("refresh of a done URL: %d, %v; want it queued", n, err)
+	}
+	if c := q.Counts(); c.Queued != 1 || c.Done != 0 {
+		t.Fatalf("after the refresh: %+v; want 1 queued, 0 done", c)
+	}
+	mustCheck(t, db)
+	it := next(t, q)
+	if it.URL != x.URL {
+		t.Fatalf("got %s; want the refreshed %s", it.URL, x.URL)
+	}
+	commitDone(t, q, it, time.Now().Add(time.Hour))
+	time.Sleep(time.Until(stale) + 200*time.Millisecond) // the superseded recrawl falls due
+	if it := nextWithin(t, q, 200*time.Millisecond); it != nil {
+		t.Fatalf("released %s: the recrawl the refresh superseded was done too", it.URL)
+	}
+	if c := q.Counts(); c.Queued != 0 || c.Done != 1 {
+		t.Errorf("after the stale recrawl fell due: %+v; want 0 queued, 1 done", c)
+	}
+	mustCheck(t, db)
+
+	// Not done: nothing changes; not seen: queued as any link.
+	y, z := link("b", 1), link("c", 1)
+	if _, err := q.Add(ctx, []Link{y}); err != nil {
+		t.Fatal(err)
+	}
+	y.Refresh, z.Refresh = true, true
+	if n, err := q.Add(ctx, []Link{y, z}); err != nil || n != 1 {
+		t.Errorf("refresh of a queued and an unseen URL: %d new, %v; want 1 (the unseen one)", n, err)
+	}
+	if c := q.Counts(); c.Queued != 2 {
+		t.Errorf("queued %d; want 2", c.Queued)
+	}
+	for range 2 {
+		commitDone(t, q, next(t, q), time.Time{})
+	}
+
+	// A record of an older version, without the recrawl time: its
+	// recrawl entry is current.
+	w := link("d", 1)
+	if _, err := q.Add(ctx, []Link{w}); err != nil {
+		t.Fatal(err)
+	}
+	commitDone(t, q, next(t, q), time.Now().Add(300*time.Millisecond))
+	err := db.Update(func(tx *store.Tx) error {
+		b := tx.Bolt().Bucket(bucketSeen)
+		r, err := unmarshalURLRecord(b.Get(seenKey(w.URL)))
+		if err != nil || r.Recrawl == 0 {
+			t.Fatalf("record of a URL due for recrawl: %+v, %v; want its recrawl time", r, err)
+		}
+		r.Recrawl = 0
+		return b.Put(seenKey(w.URL), r.marshal())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if it := nextWithin(t, q, 2*time.Second); it == nil || it.URL != w.URL {
+		t.Fatalf("got %v; want %s recrawled", it, w.URL)
+	} else {
+		commitDone(t, q, it, time.Time{})
+	}
+	mustCheck(t, db)
+}
