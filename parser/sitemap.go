@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/klauspost/compress/gzip"
 
@@ -147,6 +148,11 @@ type Sitemap struct {
 	// too; other elements' URLs (image, video and news extensions, a
 	// feed's own links) are not.
 	Locs []string
+
+	// Lastmod maps the locs of a urlset to the <lastmod> their entry
+	// gives, when it is a valid W3C datetime (a date alone is midnight
+	// UTC); nil when none does. A loc listed twice keeps the first.
+	Lastmod map[string]time.Time
 
 	// Dropped counts locs left out because they were too long or
 	// unparsable, and every loc after the first MaxLocs distinct ones.
@@ -305,7 +311,7 @@ func ParseSitemap(body []byte, base *url.URL, opts SitemapOptions) *Sitemap {
 	if sm.Kind == "" {
 		return &Sitemap{Gzip: sm.Gzip}
 	}
-	sm.Locs, sm.Dropped = r.set.links, r.set.dropped+r.dropped
+	sm.Locs, sm.Dropped, sm.Lastmod = r.set.links, r.set.dropped+r.dropped, r.lastmods
 	return sm
 }
 
@@ -330,7 +336,17 @@ type locReader struct {
 	dropped int // locs over maxLocs, too long ones
 	maxLocs int
 	maxLoc  int
+
+	// A urlset entry's <lastmod>, kept for the loc the entry added.
+	entryLinks int    // len(set.links) when the entry began
+	inLastmod  bool   // inside the entry's <lastmod>
+	lastmod    []byte // its text so far (at most maxLastmod bytes)
+	lastmods   map[string]time.Time
 }
+
+// maxLastmod bounds the text of a <lastmod>: a W3C datetime is at most
+// 35 bytes, with room for white space around it.
+const maxLastmod = 64
 
 // locSpace is the whitespace allowed around a loc beyond its URL length.
 const locSpace = 1 << 10
@@ -350,6 +366,9 @@ func (r *locReader) token(tok xml.Token) bool {
 			r.layout, *r.kind = layout, layout.kind
 		case r.depth == r.layout.entryDepth:
 			r.entry = name == r.layout.entryName
+			r.entryLinks, r.lastmod = len(r.set.links), r.lastmod[:0]
+		case r.depth == r.layout.entryDepth+1 && r.entry && name == "lastmod" && r.layout.kind == SitemapURLSet:
+			r.inLastmod = true
 		case r.depth == r.layout.entryDepth+1 && r.entry && name == r.layout.locName && r.layout.href,
 			r.depth == r.layout.entryDepth+1 && r.entry && name == "link" && r.layout.alternates:
 			r.hrefLink(t.Attr, r.layout.alternates)
@@ -361,11 +380,18 @@ func (r *locReader) token(tok xml.Token) bool {
 			r.inLoc = false
 			r.add()
 		}
+		if r.depth == r.layout.entryDepth+1 {
+			r.inLastmod = false
+		}
 		if r.depth == r.layout.entryDepth {
+			r.entryLastmod()
 			r.entry = false
 		}
 		r.depth--
 	case xml.CharData:
+		if r.inLastmod && len(r.lastmod)+len(t) <= maxLastmod {
+			r.lastmod = append(r.lastmod, t...)
+		}
 		if r.inLoc && r.depth == r.layout.entryDepth+1 && !r.long {
 			if len(r.loc)+len(t) > r.maxLoc+locSpace {
 				r.long = true

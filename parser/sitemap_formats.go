@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -112,4 +113,35 @@ func hasHTTPScheme(s []byte) bool {
 		}
 	}
 	return false
+}
+
+// entryLastmod keeps the <lastmod> of the urlset entry ending now for
+// the loc the entry added, if it added one and the date parses.
+func (r *locReader) entryLastmod() {
+	if len(r.lastmod) == 0 || len(r.set.links) == r.entryLinks {
+		return
+	}
+	t, ok := parseW3CDatetime(strings.TrimSpace(string(r.lastmod)))
+	if !ok {
+		return
+	}
+	if r.lastmods == nil {
+		r.lastmods = make(map[string]time.Time)
+	}
+	r.lastmods[r.set.links[len(r.set.links)-1]] = t
+}
+
+// w3cLayouts are the W3C Datetime forms the sitemaps protocol allows for
+// <lastmod>, most precise first.
+var w3cLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04Z07:00", "2006-01-02", "2006-01", "2006"}
+
+// parseW3CDatetime parses a W3C datetime (www.w3.org/TR/NOTE-datetime);
+// a date without a time is midnight UTC.
+func parseW3CDatetime(s string) (time.Time, bool) {
+	for _, layout := range w3cLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
 }

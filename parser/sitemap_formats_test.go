@@ -3,6 +3,7 @@ package parser
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // RSS 2.0 and 1.0 feeds list their items' links, Atom feeds their
@@ -80,5 +81,42 @@ func TestParseSitemapText(t *testing.T) {
 		if got := TextSitemapCandidate(tc.ct, []byte(tc.body)); got != tc.want {
 			t.Errorf("TextSitemapCandidate(%q, %q) = %v; want %v", tc.ct, tc.body, got, tc.want)
 		}
+	}
+}
+
+// A urlset entry's <lastmod> is kept for its loc, in each W3C datetime
+// form the protocol allows, before or after the <loc>; one that does not
+// parse, or belongs to a loc not kept, is not.
+func TestParseSitemapLastmod(t *testing.T) {
+	body := `<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+<url><loc>https://example.com/a</loc><lastmod>2026-11-20</lastmod></url>
+<url><lastmod> 2026-11-21T10:30:00+01:00 </lastmod><loc>https://example.com/b</loc></url>
+<url><loc>https://example.com/c</loc><lastmod>2026-11-21T10:30Z</lastmod></url>
+<url><loc>https://example.com/d</loc><lastmod>yesterday</lastmod></url>
+<url><loc>https://example.com/e</loc></url>
+<url><loc>https://example.com/a</loc><lastmod>2030-01-01</lastmod></url>
+<url><loc>ftp://example.com/f</loc><lastmod>2026-11-20</lastmod></url>
+</urlset>`
+	sm := parseSitemap(t, body, SitemapOptions{})
+	want := map[string]time.Time{
+		"https://example.com/a": time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC),
+		"https://example.com/b": time.Date(2026, 11, 21, 9, 30, 0, 0, time.UTC),
+		"https://example.com/c": time.Date(2026, 11, 21, 10, 30, 0, 0, time.UTC),
+	}
+	if len(sm.Lastmod) != len(want) {
+		t.Errorf("Lastmod = %v; want %v", sm.Lastmod, want)
+	}
+	for u, w := range want {
+		if got, ok := sm.Lastmod[u]; !ok || !got.Equal(w) {
+			t.Errorf("Lastmod[%s] = %v, %v; want %v", u, got, ok, w)
+		}
+	}
+	for _, s := range []string{"2026", "2026-11", "2026-11-21T10:30:00.5-05:00"} {
+		if _, ok := parseW3CDatetime(s); !ok {
+			t.Errorf("parseW3CDatetime(%q) failed", s)
+		}
+	}
+	if sm := parseSitemap(t, `<sitemapindex><sitemap><loc>https://example.com/s.xml</loc><lastmod>2026-11-20</lastmod></sitemap></sitemapindex>`, SitemapOptions{}); sm.Lastmod != nil {
+		t.Errorf("an index's lastmod kept: %v; only a urlset's pages are refreshed", sm.Lastmod)
 	}
 }

@@ -361,4 +361,9 @@ func checkSitemapResult(t *testing.T, sm *Sitemap, opts SitemapOptions) {
 		}
 		seen[l] = true
 	}
+	for l := range sm.Lastmod {
+		if !seen[l] || sm.Kind != SitemapURLSet {
+			t.Fatalf("lastmod of %q, which is not a loc of this urlset (kind %q)", l, sm.Kind)
+		}
+	}
 }
