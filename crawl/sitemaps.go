@@ -3,6 +3,7 @@ package crawl
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"crawler/frontier"
 	"crawler/internal/urlnorm"
@@ -92,7 +93,9 @@ func (e *Engine) queueSitemaps(ctx context.Context, origin string, rules *robots
 // extra.links_dropped (too long, unparsable or past 50,000), and what
 // stopped the read in extra.sitemap_error (malformed XML or gzip, the
 // 50 MiB cap, an XML token over 1 MiB): the locs before it are kept, and
-// the URL is done, not failed. Outlinks counts the locs found.
+// the URL is done, not failed. Outlinks counts the locs found. With
+// recrawl on, a loc whose <lastmod> is after its stored page's fetch is
+// refreshed (refreshChanged), counted in extra.sitemap_changed.
 func (e *Engine) processSitemap(c *frontier.Completion, f *fetched) bool {
 	cfg := e.config()
 	resp, it := f.resp, f.item
@@ -136,7 +139,42 @@ func (e *Engine) processSitemap(c *frontier.Completion, f *fetched) bool {
 		depth = it.Depth
 	}
 	c.Links, c.Trapped = e.discovered(sm.Locs, it.URL, depth)
+	if cfg.Recrawl.Interval > 0 && len(sm.Lastmod) > 0 {
+		if n := e.refreshChanged(c.Links, sm.Lastmod); n > 0 {
+			p.Extra["sitemap_changed"] = fmt.Sprint(n)
+		}
+	}
 	return true
+}
+
+// refreshChanged marks for refresh (frontier.Link.Refresh) the links
+// whose page is stored with a fetch time before the <lastmod> the
+// sitemap gives it, so that a recrawl of the sitemap brings changed
+// pages back at once instead of at their own recrawl time; it keeps
+// the stored page's parent and depth on them, and returns how many it
+// marked. The frontier refreshes only URLs that are done.
+func (e *Engine) refreshChanged(links []frontier.Link, lastmod map[string]time.Time) int {
+	filter := e.urlFilter()
+	byURL := make(map[string]time.Time, len(lastmod))
+	for u, t := range lastmod {
+		byURL[filter.Strip(u)] = t // as discovered made the links
+	}
+	n := 0
+	_ = e.db.View(func(tx *store.Tx) error {
+		for i := range links {
+			l := &links[i]
+			t, ok := byURL[l.URL]
+			if !ok || l.Disallowed {
+				continue
+			}
+			if p, err := tx.Page(l.URL); err == nil && p.FetchedAt.Before(t) {
+				l.Refresh, l.Parent, l.Depth = true, p.Parent, p.Depth
+				n++
+			}
+		}
+		return nil
+	})
+	return n
 }
 
 // sitemapListedBy says how the sitemap it was listed (see sitemapDepth):

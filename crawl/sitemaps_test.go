@@ -6,10 +6,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"crawler/fetcher"
 	"crawler/frontier"
 	"crawler/parser"
 	"crawler/store"
@@ -340,5 +342,69 @@ func TestTextSitemapsAndFeeds(t *testing.T) {
 	}
 	if p := page(t, db, h.url("/notes.txt")); p.Extra["sitemap"] != "" || h.count("/n/1") != 0 {
 		t.Errorf("/notes.txt, linked from a page: sitemap %q, /n/1 requested %d times; want a plain file", p.Extra["sitemap"], h.count("/n/1"))
+	}
+}
+
+// With recrawl on, a urlset's locs whose <lastmod> is after their stored
+// page's fetch are marked for refresh, keeping the page's parent and
+// depth; the others, and every loc with recrawl off, are plain links.
+func TestSitemapLastmodRefreshesChangedPages(t *testing.T) {
+	cfg := testConfig(t, "http://a.test/")
+	cfg.Scope.AllowedHosts = []string{"a.test"}
+	cfg.Scope.FollowSitemaps = true
+	cfg.Recrawl.Interval = time.Hour
+	db, e := newEngine(t, cfg)
+	defer e.Close()
+	fetchedAt := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	err := db.Update(func(tx *store.Tx) error {
+		for _, u := range []string{"http://a.test/changed", "http://a.test/same"} {
+			if err := tx.PutPage(&store.Page{URL: u, Status: 200, FetchedAt: fetchedAt, Depth: 2, Parent: "http://a.test/"}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `<urlset>
+<url><loc>http://a.test/changed</loc><lastmod>2026-11-21</lastmod></url>
+<url><loc>http://a.test/same</loc><lastmod>2026-11-19</lastmod></url>
+<url><loc>http://a.test/new</loc><lastmod>2026-11-21</lastmod></url>
+</urlset>`
+	sitemap := func() *frontier.Completion {
+		u, _ := url.Parse("http://a.test/sitemap.xml")
+		it := &frontier.Item{URL: u.String(), Host: "a.test", Depth: 1, Parent: "http://a.test/robots.txt"}
+		c := &frontier.Completion{Item: it, Page: &store.Page{URL: it.URL}}
+		f := &fetched{item: it, url: u, resp: &fetcher.Response{Status: 200, ContentType: "application/xml", Body: []byte(body)}}
+		if !e.processSitemap(c, f) {
+			t.Fatal("not read as a sitemap")
+		}
+		return c
+	}
+	c := sitemap()
+	got := map[string]frontier.Link{}
+	for _, l := range c.Links {
+		got[l.URL] = l
+	}
+	if l := got["http://a.test/changed"]; !l.Refresh || l.Depth != 2 || l.Parent != "http://a.test/" {
+		t.Errorf("changed page: %+v; want a refresh at its stored depth and parent", l)
+	}
+	if got["http://a.test/same"].Refresh || got["http://a.test/new"].Refresh || len(got) != 3 {
+		t.Errorf("links %+v; want only the changed page refreshed", c.Links)
+	}
+	if c.Page.Extra["sitemap_changed"] != "1" {
+		t.Errorf("extra.sitemap_changed = %q; want 1", c.Page.Extra["sitemap_changed"])
+	}
+
+	next := *cfg
+	next.Recrawl.Interval = 0
+	if err := e.Reload(context.Background(), &next); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range sitemap().Links {
+		if l.Refresh {
+			t.Errorf("recrawl off: %s marked for refresh", l.URL)
+		}
 	}
 }
