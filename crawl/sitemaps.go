@@ -152,9 +152,13 @@ func (e *Engine) processSitemap(c *frontier.Completion, f *fetched) bool {
 // sitemap gives it, so that a recrawl of the sitemap brings changed
 // pages back at once instead of at their own recrawl time; it keeps
 // the stored page's parent and depth on them, and returns how many it
-// marked. The frontier refreshes only URLs that are done.
+// marked. The frontier refreshes only URLs that are done. A page fetched
+// less than recrawl.min_interval ago is left alone: a site whose
+// sitemap dates every page "now" costs one fetch per page per
+// min_interval, not one per reading of the sitemap.
 func (e *Engine) refreshChanged(links []frontier.Link, lastmod map[string]time.Time) int {
 	filter := e.urlFilter()
+	now, floor := e.now(), e.config().Recrawl.MinInterval
 	byURL := make(map[string]time.Time, len(lastmod))
 	for u, t := range lastmod {
 		byURL[filter.Strip(u)] = t // as discovered made the links
@@ -167,7 +171,7 @@ func (e *Engine) refreshChanged(links []frontier.Link, lastmod map[string]time.T
 			if !ok || l.Disallowed {
 				continue
 			}
-			if p, err := tx.Page(l.URL); err == nil && p.FetchedAt.Before(t) {
+			if p, err := tx.Page(l.URL); err == nil && p.FetchedAt.Before(t) && now.Sub(p.FetchedAt) >= floor {
 				l.Refresh, l.Parent, l.Depth = true, p.Parent, p.Depth
 				n++
 			}

@@ -347,7 +347,8 @@ func TestTextSitemapsAndFeeds(t *testing.T) {
 
 // With recrawl on, a urlset's locs whose <lastmod> is after their stored
 // page's fetch are marked for refresh, keeping the page's parent and
-// depth; the others, and every loc with recrawl off, are plain links.
+// depth, unless that fetch is under recrawl.min_interval old; the
+// others, and every loc with recrawl off, are plain links.
 func TestSitemapLastmodRefreshesChangedPages(t *testing.T) {
 	cfg := testConfig(t, "http://a.test/")
 	cfg.Scope.AllowedHosts = []string{"a.test"}
@@ -355,10 +356,14 @@ func TestSitemapLastmodRefreshesChangedPages(t *testing.T) {
 	cfg.Recrawl.Interval = time.Hour
 	db, e := newEngine(t, cfg)
 	defer e.Close()
-	fetchedAt := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	now := time.Now()
 	err := db.Update(func(tx *store.Tx) error {
-		for _, u := range []string{"http://a.test/changed", "http://a.test/same"} {
-			if err := tx.PutPage(&store.Page{URL: u, Status: 200, FetchedAt: fetchedAt, Depth: 2, Parent: "http://a.test/"}); err != nil {
+		for u, at := range map[string]time.Time{
+			"http://a.test/changed": now.Add(-48 * time.Hour),
+			"http://a.test/same":    now.Add(-48 * time.Hour),
+			"http://a.test/recent":  now.Add(-10 * time.Minute), // under min_interval (1h)
+		} {
+			if err := tx.PutPage(&store.Page{URL: u, Status: 200, FetchedAt: at, Depth: 2, Parent: "http://a.test/"}); err != nil {
 				return err
 			}
 		}
@@ -367,10 +372,12 @@ func TestSitemapLastmodRefreshesChangedPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	day := func(d time.Duration) string { return now.Add(d).UTC().Format(time.RFC3339) }
 	body := `<urlset>
-<url><loc>http://a.test/changed</loc><lastmod>2026-11-21</lastmod></url>
-<url><loc>http://a.test/same</loc><lastmod>2026-11-19</lastmod></url>
-<url><loc>http://a.test/new</loc><lastmod>2026-11-21</lastmod></url>
+<url><loc>http://a.test/changed</loc><lastmod>` + day(-24*time.Hour) + `</lastmod></url>
+<url><loc>http://a.test/same</loc><lastmod>` + day(-72*time.Hour) + `</lastmod></url>
+<url><loc>http://a.test/new</loc><lastmod>` + day(-24*time.Hour) + `</lastmod></url>
+<url><loc>http://a.test/recent</loc><lastmod>` + day(-time.Minute) + `</lastmod></url>
 </urlset>`
 	sitemap := func() *frontier.Completion {
 		u, _ := url.Parse("http://a.test/sitemap.xml")
@@ -390,7 +397,7 @@ func TestSitemapLastmodRefreshesChangedPages(t *testing.T) {
 	if l := got["http://a.test/changed"]; !l.Refresh || l.Depth != 2 || l.Parent != "http://a.test/" {
 		t.Errorf("changed page: %+v; want a refresh at its stored depth and parent", l)
 	}
-	if got["http://a.test/same"].Refresh || got["http://a.test/new"].Refresh || len(got) != 3 {
+	if got["http://a.test/same"].Refresh || got["http://a.test/new"].Refresh || got["http://a.test/recent"].Refresh || len(got) != 4 {
 		t.Errorf("links %+v; want only the changed page refreshed", c.Links)
 	}
 	if c.Page.Extra["sitemap_changed"] != "1" {
