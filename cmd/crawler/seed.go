@@ -1,46 +1,115 @@
 package main
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
+	"io"
+	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"crawler/internal/urlnorm"
 )
 
+// seedBatch is how many seeds go to the crawl per request: a seed file may
+// hold millions, and the daemon bounds one request's size.
+const seedBatch = 10_000
+
 func newSeedCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "seed URL...",
+	var file string
+	cmd := &cobra.Command{
+		Use:   "seed [URL...] [--file F]",
 		Short: "Add seed URLs to the crawl",
 		Long: `Seed adds URLs to the crawl as depth-0 seeds. The running crawler starts
 fetching them at once; for a stopped crawl they are queued in its database and
 fetched by the next "crawler run". When scope.allowed_hosts is empty, a
 seed's host joins the scope for good. URLs already seen are left alone.
-Every URL is checked before any is added: one invalid URL exits 2.`,
+
+--file reads more URLs from a file ("-" for standard input), one per line;
+blank lines and lines starting with # are skipped. Every URL is checked before
+any is added: one invalid URL exits 2, naming its line. They are then added
+10,000 at a time.`,
 		Example: `  crawler seed https://example.org/
-  crawler seed https://a.example/ https://b.example/start`,
-		Args: usageArgs(cobra.MinimumNArgs(1)),
+  crawler seed https://a.example/ https://b.example/start
+  crawler seed --file seeds.txt
+  grep -h '^https://' lists/*.txt | crawler seed --file -`,
+		Args: usageArgs(cobra.ArbitraryArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			for _, raw := range args {
-				if _, err := urlnorm.Parse(raw); err != nil {
-					return usageErr(fmt.Errorf("seed %q: %w", raw, err))
-				}
+			urls, err := seedURLs(g, args, file)
+			if err != nil {
+				return err
 			}
 			q, err := openQuerier(cmd.Context(), g, true)
 			if err != nil {
 				return err
 			}
 			defer q.close()
-			n, err := q.Seed(cmd.Context(), args)
-			if err != nil {
-				return queryErr(err)
+			added := 0
+			for start := 0; start < len(urls); start += seedBatch {
+				n, err := q.Seed(cmd.Context(), urls[start:min(start+seedBatch, len(urls))])
+				if err != nil {
+					if added > 0 {
+						err = fmt.Errorf("%w (after adding %d new seed(s))", err, added)
+					}
+					return queryErr(err)
+				}
+				added += n
 			}
 			where := "the running crawler fetches them now"
 			if !q.running {
 				where = "queued for the next crawler run"
 			}
-			_, err = fmt.Fprintf(g.stdout, "added %d new seed(s), %d already known; %s\n", n, len(args)-n, where)
+			_, err = fmt.Fprintf(g.stdout, "added %d new seed(s), %d already known; %s\n", added, len(urls)-added, where)
 			return err
 		},
 	}
+	cmd.Flags().StringVar(&file, "file", "", `read seed URLs from this file, one per line ("-": standard input)`)
+	return cmd
+}
+
+// seedURLs returns the seeds of the command line and of file, every one
+// checked: an invalid one is a usage error naming it (and its line).
+func seedURLs(g *globals, args []string, file string) ([]string, error) {
+	for _, raw := range args {
+		if _, err := urlnorm.Parse(raw); err != nil {
+			return nil, usageErr(fmt.Errorf("seed %q: %w", raw, err))
+		}
+	}
+	urls := args
+	if file != "" {
+		var in io.Reader = g.stdin
+		name := "standard input"
+		if file != "-" {
+			f, err := os.Open(file)
+			if err != nil {
+				return nil, usageErr(fmt.Errorf("seed file: %w", err))
+			}
+			defer f.Close()
+			in, name = f, file
+		}
+		sc := bufio.NewScanner(in)
+		sc.Buffer(make([]byte, 64<<10), urlnorm.MaxLength+1<<10)
+		for line := 1; sc.Scan(); line++ {
+			raw := strings.TrimSpace(sc.Text())
+			if raw == "" || strings.HasPrefix(raw, "#") {
+				continue
+			}
+			if _, err := urlnorm.Parse(raw); err != nil {
+				return nil, usageErr(fmt.Errorf("seed %s line %d: %q: %w", name, line, raw, err))
+			}
+			urls = append(urls, raw)
+		}
+		if err := sc.Err(); err != nil {
+			if errors.Is(err, bufio.ErrTooLong) {
+				err = fmt.Errorf("a line is longer than a URL may be (%d bytes)", urlnorm.MaxLength)
+			}
+			return nil, usageErr(fmt.Errorf("seed %s: %w", name, err))
+		}
+	}
+	if len(urls) == 0 {
+		return nil, usageErr(errors.New("seed: no URLs (give some, or --file)"))
+	}
+	return urls, nil
 }
