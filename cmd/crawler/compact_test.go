@@ -16,11 +16,7 @@ import (
 // missing one.
 func TestCompactVerb(t *testing.T) {
 	site := querySite(t, "127.0.1.200", 60)
-	dir := t.TempDir()
-	cfg := writeConfig(t, dir, site.Seeds(), "")
-	if code, _, stderr := run(t, "run", "--config", cfg, "--exit-when-idle"); code != exitOK {
-		t.Fatalf("run: exit %d: %s", code, stderr)
-	}
+	dir, cfg := crawledSite(t, site)
 	dbPath := filepath.Join(dir, "data", "crawl.db")
 	counts := regexp.MustCompile(`^ok: (.*); \d+ bytes \(\d+ in the database file, \d+ in its value log, \d+ of them replaced records and bodies\)\n$`)
 	before := counts.FindStringSubmatch(mustRun(t, "check", "--config", cfg))

@@ -34,6 +34,22 @@ func querySite(t *testing.T, firstIP string, pages int) *testsite.Site {
 	return site
 }
 
+// crawledSite crawls seeds of site (all when none are given) to idle
+// with `crawler run --exit-when-idle` and returns the crawl's directory
+// and config path.
+func crawledSite(t *testing.T, site *testsite.Site, seeds ...string) (dir, cfg string) {
+	t.Helper()
+	if len(seeds) == 0 {
+		seeds = site.Seeds()
+	}
+	dir = t.TempDir()
+	cfg = writeConfig(t, dir, seeds, "")
+	if code, _, stderr := run(t, "run", "--config", cfg, "--exit-when-idle"); code != exitOK {
+		t.Fatalf("run: exit %d: %s", code, stderr)
+	}
+	return dir, cfg
+}
+
 // outcome is one verb's exit code and output.
 func outcome(t *testing.T, args ...string) string {
 	t.Helper()

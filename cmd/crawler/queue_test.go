@@ -10,11 +10,7 @@ import (
 // lines, per host; nothing queued is exit 1.
 func TestQueueVerb(t *testing.T) {
 	site := querySite(t, "127.0.1.204", 3)
-	dir := t.TempDir()
-	cfg := writeConfig(t, dir, site.Seeds()[:1], "")
-	if code, _, stderr := run(t, "run", "--config", cfg, "--exit-when-idle"); code != exitOK {
-		t.Fatalf("run: exit %d: %s", code, stderr)
-	}
+	_, cfg := crawledSite(t, site, site.Seeds()[0])
 	if code, _, stderr := run(t, "queue", "--config", cfg); code != exitNotFound || !strings.Contains(stderr, "no URL is queued") {
 		t.Errorf("queue of a finished crawl: exit %d, %q; want 1, nothing queued", code, stderr)
 	}

@@ -14,11 +14,7 @@ import (
 // naming the line.
 func TestSeedFile(t *testing.T) {
 	site := querySite(t, "127.0.1.208", 3)
-	dir := t.TempDir()
-	cfg := writeConfig(t, dir, site.Seeds()[:1], "")
-	if code, _, stderr := run(t, "run", "--config", cfg, "--exit-when-idle"); code != exitOK {
-		t.Fatalf("run: exit %d: %s", code, stderr)
-	}
+	dir, cfg := crawledSite(t, site, site.Seeds()[0])
 	host := site.Hosts()[0]
 	a, b, c := "http://"+host+"/p/801", "http://"+host+"/p/802", "http://"+host+"/p/803"
 	file := filepath.Join(dir, "seeds.txt")
