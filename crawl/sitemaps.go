@@ -94,8 +94,9 @@ func (e *Engine) queueSitemaps(ctx context.Context, origin string, rules *robots
 // stopped the read in extra.sitemap_error (malformed XML or gzip, the
 // 50 MiB cap, an XML token over 1 MiB): the locs before it are kept, and
 // the URL is done, not failed. Outlinks counts the locs found. With
-// recrawl on, a loc whose <lastmod> is after its stored page's fetch is
-// refreshed (refreshChanged), counted in extra.sitemap_changed.
+// recrawl on, a loc whose date (parser.Sitemap.Lastmod) is after its
+// stored page's fetch is refreshed (refreshChanged), counted in
+// extra.sitemap_changed.
 func (e *Engine) processSitemap(c *frontier.Completion, f *fetched) bool {
 	cfg := e.config()
 	resp, it := f.resp, f.item

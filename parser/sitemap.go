@@ -53,7 +53,8 @@ const (
 // locName inside each element entryName at depth entryDepth (the root is
 // depth 1); in its href attribute when href is set. With alternates, the
 // entry's <link rel="alternate" href> elements (a urlset's hreflang
-// alternates, xhtml:link) are locs too.
+// alternates, xhtml:link) are locs too. dateName is the entry's element
+// that says when its page last changed ("": none is read).
 type sitemapLayout struct {
 	kind       string
 	entryDepth int
@@ -61,15 +62,16 @@ type sitemapLayout struct {
 	locName    string
 	href       bool
 	alternates bool
+	dateName   string
 }
 
 // sitemapRoots maps the root elements read as sitemaps to their layout.
 var sitemapRoots = map[string]sitemapLayout{
-	SitemapURLSet: {SitemapURLSet, 2, "url", "loc", false, true},
-	SitemapIndex:  {SitemapIndex, 2, "sitemap", "loc", false, false},
-	"rss":         {SitemapRSS, 3, "item", "link", false, false},
-	"RDF":         {SitemapRSS, 2, "item", "link", false, false},
-	"feed":        {SitemapAtom, 2, "entry", "link", true, false},
+	SitemapURLSet: {SitemapURLSet, 2, "url", "loc", false, true, "lastmod"},
+	SitemapIndex:  {SitemapIndex, 2, "sitemap", "loc", false, false, ""},
+	"rss":         {SitemapRSS, 3, "item", "link", false, false, "pubDate"},
+	"RDF":         {SitemapRSS, 2, "item", "link", false, false, "date"}, // dc:date
+	"feed":        {SitemapAtom, 2, "entry", "link", true, false, "updated"},
 }
 
 // maxSitemapToken bounds one XML token (a run of text, a comment, a CDATA
@@ -149,9 +151,12 @@ type Sitemap struct {
 	// feed's own links) are not.
 	Locs []string
 
-	// Lastmod maps the locs of a urlset to the <lastmod> their entry
-	// gives, when it is a valid W3C datetime (a date alone is midnight
-	// UTC); nil when none does. A loc listed twice keeps the first.
+	// Lastmod maps locs to when their page last changed, as their entry
+	// says: a urlset's <lastmod> (a W3C datetime; a date alone is
+	// midnight UTC), an RSS item's <pubDate> (RFC 1123) or <dc:date>, an
+	// Atom entry's <updated> (RFC 3339). Entries without a valid one are
+	// not in it; nil when none has one. A loc listed twice keeps the
+	// first.
 	Lastmod map[string]time.Time
 
 	// Dropped counts locs left out because they were too long or
@@ -367,7 +372,7 @@ func (r *locReader) token(tok xml.Token) bool {
 		case r.depth == r.layout.entryDepth:
 			r.entry = name == r.layout.entryName
 			r.entryLinks, r.lastmod = len(r.set.links), r.lastmod[:0]
-		case r.depth == r.layout.entryDepth+1 && r.entry && name == "lastmod" && r.layout.kind == SitemapURLSet:
+		case r.depth == r.layout.entryDepth+1 && r.entry && name == r.layout.dateName:
 			r.inLastmod = true
 		case r.depth == r.layout.entryDepth+1 && r.entry && name == r.layout.locName && r.layout.href,
 			r.depth == r.layout.entryDepth+1 && r.entry && name == "link" && r.layout.alternates:

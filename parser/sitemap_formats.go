@@ -132,11 +132,13 @@ func (r *locReader) entryLastmod() {
 }
 
 // w3cLayouts are the W3C Datetime forms the sitemaps protocol allows for
-// <lastmod>, most precise first.
-var w3cLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04Z07:00", "2006-01-02", "2006-01", "2006"}
+// <lastmod>, most precise first, then the RFC 1123 forms of RSS's
+// <pubDate> (RFC 822 with four-digit years, as feeds write them).
+var w3cLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04Z07:00", "2006-01-02", "2006-01", "2006",
+	time.RFC1123Z, time.RFC1123, "Mon, 2 Jan 2006 15:04:05 -0700", "Mon, 2 Jan 2006 15:04:05 MST"}
 
-// parseW3CDatetime parses a W3C datetime (www.w3.org/TR/NOTE-datetime);
-// a date without a time is midnight UTC.
+// parseW3CDatetime parses a W3C datetime (www.w3.org/TR/NOTE-datetime)
+// or an RSS date; a date without a time is midnight UTC.
 func parseW3CDatetime(s string) (time.Time, bool) {
 	for _, layout := range w3cLayouts {
 		if t, err := time.Parse(layout, s); err == nil {

@@ -117,6 +117,22 @@ func TestParseSitemapLastmod(t *testing.T) {
 		}
 	}
 	if sm := parseSitemap(t, `<sitemapindex><sitemap><loc>https://example.com/s.xml</loc><lastmod>2026-11-20</lastmod></sitemap></sitemapindex>`, SitemapOptions{}); sm.Lastmod != nil {
-		t.Errorf("an index's lastmod kept: %v; only a urlset's pages are refreshed", sm.Lastmod)
+		t.Errorf("an index's lastmod kept: %v; only pages are refreshed", sm.Lastmod)
+	}
+
+	// Feeds: an RSS item's pubDate, an Atom entry's updated.
+	rss := `<rss><channel><pubDate>Sat, 21 Nov 2026 08:00:00 GMT</pubDate>
+<item><link>https://example.com/r1</link><pubDate>Sat, 21 Nov 2026 10:30:00 +0100</pubDate></item>
+<item><pubDate>Fri, 20 Nov 2026 10:30:00 GMT</pubDate><link>https://example.com/r2</link></item>
+<item><link>https://example.com/r3</link></item></channel></rss>`
+	sm = parseSitemap(t, rss, SitemapOptions{})
+	if len(sm.Lastmod) != 2 || !sm.Lastmod["https://example.com/r1"].Equal(time.Date(2026, 11, 21, 9, 30, 0, 0, time.UTC)) ||
+		!sm.Lastmod["https://example.com/r2"].Equal(time.Date(2026, 11, 20, 10, 30, 0, 0, time.UTC)) {
+		t.Errorf("RSS Lastmod = %v; want r1 and r2's pubDate", sm.Lastmod)
+	}
+	atom := `<feed><updated>2026-11-21T00:00:00Z</updated><entry><updated>2026-11-21T12:00:00Z</updated><link href="https://example.com/e1"/></entry></feed>`
+	sm = parseSitemap(t, atom, SitemapOptions{})
+	if len(sm.Lastmod) != 1 || !sm.Lastmod["https://example.com/e1"].Equal(time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)) {
+		t.Errorf("Atom Lastmod = %v; want e1's updated", sm.Lastmod)
 	}
 }

@@ -362,8 +362,8 @@ func checkSitemapResult(t *testing.T, sm *Sitemap, opts SitemapOptions) {
 		seen[l] = true
 	}
 	for l := range sm.Lastmod {
-		if !seen[l] || sm.Kind != SitemapURLSet {
-			t.Fatalf("lastmod of %q, which is not a loc of this urlset (kind %q)", l, sm.Kind)
+		if !seen[l] || sm.Kind == SitemapIndex || sm.Kind == SitemapText {
+			t.Fatalf("lastmod of %q, which is not a page loc of this sitemap (kind %q)", l, sm.Kind)
 		}
 	}
 }
