@@ -27,8 +27,9 @@ const (
 	MaxSitemapBytes = 50 << 20
 )
 
-// Sitemap kinds: the name of the root element, or "text". The protocol
-// takes feeds and text files as sitemaps too; all but an index list pages.
+// Sitemap kinds: named after the root element (RSS 1.0's rdf:RDF is
+// "rss"), or "text". The protocol takes feeds and text files as sitemaps
+// too; all but an index list pages.
 const (
 	// SitemapURLSet lists pages: <urlset><url><loc>.
 	SitemapURLSet = "urlset"
@@ -342,15 +343,16 @@ type locReader struct {
 	maxLocs int
 	maxLoc  int
 
-	// A urlset entry's <lastmod>, kept for the loc the entry added.
+	// An entry's date (sitemapLayout.dateName), kept for the loc the
+	// entry added.
 	entryLinks int    // len(set.links) when the entry began
-	inLastmod  bool   // inside the entry's <lastmod>
+	inLastmod  bool   // inside the entry's date element
 	lastmod    []byte // its text so far (at most maxLastmod bytes)
 	lastmods   map[string]time.Time
 }
 
-// maxLastmod bounds the text of a <lastmod>: a W3C datetime is at most
-// 35 bytes, with room for white space around it.
+// maxLastmod bounds the text of an entry's date: a W3C datetime is at
+// most 35 bytes, an RSS date about 31, with room for white space around.
 const maxLastmod = 64
 
 // locSpace is the whitespace allowed around a loc beyond its URL length.

@@ -115,8 +115,8 @@ func hasHTTPScheme(s []byte) bool {
 	return false
 }
 
-// entryLastmod keeps the <lastmod> of the urlset entry ending now for
-// the loc the entry added, if it added one and the date parses.
+// entryLastmod keeps the date of the entry ending now for the loc the
+// entry added, if it added one and the date parses.
 func (r *locReader) entryLastmod() {
 	if len(r.lastmod) == 0 || len(r.set.links) == r.entryLinks {
 		return
