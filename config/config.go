@@ -181,6 +181,40 @@ type Fetch struct {
 	// HostFailureThreshold is how many consecutive failures open a host's
 	// circuit breaker. Default 10; 0 = off.
 	HostFailureThreshold int `yaml:"host_failure_threshold"`
+	// HostLimits overrides PerHostDelay and PerHostConcurrency for the
+	// hosts it names (as Scrapy's DOWNLOAD_SLOTS): a fragile site crawled
+	// more gently, a site of one's own faster. Default none.
+	HostLimits []HostLimit `yaml:"host_limits"`
+}
+
+// HostLimit is one host's politeness limits.
+type HostLimit struct {
+	// Host is "host" or "host:port", as in scope.allowed_hosts.
+	Host string `yaml:"host"`
+	// Delay replaces fetch.per_host_delay for the host; absent keeps it.
+	// robots.txt Crawl-delay (up to max_crawl_delay) and the adaptive
+	// throttle still lengthen it.
+	Delay *time.Duration `yaml:"delay"`
+	// Concurrency replaces fetch.per_host_concurrency for the host; 0
+	// keeps it. Must be <= fetch.concurrency.
+	Concurrency int `yaml:"concurrency"`
+}
+
+// HostLimitSet returns HostLimits by canonical host (nil for none),
+// with Host canonical; entries whose host does not parse are left out
+// (Validate reports them).
+func (f *Fetch) HostLimitSet() map[string]HostLimit {
+	if len(f.HostLimits) == 0 {
+		return nil
+	}
+	set := make(map[string]HostLimit, len(f.HostLimits))
+	for _, l := range f.HostLimits {
+		if h, err := canonicalHost(l.Host); err == nil {
+			l.Host = h
+			set[h] = l
+		}
+	}
+	return set
 }
 
 // API configures the control and metrics endpoints.

@@ -192,6 +192,9 @@ func (c *Config) applyDefaults() {
 	if len(c.Scope.StripQueryParams) == 0 {
 		c.Scope.StripQueryParams = nil
 	}
+	if len(c.Fetch.HostLimits) == 0 {
+		c.Fetch.HostLimits = nil
+	}
 	if len(c.Extract) == 0 {
 		c.Extract = nil
 	}

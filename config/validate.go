@@ -158,18 +158,7 @@ func validListen(addr string) bool {
 
 func (s *Scope) validate(v *validator) {
 	for i, h := range s.AllowedHosts {
-		path := fmt.Sprintf("scope.allowed_hosts[%d]", i)
-		canon, err := canonicalHost(h)
-		switch {
-		case err == errNotHostPort:
-			v.fail(path, "must be host or host:port without scheme or path, got %q", h)
-		case err != nil:
-			v.fail(path, "must be host or host:port without scheme or path, got %q (%v)", h, err)
-		case namesDefaultPort(h):
-			// http drops :80 and https :443: which scheme is meant?
-			v.fail(path, "must not name a default port, which URLs drop: write %q (allowed on http and https), got %q",
-				strings.TrimSuffix(canon, ":443"), h)
-		}
+		validHost(v, fmt.Sprintf("scope.allowed_hosts[%d]", i), h)
 	}
 	s.compilePatterns(func(path, problem string) { v.fail(path, "%s", problem) })
 	v.atLeast("scope.max_depth", int64(s.MaxDepth), 0)
@@ -177,6 +166,25 @@ func (s *Scope) validate(v *validator) {
 	v.atLeast("scope.max_url_length", int64(s.MaxURLLength), 256)
 	v.atLeast("scope.max_query_params", int64(s.MaxQueryParams), 0)
 	v.atLeast("scope.max_repeated_segments", int64(s.MaxRepeatedSegments), 0)
+}
+
+// validHost checks h, a "host" or "host:port" as scope.allowed_hosts and
+// fetch.host_limits take them, and returns its canonical form.
+func validHost(v *validator, path, h string) (string, bool) {
+	canon, err := canonicalHost(h)
+	switch {
+	case err == errNotHostPort:
+		v.fail(path, "must be host or host:port without scheme or path, got %q", h)
+	case err != nil:
+		v.fail(path, "must be host or host:port without scheme or path, got %q (%v)", h, err)
+	case namesDefaultPort(h):
+		// http drops :80 and https :443: which scheme is meant?
+		v.fail(path, "must not name a default port, which URLs drop: write %q (allowed on http and https), got %q",
+			strings.TrimSuffix(canon, ":443"), h)
+	default:
+		return canon, true
+	}
+	return "", false
 }
 
 // namesDefaultPort reports whether the host:port h names port 80 or 443,
@@ -219,6 +227,23 @@ func (f *Fetch) validate(v *validator) {
 	}
 	v.atLeast("fetch.max_redirects", int64(f.MaxRedirects), 0)
 	v.atLeast("fetch.host_failure_threshold", int64(f.HostFailureThreshold), 0)
+	seen := make(map[string]int, len(f.HostLimits))
+	for i, l := range f.HostLimits {
+		path := fmt.Sprintf("fetch.host_limits[%d]", i)
+		if h, ok := validHost(v, path+".host", l.Host); ok {
+			if j, dup := seen[h]; dup {
+				v.fail(path+".host", "names the same host as fetch.host_limits[%d], got %q", j, l.Host)
+			}
+			seen[h] = i
+		}
+		if l.Delay != nil {
+			v.nonNegative(path+".delay", *l.Delay)
+		}
+		if l.Concurrency < 0 || f.Concurrency >= 1 && l.Concurrency > f.Concurrency {
+			v.fail(path+".concurrency", "must be >= 0 (0: fetch.per_host_concurrency) and <= fetch.concurrency (%d), got %d",
+				f.Concurrency, l.Concurrency)
+		}
+	}
 }
 
 // validateBodyMemory checks that a bounded fetch.body_memory cannot

@@ -1,0 +1,46 @@
+package config
+
+import (
+	"testing"
+)
+
+// fetch.host_limits parses with a delay that may be zero or absent, is
+// keyed by canonical host, and each bad entry is reported at its field
+// and line.
+func TestHostLimits(t *testing.T) {
+	c, err := Parse([]byte("seeds: [http://a.test/]\nfetch:\n  host_limits:\n    - {host: A.Test, delay: 0s, concurrency: 1}\n    - {host: 'b.test:8080', concurrency: 4}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := c.Fetch.HostLimitSet()
+	a, b := set["a.test"], set["b.test:8080"]
+	if len(set) != 2 || a.Delay == nil || *a.Delay != 0 || a.Concurrency != 1 || b.Delay != nil || b.Concurrency != 4 || a.Host != "a.test" {
+		t.Errorf("HostLimitSet = %+v; want a.test at delay 0 and concurrency 1, b.test:8080 at concurrency 4 with the default delay", set)
+	}
+
+	in := "fetch:\n  concurrency: 8\n  host_limits:\n" +
+		"    - {host: 'https://a.test', delay: 1s}\n" + // line 4
+		"    - {host: a.test, delay: -1s}\n" + // line 5
+		"    - {host: A.TEST, concurrency: 9}\n" + // line 6
+		"    - {host: 'b.test:443'}\n" // line 7
+	errs := configErrors(t, mustFail(t, in))
+	want := map[string]int{
+		"fetch.host_limits[0].host":        4,
+		"fetch.host_limits[1].delay":       5,
+		"fetch.host_limits[2].host":        6, // the same host as [1]
+		"fetch.host_limits[2].concurrency": 6,
+		"fetch.host_limits[3].host":        7,
+	}
+	if len(errs) != len(want) {
+		t.Fatalf("got %d errors, want %d: %v", len(errs), len(want), errs)
+	}
+	for _, e := range errs {
+		if line, ok := want[e.Field]; !ok || e.Line != line {
+			t.Errorf("unexpected error %v (field %q line %d)", e, e.Field, e.Line)
+		}
+	}
+	var none Fetch
+	if none.HostLimitSet() != nil {
+		t.Error("no host limits: want a nil set")
+	}
+}
