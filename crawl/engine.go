@@ -122,6 +122,7 @@ func New(opts Options) (*Engine, error) {
 	q, err := frontier.Open(opts.DB, frontier.Options{
 		PerHostConcurrency: cfg.Fetch.PerHostConcurrency,
 		PerHostDelay:       cfg.Fetch.PerHostDelay,
+		HostLimits:         hostLimits(&cfg.Fetch),
 		MaxLeased:          LeaseCap(cfg.Fetch.Concurrency),
 		MaxPerHost:         cfg.Scope.MaxPagesPerHost,
 		OnCommit: func(ops int, took time.Duration) {
@@ -159,7 +160,7 @@ func New(opts Options) (*Engine, error) {
 		resize: make(chan int, 1),
 		robots: newRobotsCache(opts.Now),
 		files:  newRobotsFiles(opts.DB, opts.Logger),
-		adapt: newThrottle(cfg.Fetch.PerHostDelay, cfg.Fetch.MaxCrawlDelay, cfg.Fetch.PerHostConcurrency,
+		adapt: newThrottle(cfg.Fetch.PerHostDelay, cfg.Fetch.MaxCrawlDelay, cfg.Fetch.PerHostConcurrency, hostLimits(&cfg.Fetch),
 			cfg.Fetch.HostFailureThreshold, retryBackoff(&cfg.Fetch), opts.Now),
 		log:     opts.Logger,
 		now:     opts.Now,
@@ -174,6 +175,24 @@ func New(opts Options) (*Engine, error) {
 	e.metrics = newMetrics(opts.Registry, e)
 	opts.DB.SetMappedBudget(cfg.Store.MaxMappedBytes)
 	return e, nil
+}
+
+// hostLimits returns fetch.host_limits as the frontier and the throttle
+// take them, by host key; nil for none.
+func hostLimits(f *config.Fetch) map[string]frontier.HostLimits {
+	set := f.HostLimitSet()
+	if set == nil {
+		return nil
+	}
+	out := make(map[string]frontier.HostLimits, len(set))
+	for h, l := range set {
+		hl := frontier.HostLimits{Delay: -1, Concurrency: l.Concurrency}
+		if l.Delay != nil {
+			hl.Delay = *l.Delay
+		}
+		out[h] = hl
+	}
+	return out
 }
 
 // pipelineDepth is how many URLs per fetch worker may be leased at once:

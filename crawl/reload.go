@@ -130,9 +130,10 @@ func (e *Engine) reload(ctx context.Context, next *config.Config) error {
 		next.Scope.FollowSitemaps && !prev.Scope.FollowSitemaps {
 		e.robots.clear()
 	}
-	e.adapt.configure(next.Fetch.PerHostDelay, next.Fetch.MaxCrawlDelay, next.Fetch.PerHostConcurrency,
+	limits := hostLimits(&next.Fetch)
+	e.adapt.configure(next.Fetch.PerHostDelay, next.Fetch.MaxCrawlDelay, next.Fetch.PerHostConcurrency, limits,
 		next.Fetch.HostFailureThreshold, retryBackoff(&next.Fetch))
-	e.q.SetLimits(next.Fetch.PerHostConcurrency, next.Fetch.PerHostDelay, LeaseCap(next.Fetch.Concurrency), next.Scope.MaxPagesPerHost)
+	e.q.SetLimits(next.Fetch.PerHostConcurrency, next.Fetch.PerHostDelay, limits, LeaseCap(next.Fetch.Concurrency), next.Scope.MaxPagesPerHost)
 	if next.Fetch.Concurrency != prev.Fetch.Concurrency {
 		select {
 		case <-e.resize:

@@ -3,6 +3,8 @@ package crawl
 import (
 	"sync"
 	"time"
+
+	"crawler/frontier"
 )
 
 // minOverloadDelay is the least per-host delay after a 429 or 503 when the
@@ -24,11 +26,12 @@ const minOverloadDelay = 250 * time.Millisecond
 type throttle struct {
 	mu        sync.Mutex
 	hosts     map[string]*hostThrottle
-	base      time.Duration // fetch.per_host_delay
-	max       time.Duration // fetch.max_crawl_delay
-	target    float64       // fetch.per_host_concurrency
-	threshold int           // fetch.host_failure_threshold; 0 = no breaker
-	backoff   Backoff       // breaker pause schedule
+	base      time.Duration                  // fetch.per_host_delay
+	max       time.Duration                  // fetch.max_crawl_delay
+	target    float64                        // fetch.per_host_concurrency
+	limits    map[string]frontier.HostLimits // fetch.host_limits: a host's own base and target
+	threshold int                            // fetch.host_failure_threshold; 0 = no breaker
+	backoff   Backoff                        // breaker pause schedule
 	now       func() time.Time
 }
 
@@ -49,37 +52,60 @@ const (
 	failure                    // other 5xx, network error, timeout
 )
 
-func newThrottle(base, maxDelay time.Duration, target, threshold int, b Backoff, now func() time.Time) *throttle {
+func newThrottle(base, maxDelay time.Duration, target int, limits map[string]frontier.HostLimits, threshold int, b Backoff,
+	now func() time.Time) *throttle {
 	return &throttle{hosts: make(map[string]*hostThrottle), base: base, max: maxDelay,
-		target: float64(max(target, 1)), threshold: threshold, backoff: b, now: now}
+		target: float64(max(target, 1)), limits: limits, threshold: threshold, backoff: b, now: now}
+}
+
+// baseOf is host key's least delay: its fetch.host_limits delay, or
+// fetch.per_host_delay.
+func (t *throttle) baseOf(key string) time.Duration {
+	if l, ok := t.limits[key]; ok && l.Delay >= 0 {
+		return l.Delay
+	}
+	return t.base
+}
+
+// targetOf is the concurrency host key's adaptive delay aims at.
+func (t *throttle) targetOf(key string) float64 {
+	if l, ok := t.limits[key]; ok && l.Concurrency > 0 {
+		return float64(l.Concurrency)
+	}
+	return t.target
 }
 
 func (t *throttle) host(key string) *hostThrottle {
 	h := t.hosts[key]
 	if h == nil {
-		h = &hostThrottle{delay: t.base}
+		h = &hostThrottle{delay: t.baseOf(key)}
 		t.hosts[key] = h
 	}
 	h.touched = t.now()
 	return h
 }
 
-// effective is the delay the frontier should apply.
-func (t *throttle) effective(h *hostThrottle) time.Duration {
-	return min(max(h.delay, h.crawlDelay, t.base), max(t.max, t.base))
+// effective is the delay the frontier should apply to host key.
+func (t *throttle) effective(key string, h *hostThrottle) time.Duration {
+	base := t.baseOf(key)
+	return min(max(h.delay, h.crawlDelay, base), max(t.max, base))
 }
 
 // configure replaces the throttle's settings (config reload). Hosts keep
 // what they learned; their delay is re-clamped at their next answer.
-func (t *throttle) configure(base, maxDelay time.Duration, target, threshold int, b Backoff) {
+func (t *throttle) configure(base, maxDelay time.Duration, target int, limits map[string]frontier.HostLimits, threshold int, b Backoff) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, h := range t.hosts {
-		if h.delay == t.base || h.delay < base {
+	old := make(map[string]time.Duration, len(t.hosts))
+	for k := range t.hosts {
+		old[k] = t.baseOf(k)
+	}
+	t.base, t.max, t.target, t.limits, t.threshold, t.backoff = base, maxDelay, float64(max(target, 1)), limits, threshold, b
+	for k, h := range t.hosts {
+		if base := t.baseOf(k); h.delay == old[k] || h.delay < base {
 			h.delay = base
 		}
 	}
-	t.base, t.max, t.target, t.threshold, t.backoff = base, maxDelay, float64(max(target, 1)), threshold, b
 }
 
 // setCrawlDelay records robots.txt's Crawl-delay for host and returns the
@@ -89,7 +115,7 @@ func (t *throttle) setCrawlDelay(key string, d time.Duration) time.Duration {
 	defer t.mu.Unlock()
 	h := t.host(key)
 	h.crawlDelay = min(d, t.max)
-	return t.effective(h)
+	return t.effective(key, h)
 }
 
 // observe records one finished request and returns the host's new delay
@@ -98,25 +124,26 @@ func (t *throttle) observe(key string, o hostAnswer, latency time.Duration) (tim
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	h := t.host(key)
+	base := t.baseOf(key)
 	var pause time.Time
 	switch o {
 	case healthy:
 		h.failures, h.trips = 0, 0
-		target := time.Duration(float64(latency) / t.target)
-		h.delay = max((h.delay+target)/2, t.base)
+		target := time.Duration(float64(latency) / t.targetOf(key))
+		h.delay = max((h.delay+target)/2, base)
 	case overload:
 		h.failures++
-		h.delay = max(2*h.delay, minOverloadDelay, t.base)
+		h.delay = max(2*h.delay, minOverloadDelay, base)
 	case failure:
 		h.failures++
 	}
-	h.delay = min(h.delay, max(t.max, t.base))
+	h.delay = min(h.delay, max(t.max, base))
 	if t.threshold > 0 && h.failures >= t.threshold {
 		h.trips++
 		h.failures = 0
 		pause = t.now().Add(t.backoff.Delay(h.trips))
 	}
-	return t.effective(h), pause
+	return t.effective(key, h), pause
 }
 
 // state reports a host's adaptive delay, consecutive failures and breaker
@@ -126,9 +153,9 @@ func (t *throttle) state(key string) (delay time.Duration, failures, trips int) 
 	defer t.mu.Unlock()
 	h := t.hosts[key]
 	if h == nil {
-		return t.base, 0, 0
+		return t.baseOf(key), 0, 0
 	}
-	return t.effective(h), h.failures, h.trips
+	return t.effective(key, h), h.failures, h.trips
 }
 
 // sweep forgets hosts untouched for an hour whose state is back to default.

@@ -3,13 +3,15 @@ package crawl
 import (
 	"testing"
 	"time"
+
+	"crawler/frontier"
 )
 
 func TestThrottleAdaptsAndDecays(t *testing.T) {
 	now := time.Unix(1000, 0)
 	clock := func() time.Time { return now }
 	base := 100 * time.Millisecond
-	th := newThrottle(base, 10*time.Second, 1, 0, Backoff{Base: time.Second, Max: time.Minute, Jitter: func() float64 { return 0.5 }}, clock)
+	th := newThrottle(base, 10*time.Second, 1, nil, 0, Backoff{Base: time.Second, Max: time.Minute, Jitter: func() float64 { return 0.5 }}, clock)
 
 	d, _ := th.observe("h", overload, time.Millisecond)
 	if d != minOverloadDelay {
@@ -38,7 +40,7 @@ func TestThrottleAdaptsAndDecays(t *testing.T) {
 
 func TestThrottleBreakerGrowsAndResets(t *testing.T) {
 	now := time.Unix(1000, 0)
-	th := newThrottle(0, time.Minute, 2, 3, Backoff{Base: time.Second, Max: time.Minute, Jitter: func() float64 { return 0.5 }},
+	th := newThrottle(0, time.Minute, 2, nil, 3, Backoff{Base: time.Second, Max: time.Minute, Jitter: func() float64 { return 0.5 }},
 		func() time.Time { return now })
 	var pauses []time.Duration
 	for i := range 9 {
@@ -61,5 +63,36 @@ func TestThrottleBreakerGrowsAndResets(t *testing.T) {
 	th.observe("dead", healthy, time.Millisecond)
 	if _, f, trips := th.state("dead"); f != 0 || trips != 0 {
 		t.Fatalf("after a healthy answer: failures %d trips %d; want reset", f, trips)
+	}
+}
+
+// A host's own limits (fetch.host_limits) replace the base delay and the
+// target concurrency for it alone; Crawl-delay still lengthens its delay,
+// and a reload moves a host still at its old base to the new one.
+func TestThrottleHostLimits(t *testing.T) {
+	clock := func() time.Time { return time.Unix(0, 0) }
+	th := newThrottle(time.Second, time.Minute, 1, map[string]frontier.HostLimits{
+		"own":     {Delay: 0, Concurrency: 4},
+		"fragile": {Delay: 10 * time.Second, Concurrency: -1},
+	}, 0, Backoff{Base: time.Second, Max: time.Minute}, clock)
+	for _, tc := range []struct {
+		host string
+		want time.Duration
+	}{{"own", 0}, {"fragile", 10 * time.Second}, {"other", time.Second}} {
+		if d, _, _ := th.state(tc.host); d != tc.want {
+			t.Errorf("%s: delay %s; want %s", tc.host, d, tc.want)
+		}
+	}
+	// A healthy 400 ms answer aims at latency / target: 100 ms on "own"
+	// (target 4), halfway from 0; 400 ms elsewhere, but never below base.
+	if d, _ := th.observe("own", healthy, 400*time.Millisecond); d != 50*time.Millisecond {
+		t.Errorf("own after a healthy answer: %s; want 50ms", d)
+	}
+	if d := th.setCrawlDelay("own", 3*time.Second); d != 3*time.Second {
+		t.Errorf("own with Crawl-delay 3s: %s; want 3s", d)
+	}
+	th.configure(2*time.Second, time.Minute, 1, nil, 0, Backoff{Base: time.Second, Max: time.Minute})
+	if d, _, _ := th.state("fragile"); d != 2*time.Second {
+		t.Errorf("fragile after a reload without its limits: %s; want the new base 2s", d)
 	}
 }

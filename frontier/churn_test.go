@@ -110,7 +110,12 @@ func TestCountsMatchDiskUnderChurn(t *testing.T) {
 			case 2:
 				q.SetDelay(host(r.IntN(hosts)), time.Duration(r.IntN(500))*time.Microsecond)
 			case 3:
-				q.SetLimits(1+r.IntN(3), time.Duration(r.IntN(200))*time.Microsecond, 2+r.IntN(8), 0)
+				var limits map[string]HostLimits
+				if r.IntN(2) == 0 { // one host with limits of its own
+					limits = map[string]HostLimits{host(r.IntN(hosts)): {
+						Delay: time.Duration(r.IntN(300)-100) * time.Microsecond, Concurrency: r.IntN(4)}}
+				}
+				q.SetLimits(1+r.IntN(3), time.Duration(r.IntN(200))*time.Microsecond, limits, 2+r.IntN(8), 0)
 			}
 			watch()
 			time.Sleep(200 * time.Microsecond)

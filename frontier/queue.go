@@ -37,6 +37,10 @@ type Options struct {
 	// host. Zero means no delay (default 0).
 	PerHostDelay time.Duration
 
+	// HostLimits overrides PerHostDelay and PerHostConcurrency for the
+	// hosts it holds, by host key. Default none.
+	HostLimits map[string]HostLimits
+
 	// MaxLeased caps the URLs leased at once, in every stage from release
 	// to commit. It bounds what a crash can cause to be fetched again, and
 	// makes a slow writer slow the fetchers. Zero means no cap (default 0).
@@ -95,6 +99,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.Window < o.PerHostConcurrency {
 		o.Window = o.PerHostConcurrency
+	}
+	for _, l := range o.HostLimits {
+		o.Window = max(o.Window, l.Concurrency)
 	}
 	if o.WriteQueue <= 0 {
 		o.WriteQueue = 256
@@ -262,15 +269,40 @@ func (q *Queue) load(tx *store.Tx) error {
 func (q *Queue) hostLocked(key string) *host {
 	h := q.hosts[key]
 	if h == nil {
-		h = newHost(key, q.opts.PerHostDelay)
+		h = newHost(key, q.baseDelay(key))
 		q.hosts[key] = h
 	}
 	return h
 }
 
+// HostLimits overrides Options.PerHostDelay and PerHostConcurrency for
+// one host.
+type HostLimits struct {
+	Delay       time.Duration // < 0: Options.PerHostDelay
+	Concurrency int           // <= 0: Options.PerHostConcurrency
+}
+
+// baseDelay is host key's least delay: its HostLimits.Delay, or
+// Options.PerHostDelay.
+func (q *Queue) baseDelay(key string) time.Duration {
+	if l, ok := q.opts.HostLimits[key]; ok && l.Delay >= 0 {
+		return l.Delay
+	}
+	return q.opts.PerHostDelay
+}
+
+// concurrency is host key's most URLs in flight: its
+// HostLimits.Concurrency, or Options.PerHostConcurrency.
+func (q *Queue) concurrency(key string) int {
+	if l, ok := q.opts.HostLimits[key]; ok && l.Concurrency > 0 {
+		return l.Concurrency
+	}
+	return q.opts.PerHostConcurrency
+}
+
 // refileReadyLocked puts h in the ready heap, at its place, when it has
 // work and a free concurrency slot, and takes it out otherwise.
-func (q *Queue) refileReadyLocked(h *host) { q.ready.set(h, h.ready(q.opts.PerHostConcurrency)) }
+func (q *Queue) refileReadyLocked(h *host) { q.ready.set(h, h.ready(q.concurrency(h.key))) }
 
 // updateLocked re-files h after a change (in the ready heap when it has
 // work and a free slot, in the idle heap when it has nothing queued,
@@ -582,7 +614,8 @@ func (q *Queue) Requeue(it *Item, sent time.Time) {
 }
 
 // SetDelay sets the least time between two request starts on host, e.g.
-// from robots.txt Crawl-delay; it never goes below Options.PerHostDelay.
+// from robots.txt Crawl-delay; it never goes below the host's base delay
+// (Options.PerHostDelay or its HostLimits.Delay).
 // A host the queue no longer holds (nothing queued or in flight, and its
 // clock has run out) is left alone: its next start is free either way,
 // and the engine sets the delay again after that fetch.
@@ -590,7 +623,7 @@ func (q *Queue) SetDelay(hostKey string, d time.Duration) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	h := q.hosts[hostKey]
-	d = max(d, q.opts.PerHostDelay)
+	d = max(d, q.baseDelay(hostKey))
 	if h == nil || h.delay == d {
 		return
 	}
@@ -600,22 +633,30 @@ func (q *Queue) SetDelay(hostKey string, d time.Duration) {
 }
 
 // SetLimits changes the scheduling limits while the queue runs (config
-// reload): per-host concurrency and delay, the lease cap and the per-host
-// budget. Hosts whose delay was the old default get the new one; hosts
-// with their own (Crawl-delay, adaptive) keep it until next set.
-func (q *Queue) SetLimits(perHost int, delay time.Duration, maxLeased, maxPerHost int) {
+// reload): per-host concurrency and delay and their per-host overrides,
+// the lease cap and the per-host budget. Hosts whose delay was their old
+// base get the new one; hosts with their own (Crawl-delay, adaptive) keep
+// it until next set, unless it is below the new base.
+func (q *Queue) SetLimits(perHost int, delay time.Duration, hostLimits map[string]HostLimits, maxLeased, maxPerHost int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	old := q.opts.PerHostDelay
+	old := make(map[*host]time.Duration, len(q.hosts))
+	for _, h := range q.hosts {
+		old[h] = q.baseDelay(h.key)
+	}
 	q.opts.PerHostConcurrency = max(perHost, 1)
-	q.opts.Window = max(q.opts.Window, q.opts.PerHostConcurrency)
 	q.opts.PerHostDelay = delay
+	q.opts.HostLimits = hostLimits
+	q.opts.Window = max(q.opts.Window, q.opts.PerHostConcurrency)
+	for _, l := range hostLimits {
+		q.opts.Window = max(q.opts.Window, l.Concurrency)
+	}
 	q.opts.MaxLeased = maxLeased
 	q.opts.MaxPerHost = maxPerHost
 	for _, h := range q.hosts {
-		if h.delay == old || h.delay < delay {
-			h.next = h.next.Add(delay - h.delay)
-			h.delay = delay
+		if base := q.baseDelay(h.key); h.delay == old[h] || h.delay < base {
+			h.next = h.next.Add(base - h.delay)
+			h.delay = base
 		}
 		q.refileReadyLocked(h)
 		q.idle.set(h, h.idle()) // its next start may have moved
