@@ -234,9 +234,9 @@ type Store struct {
 	// Default 104857600 (100 MiB); 0 = off.
 	MinFreeBytes int64 `yaml:"min_free_bytes"`
 	// MaxMappedBytes bounds how much of crawl.db counts in the daemon's
-	// RSS: once mapped files (the database bbolt has read, and the
-	// binary's own pages) count more than this, the daemon unmaps the
-	// database; the pages stay in the kernel's page cache. Without it the
+	// RSS: once mapped files count more than this beyond what they did
+	// when the store opened (mostly the binary's own pages), the daemon
+	// unmaps the database; the pages stay in the kernel's page cache. Without it the
 	// whole file ends up counted in RSS, though it is reclaimable page
 	// cache. The price is page faults: once the file is much larger than
 	// this, a crawl bound by the store's writer does 15-35 % fewer pages a

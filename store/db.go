@@ -71,12 +71,13 @@ type Options struct {
 	NoSync bool
 
 	// MappedBudget is how many bytes of mapped files may count in the
-	// process's RSS (RssFile: the database file bbolt has read, and the
-	// binary's own pages, which Linux does not tell apart cheaply) before
-	// a read-write DB unmaps the database file (see ReleaseMapped). It is
-	// checked every 10ms. It costs page faults: see the store.max_mapped_bytes
-	// config key. Default 0: never unmap (nor do read-only DBs).
-	// SetMappedBudget changes it while the DB is open.
+	// process's RSS beyond what counted when the DB opened (RssFile then:
+	// mostly the binary's own pages, which Linux does not tell apart from
+	// the database's cheaply) before a read-write DB unmaps the database
+	// file (see ReleaseMapped). It is checked every 10ms. It costs page
+	// faults: see the store.max_mapped_bytes config key. Default 0: never
+	// unmap (nor do read-only DBs). SetMappedBudget changes it while the
+	// DB is open.
 	MappedBudget int64
 }
 
@@ -95,6 +96,8 @@ type DB struct {
 	dec     *zstd.Decoder
 
 	mappedBudget atomic.Int64  // bytes; <= 0: never unmap (SetMappedBudget)
+	mappedBase   int64         // RssFile when the DB opened, not counted against the budget
+	releases     atomic.Int64  // times the release loop unmapped the file
 	budgetSet    chan struct{} // SetMappedBudget wakes the release loop; capacity 1
 	stopRelease  chan struct{} // closed by Close; nil when no release loop runs
 	released     chan struct{} // closed when the release loop has returned
@@ -182,6 +185,7 @@ func Open(path string, opts Options) (*DB, error) {
 	db.enc, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
 	db.dec, _ = zstd.NewReader(nil, zstd.WithDecoderMaxMemory(maxBodyDecoded), zstd.WithDecoderConcurrency(0))
 	if !opts.ReadOnly {
+		db.mappedBase, _ = rssFile() // 0 where there is none: the budget then counts everything
 		db.SetMappedBudget(opts.MappedBudget)
 		db.stopRelease, db.released = make(chan struct{}), make(chan struct{})
 		go db.releaseLoop(db.stopRelease, db.released)

@@ -60,8 +60,9 @@ func (db *DB) ReleaseMapped() error {
 }
 
 // SetMappedBudget sets Options.MappedBudget of an open DB: how many bytes
-// of mapped files may count in the process's RSS before the DB unmaps its
-// file; zero or less means never. It has no effect on a read-only DB.
+// of mapped files may count in the process's RSS, beyond what counted
+// when the DB opened, before the DB unmaps its file; zero or less means
+// never. It has no effect on a read-only DB.
 func (db *DB) SetMappedBudget(n int64) {
 	db.mappedBudget.Store(n)
 	select {
@@ -75,7 +76,7 @@ func (db *DB) SetMappedBudget(n int64) {
 func (db *DB) MappedBudget() int64 { return db.mappedBudget.Load() }
 
 // releaseLoop calls ReleaseMapped whenever the process's RssFile exceeds
-// the budget, until stop is closed or a call fails (then the mapping
+// what it was when the DB opened (mappedBase) by more than the budget, until stop is closed or a call fails (then the mapping
 // simply counts in RSS again, as it would without this loop). Without a
 // budget it sleeps until SetMappedBudget gives one.
 func (db *DB) releaseLoop(stop <-chan struct{}, done chan<- struct{}) {
@@ -100,10 +101,11 @@ func (db *DB) releaseLoop(stop <-chan struct{}, done chan<- struct{}) {
 		if err != nil {
 			return
 		}
-		if n > budget {
+		if n-db.mappedBase > budget {
 			if err := db.ReleaseMapped(); err != nil {
 				return
 			}
+			db.releases.Add(1)
 		}
 	}
 }

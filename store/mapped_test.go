@@ -185,3 +185,31 @@ func TestReadOnlyNeverUnmaps(t *testing.T) {
 		t.Fatal("a read-only DB runs a release loop")
 	}
 }
+
+// The budget counts what mapped files add to RSS after the DB opened,
+// not the binary's own pages that counted already: a budget above what
+// the database itself has mapped never unmaps, however large the binary.
+func TestBudgetLeavesOutWhatCountedAtOpen(t *testing.T) {
+	db, readAll := mappedStore(t)
+	if db.mappedBase <= 0 {
+		t.Fatalf("mappedBase = %d; want the RssFile at open (the test binary's pages)", db.mappedBase)
+	}
+	// Below the RssFile of the process, above what the database adds.
+	budget := int64(rssFileKiB(t)<<10) - db.mappedBase + 2<<20
+	if budget >= db.mappedBase {
+		t.Skipf("the binary's pages (%d bytes) do not exceed the budget (%d): the test shows nothing", db.mappedBase, budget)
+	}
+	db.SetMappedBudget(budget)
+	time.Sleep(10 * mappedCheckEvery)
+	if n := db.releases.Load(); n != 0 {
+		t.Errorf("unmapped %d times under a budget the database alone never reached", n)
+	}
+	readAll() // the database's 25 MiB now count: over the budget
+	deadline := time.Now().Add(10 * time.Second)
+	for db.releases.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("never unmapped once the database's pages passed the budget")
+		}
+		time.Sleep(mappedCheckEvery)
+	}
+}
