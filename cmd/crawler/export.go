@@ -127,12 +127,12 @@ func exportWARCPage(ww *warc.Writer, p *store.Page, body []byte) error {
 	if revisit {
 		r.Date = captured
 	}
-	id, err := ww.WriteResponse(r)
+	resp, err := ww.WriteResponse(r)
 	if err != nil || !revisit {
 		return err
 	}
 	return ww.WriteRevisit(&warc.Revisit{URL: p.URL, Date: p.FetchedAt, Header: p.NotModifiedHeader,
-		RefersTo: id, RefersToURL: p.URL, RefersToDate: captured, PayloadDigest: warc.Digest(body)})
+		RefersTo: resp.ID, RefersToURL: p.URL, RefersToDate: captured, PayloadDigest: resp.PayloadDigest})
 }
 
 // exportCSV writes the fields rule extracted, one row per matching page.

@@ -19,7 +19,7 @@ func TestWriteRevisitServerNotModified(t *testing.T) {
 	revisited := captured.Add(36*time.Hour + 1500*time.Millisecond)
 	var buf bytes.Buffer
 	w := NewWriter(&buf)
-	id, err := w.WriteResponse(&Response{URL: "http://example.com/", Date: captured, Status: 200,
+	written, err := w.WriteResponse(&Response{URL: "http://example.com/", Date: captured, Status: 200,
 		Header: http.Header{"Etag": {`"v1"`}, "Content-Type": {"text/html"}}, Body: body})
 	if err != nil {
 		t.Fatal(err)
@@ -32,7 +32,7 @@ func TestWriteRevisitServerNotModified(t *testing.T) {
 			"Content-Length": {"999"}, // a 304 may state the 200's length; the block has no body
 			"X-Bad":          {"line\r\nInjected: yes"},
 		},
-		RefersTo: id, RefersToURL: "http://example.com/", RefersToDate: captured, PayloadDigest: Digest(body),
+		RefersTo: written.ID, RefersToURL: "http://example.com/", RefersToDate: captured, PayloadDigest: written.PayloadDigest,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -50,8 +50,10 @@ func TestWriteRevisitServerNotModified(t *testing.T) {
 	if _, err := rd.Next(); err != io.EOF {
 		t.Fatalf("after the revisit: %v, want io.EOF", err)
 	}
-	if resp.Header.Get("WARC-Record-ID") != id {
-		t.Errorf("WriteResponse returned id %q, record has %q", id, resp.Header.Get("WARC-Record-ID"))
+	if resp.Header.Get("WARC-Record-ID") != written.ID || resp.Header.Get("WARC-Payload-Digest") != written.PayloadDigest ||
+		written.PayloadDigest != Digest(body) {
+		t.Errorf("WriteResponse returned %+v, record has id %q and payload digest %q; want the body's digest %q", written,
+			resp.Header.Get("WARC-Record-ID"), resp.Header.Get("WARC-Payload-Digest"), Digest(body))
 	}
 	h := rv.Header
 	for field, want := range map[string]string{
@@ -76,7 +78,7 @@ func TestWriteRevisitServerNotModified(t *testing.T) {
 			h.Get("WARC-Refers-To-Date"), h.Get("WARC-Payload-Digest"))
 	}
 	idRE := regexp.MustCompile(`^<urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}>$`)
-	if rid := h.Get("WARC-Record-ID"); !idRE.MatchString(rid) || rid == id {
+	if rid := h.Get("WARC-Record-ID"); !idRE.MatchString(rid) || rid == written.ID {
 		t.Errorf("revisit record id %q: want a fresh v4 urn:uuid", rid)
 	}
 	if rv.Payload() != nil {

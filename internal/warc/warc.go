@@ -112,31 +112,39 @@ func (w *Writer) WriteInfo(filename string, fields ...string) error {
 	return w.write(h, block.Bytes())
 }
 
+// Written is what WriteResponse wrote that a revisit of the response
+// refers to.
+type Written struct {
+	ID            string // WARC-Record-ID
+	PayloadDigest string // WARC-Payload-Digest: Digest of the body
+}
+
 // WriteResponse writes r as a response record with
 // Content-Type "application/http;msgtype=response" and sha1 block and
-// payload digests, and returns the record's WARC-Record-ID.
-func (w *Writer) WriteResponse(r *Response) (id string, err error) {
+// payload digests, and returns the record's WARC-Record-ID and payload
+// digest.
+func (w *Writer) WriteResponse(r *Response) (Written, error) {
 	if r.Status < 100 || r.Status > 999 {
-		return "", fmt.Errorf("warc: %s: status %d is not an HTTP status", r.URL, r.Status)
+		return Written{}, fmt.Errorf("warc: %s: status %d is not an HTTP status", r.URL, r.Status)
 	}
 	var block bytes.Buffer
 	writeHTTPHead(&block, r.Status, r.Header)
 	fmt.Fprintf(&block, "Content-Length: %d\r\n\r\n", len(r.Body))
 	block.Write(r.Body)
 
-	id = newRecordID()
+	out := Written{ID: newRecordID(), PayloadDigest: Digest(r.Body)}
 	h := [][2]string{
 		{"WARC-Type", TypeResponse},
-		{"WARC-Record-ID", id},
+		{"WARC-Record-ID", out.ID},
 		{"WARC-Date", formatDate(r.Date)},
 		{"WARC-Target-URI", clean(r.URL)},
 		{"Content-Type", "application/http;msgtype=response"},
-		{"WARC-Payload-Digest", Digest(r.Body)},
+		{"WARC-Payload-Digest", out.PayloadDigest},
 	}
 	if r.Truncated {
 		h = append(h, [2]string{"WARC-Truncated", "length"})
 	}
-	return id, w.write(h, block.Bytes())
+	return out, w.write(h, block.Bytes())
 }
 
 // WriteRevisit writes r as a revisit record with the server-not-modified
