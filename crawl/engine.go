@@ -486,7 +486,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	housekeeping := time.NewTicker(50 * time.Millisecond)
 	defer housekeeping.Stop()
 	lastSweep := e.now()
-	var lastDiskCheck time.Time
+	var lastDiskCheck, lastPrune time.Time
 loop:
 	for {
 		select {
@@ -510,6 +510,10 @@ loop:
 				e.robots.sweep()
 				e.adapt.sweep()
 				lastSweep = now
+				if now.Sub(lastPrune) >= robotsPruneEvery {
+					e.files.prune(now.Add(-robotsStaleMax))
+					lastPrune = now
+				}
 			}
 		}
 	}

@@ -21,6 +21,11 @@ const robotsTTL = 24 * time.Hour
 // reasonably long period). After it, unreachable means complete disallow.
 const robotsStaleMax = 30 * 24 * time.Hour
 
+// robotsPruneEvery is how often the stored robots.txt files older than
+// robotsStaleMax are deleted (robotsFiles.prune); the first time is a
+// minute after start.
+const robotsPruneEvery = 24 * time.Hour
+
 // robotsGiveUpTTL is how long a host whose robots.txt stayed unreachable
 // through every retry keeps failing its URLs before it is tried again.
 const robotsGiveUpTTL = time.Hour

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"maps"
 	"sync"
+	"time"
 
 	"crawler/store"
 )
@@ -27,7 +28,8 @@ type robotsFiles struct {
 	mu      sync.Mutex
 	pending map[string]*store.RobotsFile // by origin: saved, not committed yet
 	writing bool                         // a write goroutine runs
-	wrote   sync.WaitGroup               // the write goroutine
+	pruning bool                         // a prune goroutine runs
+	wrote   sync.WaitGroup               // the write and prune goroutines
 }
 
 func newRobotsFiles(db *store.DB, log *slog.Logger) *robotsFiles {
@@ -80,8 +82,39 @@ func (r *robotsFiles) write() {
 	}
 }
 
-// wait returns once every file saved so far is written (or failed to be).
-// No save may run concurrently.
+// prune deletes, in the background, the stored files fetched before
+// before: the crawl passes robotsStaleMax ago, past which a file is no
+// use even as a stale copy (restore ignores it), so the files of hosts no
+// longer crawled do not pile up. One prune runs at a time.
+func (r *robotsFiles) prune(before time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.pruning {
+		return
+	}
+	r.pruning = true
+	r.wrote.Add(1)
+	go func() {
+		defer r.wrote.Done()
+		var n int
+		err := r.db.Update(func(tx *store.Tx) (err error) {
+			n, err = tx.DeleteRobotsBefore(before)
+			return err
+		})
+		switch {
+		case err != nil:
+			r.log.Warn("old robots.txt files not pruned", "err", err)
+		case n > 0:
+			r.log.Info("pruned stored robots.txt files too old to use", "files", n, "fetched_before", before)
+		}
+		r.mu.Lock()
+		r.pruning = false
+		r.mu.Unlock()
+	}()
+}
+
+// wait returns once every file saved so far is written (or failed to be),
+// and a prune under way has ended. No save may run concurrently.
 func (r *robotsFiles) wait() { r.wrote.Wait() }
 
 // load returns origin's robots.txt file, pending or stored; nil when there

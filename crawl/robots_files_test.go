@@ -56,3 +56,24 @@ func TestRobotsFilesWriteFailureIsLogged(t *testing.T) {
 		t.Errorf("load after a failed write = %+v; want none", f)
 	}
 }
+
+// prune deletes the stored files fetched before its time, in the
+// background (wait waits for it), and logs how many.
+func TestRobotsFilesPrune(t *testing.T) {
+	db := openChecked(t, testConfig(t))
+	var logs bytes.Buffer
+	files := newRobotsFiles(db, slog.New(slog.NewTextHandler(&logs, nil)))
+	now := time.Now()
+	files.save("http://stale.test", &store.RobotsFile{Fetched: now.Add(-robotsStaleMax - time.Hour), Status: 404})
+	files.save("http://fresh.test", &store.RobotsFile{Fetched: now.Add(-time.Hour), Status: 404})
+	files.wait()
+	files.prune(now.Add(-robotsStaleMax))
+	files.wait()
+	if files.load("http://stale.test") != nil || files.load("http://fresh.test") == nil {
+		t.Errorf("after the prune: stale %v, fresh %v; want only the fresh file kept",
+			files.load("http://stale.test"), files.load("http://fresh.test"))
+	}
+	if !strings.Contains(logs.String(), "pruned stored robots.txt files") || !strings.Contains(logs.String(), "files=1") {
+		t.Errorf("log %q; want the prune counted", logs.String())
+	}
+}

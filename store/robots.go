@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -67,6 +68,32 @@ func (tx *Tx) Robots(origin string) (*RobotsFile, error) {
 		return nil, fmt.Errorf("robots.txt of %s: %w", origin, err)
 	}
 	return f, nil
+}
+
+// DeleteRobotsBefore deletes the stored robots.txt files fetched before t
+// and returns how many it deleted. A record too damaged to tell its fetch
+// time is left for crawler check to report.
+func (tx *Tx) DeleteRobotsBefore(t time.Time) (int, error) {
+	if !tx.btx.Writable() {
+		return 0, ErrReadOnly
+	}
+	b := tx.btx.Bucket(bucketRobots)
+	if b == nil {
+		return 0, nil
+	}
+	var old [][]byte
+	_ = b.ForEach(func(k, v []byte) error {
+		if len(v) >= robotsHeader && v[0] == robotsVersion && time.Unix(0, int64(binary.BigEndian.Uint64(v[1:]))).Before(t) {
+			old = append(old, bytes.Clone(k))
+		}
+		return nil
+	})
+	for _, k := range old {
+		if err := b.Delete(k); err != nil {
+			return 0, fmt.Errorf("delete robots.txt of %s: %w", k, err)
+		}
+	}
+	return len(old), nil
 }
 
 // decodeRobots decodes a robots record; a malformed one is ErrCorrupt.

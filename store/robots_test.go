@@ -133,3 +133,40 @@ func TestCheckFindsBrokenRobots(t *testing.T) {
 		})
 	}
 }
+
+// DeleteRobotsBefore deletes the files fetched before its time and keeps
+// the rest, and a damaged record for check to report.
+func TestDeleteRobotsBefore(t *testing.T) {
+	db := openBodyTest(t)
+	at := time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC)
+	err := db.Update(func(tx *Tx) error {
+		for i, origin := range []string{"http://old.example", "http://new.example", "http://edge.example"} {
+			if err := tx.PutRobots(origin, &RobotsFile{Fetched: at.Add(time.Duration(i-1) * time.Hour), Status: 404}); err != nil {
+				return err
+			}
+		}
+		return tx.Bolt().Bucket(bucketRobots).Put([]byte("http://damaged.example"), []byte{9})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.Update(func(tx *Tx) (err error) { n, err = tx.DeleteRobotsBefore(at); return err }); err != nil || n != 1 {
+		t.Fatalf("DeleteRobotsBefore = %d, %v; want the one fetched before", n, err)
+	}
+	_ = db.View(func(tx *Tx) error {
+		for origin, want := range map[string]bool{"http://old.example": false, "http://new.example": true, "http://edge.example": true} {
+			if _, err := tx.Robots(origin); (err == nil) != want {
+				t.Errorf("%s after the prune: %v; want kept %v", origin, err, want)
+			}
+		}
+		if tx.Bolt().Bucket(bucketRobots).Get([]byte("http://damaged.example")) == nil {
+			t.Error("the damaged record was deleted; check should report it")
+		}
+		return nil
+	})
+	if err := db.View(func(tx *Tx) error { _, err := tx.DeleteRobotsBefore(at); return err }); !errors.Is(err, ErrReadOnly) {
+		t.Errorf("in a read transaction: %v; want ErrReadOnly", err)
+	}
+	_ = db.Update(func(tx *Tx) error { return tx.Bolt().Bucket(bucketRobots).Delete([]byte("http://damaged.example")) })
+}
