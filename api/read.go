@@ -222,10 +222,12 @@ func (r reader) GetPage(_ context.Context, raw string, withBody bool) (*store.Pa
 	err = r.db.View(func(tx *store.Tx) error {
 		var err error
 		p, err = tx.Page(key)
-		if errors.Is(err, store.ErrNotFound) && r.strip != nil && r.strip(key) != key {
+		if errors.Is(err, store.ErrNotFound) && r.strip != nil {
 			// Stored without the parameters the crawl strips from URLs.
-			key = r.strip(key)
-			p, err = tx.Page(key)
+			if stripped := r.strip(key); stripped != key {
+				key = stripped
+				p, err = tx.Page(key)
+			}
 		}
 		if err != nil {
 			return fmt.Errorf("page %s: %w", key, err)

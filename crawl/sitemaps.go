@@ -108,9 +108,14 @@ func (e *Engine) processSitemap(c *frontier.Completion, f *fetched) bool {
 	if !asXML && !asText {
 		return false
 	}
-	listedBy, listed := e.sitemapListedBy(it)
-	// Only a file listed as a sitemap may be a text one: any text file
-	// would be otherwise.
+	// How it was listed takes store reads: before the parse only when
+	// it may be a text sitemap (only one listed as a sitemap may be, or
+	// any text file would be), else once the parse found a sitemap.
+	var listedBy string
+	var listed bool
+	if asText {
+		listedBy, listed = e.sitemapListedBy(it)
+	}
 	text := asText && listed
 	if !asXML && !text {
 		return false
@@ -118,6 +123,9 @@ func (e *Engine) processSitemap(c *frontier.Completion, f *fetched) bool {
 	sm := parser.ParseSitemap(resp.Body, f.url, parser.SitemapOptions{MaxURLLength: cfg.Scope.MaxURLLength, Cache: e.links, Text: text})
 	if sm.Kind == "" {
 		return false
+	}
+	if !asText {
+		listedBy, _ = e.sitemapListedBy(it)
 	}
 	p := c.Page
 	p.Outlinks = len(sm.Locs)
