@@ -61,7 +61,7 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 	if it.Depth > 0 || it.Hops > 0 {
 		if why := e.excluded(it.URL); why != "" {
 			e.q.Release(it, time.Time{})
-			return &fetched{item: it, url: u, excluded: why, prior: e.priorPage(it.URL)}
+			return &fetched{item: it, url: u, excluded: why, prior: e.priorPage(it)}
 		}
 	}
 	if e.config().Fetch.RespectRobots {
@@ -113,7 +113,7 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 		case st.gaveUp:
 			e.q.Release(it, time.Time{})
 			// prior: a recrawl keeps its stored copy (process).
-			return &fetched{item: it, url: u, robotsGaveUp: true, robotsReason: st.reason, prior: e.priorPage(it.URL)}
+			return &fetched{item: it, url: u, robotsGaveUp: true, robotsReason: st.reason, prior: e.priorPage(it)}
 		case !st.retry.IsZero():
 			e.applyRobots(it.Host, st)
 			e.q.Requeue(it, time.Time{})
@@ -132,7 +132,7 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 		}
 	}
 	req := &fetcher.Request{URL: u}
-	prior := e.priorPage(it.URL)
+	prior := e.priorPage(it)
 	if prior != nil {
 		req.Header = http.Header{}
 		if prior.ETag != "" {
@@ -169,13 +169,17 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 	return &fetched{item: it, url: u, resp: resp, err: err, prior: prior}
 }
 
-// priorPage returns the stored record of a URL being recrawled, or nil.
-func (e *Engine) priorPage(url string) *store.Page {
-	if e.config().Recrawl.Interval <= 0 {
+// priorPage returns the stored record of a URL being fetched again, or
+// nil: the good copy a failed fetch keeps, whose validators make the
+// fetch conditional. Only a recrawl (recrawl.interval set) or a revisit
+// (a refresh, `crawler recrawl`) looks; a first fetch has none. A record
+// that is not a 200, or that failed, is no copy to keep.
+func (e *Engine) priorPage(it *frontier.Item) *store.Page {
+	if e.config().Recrawl.Interval <= 0 && !it.Revisit {
 		return nil
 	}
-	p := e.storedPage(url)
-	if p == nil || p.Status != http.StatusOK {
+	p := e.storedPage(it.URL)
+	if p == nil || p.Status != http.StatusOK || p.Error != "" {
 		return nil
 	}
 	return p

@@ -61,10 +61,17 @@ func keepPrior(c *frontier.Completion, f *fetched) {
 // recrawl.adaptive the interval doubles while the page does not change and
 // halves when it does, within [min_interval, max_interval] (Nutch's
 // AdaptiveFetchSchedule). adapt false keeps the page's interval as it was
-// (a failed recrawl says nothing about change).
+// (a failed recrawl says nothing about change). With recrawl off it only
+// carries a revisited page's change count over.
 func (e *Engine) scheduleRecrawl(c *frontier.Completion, prior *store.Page, adapt bool) {
 	rc := e.config().Recrawl
-	if rc.Interval <= 0 || c.State != frontier.StateDone || !c.RetryAt.IsZero() || c.Page == nil {
+	if c.State != frontier.StateDone || !c.RetryAt.IsZero() || c.Page == nil {
+		return
+	}
+	if rc.Interval <= 0 {
+		if prior != nil { // a revisit: count the change all the same
+			carryChanges(c.Page, prior)
+		}
 		return
 	}
 	interval := rc.Interval
@@ -75,11 +82,7 @@ func (e *Engine) scheduleRecrawl(c *frontier.Completion, prior *store.Page, adap
 		if rc.Adaptive && prior.RecrawlMS > 0 {
 			interval = time.Duration(prior.RecrawlMS) * time.Millisecond
 		}
-		if c.Page.Hash == prior.Hash {
-			c.Page.Changes, c.Page.PrevHash = prior.Changes, prior.PrevHash
-		} else {
-			c.Page.Changes, c.Page.PrevHash = prior.Changes+1, prior.Hash
-		}
+		carryChanges(c.Page, prior)
 		if rc.Adaptive && adapt {
 			if c.Page.Hash == prior.Hash {
 				interval *= 2
@@ -91,6 +94,17 @@ func (e *Engine) scheduleRecrawl(c *frontier.Completion, prior *store.Page, adap
 	}
 	c.Page.RecrawlMS = max(interval.Milliseconds(), 1)
 	c.RecrawlAt = e.now().Add(interval)
+}
+
+// carryChanges carries the change count and previous hash of the stored
+// record prior over to p, the same page fetched again, counting one more
+// change when its body differs.
+func carryChanges(p, prior *store.Page) {
+	if p.Hash == prior.Hash {
+		p.Changes, p.PrevHash = prior.Changes, prior.PrevHash
+	} else {
+		p.Changes, p.PrevHash = prior.Changes+1, prior.Hash
+	}
 }
 
 // processFetch builds the completion of one fetch outcome.

@@ -53,6 +53,10 @@ type robotsCache struct {
 	// force and when it was fetched; nil rules when there is none. It
 	// runs outside mu. nil: nothing is stored.
 	load func(origin string) (*robots.Rules, time.Time)
+
+	// refetch holds the origins whose stored copy restore must not use as
+	// it is: they were expired while not in the cache.
+	refetch map[string]bool
 }
 
 type robotsEntry struct {
@@ -127,12 +131,17 @@ func (c *robotsCache) lookup(ctx context.Context, origin string) (st robotsState
 
 // restore fills e, the new entry of origin whose fetch the caller owns,
 // with origin's stored copy when it was fetched less than robotsStaleMax
-// ago. A copy less than robotsTTL old is used as it is: restore ends the
-// fetch and returns its rules. An older one stays in e for store to keep
-// in use if the caller's fetch finds robots.txt unreachable; restore then
-// returns no rules, as when there is no copy. A copy parsed while clear
+// ago. A copy less than robotsTTL old, unless expire marked the origin,
+// is used as it is: restore ends the fetch and returns its rules. An
+// older or expired one stays in e for store to keep in use if the
+// caller's fetch finds robots.txt unreachable; restore then returns no
+// rules, as when there is no copy. A copy parsed while clear
 // ran (a reload changing the robots token) is loaded and parsed again.
 func (c *robotsCache) restore(origin string, e *robotsEntry) robotsState {
+	c.mu.Lock()
+	refetch := c.refetch[origin]
+	delete(c.refetch, origin)
+	c.mu.Unlock()
 	if c.load == nil {
 		return robotsState{}
 	}
@@ -153,6 +162,9 @@ func (c *robotsCache) restore(origin string, e *robotsEntry) robotsState {
 		fetched = now
 	}
 	e.rules, e.fetched, e.expires = rules, fetched, fetched.Add(robotsTTL)
+	if refetch {
+		e.expires = time.Time{}
+	}
 	if !now.Before(e.expires) {
 		return robotsState{}
 	}
@@ -283,6 +295,24 @@ func (c *robotsCache) forget(origin string) {
 	defer c.mu.Unlock()
 	if e := c.entries[origin]; e != nil && e.fetching == nil {
 		delete(c.entries, origin)
+	}
+}
+
+// expire makes origin's next lookup fetch robots.txt again, as when its
+// rules expire: they stay in use if that fetch finds robots.txt
+// unreachable. An origin not in the cache has its stored copy kept only
+// for that (restore), not used as it is. A fetch under way is left to end.
+func (c *robotsCache) expire(origin string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch e := c.entries[origin]; {
+	case e == nil:
+		if c.refetch == nil {
+			c.refetch = make(map[string]bool)
+		}
+		c.refetch[origin] = true
+	case e.fetching == nil:
+		e.expires = time.Time{}
 	}
 }
 

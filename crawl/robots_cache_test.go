@@ -133,6 +133,39 @@ func TestRobotsCacheRestoresStoredCopy(t *testing.T) {
 	}
 }
 
+// expire makes an origin's next lookup fetch robots.txt again, whether
+// its rules are in the cache or only stored, and the rules it had stay
+// in use if that fetch finds robots.txt unreachable.
+func TestRobotsCacheExpire(t *testing.T) {
+	fetched := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	now := fetched.Add(time.Hour)
+	backoff := func(n int) time.Duration { return time.Duration(n) * time.Minute }
+	good := robots.FromStatus(200, []byte("User-agent: *\nDisallow: /private/\n"), "crawler")
+	down := robots.FromStatus(503, nil, "crawler")
+	c := newRobotsCache(func() time.Time { return now })
+	c.load = func(string) (*robots.Rules, time.Time) { return good, fetched }
+	for _, origin := range []string{"http://cached.test", "http://stored.test"} {
+		if origin == "http://cached.test" {
+			if st, _, _ := c.lookup(context.Background(), origin); st.rules != good {
+				t.Fatalf("%s: lookup = %+v; want the stored copy, restored", origin, st)
+			}
+		}
+		c.expire(origin)
+		if st, _, _ := c.lookup(context.Background(), origin); st.rules != nil {
+			t.Fatalf("%s: lookup after expire = %+v; want the caller to fetch", origin, st)
+		}
+		if st := c.store(origin, down, errors.New("HTTP 503"), 2, backoff); st.rules != good {
+			t.Errorf("%s: refetch unreachable = %+v; want the rules it had kept in use", origin, st)
+		}
+		if st, _, _ := c.lookup(context.Background(), origin); st.rules != good {
+			t.Errorf("%s: lookup after the refetch = %+v; want the kept rules, no new fetch", origin, st)
+		}
+	}
+	if len(c.refetch) != 0 {
+		t.Errorf("refetch marks left: %v", c.refetch)
+	}
+}
+
 // A reload that changes the robots token clears the cache, but cannot
 // clear an entry whose fetch or restore is under way. The outcome of such
 // a fetch, parsed for the old token, is dropped instead of kept for 24

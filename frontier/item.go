@@ -18,6 +18,12 @@ type Item struct {
 	Origin   string // first URL of the redirect chain; "" when Hops == 0
 	Via      string // the chain's URLs before this one, newline-separated
 
+	// Revisit reports that the URL was finished before and is queued
+	// again by a Link.Refresh or Link.Revisit: its stored record is the
+	// copy a failed fetch keeps and the validators a conditional GET
+	// sends, even with recrawl off.
+	Revisit bool
+
 	key      []byte    // queue key
 	prevNext time.Time // the host's next start before this item reserved a slot
 	reserved time.Time // the host's next start this item set
@@ -44,6 +50,14 @@ type Link struct {
 	// had pending is superseded, not done twice. A URL in any other
 	// state is left as it is; one not seen yet is an ordinary link.
 	Refresh bool
+
+	// Revisit queues the URL again now when it is finished: done, failed
+	// or disallowed (an operator asked for it: `crawler recrawl`). Its
+	// attempts start over and its depth is the one it was seen at; a
+	// recrawl it had pending is superseded. A URL queued or in flight is
+	// left as it is, and one not seen yet is not added: scope is the
+	// caller's to judge.
+	Revisit bool
 }
 
 // Completion is the outcome of one leased Item, committed atomically: the

@@ -473,7 +473,7 @@ func (q *Queue) refillLocked(h *host) error {
 
 func (e *entry) item(host string, key []byte) *Item {
 	return &Item{URL: e.URL, Host: host, Parent: e.Parent, Depth: e.Depth, Attempts: e.Attempts,
-		Hops: e.Hops, Origin: e.Origin, Via: e.Via, key: key}
+		Hops: e.Hops, Origin: e.Origin, Via: e.Via, Revisit: e.Revisit, key: key}
 }
 
 // unpick puts back an item the dispatcher took but never handed out.

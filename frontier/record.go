@@ -153,6 +153,7 @@ type entry struct {
 	Hops     int    // redirect hops that led here
 	Origin   string // first URL of the redirect chain; "" when Hops == 0
 	Via      string // the chain's URLs before this one, newline-separated
+	Revisit  bool   // queued again after it was finished (Item.Revisit)
 }
 
 // Entry encodings. Entries written before compaction start with the
@@ -165,6 +166,7 @@ const (
 	entryHTTPS      = 1 << iota // URL is "https://" + host + the stored rest
 	entryHTTP                   // URL is "http://" + host + the stored rest
 	entrySameParent             // Parent begins like the URL; its rest is stored
+	entryRevisit                // Revisit is true
 )
 
 // marshal encodes e for the queue of host (the frontier's host key). A
@@ -189,6 +191,9 @@ func (e *entry) marshal(host string) []byte {
 			url = url[n:]
 			break
 		}
+	}
+	if e.Revisit {
+		flags |= entryRevisit
 	}
 	b = append(b, entryCompact, flags)
 	b = appendString(b, url)
@@ -217,6 +222,7 @@ func unmarshalEntry(host string, b []byte) (*entry, error) {
 		Attempts: int(d.uvarint()),
 		Hops:     int(d.uvarint()),
 		Origin:   d.string(),
+		Revisit:  flags&entryRevisit != 0,
 	}
 	if d.err == nil && len(d.b) > 0 { // added later: absent in older entries
 		e.Via = d.string()

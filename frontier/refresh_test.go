@@ -100,3 +100,105 @@ func TestRefreshSupersedesRecrawl(t *testing.T) {
 	}
 	mustCheck(t, db)
 }
+
+// commitState commits it in state, after a retry when retried, and waits
+// until the writer has.
+func commitState(t *testing.T, q *Queue, it *Item, state State) {
+	t.Helper()
+	q.Release(it, time.Now())
+	done := make(chan struct{})
+	if err := q.Commit(context.Background(), &Completion{Item: it, State: state, Done: func() { close(done) }}); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+}
+
+// A revisit queues a URL again from any finished state, with its
+// attempts started over, its depth as it was seen and its item marked
+// Revisit; per-host and crawl totals follow (the frontier check agrees).
+// A queued URL and one never seen are left alone. The mark survives a
+// retry.
+func TestRevisitFinishedURLs(t *testing.T) {
+	db, q := openTest(t, "", Options{PerHostConcurrency: 1})
+	ctx := context.Background()
+	done, failed, disallowed, queued := link("a", 1), link("b", 1), link("c", 1), link("e", 1)
+	failed.Depth = 3
+	disallowed.Disallowed = true
+	if _, err := q.Add(ctx, []Link{done, failed, disallowed}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		it := next(t, q)
+		if it.Revisit {
+			t.Errorf("%s: a first fetch is marked Revisit", it.URL)
+		}
+		st := StateDone
+		if it.URL == failed.URL {
+			st = StateFailed
+		}
+		commitState(t, q, it, st)
+	}
+	if _, err := q.Add(ctx, []Link{queued}); err != nil {
+		t.Fatal(err)
+	}
+	if c := q.Counts(); c.Done != 1 || c.Failed != 1 || c.Disallowed != 1 || c.Queued != 1 {
+		t.Fatalf("before: %+v; want 1 done, 1 failed, 1 disallowed, 1 queued", c)
+	}
+
+	var links []Link
+	for _, l := range []Link{done, failed, disallowed, queued, link("f", 1)} {
+		l.Revisit, l.Disallowed, l.Depth = true, false, 0
+		links = append(links, l)
+	}
+	if n, err := q.Add(ctx, links); err != nil || n != 3 {
+		t.Fatalf("revisit: %d queued, %v; want 3 (done, failed, disallowed)", n, err)
+	}
+	if c := q.Counts(); c.Done != 0 || c.Failed != 0 || c.Disallowed != 0 || c.Queued != 4 {
+		t.Errorf("after: %+v; want 4 queued, none finished", c)
+	}
+	mustCheck(t, db)
+	err := db.View(func(tx *store.Tx) error {
+		if _, err := URLState(tx, "http://f/p1"); err == nil {
+			t.Errorf("a revisit of an unseen URL added it")
+		}
+		return ReadHosts(tx, func(h *HostInfo) error {
+			if h.Queued != 1 || h.Done+h.Failed+h.Disallowed != 0 {
+				t.Errorf("host %s: %+v; want 1 queued, none finished", h.Host, h)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	got := map[string]*Item{}
+	for range 4 {
+		it := next(t, q)
+		got[it.URL] = it
+		if it.URL == failed.URL { // retried: keeps its mark
+			q.Release(it, time.Now())
+			wait := make(chan struct{})
+			c := &Completion{Item: it, RetryAt: time.Now(), Done: func() { close(wait) }}
+			if err := q.Commit(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+			<-wait
+			it = next(t, q)
+			if it.Attempts != 1 {
+				t.Errorf("retried %s: %d attempts; want 1", it.URL, it.Attempts)
+			}
+		}
+		if want := it.URL != queued.URL; it.Revisit != want {
+			t.Errorf("%s: Revisit %v; want %v", it.URL, it.Revisit, want)
+		}
+		commitState(t, q, it, StateDone)
+	}
+	if it := got[failed.URL]; it == nil || it.Depth != 3 || it.Attempts != 0 {
+		t.Errorf("revisited failed URL: %+v; want depth 3 (as seen), attempts 0", it)
+	}
+	if c := q.Counts(); c.Done != 4 || c.Queued != 0 {
+		t.Errorf("at the end: %+v; want 4 done", c)
+	}
+	mustCheck(t, db)
+}

@@ -533,7 +533,7 @@ func (w *txWriter) complete(c *Completion, rec, itemKey []byte) error {
 	attempts := it.Attempts + 1
 	if !c.RetryAt.IsZero() {
 		w.seq++
-		e := entry{URL: it.URL, Parent: it.Parent, Depth: it.Depth, Attempts: attempts, Hops: it.Hops, Origin: it.Origin, Via: it.Via}
+		e := entry{URL: it.URL, Parent: it.Parent, Depth: it.Depth, Attempts: attempts, Hops: it.Hops, Origin: it.Origin, Via: it.Via, Revisit: it.Revisit}
 		v := marshalTimed(it.Host, &e)
 		if err := w.btx.Bucket(bucketDelayed).Put(delayedKey(c.RetryAt, w.seq), v); err != nil {
 			return err
@@ -600,9 +600,12 @@ func (w *txWriter) putSeen(key []byte, r urlRecord) error {
 // enqueue adds l, whose seen key is key, unless its URL was seen before.
 func (w *txWriter) enqueue(l Link, key []byte) (bool, error) {
 	urls := w.btx.Bucket(bucketSeen)
-	if l.Refresh {
+	if l.Refresh || l.Revisit {
 		if v := urls.Get(key); v != nil {
 			return w.refresh(l, key, v)
+		}
+		if l.Revisit {
+			return false, nil
 		}
 	}
 	if w.seen != nil && w.seen.has(key) {
@@ -653,28 +656,39 @@ func (w *txWriter) enqueue(l Link, key []byte) (bool, error) {
 	return true, nil
 }
 
-// refresh queues l, whose seen record is v, again if it is done (see
-// Link.Refresh). Its recrawl entry, if it has one, stays until due, when
-// promote drops it (urlRecord.recrawlCurrent).
+// refresh queues l, whose seen record is v, again if it is done, or with
+// l.Revisit failed or disallowed too (see Link.Refresh and Link.Revisit).
+// Its recrawl entry, if it has one, stays until due, when promote drops it
+// (urlRecord.recrawlCurrent).
 func (w *txWriter) refresh(l Link, key, v []byte) (bool, error) {
 	r, err := unmarshalURLRecord(v)
-	if err != nil || r.State != StateDone {
+	if err != nil {
 		return false, nil
 	}
-	r.State, r.Recrawl = StateQueued, recrawlNone
+	switch {
+	case r.State == StateDone:
+		w.fx.counts.Done--
+		w.fx.host(l.Host).Done--
+	case l.Revisit && r.State == StateFailed:
+		w.fx.counts.Failed--
+		w.fx.host(l.Host).Failed--
+	case l.Revisit && r.State == StateDisallowed:
+		w.fx.counts.Disallowed--
+		w.fx.host(l.Host).Disallowed--
+	default:
+		return false, nil
+	}
+	r.State, r.Attempts, r.Recrawl = StateQueued, 0, recrawlNone
 	if err := w.btx.Bucket(bucketSeen).Put(key, r.marshal()); err != nil {
 		return false, err
 	}
 	w.seq++
-	e := entry{URL: l.URL, Parent: l.Parent, Depth: l.Depth}
-	if err := w.btx.Bucket(bucketQueue).Put(queueKey(l.Host, l.Depth, w.seq), e.marshal(l.Host)); err != nil {
+	e := entry{URL: l.URL, Parent: l.Parent, Depth: r.Depth, Revisit: true}
+	if err := w.btx.Bucket(bucketQueue).Put(queueKey(l.Host, r.Depth, w.seq), e.marshal(l.Host)); err != nil {
 		return false, err
 	}
-	hr := w.fx.host(l.Host)
-	hr.Done--
-	hr.Queued++
+	w.fx.host(l.Host).Queued++
 	w.fx.queued[l.Host]++
-	w.fx.counts.Done--
 	w.fx.counts.Queued++
 	return true, nil
 }
