@@ -69,6 +69,13 @@ type Querier interface {
 	// were new. An invalid URL is ErrInvalid and adds nothing.
 	Seed(ctx context.Context, urls []string) (added int, err error)
 
+	// Recrawl queues urls again now, whatever they finished as: done,
+	// failed or disallowed (see crawl.Engine.Recrawl). It says how many it
+	// queued, how many were queued already and how many the crawl never
+	// saw, which it does not add. An invalid URL is ErrInvalid and queues
+	// nothing.
+	Recrawl(ctx context.Context, urls []string) (crawl.RecrawlResult, error)
+
 	// Export calls fn for every stored page, in URL order, with its
 	// decompressed body (nil when none is stored).
 	Export(ctx context.Context, fn func(p *store.Page, body []byte) error) error

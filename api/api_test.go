@@ -407,6 +407,29 @@ func TestDaemonAgreesAndSeeds(t *testing.T) {
 	if p == nil || p.Status != 404 {
 		t.Fatalf("seeded page: %+v, %v; want it crawled (404)", p, err)
 	}
+
+	// Recrawl over the socket: a done page is fetched again.
+	again := "http://" + h0 + "/p/1"
+	before, _, err := client.GetPage(context.Background(), again, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Recrawl(context.Background(), []string{again, "not a url"}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("recrawl with a bad URL: %v; want ErrInvalid", err)
+	}
+	res, err := client.Recrawl(context.Background(), []string{again, "http://" + h0 + "/never"})
+	if err != nil || res != (crawl.RecrawlResult{Queued: 1, Unknown: 1}) {
+		t.Fatalf("recrawl: %+v, %v; want 1 queued, 1 unknown", res, err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if p, _, err = client.GetPage(context.Background(), again, false); err == nil && p.FetchedAt.After(before.FetchedAt) {
+			break
+		}
+	}
+	if p == nil || !p.FetchedAt.After(before.FetchedAt) || p.Status != 200 {
+		t.Errorf("recrawled page: %+v, %v; want it fetched again after %v", p, err, before.FetchedAt)
+	}
+
 	var robots string
 	err = client.Hosts(context.Background(), func(h *frontier.HostInfo) error {
 		if h.Host == h0 {
@@ -417,6 +440,20 @@ func TestDaemonAgreesAndSeeds(t *testing.T) {
 	if err != nil || robots != "ok" {
 		t.Errorf("robots state of %s = %q, %v; want ok once fetched", h0, robots, err)
 	}
+}
+
+// reopenReadOnly closes c's store and returns a Local on it opened
+// read-only, closed at cleanup.
+func reopenReadOnly(t *testing.T, c *crawled) *Local {
+	t.Helper()
+	path := c.db.Path()
+	c.db.Close()
+	ro, err := store.Open(path, store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ro.Close() })
+	return NewLocal(ro, c.cfg)
 }
 
 // Seeding a stopped crawl queues the URL on disk; a read-only store
@@ -450,15 +487,39 @@ func TestLocalSeed(t *testing.T) {
 	}); err != nil {
 		t.Error(err)
 	}
-	path := c.db.Path()
-	c.db.Close()
-	ro, err := store.Open(path, store.Options{ReadOnly: true})
+	if _, err := reopenReadOnly(t, c).Seed(ctx, []string{seed}); !errors.Is(err, store.ErrReadOnly) {
+		t.Errorf("seed on a read-only store: %v; want ErrReadOnly", err)
+	}
+}
+
+// Recrawling a stopped crawl queues a finished URL again on disk, leaves
+// a queued one waiting and an unseen one out; a read-only store refuses.
+func TestLocalRecrawl(t *testing.T) {
+	c := crawlSite(t, "127.0.1.116")
+	local := NewLocal(c.db, c.cfg)
+	ctx := context.Background()
+	done := "http://" + c.site.Hosts()[1] + "/p/1"
+	before, err := local.Stats(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ro.Close()
-	if _, err := NewLocal(ro, c.cfg).Seed(ctx, []string{seed}); !errors.Is(err, store.ErrReadOnly) {
-		t.Errorf("seed on a read-only store: %v; want ErrReadOnly", err)
+	if _, err := local.Recrawl(ctx, nil); !errors.Is(err, ErrInvalid) {
+		t.Errorf("no URLs: %v; want ErrInvalid", err)
+	}
+	for i, want := range []crawl.RecrawlResult{{Queued: 1, Unknown: 1}, {Waiting: 1, Unknown: 1}} {
+		if res, err := local.Recrawl(ctx, []string{done, done + "?new"}); err != nil || res != want {
+			t.Fatalf("recrawl %d: %+v, %v; want %+v", i, res, err, want)
+		}
+	}
+	s, err := local.Stats(ctx)
+	if err != nil || s.Queued != 1 || s.Done != before.Done-1 {
+		t.Errorf("stats after the recrawl = %+v, %v; want 1 queued, %d done", s, err, before.Done-1)
+	}
+	if err := c.db.View(func(tx *store.Tx) error { return frontier.Check(tx) }); err != nil {
+		t.Error(err)
+	}
+	if _, err := reopenReadOnly(t, c).Recrawl(ctx, []string{done}); !errors.Is(err, store.ErrReadOnly) {
+		t.Errorf("recrawl on a read-only store: %v; want ErrReadOnly", err)
 	}
 }
 

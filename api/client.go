@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"time"
 
+	"crawler/crawl"
 	"crawler/frontier"
 	"crawler/store"
 )
@@ -150,6 +151,17 @@ func (c *Client) Seed(ctx context.Context, urls []string) (int, error) {
 		return 0, err
 	}
 	return a.Added, nil
+}
+
+// Recrawl implements Querier.
+func (c *Client) Recrawl(ctx context.Context, urls []string) (crawl.RecrawlResult, error) {
+	var a crawl.RecrawlResult
+	body, err := json.Marshal(seedRequest{URLs: urls})
+	if err != nil {
+		return a, err
+	}
+	err = c.call(ctx, http.MethodPost, "/v1/recrawl", nil, body, &a)
+	return a, err
 }
 
 // Export implements Querier.

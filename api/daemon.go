@@ -153,8 +153,16 @@ func (d *Daemon) Hosts(ctx context.Context, fn func(*frontier.HostInfo) error) e
 // Seed implements Querier: the running engine adds the seeds and starts
 // fetching them.
 func (d *Daemon) Seed(ctx context.Context, urls []string) (int, error) {
-	if err := checkSeeds(urls); err != nil {
+	if err := checkURLs("seed", urls); err != nil {
 		return 0, err
 	}
 	return d.eng.AddSeeds(ctx, urls)
+}
+
+// Recrawl implements Querier: the running engine queues the URLs again.
+func (d *Daemon) Recrawl(ctx context.Context, urls []string) (crawl.RecrawlResult, error) {
+	if err := checkURLs("recrawl", urls); err != nil {
+		return crawl.RecrawlResult{}, err
+	}
+	return d.eng.Recrawl(ctx, urls)
 }

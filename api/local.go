@@ -70,23 +70,48 @@ func (l *Local) Hosts(ctx context.Context, fn func(*frontier.HostInfo) error) er
 // Seed implements Querier for a stopped crawl: it opens the frontier in
 // the database (which must be open read-write), adds the seeds, and closes
 // it again. The next `crawler run` fetches them.
-func (l *Local) Seed(ctx context.Context, urls []string) (int, error) {
-	if err := checkSeeds(urls); err != nil {
+func (l *Local) Seed(ctx context.Context, urls []string) (n int, err error) {
+	if err := checkURLs("seed", urls); err != nil {
 		return 0, err
 	}
+	err = l.withEngine("seed", func(eng *crawl.Engine) (err error) {
+		n, err = eng.AddSeeds(ctx, urls)
+		return err
+	})
+	return n, err
+}
+
+// Recrawl implements Querier for a stopped crawl, as Seed does: the next
+// `crawler run` fetches the URLs. The robots.txt of a disallowed URL's
+// origin is the one that run has: its stored copy while under a day old.
+func (l *Local) Recrawl(ctx context.Context, urls []string) (res crawl.RecrawlResult, err error) {
+	if err := checkURLs("recrawl", urls); err != nil {
+		return res, err
+	}
+	err = l.withEngine("recrawl", func(eng *crawl.Engine) (err error) {
+		res, err = eng.Recrawl(ctx, urls)
+		return err
+	})
+	return res, err
+}
+
+// withEngine runs fn with an engine over the stopped crawl's database
+// (open read-write), never run, closed after: its frontier commits what
+// fn did.
+func (l *Local) withEngine(verb string, fn func(*crawl.Engine) error) error {
 	if l.db.ReadOnly() {
-		return 0, fmt.Errorf("seed a stopped crawl: %w", store.ErrReadOnly)
+		return fmt.Errorf("%s a stopped crawl: %w", verb, store.ErrReadOnly)
 	}
 	if l.cfg == nil {
-		return 0, fmt.Errorf("seed a stopped crawl: no configuration: %w", ErrInvalid)
+		return fmt.Errorf("%s a stopped crawl: no configuration: %w", verb, ErrInvalid)
 	}
 	eng, err := crawl.New(crawl.Options{Config: l.cfg, DB: l.db, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
-		return 0, fmt.Errorf("seed a stopped crawl: %w", err)
+		return fmt.Errorf("%s a stopped crawl: %w", verb, err)
 	}
-	n, err := eng.AddSeeds(ctx, urls)
+	err = fn(eng)
 	if cerr := eng.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("seed a stopped crawl: close frontier: %w", cerr)
+		err = fmt.Errorf("%s a stopped crawl: close frontier: %w", verb, cerr)
 	}
-	return n, err
+	return err
 }

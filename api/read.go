@@ -380,14 +380,15 @@ func (r reader) readHosts() ([]*frontier.HostInfo, error) {
 	return hosts, err
 }
 
-// checkSeeds validates seed URLs before anything is added.
-func checkSeeds(urls []string) error {
+// checkURLs validates the URLs of verb (seed, recrawl) before anything is
+// done with any of them.
+func checkURLs(verb string, urls []string) error {
 	if len(urls) == 0 {
-		return fmt.Errorf("seed: no URLs: %w", ErrInvalid)
+		return fmt.Errorf("%s: no URLs: %w", verb, ErrInvalid)
 	}
 	for _, raw := range urls {
 		if _, err := canonicalURL(raw); err != nil {
-			return fmt.Errorf("seed: %w", err)
+			return fmt.Errorf("%s: %w", verb, err)
 		}
 	}
 	return nil

@@ -24,7 +24,7 @@ import (
 // (sizeof(sun_path) - 1).
 const maxSocketPath = 107
 
-// maxSeedRequest bounds the body of a seed request.
+// maxSeedRequest bounds the body of a seed or recrawl request.
 const maxSeedRequest = 16 << 20
 
 // ServerOptions configures a Server.
@@ -182,7 +182,8 @@ type line struct {
 	End    bool                `json:"end,omitempty"`
 }
 
-// seedRequest and seedAnswer are the seed endpoint's bodies.
+// seedRequest and seedAnswer are the seed endpoint's bodies; the recrawl
+// endpoint takes a seedRequest too, and answers a crawl.RecrawlResult.
 type seedRequest struct {
 	URLs []string `json:"urls"`
 }
@@ -204,6 +205,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /v1/hosts", s.hosts)
 	mux.HandleFunc("GET /v1/queue", s.queue)
 	mux.HandleFunc("POST /v1/seed", s.seed)
+	mux.HandleFunc("POST /v1/recrawl", s.recrawl)
 	mux.HandleFunc("GET /v1/export", s.export)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fmt.Errorf("no endpoint %s %s: %w", r.Method, r.URL.Path, ErrInvalid))
@@ -260,17 +262,40 @@ func (s *Server) hosts(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) seed(w http.ResponseWriter, r *http.Request) {
-	var req seedRequest
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxSeedRequest)).Decode(&req); err != nil {
-		s.fail(w, r, fmt.Errorf("seed request: %v: %w", err, ErrInvalid))
+	urls, ok := s.urlsRequest(w, r, "seed")
+	if !ok {
 		return
 	}
-	n, err := s.q.Seed(r.Context(), req.URLs)
+	n, err := s.q.Seed(r.Context(), urls)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, seedAnswer{Added: n})
+}
+
+func (s *Server) recrawl(w http.ResponseWriter, r *http.Request) {
+	urls, ok := s.urlsRequest(w, r, "recrawl")
+	if !ok {
+		return
+	}
+	res, err := s.q.Recrawl(r.Context(), urls)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// urlsRequest decodes the URLs of a seed or recrawl request; on error it
+// has answered.
+func (s *Server) urlsRequest(w http.ResponseWriter, r *http.Request, verb string) ([]string, bool) {
+	var req seedRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxSeedRequest)).Decode(&req); err != nil {
+		s.fail(w, r, fmt.Errorf("%s request: %v: %w", verb, err, ErrInvalid))
+		return nil, false
+	}
+	return req.URLs, true
 }
 
 func (s *Server) export(w http.ResponseWriter, r *http.Request) {

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"crawler/api"
 	"crawler/store"
@@ -35,9 +36,8 @@ its socket, or read the database file when it is stopped.`,
 
 func newPagesListCmd(g *globals) *cobra.Command {
 	var (
-		f             api.PageFilter
-		status        int
-		since, format string
+		pf     pageFilterFlags
+		format string
 	)
 	cmd := &cobra.Command{
 		Use:   "list",
@@ -57,15 +57,9 @@ UTC), or a duration meaning that long ago (90m, 24h).`,
 			if err := checkFormat(format, "table", "jsonl"); err != nil {
 				return err
 			}
-			if cmd.Flags().Changed("status") {
-				f.Status = &status
-			}
-			if since != "" {
-				t, err := parseSince(since, time.Now())
-				if err != nil {
-					return err
-				}
-				f.Since = t
+			f, err := pf.filter(cmd.Flags())
+			if err != nil {
+				return err
 			}
 			if f.Limit < 0 {
 				return usageErr(errors.New("--limit must be >= 0"))
@@ -77,13 +71,54 @@ UTC), or a duration meaning that long ago (90m, 24h).`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.Host, "host", "", `only pages of this host ("host" or "host:port")`)
-	fl.IntVar(&status, "status", 0, "only pages with this final HTTP status (0: no response)")
-	fl.StringVar(&f.Prefix, "prefix", "", "only URLs starting with this prefix")
-	fl.StringVar(&since, "since", "", "only pages fetched since this time or duration ago")
-	fl.IntVar(&f.Limit, "limit", 0, "stop after this many pages (0: no limit)")
+	pf.register(fl)
+	fl.IntVar(&pf.f.Limit, "limit", 0, "stop after this many pages (0: no limit)")
 	fl.StringVar(&format, "format", "table", "output format: table or jsonl")
 	return cmd
+}
+
+// pageFilterFlags are the page filters of pages list and recrawl.
+type pageFilterFlags struct {
+	f      api.PageFilter
+	status int
+	since  string
+}
+
+// pageFilterNames are the flags register adds.
+var pageFilterNames = []string{"host", "status", "prefix", "since"}
+
+func (p *pageFilterFlags) register(fl *pflag.FlagSet) {
+	fl.StringVar(&p.f.Host, "host", "", `only pages of this host ("host" or "host:port")`)
+	fl.IntVar(&p.status, "status", 0, "only pages with this final HTTP status (0: no response)")
+	fl.StringVar(&p.f.Prefix, "prefix", "", "only URLs starting with this prefix")
+	fl.StringVar(&p.since, "since", "", "only pages fetched since this time or duration ago")
+}
+
+// given reports whether any filter flag of fl was given.
+func (p *pageFilterFlags) given(fl *pflag.FlagSet) bool {
+	for _, name := range pageFilterNames {
+		if fl.Changed(name) {
+			return true
+		}
+	}
+	return false
+}
+
+// filter returns the filter the flags of fl give; a bad --since is a
+// usage error.
+func (p *pageFilterFlags) filter(fl *pflag.FlagSet) (api.PageFilter, error) {
+	f := p.f
+	if fl.Changed("status") {
+		f.Status = &p.status
+	}
+	if p.since != "" {
+		t, err := parseSince(p.since, time.Now())
+		if err != nil {
+			return f, err
+		}
+		f.Since = t
+	}
+	return f, nil
 }
 
 // parseSince reads --since: an RFC 3339 time, a date, or a duration ago.

@@ -37,7 +37,7 @@ any is added: one invalid URL exits 2, naming its line. They are then added
   grep -h '^https://' lists/*.txt | crawler seed --file -`,
 		Args: usageArgs(cobra.ArbitraryArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			urls, err := seedURLs(g, args, file)
+			urls, err := urlArgs(g, "seed", args, file)
 			if err != nil {
 				return err
 			}
@@ -69,12 +69,12 @@ any is added: one invalid URL exits 2, naming its line. They are then added
 	return cmd
 }
 
-// seedURLs returns the seeds of the command line and of file, every one
+// urlArgs returns the URLs of verb's command line and of file, every one
 // checked: an invalid one is a usage error naming it (and its line).
-func seedURLs(g *globals, args []string, file string) ([]string, error) {
+func urlArgs(g *globals, verb string, args []string, file string) ([]string, error) {
 	for _, raw := range args {
 		if _, err := urlnorm.Parse(raw); err != nil {
-			return nil, usageErr(fmt.Errorf("seed %q: %w", raw, err))
+			return nil, usageErr(fmt.Errorf("%s %q: %w", verb, raw, err))
 		}
 	}
 	urls := args
@@ -84,7 +84,7 @@ func seedURLs(g *globals, args []string, file string) ([]string, error) {
 		if file != "-" {
 			f, err := os.Open(file)
 			if err != nil {
-				return nil, usageErr(fmt.Errorf("seed file: %w", err))
+				return nil, usageErr(fmt.Errorf("%s file: %w", verb, err))
 			}
 			defer f.Close()
 			in, name = f, file
@@ -97,7 +97,7 @@ func seedURLs(g *globals, args []string, file string) ([]string, error) {
 				continue
 			}
 			if _, err := urlnorm.Parse(raw); err != nil {
-				return nil, usageErr(fmt.Errorf("seed %s line %d: %q: %w", name, line, raw, err))
+				return nil, usageErr(fmt.Errorf("%s %s line %d: %q: %w", verb, name, line, raw, err))
 			}
 			urls = append(urls, raw)
 		}
@@ -105,11 +105,11 @@ func seedURLs(g *globals, args []string, file string) ([]string, error) {
 			if errors.Is(err, bufio.ErrTooLong) {
 				err = fmt.Errorf("a line is longer than a URL may be (%d bytes)", urlnorm.MaxLength)
 			}
-			return nil, usageErr(fmt.Errorf("seed %s: %w", name, err))
+			return nil, usageErr(fmt.Errorf("%s %s: %w", verb, name, err))
 		}
 	}
 	if len(urls) == 0 {
-		return nil, usageErr(errors.New("seed: no URLs (give some, or --file)"))
+		return nil, usageErr(fmt.Errorf("%s: no URLs (give some, or --file)", verb))
 	}
 	return urls, nil
 }
