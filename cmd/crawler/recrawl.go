@@ -38,7 +38,8 @@ are not added ("crawler seed" adds them).
 Name the URLs (arguments, or --file, one per line, "-" for standard input), or
 select stored pages with the filters of "crawler pages list": --host, --status,
 --prefix, --since, and --failed for pages whose record holds an error. --all
-selects every stored page. A filter that selects nothing exits 1.`,
+selects every stored page. A filter that selects nothing exits 1. Disallowed
+URLs have no page record (they were never requested): name them.`,
 		Example: `  crawler recrawl https://example.com/ https://example.com/news
   crawler recrawl --host example.com --failed      # after the site's outage
   crawler recrawl --host example.com --status 404
