@@ -181,13 +181,21 @@ type Fetch struct {
 	// HostFailureThreshold is how many consecutive failures open a host's
 	// circuit breaker. Default 10; 0 = off.
 	HostFailureThreshold int `yaml:"host_failure_threshold"`
-	// HostLimits overrides PerHostDelay and PerHostConcurrency for the
-	// hosts it names (as Scrapy's DOWNLOAD_SLOTS): a fragile site crawled
-	// more gently, a site of one's own faster. Default none.
+	// Headers are sent with every request, robots.txt included, each
+	// "Name: value" as curl -H takes it ("Accept-Language: en"). Headers
+	// the crawler or the HTTP stack sets (User-Agent: use UserAgent;
+	// Accept-Encoding, If-None-Match, Host, Connection, ...) are refused,
+	// and so are Authorization and Cookie: credentials go in the
+	// HostLimits entry of the host they are for. Default none.
+	Headers []string `yaml:"headers"`
+	// HostLimits overrides PerHostDelay, PerHostConcurrency and Headers
+	// for the hosts it names (as Scrapy's DOWNLOAD_SLOTS): a fragile site
+	// crawled more gently, a site of one's own faster, or with a login.
+	// Default none.
 	HostLimits []HostLimit `yaml:"host_limits"`
 }
 
-// HostLimit is one host's politeness limits.
+// HostLimit is one host's politeness limits and request headers.
 type HostLimit struct {
 	// Host is "host" or "host:port", as in scope.allowed_hosts.
 	Host string `yaml:"host"`
@@ -198,6 +206,12 @@ type HostLimit struct {
 	// Concurrency replaces fetch.per_host_concurrency for the host; 0
 	// keeps it. Must be <= fetch.concurrency.
 	Concurrency int `yaml:"concurrency"`
+	// Headers are sent with the host's requests only (robots.txt
+	// included), over fetch.headers: a name in both takes the values
+	// given here. Authorization and Cookie are allowed here. A request
+	// redirected to another host does not carry them: each hop is a
+	// request of its own host. Default none.
+	Headers []string `yaml:"headers"`
 }
 
 // HostLimitSet returns HostLimits by canonical host (nil for none),

@@ -195,6 +195,14 @@ func (c *Config) applyDefaults() {
 	if len(c.Fetch.HostLimits) == 0 {
 		c.Fetch.HostLimits = nil
 	}
+	if len(c.Fetch.Headers) == 0 {
+		c.Fetch.Headers = nil
+	}
+	for i := range c.Fetch.HostLimits {
+		if l := &c.Fetch.HostLimits[i]; len(l.Headers) == 0 {
+			l.Headers = nil
+		}
+	}
 	if len(c.Extract) == 0 {
 		c.Extract = nil
 	}

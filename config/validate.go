@@ -243,7 +243,9 @@ func (f *Fetch) validate(v *validator) {
 			v.fail(path+".concurrency", "must be >= 0 (0: fetch.per_host_concurrency) and <= fetch.concurrency (%d), got %d",
 				f.Concurrency, l.Concurrency)
 		}
+		validateHeaders(v, path+".headers", l.Headers, true)
 	}
+	validateHeaders(v, "fetch.headers", f.Headers, false)
 }
 
 // validateBodyMemory checks that a bounded fetch.body_memory cannot

@@ -284,8 +284,11 @@ func (e *Engine) rules() *extract.Set { return e.extractp.Load() }
 
 // newClient builds the HTTP client for cfg.
 func newClient(cfg *config.Config, allowed ...netip.Prefix) *fetcher.Client {
+	header, hostHeader := cfg.Fetch.RequestHeaders()
 	return fetcher.New(fetcher.Options{
 		UserAgent:             cfg.Fetch.UserAgent,
+		Header:                header,
+		HostHeader:            hostHeader,
 		Timeout:               cfg.Fetch.Timeout,
 		MaxBodyBytes:          cfg.Fetch.MaxBodyBytes,
 		AllowPrivateAddresses: cfg.Fetch.AllowPrivateAddresses,

@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,6 +44,15 @@ type Options struct {
 	// reading the body. It is applied in addition to any deadline on the
 	// caller's context. Default (zero or negative): 30s.
 	Timeout time.Duration
+	// Header is sent with every request; a header the request sets
+	// itself (Request.Header, User-Agent, Accept-Encoding) replaces it.
+	// Default none.
+	Header http.Header
+	// HostHeader holds more headers per host, keyed as a canonical URL
+	// carries it ("example.com", "example.com:8080": lowercase, no default
+	// port); they go only with requests to that host and replace Header's
+	// of the same name. Default none.
+	HostHeader map[string]http.Header
 	// MaxBodyBytes caps the decoded body. Longer bodies are cut and
 	// Response.Truncated is set. Request.MaxBodyBytes overrides it per
 	// request. Default (zero or negative): 10 MiB.
@@ -94,6 +104,8 @@ type Client struct {
 	topUps       map[int64]int // bytes waited for by top-ups in progress -> how many
 	topUpHeld    int64         // bytes held by the fetches waiting for those top-ups
 	userAgent    string
+	header       http.Header
+	hostHeader   map[string]http.Header
 	timeout      time.Duration
 	maxBodyBytes int64
 	transport    *http.Transport
@@ -146,6 +158,8 @@ func New(opts Options) *Client {
 	}
 	c := &Client{
 		userAgent:    opts.UserAgent,
+		header:       opts.Header.Clone(),
+		hostHeader:   cloneHostHeader(opts.HostHeader),
 		timeout:      opts.Timeout,
 		maxBodyBytes: opts.MaxBodyBytes,
 		transport:    transport,
@@ -162,4 +176,16 @@ func New(opts Options) *Client {
 // new connections as needed.
 func (c *Client) Close() {
 	c.transport.CloseIdleConnections()
+}
+
+// cloneHostHeader deep-copies per-host headers; nil for none.
+func cloneHostHeader(m map[string]http.Header) map[string]http.Header {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]http.Header, len(m))
+	for host, h := range m {
+		out[strings.ToLower(host)] = h.Clone()
+	}
+	return out
 }

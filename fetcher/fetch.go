@@ -96,8 +96,10 @@ func (c *Client) Fetch(ctx context.Context, req *Request) (*Response, error) {
 	if err != nil {
 		return nil, &Error{URL: req.URL.Redacted(), Kind: KindInvalidURL, Err: err}
 	}
-	for k, vs := range req.Header {
-		hreq.Header[k] = append([]string(nil), vs...)
+	for _, h := range []http.Header{c.header, c.hostHeader[strings.ToLower(req.URL.Host)], req.Header} {
+		for k, vs := range h { // later ones replace: the host's, then the request's
+			hreq.Header[k] = append([]string(nil), vs...)
+		}
 	}
 	if hreq.Header.Get("User-Agent") == "" {
 		hreq.Header.Set("User-Agent", c.userAgent)

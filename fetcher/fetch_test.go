@@ -68,6 +68,36 @@ func TestFetchDefaultUserAgentAndOverride(t *testing.T) {
 	}
 }
 
+// Options.Header goes with every request, Options.HostHeader only with
+// its host's, over it; the request's own headers win over both.
+func TestFetchConfiguredHeaders(t *testing.T) {
+	var seen [2]atomic.Value
+	handler := func(i int) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen[i].Store(r.Header.Clone()) })
+	}
+	a, b := newServer(t, handler(0)), newServer(t, handler(1))
+	hostA := mustParse(t, a.URL).Host
+	c := newClient(t, Options{
+		Header:     http.Header{"Accept-Language": {"en"}, "X-Team": {"all"}},
+		HostHeader: map[string]http.Header{strings.ToUpper(hostA): {"Authorization": {"Bearer s3cret"}, "X-Team": {"a"}}},
+	})
+	get(t, c, a.URL)
+	get(t, c, b.URL)
+	ha, hb := seen[0].Load().(http.Header), seen[1].Load().(http.Header)
+	if ha.Get("Authorization") != "Bearer s3cret" || ha.Get("X-Team") != "a" || ha.Get("Accept-Language") != "en" {
+		t.Errorf("host A got %v; want its own Authorization and X-Team over the common headers", ha)
+	}
+	if hb.Get("Authorization") != "" || hb.Get("X-Team") != "all" || hb.Get("Accept-Language") != "en" {
+		t.Errorf("host B got %v; want the common headers only", hb)
+	}
+	if _, err := c.Fetch(context.Background(), &Request{URL: mustParse(t, a.URL), Header: http.Header{"X-Team": {"req"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := seen[0].Load().(http.Header).Values("X-Team"); len(got) != 1 || got[0] != "req" {
+		t.Errorf("X-Team = %q; want the request's own", got)
+	}
+}
+
 func TestFetchErrorStatusesAreResults(t *testing.T) {
 	for _, code := range []int{404, 410, 503} {
 		srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

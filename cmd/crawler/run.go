@@ -91,6 +91,7 @@ func runDaemon(ctx context.Context, g *globals, exitWhenIdle bool) error {
 		return err
 	}
 	log := newLogger(cfg.Log, g)
+	warnExposedCredentials(g.configPath, cfg, log)
 	defer tuneGC(cfg.MemoryLimit, log)()
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return dataError{fmt.Errorf("data_dir: %w", err)}
@@ -200,7 +201,21 @@ func reloadConfig(ctx context.Context, eng *crawl.Engine, path string, log *slog
 		eng.RecordReloadFailure(err)
 		return
 	}
+	warnExposedCredentials(path, next, log)
 	_ = eng.Reload(ctx, next)
+}
+
+// warnExposedCredentials logs a warning when cfg, read from path, sends
+// credentials (fetch.host_limits headers) and the file is readable by
+// others than its owner.
+func warnExposedCredentials(path string, cfg *config.Config, log *slog.Logger) {
+	if !cfg.Fetch.SendsCredentials() {
+		return
+	}
+	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
+		log.Warn("the config holds credentials (Authorization or Cookie headers) and others may read it: chmod 600 it",
+			"path", path, "mode", fmt.Sprintf("%04o", st.Mode().Perm()))
+	}
 }
 
 // tuneGC trades memory for CPU the way the config asks: with a soft heap

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"crawler/config"
 	"crawler/crawl"
 	"crawler/frontier"
 	"crawler/internal/testsite"
@@ -133,5 +135,35 @@ func TestRunCPUProfile(t *testing.T) {
 	code, _, stderr := run(t, "run", "--config", path, "--exit-when-idle", "--cpuprofile", filepath.Join(dir, "no", "such", "dir", "cpu.pprof"))
 	if code != exitUsage || !strings.Contains(stderr, "--cpuprofile") {
 		t.Fatalf("unwritable profile: exit %d, stderr %q; want 2 naming the flag", code, stderr)
+	}
+}
+
+// A config that sends credentials and that others may read draws a
+// warning naming it; one readable by its owner only, or without
+// credentials, does not.
+func TestWarnExposedCredentials(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "crawler.yaml")
+	for _, c := range []struct {
+		headers []string
+		mode    os.FileMode
+		warn    bool
+	}{
+		{[]string{"Cookie: s=1"}, 0o644, true},
+		{[]string{"Cookie: s=1"}, 0o600, false},
+		{[]string{"X-Team: crawl"}, 0o644, false},
+	} {
+		if err := os.WriteFile(path, nil, c.mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(path, c.mode); err != nil {
+			t.Fatal(err)
+		}
+		cfg := config.Default()
+		cfg.Fetch.HostLimits = []config.HostLimit{{Host: "a.test", Headers: c.headers}}
+		var buf bytes.Buffer
+		warnExposedCredentials(path, cfg, slog.New(slog.NewTextHandler(&buf, nil)))
+		if got := strings.Contains(buf.String(), "chmod 600"); got != c.warn || c.warn && !strings.Contains(buf.String(), "0644") {
+			t.Errorf("headers %q, mode %04o: logged %q; want a warning %v", c.headers, c.mode, buf.String(), c.warn)
+		}
 	}
 }

@@ -1,0 +1,59 @@
+package config
+
+import (
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// fetch.headers and a host_limits entry's headers parse as curl -H lines
+// into canonical names, the host's over the global ones; a malformed
+// line, a header the crawler sets itself, and a credential outside a
+// host's entry are each reported at their field and line.
+func TestRequestHeaders(t *testing.T) {
+	c, err := Parse([]byte("fetch:\n  headers: ['accept-language: en', 'X-Team:  crawl ', 'X-Team: two']\n" +
+		"  host_limits:\n    - {host: A.Test, headers: ['Authorization: Bearer s3cret', 'x-team: mine']}\n    - {host: b.test, concurrency: 1}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, perHost := c.Fetch.RequestHeaders()
+	if want := (http.Header{"Accept-Language": {"en"}, "X-Team": {"crawl", "two"}}); !reflect.DeepEqual(all, want) {
+		t.Errorf("fetch.headers = %v; want %v", all, want)
+	}
+	if want := map[string]http.Header{"a.test": {"Authorization": {"Bearer s3cret"}, "X-Team": {"mine"}}}; !reflect.DeepEqual(perHost, want) {
+		t.Errorf("per host = %v; want %v", perHost, want)
+	}
+
+	in := "fetch:\n  headers:\n" +
+		"    - 'no colon'\n" + // line 3
+		"    - 'Bad Name: x'\n" + // line 4
+		"    - 'User-Agent: other'\n" + // line 5
+		"    - 'Cookie: a=b'\n" + // line 6
+		"    - \"X-Ok: \\u0001\"\n" + // line 7
+		"  host_limits:\n" +
+		"    - {host: a.test, headers: ['Accept-Encoding: identity', 'Cookie: a=b']}\n" // line 9
+	errs := configErrors(t, mustFail(t, in))
+	want := map[string]string{
+		"fetch.headers[0]":                "want \"Name: value\"",
+		"fetch.headers[1]":                "not a header name",
+		"fetch.headers[2]":                "fetch.user_agent",
+		"fetch.headers[3]":                "host_limits entry",
+		"fetch.headers[4]":                "control character",
+		"fetch.host_limits[0].headers[0]": "Accept-Encoding cannot be set",
+	}
+	lines := map[string]int{"fetch.headers[0]": 3, "fetch.headers[1]": 4, "fetch.headers[2]": 5, "fetch.headers[3]": 6,
+		"fetch.headers[4]": 7, "fetch.host_limits[0].headers[0]": 9}
+	if len(errs) != len(want) {
+		t.Fatalf("got %d errors, want %d: %v", len(errs), len(want), errs)
+	}
+	for _, e := range errs {
+		if s, ok := want[e.Field]; !ok || !strings.Contains(e.Error(), s) || e.Line != lines[e.Field] {
+			t.Errorf("unexpected error %v (field %q line %d)", e, e.Field, e.Line)
+		}
+	}
+	var none Fetch
+	if all, perHost := none.RequestHeaders(); all != nil || perHost != nil {
+		t.Errorf("no headers: %v, %v; want nil", all, perHost)
+	}
+}
