@@ -76,9 +76,10 @@ type Querier interface {
 	// nothing.
 	Recrawl(ctx context.Context, urls []string) (crawl.RecrawlResult, error)
 
-	// Export calls fn for every stored page, in URL order, with its
-	// decompressed body (nil when none is stored).
-	Export(ctx context.Context, fn func(p *store.Page, body []byte) error) error
+	// Export calls fn for every stored page that matches f, in URL order,
+	// with its decompressed body (nil when none is stored). A page f
+	// leaves out has its body left unread.
+	Export(ctx context.Context, f PageFilter, fn func(p *store.Page, body []byte) error) error
 }
 
 // Compile-time checks that every backend implements Querier.

@@ -195,16 +195,24 @@ func answers(t *testing.T, q Querier, c *crawled, live bool) map[string]string {
 	}
 	out["hosts"] = strings.Join(hosts, "\n")
 
-	var exported []string
-	err = q.Export(ctx, func(p *store.Page, body []byte) error {
-		sum := sha256.Sum256(body)
-		exported = append(exported, fmt.Sprintf("%s %d %s", p.URL, len(body), hex.EncodeToString(sum[:])))
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+	export := func(name string, f PageFilter) {
+		var exported []string
+		err := q.Export(ctx, f, func(p *store.Page, body []byte) error {
+			sum := sha256.Sum256(body)
+			exported = append(exported, fmt.Sprintf("%s %d %s", p.URL, len(body), hex.EncodeToString(sum[:])))
+			return nil
+		})
+		if err != nil {
+			out[name] = errText(err)
+			return
+		}
+		out[name] = strings.Join(exported, "\n")
 	}
-	out["export"] = strings.Join(exported, "\n")
+	export("export", PageFilter{})
+	export("export host status", PageFilter{Host: h[1], Status: intp(200)})
+	export("export prefix limit", PageFilter{Prefix: "http://" + h[0] + "/p/1", Limit: 2})
+	export("export since future", PageFilter{Since: time.Now().Add(time.Hour)})
+	export("export bad host", PageFilter{Host: "a b"})
 	return out
 }
 
@@ -324,6 +332,16 @@ func checkAnswers(t *testing.T, a map[string]string, c *crawled) {
 		if strings.Contains(l, " 0 ") {
 			t.Errorf("export without a body: %s", l)
 		}
+	}
+	host := lines(a["export host status"])
+	if len(host) != sitePages+1 || strings.Count(a["export host status"], "http://"+h[1]+"/") != len(host) {
+		t.Errorf("export host status: %q; want the %d pages of %s", host, sitePages+1, h[1])
+	}
+	if ex := lines(a["export prefix limit"]); len(ex) != 2 || !strings.HasPrefix(ex[0], "http://"+h[0]+"/p/1 ") {
+		t.Errorf("export prefix limit: %q; want the first 2 under /p/1", ex)
+	}
+	if a["export since future"] != "" || !strings.HasPrefix(a["export bad host"], "error invalid") {
+		t.Errorf("export since future = %q, bad host = %q", a["export since future"], a["export bad host"])
 	}
 }
 
@@ -542,7 +560,7 @@ func TestStreamStopsAtCallbackError(t *testing.T) {
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		n = 0
-		err = q.Export(ctx, func(*store.Page, []byte) error {
+		err = q.Export(ctx, PageFilter{}, func(*store.Page, []byte) error {
 			n++
 			cancel()
 			return nil

@@ -165,8 +165,8 @@ func (c *Client) Recrawl(ctx context.Context, urls []string) (crawl.RecrawlResul
 }
 
 // Export implements Querier.
-func (c *Client) Export(ctx context.Context, fn func(*store.Page, []byte) error) error {
-	return c.stream(ctx, "/v1/export", nil, func(l *line) error {
+func (c *Client) Export(ctx context.Context, f PageFilter, fn func(*store.Page, []byte) error) error {
+	return c.stream(ctx, "/v1/export", encodeFilter(f), func(l *line) error {
 		if l.Page == nil {
 			return fmt.Errorf("export: line without a page: %w", ErrProtocol)
 		}

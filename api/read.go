@@ -100,10 +100,10 @@ func (r reader) scan(ctx context.Context, prefix string, pick picker, emit func(
 
 // limited wraps fn to return errLimit once it has been called limit
 // times (limit <= 0: never).
-func limited(limit int, fn func(*store.Page) error) func(*store.Page, []byte) error {
+func limited(limit int, fn func(*store.Page, []byte) error) func(*store.Page, []byte) error {
 	n := 0
-	return func(p *store.Page, _ []byte) error {
-		if err := fn(p); err != nil {
+	return func(p *store.Page, body []byte) error {
+		if err := fn(p, body); err != nil {
 			return err
 		}
 		n++
@@ -115,16 +115,22 @@ func limited(limit int, fn func(*store.Page) error) func(*store.Page, []byte) er
 }
 
 func (r reader) ListPages(ctx context.Context, f PageFilter, fn func(*store.Page) error) error {
+	match := func(_ *store.Tx, p *store.Page) (bool, []byte, int, error) {
+		return f.match(p), nil, 0, nil
+	}
+	return r.scanFiltered(ctx, f, match, func(p *store.Page, _ []byte) error { return fn(p) })
+}
+
+// scanFiltered scans the key ranges f selects (its host and prefix) with
+// pick, which must apply f.match, and stops after f.Limit pages.
+func (r reader) scanFiltered(ctx context.Context, f PageFilter, pick picker, fn func(*store.Page, []byte) error) error {
 	prefixes, err := f.prefixes()
 	if err != nil {
 		return err
 	}
-	match := func(_ *store.Tx, p *store.Page) (bool, []byte, int, error) {
-		return f.match(p), nil, 0, nil
-	}
 	emit := limited(f.Limit, fn) // one counter over every prefix
 	for _, pfx := range prefixes {
-		if err := r.scan(ctx, pfx, match, emit); err != nil {
+		if err := r.scan(ctx, pfx, pick, emit); err != nil {
 			if errors.Is(err, errLimit) {
 				return nil
 			}
@@ -268,7 +274,7 @@ func (r reader) Search(ctx context.Context, text string, limit int, fn func(*sto
 		}
 		return strings.Contains(bodyText(body, isHTML, p.Charset), q), nil, len(body), nil
 	}
-	err := r.scan(ctx, "", pick, limited(limit, fn))
+	err := r.scan(ctx, "", pick, limited(limit, func(p *store.Page, _ []byte) error { return fn(p) }))
 	if errors.Is(err, errLimit) {
 		return nil
 	}
@@ -339,8 +345,11 @@ func rawText(tag string) bool {
 // foldSpace trims s and replaces every run of white space with one space.
 func foldSpace(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-func (r reader) Export(ctx context.Context, fn func(*store.Page, []byte) error) error {
+func (r reader) Export(ctx context.Context, f PageFilter, fn func(*store.Page, []byte) error) error {
 	pick := func(tx *store.Tx, p *store.Page) (bool, []byte, int, error) {
+		if !f.match(p) {
+			return false, nil, 0, nil
+		}
 		body, err := tx.Body(p.URL)
 		if errors.Is(err, store.ErrNotFound) {
 			return true, nil, 0, nil
@@ -350,7 +359,7 @@ func (r reader) Export(ctx context.Context, fn func(*store.Page, []byte) error) 
 		}
 		return true, body, len(body), nil
 	}
-	return r.scan(ctx, "", pick, fn)
+	return r.scanFiltered(ctx, f, pick, fn)
 }
 
 // storeStats fills the totals kept in the store, and the host counts.

@@ -299,8 +299,13 @@ func (s *Server) urlsRequest(w http.ResponseWriter, r *http.Request, verb string
 }
 
 func (s *Server) export(w http.ResponseWriter, r *http.Request) {
+	f, err := decodeFilter(r.URL.Query())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	st := &stream{w: w}
-	err := s.q.Export(r.Context(), func(p *store.Page, body []byte) error { return st.send(&line{Page: p, Body: body}) })
+	err = s.q.Export(r.Context(), f, func(p *store.Page, body []byte) error { return st.send(&line{Page: p, Body: body}) })
 	s.finish(st, r, err)
 }
 

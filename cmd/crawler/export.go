@@ -22,12 +22,17 @@ import (
 )
 
 func newExportCmd(g *globals) *cobra.Command {
-	var format, output, rule string
+	var (
+		format, output, rule string
+		pf                   pageFilterFlags
+	)
 	cmd := &cobra.Command{
 		Use:   "export",
-		Short: "Write every stored page as JSON lines or a WARC file",
+		Short: "Write the stored pages as JSON lines, CSV or a WARC file",
 		Long: `Export writes every stored page, in URL order, to --output (default: standard
-output).
+output), or those the filters of "crawler pages list" select: --host, --status,
+--prefix, and --since for an incremental export (what was fetched since the
+last one).
 
   jsonl  one page record per line (the fields of "pages list --format jsonl").
   csv    with --rule NAME: one row per page the extraction rule matched, a
@@ -46,6 +51,8 @@ A file given with --output is written under a temporary name and renamed when
 complete. On a terminal, stderr shows "exported N/M pages" as it goes.`,
 		Example: `  crawler export --format jsonl > pages.jsonl
   crawler export --format warc --output crawl.warc.gz
+  crawler export --format warc --since 24h --output today.warc.gz
+  crawler export --host example.com --status 200 > example.jsonl
   crawler export --format csv --rule product --output products.csv`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -58,25 +65,33 @@ complete. On a terminal, stderr shows "exported N/M pages" as it goes.`,
 			if format == "warc" && (output == "" || output == "-") && isTerminal(g.stdout) {
 				return usageErr(errors.New("refusing to write a gzipped WARC file to a terminal; use --output FILE"))
 			}
+			f, err := pf.filter(cmd.Flags())
+			if err != nil {
+				return err
+			}
 			q, err := openQuerier(cmd.Context(), g, false)
 			if err != nil {
 				return err
 			}
 			defer q.close()
-			s, err := q.Stats(cmd.Context())
-			if err != nil {
-				return queryErr(err)
+			var total int64 // unknown when filtered
+			if !pf.given(cmd.Flags()) {
+				s, err := q.Stats(cmd.Context())
+				if err != nil {
+					return queryErr(err)
+				}
+				total = s.PagesStored
 			}
 			return writeExport(g, output, func(w io.Writer) error {
-				prog := newExportProgress(g.stderr, s.PagesStored)
+				prog := newExportProgress(g.stderr, total)
 				defer prog.done()
 				if format == "csv" {
-					return exportCSV(cmd.Context(), q, w, rule, prog)
+					return exportCSV(cmd.Context(), q, f, w, rule, prog)
 				}
 				if format == "jsonl" {
 					enc := json.NewEncoder(w)
 					// The records only: no body is decompressed.
-					return queryErr(q.ListPages(cmd.Context(), api.PageFilter{}, func(p *store.Page) error {
+					return queryErr(q.ListPages(cmd.Context(), f, func(p *store.Page) error {
 						prog.add()
 						return enc.Encode(p)
 					}))
@@ -92,7 +107,7 @@ complete. On a terminal, stderr shows "exported N/M pages" as it goes.`,
 					return err
 				}
 				skipped := 0
-				err := q.Export(cmd.Context(), func(p *store.Page, body []byte) error {
+				err := q.Export(cmd.Context(), f, func(p *store.Page, body []byte) error {
 					prog.add()
 					if p.Status < 100 || p.Status > 999 {
 						skipped++
@@ -111,6 +126,7 @@ complete. On a terminal, stderr shows "exported N/M pages" as it goes.`,
 	cmd.Flags().StringVar(&format, "format", "jsonl", "output format: jsonl, warc or csv")
 	cmd.Flags().StringVar(&rule, "rule", "", "extraction rule whose fields the csv export writes")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write to this file instead of standard output")
+	pf.register(cmd.Flags())
 	return cmd
 }
 
@@ -136,7 +152,7 @@ func exportWARCPage(ww *warc.Writer, p *store.Page, body []byte) error {
 }
 
 // exportCSV writes the fields rule extracted, one row per matching page.
-func exportCSV(ctx context.Context, q *querier, w io.Writer, rule string, prog *exportProgress) error {
+func exportCSV(ctx context.Context, q *querier, f api.PageFilter, w io.Writer, rule string, prog *exportProgress) error {
 	var r *config.ExtractRule
 	for i := range q.cfg.Extract {
 		if q.cfg.Extract[i].Name == rule {
@@ -151,7 +167,7 @@ func exportCSV(ctx context.Context, q *querier, w io.Writer, rule string, prog *
 		return usageErr(fmt.Errorf("no extraction rule %q in the config (rules: %s)", rule, strings.Join(names, ", ")))
 	}
 	cw := extract.NewCSVWriter(w, r)
-	err := q.ListPages(ctx, api.PageFilter{}, func(p *store.Page) error {
+	err := q.ListPages(ctx, f, func(p *store.Page) error {
 		prog.add()
 		return cw.Write(p)
 	})
@@ -225,7 +241,16 @@ func (p *exportProgress) add() {
 	}
 	if now := time.Now(); now.Sub(p.last) >= 100*time.Millisecond {
 		p.last = now
-		fmt.Fprintf(p.w, "\rexported %d/%d pages", p.n, max(p.total, p.n))
+		p.print("")
+	}
+}
+
+// print writes the count so far, then end.
+func (p *exportProgress) print(end string) {
+	if p.total > 0 {
+		fmt.Fprintf(p.w, "\rexported %d/%d pages%s", p.n, max(p.total, p.n), end)
+	} else {
+		fmt.Fprintf(p.w, "\rexported %d pages%s", p.n, end)
 	}
 }
 
@@ -235,5 +260,5 @@ func (p *exportProgress) done() {
 		return
 	}
 	p.ended = true
-	fmt.Fprintf(p.w, "\rexported %d/%d pages\n", p.n, max(p.total, p.n))
+	p.print("\n")
 }

@@ -101,14 +101,7 @@ func TestExportWARCRevisitAfter304(t *testing.T) {
 	}
 	defer f.Close()
 	var recs []*warc.Record
-	for r := warc.NewReader(f); ; {
-		rec, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("WARC record %d: %v", len(recs)+1, err)
-		}
+	for _, rec := range warcRecords(t, f) {
 		if rec.Header.Get("WARC-Target-URI") == url {
 			recs = append(recs, rec)
 		}
@@ -178,14 +171,7 @@ func TestExportWARCWithoutCaptureTimeWritesOneResponse(t *testing.T) {
 		t.Fatalf("export: exit %d, %s", code, stderr)
 	}
 	var got []string
-	for r := warc.NewReader(strings.NewReader(out)); ; {
-		rec, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, rec := range warcRecords(t, strings.NewReader(out)) {
 		if rec.Type() != warc.TypeWarcinfo {
 			got = append(got, rec.Type()+" "+rec.Header.Get("WARC-Target-URI")+" "+rec.Header.Get("WARC-Date"))
 		}
@@ -198,5 +184,55 @@ func TestExportWARCWithoutCaptureTimeWritesOneResponse(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("records:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// export takes the filters of pages list: an incremental WARC export
+// holds the pages fetched since the time given, a jsonl one those of a
+// status; an export that selects nothing is an empty one, not an error.
+func TestExportFiltered(t *testing.T) {
+	old, recent := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC), time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	cfg := storeWith(t,
+		&store.Page{URL: "http://127.0.1.139/old", Host: "127.0.1.139", Status: 200, FetchedAt: old},
+		&store.Page{URL: "http://127.0.1.139/new", Host: "127.0.1.139", Status: 200, FetchedAt: recent},
+		&store.Page{URL: "http://127.0.1.139/gone", Host: "127.0.1.139", Status: 404, FetchedAt: recent})
+	code, out, stderr := run(t, "export", "--format", "warc", "--since", "2024-05-31", "--config", cfg)
+	if code != 0 {
+		t.Fatalf("export --since: exit %d, %s", code, stderr)
+	}
+	var got []string
+	for _, rec := range warcRecords(t, strings.NewReader(out)) {
+		if rec.Type() == warc.TypeResponse {
+			got = append(got, rec.Header.Get("WARC-Target-URI"))
+		}
+	}
+	if strings.Join(got, " ") != "http://127.0.1.139/gone http://127.0.1.139/new" {
+		t.Errorf("export --since: records of %q; want the two fetched since", got)
+	}
+	out = mustRun(t, "export", "--format", "jsonl", "--status", "404", "--config", cfg)
+	if strings.Count(out, "\n") != 1 || !strings.Contains(out, `"url":"http://127.0.1.139/gone"`) {
+		t.Errorf("export --status 404: %q; want the one 404", out)
+	}
+	if out := mustRun(t, "export", "--format", "jsonl", "--host", "other.example", "--config", cfg); out != "" {
+		t.Errorf("export of a host with no pages: %q; want nothing", out)
+	}
+	if code, _, _ := run(t, "export", "--since", "someday", "--config", cfg); code != exitUsage {
+		t.Errorf("export --since someday: exit %d; want %d", code, exitUsage)
+	}
+}
+
+// warcRecords reads every record of a WARC file; a bad one fails the test.
+func warcRecords(t *testing.T, in io.Reader) []*warc.Record {
+	t.Helper()
+	var recs []*warc.Record
+	for r := warc.NewReader(in); ; {
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return recs
+		}
+		if err != nil {
+			t.Fatalf("WARC record %d: %v", len(recs)+1, err)
+		}
+		recs = append(recs, rec)
 	}
 }

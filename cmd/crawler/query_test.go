@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -159,23 +158,16 @@ func readWARC(t *testing.T, path string) []string {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	r := warc.NewReader(f)
-	info, err := r.Next()
-	if err != nil || info.Type() != warc.TypeWarcinfo {
-		t.Fatalf("first record: %v, %v; want warcinfo", info, err)
+	recs := warcRecords(t, f)
+	if len(recs) == 0 || recs[0].Type() != warc.TypeWarcinfo {
+		t.Fatalf("first record of %d: want warcinfo", len(recs))
 	}
 	var out []string
-	for {
-		rec, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatalf("WARC record after %d: %v", len(out), err)
-		}
+	for _, rec := range recs[1:] {
 		status := strings.SplitN(string(rec.Block), "\r\n", 2)[0]
 		out = append(out, rec.Header.Get("WARC-Target-URI")+" "+status+" "+rec.Header.Get("WARC-Block-Digest"))
 	}
+	return out
 }
 
 // The acceptance test: every verb answers the same through the running
