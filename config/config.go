@@ -181,6 +181,14 @@ type Fetch struct {
 	// HostFailureThreshold is how many consecutive failures open a host's
 	// circuit breaker. Default 10; 0 = off.
 	HostFailureThreshold int `yaml:"host_failure_threshold"`
+	// Proxy sends every request through a proxy: an http, https or socks5
+	// URL ("http://proxy.internal:3128", with "user:password@" when it
+	// wants them). With AllowPrivateAddresses false the crawler resolves
+	// each request's host first and refuses it when an address is not
+	// public, as it does for its own connections; the proxy itself may be
+	// on any address. Default "" = connect directly (the HTTP_PROXY
+	// environment variables are never used).
+	Proxy string `yaml:"proxy"`
 	// Headers are sent with every request, robots.txt included, each
 	// "Name: value" as curl -H takes it ("Accept-Language: en"). Headers
 	// the crawler or the HTTP stack sets (User-Agent: use UserAgent;

@@ -101,8 +101,14 @@ func (f *Fetch) RequestHeaders() (all http.Header, perHost map[string]http.Heade
 }
 
 // SendsCredentials reports whether a host_limits entry sets Authorization
-// or Cookie: whether the config file holds secrets.
+// or Cookie, or fetch.proxy holds a password: whether the config file
+// holds secrets.
 func (f *Fetch) SendsCredentials() bool {
+	if u := f.ProxyURL(); u != nil {
+		if _, ok := u.User.Password(); ok {
+			return true
+		}
+	}
 	for _, l := range f.HostLimits {
 		for _, line := range l.Headers {
 			if name, _, err := parseHeader(line); err == nil && credentialHeaders[name] {

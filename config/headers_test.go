@@ -57,3 +57,27 @@ func TestRequestHeaders(t *testing.T) {
 		t.Errorf("no headers: %v, %v; want nil", all, perHost)
 	}
 }
+
+// fetch.proxy takes an http, https or socks5 URL of a host and port; a
+// bad one is reported without echoing a password it holds, and one with
+// a password counts as credentials.
+func TestProxy(t *testing.T) {
+	for _, ok := range []string{"http://proxy.internal:3128", "socks5://u:p@10.0.0.1:1080", "HTTPS://p/"} {
+		c, err := Parse([]byte("fetch: {proxy: '" + ok + "'}\n"))
+		if err != nil || c.Fetch.ProxyURL() == nil {
+			t.Errorf("proxy %q: %v; want it accepted", ok, err)
+		}
+	}
+	for _, bad := range []string{"ftp://p:21", "http://", "http://p:3128/path", "proxy:3128", "http://u:s3cret@p q:1", "http://u:s3cret@p:1?x"} {
+		err := mustFail(t, "fetch:\n  proxy: '"+bad+"'\n")
+		errs := configErrors(t, err)
+		if len(errs) != 1 || errs[0].Field != "fetch.proxy" || errs[0].Line != 2 || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("proxy %q: %v; want one fetch.proxy error at line 2, no password", bad, err)
+		}
+	}
+	for proxy, want := range map[string]bool{"http://u:p@p:1": true, "http://u@p:1": false, "": false} {
+		if got := (&Fetch{Proxy: proxy}).SendsCredentials(); got != want {
+			t.Errorf("SendsCredentials with proxy %q = %v; want %v", proxy, got, want)
+		}
+	}
+}

@@ -246,6 +246,11 @@ func (f *Fetch) validate(v *validator) {
 		validateHeaders(v, path+".headers", l.Headers, true)
 	}
 	validateHeaders(v, "fetch.headers", f.Headers, false)
+	if f.Proxy != "" {
+		if _, err := parseProxy(f.Proxy); err != nil {
+			v.fail("fetch.proxy", "%v", err)
+		}
+	}
 }
 
 // validateBodyMemory checks that a bounded fetch.body_memory cannot

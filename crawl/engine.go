@@ -289,6 +289,7 @@ func newClient(cfg *config.Config, allowed ...netip.Prefix) *fetcher.Client {
 		UserAgent:             cfg.Fetch.UserAgent,
 		Header:                header,
 		HostHeader:            hostHeader,
+		Proxy:                 cfg.Fetch.ProxyURL(),
 		Timeout:               cfg.Fetch.Timeout,
 		MaxBodyBytes:          cfg.Fetch.MaxBodyBytes,
 		AllowPrivateAddresses: cfg.Fetch.AllowPrivateAddresses,

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 
@@ -46,5 +47,38 @@ func TestConfiguredRequestHeaders(t *testing.T) {
 				t.Errorf("server %s got Cookie %q, Accept-Language %q; want %q, %q", name, h.Get("Cookie"), h.Get("Accept-Language"), want[0], want[1])
 			}
 		}
+	}
+}
+
+// With fetch.proxy, the crawl's requests, robots.txt included, go through
+// the proxy, which here answers for a host that does not exist.
+func TestCrawlThroughProxy(t *testing.T) {
+	var mu sync.Mutex
+	var asked []string
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		asked = append(asked, r.URL.String())
+		mu.Unlock()
+		switch r.URL.Path {
+		case "/robots.txt":
+			fmt.Fprint(w, "User-agent: *\nDisallow: /private\n")
+		case "/":
+			fmt.Fprint(w, `<html><title>via proxy</title><a href="/next">n</a> <a href="/private">p</a></html>`)
+		default:
+			fmt.Fprint(w, `<html><title>next</title></html>`)
+		}
+	}))
+	defer proxy.Close()
+	cfg := testConfig(t, "http://site.invalid/")
+	cfg.Fetch.Proxy = proxy.URL
+	db := crawlToIdle(t, cfg)
+	if p := page(t, db, "http://site.invalid/"); p.Status != 200 || p.Title != "via proxy" {
+		t.Errorf("seed page: %+v; want it fetched through the proxy", p)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := "http://site.invalid/robots.txt http://site.invalid/ http://site.invalid/next"
+	if got := strings.Join(asked, " "); got != want {
+		t.Errorf("the proxy was asked for %q; want %q", got, want)
 	}
 }

@@ -4,10 +4,12 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
 
+	"code.dny.dev/ssrf"
 	"golang.org/x/sync/semaphore"
 )
 
@@ -72,6 +74,14 @@ type Options struct {
 	// IPv6 destinations. Default none; ignored when AllowPrivateAddresses
 	// is true.
 	AllowedPrefixes []netip.Prefix
+	// Proxy sends every request through this proxy: an http, https or
+	// socks5 URL, with credentials in its user info if it needs them. The
+	// address guard then judges the proxy's address no more (it is the
+	// operator's choice) but each request's target: Fetch resolves its host
+	// before sending and refuses it (KindBlocked) if any of its addresses is
+	// one the guard refuses; the proxy resolves it again on its own.
+	// Default nil: connect directly.
+	Proxy *url.URL
 	// MaxIdleConnsPerHost is how many idle keep-alive connections are kept
 	// per host. Default (zero or negative): 4.
 	MaxIdleConnsPerHost int
@@ -109,6 +119,7 @@ type Client struct {
 	timeout      time.Duration
 	maxBodyBytes int64
 	transport    *http.Transport
+	targetGuard  *ssrf.Guardian   // with a proxy: checks each request's target; nil: none
 	now          func() time.Time // injectable clock for Response.Duration
 }
 
@@ -116,7 +127,8 @@ type Client struct {
 //
 // Redirects are never followed: Fetch hands each request straight to the
 // transport, which does not act on 3xx responses. The transport reuses
-// connections, never uses a proxy, attempts HTTP/2 over TLS, does not
+// connections, uses no proxy but Options.Proxy (never the environment's),
+// attempts HTTP/2 over TLS, does not
 // decompress transparently (Fetch decodes itself, with caps), limits response
 // headers to 64 KiB and bounds the TLS handshake and the wait for response
 // headers by Timeout.
@@ -142,8 +154,15 @@ func New(opts Options) *Client {
 		KeepAlive: 30 * time.Second,
 		Control:   dialControl(opts.AllowPrivateAddresses, opts.AllowedPrefixes...),
 	}
+	var proxy func(*http.Request) (*url.URL, error)
+	var target *ssrf.Guardian
+	if opts.Proxy != nil {
+		proxy = http.ProxyURL(opts.Proxy)
+		dialer.Control = nil
+		target = newGuard(opts.AllowPrivateAddresses, opts.AllowedPrefixes...)
+	}
 	transport := &http.Transport{
-		Proxy:                  nil,
+		Proxy:                  proxy,
 		DialContext:            dialer.DialContext,
 		ForceAttemptHTTP2:      true,
 		DisableCompression:     true,
@@ -163,6 +182,7 @@ func New(opts Options) *Client {
 		timeout:      opts.Timeout,
 		maxBodyBytes: opts.MaxBodyBytes,
 		transport:    transport,
+		targetGuard:  target,
 		now:          time.Now,
 	}
 	if opts.BodyMemory > 0 {

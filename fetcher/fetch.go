@@ -111,6 +111,12 @@ func (c *Client) Fetch(ctx context.Context, req *Request) (*Response, error) {
 		hreq.SetBasicAuth(u.Username(), password)
 	}
 
+	if c.targetGuard != nil {
+		if err := checkTarget(reqCtx, c.targetGuard, net.DefaultResolver, target.Hostname()); err != nil {
+			return nil, fail(err, KindNetwork)
+		}
+	}
+
 	// The transport is called directly rather than through http.Client:
 	// the client would be of no use (no redirects, no cookies, deadline via
 	// ctx) and fails a 3xx whose Location does not parse instead of

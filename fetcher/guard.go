@@ -1,7 +1,9 @@
 package fetcher
 
 import (
+	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
 	"syscall"
@@ -21,6 +23,21 @@ import (
 // ::1, fe80::/10, fc00::/7, :: and ::ffff:0:0/96). Only the port check is
 // disabled, since crawlers legitimately visit sites on other ports.
 func dialControl(allowPrivate bool, allowed ...netip.Prefix) func(network, address string, c syscall.RawConn) error {
+	guard := newGuard(allowPrivate, allowed...)
+	if guard == nil {
+		return nil
+	}
+	return func(network, address string, c syscall.RawConn) error {
+		if err := guard.Safe(network, address, c); err != nil {
+			return fmt.Errorf("%w: %w", ErrBlockedAddress, err)
+		}
+		return nil
+	}
+}
+
+// newGuard returns the address guard dialControl applies: nil when
+// private addresses are allowed.
+func newGuard(allowPrivate bool, allowed ...netip.Prefix) *ssrf.Guardian {
 	if allowPrivate {
 		return nil
 	}
@@ -41,13 +58,31 @@ func dialControl(allowPrivate bool, allowed ...netip.Prefix) func(network, addre
 	if len(v6) > 0 {
 		opts = append(opts, ssrf.WithAllowedV6Prefixes(v6...))
 	}
-	guard := ssrf.New(opts...)
-	return func(network, address string, c syscall.RawConn) error {
-		if err := guard.Safe(network, address, c); err != nil {
-			return fmt.Errorf("%w: %w", ErrBlockedAddress, err)
+	return ssrf.New(opts...)
+}
+
+// checkTarget is the guard for requests sent through a proxy, which
+// connects to the target itself: the dial-time check sees only the
+// proxy. It resolves host (an IP address is taken as it is) and refuses
+// it when the guard refuses any of its addresses, so that a name whose
+// records mix public and private addresses is refused whichever the proxy
+// would pick. The proxy resolves the name again, so its own rules are the
+// last word.
+func checkTarget(ctx context.Context, guard *ssrf.Guardian, resolver *net.Resolver, host string) error {
+	var addrs []netip.Addr
+	if ip, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
+		addrs = []netip.Addr{ip}
+	} else {
+		if addrs, err = resolver.LookupNetIP(ctx, "ip", host); err != nil {
+			return err
 		}
-		return nil
 	}
+	for _, ip := range addrs {
+		if err := guard.SafeAddr(ip.Unmap()); err != nil {
+			return fmt.Errorf("%w: %s is %s: %w", ErrBlockedAddress, host, ip, err)
+		}
+	}
+	return nil
 }
 
 // canonicalIPv4 reports the dotted-quad form of hostname when browsers

@@ -206,14 +206,14 @@ func reloadConfig(ctx context.Context, eng *crawl.Engine, path string, log *slog
 }
 
 // warnExposedCredentials logs a warning when cfg, read from path, sends
-// credentials (fetch.host_limits headers) and the file is readable by
-// others than its owner.
+// credentials (fetch.proxy's password, fetch.host_limits headers) and the
+// file is readable by others than its owner.
 func warnExposedCredentials(path string, cfg *config.Config, log *slog.Logger) {
 	if !cfg.Fetch.SendsCredentials() {
 		return
 	}
 	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
-		log.Warn("the config holds credentials (Authorization or Cookie headers) and others may read it: chmod 600 it",
+		log.Warn("the config holds credentials (a proxy password, Authorization or Cookie headers) and others may read it: chmod 600 it",
 			"path", path, "mode", fmt.Sprintf("%04o", st.Mode().Perm()))
 	}
 }
