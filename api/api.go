@@ -76,6 +76,13 @@ type Querier interface {
 	// nothing.
 	Recrawl(ctx context.Context, urls []string) (crawl.RecrawlResult, error)
 
+	// Backup writes a consistent copy of the crawl's database and value
+	// log into dir, an absolute path on the machine that answers (see
+	// store.DB.Backup), while the crawl runs or not. A relative dir is
+	// ErrInvalid; a dir already holding a database is
+	// store.ErrBackupExists.
+	Backup(ctx context.Context, dir string) (*store.BackupInfo, error)
+
 	// Export calls fn for every stored page that matches f, in URL order,
 	// with its decompressed body (nil when none is stored). A page f
 	// leaves out has its body left unread.

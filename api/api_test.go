@@ -571,3 +571,22 @@ func TestStreamStopsAtCallbackError(t *testing.T) {
 		cancel()
 	}
 }
+
+// Backup over the socket writes the copy the daemon side makes, refuses a
+// relative directory, and carries "exists" back as store.ErrBackupExists.
+func TestBackupOverSocket(t *testing.T) {
+	c := crawlSite(t, "127.0.1.84")
+	client := serve(t, NewLocal(c.db, c.cfg))
+	ctx := context.Background()
+	if _, err := client.Backup(ctx, "relative/dir"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("backup to a relative directory: %v; want ErrInvalid", err)
+	}
+	dir := filepath.Join(t.TempDir(), "b")
+	info, err := client.Backup(ctx, dir)
+	if err != nil || info.DB != filepath.Join(dir, "crawl.db") || info.Pages != int64(len(c.site.PageURLs())) {
+		t.Fatalf("backup: %+v, %v; want every page in %s", info, err, dir)
+	}
+	if _, err := client.Backup(ctx, dir); !errors.Is(err, store.ErrBackupExists) {
+		t.Errorf("a second backup: %v; want store.ErrBackupExists", err)
+	}
+}

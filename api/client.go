@@ -25,7 +25,7 @@ type ClientOptions struct {
 	DialTimeout time.Duration
 
 	// CallTimeout bounds a single-answer call (Ping, GetPage, Stats,
-	// AddSeeds) whose context has no deadline, so that a daemon that
+	// Seed, Recrawl; not Backup) whose context has no deadline, so that a daemon that
 	// accepts a request and never answers cannot hang its caller; the call
 	// then fails with ErrNoAnswer. Streams (ListPages, Search, Hosts,
 	// Export) are not bounded: on a large store they may rightly run long,
@@ -164,6 +164,21 @@ func (c *Client) Recrawl(ctx context.Context, urls []string) (crawl.RecrawlResul
 	return a, err
 }
 
+// Backup implements Querier.
+func (c *Client) Backup(ctx context.Context, dir string) (*store.BackupInfo, error) {
+	body, err := json.Marshal(backupRequest{Dir: dir})
+	if err != nil {
+		return nil, err
+	}
+	var info store.BackupInfo
+	// Not bounded by CallTimeout: copying a large store rightly takes
+	// long; ctx cancels it.
+	if err := c.answer(ctx, http.MethodPost, "/v1/backup", nil, body, &info); err != nil {
+		return nil, err
+	}
+	return &info, nil
+}
+
 // Export implements Querier.
 func (c *Client) Export(ctx context.Context, f PageFilter, fn func(*store.Page, []byte) error) error {
 	return c.stream(ctx, "/v1/export", encodeFilter(f), func(l *line) error {
@@ -227,6 +242,12 @@ func (c *Client) call(ctx context.Context, method, path string, q url.Values, bo
 			}
 		}()
 	}
+	return c.answer(ctx, method, path, q, body, v)
+}
+
+// answer sends a request and decodes its single answer into v, bounded by
+// ctx alone.
+func (c *Client) answer(ctx context.Context, method, path string, q url.Values, body []byte, v any) error {
 	resp, err := c.do(ctx, method, path, q, body)
 	if err != nil {
 		return err

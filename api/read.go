@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
 	"golang.org/x/net/html"
@@ -360,6 +361,14 @@ func (r reader) Export(ctx context.Context, f PageFilter, fn func(*store.Page, [
 		return true, body, len(body), nil
 	}
 	return r.scanFiltered(ctx, f, pick, fn)
+}
+
+// Backup implements Querier for both backends: the store copies itself.
+func (r reader) Backup(ctx context.Context, dir string) (*store.BackupInfo, error) {
+	if !filepath.IsAbs(dir) {
+		return nil, fmt.Errorf("backup directory %q: not an absolute path: %w", dir, ErrInvalid)
+	}
+	return r.db.Backup(ctx, filepath.Clean(dir))
 }
 
 // storeStats fills the totals kept in the store, and the host counts.

@@ -206,6 +206,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /v1/queue", s.queue)
 	mux.HandleFunc("POST /v1/seed", s.seed)
 	mux.HandleFunc("POST /v1/recrawl", s.recrawl)
+	mux.HandleFunc("POST /v1/backup", s.backup)
 	mux.HandleFunc("GET /v1/export", s.export)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fmt.Errorf("no endpoint %s %s: %w", r.Method, r.URL.Path, ErrInvalid))
@@ -296,6 +297,26 @@ func (s *Server) urlsRequest(w http.ResponseWriter, r *http.Request, verb string
 		return nil, false
 	}
 	return req.URLs, true
+}
+
+// backupRequest is the backup endpoint's body; it answers a
+// store.BackupInfo.
+type backupRequest struct {
+	Dir string `json:"dir"`
+}
+
+func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
+	var req backupRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil {
+		s.fail(w, r, fmt.Errorf("backup request: %v: %w", err, ErrInvalid))
+		return
+	}
+	info, err := s.q.Backup(r.Context(), req.Dir)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, info)
 }
 
 func (s *Server) export(w http.ResponseWriter, r *http.Request) {

@@ -25,6 +25,7 @@ var wireCodes = []struct {
 	{"not_found", store.ErrNotFound, http.StatusNotFound},
 	{"invalid", ErrInvalid, http.StatusBadRequest},
 	{"read_only", store.ErrReadOnly, http.StatusConflict},
+	{"backup_exists", store.ErrBackupExists, http.StatusConflict},
 	{"corrupt", store.ErrCorrupt, http.StatusInternalServerError},
 	{"canceled", context.Canceled, http.StatusServiceUnavailable},
 	{"deadline", context.DeadlineExceeded, http.StatusGatewayTimeout},

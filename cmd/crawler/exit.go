@@ -77,6 +77,7 @@ var dataErrors = []struct {
 	{store.ErrLocked, "stop the running crawler first, or query it through its socket"},
 	{store.ErrMissing, "run `crawler run` first, or check data_dir in the config"},
 	{store.ErrCorrupt, "the file was left untouched: move it aside to start a new crawl"},
+	{store.ErrBackupExists, "back up into a new or empty directory; the one there was left untouched"},
 	{api.ErrNoAnswer, "the daemon may be stuck: see its log, or stop it (SIGTERM) and query the file"},
 	// It answered when the command started, and stopped since.
 	{api.ErrNoDaemon, "the daemon stopped meanwhile: run the command again to read the file"},

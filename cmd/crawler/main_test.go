@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -39,6 +40,16 @@ func daemon(t *testing.T, stderr *bytes.Buffer, args ...string) *exec.Cmd {
 		}
 	})
 	return cmd
+}
+
+// stopDaemon stops a daemon with SIGTERM and fails the test unless it
+// exits 0 within d.
+func stopDaemon(t *testing.T, cmd *exec.Cmd, stderr *bytes.Buffer, d time.Duration) {
+	t.Helper()
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	if code := waitExit(t, cmd, d); code != 0 {
+		t.Fatalf("SIGTERM: exit %d; stderr:\n%s", code, stderr.String())
+	}
 }
 
 // run runs Main in-process and returns its exit code, stdout and stderr.

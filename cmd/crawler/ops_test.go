@@ -112,10 +112,7 @@ func TestSIGTERMThenResume(t *testing.T) {
 	var stderr bytes.Buffer
 	cmd := daemon(t, &stderr, "run", "--config", path)
 	waitFor(t, "some requests", 10*time.Second, func() bool { return site.Report().Requests >= 30 })
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	if code := waitExit(t, cmd, 10*time.Second); code != 0 {
-		t.Fatalf("SIGTERM: exit %d; stderr:\n%s", code, stderr.String())
-	}
+	stopDaemon(t, cmd, &stderr, 10*time.Second)
 	cmd = daemon(t, &stderr, "run", "--config", path, "--exit-when-idle")
 	if code := waitExit(t, cmd, 60*time.Second); code != 0 {
 		t.Fatalf("restart: exit %d; stderr:\n%s", code, stderr.String())

@@ -192,10 +192,7 @@ func TestVerbsSameRunningAndStopped(t *testing.T) {
 	}
 	running := verbAnswers(t, cfg, site, dir, "running")
 
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	if code := waitExit(t, cmd, 30*time.Second); code != 0 {
-		t.Fatalf("SIGTERM: exit %d; stderr:\n%s", code, stderr.String())
-	}
+	stopDaemon(t, cmd, &stderr, 30*time.Second)
 	if _, err := os.Lstat(sock); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("socket left behind after a clean stop: %v", err)
 	}

@@ -1,0 +1,138 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// ErrBackupExists is returned by Backup when its directory already holds
+// a database or value log: a backup never overwrites one.
+var ErrBackupExists = errors.New("the backup directory already holds a crawl database")
+
+// BackupInfo describes a backup Backup wrote.
+type BackupInfo struct {
+	DB         string `json:"db"`          // the copy of the bbolt file
+	Values     string `json:"values"`      // the copy of its value log; "" when it holds nothing
+	DBBytes    int64  `json:"db_bytes"`    // size of DB
+	ValueBytes int64  `json:"value_bytes"` // size of Values
+	Pages      int64  `json:"pages"`       // page records in the copy
+}
+
+// Backup writes a consistent copy of the store into dir (created if
+// needed), under the names a data_dir holds: the database file's base
+// name and its value log's. It works on a database open read-write, while
+// writers commit, or read-only: the bbolt file is copied in one read
+// transaction (bbolt's Tx.WriteTo), and the value log up to the end that
+// transaction's meta records, which later commits only append past. A
+// dir that already holds either file is ErrBackupExists. The copies are
+// written under temporary names, synced, then renamed; on failure they
+// are removed. The read transaction lasts as long as the bbolt file's
+// copy (the frontier and the URL index, not the bodies), and copying
+// the log holds no lock at all.
+func (db *DB) Backup(ctx context.Context, dir string) (*BackupInfo, error) {
+	base := filepath.Base(db.path)
+	info := &BackupInfo{DB: filepath.Join(dir, base)}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	if err := refuseExisting(dir, base); err != nil {
+		return nil, err
+	}
+	dbTmp, err := os.CreateTemp(dir, "."+base+".*.partial")
+	if err != nil {
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	tmps := []*os.File{dbTmp}
+	defer func() {
+		for _, f := range tmps {
+			_ = f.Close()
+			_ = os.Remove(f.Name()) // gone already once renamed
+		}
+	}()
+
+	var gen uint64
+	var end int64
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		gen, end = logState(tx.Bucket(bucketMeta))
+		info.Pages = counter(tx.Bucket(bucketMeta), keyPages)
+		n, err := tx.WriteTo(dbTmp)
+		info.DBBytes = n
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("backup: copy %s: %w", db.path, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var valTmp *os.File
+	if end > 0 {
+		if db.values == nil || db.values.f == nil {
+			return nil, fmt.Errorf("backup: the database names %d bytes of value log, and none is open: %w", end, ErrCorrupt)
+		}
+		info.Values = filepath.Join(dir, filepath.Base(valuesPath(db.path, gen)))
+		if valTmp, err = os.CreateTemp(dir, "."+filepath.Base(info.Values)+".*.partial"); err != nil {
+			return nil, fmt.Errorf("backup: %w", err)
+		}
+		tmps = append(tmps, valTmp)
+		src := io.NewSectionReader(db.values.f, 0, end)
+		if info.ValueBytes, err = io.Copy(valTmp, &ctxReader{ctx: ctx, r: src}); err != nil {
+			return nil, fmt.Errorf("backup: copy %s: %w", db.values.path, err)
+		}
+	}
+	for _, f := range tmps {
+		if err := f.Sync(); err != nil {
+			return nil, fmt.Errorf("backup: sync %s: %w", f.Name(), err)
+		}
+	}
+	// The log first: a database copy in place is a backup in place.
+	renames := [][2]string{{dbTmp.Name(), info.DB}}
+	if valTmp != nil {
+		renames = [][2]string{{valTmp.Name(), info.Values}, {dbTmp.Name(), info.DB}}
+	}
+	if err := refuseExisting(dir, base); err != nil {
+		return nil, err
+	}
+	for _, r := range renames {
+		if err := os.Rename(r[0], r[1]); err != nil {
+			return nil, fmt.Errorf("backup: %w", err)
+		}
+	}
+	if err := syncDir(dir); err != nil {
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	return info, nil
+}
+
+// refuseExisting returns ErrBackupExists when dir holds the database file
+// base or one of its value logs.
+func refuseExisting(dir, base string) error {
+	if _, err := os.Lstat(filepath.Join(dir, base)); !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("backup to %s: %w (%s)", dir, ErrBackupExists, base)
+	}
+	logs, _ := filepath.Glob(filepath.Join(dir, base+valuesInfix+"*"))
+	if len(logs) > 0 {
+		return fmt.Errorf("backup to %s: %w (%s)", dir, ErrBackupExists, filepath.Base(logs[0]))
+	}
+	return nil
+}
+
+// ctxReader stops a long copy when ctx ends.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}

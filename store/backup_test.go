@@ -1,0 +1,108 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// A backup taken while a writer keeps committing pages is a consistent
+// database: it passes the store's checks, holds the pages its meta
+// counts, every one with its body; pages committed after it are not in
+// it, and later commits leave it as it was. A second backup into the
+// same directory is refused. A read-only store backs up too.
+func TestBackupWhileWriting(t *testing.T) {
+	path, _, _ := sampleDB(t, 200)
+	db, err := Open(path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+
+	var wg sync.WaitGroup
+	var stop atomic.Bool
+	var written atomic.Int64
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; !stop.Load(); i++ {
+			err := db.Update(func(tx *Tx) error {
+				u := fmt.Sprintf("http://example.com/new/%d", i)
+				if err := tx.PutPage(&Page{URL: u, Host: "example.com", Status: 200}); err != nil {
+					return err
+				}
+				return tx.PutBody(u, db.CompressBody(fmt.Appendf(nil, "new body %d", i)))
+			})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			written.Add(1)
+		}
+	}()
+	for written.Load() < 20 {
+		runtime.Gosched()
+	}
+	dir := filepath.Join(t.TempDir(), "backup")
+	info, err := db.Backup(ctx, dir)
+	for err == nil && written.Load() < info.Pages-200+20 {
+		runtime.Gosched() // commits go on after the backup
+	}
+	stop.Store(true)
+	wg.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Pages < 220 || info.DB != filepath.Join(dir, "crawl.db") || info.Values != filepath.Join(dir, "crawl.db.values.1") ||
+		info.DBBytes <= 0 || info.ValueBytes <= 0 {
+		t.Fatalf("backup info %+v", info)
+	}
+	checkBackup(t, info)
+
+	if _, err := db.Backup(ctx, dir); !errors.Is(err, ErrBackupExists) {
+		t.Errorf("a second backup into %s: %v; want ErrBackupExists", dir, err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := Open(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	info, err = ro.Backup(ctx, filepath.Join(t.TempDir(), "ro"))
+	if err != nil || info.Pages != 200+written.Load() {
+		t.Fatalf("backup of a read-only store: %+v, %v; want %d pages", info, err, 200+written.Load())
+	}
+	checkBackup(t, info)
+}
+
+// checkBackup opens the backup info describes and checks it whole.
+func checkBackup(t *testing.T, info *BackupInfo) {
+	t.Helper()
+	b, err := Open(info.DB, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for _, err := range b.Check() {
+		t.Errorf("backup check: %v", err)
+	}
+	n := int64(0)
+	err = b.View(func(tx *Tx) error {
+		return tx.ForEachPage("", "", func(p *Page) error {
+			n++
+			_, err := tx.Body(p.URL)
+			return err
+		})
+	})
+	if err != nil || n != info.Pages {
+		t.Errorf("backup holds %d readable pages (%v); its meta counts %d", n, err, info.Pages)
+	}
+}
