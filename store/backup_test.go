@@ -105,4 +105,12 @@ func checkBackup(t *testing.T, info *BackupInfo) {
 	if err != nil || n != info.Pages {
 		t.Errorf("backup holds %d readable pages (%v); its meta counts %d", n, err, info.Pages)
 	}
+	b.Close()
+	rw, err := Open(info.DB, Options{NoSync: true}) // as a restored data_dir is
+	if err != nil {
+		t.Fatalf("read-write open of the backup: %v", err)
+	}
+	if err := rw.Close(); err != nil {
+		t.Error(err)
+	}
 }
