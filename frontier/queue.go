@@ -41,6 +41,16 @@ type Options struct {
 	// hosts it holds, by host key. Default none.
 	HostLimits map[string]HostLimits
 
+	// KeyMode names how callers make host keys (Link.Host): "host" for
+	// host[:port], or another grouping (fetch.politeness_key), and HostKey
+	// makes a URL's key that way. Open records the mode in the file; when
+	// the file's queued URLs were keyed another way (a file without a
+	// mode was keyed by host), Open re-keys them with HostKey first (see
+	// rekey). Default "": keys are the callers' business, nothing is
+	// checked or recorded.
+	KeyMode string
+	HostKey func(url string) string
+
 	// MaxLeased caps the URLs leased at once, in every stage from release
 	// to commit. It bounds what a crash can cause to be fetched again, and
 	// makes a slow writer slow the fetchers. Zero means no cap (default 0).
@@ -197,6 +207,11 @@ func Open(db *store.DB, opts Options) (*Queue, error) {
 	}
 	if older {
 		if err := migrateURLs(db); err != nil {
+			return nil, err
+		}
+	}
+	if opts.KeyMode != "" {
+		if err := rekey(db, opts.KeyMode, opts.HostKey, opts.Logger); err != nil {
 			return nil, err
 		}
 	}

@@ -1,0 +1,142 @@
+package frontier
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+
+	"crawler/store"
+)
+
+// keyMode is the meta key recording how the queued URLs' host keys were
+// made (Options.KeyMode); a file without it was keyed by host.
+var keyMode = []byte("key_mode")
+
+// keyModeHost is the mode of files that do not record one.
+const keyModeHost = "host"
+
+// rekeyChunk is how many entries rekey moves per transaction.
+var rekeyChunk = 20_000
+
+// rekey moves every queued, retrying and recrawl entry of db to the host
+// key hostKey gives its URL, when the file's mode is not mode, and then
+// records mode. The per-host queued totals follow the entries they count
+// (the other totals stay with the keys they were counted under). It works
+// a chunk per transaction: an entry leaves its old key in the transaction
+// that writes it under the new one, and an entry already under its new
+// key is left alone, so a crash part-way loses nothing and the next Open
+// carries on. An entry that does not decode stays where it is, for the
+// queue to set aside.
+func rekey(db *store.DB, mode string, hostKey func(string) string, log *slog.Logger) error {
+	var recorded string
+	err := db.View(func(tx *store.Tx) error {
+		recorded = string(tx.Bolt().Bucket(bucketMeta).Get(keyMode))
+		return nil
+	})
+	if err != nil || recorded == mode {
+		return err
+	}
+	from := recorded
+	if from == "" {
+		from = keyModeHost
+	}
+	if from != mode {
+		if hostKey == nil {
+			return fmt.Errorf("frontier: queued URLs are keyed by %s, not %s, and no HostKey to re-key them", from, mode)
+		}
+		log.Info("frontier: re-keying the queued URLs for the new politeness key", "from", from, "to", mode)
+		moved := 0
+		for _, bucket := range [][]byte{bucketQueue, bucketDelayed, bucketRecrawl} {
+			var after []byte
+			for {
+				n, next, err := rekeyChunk1(db, bucket, after, hostKey)
+				if err != nil {
+					return fmt.Errorf("frontier: re-key %s: %w", bucket, err)
+				}
+				moved += n
+				if next == nil {
+					break
+				}
+				after = next
+			}
+		}
+		log.Info("frontier: re-keyed the queued URLs", "moved", moved)
+	}
+	return db.Update(func(tx *store.Tx) error { return tx.Bolt().Bucket(bucketMeta).Put(keyMode, []byte(mode)) })
+}
+
+// rekeyChunk1 re-keys up to rekeyChunk entries of bucket after the key
+// after (from the first when nil) in one transaction. It returns how many
+// it moved and the last key it read, nil when the bucket is done.
+func rekeyChunk1(db *store.DB, bucket, after []byte, hostKey func(string) string) (moved int, last []byte, err error) {
+	err = db.Update(func(tx *store.Tx) error {
+		btx := tx.Bolt()
+		b, hosts := btx.Bucket(bucket), btx.Bucket(bucketHosts)
+		type change struct{ oldKey, newKey, value []byte }
+		var changes []change
+		queued := map[string]int64{} // per-host queued total changes
+		c := b.Cursor()
+		k, v := c.First()
+		if after != nil {
+			if k, v = c.Seek(after); k != nil && bytes.Equal(k, after) {
+				k, v = c.Next()
+			}
+		}
+		read := 0
+		for ; k != nil && read < rekeyChunk; k, v = c.Next() {
+			read++
+			last = bytes.Clone(k)
+			var host string
+			var e *entry
+			var err error
+			if bytes.Equal(bucket, bucketQueue) {
+				host = hostOfKey(k)
+				e, err = unmarshalEntry(host, v)
+			} else {
+				host, e, err = unmarshalTimed(v)
+			}
+			if err != nil {
+				continue // set aside by the queue when it reads it
+			}
+			to := hostKey(e.URL)
+			if to == "" || to == host {
+				continue
+			}
+			ch := change{oldKey: bytes.Clone(k), newKey: bytes.Clone(k)}
+			if bytes.Equal(bucket, bucketQueue) {
+				ch.newKey = append(append([]byte(to), 0), k[len(host)+1:]...)
+				ch.value = e.marshal(to)
+			} else {
+				ch.value = marshalTimed(to, e)
+			}
+			if !bytes.Equal(bucket, bucketRecrawl) { // recrawl entries are not counted as queued
+				queued[host]--
+				queued[to]++
+			}
+			changes = append(changes, ch)
+		}
+		if k == nil {
+			last = nil
+		}
+		for _, ch := range changes {
+			if !bytes.Equal(ch.oldKey, ch.newKey) {
+				if err := b.Delete(ch.oldKey); err != nil {
+					return err
+				}
+			}
+			if err := b.Put(ch.newKey, ch.value); err != nil {
+				return err
+			}
+		}
+		for h, d := range queued {
+			r := unmarshalHostRecord(hosts.Get([]byte(h)))
+			r.Queued += d
+			if err := hosts.Put([]byte(h), r.marshal()); err != nil {
+				return err
+			}
+		}
+		moved = len(changes)
+		return nil
+	})
+	return moved, last, err
+}

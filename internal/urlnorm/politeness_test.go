@@ -1,0 +1,26 @@
+package urlnorm
+
+import "testing"
+
+func TestPolitenessKey(t *testing.T) {
+	for _, c := range []struct{ mode, host, want string }{
+		{ByHost, "www.example.com:8080", "www.example.com:8080"},
+		{"", "www.example.com", "www.example.com"},
+		{ByDomain, "www.example.com", "example.com"},
+		{ByDomain, "docs.example.com:8080", "example.com"},
+		{ByDomain, "example.com", "example.com"},
+		{ByDomain, "shop.example.co.uk", "example.co.uk"},
+		{ByDomain, "alice.blogspot.com", "alice.blogspot.com"}, // blogspot.com is a public suffix
+		{ByDomain, "blogspot.com", "blogspot.com"},
+		{ByDomain, "a.b.site.test", "site.test"}, // an unlisted TLD counts as one label
+		{ByDomain, "localhost:3000", "localhost"},
+		{ByDomain, "127.0.1.5:8080", "127.0.1.5"},
+		{ByDomain, "[::1]:8080", "[::1]"},
+		{ByDomain, "xn--bcher-kva.example", "xn--bcher-kva.example"},
+		{ByDomain, "www.xn--bcher-kva.example", "xn--bcher-kva.example"},
+	} {
+		if got := PolitenessKey(c.mode, c.host); got != c.want {
+			t.Errorf("PolitenessKey(%q, %q) = %q; want %q", c.mode, c.host, got, c.want)
+		}
+	}
+}
