@@ -54,7 +54,7 @@ func NewDaemon(db *store.DB, eng *crawl.Engine, opts DaemonOptions) *Daemon {
 		opts.Window = time.Minute
 	}
 	d := &Daemon{
-		reader: reader{db: db, strip: eng.StripQuery},
+		reader: reader{db: db, strip: eng.StripQuery, hostKey: eng.HostKey},
 		eng:    eng,
 		now:    opts.Now,
 		rate:   rateWindow{span: opts.Window},

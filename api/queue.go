@@ -23,9 +23,9 @@ type QueueFilter struct {
 	Limit int `json:"limit,omitempty"`
 }
 
-// hostKey returns the frontier's host key for f.Host: host[:port] in
-// canonical form, without the default port of http.
-func (f QueueFilter) hostKey() (string, error) {
+// host returns f.Host in canonical form (host[:port], without the default
+// port of http); "" for none.
+func (f QueueFilter) host() (string, error) {
 	if f.Host == "" {
 		return "", nil
 	}
@@ -40,9 +40,12 @@ func (f QueueFilter) hostKey() (string, error) {
 // transactions, calling fn outside them; leased, when not nil, marks the
 // URLs in flight.
 func (r reader) queue(ctx context.Context, f QueueFilter, leased func(*frontier.QueuedURL) bool, fn func(*frontier.QueuedURL) error) error {
-	host, err := f.hostKey()
+	host, err := f.host()
 	if err != nil {
 		return err
+	}
+	if host != "" && r.hostKey != nil {
+		host = r.hostKey(host) // the URLs queued with it, under fetch.politeness_key
 	}
 	var mark frontier.QueueMark
 	n := 0

@@ -41,6 +41,9 @@ type reader struct {
 	// strip removes the query parameters scope.strip_query_params names
 	// (nil: none), so that GetPage finds a page asked for with them.
 	strip func(url string) string
+	// hostKey maps a canonical host[:port] to the frontier's host key
+	// under fetch.politeness_key (nil: the host itself).
+	hostKey func(host string) string
 }
 
 // picker decides inside a transaction whether p is kept, loading its body

@@ -140,6 +140,14 @@ type Fetch struct {
 	// PerHostConcurrency is the most requests in flight to one host.
 	// Default 2; must be >= 1 and <= Concurrency.
 	PerHostConcurrency int `yaml:"per_host_concurrency"`
+	// PolitenessKey says what "one host" is for the per-host limits, the
+	// adaptive throttle, the circuit breaker and max_pages_per_host:
+	// "host" (default), each host[:port] on its own; or "domain", the
+	// hosts of one registrable domain together (www.example.com,
+	// docs.example.com and example.com:8080 share one delay and
+	// concurrency; see urlnorm.PolitenessKey), for sites whose subdomains
+	// are one server. Changing it re-keys the queued URLs at the next start.
+	PolitenessKey string `yaml:"politeness_key"`
 	// PerHostDelay is the least time between two request starts on one
 	// host. Default 1s; 0 = no delay.
 	PerHostDelay time.Duration `yaml:"per_host_delay"`
@@ -303,6 +311,7 @@ func Default() *Config {
 			UserAgent:            DefaultUserAgent,
 			RobotsToken:          robotsToken(DefaultUserAgent),
 			Concurrency:          64,
+			PolitenessKey:        urlnorm.ByHost,
 			PerHostConcurrency:   2,
 			PerHostDelay:         time.Second,
 			MaxCrawlDelay:        30 * time.Second,

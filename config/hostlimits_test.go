@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -42,5 +43,22 @@ func TestHostLimits(t *testing.T) {
 	var none Fetch
 	if none.HostLimitSet() != nil {
 		t.Error("no host limits: want a nil set")
+	}
+}
+
+// fetch.politeness_key is host or domain; by domain, two host_limits
+// entries of one registrable domain are one group named twice.
+func TestPolitenessKey(t *testing.T) {
+	errs := configErrors(t, mustFail(t, "fetch:\n  politeness_key: ip\n"))
+	if len(errs) != 1 || errs[0].Field != "fetch.politeness_key" || errs[0].Line != 2 {
+		t.Errorf("politeness_key: ip: %v; want one error at fetch.politeness_key, line 2", errs)
+	}
+	two := "  host_limits:\n    - {host: www.a.test, concurrency: 1}\n    - {host: 'docs.a.test:8080', concurrency: 2}\n"
+	if _, err := Parse([]byte("fetch:\n" + two)); err != nil {
+		t.Errorf("by host, two hosts of one domain: %v", err)
+	}
+	errs = configErrors(t, mustFail(t, "fetch:\n  politeness_key: domain\n"+two))
+	if len(errs) != 1 || errs[0].Field != "fetch.host_limits[1].host" || !strings.Contains(errs[0].Error(), "a.test") {
+		t.Errorf("by domain, two hosts of one domain: %v; want fetch.host_limits[1].host naming a.test", errs)
 	}
 }

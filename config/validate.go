@@ -210,6 +210,9 @@ func (f *Fetch) validate(v *validator) {
 			f.Concurrency, f.PerHostConcurrency)
 	}
 	v.nonNegative("fetch.per_host_delay", f.PerHostDelay)
+	if f.PolitenessKey != urlnorm.ByHost && f.PolitenessKey != urlnorm.ByDomain {
+		v.fail("fetch.politeness_key", "must be %q or %q, got %q", urlnorm.ByHost, urlnorm.ByDomain, f.PolitenessKey)
+	}
 	v.nonNegative("fetch.max_crawl_delay", f.MaxCrawlDelay)
 	v.positive("fetch.timeout", f.Timeout)
 	v.between("fetch.max_body_bytes", f.MaxBodyBytes, 1, maxBytesSetting)
@@ -231,10 +234,13 @@ func (f *Fetch) validate(v *validator) {
 	for i, l := range f.HostLimits {
 		path := fmt.Sprintf("fetch.host_limits[%d]", i)
 		if h, ok := validHost(v, path+".host", l.Host); ok {
-			if j, dup := seen[h]; dup {
+			key := urlnorm.PolitenessKey(f.PolitenessKey, h)
+			if j, dup := seen[key]; dup && key != h {
+				v.fail(path+".host", "is in the same politeness group (%s) as fetch.host_limits[%d], got %q", key, j, l.Host)
+			} else if dup {
 				v.fail(path+".host", "names the same host as fetch.host_limits[%d], got %q", j, l.Host)
 			}
-			seen[h] = i
+			seen[key] = i
 		}
 		if l.Delay != nil {
 			v.nonNegative(path+".delay", *l.Delay)

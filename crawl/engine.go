@@ -123,8 +123,13 @@ func New(opts Options) (*Engine, error) {
 		PerHostConcurrency: cfg.Fetch.PerHostConcurrency,
 		PerHostDelay:       cfg.Fetch.PerHostDelay,
 		HostLimits:         hostLimits(&cfg.Fetch),
-		MaxLeased:          LeaseCap(cfg.Fetch.Concurrency),
-		MaxPerHost:         cfg.Scope.MaxPagesPerHost,
+		KeyMode:            cfg.Fetch.PolitenessKey,
+		HostKey: func(raw string) string {
+			_, host, _ := urlnorm.SplitCanonical(raw)
+			return urlnorm.PolitenessKey(cfg.Fetch.PolitenessKey, host)
+		},
+		MaxLeased:  LeaseCap(cfg.Fetch.Concurrency),
+		MaxPerHost: cfg.Scope.MaxPagesPerHost,
 		OnCommit: func(ops int, took time.Duration) {
 			if e != nil && e.metrics != nil {
 				e.metrics.commits.Observe(took.Seconds())
@@ -178,7 +183,8 @@ func New(opts Options) (*Engine, error) {
 }
 
 // hostLimits returns fetch.host_limits as the frontier and the throttle
-// take them, by host key; nil for none.
+// take them, by politeness key (Validate allows one entry per key); nil
+// for none.
 func hostLimits(f *config.Fetch) map[string]frontier.HostLimits {
 	set := f.HostLimitSet()
 	if set == nil {
@@ -190,7 +196,7 @@ func hostLimits(f *config.Fetch) map[string]frontier.HostLimits {
 		if l.Delay != nil {
 			hl.Delay = *l.Delay
 		}
-		out[h] = hl
+		out[urlnorm.PolitenessKey(f.PolitenessKey, h)] = hl
 	}
 	return out
 }
@@ -247,6 +253,13 @@ func (e *Engine) urlFilter() *config.URLFilter {
 	e.scopeMu.RLock()
 	defer e.scopeMu.RUnlock()
 	return e.filter
+}
+
+// HostKey returns the frontier's host key of host (canonical host[:port]):
+// its politeness key under fetch.politeness_key, which a restart alone
+// changes.
+func (e *Engine) HostKey(host string) string {
+	return urlnorm.PolitenessKey(e.config().Fetch.PolitenessKey, host)
 }
 
 // StripQuery returns the canonical URL u without the query parameters
@@ -358,7 +371,7 @@ func (e *Engine) addSeeds(ctx context.Context, urls []string, record bool) (int,
 			return 0, fmt.Errorf("seed %q: %w", raw, err)
 		}
 		e.robots.forget(urlnorm.Origin(u))
-		links = append(links, frontier.Link{URL: u.String(), Host: urlnorm.Host(u)})
+		links = append(links, frontier.Link{URL: u.String(), Host: e.HostKey(urlnorm.Host(u))})
 	}
 	if len(e.config().Scope.AllowedHosts) == 0 {
 		if err := e.seedScope(links, record); err != nil {
@@ -378,7 +391,8 @@ func (e *Engine) seedScope(links []frontier.Link, record bool) error {
 	defer e.seedMu.Unlock()
 	e.scopeMu.Lock()
 	for _, l := range links {
-		e.allowed[l.Host] = true
+		_, host, _ := urlnorm.SplitCanonical(l.URL) // l.Host is the politeness key
+		e.allowed[host] = true
 	}
 	e.scopeMu.Unlock()
 	if !record {

@@ -259,7 +259,7 @@ func (e *Engine) fetchRobots(ctx context.Context, it *frontier.Item, u *url.URL)
 		// holds one fetch slot, but robots.txt redirect chains are rare
 		// and short (at most robots.MaxRedirects hops).
 		if last := sent.get(); !last.IsZero() && target.Host == u.Host {
-			delay, _, _ := e.adapt.state(urlnorm.Host(u))
+			delay, _, _ := e.adapt.state(it.Host)
 			if wait := time.Until(last.Add(delay)); wait > 0 {
 				t := time.NewTimer(wait)
 				select {

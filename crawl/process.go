@@ -279,7 +279,7 @@ func (e *Engine) discovered(links []string, parent string, depth int) (out []fro
 			trapped++
 			continue
 		}
-		link := frontier.Link{URL: l, Host: host, Parent: parent, Depth: depth}
+		link := frontier.Link{URL: l, Host: e.HostKey(host), Parent: parent, Depth: depth}
 		if respect {
 			// A link whose origin's robots.txt is known is judged now:
 			// a disallowed one is recorded without ever being queued,
@@ -298,8 +298,9 @@ func (e *Engine) discovered(links []string, parent string, depth int) (out []fro
 // record starts the page record of f.
 func (e *Engine) record(f *fetched, now time.Time) *store.Page {
 	it := f.item
+	_, host, _ := urlnorm.SplitCanonical(it.URL) // it.Host is the politeness key
 	p := &store.Page{
-		URL: it.URL, Host: it.Host, Depth: it.Depth, Parent: it.Parent,
+		URL: it.URL, Host: host, Depth: it.Depth, Parent: it.Parent,
 		FetchedAt: now.UTC(), Attempts: it.Attempts + 1,
 	}
 	if r := f.resp; r != nil {
@@ -360,7 +361,7 @@ func (e *Engine) redirect(c *frontier.Completion, f *fetched) {
 	case excluded != "":
 		p.Error = "redirect target out of scope: " + excluded
 	default:
-		c.Links = append(c.Links, frontier.Link{URL: p.RedirectTo, Host: urlnorm.Host(target),
+		c.Links = append(c.Links, frontier.Link{URL: p.RedirectTo, Host: e.HostKey(urlnorm.Host(target)),
 			Parent: it.URL, Depth: it.Depth, Hops: it.Hops + 1, Origin: origin, Via: chain})
 	}
 }

@@ -81,6 +81,9 @@ func keepRestartOnly(next, prev *config.Config, log *slog.Logger) *config.Config
 	if c.MemoryLimit != prev.MemoryLimit {
 		changed, c.MemoryLimit = append(changed, "memory_limit"), prev.MemoryLimit
 	}
+	if c.Fetch.PolitenessKey != prev.Fetch.PolitenessKey { // the queued URLs are keyed by it
+		changed, c.Fetch.PolitenessKey = append(changed, "fetch.politeness_key"), prev.Fetch.PolitenessKey
+	}
 	if len(changed) > 0 {
 		log.Warn("config reload: these settings take effect at the next restart; the old values stay in force",
 			"keys", strings.Join(changed, ","))

@@ -105,7 +105,8 @@ func TestReloadBadSeedChangesNothing(t *testing.T) {
 	}
 }
 
-// data_dir, api, log and memory_limit need a restart. A reload that changes
+// data_dir, api, log, memory_limit and fetch.politeness_key need a
+// restart. A reload that changes
 // them says so, naming each, and keeps them: the disk guard goes on
 // measuring the data_dir the database is in.
 func TestReloadKeepsRestartOnlyKeys(t *testing.T) {
@@ -124,13 +125,15 @@ func TestReloadKeepsRestartOnlyKeys(t *testing.T) {
 	next.API.Listen = "127.0.0.1:9"
 	next.Log.Level = "debug"
 	next.MemoryLimit = 1 << 30
+	next.Fetch.PolitenessKey = "domain"
 	next.Store.MinFreeBytes = 1 << 62 // more than any disk: the guard must pause
 	if err := e.Reload(context.Background(), &next); err != nil {
 		t.Fatal(err)
 	}
-	if got := e.Config(); got.DataDir != cfg.DataDir || got.API != cfg.API || got.Log != cfg.Log || got.MemoryLimit != cfg.MemoryLimit {
-		t.Errorf("after reload data_dir %q api %+v log %+v memory_limit %d; want the old ones kept",
-			got.DataDir, got.API, got.Log, got.MemoryLimit)
+	if got := e.Config(); got.DataDir != cfg.DataDir || got.API != cfg.API || got.Log != cfg.Log || got.MemoryLimit != cfg.MemoryLimit ||
+		got.Fetch.PolitenessKey != "host" || e.HostKey("www.example.com") != "www.example.com" {
+		t.Errorf("after reload data_dir %q api %+v log %+v memory_limit %d politeness_key %q; want the old ones kept",
+			got.DataDir, got.API, got.Log, got.MemoryLimit, got.Fetch.PolitenessKey)
 	}
 	if !e.Paused() {
 		t.Error("disk guard did not pause: it measured the reloaded data_dir, not the one in use")
@@ -138,7 +141,7 @@ func TestReloadKeepsRestartOnlyKeys(t *testing.T) {
 	logMu.Lock()
 	out := logs.String()
 	logMu.Unlock()
-	for _, key := range []string{"data_dir", "api", "log", "memory_limit"} {
+	for _, key := range []string{"data_dir", "api", "log", "memory_limit", "fetch.politeness_key"} {
 		if !strings.Contains(out, key) {
 			t.Errorf("reload log does not name %s as needing a restart:\n%s", key, out)
 		}

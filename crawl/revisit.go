@@ -54,7 +54,7 @@ func (e *Engine) Recrawl(ctx context.Context, urls []string) (RecrawlResult, err
 			continue
 		}
 		seen[s] = true
-		links = append(links, frontier.Link{URL: s, Host: urlnorm.Host(u), Revisit: true})
+		links = append(links, frontier.Link{URL: s, Host: e.HostKey(urlnorm.Host(u)), Revisit: true})
 	}
 	forget := map[string]bool{} // origins of disallowed URLs
 	kept := links[:0]
