@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -25,7 +26,7 @@ var reservedHeaders = map[string]string{
 	"Transfer-Encoding":   "the HTTP stack manages transfer codings",
 	"Upgrade":             "the HTTP stack manages connections",
 	"Content-Length":      "requests are GETs without a body",
-	"Proxy-Authorization": "the crawler uses no proxy",
+	"Proxy-Authorization": "give the proxy's credentials in fetch.proxy",
 }
 
 // credentialHeaders carry credentials: only a host_limits entry may set
@@ -37,7 +38,7 @@ var credentialHeaders = map[string]bool{"Authorization": true, "Cookie": true}
 func parseHeader(s string) (name, value string, err error) {
 	i := strings.IndexByte(s, ':')
 	if i < 0 {
-		return "", "", fmt.Errorf(`want "Name: value", got %q`, s)
+		return "", "", errors.New(`want "Name: value", got a line without a colon`) // not the line: it may be a secret
 	}
 	name, value = strings.TrimSpace(s[:i]), strings.TrimSpace(s[i+1:])
 	if !httpguts.ValidHeaderFieldName(name) {

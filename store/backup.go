@@ -12,10 +12,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// ErrBackupExists is returned by Backup when its directory already holds
-// a database or value log: a backup never overwrites one.
-var ErrBackupExists = errors.New("the backup directory already holds a crawl database")
-
 // BackupInfo describes a backup Backup wrote.
 type BackupInfo struct {
 	DB         string `json:"db"`          // the copy of the bbolt file

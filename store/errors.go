@@ -18,6 +18,10 @@ var (
 	// ErrMissing is returned by a read-only Open when there is no database
 	// file yet (nothing has been crawled into this data_dir).
 	ErrMissing = errors.New("no crawl database here yet")
+
+	// ErrBackupExists is returned by Backup when its directory already
+	// holds a database or value log: a backup never overwrites one.
+	ErrBackupExists = errors.New("the backup directory already holds a crawl database")
 )
 
 // These errors can be returned by transactions.

@@ -84,7 +84,7 @@ URLs have no page record (they were never requested): name them.`,
 			switch {
 			case !named && res == (crawl.RecrawlResult{}):
 				return fmt.Errorf("%w: no stored page matches", errNotFound)
-			case named && res.Unknown == len(urls):
+			case named && res.Queued == 0 && res.Waiting == 0:
 				return fmt.Errorf("%w: the crawl never saw these URLs (crawler seed adds them)", errNotFound)
 			}
 			where := "the running crawler fetches them now"
