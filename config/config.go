@@ -81,6 +81,10 @@ type Scope struct {
 	// included (seeds and a seed's redirects are exempt). Default 0 =
 	// unlimited.
 	MaxPagesPerHost int `yaml:"max_pages_per_host"`
+	// MaxPages caps the URLs queued over the whole crawl, counted as
+	// MaxPagesPerHost is (seeds count, and are never refused): the
+	// crawl's budget, as Heritrix's maxDocuments. Default 0 = unlimited.
+	MaxPages int `yaml:"max_pages"`
 	// MaxURLLength skips longer URLs. Default 2048; must be >= 256.
 	MaxURLLength int `yaml:"max_url_length"`
 	// MaxQueryParams skips URLs with more query parameters.
@@ -222,6 +226,9 @@ type HostLimit struct {
 	// Concurrency replaces fetch.per_host_concurrency for the host; 0
 	// keeps it. Must be <= fetch.concurrency.
 	Concurrency int `yaml:"concurrency"`
+	// MaxPages replaces scope.max_pages_per_host for the host; 0 keeps
+	// it.
+	MaxPages int `yaml:"max_pages"`
 	// Headers are sent with the host's requests only (robots.txt
 	// included), over fetch.headers: a name in both takes the values
 	// given here. Authorization and Cookie are allowed here. A request

@@ -163,6 +163,7 @@ func (s *Scope) validate(v *validator) {
 	s.compilePatterns(func(path, problem string) { v.fail(path, "%s", problem) })
 	v.atLeast("scope.max_depth", int64(s.MaxDepth), 0)
 	v.atLeast("scope.max_pages_per_host", int64(s.MaxPagesPerHost), 0)
+	v.atLeast("scope.max_pages", int64(s.MaxPages), 0)
 	v.atLeast("scope.max_url_length", int64(s.MaxURLLength), 256)
 	v.atLeast("scope.max_query_params", int64(s.MaxQueryParams), 0)
 	v.atLeast("scope.max_repeated_segments", int64(s.MaxRepeatedSegments), 0)
@@ -249,6 +250,7 @@ func (f *Fetch) validate(v *validator) {
 			v.fail(path+".concurrency", "must be >= 0 (0: fetch.per_host_concurrency) and <= fetch.concurrency (%d), got %d",
 				f.Concurrency, l.Concurrency)
 		}
+		v.atLeast(path+".max_pages", int64(l.MaxPages), 0)
 		validateHeaders(v, path+".headers", l.Headers, true)
 	}
 	validateHeaders(v, "fetch.headers", f.Headers, false)

@@ -130,6 +130,7 @@ func New(opts Options) (*Engine, error) {
 		},
 		MaxLeased:  LeaseCap(cfg.Fetch.Concurrency),
 		MaxPerHost: cfg.Scope.MaxPagesPerHost,
+		MaxURLs:    cfg.Scope.MaxPages,
 		OnCommit: func(ops int, took time.Duration) {
 			if e != nil && e.metrics != nil {
 				e.metrics.commits.Observe(took.Seconds())
@@ -192,7 +193,7 @@ func hostLimits(f *config.Fetch) map[string]frontier.HostLimits {
 	}
 	out := make(map[string]frontier.HostLimits, len(set))
 	for h, l := range set {
-		hl := frontier.HostLimits{Delay: -1, Concurrency: l.Concurrency}
+		hl := frontier.HostLimits{Delay: -1, Concurrency: l.Concurrency, MaxPerHost: l.MaxPages}
 		if l.Delay != nil {
 			hl.Delay = *l.Delay
 		}

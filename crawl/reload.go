@@ -10,6 +10,7 @@ import (
 
 	"crawler/config"
 	"crawler/extract"
+	"crawler/frontier"
 )
 
 // ReloadStatus is the outcome of the last Reload.
@@ -136,7 +137,9 @@ func (e *Engine) reload(ctx context.Context, next *config.Config) error {
 	limits := hostLimits(&next.Fetch)
 	e.adapt.configure(next.Fetch.PerHostDelay, next.Fetch.MaxCrawlDelay, next.Fetch.PerHostConcurrency, limits,
 		next.Fetch.HostFailureThreshold, retryBackoff(&next.Fetch))
-	e.q.SetLimits(next.Fetch.PerHostConcurrency, next.Fetch.PerHostDelay, limits, LeaseCap(next.Fetch.Concurrency), next.Scope.MaxPagesPerHost)
+	e.q.SetLimits(frontier.Limits{PerHostConcurrency: next.Fetch.PerHostConcurrency, PerHostDelay: next.Fetch.PerHostDelay,
+		HostLimits: limits, MaxLeased: LeaseCap(next.Fetch.Concurrency), MaxPerHost: next.Scope.MaxPagesPerHost,
+		MaxURLs: next.Scope.MaxPages})
 	if next.Fetch.Concurrency != prev.Fetch.Concurrency {
 		select {
 		case <-e.resize:

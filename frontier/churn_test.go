@@ -115,7 +115,7 @@ func TestCountsMatchDiskUnderChurn(t *testing.T) {
 					limits = map[string]HostLimits{host(r.IntN(hosts)): {
 						Delay: time.Duration(r.IntN(300)-100) * time.Microsecond, Concurrency: r.IntN(4)}}
 				}
-				q.SetLimits(1+r.IntN(3), time.Duration(r.IntN(200))*time.Microsecond, limits, 2+r.IntN(8), 0)
+				q.SetLimits(Limits{PerHostConcurrency: 1 + r.IntN(3), PerHostDelay: time.Duration(r.IntN(200)) * time.Microsecond, HostLimits: limits, MaxLeased: 2 + r.IntN(8)})
 			}
 			watch()
 			time.Sleep(200 * time.Microsecond)

@@ -42,7 +42,7 @@ func TestHostLimits(t *testing.T) {
 	// A reload drops a's and b's limits and gives c some: a now waits
 	// out the default hour, b is at its default two in flight (three are
 	// out already), and c, on no delay, releases two at once.
-	q.SetLimits(2, time.Hour, map[string]HostLimits{"c": {Delay: 0, Concurrency: 2}}, 0, 0)
+	q.SetLimits(Limits{PerHostConcurrency: 2, PerHostDelay: time.Hour, HostLimits: map[string]HostLimits{"c": {Delay: 0, Concurrency: 2}}})
 	for _, it := range got["c"] {
 		finish(t, q, it)
 	}

@@ -60,8 +60,14 @@ type Options struct {
 	// budget); links beyond it are dropped and counted in Counts.Trapped.
 	// Redirect targets count; seeds and a seed's redirect chain (depth 0)
 	// do not.
-	// Zero means no budget (default 0).
+	// Zero means no budget (default 0). HostLimits.MaxPerHost replaces it
+	// for a host.
 	MaxPerHost int
+
+	// MaxURLs is the most URLs ever queued over all hosts (the crawl's
+	// budget), counted as MaxPerHost is; links beyond it are dropped and
+	// counted in Counts.Trapped. Zero means no budget (default 0).
+	MaxURLs int
 
 	// Window is how many queued entries of one host are held in memory.
 	// Default 8 (at least PerHostConcurrency); zero means the default.
@@ -147,6 +153,10 @@ type Queue struct {
 	leases  int       // items picked and not yet committed or put back
 	delayed time.Time // earliest retry time on disk; zero when none
 	recrawl time.Time // earliest recrawl time on disk; zero when none
+	// enqueued counts the URLs ever queued, over all hosts (the sum of
+	// their hostRecord.Enqueued): what Options.MaxURLs bounds.
+	enqueued   int64
+	overBudget bool // MaxURLs has dropped a link since Open (logged once)
 
 	wake   chan struct{} // nudges the dispatcher; capacity 1
 	pause  chan struct{} // tells a dispatcher holding a URL to put it back; capacity 1
@@ -261,7 +271,9 @@ func (q *Queue) load(tx *store.Tx) error {
 		q.counts.Queued++
 	}
 	err := btx.Bucket(bucketHosts).ForEach(func(k, v []byte) error {
-		if n := unmarshalHostRecord(v).Queued - retries[string(k)]; n > 0 {
+		r := unmarshalHostRecord(v)
+		q.enqueued += r.Enqueued
+		if n := r.Queued - retries[string(k)]; n > 0 {
 			q.hostLocked(string(k)).queued = int(n)
 			q.counts.Queued += n
 		}
@@ -290,11 +302,23 @@ func (q *Queue) hostLocked(key string) *host {
 	return h
 }
 
-// HostLimits overrides Options.PerHostDelay and PerHostConcurrency for
-// one host.
+// HostLimits overrides Options.PerHostDelay, PerHostConcurrency and
+// MaxPerHost for one host.
 type HostLimits struct {
 	Delay       time.Duration // < 0: Options.PerHostDelay
 	Concurrency int           // <= 0: Options.PerHostConcurrency
+	MaxPerHost  int           // <= 0: Options.MaxPerHost
+}
+
+// Limits are what SetLimits changes while the queue runs, each as the
+// Options field of the same name.
+type Limits struct {
+	PerHostConcurrency int
+	PerHostDelay       time.Duration
+	HostLimits         map[string]HostLimits
+	MaxLeased          int
+	MaxPerHost         int
+	MaxURLs            int
 }
 
 // baseDelay is host key's least delay: its HostLimits.Delay, or
@@ -649,25 +673,26 @@ func (q *Queue) SetDelay(hostKey string, d time.Duration) {
 
 // SetLimits changes the scheduling limits while the queue runs (config
 // reload): per-host concurrency and delay and their per-host overrides,
-// the lease cap and the per-host budget. Hosts whose delay was their old
-// base get the new one; hosts with their own (Crawl-delay, adaptive) keep
-// it until next set, unless it is below the new base.
-func (q *Queue) SetLimits(perHost int, delay time.Duration, hostLimits map[string]HostLimits, maxLeased, maxPerHost int) {
+// the lease cap and the budgets. Hosts whose delay was their old base get
+// the new one; hosts with their own (Crawl-delay, adaptive) keep it until
+// next set, unless it is below the new base.
+func (q *Queue) SetLimits(l Limits) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	old := make(map[*host]time.Duration, len(q.hosts))
 	for _, h := range q.hosts {
 		old[h] = q.baseDelay(h.key)
 	}
-	q.opts.PerHostConcurrency = max(perHost, 1)
-	q.opts.PerHostDelay = delay
-	q.opts.HostLimits = hostLimits
+	q.opts.PerHostConcurrency = max(l.PerHostConcurrency, 1)
+	q.opts.PerHostDelay = l.PerHostDelay
+	q.opts.HostLimits = l.HostLimits
 	q.opts.Window = max(q.opts.Window, q.opts.PerHostConcurrency)
-	for _, l := range hostLimits {
-		q.opts.Window = max(q.opts.Window, l.Concurrency)
+	for _, hl := range l.HostLimits {
+		q.opts.Window = max(q.opts.Window, hl.Concurrency)
 	}
-	q.opts.MaxLeased = maxLeased
-	q.opts.MaxPerHost = maxPerHost
+	q.opts.MaxLeased = l.MaxLeased
+	q.opts.MaxPerHost = l.MaxPerHost
+	q.opts.MaxURLs = l.MaxURLs
 	for _, h := range q.hosts {
 		if base := q.baseDelay(h.key); h.delay == old[h] || h.delay < base {
 			h.next = h.next.Add(base - h.delay)

@@ -47,7 +47,7 @@ func TestBudgetRefusalIsNotSeen(t *testing.T) {
 	if n, _ := q.Add(ctx, []Link{l2}); n != 0 {
 		t.Fatalf("Add over budget = %d; want 0", n)
 	}
-	q.SetLimits(1, 0, nil, 0, 10)
+	q.SetLimits(Limits{PerHostConcurrency: 1, MaxPerHost: 10})
 	if n, err := q.Add(ctx, []Link{l2, l1}); err != nil || n != 1 {
 		t.Fatalf("Add after raising the budget = %d, %v; want only the refused link", n, err)
 	}

@@ -281,6 +281,10 @@ type effects struct {
 	delayed time.Time              // earliest retry time added
 	recrawl time.Time              // earliest recrawl time added
 	added   []int                  // per op: new links
+	// enqueued counts the URLs queued for the first time; overBudget
+	// reports that Options.MaxURLs dropped a link.
+	enqueued   int64
+	overBudget bool
 }
 
 func (fx *effects) host(key string) *hostRecord {
@@ -307,9 +311,10 @@ func (q *Queue) commit(batch []*op) error {
 	}()
 	err := q.db.Update(func(tx *store.Tx) error {
 		q.mu.Lock()
-		maxPerHost := int64(q.opts.MaxPerHost)
+		w := &txWriter{tx: tx, btx: tx.Bolt(), fx: fx, seen: q.seen,
+			maxPerHost: int64(q.opts.MaxPerHost), hostLimits: q.opts.HostLimits,
+			maxURLs: int64(q.opts.MaxURLs), enqueued: q.enqueued}
 		q.mu.Unlock()
-		w := &txWriter{tx: tx, btx: tx.Bolt(), fx: fx, maxPerHost: maxPerHost, seen: q.seen}
 		w.seq = u64(w.btx.Bucket(bucketMeta).Get(keySeq))
 		// Entries are appended at the end of their host's range: leaves
 		// split full, not half full (bbolt's default suits random keys).
@@ -380,6 +385,12 @@ func (q *Queue) applyEffects(fx *effects, ops int) {
 	q.counts.Failed += fx.counts.Failed
 	q.counts.Disallowed += fx.counts.Disallowed
 	q.counts.Trapped += fx.counts.Trapped
+	q.enqueued += fx.enqueued
+	if fx.overBudget && !q.overBudget {
+		q.overBudget = true
+		q.log.Warn("frontier: the crawl's URL budget is spent: new links are dropped (counted as trapped)",
+			"max_urls", q.opts.MaxURLs, "queued_ever", q.enqueued)
+	}
 	q.pending -= ops
 	nudge := false
 	if !fx.delayed.IsZero() && (q.delayed.IsZero() || fx.delayed.Before(q.delayed)) {
@@ -514,9 +525,12 @@ type txWriter struct {
 	btx        *bolt.Tx
 	fx         *effects
 	seq        uint64
-	maxPerHost int64
-	seen       *seenCache // nil: always look in the bucket
-	aside      []string   // damaged entries set aside, to log once committed
+	maxPerHost int64                 // Options.MaxPerHost
+	hostLimits map[string]HostLimits // their MaxPerHost; never written to
+	maxURLs    int64                 // Options.MaxURLs
+	enqueued   int64                 // URLs ever queued before this transaction
+	seen       *seenCache            // nil: always look in the bucket
+	aside      []string              // damaged entries set aside, to log once committed
 }
 
 // complete commits c; itemKey is c.Item's seen key.
@@ -617,19 +631,9 @@ func (w *txWriter) enqueue(l Link, key []byte) (bool, error) {
 		}
 		return false, nil
 	}
-	if w.maxPerHost > 0 && l.Depth > 0 {
-		// Seeds and their redirect chains are exempt. Discovered links
-		// count, redirect targets among them: otherwise a host that
-		// redirects every page to a new URL gets max_redirects+1 fetches
-		// for each URL of its budget.
-		total := unmarshalHostRecord(w.btx.Bucket(bucketHosts).Get([]byte(l.Host))).Enqueued
-		if d := w.fx.hosts[l.Host]; d != nil {
-			total += d.Enqueued
-		}
-		if total >= w.maxPerHost {
-			w.fx.counts.Trapped++
-			return false, nil
-		}
+	if l.Depth > 0 && w.overBudget(l.Host) {
+		w.fx.counts.Trapped++
+		return false, nil
 	}
 	if l.Disallowed {
 		if err := w.putSeen(key, urlRecord{State: StateDisallowed, Depth: l.Depth}); err != nil {
@@ -651,9 +655,35 @@ func (w *txWriter) enqueue(l Link, key []byte) (bool, error) {
 	hr := w.fx.host(l.Host)
 	hr.Queued++
 	hr.Enqueued++
+	w.fx.enqueued++
 	w.fx.queued[l.Host]++
 	w.fx.counts.Queued++
 	return true, nil
+}
+
+// overBudget reports whether a new URL of host would exceed its budget
+// (Options.MaxPerHost, or its HostLimits.MaxPerHost) or the crawl's
+// (Options.MaxURLs). Seeds and their redirect chains are exempt (the
+// caller's check). Discovered links count, redirect targets among them:
+// otherwise a host that redirects every page to a new URL gets
+// max_redirects+1 fetches for each URL of its budget.
+func (w *txWriter) overBudget(host string) bool {
+	if w.maxURLs > 0 && w.enqueued+w.fx.enqueued >= w.maxURLs {
+		w.fx.overBudget = true
+		return true
+	}
+	limit := w.maxPerHost
+	if l, ok := w.hostLimits[host]; ok && l.MaxPerHost > 0 {
+		limit = int64(l.MaxPerHost)
+	}
+	if limit <= 0 {
+		return false
+	}
+	total := unmarshalHostRecord(w.btx.Bucket(bucketHosts).Get([]byte(host))).Enqueued
+	if d := w.fx.hosts[host]; d != nil {
+		total += d.Enqueued
+	}
+	return total >= limit
 }
 
 // refresh queues l, whose seen record is v, again if it is done, or with

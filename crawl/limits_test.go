@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"crawler/config"
 	"crawler/frontier"
+	"crawler/internal/testsite"
 	"crawler/store"
 )
 
@@ -80,5 +82,41 @@ func TestPolitenessByDomain(t *testing.T) {
 	})
 	if err != nil || strings.Join(keys, " ") != "other.test:3 site.test:6" {
 		t.Errorf("frontier hosts %q, %v; want other.test with 3 done and site.test with 6", keys, err)
+	}
+}
+
+// scope.max_pages bounds the pages of the whole crawl, seeds included;
+// a host_limits entry's max_pages bounds its host's below
+// max_pages_per_host; the links refused are counted as trapped.
+func TestCrawlBudgets(t *testing.T) {
+	site, err := testsite.Start(testsite.Options{Hosts: 3, Pages: 20, Links: 4, FirstIP: "127.0.1.96"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer site.Close()
+	cfg := testConfig(t, site.Seeds()...)
+	cfg.Scope.MaxPages = 25
+	cfg.Scope.MaxPagesPerHost = 12
+	cfg.Fetch.HostLimits = []config.HostLimit{{Host: site.Hosts()[0], MaxPages: 4}}
+	db := crawlToIdle(t, cfg)
+	perHost := map[string]int{}
+	total := 0
+	err = db.View(func(tx *store.Tx) error {
+		return tx.ForEachPage("", "", func(p *store.Page) error {
+			perHost[p.Host]++
+			total++
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total != 25 || perHost[site.Hosts()[0]] != 4 || perHost[site.Hosts()[1]] > 12 || perHost[site.Hosts()[2]] > 12 {
+		t.Errorf("stored %d pages, %v per host; want 25 in all, 4 of %s, at most 12 of the others", total, perHost, site.Hosts()[0])
+	}
+	var trapped int64
+	_ = db.View(func(tx *store.Tx) error { trapped = frontier.ReadCounts(tx).Trapped; return nil })
+	if trapped == 0 {
+		t.Error("no link counted as trapped")
 	}
 }
