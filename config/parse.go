@@ -177,33 +177,22 @@ func (c *Config) applyDefaults() {
 			}
 		}
 	}
-	if len(c.Seeds) == 0 {
-		c.Seeds = nil
-	}
-	if len(c.Scope.AllowedHosts) == 0 {
-		c.Scope.AllowedHosts = nil
-	}
-	if len(c.Scope.Include) == 0 {
-		c.Scope.Include = nil
-	}
-	if len(c.Scope.Exclude) == 0 {
-		c.Scope.Exclude = nil
-	}
-	if len(c.Scope.StripQueryParams) == 0 {
-		c.Scope.StripQueryParams = nil
-	}
-	if len(c.Fetch.HostLimits) == 0 {
-		c.Fetch.HostLimits = nil
-	}
-	if len(c.Fetch.Headers) == 0 {
-		c.Fetch.Headers = nil
-	}
+	emptyToNil(&c.Seeds)
+	emptyToNil(&c.Scope.AllowedHosts)
+	emptyToNil(&c.Scope.Include)
+	emptyToNil(&c.Scope.Exclude)
+	emptyToNil(&c.Scope.StripQueryParams)
+	emptyToNil(&c.Fetch.Headers)
+	emptyToNil(&c.Fetch.HostLimits)
 	for i := range c.Fetch.HostLimits {
-		if l := &c.Fetch.HostLimits[i]; len(l.Headers) == 0 {
-			l.Headers = nil
-		}
+		emptyToNil(&c.Fetch.HostLimits[i].Headers)
 	}
-	if len(c.Extract) == 0 {
-		c.Extract = nil
+	emptyToNil(&c.Extract)
+}
+
+// emptyToNil turns an empty list into nil.
+func emptyToNil[T any](s *[]T) {
+	if len(*s) == 0 {
+		*s = nil
 	}
 }

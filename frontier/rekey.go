@@ -49,7 +49,7 @@ func rekey(db *store.DB, mode string, hostKey func(string) string, log *slog.Log
 		for _, bucket := range [][]byte{bucketQueue, bucketDelayed, bucketRecrawl} {
 			var after []byte
 			for {
-				n, next, err := rekeyChunk1(db, bucket, after, hostKey)
+				n, next, err := rekeyBatch(db, bucket, after, hostKey)
 				if err != nil {
 					return fmt.Errorf("frontier: re-key %s: %w", bucket, err)
 				}
@@ -65,10 +65,10 @@ func rekey(db *store.DB, mode string, hostKey func(string) string, log *slog.Log
 	return db.Update(func(tx *store.Tx) error { return tx.Bolt().Bucket(bucketMeta).Put(keyMode, []byte(mode)) })
 }
 
-// rekeyChunk1 re-keys up to rekeyChunk entries of bucket after the key
+// rekeyBatch re-keys up to rekeyChunk entries of bucket after the key
 // after (from the first when nil) in one transaction. It returns how many
 // it moved and the last key it read, nil when the bucket is done.
-func rekeyChunk1(db *store.DB, bucket, after []byte, hostKey func(string) string) (moved int, last []byte, err error) {
+func rekeyBatch(db *store.DB, bucket, after []byte, hostKey func(string) string) (moved int, last []byte, err error) {
 	err = db.Update(func(tx *store.Tx) error {
 		btx := tx.Bolt()
 		b, hosts := btx.Bucket(bucket), btx.Bucket(bucketHosts)
