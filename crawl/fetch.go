@@ -98,7 +98,7 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 			if !rules.Unreachable() {
 				e.queueSitemaps(ctx, origin, rules)
 			}
-			e.applyRobots(it.Host, st)
+			e.applyRobots(it.Host, origin, st)
 			e.q.Requeue(it, sent)
 			return nil
 		}
@@ -115,14 +115,14 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 			// prior: a recrawl keeps its stored copy (process).
 			return &fetched{item: it, url: u, robotsGaveUp: true, robotsReason: st.reason, prior: e.priorPage(it)}
 		case !st.retry.IsZero():
-			e.applyRobots(it.Host, st)
+			e.applyRobots(it.Host, origin, st)
 			e.q.Requeue(it, time.Time{})
 			return nil
 		case !st.rules.Allowed(u):
 			e.q.Release(it, time.Time{})
 			return &fetched{item: it, url: u, disallowed: true}
 		}
-		e.applyRobots(it.Host, st)
+		e.applyRobots(it.Host, origin, st)
 		if waited {
 			// Released while another slot fetched robots.txt: every
 			// worker that waited would start the instant it ended,
@@ -236,10 +236,10 @@ func (e *Engine) adaptHost(hostKey string, resp *fetcher.Response, err error, to
 // applyRobots carries a robots decision into the frontier: Crawl-delay
 // (capped by fetch.max_crawl_delay) and the retry pause of an unreachable
 // robots.txt.
-func (e *Engine) applyRobots(hostKey string, st robotsState) {
+func (e *Engine) applyRobots(hostKey, origin string, st robotsState) {
 	if st.rules != nil {
 		if d := st.rules.CrawlDelay(); d > 0 {
-			e.q.SetDelay(hostKey, e.adapt.setCrawlDelay(hostKey, d))
+			e.q.SetDelay(hostKey, e.adapt.setCrawlDelay(hostKey, origin, d))
 		}
 	}
 	if !st.retry.IsZero() {

@@ -37,10 +37,14 @@ type throttle struct {
 
 type hostThrottle struct {
 	delay      time.Duration // adaptive part
-	crawlDelay time.Duration // robots Crawl-delay, capped
-	failures   int           // consecutive
-	trips      int           // breaker openings since the last healthy answer
-	touched    time.Time
+	crawlDelay time.Duration // robots Crawl-delay, capped: the largest of crawlDelays
+	// crawlDelays holds each origin's Crawl-delay, capped: a key groups
+	// several origins (http and https, or a domain's hosts by
+	// fetch.politeness_key), and the strictest one holds for all.
+	crawlDelays map[string]time.Duration
+	failures    int // consecutive
+	trips       int // breaker openings since the last healthy answer
+	touched     time.Time
 }
 
 // hostAnswer classifies an answer for the throttle.
@@ -108,13 +112,21 @@ func (t *throttle) configure(base, maxDelay time.Duration, target int, limits ma
 	}
 }
 
-// setCrawlDelay records robots.txt's Crawl-delay for host and returns the
-// host's delay.
-func (t *throttle) setCrawlDelay(key string, d time.Duration) time.Duration {
+// setCrawlDelay records the Crawl-delay origin's robots.txt gives, for
+// the host key origin belongs to, and returns the key's delay. A key
+// takes the largest Crawl-delay of its origins.
+func (t *throttle) setCrawlDelay(key, origin string, d time.Duration) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	h := t.host(key)
-	h.crawlDelay = min(d, t.max)
+	if h.crawlDelays == nil {
+		h.crawlDelays = make(map[string]time.Duration, 1)
+	}
+	h.crawlDelays[origin] = min(d, t.max)
+	h.crawlDelay = 0
+	for _, cd := range h.crawlDelays {
+		h.crawlDelay = max(h.crawlDelay, cd)
+	}
 	return t.effective(key, h)
 }
 

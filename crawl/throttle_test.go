@@ -33,7 +33,7 @@ func TestThrottleAdaptsAndDecays(t *testing.T) {
 		t.Fatalf("after healthy answers: delay %v; want back to %v", d, base)
 	}
 	// Crawl-delay is a floor; the cap holds.
-	if d := th.setCrawlDelay("h", time.Minute); d != 10*time.Second {
+	if d := th.setCrawlDelay("h", "https://h", time.Minute); d != 10*time.Second {
 		t.Fatalf("crawl-delay 1m: delay %v; want capped at 10s", d)
 	}
 }
@@ -88,11 +88,34 @@ func TestThrottleHostLimits(t *testing.T) {
 	if d, _ := th.observe("own", healthy, 400*time.Millisecond); d != 50*time.Millisecond {
 		t.Errorf("own after a healthy answer: %s; want 50ms", d)
 	}
-	if d := th.setCrawlDelay("own", 3*time.Second); d != 3*time.Second {
+	if d := th.setCrawlDelay("own", "https://own", 3*time.Second); d != 3*time.Second {
 		t.Errorf("own with Crawl-delay 3s: %s; want 3s", d)
 	}
 	th.configure(2*time.Second, time.Minute, 1, nil, 0, Backoff{Base: time.Second, Max: time.Minute})
 	if d, _, _ := th.state("fragile"); d != 2*time.Second {
 		t.Errorf("fragile after a reload without its limits: %s; want the new base 2s", d)
+	}
+}
+
+// A host key that groups several origins (http and https, or a domain's
+// hosts) takes the largest Crawl-delay among them, whichever robots.txt
+// was applied last; an origin lowering its own lowers the key's only to
+// the next largest.
+func TestThrottleCrawlDelayIsTheLargestOfTheOrigins(t *testing.T) {
+	th := newThrottle(0, time.Minute, 2, nil, 0, Backoff{Base: time.Second, Max: time.Minute}, time.Now)
+	for _, c := range []struct {
+		origin string
+		d      time.Duration
+		want   time.Duration
+	}{
+		{"https://www.a.test", 5 * time.Second, 5 * time.Second},
+		{"https://docs.a.test", 2 * time.Second, 5 * time.Second},
+		{"https://docs.a.test", 8 * time.Second, 8 * time.Second},
+		{"https://docs.a.test", time.Second, 5 * time.Second},
+		{"https://www.a.test", 2 * time.Hour, time.Minute}, // capped
+	} {
+		if got := th.setCrawlDelay("a.test", c.origin, c.d); got != c.want {
+			t.Errorf("Crawl-delay %v from %s: the key's delay is %v; want %v", c.d, c.origin, got, c.want)
+		}
 	}
 }
