@@ -123,9 +123,12 @@ type Scope struct {
 	// regard to case) from links, redirect targets and sitemap URLs
 	// before dedup, scope and storage, so that one page reached with
 	// different tracking or session parameters is crawled once, under the
-	// URL without them. Seeds are kept as written, and URLs queued before a
-	// pattern was added keep theirs; `crawler pages get` strips them from a
-	// URL not stored as given. Default empty: URLs keep every parameter.
+	// URL without them. Seeds are kept as written. A URL queued before a
+	// pattern was added is not requested when its turn comes: the URL
+	// without the parameters is queued in its place, and it fails saying
+	// so (a stored page keeps its record). `crawler pages get` strips them
+	// from a URL not stored as given. Default empty: URLs keep every
+	// parameter.
 	StripQueryParams []string `yaml:"strip_query_params"`
 }
 

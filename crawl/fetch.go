@@ -27,6 +27,7 @@ type fetched struct {
 	prior        *store.Page // the stored record when this is a recrawl
 	disallowed   bool        // robots.txt forbids the URL; nothing was requested
 	excluded     string      // why scope.include or scope.exclude leave the URL out; nothing was requested
+	stripped     string      // the URL without the query parameters scope.strip_query_params names, when it differs; nothing was requested
 	robotsGaveUp bool        // robots.txt unreachable through every retry
 	robotsReason string      // why it was unreachable
 }
@@ -62,6 +63,12 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 		if why := e.excluded(it.URL); why != "" {
 			e.q.Release(it, time.Time{})
 			return &fetched{item: it, url: u, excluded: why, prior: e.priorPage(it)}
+		}
+		// Queued before a reload or restart added a parameter to
+		// scope.strip_query_params: the URL without it is crawled instead.
+		if s := e.StripQuery(it.URL); s != it.URL {
+			e.q.Release(it, time.Time{})
+			return &fetched{item: it, url: u, stripped: s, prior: e.priorPage(it)}
 		}
 	}
 	if e.config().Fetch.RespectRobots {

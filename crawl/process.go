@@ -126,6 +126,17 @@ func (e *Engine) processFetch(f *fetched) *frontier.Completion {
 		c.Page = e.record(f, now)
 		c.Page.Error = "out of scope: " + f.excluded
 		return c
+	case f.stripped != "":
+		// The URL without the stripped parameters takes its place; a
+		// stored page keeps its record and is not recrawled again.
+		c.Links, c.Trapped = e.discovered([]string{f.stripped}, it.Parent, it.Depth)
+		c.State = frontier.StateDone
+		if f.prior == nil {
+			c.State = frontier.StateFailed
+			c.Page = e.record(f, now)
+			c.Page.Error = "query parameters stripped (scope.strip_query_params): crawled as " + f.stripped
+		}
+		return c
 	case f.robotsGaveUp:
 		c.State = frontier.StateFailed
 		c.Page = e.record(f, now)

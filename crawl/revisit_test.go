@@ -7,6 +7,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -109,5 +112,43 @@ func TestRecrawlFinishedURLs(t *testing.T) {
 	}
 	if c := e.Queue().Counts(); c.Failed != 0 || c.Disallowed != 0 || c.Done != 4 {
 		t.Errorf("counts after the recrawl: %+v; want 4 done", c)
+	}
+}
+
+// A URL queued before scope.strip_query_params named one of its
+// parameters is not requested: the URL without it is crawled in its place,
+// and the queued one fails saying so.
+func TestStripQueryParamsAppliesToQueuedURLs(t *testing.T) {
+	var asked sync.Map
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Store(r.URL.RequestURI(), true)
+		fmt.Fprint(w, "<html><title>p</title></html>")
+	}))
+	defer srv.Close()
+	cfg := testConfig(t, srv.URL+"/")
+	db := openChecked(t, cfg)
+	e, err := New(Options{Config: cfg, DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(srv.URL)
+	tracked := srv.URL + "/p?utm_source=mail"
+	if _, err := e.Queue().Add(context.Background(), []frontier.Link{{URL: tracked, Host: u.Host, Parent: srv.URL + "/", Depth: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	cfg.Scope.StripQueryParams = []string{"utm_*"}
+	runIdle(t, cfg, db, crawlOpts{})
+	if _, ok := asked.Load("/p?utm_source=mail"); ok {
+		t.Error("the queued URL was requested with the parameter now stripped")
+	}
+	if o := lookup(t, db, srv.URL+"/p"); o.state != frontier.StateDone || o.page == nil || o.page.Status != 200 {
+		t.Errorf("%s/p: %v %+v; want it crawled in the queued URL's place", srv.URL, o.state, o.page)
+	}
+	if o := lookup(t, db, tracked); o.state != frontier.StateFailed || o.page == nil || !strings.Contains(o.page.Error, "crawled as "+srv.URL+"/p") {
+		t.Errorf("%s: %v %+v; want failed, naming the URL crawled instead", tracked, o.state, o.page)
 	}
 }
