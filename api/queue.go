@@ -29,11 +29,11 @@ func (f QueueFilter) host() (string, error) {
 	if f.Host == "" {
 		return "", nil
 	}
-	u, err := urlnorm.Parse("http://" + f.Host + "/")
-	if err != nil || u.Path != "/" || u.RawQuery != "" {
+	h, err := urlnorm.ParseHost(f.Host)
+	if err != nil {
 		return "", fmt.Errorf("host %q: not a host or host:port: %w", f.Host, ErrInvalid)
 	}
-	return urlnorm.Host(u), nil
+	return h, nil
 }
 
 // queue lists the queued URLs f selects (see Querier.Queue) in bounded

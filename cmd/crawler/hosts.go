@@ -8,35 +8,62 @@ import (
 	"github.com/spf13/cobra"
 
 	"crawler/frontier"
+	"crawler/internal/urlnorm"
 )
 
 func newHostsCmd(g *globals) *cobra.Command {
-	var format string
+	var (
+		format, only string
+		active       bool
+	)
 	cmd := &cobra.Command{
-		Use:   "hosts",
+		Use:   "hosts [--host H] [--active]",
 		Short: "Show per-host progress and politeness state",
 		Long: `Hosts lists every host the crawl knows, in host order: URLs queued, in
 flight, done, failed and disallowed, and, from a running crawler, the host's
 robots.txt state and its current delay between requests (they show as "-"
-for a stopped crawl).
+for a stopped crawl). --host shows one host (its politeness group under
+fetch.politeness_key: domain), exiting 1 when the crawl does not know it;
+--active only the hosts with URLs queued or in flight.
 
 JSON fields: host, queued, in_flight, done, failed, disallowed, and from a
 running crawler robots, delay and next_at.`,
 		Example: `  crawler hosts
+  crawler hosts --host example.com
+  crawler hosts --active
   crawler hosts --format jsonl | jq 'select(.failed > 0)'`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkFormat(format, "table", "jsonl"); err != nil {
 				return err
 			}
+			key := ""
+			if only != "" {
+				h, err := urlnorm.ParseHost(only)
+				if err != nil {
+					return usageErr(fmt.Errorf("--host %q: not a host or host:port", only))
+				}
+				key = h
+			}
 			q, err := openQuerier(cmd.Context(), g, false)
 			if err != nil {
 				return err
 			}
 			defer q.close()
+			if key != "" {
+				key = urlnorm.PolitenessKey(q.cfg.Fetch.PolitenessKey, key)
+			}
 			w := bufio.NewWriter(g.stdout)
 			hw := newHostWriter(w, format)
-			err = q.Hosts(cmd.Context(), hw.write)
+			err = q.Hosts(cmd.Context(), func(h *frontier.HostInfo) error {
+				if key != "" && h.Host != key || active && h.Queued+h.InFlight == 0 {
+					return nil
+				}
+				return hw.write(h)
+			})
+			if err == nil && key != "" && hw.n == 0 {
+				err = fmt.Errorf("%w: host %s", errNotFound, key)
+			}
 			if ferr := hw.flush(); err == nil {
 				err = ferr
 			}
@@ -47,6 +74,8 @@ running crawler robots, delay and next_at.`,
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "table", "output format: table or jsonl")
+	cmd.Flags().StringVar(&only, "host", "", `only this host ("host" or "host:port")`)
+	cmd.Flags().BoolVar(&active, "active", false, "only hosts with URLs queued or in flight")
 	return cmd
 }
 

@@ -24,3 +24,17 @@ func TestPolitenessKey(t *testing.T) {
 		}
 	}
 }
+
+func TestParseHost(t *testing.T) {
+	for in, want := range map[string]string{"Example.COM": "example.com", "example.com:80": "example.com",
+		"example.com:8080": "example.com:8080", "bücher.example": "xn--bcher-kva.example", "127.0.1.5:9": "127.0.1.5:9"} {
+		if got, err := ParseHost(in); err != nil || got != want {
+			t.Errorf("ParseHost(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "a b", "example.com/path", "user@example.com", "example.com?q", "http://example.com"} {
+		if got, err := ParseHost(bad); err == nil {
+			t.Errorf("ParseHost(%q) = %q; want an error", bad, got)
+		}
+	}
+}

@@ -116,6 +116,21 @@ func SplitCanonical(s string) (origin, host, rest string) {
 	return s[:end], s[i+3 : end], s[end:]
 }
 
+// ParseHost returns hostport ("host" or "host:port", as a user types it)
+// in canonical form, as Host gives it for an http URL: lowercase, IDN in
+// punycode, without port 80. Anything more than a host and port is
+// ErrSyntax.
+func ParseHost(hostport string) (string, error) {
+	if hostport == "" || strings.ContainsAny(hostport, "/?#@\\ \t") {
+		return "", fmt.Errorf("%q: not a host or host:port: %w", hostport, ErrSyntax)
+	}
+	u, err := Parse("http://" + hostport + "/")
+	if err != nil {
+		return "", err
+	}
+	return Host(u), nil
+}
+
 // Host returns the politeness key "host[:port]" of u: the lowercase host with
 // the scheme's default port dropped. For a canonical URL it equals u.Host.
 func Host(u *url.URL) string {

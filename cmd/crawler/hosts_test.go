@@ -1,0 +1,33 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// crawler hosts --host shows one host, canonical whatever its case, and
+// exits 1 for a host the crawl does not know, 2 for no host at all;
+// --active keeps only the hosts with URLs queued or in flight.
+func TestHostsFilters(t *testing.T) {
+	site := querySite(t, "127.0.1.220", 3)
+	_, cfg := crawledSite(t, site)
+	h := site.Hosts()
+	out := mustRun(t, "hosts", "--config", cfg, "--host", strings.ToUpper(h[1]), "--format", "jsonl")
+	if strings.Count(out, "\n") != 1 || !strings.Contains(out, `"host":"`+h[1]+`"`) {
+		t.Errorf("hosts --host %s: %q; want its one line", h[1], out)
+	}
+	if code, _, stderr := run(t, "hosts", "--config", cfg, "--host", "unknown.example"); code != exitNotFound || !strings.Contains(stderr, "unknown.example") {
+		t.Errorf("hosts --host unknown.example: exit %d, %q; want %d naming it", code, stderr, exitNotFound)
+	}
+	if code, _, _ := run(t, "hosts", "--config", cfg, "--host", "a/b"); code != exitUsage {
+		t.Errorf("hosts --host a/b: exit %d; want %d", code, exitUsage)
+	}
+	if out := mustRun(t, "hosts", "--config", cfg, "--active"); out != "" {
+		t.Errorf("hosts --active of a finished crawl: %q; want nothing", out)
+	}
+	mustRun(t, "seed", "--config", cfg, "http://"+h[2]+"/p/900")
+	out = mustRun(t, "hosts", "--config", cfg, "--active", "--format", "jsonl")
+	if strings.Count(out, "\n") != 1 || !strings.Contains(out, `"host":"`+h[2]+`"`) {
+		t.Errorf("hosts --active after seeding %s: %q; want its one line", h[2], out)
+	}
+}
