@@ -21,6 +21,7 @@ func FuzzParse(f *testing.F) {
 		"a: 1\n---\nb: 2\n",
 		"fetch:\n  <<: [{concurrency: 1}, {retries: 0}]\n",
 		"x: y\n  z: :",
+		"fetch:\n  politeness_key: domain\n  proxy: 'socks5://u:p@h:1'\n  headers: ['A: b']\n  host_limits: [{host: a.test, max_pages: 3, headers: ['Cookie: c=1']}]\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -51,5 +52,18 @@ func FuzzParse(f *testing.F) {
 		}
 		_ = c.SeedHosts()
 		_ = c.HostAllowed("example.com")
+		all, perHost := c.Fetch.RequestHeaders()
+		if len(all) == 0 && len(c.Fetch.Headers) > 0 {
+			t.Fatalf("fetch.headers %q accepted, and none is sent", c.Fetch.Headers)
+		}
+		for h := range perHost {
+			if _, ok := c.Fetch.HostLimitSet()[h]; !ok {
+				t.Fatalf("headers for %q, which no host_limits entry names", h)
+			}
+		}
+		if c.Fetch.Proxy != "" && c.Fetch.ProxyURL() == nil {
+			t.Fatalf("fetch.proxy %q accepted, and no proxy is used", c.Fetch.Proxy)
+		}
+		_ = c.Fetch.SendsCredentials()
 	})
 }
