@@ -8,7 +8,6 @@ import (
 	"crawler/config"
 	"crawler/crawl"
 	"crawler/frontier"
-	"crawler/internal/urlnorm"
 	"crawler/store"
 )
 
@@ -30,8 +29,7 @@ func NewLocal(db *store.DB, cfg *config.Config) *Local {
 		if f, err := cfg.Scope.URLFilter(); err == nil && f != nil {
 			r.strip = f.Strip
 		}
-		mode := cfg.Fetch.PolitenessKey
-		r.hostKey = func(host string) string { return urlnorm.PolitenessKey(mode, host) }
+		r.hostKey = cfg.Fetch.HostKey
 	}
 	return &Local{reader: r, cfg: cfg}
 }

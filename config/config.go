@@ -240,6 +240,11 @@ type HostLimit struct {
 	Headers []string `yaml:"headers"`
 }
 
+// HostKey returns the politeness key of host (canonical host[:port]) under
+// PolitenessKey: the key the frontier queues its URLs under, and the one
+// host_limits, the throttle and the page budgets count by.
+func (f *Fetch) HostKey(host string) string { return urlnorm.PolitenessKey(f.PolitenessKey, host) }
+
 // HostLimitSet returns HostLimits by canonical host (nil for none),
 // with Host canonical; entries whose host does not parse are left out
 // (Validate reports them).

@@ -235,7 +235,7 @@ func (f *Fetch) validate(v *validator) {
 	for i, l := range f.HostLimits {
 		path := fmt.Sprintf("fetch.host_limits[%d]", i)
 		if h, ok := validHost(v, path+".host", l.Host); ok {
-			key := urlnorm.PolitenessKey(f.PolitenessKey, h)
+			key := f.HostKey(h)
 			if j, dup := seen[key]; dup && key != h {
 				v.fail(path+".host", "is in the same politeness group (%s) as fetch.host_limits[%d], got %q", key, j, l.Host)
 			} else if dup {

@@ -126,7 +126,7 @@ func New(opts Options) (*Engine, error) {
 		KeyMode:            cfg.Fetch.PolitenessKey,
 		HostKey: func(raw string) string {
 			_, host, _ := urlnorm.SplitCanonical(raw)
-			return urlnorm.PolitenessKey(cfg.Fetch.PolitenessKey, host)
+			return cfg.Fetch.HostKey(host)
 		},
 		MaxLeased:  LeaseCap(cfg.Fetch.Concurrency),
 		MaxPerHost: cfg.Scope.MaxPagesPerHost,
@@ -197,7 +197,7 @@ func hostLimits(f *config.Fetch) map[string]frontier.HostLimits {
 		if l.Delay != nil {
 			hl.Delay = *l.Delay
 		}
-		out[urlnorm.PolitenessKey(f.PolitenessKey, h)] = hl
+		out[f.HostKey(h)] = hl
 	}
 	return out
 }
@@ -260,7 +260,7 @@ func (e *Engine) urlFilter() *config.URLFilter {
 // its politeness key under fetch.politeness_key, which a restart alone
 // changes.
 func (e *Engine) HostKey(host string) string {
-	return urlnorm.PolitenessKey(e.config().Fetch.PolitenessKey, host)
+	return e.config().Fetch.HostKey(host)
 }
 
 // StripQuery returns the canonical URL u without the query parameters

@@ -51,7 +51,7 @@ running crawler robots, delay and next_at.`,
 			}
 			defer q.close()
 			if key != "" {
-				key = urlnorm.PolitenessKey(q.cfg.Fetch.PolitenessKey, key)
+				key = q.cfg.Fetch.HostKey(key)
 			}
 			w := bufio.NewWriter(g.stdout)
 			hw := newHostWriter(w, format)
