@@ -8,16 +8,23 @@ import (
 	"crawler/store"
 )
 
+// commitWait releases c's item, commits c and waits until the writer has.
+func commitWait(t *testing.T, q *Queue, c *Completion) {
+	t.Helper()
+	q.Release(c.Item, time.Now())
+	done := make(chan struct{})
+	c.Done = func() { close(done) }
+	if err := q.Commit(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+}
+
 // commitDone commits it as done, due for recrawl at recrawl (zero: none),
 // and waits until the writer has.
 func commitDone(t *testing.T, q *Queue, it *Item, recrawl time.Time) {
 	t.Helper()
-	q.Release(it, time.Now())
-	done := make(chan struct{})
-	if err := q.Commit(context.Background(), &Completion{Item: it, State: StateDone, RecrawlAt: recrawl, Done: func() { close(done) }}); err != nil {
-		t.Fatal(err)
-	}
-	<-done
+	commitWait(t, q, &Completion{Item: it, State: StateDone, RecrawlAt: recrawl})
 }
 
 // A refresh queues a done URL again at once; the recrawl it had pending
@@ -101,17 +108,6 @@ func TestRefreshSupersedesRecrawl(t *testing.T) {
 	mustCheck(t, db)
 }
 
-// commitState commits it in state and waits until the writer has.
-func commitState(t *testing.T, q *Queue, it *Item, state State) {
-	t.Helper()
-	q.Release(it, time.Now())
-	done := make(chan struct{})
-	if err := q.Commit(context.Background(), &Completion{Item: it, State: state, Done: func() { close(done) }}); err != nil {
-		t.Fatal(err)
-	}
-	<-done
-}
-
 // A revisit queues a URL again from any finished state, with its
 // attempts started over, its depth as it was seen and its item marked
 // Revisit; per-host and crawl totals follow (the frontier check agrees).
@@ -135,7 +131,7 @@ func TestRevisitFinishedURLs(t *testing.T) {
 		if it.URL == failed.URL {
 			st = StateFailed
 		}
-		commitState(t, q, it, st)
+		commitWait(t, q, &Completion{Item: it, State: st})
 	}
 	if _, err := q.Add(ctx, []Link{queued}); err != nil {
 		t.Fatal(err)
@@ -181,19 +177,13 @@ func TestRevisitFinishedURLs(t *testing.T) {
 			t.Errorf("%s: Revisit %v; want %v", it.URL, it.Revisit, want)
 		}
 		if it.URL == failed.URL && it.Attempts == 0 { // retried: keeps its mark
-			q.Release(it, time.Now())
-			wait := make(chan struct{})
-			c := &Completion{Item: it, RetryAt: time.Now(), Done: func() { close(wait) }}
-			if err := q.Commit(ctx, c); err != nil {
-				t.Fatal(err)
-			}
-			<-wait
+			commitWait(t, q, &Completion{Item: it, RetryAt: time.Now()})
 			continue
 		}
 		if it.URL == failed.URL && it.Attempts != 1 {
 			t.Errorf("retried %s: %d attempts; want 1", it.URL, it.Attempts)
 		}
-		commitState(t, q, it, StateDone)
+		commitDone(t, q, it, time.Time{})
 		finished++
 	}
 	if it := got[failed.URL]; it == nil || it.Depth != 3 || it.Attempts != 0 {

@@ -45,12 +45,7 @@ func TestRekeyOnModeChange(t *testing.T) {
 	}
 	// One retry waiting, one done page due for recrawl.
 	retried, done := next(t, q), next(t, q)
-	q.Release(retried, time.Now())
-	wait := make(chan struct{})
-	if err := q.Commit(ctx, &Completion{Item: retried, RetryAt: time.Now().Add(time.Hour), Done: func() { close(wait) }}); err != nil {
-		t.Fatal(err)
-	}
-	<-wait
+	commitWait(t, q, &Completion{Item: retried, RetryAt: time.Now().Add(time.Hour)})
 	commitDone(t, q, done, time.Now().Add(time.Hour))
 	if err := q.Close(); err != nil {
 		t.Fatal(err)
