@@ -35,6 +35,14 @@ type querier struct {
 	close   func()
 }
 
+// whenFetched says when the URLs a verb queued are fetched.
+func (q *querier) whenFetched() string {
+	if q.running {
+		return "the running crawler fetches them now"
+	}
+	return "queued for the next crawler run"
+}
+
 // openQuerier asks the daemon on the config's socket, or, when none
 // answers there, opens the database file (read-only unless writable) with
 // a short lock timeout: it never hangs on a lock. Call close when done.

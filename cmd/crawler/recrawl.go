@@ -87,15 +87,11 @@ URLs have no page record (they were never requested): name them.`,
 			case named && res.Queued == 0 && res.Waiting == 0:
 				return fmt.Errorf("%w: the crawl never saw these URLs (crawler seed adds them)", errNotFound)
 			}
-			where := "the running crawler fetches them now"
-			if !q.running {
-				where = "queued for the next crawler run"
-			}
 			msg := fmt.Sprintf("queued %d URL(s) again, %d already queued", res.Queued, res.Waiting)
 			if res.Unknown > 0 {
 				msg += fmt.Sprintf(", %d never seen (crawler seed adds them)", res.Unknown)
 			}
-			_, err = fmt.Fprintf(g.stdout, "%s; %s\n", msg, where)
+			_, err = fmt.Fprintf(g.stdout, "%s; %s\n", msg, q.whenFetched())
 			return err
 		},
 	}
@@ -110,17 +106,14 @@ URLs have no page record (they were never requested): name them.`,
 // recrawlBatches recrawls urls seedBatch at a time, adding up what each
 // batch did in res.
 func recrawlBatches(ctx context.Context, q *querier, urls []string, res *crawl.RecrawlResult) error {
-	for start := 0; start < len(urls); start += seedBatch {
-		r, err := q.Recrawl(ctx, urls[start:min(start+seedBatch, len(urls))])
-		if err != nil {
-			if res.Queued > 0 {
-				err = fmt.Errorf("%w (after queueing %d URL(s) again)", err, res.Queued)
-			}
-			return err
+	return inBatches(urls, func(batch []string) error {
+		r, err := q.Recrawl(ctx, batch)
+		if err != nil && res.Queued > 0 {
+			err = fmt.Errorf("%w (after queueing %d URL(s) again)", err, res.Queued)
 		}
 		res.Add(r)
-	}
-	return nil
+		return err
+	})
 }
 
 // recrawlPages recrawls the stored pages f selects (only failed ones when

@@ -47,21 +47,18 @@ any is added: one invalid URL exits 2, naming its line. They are then added
 			}
 			defer q.close()
 			added := 0
-			for start := 0; start < len(urls); start += seedBatch {
-				n, err := q.Seed(cmd.Context(), urls[start:min(start+seedBatch, len(urls))])
-				if err != nil {
-					if added > 0 {
-						err = fmt.Errorf("%w (after adding %d new seed(s))", err, added)
-					}
-					return queryErr(err)
+			err = inBatches(urls, func(batch []string) error {
+				n, err := q.Seed(cmd.Context(), batch)
+				if err != nil && added > 0 {
+					err = fmt.Errorf("%w (after adding %d new seed(s))", err, added)
 				}
 				added += n
+				return err
+			})
+			if err != nil {
+				return queryErr(err)
 			}
-			where := "the running crawler fetches them now"
-			if !q.running {
-				where = "queued for the next crawler run"
-			}
-			_, err = fmt.Fprintf(g.stdout, "added %d new seed(s), %d already known; %s\n", added, len(urls)-added, where)
+			_, err = fmt.Fprintf(g.stdout, "added %d new seed(s), %d already known; %s\n", added, len(urls)-added, q.whenFetched())
 			return err
 		},
 	}
@@ -112,4 +109,15 @@ func urlArgs(g *globals, verb string, args []string, file string) ([]string, err
 		return nil, usageErr(fmt.Errorf("%s: no URLs (give some, or --file)", verb))
 	}
 	return urls, nil
+}
+
+// inBatches calls fn on urls, seedBatch at a time, and stops at its first
+// error.
+func inBatches(urls []string, fn func(batch []string) error) error {
+	for start := 0; start < len(urls); start += seedBatch {
+		if err := fn(urls[start:min(start+seedBatch, len(urls))]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
