@@ -56,7 +56,7 @@ func (e *Engine) Recrawl(ctx context.Context, urls []string) (RecrawlResult, err
 		seen[s] = true
 		links = append(links, frontier.Link{URL: s, Host: e.HostKey(urlnorm.Host(u)), Revisit: true})
 	}
-	forget := map[string]bool{} // origins of disallowed URLs
+	expire := map[string]bool{} // origins of disallowed URLs
 	kept := links[:0]
 	err := e.db.View(func(tx *store.Tx) error {
 		for _, l := range links {
@@ -71,9 +71,8 @@ func (e *Engine) Recrawl(ctx context.Context, urls []string) (RecrawlResult, err
 				res.Waiting++
 				continue
 			case st == frontier.StateDisallowed:
-				if u, err := urlnorm.Parse(l.URL); err == nil {
-					forget[urlnorm.Origin(u)] = true
-				}
+				origin, _, _ := urlnorm.SplitCanonical(l.URL)
+				expire[origin] = true
 			}
 			if p, err := tx.Page(l.URL); err == nil {
 				l.Parent = p.Parent
@@ -85,7 +84,7 @@ func (e *Engine) Recrawl(ctx context.Context, urls []string) (RecrawlResult, err
 	if err != nil {
 		return res, err
 	}
-	for origin := range forget {
+	for origin := range expire {
 		e.robots.expire(origin)
 	}
 	if len(kept) == 0 {
