@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -281,7 +280,7 @@ func (e *Engine) discovered(links []string, parent string, depth int) (out []fro
 	filter := e.urlFilter()
 	for _, l := range links {
 		l = filter.Strip(l)
-		origin, host, _ := urlnorm.SplitCanonical(l)
+		origin, host, uri := urlnorm.SplitCanonical(l)
 		if !e.inScope(host) || filter.Excluded(l) != "" {
 			e.stats.LinksDropped.Add(1)
 			continue
@@ -296,9 +295,9 @@ func (e *Engine) discovered(links []string, parent string, depth int) (out []fro
 			// a disallowed one is recorded without ever being queued,
 			// so it never takes a politeness slot.
 			if rules := e.robots.peek(origin); rules != nil {
-				if lu, err := url.Parse(l); err == nil && !rules.Allowed(lu) {
-					link.Disallowed = true
-				}
+				// A canonical URL's rest is its RequestURI (checked
+				// by urlnorm's tests): no need to parse it again.
+				link.Disallowed = !rules.AllowedRequestURI(uri)
 			}
 		}
 		out = append(out, link)

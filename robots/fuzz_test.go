@@ -29,6 +29,9 @@ func FuzzParse(f *testing.F) {
 		if r1.Allowed(u) != got || r2.Allowed(u) != got {
 			t.Fatalf("Allowed(%q) is not deterministic", path)
 		}
+		if uri := u.RequestURI(); u.Opaque == "" && r1.AllowedRequestURI(uri) != got {
+			t.Fatalf("Allowed(%q) = %v but AllowedRequestURI(%q) = %v", path, got, uri, !got)
+		}
 		if r1.CrawlDelay() < 0 {
 			t.Fatalf("CrawlDelay = %v", r1.CrawlDelay())
 		}

@@ -3,6 +3,7 @@ package robots
 import (
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -64,11 +65,26 @@ func FromStatus(status int, body []byte, token string) *Rules {
 // fragment are ignored: u must belong to the origin these Rules were made
 // for. "/robots.txt" is always allowed (RFC 9309 §2.2.2).
 func (r *Rules) Allowed(u *url.URL) bool {
-	path := u.EscapedPath()
+	return r.allowed(u.EscapedPath(), u.RawQuery, u.RawQuery != "" || u.ForceQuery)
+}
+
+// AllowedRequestURI is Allowed for a request target in origin form, the
+// path and, after a "?", the query, as the request line carries it (what
+// url.URL.RequestURI returns). It decides as Allowed does for every URL
+// whose RequestURI is uri, without parsing one: the crawl judges each
+// link of each page with it.
+func (r *Rules) AllowedRequestURI(uri string) bool {
+	path, query, hasQuery := strings.Cut(uri, "?")
+	return r.allowed(path, query, hasQuery)
+}
+
+// allowed matches the escaped path and raw query of a URL; hasQuery tells
+// a "?" with an empty query from none.
+func (r *Rules) allowed(path, query string, hasQuery bool) bool {
 	if path == "" {
 		path = "/"
 	}
-	target := make([]byte, 0, len(path)+len(u.RawQuery)+8)
+	target := make([]byte, 0, len(path)+len(query)+8)
 	target = canonical(target, path, false)
 	if string(target) == "/robots.txt" {
 		return true
@@ -79,9 +95,9 @@ func (r *Rules) Allowed(u *url.URL) bool {
 	if len(r.rules) == 0 {
 		return true
 	}
-	if u.RawQuery != "" || u.ForceQuery {
+	if hasQuery {
 		target = append(target, '?')
-		target = canonical(target, u.RawQuery, false)
+		target = canonical(target, query, false)
 	}
 	s := string(target)
 	for i := range r.rules {

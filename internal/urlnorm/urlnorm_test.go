@@ -249,6 +249,10 @@ func checkCanonical(t *testing.T, s string) {
 	if nu.String() != s {
 		t.Fatalf("net/url round trip: %q -> %q", s, nu)
 	}
+	// The crawl judges robots.txt rules on this slice of a link.
+	if _, _, rest := SplitCanonical(s); rest != nu.RequestURI() {
+		t.Fatalf("SplitCanonical(%q) rest %q, RequestURI %q", s, rest, nu.RequestURI())
+	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" || u.User != nil ||
 		u.Fragment != "" || u.RawFragment != "" || u.ForceQuery || u.Opaque != "" {
 		t.Fatalf("canonical %q has forbidden parts: %#v", s, u)
