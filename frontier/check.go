@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	bolt "go.etcd.io/bbolt"
+
 	"crawler/store"
 )
 
@@ -15,7 +17,8 @@ import (
 //     but for as many as the damaged entries the frontier set aside;
 //   - the done, failed and disallowed counters equal the URL records in
 //     those states;
-//   - each host's queued total equals its queue and retry entries.
+//   - each host's queued total equals its queue and retry entries;
+//   - every operator's hold (Hold) decodes.
 //
 // It reads everything once; memory grows with the number of queued URLs.
 // A file from before seen keys that no daemon has opened since (Open
@@ -23,10 +26,11 @@ import (
 // own layout.
 func Check(tx *store.Tx) error {
 	btx := tx.Bolt()
+	holdErr := checkHolds(btx.Bucket(bucketHolds))
 	urls := readSeenSet(btx)
 	qb, db := btx.Bucket(bucketQueue), btx.Bucket(bucketDelayed)
 	if urls.empty() || qb == nil || db == nil {
-		return nil // never crawled
+		return holdErr // never crawled
 	}
 	var errs []error
 	report := func(format string, args ...any) {
@@ -140,6 +144,21 @@ func Check(tx *store.Tx) error {
 	for h, n := range perHost {
 		report("host %s: %d entries but no host record", h, n)
 	}
+	return errors.Join(append(errs, holdErr)...)
+}
+
+// checkHolds reports the holds of b that do not decode.
+func checkHolds(b *bolt.Bucket) error {
+	if b == nil {
+		return nil
+	}
+	var errs []error
+	_ = b.ForEach(func(k, v []byte) error {
+		if _, err := unmarshalHold(k, v); err != nil {
+			errs = append(errs, err)
+		}
+		return nil
+	})
 	return errors.Join(errs...)
 }
 

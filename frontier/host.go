@@ -14,7 +14,8 @@ type host struct {
 	window   []*Item             // next entries, read from disk, not yet handed out
 	inflight int                 // fetches holding one of the host's concurrency slots
 	starting int                 // of those, handed out and not yet sent (Queue.Started)
-	next     time.Time           // earliest start of the host's next request
+	next     time.Time           // earliest start of the host's next request, by politeness
+	held     time.Time           // an operator's hold ends then (Queue.Hold); zero when none
 	delay    time.Duration       // least time between two request starts
 	at       [2]int              // position in Queue.ready and Queue.idle (readySlot, idleSlot); -1 when absent
 }
@@ -30,6 +31,15 @@ func (h *host) settleStart(it *Item) {
 		it.started = true
 		h.starting--
 	}
+}
+
+// due is the earliest start of the host's next request: its politeness
+// clock, or the end of its hold when later.
+func (h *host) due() time.Time {
+	if h.held.After(h.next) {
+		return h.held
+	}
+	return h.next
 }
 
 // pending is the number of disk entries neither leased nor in the window.
@@ -61,7 +71,8 @@ const (
 	idleSlot         // Queue.idle: hosts with nothing queued, leased or in flight
 )
 
-// hostHeap is a min-heap of hosts ordered by their next allowed start. A
+// hostHeap is a min-heap of hosts ordered by their next allowed start
+// (host.due). A
 // host may be in both of the queue's heaps at different times; slot says
 // which of its positions (host.at) this heap keeps.
 type hostHeap struct {
@@ -70,7 +81,7 @@ type hostHeap struct {
 }
 
 func (hh *hostHeap) Len() int           { return len(hh.hosts) }
-func (hh *hostHeap) Less(i, j int) bool { return hh.hosts[i].next.Before(hh.hosts[j].next) }
+func (hh *hostHeap) Less(i, j int) bool { return hh.hosts[i].due().Before(hh.hosts[j].due()) }
 func (hh *hostHeap) Swap(i, j int) {
 	hh.hosts[i], hh.hosts[j] = hh.hosts[j], hh.hosts[i]
 	hh.hosts[i].at[hh.slot] = i

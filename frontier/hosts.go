@@ -17,6 +17,10 @@ type HostInfo struct {
 	Delay      string    `json:"delay,omitempty"`  // current least gap between requests (live daemon only)
 	NextAt     time.Time `json:"next_at,omitzero"` // earliest next request start (live daemon only)
 	Robots     string    `json:"robots,omitempty"` // robots.txt state, filled by the crawl engine
+	// Paused reports an operator's hold on the host (Queue.Hold), until
+	// PausedUntil, or until lifted when that is zero.
+	Paused      bool      `json:"paused,omitempty"`
+	PausedUntil time.Time `json:"paused_until,omitzero"`
 }
 
 // ReadHosts calls fn for every host the crawl has queued URLs for, in host
@@ -42,7 +46,7 @@ func (q *Queue) Live() map[string]HostInfo {
 		if q.idle.has(h) {
 			continue // only waiting out its clock
 		}
-		out[k] = HostInfo{Host: k, InFlight: int64(len(h.leased)), Delay: h.delay.String(), NextAt: h.next}
+		out[k] = HostInfo{Host: k, InFlight: int64(len(h.leased)), Delay: h.delay.String(), NextAt: h.due()}
 	}
 	return out
 }

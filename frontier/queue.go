@@ -142,17 +142,22 @@ type Queue struct {
 	opts Options
 	log  *slog.Logger
 
-	mu      sync.Mutex
-	hosts   map[string]*host
-	ready   hostHeap // hosts with work and a free slot, by next start
-	idle    hostHeap // hosts with nothing to do but wait out their clock
-	counts  Counts
-	seq     uint64
-	paused  bool      // no URL is released while set (disk guard)
-	pending int       // operations sent to the writer and not yet applied
-	leases  int       // items picked and not yet committed or put back
-	delayed time.Time // earliest retry time on disk; zero when none
-	recrawl time.Time // earliest recrawl time on disk; zero when none
+	mu     sync.Mutex
+	hosts  map[string]*host
+	ready  hostHeap // hosts with work and a free slot, by next start
+	idle   hostHeap // hosts with nothing to do but wait out their clock
+	counts Counts
+	seq    uint64
+	paused bool // no URL is released while set (disk guard)
+	// The operator's holds (hold.go): as placed, and applied: the end of
+	// the whole crawl's (zero when none) and of each held host key's.
+	holdList  []Hold
+	crawlHold time.Time
+	held      map[string]time.Time
+	pending   int       // operations sent to the writer and not yet applied
+	leases    int       // items picked and not yet committed or put back
+	delayed   time.Time // earliest retry time on disk; zero when none
+	recrawl   time.Time // earliest recrawl time on disk; zero when none
 	// enqueued counts the URLs ever queued, over all hosts (the sum of
 	// their hostRecord.Enqueued): what Options.MaxURLs bounds.
 	enqueued   int64
@@ -285,6 +290,9 @@ func (q *Queue) load(tx *store.Tx) error {
 	if k, _ := btx.Bucket(bucketRecrawl).Cursor().First(); k != nil {
 		q.recrawl = dueAt(k)
 	}
+	if err := q.loadHolds(tx); err != nil {
+		return err
+	}
 	for _, h := range q.hosts {
 		q.refileReadyLocked(h)
 	}
@@ -297,6 +305,7 @@ func (q *Queue) hostLocked(key string) *host {
 	h := q.hosts[key]
 	if h == nil {
 		h = newHost(key, q.baseDelay(key))
+		h.held = q.held[key]
 		q.hosts[key] = h
 	}
 	return h
@@ -364,12 +373,12 @@ func (q *Queue) updateLocked(h *host) {
 // re-files each, so a host near the top may have got work, or a later
 // start, since it was filed. Such a host is re-filed, never forgotten.
 func (q *Queue) forgetLocked(now time.Time) {
-	for q.idle.Len() > 0 && !now.Before(q.idle.top().next) {
+	for q.idle.Len() > 0 && !now.Before(q.idle.top().due()) {
 		h := heap.Pop(&q.idle).(*host)
 		switch {
 		case !h.idle():
 			// Got work; its own update files it in the ready heap.
-		case now.Before(h.next):
+		case now.Before(h.due()):
 			heap.Push(&q.idle, h)
 		default:
 			delete(q.hosts, h.key)
@@ -437,12 +446,15 @@ func (q *Queue) pick() (*Item, time.Duration) {
 		if q.paused {
 			return nil, 0 // SetPaused(false) wakes the dispatcher
 		}
+		if wait := q.crawlHeldLocked(q.opts.Now()); wait > 0 {
+			return nil, wait // so does Unhold
+		}
 		if q.opts.MaxLeased > 0 && q.leases >= q.opts.MaxLeased {
 			return nil, 0 // a commit or requeue wakes the dispatcher
 		}
 		h := q.ready.top()
 		now := q.opts.Now()
-		if wait := h.next.Sub(now); wait > 0 {
+		if wait := h.due().Sub(now); wait > 0 {
 			return nil, wait
 		}
 		if len(h.window) == 0 {
@@ -753,12 +765,16 @@ func (q *Queue) Counts() Counts {
 	return c
 }
 
-// Idle reports whether nothing is queued (retries included), in flight,
-// or waiting to be written.
+// Idle reports whether nothing is in flight or waiting to be written, and
+// nothing queued (retries included) can be fetched but after an
+// operator's Unhold: every queued URL is under a hold without an end.
 func (q *Queue) Idle() bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.counts.Queued == 0 && q.counts.InFlight == 0 && q.pending == 0
+	if q.counts.InFlight != 0 || q.pending != 0 {
+		return false
+	}
+	return q.counts.Queued == 0 || int64(q.heldForeverLocked()) == q.counts.Queued
 }
 
 // Err returns why the writer failed, or nil.

@@ -313,6 +313,18 @@ func TestDisallowedLinkIsNotQueued(t *testing.T) {
 // A URL the dispatcher picked but could not hand out before a pause goes
 // back uncounted: it is queued again, not in flight, and its host's
 // politeness slot is given back, since no request was made.
+// waitPicked waits until the dispatcher has picked a URL of host, which
+// it holds until a worker takes it.
+func waitPicked(ctx context.Context, t *testing.T, q *Queue, host string) {
+	t.Helper()
+	for q.Live()[host].InFlight == 0 {
+		if ctx.Err() != nil {
+			t.Fatal("the dispatcher never picked the URL")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func TestPauseGivesAPickedURLBack(t *testing.T) {
 	frozen := time.Unix(1000, 0)
 	_, q := openTest(t, "", Options{PerHostConcurrency: 1, PerHostDelay: time.Hour, Now: func() time.Time { return frozen }})
@@ -323,12 +335,7 @@ func TestPauseGivesAPickedURLBack(t *testing.T) {
 	}
 	// No worker is waiting: the dispatcher picks the URL and blocks
 	// handing it out.
-	for q.Live()["a"].InFlight == 0 {
-		if ctx.Err() != nil {
-			t.Fatal("the dispatcher never picked the URL")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitPicked(ctx, t, q, "a")
 	if c := q.Counts(); c.Queued != 1 || c.InFlight != 0 {
 		t.Fatalf("picked, not handed out: counts %+v; want 1 queued, none in flight", c)
 	}

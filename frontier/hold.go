@@ -1,0 +1,316 @@
+package frontier
+
+import (
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"time"
+
+	"crawler/store"
+)
+
+// bucketHolds keeps the operator's pauses: host -> since(8) until(8),
+// Unix nanoseconds, until 0 for "until resumed"; holdAll is the key of
+// the pause of the whole crawl.
+var bucketHolds = []byte("holds")
+
+// holdAll is the holds key of the whole crawl's pause. No host is "*".
+const holdAll = "*"
+
+// A Hold is an operator's pause of the whole crawl or of one host: no
+// request starts under it (requests already sent finish). Unlike Pause,
+// which the crawl itself sets for a Retry-After or a circuit breaker, a
+// hold is stored in the file: it outlives restarts until it ends or is
+// lifted.
+type Hold struct {
+	// Host is the held host (canonical host[:port]); "" holds the whole
+	// crawl. It is kept as given: under a politeness key that groups
+	// hosts (Options.KeyMode), holding one host holds its group, the unit
+	// that is scheduled.
+	Host string `json:"host,omitempty"`
+
+	// Since is when the hold was placed.
+	Since time.Time `json:"since"`
+
+	// Until is when the hold ends by itself; zero holds until it is
+	// lifted.
+	Until time.Time `json:"until,omitzero"`
+}
+
+// active reports whether h still holds at now.
+func (h Hold) active(now time.Time) bool { return h.Until.IsZero() || now.Before(h.Until) }
+
+// end is when h stops holding: Until, or the far future.
+func (h Hold) end() time.Time {
+	if h.Until.IsZero() {
+		return farFuture
+	}
+	return h.Until
+}
+
+// farFuture is the end of a hold without an end: later than any real
+// start, and far enough from any real time that no Sub overflows badly
+// (Sub saturates).
+var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func (h Hold) key() []byte {
+	if h.Host == "" {
+		return []byte(holdAll)
+	}
+	return []byte(h.Host)
+}
+
+func (h Hold) marshal() []byte {
+	b := binary.BigEndian.AppendUint64(nil, uint64(h.Since.UnixNano()))
+	var until int64
+	if !h.Until.IsZero() {
+		until = h.Until.UnixNano()
+	}
+	return binary.BigEndian.AppendUint64(b, uint64(until))
+}
+
+func unmarshalHold(k, v []byte) (Hold, error) {
+	if len(v) != 16 || len(k) == 0 {
+		return Hold{}, fmt.Errorf("hold %q: %d-byte value: %w", k, len(v), ErrCorrupt)
+	}
+	h := Hold{Since: time.Unix(0, int64(binary.BigEndian.Uint64(v))).UTC()}
+	if string(k) != holdAll {
+		h.Host = string(k)
+	}
+	if until := int64(binary.BigEndian.Uint64(v[8:])); until != 0 {
+		h.Until = time.Unix(0, until).UTC()
+	}
+	return h, nil
+}
+
+// ReadHolds returns the holds stored in tx that are active at now, the
+// whole crawl's first, then by host. A hold that does not decode is left
+// out (Check reports it; placing or lifting any hold drops it).
+func ReadHolds(tx *store.Tx, now time.Time) ([]Hold, error) {
+	b := tx.Bolt().Bucket(bucketHolds)
+	if b == nil {
+		return nil, nil
+	}
+	var out []Hold
+	err := b.ForEach(func(k, v []byte) error {
+		if h, err := unmarshalHold(k, v); err == nil && h.active(now) {
+			out = append(out, h)
+		}
+		return nil
+	})
+	slices.SortFunc(out, compareHolds)
+	return out, err
+}
+
+// PutHold stores h in tx (read-write), replacing the hold of the same
+// host, and drops the holds that ended before now. It is what Queue.Hold
+// writes; a stopped crawl's file takes it directly.
+func PutHold(tx *store.Tx, h Hold, now time.Time) error {
+	b, err := tx.Bolt().CreateBucketIfNotExists(bucketHolds)
+	if err != nil {
+		return err
+	}
+	if err := dropEnded(tx, now); err != nil {
+		return err
+	}
+	return b.Put(h.key(), h.marshal())
+}
+
+// DeleteHold lifts the hold of host ("" for the whole crawl) in tx
+// (read-write), and drops the holds that ended before now. It reports
+// whether host was held.
+func DeleteHold(tx *store.Tx, host string, now time.Time) (bool, error) {
+	b := tx.Bolt().Bucket(bucketHolds)
+	if b == nil {
+		return false, nil
+	}
+	k := Hold{Host: host}.key()
+	was := false
+	if v := b.Get(k); v != nil {
+		h, err := unmarshalHold(k, v)
+		was = err != nil || h.active(now)
+		if err := b.Delete(k); err != nil {
+			return false, err
+		}
+	}
+	return was, dropEnded(tx, now)
+}
+
+// dropEnded deletes the holds that ended before now, and those that do
+// not decode: a hold is the operator's to place again.
+func dropEnded(tx *store.Tx, now time.Time) error {
+	b := tx.Bolt().Bucket(bucketHolds)
+	var ended [][]byte
+	err := b.ForEach(func(k, v []byte) error {
+		if h, err := unmarshalHold(k, v); err != nil || !h.active(now) {
+			ended = append(ended, k)
+		}
+		return nil
+	})
+	for _, k := range ended {
+		if err == nil {
+			err = b.Delete(k)
+		}
+	}
+	return err
+}
+
+// Hold places h (Since is set to now when zero) and applies it at once:
+// under a hold of the whole crawl no URL is released; under a host's, none
+// of that host's. A URL the dispatcher holds for a worker is put back. It
+// replaces the hold of the same host, so a later Until shortens or
+// lengthens it.
+func (q *Queue) Hold(h Hold) (Hold, error) {
+	now := q.opts.Now()
+	if h.Since.IsZero() {
+		h.Since = now
+	}
+	h.Since = h.Since.UTC()
+	if !h.Until.IsZero() {
+		h.Until = h.Until.UTC()
+	}
+	if err := q.db.Update(func(tx *store.Tx) error { return PutHold(tx, h, now) }); err != nil {
+		return Hold{}, fmt.Errorf("frontier: hold: %w", err)
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.holdList = slices.DeleteFunc(q.holdList, func(o Hold) bool { return o.Host == h.Host || !o.active(now) })
+	q.holdList = append(q.holdList, h)
+	q.applyHoldsLocked()
+	select { // a URL picked before the hold must not start under it
+	case q.pause <- struct{}{}:
+	default:
+	}
+	return h, nil
+}
+
+// Unhold lifts the hold of host ("" for the whole crawl's) and reports
+// whether there was one. The host's next start is what it would have
+// been without the hold: its politeness delay still counts from its last
+// request.
+func (q *Queue) Unhold(host string) (bool, error) {
+	now := q.opts.Now()
+	var was bool
+	err := q.db.Update(func(tx *store.Tx) (err error) {
+		was, err = DeleteHold(tx, host, now)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("frontier: lift hold: %w", err)
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.holdList = slices.DeleteFunc(q.holdList, func(o Hold) bool { return o.Host == host || !o.active(now) })
+	q.applyHoldsLocked()
+	return was, nil
+}
+
+// Holds returns the holds in force, the whole crawl's first, then by
+// host.
+func (q *Queue) Holds() []Hold {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	now := q.opts.Now()
+	var out []Hold
+	for _, h := range q.holdList {
+		if h.active(now) {
+			out = append(out, h)
+		}
+	}
+	slices.SortFunc(out, compareHolds)
+	return out
+}
+
+// compareHolds orders holds as Holds and ReadHolds return them: the whole
+// crawl's first, then by host.
+func compareHolds(a, b Hold) int {
+	switch {
+	case a.Host == b.Host:
+		return 0
+	case a.Host == "" || (b.Host != "" && a.Host < b.Host):
+		return -1
+	}
+	return 1
+}
+
+// loadHolds reads the stored holds into memory (at Open).
+func (q *Queue) loadHolds(tx *store.Tx) error {
+	holds, err := ReadHolds(tx, q.opts.Now())
+	if err != nil {
+		return err
+	}
+	q.holdList = holds
+	q.applyHoldsLocked()
+	return nil
+}
+
+// holdKey is the host key a held host's URLs are queued under.
+func (q *Queue) holdKey(host string) string {
+	if q.opts.HostKey == nil {
+		return host
+	}
+	return q.opts.HostKey("http://" + host + "/")
+}
+
+// applyHoldsLocked recomputes the hold ends from holdList: the whole
+// crawl's, and each host key's (the latest end of the holds on it), and
+// re-files the hosts whose hold changed.
+func (q *Queue) applyHoldsLocked() {
+	q.crawlHold = time.Time{}
+	held := make(map[string]time.Time, len(q.holdList))
+	for _, h := range q.holdList {
+		if h.Host == "" {
+			q.crawlHold = h.end()
+			continue
+		}
+		k := q.holdKey(h.Host)
+		if e := h.end(); e.After(held[k]) {
+			held[k] = e
+		}
+	}
+	changed := make(map[string]time.Time) // key -> its new end; zero when lifted
+	for k, end := range held {
+		if !q.held[k].Equal(end) {
+			changed[k] = end
+		}
+	}
+	for k := range q.held {
+		if _, ok := held[k]; !ok {
+			changed[k] = time.Time{}
+		}
+	}
+	q.held = held
+	for k, end := range changed {
+		if h := q.hosts[k]; h != nil {
+			h.held = end
+			q.updateLocked(h)
+		}
+	}
+	q.wakeLocked()
+}
+
+// crawlHeldLocked reports how long the whole crawl stays held from now:
+// 0 when it is not, farFuture's distance when until lifted.
+func (q *Queue) crawlHeldLocked(now time.Time) time.Duration {
+	if q.crawlHold.IsZero() || !now.Before(q.crawlHold) {
+		return 0
+	}
+	return q.crawlHold.Sub(now)
+}
+
+// heldForeverLocked counts the queued URLs under holds without an end:
+// all of them under such a hold of the whole crawl, else those in the
+// queues of such held hosts (a retry still waiting for its time counts
+// once it is back in its host's queue).
+func (q *Queue) heldForeverLocked() int {
+	if q.crawlHold.Equal(farFuture) {
+		return int(q.counts.Queued)
+	}
+	n := 0
+	for k, end := range q.held {
+		if h := q.hosts[k]; h != nil && end.Equal(farFuture) {
+			n += h.queued
+		}
+	}
+	return n
+}
