@@ -83,6 +83,23 @@ type Querier interface {
 	// store.ErrBackupExists.
 	Backup(ctx context.Context, dir string) (*store.BackupInfo, error)
 
+	// Pause holds the whole crawl ("" in hosts) or each of hosts ("host"
+	// or "host:port") until until, or until Resume when until is zero
+	// (see crawl.Engine.Pause), and returns the holds placed. The holds
+	// are stored with the crawl: a stopped crawl's next run starts under
+	// them. No hosts, or one that is not a host, is ErrInvalid and places
+	// nothing.
+	Pause(ctx context.Context, hosts []string, until time.Time) ([]frontier.Hold, error)
+
+	// Resume lifts the holds of the whole crawl ("" in hosts) or of each
+	// of hosts, and returns how many there were. Bad hosts are ErrInvalid,
+	// as for Pause.
+	Resume(ctx context.Context, hosts []string) (lifted int, err error)
+
+	// Holds returns the holds in force, the whole crawl's first, then by
+	// host.
+	Holds(ctx context.Context) ([]frontier.Hold, error)
+
 	// Export calls fn for every stored page that matches f, in URL order,
 	// with its decompressed body (nil when none is stored). A page f
 	// leaves out has its body left unread.
@@ -154,6 +171,10 @@ type Stats struct {
 	// Paused is live: fetching is paused because free space in data_dir
 	// is below store.min_free_bytes.
 	Paused bool `json:"paused,omitempty"`
+
+	// Holds are the operator's pauses in force (crawler pause), the
+	// whole crawl's first.
+	Holds []frontier.Hold `json:"holds,omitempty"`
 
 	// LastReload is live: the outcome of the last config reload; nil when
 	// the daemon has not reloaded.

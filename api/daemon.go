@@ -107,7 +107,7 @@ func (d *Daemon) Stats(context.Context) (*Stats, error) {
 	}
 	c := d.eng.Queue().Counts()
 	s.Queued, s.InFlight, s.Done, s.Failed, s.Disallowed = c.Queued, c.InFlight, c.Done, c.Failed, c.Disallowed
-	s.Trapped, s.Paused = c.Trapped, d.eng.Paused()
+	s.Trapped, s.Paused, s.Holds = c.Trapped, d.eng.Paused(), d.eng.Holds()
 	if r := d.eng.LastReload(); !r.At.IsZero() {
 		s.LastReload = &r
 	}
@@ -137,6 +137,7 @@ func (d *Daemon) Hosts(ctx context.Context, fn func(*frontier.HostInfo) error) e
 	for _, l := range live { // hosts whose first URLs are not yet committed
 		hosts = append(hosts, &l)
 	}
+	markHolds(hosts, d.eng.Holds(), d.hostKey)
 	sort.Slice(hosts, func(i, j int) bool { return hosts[i].Host < hosts[j].Host })
 	for _, h := range hosts {
 		if err := ctx.Err(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"crawler/config"
 	"crawler/crawl"
@@ -42,6 +43,11 @@ func (l *Local) Stats(context.Context) (*Stats, error) {
 	err := l.db.View(func(tx *store.Tx) error {
 		c := frontier.ReadCounts(tx)
 		s.Queued, s.Done, s.Failed, s.Disallowed, s.Trapped = c.Queued, c.Done, c.Failed, c.Disallowed, c.Trapped
+		holds, err := frontier.ReadHolds(tx, time.Now())
+		if err != nil {
+			return err
+		}
+		s.Holds = holds
 		return storeStats(tx, s)
 	})
 	if err != nil {
@@ -57,6 +63,11 @@ func (l *Local) Hosts(ctx context.Context, fn func(*frontier.HostInfo) error) er
 	if err != nil {
 		return err
 	}
+	holds, err := l.storedHolds()
+	if err != nil {
+		return err
+	}
+	markHolds(hosts, holds, l.hostKey)
 	for _, h := range hosts {
 		if err := ctx.Err(); err != nil {
 			return err

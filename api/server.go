@@ -207,6 +207,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /v1/seed", s.seed)
 	mux.HandleFunc("POST /v1/recrawl", s.recrawl)
 	mux.HandleFunc("POST /v1/backup", s.backup)
+	mux.HandleFunc("POST /v1/pause", s.pause)
+	mux.HandleFunc("POST /v1/resume", s.resume)
+	mux.HandleFunc("GET /v1/holds", s.holds)
 	mux.HandleFunc("GET /v1/export", s.export)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fmt.Errorf("no endpoint %s %s: %w", r.Method, r.URL.Path, ErrInvalid))

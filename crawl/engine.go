@@ -522,7 +522,7 @@ loop:
 				lastDiskCheck = now
 			}
 			if e.opts.ExitWhenIdle && e.q.Idle() {
-				e.log.Info("frontier idle: stopping", "counts", fmt.Sprintf("%+v", e.q.Counts()))
+				e.log.Info("frontier idle: stopping", "counts", fmt.Sprintf("%+v", e.q.Counts()), "holds", len(e.q.Holds()))
 				break loop
 			}
 			if now := e.now(); now.Sub(lastSweep) > time.Minute {

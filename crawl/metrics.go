@@ -79,6 +79,7 @@ func newMetrics(reg *prometheus.Registry, e *Engine) *metrics {
 			}
 			return 0
 		}),
+		gauge("crawler_holds", "Operator's pauses in force (crawler pause): of the whole crawl and of hosts.", func() float64 { return float64(len(e.q.Holds())) }),
 		gauge("crawler_store_size_bytes", "Size of the database file.", func() float64 {
 			var n int64
 			_ = e.db.View(func(tx *store.Tx) error { n = tx.Counts().FileBytes; return nil })

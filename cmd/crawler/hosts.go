@@ -13,24 +13,27 @@ import (
 
 func newHostsCmd(g *globals) *cobra.Command {
 	var (
-		format, only string
-		active       bool
+		format, only   string
+		active, paused bool
 	)
 	cmd := &cobra.Command{
-		Use:   "hosts [--host H] [--active]",
+		Use:   "hosts [--host H] [--active] [--paused]",
 		Short: "Show per-host progress and politeness state",
 		Long: `Hosts lists every host the crawl knows, in host order: URLs queued, in
 flight, done, failed and disallowed, and, from a running crawler, the host's
 robots.txt state and its current delay between requests (they show as "-"
 for a stopped crawl). --host shows one host (its politeness group under
 fetch.politeness_key: domain), exiting 1 when the crawl does not know it;
---active only the hosts with URLs queued or in flight.
+--active only the hosts with URLs queued or in flight; --paused only the
+hosts "crawler pause --host" holds (their DELAY shows "paused").
 
-JSON fields: host, queued, in_flight, done, failed, disallowed, and from a
-running crawler robots, delay and next_at.`,
+JSON fields: host, queued, in_flight, done, failed, disallowed, paused and
+paused_until (when paused), and from a running crawler robots, delay and
+next_at.`,
 		Example: `  crawler hosts
   crawler hosts --host example.com
   crawler hosts --active
+  crawler hosts --paused
   crawler hosts --format jsonl | jq 'select(.failed > 0)'`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -56,7 +59,7 @@ running crawler robots, delay and next_at.`,
 			w := bufio.NewWriter(g.stdout)
 			hw := newHostWriter(w, format)
 			err = q.Hosts(cmd.Context(), func(h *frontier.HostInfo) error {
-				if key != "" && h.Host != key || active && h.Queued+h.InFlight == 0 {
+				if key != "" && h.Host != key || active && h.Queued+h.InFlight == 0 || paused && !h.Paused {
 					return nil
 				}
 				return hw.write(h)
@@ -76,6 +79,7 @@ running crawler robots, delay and next_at.`,
 	cmd.Flags().StringVar(&format, "format", "table", "output format: table or jsonl")
 	cmd.Flags().StringVar(&only, "host", "", `only this host ("host" or "host:port")`)
 	cmd.Flags().BoolVar(&active, "active", false, "only hosts with URLs queued or in flight")
+	cmd.Flags().BoolVar(&paused, "paused", false, `only hosts "crawler pause" holds`)
 	return cmd
 }
 
@@ -88,8 +92,12 @@ func newHostWriter(w io.Writer, format string) *hostWriter {
 
 func (hw *hostWriter) write(h *frontier.HostInfo) error {
 	return hw.listWriter.write(h, func(w io.Writer) {
+		delay := dash(h.Delay)
+		if h.Paused {
+			delay = "paused" + holdEnd(h.PausedUntil)
+		}
 		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", h.Host, h.Queued, h.InFlight, h.Done, h.Failed, h.Disallowed,
-			dash(h.Delay), dash(oneLine(h.Robots)))
+			delay, dash(oneLine(h.Robots)))
 	})
 }
 

@@ -27,7 +27,8 @@ queued.
 
 JSON fields: pages_stored, queued, in_flight, done, failed, disallowed, hosts,
 active_hosts, body_bytes, file_bytes, pages_per_second, running,
-uptime_seconds (running only).`,
+uptime_seconds (running only), holds (the pauses in force: host, since,
+until; no host is the whole crawl).`,
 		Example: `  crawler stats
   crawler stats --format json | jq .queued`,
 		Args: usageArgs(cobra.NoArgs),
@@ -75,6 +76,9 @@ func writeStats(w io.Writer, s *api.Stats, source string) error {
 	fmt.Fprintf(tw, "bytes stored\t%s of compressed bodies, %s database file, %s value log (%s of it replaced records and bodies, reclaimed by compact)\n",
 		humanBytes(s.BodyBytes), humanBytes(s.FileBytes), humanBytes(s.ValueBytes), humanBytes(s.GarbageBytes))
 	fmt.Fprintf(tw, "pages/s (last minute)\t%.1f\n", s.PagesPerSecond)
+	for _, l := range holdLines(s.Holds) {
+		fmt.Fprintf(tw, "paused by operator\t%s\n", l)
+	}
 	if s.Running {
 		fmt.Fprintf(tw, "uptime\t%s\n", s.Uptime())
 		if s.Paused {

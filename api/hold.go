@@ -1,0 +1,261 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"crawler/frontier"
+	"crawler/internal/urlnorm"
+	"crawler/store"
+)
+
+// The operator's pauses (Querier.Pause, Resume and Holds) on every side of
+// the socket.
+
+// holdHosts returns the hosts of a pause or resume request in canonical
+// form, "" (the whole crawl) as is; none, or one that is not a host, is
+// ErrInvalid.
+func holdHosts(verb string, hosts []string) ([]string, error) {
+	if len(hosts) == 0 {
+		return nil, fmt.Errorf("%s: no host, nor the whole crawl: %w", verb, ErrInvalid)
+	}
+	out := make([]string, len(hosts))
+	for i, h := range hosts {
+		if h == "" {
+			continue
+		}
+		c, err := urlnorm.ParseHost(h)
+		if err != nil {
+			return nil, fmt.Errorf("%s: host %q: not a host or host:port: %w", verb, h, ErrInvalid)
+		}
+		out[i] = c
+	}
+	return out, nil
+}
+
+// markHolds sets the paused fields of the hosts that holds hold; hostKey
+// maps a held host to the key the listing shows (nil: itself).
+func markHolds(hosts []*frontier.HostInfo, holds []frontier.Hold, hostKey func(string) string) {
+	if len(holds) == 0 {
+		return
+	}
+	held := make(map[string]frontier.Hold, len(holds))
+	for _, h := range holds {
+		if h.Host == "" {
+			continue
+		}
+		k := h.Host
+		if hostKey != nil {
+			k = hostKey(k)
+		}
+		if o, ok := held[k]; !ok || (!o.Until.IsZero() && (h.Until.IsZero() || h.Until.After(o.Until))) {
+			held[k] = h // the latest end wins
+		}
+	}
+	for _, hi := range hosts {
+		if h, ok := held[hi.Host]; ok {
+			hi.Paused, hi.PausedUntil = true, h.Until
+		}
+	}
+}
+
+// Pause implements Querier for a stopped crawl: the holds are stored in
+// its database (which must be open read-write), and its next run starts
+// under them.
+func (l *Local) Pause(_ context.Context, hosts []string, until time.Time) ([]frontier.Hold, error) {
+	hosts, err := holdHosts("pause", hosts)
+	if err != nil {
+		return nil, err
+	}
+	if l.db.ReadOnly() {
+		return nil, fmt.Errorf("pause a stopped crawl: %w", store.ErrReadOnly)
+	}
+	now := time.Now().UTC()
+	out := make([]frontier.Hold, len(hosts))
+	for i, host := range hosts {
+		out[i] = frontier.Hold{Host: host, Since: now}
+		if !until.IsZero() {
+			out[i].Until = until.UTC()
+		}
+	}
+	err = l.db.Update(func(tx *store.Tx) error {
+		for _, h := range out {
+			if err := frontier.PutHold(tx, h, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Resume implements Querier for a stopped crawl, as Pause does.
+func (l *Local) Resume(_ context.Context, hosts []string) (int, error) {
+	hosts, err := holdHosts("resume", hosts)
+	if err != nil {
+		return 0, err
+	}
+	if l.db.ReadOnly() {
+		return 0, fmt.Errorf("resume a stopped crawl: %w", store.ErrReadOnly)
+	}
+	now, n := time.Now(), 0
+	err = l.db.Update(func(tx *store.Tx) error {
+		for _, h := range hosts {
+			was, err := frontier.DeleteHold(tx, h, now)
+			if err != nil {
+				return err
+			}
+			if was {
+				n++
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+// Holds implements Querier with the holds stored in the file.
+func (l *Local) Holds(context.Context) ([]frontier.Hold, error) { return l.storedHolds() }
+
+func (r reader) storedHolds() (holds []frontier.Hold, err error) {
+	err = r.db.View(func(tx *store.Tx) error {
+		holds, err = frontier.ReadHolds(tx, time.Now())
+		return err
+	})
+	return holds, err
+}
+
+// Pause implements Querier: the running engine stops starting requests
+// under the holds at once.
+func (d *Daemon) Pause(_ context.Context, hosts []string, until time.Time) ([]frontier.Hold, error) {
+	hosts, err := holdHosts("pause", hosts)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]frontier.Hold, 0, len(hosts))
+	for _, host := range hosts {
+		h, err := d.eng.Pause(host, until)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, h)
+	}
+	return out, nil
+}
+
+// Resume implements Querier: the running engine lifts the holds at once.
+func (d *Daemon) Resume(_ context.Context, hosts []string) (int, error) {
+	hosts, err := holdHosts("resume", hosts)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, host := range hosts {
+		was, err := d.eng.Resume(host)
+		if err != nil {
+			return n, err
+		}
+		if was {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Holds implements Querier with the engine's holds in force.
+func (d *Daemon) Holds(context.Context) ([]frontier.Hold, error) { return d.eng.Holds(), nil }
+
+// holdRequest is the body of the pause and resume endpoints; "" in Hosts
+// is the whole crawl. Pause answers a holdsAnswer, resume a resumeAnswer.
+type holdRequest struct {
+	Hosts []string  `json:"hosts"`
+	Until time.Time `json:"until,omitzero"`
+}
+
+type holdsAnswer struct {
+	Holds []frontier.Hold `json:"holds"`
+}
+
+type resumeAnswer struct {
+	Lifted int `json:"lifted"`
+}
+
+func (s *Server) pause(w http.ResponseWriter, r *http.Request) {
+	req, ok := s.holdRequest(w, r, "pause")
+	if !ok {
+		return
+	}
+	holds, err := s.q.Pause(r.Context(), req.Hosts, req.Until)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, holdsAnswer{Holds: holds})
+}
+
+func (s *Server) resume(w http.ResponseWriter, r *http.Request) {
+	req, ok := s.holdRequest(w, r, "resume")
+	if !ok {
+		return
+	}
+	n, err := s.q.Resume(r.Context(), req.Hosts)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resumeAnswer{Lifted: n})
+}
+
+func (s *Server) holds(w http.ResponseWriter, r *http.Request) {
+	holds, err := s.q.Holds(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, holdsAnswer{Holds: holds})
+}
+
+// holdRequest decodes a pause or resume request; on error it has answered.
+func (s *Server) holdRequest(w http.ResponseWriter, r *http.Request, verb string) (holdRequest, bool) {
+	var req holdRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxSeedRequest)).Decode(&req); err != nil {
+		s.fail(w, r, fmt.Errorf("%s request: %v: %w", verb, err, ErrInvalid))
+		return req, false
+	}
+	return req, true
+}
+
+// Pause implements Querier.
+func (c *Client) Pause(ctx context.Context, hosts []string, until time.Time) ([]frontier.Hold, error) {
+	body, err := json.Marshal(holdRequest{Hosts: hosts, Until: until})
+	if err != nil {
+		return nil, err
+	}
+	var a holdsAnswer
+	err = c.call(ctx, http.MethodPost, "/v1/pause", nil, body, &a)
+	return a.Holds, err
+}
+
+// Resume implements Querier.
+func (c *Client) Resume(ctx context.Context, hosts []string) (int, error) {
+	body, err := json.Marshal(holdRequest{Hosts: hosts})
+	if err != nil {
+		return 0, err
+	}
+	var a resumeAnswer
+	err = c.call(ctx, http.MethodPost, "/v1/resume", nil, body, &a)
+	return a.Lifted, err
+}
+
+// Holds implements Querier.
+func (c *Client) Holds(ctx context.Context) ([]frontier.Hold, error) {
+	var a holdsAnswer
+	err := c.call(ctx, http.MethodGet, "/v1/holds", nil, nil, &a)
+	return a.Holds, err
+}
