@@ -161,6 +161,8 @@ func dropEnded(tx *store.Tx, now time.Time) error {
 // replaces the hold of the same host, so a later Until shortens or
 // lengthens it.
 func (q *Queue) Hold(h Hold) (Hold, error) {
+	q.holdMu.Lock() // the file and memory change in the same order
+	defer q.holdMu.Unlock()
 	now := q.opts.Now()
 	if h.Since.IsZero() {
 		h.Since = now
@@ -189,6 +191,8 @@ func (q *Queue) Hold(h Hold) (Hold, error) {
 // been without the hold: its politeness delay still counts from its last
 // request.
 func (q *Queue) Unhold(host string) (bool, error) {
+	q.holdMu.Lock()
+	defer q.holdMu.Unlock()
 	now := q.opts.Now()
 	var was bool
 	err := q.db.Update(func(tx *store.Tx) (err error) {

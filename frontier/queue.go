@@ -142,6 +142,8 @@ type Queue struct {
 	opts Options
 	log  *slog.Logger
 
+	holdMu sync.Mutex // serializes Hold and Unhold; taken before mu
+
 	mu     sync.Mutex
 	hosts  map[string]*host
 	ready  hostHeap // hosts with work and a free slot, by next start
