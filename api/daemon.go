@@ -137,7 +137,7 @@ func (d *Daemon) Hosts(ctx context.Context, fn func(*frontier.HostInfo) error) e
 	for _, l := range live { // hosts whose first URLs are not yet committed
 		hosts = append(hosts, &l)
 	}
-	markHolds(hosts, d.eng.Holds(), d.hostKey)
+	frontier.MarkHeld(hosts, d.eng.Holds(), d.hostKey)
 	sort.Slice(hosts, func(i, j int) bool { return hosts[i].Host < hosts[j].Host })
 	for _, h := range hosts {
 		if err := ctx.Err(); err != nil {

@@ -36,32 +36,6 @@ func holdHosts(verb string, hosts []string) ([]string, error) {
 	return out, nil
 }
 
-// markHolds sets the paused fields of the hosts that holds hold; hostKey
-// maps a held host to the key the listing shows (nil: itself).
-func markHolds(hosts []*frontier.HostInfo, holds []frontier.Hold, hostKey func(string) string) {
-	if len(holds) == 0 {
-		return
-	}
-	held := make(map[string]frontier.Hold, len(holds))
-	for _, h := range holds {
-		if h.Host == "" {
-			continue
-		}
-		k := h.Host
-		if hostKey != nil {
-			k = hostKey(k)
-		}
-		if o, ok := held[k]; !ok || (!o.Until.IsZero() && (h.Until.IsZero() || h.Until.After(o.Until))) {
-			held[k] = h // the latest end wins
-		}
-	}
-	for _, hi := range hosts {
-		if h, ok := held[hi.Host]; ok {
-			hi.Paused, hi.PausedUntil = true, h.Until
-		}
-	}
-}
-
 // Pause implements Querier for a stopped crawl: the holds are stored in
 // its database (which must be open read-write), and its next run starts
 // under them.
@@ -73,17 +47,11 @@ func (l *Local) Pause(_ context.Context, hosts []string, until time.Time) ([]fro
 	if l.db.ReadOnly() {
 		return nil, fmt.Errorf("pause a stopped crawl: %w", store.ErrReadOnly)
 	}
-	now := time.Now().UTC()
+	now := time.Now()
 	out := make([]frontier.Hold, len(hosts))
-	for i, host := range hosts {
-		out[i] = frontier.Hold{Host: host, Since: now}
-		if !until.IsZero() {
-			out[i].Until = until.UTC()
-		}
-	}
-	err = l.db.Update(func(tx *store.Tx) error {
-		for _, h := range out {
-			if err := frontier.PutHold(tx, h, now); err != nil {
+	err = l.db.Update(func(tx *store.Tx) (err error) {
+		for i, host := range hosts {
+			if out[i], err = frontier.PutHold(tx, frontier.Hold{Host: host, Until: until}, now); err != nil {
 				return err
 			}
 		}
@@ -138,15 +106,7 @@ func (d *Daemon) Pause(_ context.Context, hosts []string, until time.Time) ([]fr
 	if err != nil {
 		return nil, err
 	}
-	out := make([]frontier.Hold, 0, len(hosts))
-	for _, host := range hosts {
-		h, err := d.eng.Pause(host, until)
-		if err != nil {
-			return out, err
-		}
-		out = append(out, h)
-	}
-	return out, nil
+	return d.eng.Pause(hosts, until)
 }
 
 // Resume implements Querier: the running engine lifts the holds at once.
@@ -155,17 +115,7 @@ func (d *Daemon) Resume(_ context.Context, hosts []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	n := 0
-	for _, host := range hosts {
-		was, err := d.eng.Resume(host)
-		if err != nil {
-			return n, err
-		}
-		if was {
-			n++
-		}
-	}
-	return n, nil
+	return d.eng.Resume(hosts)
 }
 
 // Holds implements Querier with the engine's holds in force.

@@ -67,7 +67,7 @@ func (l *Local) Hosts(ctx context.Context, fn func(*frontier.HostInfo) error) er
 	if err != nil {
 		return err
 	}
-	markHolds(hosts, holds, l.hostKey)
+	frontier.MarkHeld(hosts, holds, l.hostKey)
 	for _, h := range hosts {
 		if err := ctx.Err(); err != nil {
 			return err

@@ -6,30 +6,37 @@ import (
 	"crawler/frontier"
 )
 
-// Pause holds the whole crawl (host "") or one host (canonical
+// Pause holds the whole crawl ("" in hosts) or each of hosts (canonical
 // host[:port]) until until, or until Resume when until is zero: no request
-// starts under the hold, and requests already sent finish. The hold is
-// stored with the crawl, so it outlives restarts. Pausing a held host (or
+// starts under a hold, and requests already sent finish. The holds are
+// stored with the crawl, so they outlive restarts. Pausing a held host (or
 // the held crawl) again replaces its hold. Under fetch.politeness_key
-// domain a host's hold holds its whole registrable domain.
-func (e *Engine) Pause(host string, until time.Time) (frontier.Hold, error) {
-	h, err := e.q.Hold(frontier.Hold{Host: host, Until: until})
-	if err != nil {
-		return h, err
+// domain a host's hold holds its whole registrable domain. It returns the
+// holds as stored.
+func (e *Engine) Pause(hosts []string, until time.Time) ([]frontier.Hold, error) {
+	holds := make([]frontier.Hold, len(hosts))
+	for i, h := range hosts {
+		holds[i] = frontier.Hold{Host: h, Until: until}
 	}
-	e.log.Info("paused by the operator", holdAttrs(h)...)
-	return h, nil
+	placed, err := e.q.Hold(holds...)
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range placed {
+		e.log.Info("paused by the operator", holdAttrs(h)...)
+	}
+	return placed, nil
 }
 
-// Resume lifts the hold of the whole crawl (host "") or of one host, and
-// reports whether there was one. A host's politeness delay still counts
-// from its last request.
-func (e *Engine) Resume(host string) (bool, error) {
-	was, err := e.q.Unhold(host)
-	if err == nil && was {
-		e.log.Info("resumed by the operator", holdAttrs(frontier.Hold{Host: host})...)
+// Resume lifts the holds of the whole crawl ("" in hosts) or of each of
+// hosts, and returns how many there were. A host's politeness delay still
+// counts from its last request.
+func (e *Engine) Resume(hosts []string) (int, error) {
+	n, err := e.q.Unhold(hosts...)
+	if err == nil && n > 0 {
+		e.log.Info("resumed by the operator", "holds_lifted", n)
 	}
-	return was, err
+	return n, err
 }
 
 // Holds returns the operator's holds in force, the whole crawl's first.

@@ -91,29 +91,57 @@ func ReadHolds(tx *store.Tx, now time.Time) ([]Hold, error) {
 	if b == nil {
 		return nil, nil
 	}
-	var out []Hold
+	var all []Hold
 	err := b.ForEach(func(k, v []byte) error {
-		if h, err := unmarshalHold(k, v); err == nil && h.active(now) {
-			out = append(out, h)
+		if h, err := unmarshalHold(k, v); err == nil {
+			all = append(all, h)
 		}
 		return nil
 	})
-	slices.SortFunc(out, compareHolds)
-	return out, err
+	return inForce(all, now), err
+}
+
+// inForce returns the holds of holds active at now, the whole crawl's
+// first, then by host.
+func inForce(holds []Hold, now time.Time) []Hold {
+	var out []Hold
+	for _, h := range holds {
+		if h.active(now) {
+			out = append(out, h)
+		}
+	}
+	slices.SortFunc(out, func(a, b Hold) int {
+		switch {
+		case a.Host == b.Host:
+			return 0
+		case a.Host == "" || (b.Host != "" && a.Host < b.Host):
+			return -1
+		}
+		return 1
+	})
+	return out
 }
 
 // PutHold stores h in tx (read-write), replacing the hold of the same
-// host, and drops the holds that ended before now. It is what Queue.Hold
-// writes; a stopped crawl's file takes it directly.
-func PutHold(tx *store.Tx, h Hold, now time.Time) error {
+// host, drops the holds that ended before now, and returns h as stored:
+// Since now when it was zero, times in UTC. It is what Queue.Hold writes;
+// a stopped crawl's file takes it directly.
+func PutHold(tx *store.Tx, h Hold, now time.Time) (Hold, error) {
+	if h.Since.IsZero() {
+		h.Since = now
+	}
+	h.Since = h.Since.UTC()
+	if !h.Until.IsZero() {
+		h.Until = h.Until.UTC()
+	}
 	b, err := tx.Bolt().CreateBucketIfNotExists(bucketHolds)
 	if err != nil {
-		return err
+		return h, err
 	}
 	if err := dropEnded(tx, now); err != nil {
-		return err
+		return h, err
 	}
-	return b.Put(h.key(), h.marshal())
+	return h, b.Put(h.key(), h.marshal())
 }
 
 // DeleteHold lifts the hold of host ("" for the whole crawl) in tx
@@ -155,58 +183,70 @@ func dropEnded(tx *store.Tx, now time.Time) error {
 	return err
 }
 
-// Hold places h (Since is set to now when zero) and applies it at once:
-// under a hold of the whole crawl no URL is released; under a host's, none
-// of that host's. A URL the dispatcher holds for a worker is put back. It
-// replaces the hold of the same host, so a later Until shortens or
-// lengthens it.
-func (q *Queue) Hold(h Hold) (Hold, error) {
+// Hold places holds, in one transaction, and applies them at once: under
+// a hold of the whole crawl no URL is released; under a host's, none of
+// that host's. A URL the dispatcher holds for a worker is put back. A
+// hold replaces the one of the same host, so a later Until shortens or
+// lengthens it. It returns the holds as stored (see PutHold).
+func (q *Queue) Hold(holds ...Hold) ([]Hold, error) {
 	q.holdMu.Lock() // the file and memory change in the same order
 	defer q.holdMu.Unlock()
 	now := q.opts.Now()
-	if h.Since.IsZero() {
-		h.Since = now
-	}
-	h.Since = h.Since.UTC()
-	if !h.Until.IsZero() {
-		h.Until = h.Until.UTC()
-	}
-	if err := q.db.Update(func(tx *store.Tx) error { return PutHold(tx, h, now) }); err != nil {
-		return Hold{}, fmt.Errorf("frontier: hold: %w", err)
+	placed := make([]Hold, len(holds))
+	err := q.db.Update(func(tx *store.Tx) (err error) {
+		for i, h := range holds {
+			if placed[i], err = PutHold(tx, h, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("frontier: hold: %w", err)
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.holdList = slices.DeleteFunc(q.holdList, func(o Hold) bool { return o.Host == h.Host || !o.active(now) })
-	q.holdList = append(q.holdList, h)
+	q.holdList = slices.DeleteFunc(q.holdList, func(o Hold) bool {
+		return !o.active(now) || slices.ContainsFunc(placed, func(h Hold) bool { return h.Host == o.Host })
+	})
+	q.holdList = append(q.holdList, placed...)
 	q.applyHoldsLocked()
 	select { // a URL picked before the hold must not start under it
 	case q.pause <- struct{}{}:
 	default:
 	}
-	return h, nil
+	return placed, nil
 }
 
-// Unhold lifts the hold of host ("" for the whole crawl's) and reports
-// whether there was one. The host's next start is what it would have
-// been without the hold: its politeness delay still counts from its last
-// request.
-func (q *Queue) Unhold(host string) (bool, error) {
+// Unhold lifts the holds of hosts ("" for the whole crawl's), in one
+// transaction, and returns how many there were. A host's next start is
+// what it would have been without the hold: its politeness delay still
+// counts from its last request.
+func (q *Queue) Unhold(hosts ...string) (int, error) {
 	q.holdMu.Lock()
 	defer q.holdMu.Unlock()
 	now := q.opts.Now()
-	var was bool
-	err := q.db.Update(func(tx *store.Tx) (err error) {
-		was, err = DeleteHold(tx, host, now)
-		return err
+	lifted := 0
+	err := q.db.Update(func(tx *store.Tx) error {
+		for _, host := range hosts {
+			was, err := DeleteHold(tx, host, now)
+			if err != nil {
+				return err
+			}
+			if was {
+				lifted++
+			}
+		}
+		return nil
 	})
 	if err != nil {
-		return false, fmt.Errorf("frontier: lift hold: %w", err)
+		return 0, fmt.Errorf("frontier: lift hold: %w", err)
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.holdList = slices.DeleteFunc(q.holdList, func(o Hold) bool { return o.Host == host || !o.active(now) })
+	q.holdList = slices.DeleteFunc(q.holdList, func(o Hold) bool { return !o.active(now) || slices.Contains(hosts, o.Host) })
 	q.applyHoldsLocked()
-	return was, nil
+	return lifted, nil
 }
 
 // Holds returns the holds in force, the whole crawl's first, then by
@@ -214,27 +254,7 @@ func (q *Queue) Unhold(host string) (bool, error) {
 func (q *Queue) Holds() []Hold {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	now := q.opts.Now()
-	var out []Hold
-	for _, h := range q.holdList {
-		if h.active(now) {
-			out = append(out, h)
-		}
-	}
-	slices.SortFunc(out, compareHolds)
-	return out
-}
-
-// compareHolds orders holds as Holds and ReadHolds return them: the whole
-// crawl's first, then by host.
-func compareHolds(a, b Hold) int {
-	switch {
-	case a.Host == b.Host:
-		return 0
-	case a.Host == "" || (b.Host != "" && a.Host < b.Host):
-		return -1
-	}
-	return 1
+	return inForce(q.holdList, q.opts.Now())
 }
 
 // loadHolds reads the stored holds into memory (at Open).
@@ -261,17 +281,12 @@ func (q *Queue) holdKey(host string) string {
 // re-files the hosts whose hold changed.
 func (q *Queue) applyHoldsLocked() {
 	q.crawlHold = time.Time{}
-	held := make(map[string]time.Time, len(q.holdList))
 	for _, h := range q.holdList {
 		if h.Host == "" {
 			q.crawlHold = h.end()
-			continue
-		}
-		k := q.holdKey(h.Host)
-		if e := h.end(); e.After(held[k]) {
-			held[k] = e
 		}
 	}
+	held := holdEnds(q.holdList, q.holdKey)
 	changed := make(map[string]time.Time) // key -> its new end; zero when lifted
 	for k, end := range held {
 		if !q.held[k].Equal(end) {
@@ -291,6 +306,40 @@ func (q *Queue) applyHoldsLocked() {
 		}
 	}
 	q.wakeLocked()
+}
+
+// holdEnds returns the end of the host holds of holds (the whole crawl's
+// left out) by key(host): the latest of the holds on one key, farFuture
+// for a hold without an end.
+func holdEnds(holds []Hold, key func(host string) string) map[string]time.Time {
+	ends := make(map[string]time.Time, len(holds))
+	for _, h := range holds {
+		if h.Host == "" {
+			continue
+		}
+		k := key(h.Host)
+		if e := h.end(); e.After(ends[k]) {
+			ends[k] = e
+		}
+	}
+	return ends
+}
+
+// MarkHeld sets the Paused fields of the hosts that holds hold; key maps
+// a held host to the key hosts are listed by (nil: the host itself).
+func MarkHeld(hosts []*HostInfo, holds []Hold, key func(host string) string) {
+	if key == nil {
+		key = func(h string) string { return h }
+	}
+	ends := holdEnds(holds, key)
+	for _, hi := range hosts {
+		if end, ok := ends[hi.Host]; ok {
+			hi.Paused = true
+			if !end.Equal(farFuture) {
+				hi.PausedUntil = end
+			}
+		}
+	}
 }
 
 // crawlHeldLocked reports how long the whole crawl stays held from now:

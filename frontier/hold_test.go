@@ -44,8 +44,11 @@ func TestHoldHostOutlivesRestart(t *testing.T) {
 	if _, err := q.Add(ctx, []Link{link("a", 1), link("a", 2), link("b", 1)}); err != nil {
 		t.Fatal(err)
 	}
-	h, err := q.Hold(Hold{Host: "a"})
-	if err != nil || h.Host != "a" || h.Since.IsZero() || !h.Until.IsZero() {
+	placed, err := q.Hold(Hold{Host: "a"})
+	if err != nil || len(placed) != 1 {
+		t.Fatalf("Hold = %+v, %v", placed, err)
+	}
+	if h := placed[0]; h.Host != "a" || h.Since.IsZero() || !h.Until.IsZero() {
 		t.Fatalf("Hold = %+v, %v", h, err)
 	}
 	if it := next(t, q); it.Host != "b" {
@@ -72,14 +75,14 @@ func TestHoldHostOutlivesRestart(t *testing.T) {
 	if it := tryNext(t, q, 50*time.Millisecond); it != nil {
 		t.Fatalf("after a restart, got %s while a is held", it.URL)
 	}
-	if was, err := q.Unhold("a"); !was || err != nil {
-		t.Fatalf("Unhold(a) = %v, %v; want true", was, err)
+	if n, err := q.Unhold("a"); n != 1 || err != nil {
+		t.Fatalf("Unhold(a) = %v, %v; want 1", n, err)
 	}
 	if it := next(t, q); it.Host != "a" {
 		t.Fatalf("lifted: got %s; want a's", it.URL)
 	}
-	if was, err := q.Unhold("a"); was || err != nil {
-		t.Fatalf("Unhold(a) again = %v, %v; want false", was, err)
+	if n, err := q.Unhold("a"); n != 0 || err != nil {
+		t.Fatalf("Unhold(a) again = %v, %v; want 0", n, err)
 	}
 	if err := q.Close(); err != nil {
 		t.Fatal(err)
@@ -190,13 +193,14 @@ func TestStoredHolds(t *testing.T) {
 	defer db.Close()
 	now := time.Unix(1_000_000, 0).UTC()
 	err = db.Update(func(tx *store.Tx) error {
-		if err := PutHold(tx, Hold{Host: "ended.test", Since: now.Add(-2 * time.Hour), Until: now.Add(-time.Hour)}, now.Add(-90*time.Minute)); err != nil {
+		if _, err := PutHold(tx, Hold{Host: "ended.test", Since: now.Add(-2 * time.Hour), Until: now.Add(-time.Hour)}, now.Add(-90*time.Minute)); err != nil {
 			return err
 		}
-		if err := PutHold(tx, Hold{Since: now}, now); err != nil {
+		if _, err := PutHold(tx, Hold{Since: now}, now); err != nil {
 			return err
 		}
-		return PutHold(tx, Hold{Host: "b.test", Since: now, Until: now.Add(time.Hour)}, now)
+		_, err := PutHold(tx, Hold{Host: "b.test", Since: now, Until: now.Add(time.Hour)}, now)
+		return err
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -272,6 +276,29 @@ func TestIdleUnderHolds(t *testing.T) {
 		}
 		if got := q.Idle(); got != s.idle {
 			t.Errorf("step %d: Idle = %v; want %v (holds %+v)", i, got, s.idle, q.Holds())
+		}
+	}
+}
+
+// MarkHeld marks the listed hosts a hold holds, by the key they are listed
+// under, with the latest end of the holds on one key.
+func TestMarkHeld(t *testing.T) {
+	until := time.Unix(2_000_000_000, 0).UTC()
+	hosts := []*HostInfo{{Host: "a.test"}, {Host: "b.test"}, {Host: "example.com"}, {Host: "free.test"}}
+	MarkHeld(hosts, []Hold{
+		{}, // the whole crawl's marks no host
+		{Host: "a.test"},
+		{Host: "b.test", Until: until},
+		{Host: "www.example.com", Until: until},
+		{Host: "example.com", Until: until.Add(-time.Hour)},
+	}, func(h string) string { return strings.TrimPrefix(h, "www.") })
+	want := []struct {
+		paused bool
+		until  time.Time
+	}{{true, time.Time{}}, {true, until}, {true, until}, {false, time.Time{}}}
+	for i, h := range hosts {
+		if h.Paused != want[i].paused || !h.PausedUntil.Equal(want[i].until) {
+			t.Errorf("%s: paused %v until %v; want %v until %v", h.Host, h.Paused, h.PausedUntil, want[i].paused, want[i].until)
 		}
 	}
 }
