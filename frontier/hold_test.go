@@ -302,3 +302,21 @@ func TestMarkHeld(t *testing.T) {
 		}
 	}
 }
+
+// A hold placed before its host has any URL applies to the URLs that come
+// later.
+func TestHoldBeforeHostAppears(t *testing.T) {
+	_, q := openTest(t, "", Options{})
+	if _, err := q.Hold(Hold{Host: "later"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Add(context.Background(), []Link{link("later", 1), link("b", 1)}); err != nil {
+		t.Fatal(err)
+	}
+	if it := next(t, q); it.Host != "b" {
+		t.Fatalf("got %s while its host is held", it.URL)
+	}
+	if it := tryNext(t, q, 50*time.Millisecond); it != nil {
+		t.Fatalf("got %s while its host is held", it.URL)
+	}
+}
