@@ -120,6 +120,7 @@ type Client struct {
 	maxBodyBytes int64
 	transport    *http.Transport
 	targetGuard  *ssrf.Guardian   // with a proxy: checks each request's target; nil: none
+	targets      *targetVerdicts  // targetGuard's recent verdicts, by host
 	now          func() time.Time // injectable clock for Response.Duration
 }
 
@@ -185,6 +186,7 @@ func New(opts Options) *Client {
 		targetGuard:  target,
 		now:          time.Now,
 	}
+	c.targets = newTargetVerdicts(func() time.Time { return c.now() })
 	if opts.BodyMemory > 0 {
 		c.budget, c.budgetSize = semaphore.NewWeighted(opts.BodyMemory), opts.BodyMemory
 	}

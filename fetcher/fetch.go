@@ -112,7 +112,10 @@ func (c *Client) Fetch(ctx context.Context, req *Request) (*Response, error) {
 	}
 
 	if c.targetGuard != nil {
-		if err := checkTarget(reqCtx, c.targetGuard, net.DefaultResolver, target.Hostname()); err != nil {
+		err := c.targets.check(reqCtx, target.Hostname(), func(ctx context.Context, host string) error {
+			return checkTarget(ctx, c.targetGuard, net.DefaultResolver, host)
+		})
+		if err != nil {
 			return nil, fail(err, KindNetwork)
 		}
 	}
