@@ -137,48 +137,26 @@ type resumeAnswer struct {
 }
 
 func (s *Server) pause(w http.ResponseWriter, r *http.Request) {
-	req, ok := s.holdRequest(w, r, "pause")
-	if !ok {
+	var req holdRequest
+	if !s.decode(w, r, "pause", maxSeedRequest, &req) {
 		return
 	}
 	holds, err := s.q.Pause(r.Context(), req.Hosts, req.Until)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, holdsAnswer{Holds: holds})
+	s.reply(w, r, holdsAnswer{Holds: holds}, err)
 }
 
 func (s *Server) resume(w http.ResponseWriter, r *http.Request) {
-	req, ok := s.holdRequest(w, r, "resume")
-	if !ok {
+	var req holdRequest
+	if !s.decode(w, r, "resume", maxSeedRequest, &req) {
 		return
 	}
 	n, err := s.q.Resume(r.Context(), req.Hosts)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, resumeAnswer{Lifted: n})
+	s.reply(w, r, resumeAnswer{Lifted: n}, err)
 }
 
 func (s *Server) holds(w http.ResponseWriter, r *http.Request) {
 	holds, err := s.q.Holds(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, holdsAnswer{Holds: holds})
-}
-
-// holdRequest decodes a pause or resume request; on error it has answered.
-func (s *Server) holdRequest(w http.ResponseWriter, r *http.Request, verb string) (holdRequest, bool) {
-	var req holdRequest
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxSeedRequest)).Decode(&req); err != nil {
-		s.fail(w, r, fmt.Errorf("%s request: %v: %w", verb, err, ErrInvalid))
-		return req, false
-	}
-	return req, true
+	s.reply(w, r, holdsAnswer{Holds: holds}, err)
 }
 
 // Pause implements Querier.

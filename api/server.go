@@ -24,7 +24,8 @@ import (
 // (sizeof(sun_path) - 1).
 const maxSocketPath = 107
 
-// maxSeedRequest bounds the body of a seed or recrawl request.
+// maxSeedRequest bounds the body of a seed, recrawl, pause or resume
+// request.
 const maxSeedRequest = 16 << 20
 
 // ServerOptions configures a Server.
@@ -231,11 +232,7 @@ func (s *Server) pages(w http.ResponseWriter, r *http.Request) {
 func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	p, body, err := s.q.GetPage(r.Context(), q.Get("url"), q.Get("body") == "1")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, &line{Page: p, Body: body})
+	s.reply(w, r, &line{Page: p, Body: body}, err)
 }
 
 func (s *Server) search(w http.ResponseWriter, r *http.Request) {
@@ -252,11 +249,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 	st, err := s.q.Stats(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, st)
+	s.reply(w, r, st, err)
 }
 
 func (s *Server) hosts(w http.ResponseWriter, r *http.Request) {
@@ -266,40 +259,41 @@ func (s *Server) hosts(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) seed(w http.ResponseWriter, r *http.Request) {
-	urls, ok := s.urlsRequest(w, r, "seed")
-	if !ok {
+	var req seedRequest
+	if !s.decode(w, r, "seed", maxSeedRequest, &req) {
 		return
 	}
-	n, err := s.q.Seed(r.Context(), urls)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, seedAnswer{Added: n})
+	n, err := s.q.Seed(r.Context(), req.URLs)
+	s.reply(w, r, seedAnswer{Added: n}, err)
 }
 
 func (s *Server) recrawl(w http.ResponseWriter, r *http.Request) {
-	urls, ok := s.urlsRequest(w, r, "recrawl")
-	if !ok {
+	var req seedRequest
+	if !s.decode(w, r, "recrawl", maxSeedRequest, &req) {
 		return
 	}
-	res, err := s.q.Recrawl(r.Context(), urls)
+	res, err := s.q.Recrawl(r.Context(), req.URLs)
+	s.reply(w, r, res, err)
+}
+
+// decode reads the JSON body of a verb's request, at most limit bytes,
+// into v; when it does not decode, it answers ErrInvalid and returns
+// false.
+func (s *Server) decode(w http.ResponseWriter, r *http.Request, verb string, limit int64, v any) bool {
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit)).Decode(v); err != nil {
+		s.fail(w, r, fmt.Errorf("%s request: %v: %w", verb, err, ErrInvalid))
+		return false
+	}
+	return true
+}
+
+// reply answers a single-answer request: v, or err when it is not nil.
+func (s *Server) reply(w http.ResponseWriter, r *http.Request, v any, err error) {
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
-}
-
-// urlsRequest decodes the URLs of a seed or recrawl request; on error it
-// has answered.
-func (s *Server) urlsRequest(w http.ResponseWriter, r *http.Request, verb string) ([]string, bool) {
-	var req seedRequest
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxSeedRequest)).Decode(&req); err != nil {
-		s.fail(w, r, fmt.Errorf("%s request: %v: %w", verb, err, ErrInvalid))
-		return nil, false
-	}
-	return req.URLs, true
+	writeJSON(w, http.StatusOK, v)
 }
 
 // backupRequest is the backup endpoint's body; it answers a
@@ -310,16 +304,11 @@ type backupRequest struct {
 
 func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
 	var req backupRequest
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil {
-		s.fail(w, r, fmt.Errorf("backup request: %v: %w", err, ErrInvalid))
+	if !s.decode(w, r, "backup", 1<<20, &req) {
 		return
 	}
 	info, err := s.q.Backup(r.Context(), req.Dir)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, info)
+	s.reply(w, r, info, err)
 }
 
 func (s *Server) export(w http.ResponseWriter, r *http.Request) {
