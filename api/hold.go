@@ -44,9 +44,6 @@ func (l *Local) Pause(_ context.Context, hosts []string, until time.Time) ([]fro
 	if err != nil {
 		return nil, err
 	}
-	if l.db.ReadOnly() {
-		return nil, fmt.Errorf("pause a stopped crawl: %w", store.ErrReadOnly)
-	}
 	now := time.Now()
 	out := make([]frontier.Hold, len(hosts))
 	err = l.db.Update(func(tx *store.Tx) (err error) {
@@ -57,8 +54,8 @@ func (l *Local) Pause(_ context.Context, hosts []string, until time.Time) ([]fro
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
+	if err != nil { // store.ErrReadOnly when the file was opened read-only
+		return nil, fmt.Errorf("pause a stopped crawl: %w", err)
 	}
 	return out, nil
 }
@@ -68,9 +65,6 @@ func (l *Local) Resume(_ context.Context, hosts []string) (int, error) {
 	hosts, err := holdHosts("resume", hosts)
 	if err != nil {
 		return 0, err
-	}
-	if l.db.ReadOnly() {
-		return 0, fmt.Errorf("resume a stopped crawl: %w", store.ErrReadOnly)
 	}
 	now, n := time.Now(), 0
 	err = l.db.Update(func(tx *store.Tx) error {
@@ -85,7 +79,10 @@ func (l *Local) Resume(_ context.Context, hosts []string) (int, error) {
 		}
 		return nil
 	})
-	return n, err
+	if err != nil {
+		return 0, fmt.Errorf("resume a stopped crawl: %w", err)
+	}
+	return n, nil
 }
 
 // Holds implements Querier with the holds stored in the file.
