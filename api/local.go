@@ -94,8 +94,8 @@ func (l *Local) Seed(ctx context.Context, urls []string) (n int, err error) {
 }
 
 // Recrawl implements Querier for a stopped crawl, as Seed does: the next
-// `crawler run` fetches the URLs. The robots.txt of a disallowed URL's
-// origin is the one that run has: its stored copy while under a day old.
+// `crawler run` fetches the URLs, and fetches the robots.txt of a
+// disallowed URL's origin again (Engine.Recrawl marks the stored copy).
 func (l *Local) Recrawl(ctx context.Context, urls []string) (res crawl.RecrawlResult, err error) {
 	if err := checkURLs("recrawl", urls); err != nil {
 		return res, err

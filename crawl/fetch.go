@@ -302,12 +302,12 @@ func (e *Engine) fetchRobots(ctx context.Context, it *frontier.Item, u *url.URL)
 
 // loadRobots returns origin's stored robots.txt parsed for the robots
 // token in force, and when it was fetched; nil rules when none is stored.
-func (e *Engine) loadRobots(origin string) (*robots.Rules, time.Time) {
+func (e *Engine) loadRobots(origin string) (*robots.Rules, time.Time, bool) {
 	f := e.files.load(origin)
 	if f == nil {
-		return nil, time.Time{}
+		return nil, time.Time{}, false
 	}
-	return robots.FromStatus(f.Status, f.Body, e.config().Fetch.RobotsToken), f.Fetched
+	return robots.FromStatus(f.Status, f.Body, e.config().Fetch.RobotsToken), f.Fetched, f.Refetch
 }
 
 // sentFor returns the sentTime of a request made in it's slot, which

@@ -36,7 +36,8 @@ func (r *RecrawlResult) Add(o RecrawlResult) {
 // is fetched again (conditionally, with its stored validators, and a
 // failure keeps the stored copy, as a scheduled recrawl does), a failed
 // URL gets its retries afresh, a disallowed one is checked against
-// robots.txt again (its origin's rules are fetched anew). Each URL is
+// robots.txt again (its origin's rules are fetched anew, by the next Run
+// if none is running). Each URL is
 // normalized as a link is, its ignored query parameters dropped; one that
 // is not a crawlable URL is an error naming it, and nothing is queued.
 // It works whether or not Run is running.
@@ -84,8 +85,8 @@ func (e *Engine) Recrawl(ctx context.Context, urls []string) (RecrawlResult, err
 	if err != nil {
 		return res, err
 	}
-	for origin := range expire {
-		e.robots.expire(origin)
+	if err := e.expireRobots(expire); err != nil {
+		return res, err
 	}
 	if len(kept) == 0 {
 		return res, nil
@@ -97,4 +98,24 @@ func (e *Engine) Recrawl(ctx context.Context, urls []string) (RecrawlResult, err
 	res.Queued = n
 	res.Waiting += len(kept) - n // queued meanwhile
 	return res, nil
+}
+
+// expireRobots makes the next lookup of each origin fetch its robots.txt
+// again: in the cache, and in the store, so that a crawl stopped now (or
+// not running: the recrawl of a stopped crawl) does so at its next Run.
+func (e *Engine) expireRobots(origins map[string]bool) error {
+	if len(origins) == 0 {
+		return nil
+	}
+	for origin := range origins {
+		e.robots.expire(origin)
+	}
+	return e.db.Update(func(tx *store.Tx) error {
+		for origin := range origins {
+			if _, err := tx.ExpireRobots(origin); err != nil {
+				return fmt.Errorf("recrawl: fetch robots.txt of %s again: %w", origin, err)
+			}
+		}
+		return nil
+	})
 }

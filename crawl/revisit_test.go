@@ -22,8 +22,15 @@ import (
 // robots.txt fetched again (not its stored copy, which is under a day
 // old), and a done one whose new fetch fails keeps its stored copy, the
 // failure noted. A queued URL is waiting, an unseen one unknown and not
-// added, and an invalid one queues nothing.
+// added, and an invalid one queues nothing. It holds for the running
+// crawl and for a stopped one, whose next run fetches the disallowed
+// URL's robots.txt again: the recrawl marked the stored copy.
 func TestRecrawlFinishedURLs(t *testing.T) {
+	t.Run("running", func(t *testing.T) { testRecrawlFinishedURLs(t, false) })
+	t.Run("stopped", func(t *testing.T) { testRecrawlFinishedURLs(t, true) })
+}
+
+func testRecrawlFinishedURLs(t *testing.T, stopped bool) {
 	var fixed atomic.Bool // the site after the operator mended it
 	var robotsGets atomic.Int32
 	mux := http.NewServeMux()
@@ -92,6 +99,14 @@ func TestRecrawlFinishedURLs(t *testing.T) {
 	}
 	if res, err := e.Recrawl(ctx, []string{b}); err != nil || res != (RecrawlResult{Waiting: 1}) {
 		t.Errorf("Recrawl of a queued URL = %+v, %v; want it waiting", res, err)
+	}
+	if stopped { // the next run, with its robots cache empty
+		if err := e.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if e, err = New(Options{Config: cfg, DB: db, ExitWhenIdle: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := e.Run(ctx); err != nil {
 		t.Fatal(err)

@@ -50,12 +50,14 @@ type robotsCache struct {
 	gen uint64
 
 	// load returns origin's stored robots.txt parsed for the token in
-	// force and when it was fetched; nil rules when there is none. It
+	// force, when it was fetched, and whether it is marked to be fetched
+	// again (store.RobotsFile.Refetch); nil rules when there is none. It
 	// runs outside mu. nil: nothing is stored.
-	load func(origin string) (*robots.Rules, time.Time)
+	load func(origin string) (rules *robots.Rules, fetched time.Time, refetch bool)
 
 	// refetch holds the origins whose stored copy restore must not use as
-	// it is: they were expired while not in the cache.
+	// it is: they were expired while not in the cache. (A stopped crawl's
+	// expiry is the stored mark that load reports.)
 	refetch map[string]bool
 }
 
@@ -131,7 +133,8 @@ func (c *robotsCache) lookup(ctx context.Context, origin string) (st robotsState
 
 // restore fills e, the new entry of origin whose fetch the caller owns,
 // with origin's stored copy when it was fetched less than robotsStaleMax
-// ago. A copy less than robotsTTL old, unless expire marked the origin,
+// ago. A copy less than robotsTTL old, unless expire (or, before a
+// restart, Engine.Recrawl in the store) marked the origin,
 // is used as it is: restore ends the fetch and returns its rules. An
 // older or expired one stays in e for store to keep in use if the
 // caller's fetch finds robots.txt unreachable; restore then returns no
@@ -145,12 +148,12 @@ func (c *robotsCache) restore(origin string, e *robotsEntry) robotsState {
 	if c.load == nil {
 		return robotsState{}
 	}
-	rules, fetched := c.load(origin)
+	rules, fetched, marked := c.load(origin)
 	c.mu.Lock()
 	for e.gen != c.gen {
 		e.gen = c.gen
 		c.mu.Unlock()
-		rules, fetched = c.load(origin)
+		rules, fetched, marked = c.load(origin)
 		c.mu.Lock()
 	}
 	defer c.mu.Unlock()
@@ -162,7 +165,7 @@ func (c *robotsCache) restore(origin string, e *robotsEntry) robotsState {
 		fetched = now
 	}
 	e.rules, e.fetched, e.expires = rules, fetched, fetched.Add(robotsTTL)
-	if refetch {
+	if refetch || marked {
 		e.expires = time.Time{}
 	}
 	if !now.Before(e.expires) {

@@ -80,11 +80,11 @@ func TestRobotsCacheRestoresStoredCopy(t *testing.T) {
 	down := robots.FromStatus(503, nil, "crawler")
 	restarted := func(now time.Time) *robotsCache { // a fresh cache over the stored copy
 		c := newRobotsCache(func() time.Time { return now })
-		c.load = func(o string) (*robots.Rules, time.Time) {
+		c.load = func(o string) (*robots.Rules, time.Time, bool) {
 			if o != origin {
-				return nil, time.Time{}
+				return nil, time.Time{}, false
 			}
-			return good, fetched
+			return good, fetched, false
 		}
 		return c
 	}
@@ -134,8 +134,9 @@ func TestRobotsCacheRestoresStoredCopy(t *testing.T) {
 }
 
 // expire makes an origin's next lookup fetch robots.txt again, whether
-// its rules are in the cache or only stored, and the rules it had stay
-// in use if that fetch finds robots.txt unreachable.
+// its rules are in the cache or only stored, and so does a stored copy
+// marked to be fetched again (by a stopped crawl's recrawl); the rules it
+// had stay in use if that fetch finds robots.txt unreachable.
 func TestRobotsCacheExpire(t *testing.T) {
 	fetched := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
 	now := fetched.Add(time.Hour)
@@ -143,14 +144,19 @@ func TestRobotsCacheExpire(t *testing.T) {
 	good := robots.FromStatus(200, []byte("User-agent: *\nDisallow: /private/\n"), "crawler")
 	down := robots.FromStatus(503, nil, "crawler")
 	c := newRobotsCache(func() time.Time { return now })
-	c.load = func(string) (*robots.Rules, time.Time) { return good, fetched }
-	for _, origin := range []string{"http://cached.test", "http://stored.test"} {
-		if origin == "http://cached.test" {
+	c.load = func(origin string) (*robots.Rules, time.Time, bool) {
+		return good, fetched, origin == "http://marked.test"
+	}
+	for _, origin := range []string{"http://cached.test", "http://stored.test", "http://marked.test"} {
+		switch origin {
+		case "http://cached.test":
 			if st, _, _ := c.lookup(context.Background(), origin); st.rules != good {
 				t.Fatalf("%s: lookup = %+v; want the stored copy, restored", origin, st)
 			}
+			c.expire(origin)
+		case "http://stored.test":
+			c.expire(origin)
 		}
-		c.expire(origin)
 		if st, _, _ := c.lookup(context.Background(), origin); st.rules != nil {
 			t.Fatalf("%s: lookup after expire = %+v; want the caller to fetch", origin, st)
 		}
@@ -199,14 +205,14 @@ func TestRobotsClearDuringFetchDropsItsRules(t *testing.T) {
 	c := newRobotsCache(func() time.Time { return now })
 	token := "old"
 	loads := 0
-	c.load = func(string) (*robots.Rules, time.Time) {
+	c.load = func(string) (*robots.Rules, time.Time, bool) {
 		loads++
 		rules := robots.FromStatus(200, file, token)
 		if loads == 1 {
 			token = "new"
 			c.clear()
 		}
-		return rules, now.Add(-time.Hour)
+		return rules, now.Add(-time.Hour), false
 	}
 	st, _, err := c.lookup(context.Background(), origin)
 	if err != nil || st.rules == nil || st.rules.Allowed(newPath) || loads != 2 {

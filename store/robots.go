@@ -20,13 +20,22 @@ type RobotsFile struct {
 	Fetched time.Time
 	Status  int    // final HTTP status, 0 to 65535
 	Body    []byte // nil or empty: none
+	// Refetch asks the crawl to fetch robots.txt again before it uses
+	// this copy as it is, however recent; the copy still serves as a
+	// stale one if that fetch finds robots.txt unreachable. ExpireRobots
+	// sets it; the next file put for the origin clears it.
+	Refetch bool
 }
 
 // A robots record is robotsVersion, the fetch time (Unix nanoseconds, 8
 // bytes big-endian), the status (2 bytes big-endian), then the body
-// compressed like page bodies (nothing when there is none).
+// compressed like page bodies (nothing when there is none). A record with
+// Refetch set is robotsRefetch instead of robotsVersion, with the same
+// layout: files without it stay readable by versions that know only
+// robotsVersion.
 const (
 	robotsVersion = 1
+	robotsRefetch = 2
 	robotsHeader  = 1 + 8 + 2
 )
 
@@ -42,6 +51,9 @@ func (tx *Tx) PutRobots(origin string, f *RobotsFile) error {
 	}
 	v := make([]byte, robotsHeader, robotsHeader+len(f.Body)/3+64)
 	v[0] = robotsVersion
+	if f.Refetch {
+		v[0] = robotsRefetch
+	}
 	binary.BigEndian.PutUint64(v[1:], uint64(f.Fetched.UnixNano()))
 	binary.BigEndian.PutUint16(v[9:], uint16(f.Status))
 	if len(f.Body) > 0 {
@@ -70,6 +82,39 @@ func (tx *Tx) Robots(origin string) (*RobotsFile, error) {
 	return f, nil
 }
 
+// ExpireRobots marks origin's stored robots.txt file, if there is one,
+// to be fetched again before it is used as it is (RobotsFile.Refetch).
+// It reports whether there was a file to mark.
+func (tx *Tx) ExpireRobots(origin string) (bool, error) {
+	if !tx.btx.Writable() {
+		return false, ErrReadOnly
+	}
+	b := tx.btx.Bucket(bucketRobots)
+	if b == nil {
+		return false, nil
+	}
+	v := b.Get([]byte(origin))
+	switch {
+	case v == nil:
+		return false, nil
+	case !isRobotsRecord(v):
+		return false, fmt.Errorf("robots.txt of %s: malformed record (%d bytes): %w", origin, len(v), ErrCorrupt)
+	case v[0] == robotsRefetch:
+		return true, nil
+	}
+	marked := bytes.Clone(v) // v is bbolt's, read-only
+	marked[0] = robotsRefetch
+	if err := b.Put([]byte(origin), marked); err != nil {
+		return false, fmt.Errorf("expire robots.txt of %s: %w", origin, err)
+	}
+	return true, nil
+}
+
+// isRobotsRecord reports whether v has a robots record's header.
+func isRobotsRecord(v []byte) bool {
+	return len(v) >= robotsHeader && (v[0] == robotsVersion || v[0] == robotsRefetch)
+}
+
 // DeleteRobotsBefore deletes the stored robots.txt files fetched before t
 // and returns how many it deleted. A record too damaged to tell its fetch
 // time is left for crawler check to report.
@@ -83,7 +128,7 @@ func (tx *Tx) DeleteRobotsBefore(t time.Time) (int, error) {
 	}
 	var old [][]byte
 	_ = b.ForEach(func(k, v []byte) error {
-		if len(v) >= robotsHeader && v[0] == robotsVersion && time.Unix(0, int64(binary.BigEndian.Uint64(v[1:]))).Before(t) {
+		if isRobotsRecord(v) && time.Unix(0, int64(binary.BigEndian.Uint64(v[1:]))).Before(t) {
 			old = append(old, bytes.Clone(k))
 		}
 		return nil
@@ -98,12 +143,13 @@ func (tx *Tx) DeleteRobotsBefore(t time.Time) (int, error) {
 
 // decodeRobots decodes a robots record; a malformed one is ErrCorrupt.
 func decodeRobots(v []byte, dec *zstd.Decoder) (*RobotsFile, error) {
-	if len(v) < robotsHeader || v[0] != robotsVersion {
+	if !isRobotsRecord(v) {
 		return nil, fmt.Errorf("malformed record (%d bytes): %w", len(v), ErrCorrupt)
 	}
 	f := &RobotsFile{
 		Fetched: time.Unix(0, int64(binary.BigEndian.Uint64(v[1:]))),
 		Status:  int(binary.BigEndian.Uint16(v[9:])),
+		Refetch: v[0] == robotsRefetch,
 	}
 	if len(v) > robotsHeader {
 		body, err := dec.DecodeAll(v[robotsHeader:], nil)

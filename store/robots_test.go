@@ -170,3 +170,64 @@ func TestDeleteRobotsBefore(t *testing.T) {
 	}
 	_ = db.Update(func(tx *Tx) error { return tx.Bolt().Bucket(bucketRobots).Delete([]byte("http://damaged.example")) })
 }
+
+// ExpireRobots marks a stored file to be fetched again and keeps the rest
+// of it as it was; the next file put for the origin clears the mark. An
+// origin without a file has nothing to mark, and a read-only transaction
+// marks nothing.
+func TestExpireRobots(t *testing.T) {
+	db := openBodyTest(t)
+	at := time.Date(2026, 3, 4, 5, 6, 7, 8, time.UTC)
+	f := &RobotsFile{Fetched: at, Status: 200, Body: []byte("User-agent: *\nDisallow: /x\n")}
+	expire := func(origin string) (marked bool) {
+		t.Helper()
+		if err := db.Update(func(tx *Tx) (err error) { marked, err = tx.ExpireRobots(origin); return err }); err != nil {
+			t.Fatalf("ExpireRobots(%s): %v", origin, err)
+		}
+		return marked
+	}
+	read := func() *RobotsFile {
+		t.Helper()
+		var got *RobotsFile
+		if err := db.View(func(tx *Tx) (err error) { got, err = tx.Robots("http://a.example"); return err }); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if err := db.Update(func(tx *Tx) error { return tx.PutRobots("http://a.example", f) }); err != nil {
+		t.Fatal(err)
+	}
+	if read().Refetch {
+		t.Fatal("a file just put is marked to be fetched again")
+	}
+	if !expire("http://a.example") || !expire("http://a.example") {
+		t.Error("ExpireRobots of a stored file (twice) reported no file")
+	}
+	if expire("http://none.example") {
+		t.Error("ExpireRobots of an origin without a file reported one")
+	}
+	got := read()
+	if !got.Refetch || !got.Fetched.Equal(at) || got.Status != 200 || !bytes.Equal(got.Body, f.Body) {
+		t.Errorf("after ExpireRobots: %+v; want the same file, marked", got)
+	}
+	if errs := db.Check(); len(errs) != 0 {
+		t.Errorf("Check of a marked file = %v; want none", errs)
+	}
+	err := db.Update(func(tx *Tx) error {
+		n, err := tx.DeleteRobotsBefore(at.Add(time.Second))
+		if n != 1 {
+			t.Errorf("DeleteRobotsBefore after the fetch deleted %d marked files; want 1", n)
+		}
+		return errors.Join(err, tx.PutRobots("http://a.example", f))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if read().Refetch {
+		t.Error("a file put after the mark is still marked")
+	}
+	err = db.View(func(tx *Tx) error { _, err := tx.ExpireRobots("http://a.example"); return err })
+	if !errors.Is(err, ErrReadOnly) {
+		t.Errorf("ExpireRobots in a read-only transaction: %v; want ErrReadOnly", err)
+	}
+}

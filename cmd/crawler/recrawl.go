@@ -29,8 +29,7 @@ whatever they finished as:
               the failure noted in extra.recrawl_error
   failed      retried afresh (retries start over): after a host's outage
   disallowed  checked against robots.txt again, fetched anew from the site
-              (by the running crawler; a stopped crawl's next run uses its
-              stored copy while under a day old)
+              (on a stopped crawl, by its next run)
 
 URLs queued or being fetched are left as they are; URLs the crawl never saw
 are not added ("crawler seed" adds them).
