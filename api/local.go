@@ -56,8 +56,10 @@ func (l *Local) Stats(context.Context) (*Stats, error) {
 	return s, nil
 }
 
-// Hosts implements Querier with the per-host totals stored in the file;
-// the live fields (in flight, delay, next start, robots) are empty.
+// Hosts implements Querier with the per-host totals stored in the file
+// and each host's stored robots.txt (crawl.StoredRobotsStatus; "ignored"
+// when the configuration turns robots off); the live fields (in flight,
+// delay, next start) are empty.
 func (l *Local) Hosts(ctx context.Context, fn func(*frontier.HostInfo) error) error {
 	hosts, err := l.readHosts()
 	if err != nil {
@@ -68,6 +70,18 @@ func (l *Local) Hosts(ctx context.Context, fn func(*frontier.HostInfo) error) er
 		return err
 	}
 	frontier.MarkHeld(hosts, holds, l.hostKey)
+	err = l.db.View(func(tx *store.Tx) error {
+		for _, h := range hosts {
+			h.Robots = "ignored"
+			if l.cfg == nil || l.cfg.Fetch.RespectRobots {
+				h.Robots = crawl.StoredRobotsStatus(tx, h.Host)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
 	for _, h := range hosts {
 		if err := ctx.Err(); err != nil {
 			return err

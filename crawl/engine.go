@@ -335,9 +335,11 @@ func (e *Engine) Running() bool { return e.running.Load() }
 func (e *Engine) Config() *config.Config { return e.config() }
 
 // RobotsStatus describes what the engine knows of host's robots.txt (for
-// crawler hosts): "unknown", "ok", "allow-all", "unreachable (retry …)",
+// crawler hosts): "ok", "allow-all (404)", "unreachable (retry …)",
 // "stale: …" (a cached copy in use while robots.txt is unreachable) or
-// "unavailable".
+// "unavailable"; for a host not in the robots cache (none of its URLs
+// looked up since the start), its stored copy (StoredRobotsStatus), or
+// "unknown" without one.
 func (e *Engine) RobotsStatus(host string) string {
 	if !e.config().Fetch.RespectRobots {
 		return "ignored"
@@ -347,7 +349,11 @@ func (e *Engine) RobotsStatus(host string) string {
 			return st
 		}
 	}
-	return "unknown"
+	st := "unknown"
+	if err := e.db.View(func(tx *store.Tx) error { st = StoredRobotsStatus(tx, host); return nil }); err != nil {
+		return "unreadable: " + err.Error()
+	}
+	return st
 }
 
 // Queue returns the engine's frontier (for the control API).

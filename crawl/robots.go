@@ -367,8 +367,20 @@ func (c *robotsCache) status(origin string) string {
 			" in use, retry at " + e.expires.UTC().Format(time.RFC3339)
 	case e.rules.Unreachable():
 		return "unreachable (retry at " + e.expires.UTC().Format(time.RFC3339) + ")"
-	case e.rules.Status() >= 400:
-		return "allow-all (" + strconv.Itoa(e.rules.Status()) + ")"
+	}
+	if word, status := robotsStatusWord(e.rules.Status()); status != "" {
+		return word + " (" + status + ")"
 	}
 	return "ok"
+}
+
+// robotsStatusWord says what a robots.txt response of status that is not
+// unreachable means for the crawl: "ok" (its rules, for a 2xx), or
+// "allow-all" and the status to show with it (RFC 9309: a 3xx left after
+// the redirects it follows, and a 4xx other than 429, leave no rules).
+func robotsStatusWord(status int) (word, shown string) {
+	if status >= 200 && status <= 299 {
+		return "ok", ""
+	}
+	return "allow-all", strconv.Itoa(status)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"maps"
+	"strings"
 	"sync"
 	"time"
 
@@ -116,6 +117,36 @@ func (r *robotsFiles) prune(before time.Time) {
 // wait returns once every file saved so far is written (or failed to be),
 // and a prune under way has ended. No save may run concurrently.
 func (r *robotsFiles) wait() { r.wrote.Wait() }
+
+// StoredRobotsStatus describes host's stored robots.txt file (its https
+// origin's, else its http origin's) for crawler hosts, in
+// Engine.RobotsStatus's words: "ok" or "allow-all (404)" (a stored file
+// is never an unreachable one), then when it was fetched and whether the
+// next lookup fetches it again (RobotsFile.Refetch); "unknown" when there
+// is none, "unreadable: …" when it does not decode. For example
+// "allow-all (404, stored copy of 2026-11-22T10:00:00Z)". The crawl uses such a
+// copy as it is while it is under a day old.
+func StoredRobotsStatus(tx *store.Tx, host string) string {
+	for _, origin := range [...]string{"https://" + host, "http://" + host} {
+		f, err := tx.Robots(origin)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			continue
+		case err != nil:
+			return "unreadable: " + err.Error()
+		}
+		word, status := robotsStatusWord(f.Status)
+		details := []string{"stored copy of " + f.Fetched.UTC().Format(time.RFC3339)}
+		if status != "" {
+			details = append([]string{status}, details...)
+		}
+		if f.Refetch {
+			details = append(details, "to be fetched again")
+		}
+		return word + " (" + strings.Join(details, ", ") + ")"
+	}
+	return "unknown"
+}
 
 // load returns origin's robots.txt file, pending or stored; nil when there
 // is none or it cannot be read (logged).

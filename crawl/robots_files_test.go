@@ -77,3 +77,59 @@ func TestRobotsFilesPrune(t *testing.T) {
 		t.Errorf("log %q; want the prune counted", logs.String())
 	}
 }
+
+// StoredRobotsStatus tells a host's stored robots.txt the way the robots
+// cache tells one it holds, its https origin's first, with when it was
+// fetched and whether a recrawl marked it to be fetched again.
+func TestStoredRobotsStatus(t *testing.T) {
+	db := openChecked(t, testConfig(t))
+	at := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	err := db.Update(func(tx *store.Tx) error {
+		for origin, f := range map[string]*store.RobotsFile{
+			"http://a.test":        {Fetched: at, Status: 200, Body: []byte("User-agent: *\n")},
+			"https://a.test":       {Fetched: at.Add(time.Hour), Status: 404},
+			"http://b.test:8080":   {Fetched: at, Status: 301},
+			"http://c.test":        {Fetched: at, Status: 200},
+			"http://d.test":        {Fetched: at, Status: 200},
+			"http://broken.test":   {Fetched: at, Status: 200},
+			"https://other.test:1": {Fetched: at, Status: 200},
+		} {
+			if err := tx.PutRobots(origin, f); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExpireRobots("http://d.test"); err != nil {
+			return err
+		}
+		return tx.Bolt().Bucket([]byte("robots")).Put([]byte("http://broken.test"), []byte{1})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for host, want := range map[string]string{
+		"a.test":      "allow-all (404, stored copy of 2026-11-22T11:00:00Z)",
+		"b.test:8080": "allow-all (301, stored copy of 2026-11-22T10:00:00Z)",
+		"c.test":      "ok (stored copy of 2026-11-22T10:00:00Z)",
+		"d.test":      "ok (stored copy of 2026-11-22T10:00:00Z, to be fetched again)",
+		"e.test":      "unknown",
+		"other.test":  "unknown",
+	} {
+		var got string
+		_ = db.View(func(tx *store.Tx) error { got = StoredRobotsStatus(tx, host); return nil })
+		if got != want {
+			t.Errorf("StoredRobotsStatus(%s) = %q; want %q", host, got, want)
+		}
+	}
+	_ = db.View(func(tx *store.Tx) error {
+		if got := StoredRobotsStatus(tx, "broken.test"); !strings.HasPrefix(got, "unreadable: ") {
+			t.Errorf("StoredRobotsStatus of a damaged record = %q; want unreadable: …", got)
+		}
+		return nil
+	})
+	// The damage is this test's: check at cleanup is not to see it.
+	if err := db.Update(func(tx *store.Tx) error {
+		return tx.Bolt().Bucket([]byte("robots")).Delete([]byte("http://broken.test"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -20,15 +20,20 @@ func newHostsCmd(g *globals) *cobra.Command {
 		Use:   "hosts [--host H] [--active] [--paused]",
 		Short: "Show per-host progress and politeness state",
 		Long: `Hosts lists every host the crawl knows, in host order: URLs queued, in
-flight, done, failed and disallowed, and, from a running crawler, the host's
-robots.txt state and its current delay between requests (they show as "-"
-for a stopped crawl). --host shows one host (its politeness group under
-fetch.politeness_key: domain), exiting 1 when the crawl does not know it;
+flight, done, failed and disallowed, its robots.txt state and, from a running
+crawler, its current delay between requests ("-" for a stopped crawl). The
+robots.txt state is the running crawler's ("ok", "allow-all (404)",
+"unreachable (retry at …)", "stale: …", "unavailable"), or the stored copy's
+for a host it has not looked up since it started and on a stopped crawl
+("ok (stored copy of T)", with ", to be fetched again" after a recrawl of a
+disallowed URL); "unknown" when there is none. --host shows one host (its
+politeness group under fetch.politeness_key: domain), exiting 1 when the
+crawl does not know it;
 --active only the hosts with URLs queued or in flight; --paused only the
 hosts "crawler pause --host" holds (their DELAY shows "paused").
 
-JSON fields: host, queued, in_flight, done, failed, disallowed, paused and
-paused_until (when paused), and from a running crawler robots, delay and
+JSON fields: host, queued, in_flight, done, failed, disallowed, robots,
+paused and paused_until (when paused), and from a running crawler delay and
 next_at.`,
 		Example: `  crawler hosts
   crawler hosts --host example.com
