@@ -70,6 +70,7 @@ type Engine struct {
 
 	extractp atomic.Pointer[extract.Set] // extraction rules
 	links    *urlnorm.Cache              // link resolutions, shared by the parse pool
+	holds    holdWatch                   // the operator's timed holds, to log their end
 	resize   chan int                    // new fetch worker count, from Reload to Run
 	reloadMu sync.Mutex
 	reloaded ReloadStatus
@@ -512,6 +513,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer housekeeping.Stop()
 	lastSweep := e.now()
 	var lastDiskCheck, lastPrune time.Time
+	e.holds.watch(e.q.Holds(), lastSweep) // those stored before the start
 loop:
 	for {
 		select {
@@ -526,6 +528,9 @@ loop:
 			if now := e.now(); now.Sub(lastDiskCheck) >= diskCheckEvery {
 				e.guardDisk()
 				lastDiskCheck = now
+			}
+			for _, h := range e.holds.ended(e.now()) {
+				e.log.Info("operator's pause ended", holdAttrs(h)...)
 			}
 			if e.opts.ExitWhenIdle && e.q.Idle() {
 				e.log.Info("frontier idle: stopping", "counts", fmt.Sprintf("%+v", e.q.Counts()), "holds", len(e.q.Holds()))

@@ -1,6 +1,7 @@
 package crawl
 
 import (
+	"sync"
 	"time"
 
 	"crawler/frontier"
@@ -25,6 +26,7 @@ func (e *Engine) Pause(hosts []string, until time.Time) ([]frontier.Hold, error)
 	for _, h := range placed {
 		e.log.Info("paused by the operator", holdAttrs(h)...)
 	}
+	e.holds.watch(e.q.Holds(), e.now())
 	return placed, nil
 }
 
@@ -36,11 +38,56 @@ func (e *Engine) Resume(hosts []string) (int, error) {
 	if err == nil && n > 0 {
 		e.log.Info("resumed by the operator", "holds_lifted", n)
 	}
+	e.holds.watch(e.q.Holds(), e.now())
 	return n, err
 }
 
 // Holds returns the operator's holds in force, the whole crawl's first.
 func (e *Engine) Holds() []frontier.Hold { return e.q.Holds() }
+
+// holdWatch remembers when the operator's timed holds run out, so that
+// the log says when each ended: the frontier lifts such a hold by itself,
+// with nothing to tell, and the log would otherwise say when a pause
+// began and never when it ended. (Resume logs the holds it lifts.)
+type holdWatch struct {
+	mu    sync.Mutex
+	timed map[string]frontier.Hold // by host, "" for the whole crawl
+}
+
+// watch makes the timed ones of holds, the holds in force at now, those
+// watched. A watched hold that ran out before now stays until ended
+// reports it, unless a hold in holds replaced it.
+func (w *holdWatch) watch(holds []frontier.Hold, now time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	timed := make(map[string]frontier.Hold, len(holds))
+	for _, h := range holds {
+		if !h.Until.IsZero() {
+			timed[h.Host] = h
+		}
+	}
+	for host, h := range w.timed {
+		if _, replaced := timed[host]; !replaced && !now.Before(h.Until) {
+			timed[host] = h
+		}
+	}
+	w.timed = timed
+}
+
+// ended returns the watched holds that have run out by now, and stops
+// watching them.
+func (w *holdWatch) ended(now time.Time) []frontier.Hold {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []frontier.Hold
+	for host, h := range w.timed {
+		if !now.Before(h.Until) {
+			out = append(out, h)
+			delete(w.timed, host)
+		}
+	}
+	return out
+}
 
 func holdAttrs(h frontier.Hold) []any {
 	what := "the whole crawl"
