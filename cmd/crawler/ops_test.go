@@ -190,11 +190,18 @@ func TestSIGHUPReload(t *testing.T) {
 		r, _ := statsMap(t, query)["last_reload"].(map[string]any)
 		return r != nil && r["ok"] == false
 	})
+	// The broken file itself still leads the CLI to the running crawler,
+	// which tells why it refused it; warned, not refused.
+	code, out, errOut := run(t, "stats", "--format", "json", "--config", path)
+	if code != 0 || !strings.Contains(out, `"last_reload":{`) || !strings.Contains(out, "fetch_typo") ||
+		!strings.Contains(errOut, "warning: config: ") || !strings.Contains(errOut, "fetch_typo") {
+		t.Errorf("stats through the broken file: exit %d, stdout %s, stderr %s; want the daemon's stats and a warning", code, out, errOut)
+	}
 
 	// A good file with a longer delay: applied without a restart.
 	goodSent := time.Now()
 	os.WriteFile(path, []byte(cfgText("300ms")), 0o644)
-	code, out, errOut := run(t, "reload", "--config", path)
+	code, out, errOut = run(t, "reload", "--config", path)
 	if code != 0 {
 		t.Fatalf("crawler reload: exit %d: %s %s", code, out, errOut)
 	}

@@ -46,20 +46,32 @@ func (q *querier) whenFetched() string {
 // openQuerier asks the daemon on the config's socket, or, when none
 // answers there, opens the database file (read-only unless writable) with
 // a short lock timeout: it never hangs on a lock. Call close when done.
+//
+// A config file the CLI refuses still leads to a running crawler: it
+// keeps the config it last loaded (a reload of a bad file is refused, and
+// `crawler stats` shows why), so the verbs reach it through the data_dir
+// and api.socket the file gives (config.Salvage), with a warning, and the
+// defaults for the rest. With no crawler answering, the error stands.
 func openQuerier(ctx context.Context, g *globals, writable bool) (*querier, error) {
 	cfg, err := loadConfig(g.configPath)
 	if err != nil {
-		return nil, err
+		var ce *config.Error
+		salvaged := config.Salvage(g.configPath)
+		if !errors.As(err, &ce) || salvaged == nil {
+			return nil, err
+		}
+		q, ok := dialDaemon(ctx, salvaged)
+		if !ok {
+			return nil, err
+		}
+		fmt.Fprintf(g.stderr, "crawler: warning: config: %v\ncrawler: asking the %s, which keeps the config it last loaded (other settings here are the defaults)\n",
+			err, q.source)
+		return q, nil
+	}
+	if q, ok := dialDaemon(ctx, cfg); ok {
+		return q, nil
 	}
 	sock := cfg.SocketPath()
-	c := api.NewClient(sock, api.ClientOptions{DialTimeout: socketDialTimeout})
-	pctx, cancel := context.WithTimeout(ctx, socketPingTimeout)
-	err = c.Ping(pctx)
-	cancel()
-	if err == nil {
-		return &querier{Querier: c, cfg: cfg, running: true, source: "running crawler at " + sock, close: func() { _ = c.Close() }}, nil
-	}
-	_ = c.Close()
 
 	path := cfg.DBPath()
 	if writable {
@@ -79,6 +91,21 @@ func openQuerier(ctx context.Context, g *globals, writable bool) (*querier, erro
 		return nil, dataError{err}
 	}
 	return &querier{Querier: api.NewLocal(db, cfg), cfg: cfg, source: "stopped crawl in " + path, close: func() { _ = db.Close() }}, nil
+}
+
+// dialDaemon returns a querier on the daemon answering at cfg's socket;
+// false when none answers.
+func dialDaemon(ctx context.Context, cfg *config.Config) (*querier, bool) {
+	sock := cfg.SocketPath()
+	c := api.NewClient(sock, api.ClientOptions{DialTimeout: socketDialTimeout})
+	pctx, cancel := context.WithTimeout(ctx, socketPingTimeout)
+	err := c.Ping(pctx)
+	cancel()
+	if err != nil {
+		_ = c.Close()
+		return nil, false
+	}
+	return &querier{Querier: c, cfg: cfg, running: true, source: "running crawler at " + sock, close: func() { _ = c.Close() }}, true
 }
 
 // loadConfig loads the config of any verb; an unreadable file is a usage
