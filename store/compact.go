@@ -36,9 +36,15 @@ const compactTxBytes = 64 << 20
 // database has less free space than the copy needs. Nothing was changed.
 var ErrNoSpace = errors.New("not enough free disk space to compact")
 
-// CompactResult describes a finished Compact.
+// CompactResult describes a finished Compact in the bytes Counts (and so
+// crawler stats and check) reports: the bbolt file's pages up to its
+// high-water mark (Counts.FileBytes; the file itself may be longer by up
+// to bbolt's growth step, a hole that takes no disk space) and the value
+// log's committed bytes (Counts.ValueBytes).
 type CompactResult struct {
-	Before, After int64 // file sizes, in bytes
+	Before, After         int64 // FileBytes plus ValueBytes
+	FileBefore, FileAfter int64 // FileBytes
+	LogBefore, LogAfter   int64 // ValueBytes
 }
 
 // freeBytes returns the bytes available to this user on dir's file
@@ -114,10 +120,9 @@ func Compact(path string, timeout time.Duration) (res CompactResult, err error) 
 	}
 	defer old.close()
 	gen, logEnd := old.gen, old.size()
-	res.Before = fi.Size()
-	if lfi, err := os.Stat(valuesPath(logBase, gen)); err == nil {
-		res.Before += lfi.Size()
-	}
+	_ = src.View(func(tx *bolt.Tx) error { res.FileBefore = tx.Size(); return nil })
+	res.LogBefore = logEnd
+	res.Before = res.FileBefore + res.LogBefore
 	st := src.Stats()
 	pageSize := src.Info().PageSize
 	var used int64 // the live pages: at most what the copy needs
@@ -150,7 +155,8 @@ func Compact(path string, timeout time.Duration) (res CompactResult, err error) 
 	if err != nil {
 		return res, fmt.Errorf("compact %s: value log: %w", path, err)
 	}
-	if err := checkCopy(tmp, logBase); err != nil {
+	fileAfter, err := checkCopy(tmp, logBase)
+	if err != nil {
 		return res, fmt.Errorf("compact %s: %w", path, err)
 	}
 	if err := syncDir(filepath.Dir(newLog)); err != nil {
@@ -164,33 +170,34 @@ func Compact(path string, timeout time.Duration) (res CompactResult, err error) 
 		return res, fmt.Errorf("compact %s: sync %s: %w", path, dir, err)
 	}
 	removeOtherLogs(logBase, gen+1)
-	if fi, err := os.Stat(path); err == nil {
-		res.After = fi.Size() + logSize
-	}
+	res.FileAfter, res.LogAfter = fileAfter, logSize
+	res.After = res.FileAfter + res.LogAfter
 	return res, nil
 }
 
 // checkCopy syncs the compacted copy at tmp and checks its records
 // against the value log of logBase it names: every reference in range,
-// every checksum matching, the counters right.
-func checkCopy(tmp, logBase string) error {
+// every checksum matching, the counters right. It returns the copy's
+// Counts.FileBytes.
+func checkCopy(tmp, logBase string) (fileBytes int64, err error) {
 	f, err := os.OpenFile(tmp, os.O_RDWR, 0)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if err := f.Sync(); err != nil {
 		_ = f.Close()
-		return fmt.Errorf("sync the copy: %w", err)
+		return 0, fmt.Errorf("sync the copy: %w", err)
 	}
 	if err := f.Close(); err != nil {
-		return err
+		return 0, err
 	}
 	b, err := bolt.Open(tmp, 0, &bolt.Options{ReadOnly: true})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer b.Close()
-	return b.View(func(tx *bolt.Tx) error {
+	err = b.View(func(tx *bolt.Tx) error {
+		fileBytes = tx.Size()
 		values, err := openValues(logBase, tx, true, false, 0)
 		if err != nil {
 			return err
@@ -201,6 +208,7 @@ func checkCopy(tmp, logBase string) error {
 		}
 		return nil
 	})
+	return fileBytes, err
 }
 
 // copyCompacted writes src's buckets to a new file at dst, syncs it and

@@ -57,6 +57,8 @@ func runCompact(g *globals) error {
 	if err != nil {
 		return err // exit.go maps missing and corrupt to 3
 	}
-	fmt.Fprintf(g.stdout, "compacted %s: %s -> %s\n", cfg.DBPath(), humanBytes(res.Before), humanBytes(res.After))
+	fmt.Fprintf(g.stdout, "compacted %s: %s -> %s (database file %s -> %s, value log %s -> %s)\n", cfg.DBPath(),
+		humanBytes(res.Before), humanBytes(res.After), humanBytes(res.FileBefore), humanBytes(res.FileAfter),
+		humanBytes(res.LogBefore), humanBytes(res.LogAfter))
 	return nil
 }

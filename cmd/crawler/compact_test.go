@@ -28,7 +28,9 @@ func TestCompactVerb(t *testing.T) {
 	}
 
 	out := mustRun(t, "compact", "--config", cfg)
-	if !regexp.MustCompile(`^compacted .*crawl\.db: [0-9.]+ [KMG]iB -> [0-9.]+ [KMG]iB\n$`).MatchString(out) {
+	size := `[0-9.]+ (?:B|[KMG]iB)`
+	if !regexp.MustCompile(`^compacted .*crawl\.db: ` + size + ` -> ` + size + ` \(database file ` + size + ` -> ` + size +
+		`, value log ` + size + ` -> ` + size + `\)\n$`).MatchString(out) {
 		t.Errorf("compact printed %q", out)
 	}
 	now, err := os.Stat(dbPath)
