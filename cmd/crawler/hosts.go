@@ -26,11 +26,12 @@ robots.txt state is the running crawler's ("ok", "allow-all (404)",
 "unreachable (retry at …)", "stale: …", "unavailable"), or the stored copy's
 for a host it has not looked up since it started and on a stopped crawl
 ("ok (stored copy of T)", with ", to be fetched again" after a recrawl of a
-disallowed URL); "unknown" when there is none. --host shows one host (its
-politeness group under fetch.politeness_key: domain), exiting 1 when the
-crawl does not know it;
---active only the hosts with URLs queued or in flight; --paused only the
-hosts "crawler pause --host" holds (their DELAY shows "paused").
+disallowed URL); "unknown" when there is none.
+
+--host shows one host (its politeness group under fetch.politeness_key:
+domain); --active only the hosts with URLs queued or in flight; --paused only
+the hosts "crawler pause --host" holds (their DELAY shows "paused"). When no
+host is left to show, it exits 1 saying so, like the other listings.
 
 JSON fields: host, queued, in_flight, done, failed, disallowed, robots,
 paused and paused_until (when paused), and from a running crawler delay and
@@ -69,8 +70,8 @@ next_at.`,
 				}
 				return hw.write(h)
 			})
-			if err == nil && key != "" && hw.n == 0 {
-				err = fmt.Errorf("%w: host %s", errNotFound, key)
+			if err == nil && hw.n == 0 {
+				err = noHosts(key, active, paused)
 			}
 			if ferr := hw.flush(); err == nil {
 				err = ferr
@@ -86,6 +87,31 @@ next_at.`,
 	cmd.Flags().BoolVar(&active, "active", false, "only hosts with URLs queued or in flight")
 	cmd.Flags().BoolVar(&paused, "paused", false, `only hosts "crawler pause" holds`)
 	return cmd
+}
+
+// noHosts is the error of a hosts listing that found none (exit 1, no
+// results), saying what was asked for.
+func noHosts(key string, active, paused bool) error {
+	var what string
+	switch {
+	case key != "" && active && paused:
+		what = "host " + key + ": not paused with URLs queued or in flight"
+	case key != "" && active:
+		what = "host " + key + ": no URLs queued or in flight"
+	case key != "" && paused:
+		what = "host " + key + ": not paused"
+	case key != "":
+		what = "host " + key
+	case active && paused:
+		what = "no paused host has URLs queued or in flight"
+	case active:
+		what = "no host has URLs queued or in flight"
+	case paused:
+		what = "no host is paused"
+	default:
+		what = "the crawl knows no host yet"
+	}
+	return fmt.Errorf("%w: %s", errNotFound, what)
 }
 
 // hostWriter prints hosts as an aligned table or JSON lines.

@@ -22,8 +22,11 @@ func TestHostsFilters(t *testing.T) {
 	if code, _, _ := run(t, "hosts", "--config", cfg, "--host", "a/b"); code != exitUsage {
 		t.Errorf("hosts --host a/b: exit %d; want %d", code, exitUsage)
 	}
-	if out := mustRun(t, "hosts", "--config", cfg, "--active"); out != "" {
-		t.Errorf("hosts --active of a finished crawl: %q; want nothing", out)
+	if code, out, stderr := run(t, "hosts", "--config", cfg, "--active"); code != exitNotFound || out != "" || !strings.Contains(stderr, "no host has URLs queued") {
+		t.Errorf("hosts --active of a finished crawl: exit %d, %q, %q; want %d, no host", code, out, stderr, exitNotFound)
+	}
+	if code, _, stderr := run(t, "hosts", "--config", cfg, "--paused", "--host", h[0]); code != exitNotFound || !strings.Contains(stderr, h[0]+": not paused") {
+		t.Errorf("hosts --paused --host %s, not paused: exit %d, %q; want %d saying so", h[0], code, stderr, exitNotFound)
 	}
 	mustRun(t, "seed", "--config", cfg, "http://"+h[2]+"/p/900")
 	out = mustRun(t, "hosts", "--config", cfg, "--active", "--format", "jsonl")

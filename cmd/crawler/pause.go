@@ -35,7 +35,7 @@ shortens or lengthens it. Under fetch.politeness_key: domain, a host's hold
 holds its whole registrable domain.
 
 --list prints the holds in force ("crawler stats" and "crawler hosts --paused"
-show them too).`,
+show them too), exiting 1 when nothing is paused.`,
 		Example: `  crawler pause                              # the whole crawl, until resumed
   crawler pause --host shop.example.com --for 2h   # its owner asked for a break
   crawler pause --host a.example --host b.example --until 2026-12-01T06:00:00Z
@@ -112,7 +112,7 @@ func holdUntil(forGiven bool, d time.Duration, until string) (time.Time, error) 
 	return time.Time{}, nil
 }
 
-// listHolds prints the holds in force.
+// listHolds prints the holds in force; none is errNotFound (exit 1).
 func listHolds(cmd *cobra.Command, g *globals, format string) error {
 	q, err := openQuerier(cmd.Context(), g, false)
 	if err != nil {
@@ -139,10 +139,10 @@ func listHolds(cmd *cobra.Command, g *globals, format string) error {
 	if err := lw.flush(); err != nil {
 		return err
 	}
-	if len(holds) == 0 && format == "table" {
-		_, err = fmt.Fprintln(g.stdout, "nothing is paused")
+	if len(holds) == 0 {
+		return fmt.Errorf("%w: nothing is paused", errNotFound)
 	}
-	return err
+	return nil
 }
 
 // holdWhat names what h holds, for people.

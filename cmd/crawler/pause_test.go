@@ -31,8 +31,8 @@ func TestPauseVerbStoppedCrawl(t *testing.T) {
 			t.Errorf("%q: exit %d (%s); want %d", args, code, stderr, exitUsage)
 		}
 	}
-	if out := mustRun(t, append([]string{"pause", "--list"}, c...)...); !strings.Contains(out, "nothing is paused") {
-		t.Errorf("pause --list before any pause: %q", out)
+	if code, out, stderr := run(t, append([]string{"pause", "--list"}, c...)...); code != exitNotFound || out != "" || !strings.Contains(stderr, "nothing is paused") {
+		t.Errorf("pause --list before any pause: exit %d, %q, %q; want %d, nothing is paused", code, out, stderr, exitNotFound)
 	}
 
 	mustRun(t, append([]string{"recrawl", "--host", held}, c...)...)
