@@ -140,10 +140,15 @@ func (d *Daemon) Hosts(ctx context.Context, fn func(*frontier.HostInfo) error) e
 	frontier.MarkHeld(hosts, d.eng.Holds(), d.hostKey)
 	sort.Slice(hosts, func(i, j int) bool { return hosts[i].Host < hosts[j].Host })
 	for _, h := range hosts {
+		h.Robots = d.eng.RobotsStatus(h.Host)
+	}
+	if err := d.storedRobots(hosts); err != nil { // hosts not looked up since the start
+		return err
+	}
+	for _, h := range hosts {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		h.Robots = d.eng.RobotsStatus(h.Host)
 		if err := fn(h); err != nil {
 			return err
 		}

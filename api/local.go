@@ -70,16 +70,12 @@ func (l *Local) Hosts(ctx context.Context, fn func(*frontier.HostInfo) error) er
 		return err
 	}
 	frontier.MarkHeld(hosts, holds, l.hostKey)
-	err = l.db.View(func(tx *store.Tx) error {
+	if l.cfg != nil && !l.cfg.Fetch.RespectRobots {
 		for _, h := range hosts {
 			h.Robots = "ignored"
-			if l.cfg == nil || l.cfg.Fetch.RespectRobots {
-				h.Robots = crawl.StoredRobotsStatus(tx, h.Host)
-			}
 		}
-		return nil
-	})
-	if err != nil {
+	}
+	if err := l.storedRobots(hosts); err != nil {
 		return err
 	}
 	for _, h := range hosts {

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/charset"
 
+	"crawler/crawl"
 	"crawler/frontier"
 	"crawler/internal/urlnorm"
 	"crawler/store"
@@ -399,6 +400,20 @@ func (r reader) readHosts() ([]*frontier.HostInfo, error) {
 		})
 	})
 	return hosts, err
+}
+
+// storedRobots sets the Robots of each of hosts that has none to its
+// stored robots.txt's state (crawl.StoredRobotsStatus), in one read
+// transaction.
+func (r reader) storedRobots(hosts []*frontier.HostInfo) error {
+	return r.db.View(func(tx *store.Tx) error {
+		for _, h := range hosts {
+			if h.Robots == "" {
+				h.Robots = crawl.StoredRobotsStatus(tx, h.Host)
+			}
+		}
+		return nil
+	})
 }
 
 // checkURLs validates the URLs of verb (seed, recrawl) before anything is

@@ -337,10 +337,10 @@ func (e *Engine) Config() *config.Config { return e.config() }
 
 // RobotsStatus describes what the engine knows of host's robots.txt (for
 // crawler hosts): "ok", "allow-all (404)", "unreachable (retry …)",
-// "stale: …" (a cached copy in use while robots.txt is unreachable) or
-// "unavailable"; for a host not in the robots cache (none of its URLs
-// looked up since the start), its stored copy (StoredRobotsStatus), or
-// "unknown" without one.
+// "stale: …" (a cached copy in use while robots.txt is unreachable),
+// "unavailable", or "ignored" when robots.txt is not respected; "" when
+// the robots cache holds nothing for the host (none of its URLs looked up
+// since the start), whose stored copy then tells (StoredRobotsStatus).
 func (e *Engine) RobotsStatus(host string) string {
 	if !e.config().Fetch.RespectRobots {
 		return "ignored"
@@ -350,11 +350,7 @@ func (e *Engine) RobotsStatus(host string) string {
 			return st
 		}
 	}
-	st := "unknown"
-	if err := e.db.View(func(tx *store.Tx) error { st = StoredRobotsStatus(tx, host); return nil }); err != nil {
-		return "unreadable: " + err.Error()
-	}
-	return st
+	return ""
 }
 
 // Queue returns the engine's frontier (for the control API).
