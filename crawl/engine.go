@@ -345,8 +345,8 @@ func (e *Engine) RobotsStatus(host string) string {
 	if !e.config().Fetch.RespectRobots {
 		return "ignored"
 	}
-	for _, scheme := range []string{"https://", "http://"} {
-		if st := e.robots.status(scheme + host); st != "" {
+	for _, origin := range robotsOrigins(host) {
+		if st := e.robots.status(origin); st != "" {
 			return st
 		}
 	}

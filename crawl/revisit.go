@@ -37,9 +37,9 @@ func (r *RecrawlResult) Add(o RecrawlResult) {
 // failure keeps the stored copy, as a scheduled recrawl does), a failed
 // URL gets its retries afresh, a disallowed one is checked against
 // robots.txt again (its origin's rules are fetched anew, by the next Run
-// if none is running). Each URL is
-// normalized as a link is, its ignored query parameters dropped; one that
-// is not a crawlable URL is an error naming it, and nothing is queued.
+// if none is running). Each URL is normalized as a link is, its ignored
+// query parameters dropped; one that is not a crawlable URL is an error
+// naming it, and nothing is queued.
 // It works whether or not Run is running.
 func (e *Engine) Recrawl(ctx context.Context, urls []string) (RecrawlResult, error) {
 	var res RecrawlResult

@@ -127,7 +127,7 @@ func (r *robotsFiles) wait() { r.wrote.Wait() }
 // "allow-all (404, stored copy of 2026-11-22T10:00:00Z)". The crawl uses such a
 // copy as it is while it is under a day old.
 func StoredRobotsStatus(tx *store.Tx, host string) string {
-	for _, origin := range [...]string{"https://" + host, "http://" + host} {
+	for _, origin := range robotsOrigins(host) {
 		f, err := tx.Robots(origin)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
@@ -147,6 +147,11 @@ func StoredRobotsStatus(tx *store.Tx, host string) string {
 	}
 	return "unknown"
 }
+
+// robotsOrigins returns the origins whose robots.txt crawler hosts shows
+// for host, in the order it looks: its https origin's, then its http
+// origin's.
+func robotsOrigins(host string) [2]string { return [2]string{"https://" + host, "http://" + host} }
 
 // load returns origin's robots.txt file, pending or stored; nil when there
 // is none or it cannot be read (logged).

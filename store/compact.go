@@ -120,17 +120,13 @@ func Compact(path string, timeout time.Duration) (res CompactResult, err error) 
 	}
 	defer old.close()
 	gen, logEnd := old.gen, old.size()
+	st := src.Stats()
+	pageSize := src.Info().PageSize
 	_ = src.View(func(tx *bolt.Tx) error { res.FileBefore = tx.Size(); return nil })
 	res.LogBefore = logEnd
 	res.Before = res.FileBefore + res.LogBefore
-	st := src.Stats()
-	pageSize := src.Info().PageSize
-	var used int64 // the live pages: at most what the copy needs
-	_ = src.View(func(tx *bolt.Tx) error {
-		used = tx.Size() - int64(st.FreePageN+st.PendingPageN)*int64(pageSize)
-		return nil
-	})
-	used += logEnd // at most what the new log needs
+	// The live pages, and the log: at most what the copy and the new log need.
+	used := res.FileBefore - int64(st.FreePageN+st.PendingPageN)*int64(pageSize) + logEnd
 	tmp := path + compactSuffix
 	newLog := valuesPath(logBase, gen+1)
 	for _, stale := range []string{tmp, newLog} {
