@@ -133,6 +133,8 @@ func judgeFrontier(m map[string]metrics) []target {
 			func(float64) bool { return true }, "%.0f MB"),
 		metricTarget("frontier", "enqueue with dedup, 1M over 10k hosts, batches of 10k links", m, q, "enqueue-urls/s", ">= 100000 URLs/s",
 			func(v float64) bool { return v >= 100_000 }, "%.0f URLs/s"),
+		metricTarget("frontier", "  the same with the Close that merges what is still staged", m, q, "enqueue-close-urls/s", infoOnly,
+			func(float64) bool { return true }, "%.0f URLs/s"),
 		metricTarget("frontier", "enqueue, batches of 1k links", m, "BenchmarkEnqueue/batch=1000", "urls/s", ">= 100000 URLs/s",
 			func(v float64) bool { return v >= 100_000 }, "%.0f URLs/s"),
 	}

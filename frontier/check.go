@@ -1,6 +1,7 @@
 package frontier
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 
@@ -11,13 +12,14 @@ import (
 
 // Check verifies the frontier's invariants in tx and returns every
 // violation found, joined:
-//   - every queue and retry entry has a URL record in state queued, and
-//     no URL is queued twice;
+//   - every queue, retry and staged entry has a URL record in state
+//     queued (a staged one, the record it implies; none stored), and no
+//     URL is queued twice;
 //   - every URL record in state queued has exactly one queue or retry entry,
 //     but for as many as the damaged entries the frontier set aside;
 //   - the done, failed and disallowed counters equal the URL records in
 //     those states;
-//   - each host's queued total equals its queue and retry entries;
+//   - each host's queued total equals its queue, retry and staged entries;
 //   - every operator's hold (Hold) decodes.
 //
 // It reads everything once; memory grows with the number of queued URLs.
@@ -75,6 +77,23 @@ func Check(tx *store.Tx) error {
 		visit("retry", host, e)
 		return nil
 	})
+	if sb := btx.Bucket(bucketStaged); sb != nil {
+		mark := btx.Bucket(bucketMeta).Get(keyStagedMark)
+		_ = sb.ForEach(func(k, v []byte) error {
+			s, err := parseStaged(v)
+			switch {
+			case err != nil || len(k) != 8:
+				report("staged entry %x: corrupt", k)
+			case mergedBefore(s.key, mark):
+				// Merged by a merge a crash cut short: in its host queue.
+			case !bytes.Equal(s.key, seenKey(s.e.URL)):
+				report("staged: %s is under another URL's key", s.e.URL)
+			default:
+				visit("staged", s.host, s.e)
+			}
+			return nil
+		})
+	}
 	recrawls := make(map[string]bool)
 	if rb := btx.Bucket(bucketRecrawl); rb != nil {
 		_ = rb.ForEach(func(k, v []byte) error {

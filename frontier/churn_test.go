@@ -14,8 +14,15 @@ import (
 
 // Stress: workers finish, requeue and retry URLs at random while pauses,
 // host pauses, delays and limits change; the in-memory counts must never
-// go negative and must equal the disk's at the end.
+// go negative and must equal the disk's at the end. In "wide", batches of
+// links to hundreds of hosts are staged (staged.go) meanwhile, and crash
+// images catch them staged.
 func TestCountsMatchDiskUnderChurn(t *testing.T) {
+	t.Run("narrow", func(t *testing.T) { churn(t, false) })
+	t.Run("wide", func(t *testing.T) { churn(t, true) })
+}
+
+func churn(t *testing.T, wide bool) {
 	db, q := openTest(t, "", Options{PerHostConcurrency: 2, PerHostDelay: 100 * time.Microsecond, MaxLeased: 6, Window: 2})
 	ctx := context.Background()
 	const hosts, perHost = 6, 25
@@ -121,6 +128,18 @@ func TestCountsMatchDiskUnderChurn(t *testing.T) {
 			time.Sleep(200 * time.Microsecond)
 		}
 	}()
+	if wide {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 3 && !stop.Load(); i++ {
+				if _, err := q.Add(ctx, spread(stageFanout+50, i)); err != nil {
+					bad.Store(err.Error())
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}()
+	}
 	dir := t.TempDir()
 	var snaps []string
 	wg.Add(1)

@@ -32,7 +32,8 @@ type QueueMark struct {
 // ReadQueue calls fn for at most max (> 0) URLs queued for host ("" for
 // every host; the frontier's host key, host[:port]) from mark on: the
 // host queues in host order, each in the order it is fetched (depth, then
-// discovery), then the retries waiting for their time, soonest first.
+// discovery; staged URLs where the merge will put them), then the retries
+// waiting for their time, soonest first.
 // It returns where it stopped and whether URLs may remain, so that a long
 // listing can go on in another transaction. Pages waiting to be
 // recrawled are not queued. An entry that does not decode is skipped
@@ -46,19 +47,35 @@ func ReadQueue(tx *store.Tx, host string, mark QueueMark, max int, fn func(*Queu
 		if host != "" {
 			prefix = hostPrefix(host)
 		}
+		staged := stagedAfter(btx, prefix, mark.key)
 		k, v, c := seekAfter(btx.Bucket(bucketQueue), prefix, mark.key)
-		for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		for {
+			inQueue := k != nil && bytes.HasPrefix(k, prefix)
+			if !inQueue && len(staged) == 0 {
+				break
+			}
 			if n == max {
 				return mark, true, nil
+			}
+			if len(staged) > 0 && (!inQueue || bytes.Compare(staged[0].queueKey, k) < 0) {
+				s := staged[0]
+				staged = staged[1:]
+				mark.key = s.queueKey
+				n++
+				if err := fn(&QueuedURL{URL: s.e.URL, Host: s.host, Depth: s.e.Depth, Parent: s.e.Parent, Attempts: s.e.Attempts}); err != nil {
+					return mark, true, err
+				}
+				continue
 			}
 			mark.key = bytes.Clone(k)
 			h := hostOfKey(k)
 			e, err := unmarshalEntry(h, v)
+			k, v = c.Next()
 			if err != nil {
 				continue
 			}
 			n++
-			if err := fn(&QueuedURL{URL: e.URL, Host: h, Depth: e.Depth, Parent: e.Parent, Attempts: e.Attempts, key: string(k)}); err != nil {
+			if err := fn(&QueuedURL{URL: e.URL, Host: h, Depth: e.Depth, Parent: e.Parent, Attempts: e.Attempts, key: string(mark.key)}); err != nil {
 				return mark, true, err
 			}
 		}
@@ -80,6 +97,20 @@ func ReadQueue(tx *store.Tx, host string, mark QueueMark, max int, fn func(*Queu
 		}
 	}
 	return mark, false, nil
+}
+
+// stagedAfter returns the staged URLs whose queue keys have prefix and
+// come after after (all with prefix when after is nil), in key order.
+func stagedAfter(btx *bolt.Tx, prefix, after []byte) []stagedEntry {
+	r := newStagedReader(btx)
+	r.load()
+	var out []stagedEntry
+	for _, s := range r.all {
+		if bytes.HasPrefix(s.queueKey, prefix) && (after == nil || bytes.Compare(s.queueKey, after) > 0) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // seekAfter positions a cursor of b on the first key after after, or on

@@ -71,10 +71,16 @@ func migrateURLsChunk(db *store.DB) (done bool, err error) {
 // migrated (a stopped crawl read by the query CLI, or one whose migration
 // a crash cut short) the urls bucket, keyed by the URL itself. A URL is
 // in exactly one of the two: migration moves each in one transaction.
-type seenSet struct{ seen, urls *bolt.Bucket }
+//
+// A URL the writer staged (staged.go) has no record yet: get finds it in
+// staged, under the key its record will have; forEach does not.
+type seenSet struct {
+	seen, urls *bolt.Bucket
+	staged     *stagedReader
+}
 
 func readSeenSet(btx *bolt.Tx) seenSet {
-	return seenSet{seen: btx.Bucket(bucketSeen), urls: btx.Bucket(bucketURLs)}
+	return seenSet{seen: btx.Bucket(bucketSeen), urls: btx.Bucket(bucketURLs), staged: newStagedReader(btx)}
 }
 
 // empty reports that the file has no seen-set at all (never crawled).
@@ -93,6 +99,12 @@ func (s seenSet) get(url string) (v, key []byte) {
 	if s.urls != nil {
 		if v := s.urls.Get([]byte(url)); v != nil {
 			return v, append([]byte{'u'}, url...)
+		}
+	}
+	if s.staged != nil && s.staged.b != nil {
+		k := seenKey(url)
+		if v := s.staged.get(k); v != nil {
+			return v, append([]byte{'s'}, k...)
 		}
 	}
 	return nil, nil

@@ -96,7 +96,9 @@ type Options struct {
 	CommitBatch int
 
 	// OnCommit, when set, is called after every write transaction with
-	// the operations it committed and how long it took (for metrics).
+	// the operations it committed and how long it took (for metrics); a
+	// merge of staged URLs (staged.go) reports 0 operations and the time
+	// of all its transactions.
 	OnCommit func(ops int, took time.Duration)
 
 	// Now is the clock. Default time.Now.
@@ -176,6 +178,14 @@ type Queue struct {
 	failed chan struct{} // closed when the writer fails
 	err    error         // why the writer failed, under mu
 	seen   *seenCache    // seen keys the writer knows; writer goroutine only
+	starve chan struct{} // the dispatcher asks the writer to merge what is staged; capacity 1
+
+	// Staging (staged.go): the seen keys of the URLs staged and not yet
+	// merged, and when the oldest was staged (writer goroutine only); and
+	// their number, under mu.
+	staged      map[[seenKeyLen]byte]struct{}
+	stagedSince time.Time
+	stagedCount int
 
 	corrupt map[string]struct{} // queue keys that do not decode, until the writer sets them aside
 	wg      sync.WaitGroup
@@ -213,6 +223,7 @@ func Open(db *store.DB, opts Options) (*Queue, error) {
 		stop:   make(chan struct{}),
 		failed: make(chan struct{}),
 		seen:   newSeenCache(),
+		starve: make(chan struct{}, 1),
 	}
 	var older bool // a file from before seen keys
 	err := db.Update(func(tx *store.Tx) error {
@@ -226,6 +237,9 @@ func Open(db *store.DB, opts Options) (*Queue, error) {
 		if err := migrateURLs(db); err != nil {
 			return nil, err
 		}
+	}
+	if err := mergeStagedFile(db, opts.Logger); err != nil {
+		return nil, err
 	}
 	if opts.KeyMode != "" {
 		if err := rekey(db, opts.KeyMode, opts.HostKey, opts.Logger); err != nil {
@@ -488,6 +502,9 @@ func (q *Queue) pick() (*Item, time.Duration) {
 		it.released = false // a requeued item is picked again
 		q.refileReadyLocked(h)
 		return it, 0
+	}
+	if !q.paused && q.crawlHeldLocked(q.opts.Now()) == 0 {
+		q.starveLocked() // no host is ready: the staged URLs' hosts may be
 	}
 	return nil, 0
 }

@@ -114,14 +114,36 @@ func (q *Queue) write() {
 	defer timer.Stop()
 	wait := time.NewTimer(time.Hour)
 	defer wait.Stop()
+	merge := time.NewTimer(time.Hour)
+	defer merge.Stop()
 	for {
 		q.armRetryTimer(timer)
+		due := q.mergeDue()
+		if due == 0 {
+			if q.merge() != nil {
+				q.settle()
+				return
+			}
+			continue
+		}
+		if due < 0 { // nothing staged
+			due = time.Hour
+		}
+		merge.Reset(due) // Go 1.23 timers: no stale tick survives Reset
 		var batch []*op
 		select {
 		case o := <-q.writes:
 			batch = append(batch, o)
 		case <-timer.C:
 			q.promote()
+			continue
+		case <-merge.C:
+			continue // mergeDue says 0 now
+		case <-q.starve:
+			if q.merge() != nil {
+				q.settle()
+				return
+			}
 			continue
 		case <-q.nudge:
 			q.setAside()
@@ -156,6 +178,9 @@ func (q *Queue) settle() {
 			n := q.pending
 			q.mu.Unlock()
 			if n == 0 {
+				if q.Err() == nil {
+					_ = q.merge() // a closing queue leaves nothing staged
+				}
 				return
 			}
 			select { // a producer is between its count and its send
@@ -285,6 +310,8 @@ type effects struct {
 	// reports that Options.MaxURLs dropped a link.
 	enqueued   int64
 	overBudget bool
+	// stagedSet holds the seen keys staged (staged.go).
+	stagedSet map[[seenKeyLen]byte]struct{}
 }
 
 func (fx *effects) host(key string) *hostRecord {
@@ -303,6 +330,7 @@ const queueFill = 0.9
 // commit writes a batch in one transaction and then applies it in memory.
 func (q *Queue) commit(batch []*op) error {
 	fx := &effects{hosts: make(map[string]*hostRecord), queued: make(map[string]int), added: make([]int, len(batch))}
+	sparse := sparseHosts(batch)
 	start := time.Now()
 	defer func() {
 		if q.opts.OnCommit != nil {
@@ -313,7 +341,8 @@ func (q *Queue) commit(batch []*op) error {
 		q.mu.Lock()
 		w := &txWriter{tx: tx, btx: tx.Bolt(), fx: fx, seen: q.seen,
 			maxPerHost: int64(q.opts.MaxPerHost), hostLimits: q.opts.HostLimits,
-			maxURLs: int64(q.opts.MaxURLs), enqueued: q.enqueued}
+			maxURLs: int64(q.opts.MaxURLs), enqueued: q.enqueued,
+			staged: q.staged, sparse: sparse}
 		q.mu.Unlock()
 		w.seq = u64(w.btx.Bucket(bucketMeta).Get(keySeq))
 		// Entries are appended at the end of their host's range: leaves
@@ -351,6 +380,7 @@ func (q *Queue) commit(batch []*op) error {
 		q.abandon(batch, err)
 		return err
 	}
+	q.noteStaged(fx)
 	q.applyEffects(fx, len(batch))
 	for i, o := range batch {
 		if o.done != nil {
@@ -531,6 +561,12 @@ type txWriter struct {
 	enqueued   int64                 // URLs ever queued before this transaction
 	seen       *seenCache            // nil: always look in the bucket
 	aside      []string              // damaged entries set aside, to log once committed
+	// staged holds the seen keys staged by earlier transactions
+	// (Queue.staged; never written to here); sparse, the hosts whose new
+	// URLs this transaction stages (sparseHosts).
+	staged       map[[seenKeyLen]byte]struct{}
+	sparse       map[string]bool
+	stagedBucket *bolt.Bucket // once stage has made sure it exists
 }
 
 // complete commits c; itemKey is c.Item's seen key.
@@ -622,7 +658,7 @@ func (w *txWriter) enqueue(l Link, key []byte) (bool, error) {
 			return false, nil
 		}
 	}
-	if w.seen != nil && w.seen.has(key) {
+	if w.seen != nil && w.seen.has(key) || w.isStaged(key) {
 		return false, nil
 	}
 	if urls.Get(key) != nil {
@@ -643,6 +679,9 @@ func (w *txWriter) enqueue(l Link, key []byte) (bool, error) {
 		hr.Disallowed++
 		w.fx.counts.Disallowed++
 		return true, nil
+	}
+	if w.sparse[l.Host] {
+		return true, w.stage(l, key)
 	}
 	if err := w.putSeen(key, urlRecord{State: StateQueued, Depth: l.Depth}); err != nil {
 		return false, err

@@ -1,0 +1,316 @@
+package frontier
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"crawler/store"
+)
+
+// spread returns one link on each of n hosts (s0 … s<n-1>), page i: a
+// batch whose links reach more than stageFanout hosts, each sparse.
+func spread(n, i int) []Link {
+	links := make([]Link, n)
+	for h := range n {
+		links[h] = link(fmt.Sprintf("s%d", h), i)
+	}
+	return links
+}
+
+// stagedCount returns how many values the staged bucket holds.
+func stagedCount(t *testing.T, db *store.DB) int {
+	t.Helper()
+	n := 0
+	err := db.View(func(tx *store.Tx) error {
+		if b := tx.Bolt().Bucket(bucketStaged); b != nil {
+			n = b.Stats().KeyN
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// snapshot copies the committed state of db to a new file, as a kill -9
+// at this instant would leave it, and returns its path.
+func snapshot(t *testing.T, db *store.DB) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "crash.db")
+	if err := db.View(func(tx *store.Tx) error { return tx.Bolt().CopyFile(path, 0o600) }); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// A batch reaching many hosts with a link or two each is staged, not
+// inserted: yet its URLs are queued in every way a reader can see
+// (counts, dedup, URLState, ReadQueue, Check), and the dispatcher,
+// finding no host ready, has the writer merge them and hands them all out.
+func TestStagedLinksAreQueued(t *testing.T) {
+	db, q := openTest(t, "", Options{PerHostConcurrency: 1})
+	ctx := context.Background()
+	q.SetPaused(true)                                        // nothing asks for the staged URLs yet
+	links := append(spread(stageFanout+1, 1), link("s0", 1)) // and a repeat in the batch
+	n, err := q.Add(ctx, links)
+	if err != nil || n != stageFanout+1 {
+		t.Fatalf("Add = %d, %v; want %d new", n, err, stageFanout+1)
+	}
+	if got := stagedCount(t, db); got != stageFanout+1 {
+		t.Fatalf("staged %d URLs; want %d", got, stageFanout+1)
+	}
+	if c := q.Counts(); c.Queued != int64(n) {
+		t.Fatalf("Counts().Queued = %d; want %d", c.Queued, n)
+	}
+	if n, _ := q.Add(ctx, spread(stageFanout+1, 1)); n != 0 {
+		t.Fatalf("Add of the staged URLs again = %d new; want 0", n)
+	}
+	err = db.View(func(tx *store.Tx) error {
+		if st, err := URLState(tx, links[5].URL); err != nil || st != StateQueued {
+			t.Errorf("URLState of a staged URL = %v, %v; want queued", st, err)
+		}
+		if err := Check(tx); err != nil {
+			t.Errorf("Check with URLs staged: %v", err)
+		}
+		if c := ReadCounts(tx); c.Queued != int64(n) {
+			t.Errorf("ReadCounts().Queued = %d; want %d", c.Queued, n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listed []string
+	for _, u := range readAll(t, db, "", 7) {
+		listed = append(listed, u.URL)
+	}
+	if len(listed) != n || !slices.IsSortedFunc(listed, func(a, b string) int { return strings.Compare(hostOfURL(a), hostOfURL(b)) }) {
+		t.Fatalf("ReadQueue listed %d URLs (%v); want %d in host order", len(listed), listed, n)
+	}
+	if got := readAll(t, db, "s3", 10); len(got) != 1 || got[0].URL != link("s3", 1).URL {
+		t.Fatalf("ReadQueue of host s3 = %v; want its staged URL", got)
+	}
+
+	q.SetPaused(false)
+	got := drain(t, q)
+	if len(got) != n {
+		t.Fatalf("handed out %d URLs; want %d", len(got), n)
+	}
+	if stagedCount(t, db) != 0 {
+		t.Fatal("URLs still staged after the dispatcher asked for them")
+	}
+}
+
+// hostOfURL returns the host of a test link's URL.
+func hostOfURL(u string) string {
+	host, _, _ := strings.Cut(strings.TrimPrefix(u, "http://"), "/")
+	return host
+}
+
+// A staged URL keeps its place in its host's queue: the merge gives it the
+// sequence number it was staged under, so the host's URLs come out in
+// discovery order however they reached the disk.
+func TestStagedURLKeepsItsPlace(t *testing.T) {
+	db, q := openTest(t, "", Options{PerHostConcurrency: 1})
+	ctx := context.Background()
+	q.SetPaused(true)                                               // no merge before stageAge: nothing asks for the URLs
+	if _, err := q.Add(ctx, spread(stageFanout+1, 1)); err != nil { // s0/p1 staged
+		t.Fatal(err)
+	}
+	if _, err := q.Add(ctx, []Link{link("s0", 2), link("s0", 3)}); err != nil { // inserted
+		t.Fatal(err)
+	}
+	var listed []string
+	for _, u := range readAll(t, db, "s0", 10) {
+		listed = append(listed, u.URL)
+	}
+	want := []string{link("s0", 1).URL, link("s0", 2).URL, link("s0", 3).URL}
+	if !slices.Equal(listed, want) {
+		t.Fatalf("ReadQueue(s0) = %v; want %v", listed, want)
+	}
+	if err := q.Close(); err != nil { // merges
+		t.Fatal(err)
+	}
+	if stagedCount(t, db) != 0 {
+		t.Fatal("Close left URLs staged")
+	}
+	listed = listed[:0]
+	for _, u := range readAll(t, db, "s0", 10) {
+		listed = append(listed, u.URL)
+	}
+	if !slices.Equal(listed, want) {
+		t.Fatalf("after the merge, ReadQueue(s0) = %v; want %v", listed, want)
+	}
+}
+
+// A crash with URLs staged loses none of them: Open merges them, and the
+// counts, Check and the dispatcher agree.
+func TestStagedURLsSurviveCrash(t *testing.T) {
+	db, q := openTest(t, "", Options{})
+	ctx := context.Background()
+	q.SetPaused(true) // no merge before stageAge: nothing asks for the URLs
+	var want []string
+	for i := range 3 {
+		links := spread(stageFanout*2, i)
+		if _, err := q.Add(ctx, links); err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range links {
+			want = append(want, l.URL)
+		}
+	}
+	if stagedCount(t, db) != len(want) {
+		t.Fatalf("staged %d; want %d", stagedCount(t, db), len(want))
+	}
+	path := snapshot(t, db)
+
+	_, q2 := openTest(t, path, Options{})
+	if c := q2.Counts(); c.Queued != int64(len(want)) {
+		t.Fatalf("after the crash, Counts().Queued = %d; want %d", c.Queued, len(want))
+	}
+	got := drain(t, q2)
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("after the crash, handed out %d URLs; want the %d staged", len(got), len(want))
+	}
+}
+
+// A merge cut short by a crash, after some chunks committed, resumes at
+// Open from its mark; meanwhile readers and Check skip what was merged.
+func TestMergeResumesFromItsMark(t *testing.T) {
+	db, q := openTest(t, "", Options{})
+	ctx := context.Background()
+	q.SetPaused(true) // no merge before stageAge: nothing asks for the URLs
+	links := spread(stageFanout*3, 1)
+	if _, err := q.Add(ctx, links); err != nil {
+		t.Fatal(err)
+	}
+	// The first chunk of a merge, as mergeStaged commits it.
+	err := db.Update(func(tx *store.Tx) error {
+		w := &txWriter{tx: tx, btx: tx.Bolt(), fx: &effects{hosts: make(map[string]*hostRecord), queued: make(map[string]int)}}
+		w.seq = u64(w.btx.Bucket(bucketMeta).Get(keySeq))
+		moved, err := w.moveStaged(mergeRange{0, 127}, false)
+		if err != nil {
+			return err
+		}
+		if len(moved) == 0 || len(moved) == len(links) {
+			t.Errorf("the first half of the seen keys held %d of the %d staged URLs", len(moved), len(links))
+		}
+		return w.finish()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := snapshot(t, db)
+	err = db.View(func(tx *store.Tx) error {
+		if err := Check(tx); err != nil {
+			t.Errorf("Check halfway through a merge: %v", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, db, "", 1000); len(got) != len(links) {
+		t.Fatalf("halfway through a merge, ReadQueue lists %d URLs; want %d", len(got), len(links))
+	}
+
+	db2, q2 := openTest(t, path, Options{})
+	if stagedCount(t, db2) != 0 {
+		t.Fatal("Open left URLs staged")
+	}
+	if got := drain(t, q2); len(got) != len(links) {
+		t.Fatalf("handed out %d URLs; want %d", len(got), len(links))
+	}
+	_ = q
+}
+
+// A staged value whose header does not decode is set aside at the merge,
+// and uncounted from its host; the others are merged.
+func TestDamagedStagedValueIsSetAside(t *testing.T) {
+	db, q := openTest(t, "", Options{})
+	ctx := context.Background()
+	q.SetPaused(true) // no merge before stageAge: nothing asks for the URLs
+	links := spread(stageFanout+1, 1)
+	if _, err := q.Add(ctx, links); err != nil {
+		t.Fatal(err)
+	}
+	err := db.Update(func(tx *store.Tx) error {
+		b := tx.Bolt().Bucket(bucketStaged)
+		k, v := b.Cursor().First()
+		s, err := splitStaged(v)
+		if err != nil {
+			return err
+		}
+		bad := appendStaged(nil, s.key, 1<<40, s.host, s.raw) // a depth no link has
+		return b.Put(k, bad)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.View(func(tx *store.Tx) error {
+		if err := Check(tx); err == nil {
+			t.Error("Check found nothing wrong with a damaged staged value")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := snapshot(t, db)
+	db2, q2 := openTest(t, path, Options{})
+	if got := drain(t, q2); len(got) != len(links)-1 {
+		t.Fatalf("handed out %d URLs; want %d", len(got), len(links)-1)
+	}
+	err = db2.View(func(tx *store.Tx) error {
+		if n := tx.Bolt().Bucket(bucketAside).Stats().KeyN; n != 1 {
+			t.Errorf("%d entries set aside; want 1", n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = q
+}
+
+// Few hosts, or a dense host, are inserted directly: staging is only for
+// the sparse hosts of a transaction reaching many.
+func TestSparseHosts(t *testing.T) {
+	many := spread(stageFanout+1, 1)
+	for i := range stageSparse {
+		many = append(many, link("dense", i))
+	}
+	for _, c := range []struct {
+		name  string
+		links []Link
+		want  []string // staged hosts, sorted
+	}{
+		{"few hosts", spread(stageFanout, 1), nil},
+		{"many hosts", many, func() []string {
+			var hs []string
+			for h := range stageFanout + 1 {
+				hs = append(hs, fmt.Sprintf("s%d", h))
+			}
+			slices.Sort(hs)
+			return hs
+		}()},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var got []string
+			for h := range sparseHosts([]*op{{links: c.links}}) {
+				got = append(got, h)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, c.want) {
+				t.Fatalf("sparseHosts = %v; want %v", got, c.want)
+			}
+		})
+	}
+}
