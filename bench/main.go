@@ -28,7 +28,7 @@ import (
 
 func main() {
 	var o options
-	flag.StringVar(&o.scenarios, "scenario", "all", "comma-separated: throughput, politeness, manyhosts, frontier, store, or all (all of those); also bigpages")
+	flag.StringVar(&o.scenarios, "scenario", "all", "comma-separated: throughput, politeness, manyhosts, frontier, store, or all (all of those); also bigpages, widehosts")
 	flag.IntVar(&o.rounds, "rounds", 3, "rounds of the crawl scenarios (each runs every contender once)")
 	flag.Float64Var(&o.scale, "scale", 1, "multiplies pages per host (and the URLs/pages of frontier and store)")
 	flag.StringVar(&o.contenders, "contenders", "ours,colly,ceiling", "comma-separated contenders of the crawl scenarios")

@@ -72,6 +72,14 @@ func crawlScenarios(scale float64) []*scenario {
 			judge: judgeManyHosts,
 		},
 		{
+			name:  "widehosts",
+			about: "2,000 hosts x 20 pages of 3 KB, half the links cross-host, per-host 2, global 128: commits whose links reach hundreds of hosts, which the frontier stages (no issue-7 target)",
+			site:  testsite.Options{Hosts: 2000, Pages: pages(20), Links: 8, CrossHost: 2, PageBytes: 3 << 10, FirstIP: "127.0.16.1"},
+			limit: limits{concurrency: 128, perHost: 2},
+			extra: true,
+			judge: func(s *scenario, m map[string]*summary) []target { return []target{completeTarget(s.name, m)} },
+		},
+		{
 			name:  "bigpages",
 			about: "20 hosts x 10 pages of 8 MB, per-host 4, global 64: the heap under memory_limit when bodies fill fetch.body_memory (no issue-7 target)",
 			site:  testsite.Options{Hosts: 20, Pages: pages(10), Links: 8, PageBytes: 8 << 20, FirstIP: "127.0.1.1"},

@@ -418,7 +418,7 @@ func (q *Queue) merge() error {
 		return nil
 	}
 	start := time.Now()
-	_, err := mergeStaged(q.db, q.log, func(fx *effects, moved [][seenKeyLen]byte) {
+	n, err := mergeStaged(q.db, q.log, func(fx *effects, moved [][seenKeyLen]byte) {
 		for _, k := range moved {
 			delete(q.staged, k)
 		}
@@ -435,6 +435,7 @@ func (q *Queue) merge() error {
 		q.fail(err)
 		return err
 	}
+	q.log.Debug("frontier: merged staged URLs into their host queues", "urls", n, "took", time.Since(start))
 	clear(q.staged) // all merged (and a key whose value was set aside)
 	q.stagedSince = time.Time{}
 	q.mu.Lock()
