@@ -77,23 +77,19 @@ func Check(tx *store.Tx) error {
 		visit("retry", host, e)
 		return nil
 	})
-	if sb := btx.Bucket(bucketStaged); sb != nil {
-		mark := btx.Bucket(bucketMeta).Get(keyStagedMark)
-		_ = sb.ForEach(func(k, v []byte) error {
-			s, err := parseStaged(v)
-			switch {
-			case err != nil || len(k) != 8:
-				report("staged entry %x: corrupt", k)
-			case mergedBefore(s.key, mark):
-				// Merged by a merge a crash cut short: in its host queue.
-			case !bytes.Equal(s.key, seenKey(s.e.URL)):
-				report("staged: %s is under another URL's key", s.e.URL)
-			default:
-				visit("staged", s.host, s.e)
-			}
-			return nil
-		})
-	}
+	forStaged(btx, func(k []byte, s stagedURL, err error) {
+		if err == nil {
+			s.e, err = unmarshalEntry(s.host, s.raw)
+		}
+		switch {
+		case err != nil:
+			report("staged entry %x: corrupt", k)
+		case !bytes.Equal(s.key, seenKey(s.e.URL)):
+			report("staged: %s is under another URL's key", s.e.URL)
+		default:
+			visit("staged", s.host, s.e)
+		}
+	})
 	recrawls := make(map[string]bool)
 	if rb := btx.Bucket(bucketRecrawl); rb != nil {
 		_ = rb.ForEach(func(k, v []byte) error {

@@ -99,20 +99,6 @@ func ReadQueue(tx *store.Tx, host string, mark QueueMark, max int, fn func(*Queu
 	return mark, false, nil
 }
 
-// stagedAfter returns the staged URLs whose queue keys have prefix and
-// come after after (all with prefix when after is nil), in key order.
-func stagedAfter(btx *bolt.Tx, prefix, after []byte) []stagedEntry {
-	r := newStagedReader(btx)
-	r.load()
-	var out []stagedEntry
-	for _, s := range r.all {
-		if bytes.HasPrefix(s.queueKey, prefix) && (after == nil || bytes.Compare(s.queueKey, after) > 0) {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 // seekAfter positions a cursor of b on the first key after after, or on
 // the first key with prefix when after is nil; nil b has no keys.
 func seekAfter(b *bolt.Bucket, prefix, after []byte) (k, v []byte, c *bolt.Cursor) {

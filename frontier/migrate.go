@@ -101,7 +101,7 @@ func (s seenSet) get(url string) (v, key []byte) {
 			return v, append([]byte{'u'}, url...)
 		}
 	}
-	if s.staged != nil && s.staged.b != nil {
+	if s.staged != nil {
 		k := seenKey(url)
 		if v := s.staged.get(k); v != nil {
 			return v, append([]byte{'s'}, k...)

@@ -142,11 +142,7 @@ func (w *txWriter) stage(l Link, key []byte) error {
 	if w.seen != nil {
 		w.seen.add(key)
 	}
-	hr := w.fx.host(l.Host)
-	hr.Queued++
-	hr.Enqueued++
-	w.fx.enqueued++
-	w.fx.counts.Queued++
+	w.countNew(l.Host)
 	return nil
 }
 
@@ -156,7 +152,7 @@ type stagedURL struct {
 	depth int
 	host  string
 	raw   []byte // the entry as stored
-	e     *entry // nil from splitStaged
+	e     *entry // decoded by whoever needs it; nil from splitStaged
 }
 
 // appendStaged appends the staged value of the URL with seen key key, at
@@ -192,19 +188,6 @@ func splitStaged(v []byte) (stagedURL, error) {
 	return s, nil
 }
 
-// parseStaged decodes a staged value, its entry included; on error the
-// host is set when it reads.
-func parseStaged(v []byte) (stagedURL, error) {
-	s, err := splitStaged(v)
-	if err != nil {
-		return s, err
-	}
-	if s.e, err = unmarshalEntry(s.host, s.raw); err != nil {
-		return stagedURL{host: s.host}, err
-	}
-	return s, nil
-}
-
 // record is the seen record a staged URL implies.
 func (s stagedURL) record() urlRecord { return urlRecord{State: StateQueued, Depth: s.depth} }
 
@@ -230,6 +213,29 @@ var keyStagedMark = []byte("staged-merged")
 // by a merge still under way, whose mark is mark (nil: none).
 func mergedBefore(key, mark []byte) bool { return len(mark) == 1 && key[0] <= mark[0] }
 
+// forStaged calls fn for every staged value of btx that a merge under way
+// has not moved yet, with its sequence number and its parts (splitStaged:
+// the entry is not decoded); a value that does not split comes with the
+// error (and its host, when that reads).
+func forStaged(btx *bolt.Tx, fn func(k []byte, s stagedURL, err error)) {
+	sb := btx.Bucket(bucketStaged)
+	if sb == nil {
+		return
+	}
+	mark := btx.Bucket(bucketMeta).Get(keyStagedMark)
+	_ = sb.ForEach(func(k, v []byte) error {
+		s, err := splitStaged(v)
+		switch {
+		case err == nil && len(k) != 8:
+			err = ErrCorrupt
+		case err == nil && mergedBefore(s.key, mark):
+			return nil
+		}
+		fn(k, s, err)
+		return nil
+	})
+}
+
 // mergeRange is the seen keys one merge transaction moves: those whose
 // first byte is in [lo, hi].
 type mergeRange struct{ lo, hi byte }
@@ -239,24 +245,16 @@ type mergeRange struct{ lo, hi byte }
 // (the last takes the rest); it also returns the keys of staged values
 // that do not decode.
 func planMerge(btx *bolt.Tx) (ranges []mergeRange, damaged [][]byte) {
-	sb := btx.Bucket(bucketStaged)
-	if sb == nil {
-		return nil, nil
-	}
-	mark := btx.Bucket(bucketMeta).Get(keyStagedMark)
 	var count [256]int
-	_ = sb.ForEach(func(k, v []byte) error {
-		s, err := splitStaged(v)
-		switch {
-		case err != nil || len(k) != 8:
+	forStaged(btx, func(k []byte, s stagedURL, err error) {
+		if err != nil {
 			damaged = append(damaged, bytes.Clone(k))
-		case !mergedBefore(s.key, mark):
-			count[s.key[0]]++
+			return
 		}
-		return nil
+		count[s.key[0]]++
 	})
 	lo, n := 0, 0
-	if len(mark) == 1 {
+	if mark := btx.Bucket(bucketMeta).Get(keyStagedMark); len(mark) == 1 {
 		lo = int(mark[0]) + 1
 	}
 	for b := lo; b < 256; b++ {
@@ -328,31 +326,24 @@ func mergeStaged(db *store.DB, log *slog.Logger, applied func(fx *effects, moved
 // got: the staged bucket goes with the last range. It returns the seen
 // keys it moved.
 func (w *txWriter) moveStaged(r mergeRange, last bool) ([][seenKeyLen]byte, error) {
-	sb := w.btx.Bucket(bucketStaged)
-	if sb == nil {
+	if w.btx.Bucket(bucketStaged) == nil {
 		return nil, nil
 	}
 	type kv struct{ k, v []byte }
 	var seen, queue []kv
 	var moved [][seenKeyLen]byte
-	mark := w.btx.Bucket(bucketMeta).Get(keyStagedMark)
 	// bbolt keeps what Put is given for the transaction's life, and copies
 	// values still in the map before it remaps: the staged values are
 	// read in place.
-	err := sb.ForEach(func(k, v []byte) error {
-		s, err := splitStaged(v)
-		if err != nil || len(k) != 8 || s.key[0] < r.lo || s.key[0] > r.hi || mergedBefore(s.key, mark) {
-			return nil // set aside by setAsideStaged, another range's, or merged
+	forStaged(w.btx, func(k []byte, s stagedURL, err error) {
+		if err != nil || s.key[0] < r.lo || s.key[0] > r.hi {
+			return // set aside by setAsideStaged, or another range's
 		}
 		seen = append(seen, kv{s.key, s.record().marshal()})
 		queue = append(queue, kv{queueKey(s.host, s.depth, u64(k)), s.raw})
 		moved = append(moved, [seenKeyLen]byte(s.key))
 		w.fx.queued[s.host]++
-		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
 	byKey := func(a, b kv) int { return bytes.Compare(a.k, b.k) }
 	slices.SortFunc(seen, byKey)
 	slices.SortFunc(queue, byKey)
@@ -489,15 +480,41 @@ func (q *Queue) starveLocked() {
 	}
 }
 
-// stagedReader finds staged URLs in a file, for readers (seenSet, ReadQueue,
-// Check). It reads the staged bucket once, on first use; the bucket holds
-// at most about stageMax URLs, and none once the writer has merged.
+// stagedReader finds staged URLs by seen key, for readers of the file
+// (seenSet). It reads the staged bucket once, on first use, and keeps each
+// URL's depth, all its implied record needs; the bucket holds at most
+// about stageMax URLs, and none once the writer has merged.
 type stagedReader struct {
-	b, meta *bolt.Bucket
-	mark    []byte // keyStagedMark
-	read    bool
-	all     []stagedEntry
-	byID    map[string]int // seen key -> index in all
+	btx   *bolt.Tx
+	read  bool
+	depth map[[seenKeyLen]byte]int
+}
+
+// newStagedReader returns a reader of btx's staged URLs, or nil when
+// none are staged.
+func newStagedReader(btx *bolt.Tx) *stagedReader {
+	if btx.Bucket(bucketStaged) == nil {
+		return nil
+	}
+	return &stagedReader{btx: btx}
+}
+
+// get returns the record the staged URL with seen key key implies, or nil.
+func (r *stagedReader) get(key []byte) []byte {
+	if !r.read {
+		r.read = true
+		r.depth = make(map[[seenKeyLen]byte]int)
+		forStaged(r.btx, func(_ []byte, s stagedURL, err error) {
+			if err == nil { // Check reports the others
+				r.depth[[seenKeyLen]byte(s.key)] = s.depth
+			}
+		})
+	}
+	d, ok := r.depth[[seenKeyLen]byte(key)]
+	if !ok {
+		return nil
+	}
+	return stagedURL{depth: d}.record().marshal()
 }
 
 // stagedEntry is a staged URL that decodes, with the queue key the merge
@@ -507,45 +524,24 @@ type stagedEntry struct {
 	stagedURL
 }
 
-func (r *stagedReader) load() {
-	if r.read {
-		return
-	}
-	r.read = true
-	if r.b == nil {
-		return
-	}
-	if r.meta != nil {
-		r.mark = bytes.Clone(r.meta.Get(keyStagedMark))
-	}
-	_ = r.b.ForEach(func(k, v []byte) error {
-		s, err := parseStaged(v)
-		if err != nil || len(k) != 8 {
-			return nil // Check reports it
+// stagedAfter returns the staged URLs whose queue keys have prefix and
+// come after after (all with prefix when after is nil), in key order,
+// their entries decoded; those that do not decode are left out (Check
+// reports them).
+func stagedAfter(btx *bolt.Tx, prefix, after []byte) []stagedEntry {
+	var out []stagedEntry
+	forStaged(btx, func(k []byte, s stagedURL, err error) {
+		if err != nil {
+			return
 		}
-		if mergedBefore(s.key, r.mark) {
-			return nil // merged already
+		qk := queueKey(s.host, s.depth, u64(k))
+		if !bytes.HasPrefix(qk, prefix) || after != nil && bytes.Compare(qk, after) <= 0 {
+			return
 		}
-		r.all = append(r.all, stagedEntry{queueKey: queueKey(s.host, s.depth, u64(k)), stagedURL: s})
-		return nil
+		if s.e, err = unmarshalEntry(s.host, s.raw); err == nil {
+			out = append(out, stagedEntry{queueKey: qk, stagedURL: s})
+		}
 	})
-	slices.SortFunc(r.all, func(a, b stagedEntry) int { return bytes.Compare(a.queueKey, b.queueKey) })
-	r.byID = make(map[string]int, len(r.all))
-	for i, s := range r.all {
-		r.byID[string(s.key)] = i
-	}
-}
-
-// get returns the record url's staged entry implies, or nil.
-func (r *stagedReader) get(key []byte) []byte {
-	r.load()
-	i, ok := r.byID[string(key)]
-	if !ok {
-		return nil
-	}
-	return r.all[i].record().marshal()
-}
-
-func newStagedReader(btx *bolt.Tx) *stagedReader {
-	return &stagedReader{b: btx.Bucket(bucketStaged), meta: btx.Bucket(bucketMeta)}
+	slices.SortFunc(out, func(a, b stagedEntry) int { return bytes.Compare(a.queueKey, b.queueKey) })
+	return out
 }

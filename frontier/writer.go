@@ -691,13 +691,20 @@ func (w *txWriter) enqueue(l Link, key []byte) (bool, error) {
 	if err := w.btx.Bucket(bucketQueue).Put(queueKey(l.Host, l.Depth, w.seq), e.marshal(l.Host)); err != nil {
 		return false, err
 	}
-	hr := w.fx.host(l.Host)
+	w.countNew(l.Host)
+	w.fx.queued[l.Host]++
+	return true, nil
+}
+
+// countNew counts a URL queued for the first time for host: its totals,
+// the crawl's budget and Counts.Queued (the queue entry's in-memory
+// count, fx.queued, is the caller's: a staged URL has none yet).
+func (w *txWriter) countNew(host string) {
+	hr := w.fx.host(host)
 	hr.Queued++
 	hr.Enqueued++
 	w.fx.enqueued++
-	w.fx.queued[l.Host]++
 	w.fx.counts.Queued++
-	return true, nil
 }
 
 // overBudget reports whether a new URL of host would exceed its budget
