@@ -34,6 +34,15 @@ type Options struct {
 	CrawlDelay time.Duration
 	// FirstIP is the address of host 0; host i is FirstIP+i. Default 127.0.1.1.
 	FirstIP string
+	// ChangeEvery, when non-zero, makes the site live: every fourth
+	// page gets a new revision each ChangeEvery, and every page carries an
+	// ETag and a Last-Modified for its revision and answers 304 Not
+	// Modified to an If-None-Match naming it. Default 0: pages never
+	// change and carry no validators.
+	ChangeEvery time.Duration
+	// FlakyEvery, when non-zero, makes every FlakyEvery-th page request
+	// of a host answer 503 with Retry-After: 1. Default 0: never.
+	FlakyEvery int
 }
 
 func (o *Options) setDefaults() {
@@ -80,6 +89,9 @@ type host struct {
 	cur    int // in flight now
 	peak   int
 	bad    []string // disallowed paths requested
+	pages  int      // page requests, for FlakyEvery
+	n304   int      // 304 Not Modified answers
+	n503   int      // 503 answers (FlakyEvery)
 }
 
 // Start listens on one loopback address per host and serves the site.
@@ -178,28 +190,73 @@ func (h *host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprintf(w, "Crawl-delay: %g\n", o.CrawlDelay.Seconds())
 		}
 	case r.URL.Path == "/":
-		h.page(w, -1)
+		h.serve(w, r, -1)
 	case strings.HasPrefix(r.URL.Path, "/p/"):
 		n, err := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/p/"))
 		if err != nil || n < 0 || n >= o.Pages {
 			http.NotFound(w, r)
 			return
 		}
-		h.page(w, n)
+		h.serve(w, r, n)
 	default:
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprintf(w, "<html><head><title>%s</title></head><body>secret</body></html>", r.URL.Path)
 	}
 }
 
-// page writes page n (-1 for "/"): a chain link to n+1 so every page is
-// reachable, links in several equivalent forms, cross-host links and one
-// link into the disallowed area.
-func (h *host) page(w http.ResponseWriter, n int) {
+// serve answers a request for page n (-1 for "/"): now and then a 503
+// (FlakyEvery), a 304 when the site is live (ChangeEvery) and the
+// request names the page's current ETag, else the page.
+func (h *host) serve(w http.ResponseWriter, r *http.Request, n int) {
+	o := h.site.opts
+	h.mu.Lock()
+	h.pages++
+	flaky := o.FlakyEvery > 0 && h.pages%o.FlakyEvery == 0
+	if flaky {
+		h.n503++
+	}
+	h.mu.Unlock()
+	if flaky {
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "try again", http.StatusServiceUnavailable)
+		return
+	}
+	rev := h.site.revision(n)
+	if o.ChangeEvery > 0 {
+		etag := fmt.Sprintf("\"h%d-p%d-r%d\"", h.index, n, rev)
+		w.Header().Set("ETag", etag)
+		w.Header().Set("Last-Modified", h.site.started.Add(time.Duration(rev)*o.ChangeEvery).UTC().Format(http.TimeFormat))
+		if inm := r.Header.Get("If-None-Match"); inm != "" && strings.Contains(inm, etag) {
+			h.mu.Lock()
+			h.n304++
+			h.mu.Unlock()
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+	}
+	h.page(w, n, rev)
+}
+
+// revision is page n's revision now: 0 on a site that is not live and for
+// the pages that never change, else how many ChangeEvery have passed.
+func (s *Site) revision(n int) int {
+	if s.opts.ChangeEvery <= 0 || (n+4)%4 != 0 {
+		return 0
+	}
+	return int(time.Since(s.started) / s.opts.ChangeEvery)
+}
+
+// page writes page n (-1 for "/") at revision rev: a chain link to n+1 so
+// every page is reachable, links in several equivalent forms, cross-host
+// links and one link into the disallowed area.
+func (h *host) page(w http.ResponseWriter, n, rev int) {
 	o := h.site.opts
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	var b strings.Builder
 	fmt.Fprintf(&b, "<!doctype html><html><head><title>host %d page %d</title></head><body>\n", h.index, n)
+	if rev > 0 {
+		fmt.Fprintf(&b, "<p>revision %d</p>\n", rev)
+	}
 	if n+1 < o.Pages {
 		fmt.Fprintf(&b, "<a href=\"/p/%d\">next</a>\n", n+1)
 	}
@@ -240,6 +297,8 @@ type Report struct {
 	PeakInFlight     int            // most concurrent requests on any one host
 	Pages            int            // distinct allowed pages ("/" and each page) requested at least once
 	RobotsRequests   int            // requests for /robots.txt, over all hosts
+	NotModified      int            // 304 answers (Options.ChangeEvery)
+	Unavailable      int            // 503 answers (Options.FlakyEvery)
 }
 
 // isPage reports whether a request URI is "/" or one of the pages.
@@ -280,6 +339,8 @@ func (s *Site) Report() Report {
 			}
 		}
 		r.PeakInFlight = max(r.PeakInFlight, h.peak)
+		r.NotModified += h.n304
+		r.Unavailable += h.n503
 		h.mu.Unlock()
 	}
 	sort.Strings(r.Repeats)
