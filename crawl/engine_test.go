@@ -190,19 +190,28 @@ func TestCrawlGeneratedSite(t *testing.T) {
 	}
 }
 
+// politeSite starts a generated site, closed at cleanup, and returns it
+// with a test config crawling it one request at a time per host, delay
+// apart.
+func politeSite(t *testing.T, opts testsite.Options, delay time.Duration) (*testsite.Site, *config.Config) {
+	t.Helper()
+	site, err := testsite.Start(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(site.Close)
+	cfg := testConfig(t, site.Seeds()...)
+	cfg.Fetch.PerHostDelay = delay
+	cfg.Fetch.PerHostConcurrency = 1
+	return site, cfg
+}
+
 func TestCrawlPolitenessDelay(t *testing.T) {
 	if testing.Short() {
 		t.Skip("takes a few seconds")
 	}
 	const delay = 200 * time.Millisecond
-	site, err := testsite.Start(testsite.Options{Hosts: 3, Pages: 8, Links: 4, FirstIP: "127.0.1.20"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer site.Close()
-	cfg := testConfig(t, site.Seeds()...)
-	cfg.Fetch.PerHostDelay = delay
-	cfg.Fetch.PerHostConcurrency = 1
+	site, cfg := politeSite(t, testsite.Options{Hosts: 3, Pages: 8, Links: 4, FirstIP: "127.0.1.20"}, delay)
 	crawlToIdle(t, cfg)
 	r := site.Report()
 	if r.MinGap < delay {

@@ -37,6 +37,13 @@ type Options struct {
 	// host. Zero means no delay (default 0).
 	PerHostDelay time.Duration
 
+	// ColdStart lets each host's first request go as soon as Open
+	// returns, as if no process had crawled before this one. Default
+	// false: a host's first start waits its delay after Open, so that a
+	// restart keeps the gap between two requests on a host (see
+	// hostLocked).
+	ColdStart bool
+
 	// HostLimits overrides PerHostDelay and PerHostConcurrency for the
 	// hosts it holds, by host key. Default none.
 	HostLimits map[string]HostLimits
@@ -188,8 +195,11 @@ type Queue struct {
 	stagedCount int
 
 	corrupt map[string]struct{} // queue keys that do not decode, until the writer sets them aside
-	wg      sync.WaitGroup
-	once    sync.Once
+	// opened is when Open ran. No host's first start in this process is
+	// before opened plus its delay (see hostLocked).
+	opened time.Time
+	wg     sync.WaitGroup
+	once   sync.Once
 }
 
 // Counts are the frontier's totals.
@@ -224,6 +234,7 @@ func Open(db *store.DB, opts Options) (*Queue, error) {
 		failed: make(chan struct{}),
 		seen:   newSeenCache(),
 		starve: make(chan struct{}, 1),
+		opened: opts.Now(),
 	}
 	var older bool // a file from before seen keys
 	err := db.Update(func(tx *store.Tx) error {
@@ -317,10 +328,21 @@ func (q *Queue) load(tx *store.Tx) error {
 }
 
 // hostLocked returns the state of host key, creating it.
+//
+// A new host's first start is not before the queue's Open plus the host's
+// delay: the process before this one (a restart, a crash loop under a
+// supervisor) may have sent it a request just before it stopped, and
+// nothing on disk says when. So a restart keeps the gap between two
+// requests on a host, robots.txt included, at the cost of one delay per
+// host at start-up. A host first seen once its delay after Open has run
+// is not held back at all.
 func (q *Queue) hostLocked(key string) *host {
 	h := q.hosts[key]
 	if h == nil {
 		h = newHost(key, q.baseDelay(key))
+		if !q.opts.ColdStart {
+			h.next = q.opened.Add(h.delay)
+		}
 		h.held = q.held[key]
 		q.hosts[key] = h
 	}
