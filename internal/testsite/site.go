@@ -85,6 +85,7 @@ type host struct {
 	ln     net.Listener
 	mu     sync.Mutex
 	starts []time.Time
+	uris   []string // request URI of each start, in the same order
 	paths  map[string]int
 	cur    int // in flight now
 	peak   int
@@ -166,6 +167,7 @@ func (h *host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	h.mu.Lock()
 	h.starts = append(h.starts, start)
+	h.uris = append(h.uris, r.URL.RequestURI())
 	h.paths[r.URL.RequestURI()]++
 	h.cur++
 	h.peak = max(h.peak, h.cur)
@@ -294,6 +296,8 @@ type Report struct {
 	Repeats          []string       // "host path" requested more than once
 	RobotsViolations []string       // disallowed paths that were requested
 	MinGap           time.Duration  // smallest gap between two request starts on one host; -1 if no host had two
+	MinGapAt         time.Duration  // when the second request of that pair started, since the site started
+	MinGapPair       string         // that pair: "host uri -> uri"
 	PeakInFlight     int            // most concurrent requests on any one host
 	Pages            int            // distinct allowed pages ("/" and each page) requested at least once
 	RobotsRequests   int            // requests for /robots.txt, over all hosts
@@ -331,11 +335,17 @@ func (s *Site) Report() Report {
 		for _, p := range h.bad {
 			r.RobotsViolations = append(r.RobotsViolations, h.addr+" "+p)
 		}
-		ts := append([]time.Time(nil), h.starts...)
-		sort.Slice(ts, func(i, j int) bool { return ts[i].Before(ts[j]) })
-		for i := 1; i < len(ts); i++ {
-			if g := ts[i].Sub(ts[i-1]); r.MinGap < 0 || g < r.MinGap {
+		order := make([]int, len(h.starts))
+		for i := range order {
+			order[i] = i
+		}
+		sort.SliceStable(order, func(i, j int) bool { return h.starts[order[i]].Before(h.starts[order[j]]) })
+		for k := 1; k < len(order); k++ {
+			a, b := order[k-1], order[k]
+			if g := h.starts[b].Sub(h.starts[a]); r.MinGap < 0 || g < r.MinGap {
 				r.MinGap = g
+				r.MinGapAt = h.starts[b].Sub(s.started)
+				r.MinGapPair = h.addr + " " + h.uris[a] + " -> " + h.uris[b]
 			}
 		}
 		r.PeakInFlight = max(r.PeakInFlight, h.peak)

@@ -323,8 +323,9 @@ func summarize(samples []sample, rep testsite.Report, termErr, checkErr error, c
 	}
 	last := samples[len(samples)-1]
 	secs := last.at.Seconds()
-	fmt.Printf("  fetches %.0f (%.0f/s); requests the site saw %d, 304s %d, 503s %d, robots.txt %d, robots violations %d, smallest gap on a host %s\n",
-		last.fetches, last.fetches/secs, rep.Requests, rep.NotModified, rep.Unavailable, rep.RobotsRequests, len(rep.RobotsViolations), rep.MinGap)
+	fmt.Printf("  fetches %.0f (%.0f/s); requests the site saw %d, 304s %d, 503s %d, robots.txt %d, robots violations %d\n",
+		last.fetches, last.fetches/secs, rep.Requests, rep.NotModified, rep.Unavailable, rep.RobotsRequests, len(rep.RobotsViolations))
+	fmt.Printf("  smallest gap between two requests on a host: %s, at %s (%s)\n", rep.MinGap, rep.MinGapAt.Round(time.Second), rep.MinGapPair)
 	fmt.Printf("  crawl.db %.1f MB, value log %.1f MB at the end\n", float64(last.db)/(1<<20), float64(last.values)/(1<<20))
 	fmt.Printf("  SIGTERM: %s\n", errText(termErr, "exit 0"))
 	fmt.Printf("  crawler check: %s\n", strings.TrimSpace(lastLine(checkOut)))
