@@ -10,7 +10,7 @@ import (
 // a time, b on no delay and three at once, c on the defaults (an hour's
 // delay). A reload can change them.
 func TestHostLimits(t *testing.T) {
-	_, q := openTest(t, "", Options{ColdStart: true, PerHostConcurrency: 2, PerHostDelay: time.Hour, HostLimits: map[string]HostLimits{
+	_, q := openTest(t, "", Options{PerHostConcurrency: 2, PerHostDelay: time.Hour, HostLimits: map[string]HostLimits{
 		"a": {Delay: 0, Concurrency: 1},
 		"b": {Delay: 0, Concurrency: 3},
 	}})

@@ -58,7 +58,7 @@ func crawlOne(t *testing.T, q *Queue) *Item {
 // clock has run out still waits for it, with the delay it had.
 func TestIdleHostsAreForgotten(t *testing.T) {
 	clock := &fakeClock{now: time.Unix(1_000_000, 0)}
-	_, q := openTest(t, "", Options{ColdStart: true, PerHostConcurrency: 1, PerHostDelay: time.Minute, Now: clock.Now})
+	_, q := openTest(t, "", Options{PerHostConcurrency: 1, PerHostDelay: time.Minute, Now: clock.Now})
 	ctx := context.Background()
 	const hosts = 50
 	for i := range hosts {

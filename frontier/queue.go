@@ -39,9 +39,10 @@ type Options struct {
 
 	// ColdStart lets each host's first request go as soon as Open
 	// returns, as if no process had crawled before this one. Default
-	// false: a host's first start waits its delay after Open, so that a
-	// restart keeps the gap between two requests on a host (see
-	// hostLocked).
+	// false: when the file has held a URL before (a restart), a host's
+	// first start waits its delay after Open, so that the gap between two
+	// requests on a host holds across the restart (see hostLocked); a
+	// file that never held one starts cold anyway.
 	ColdStart bool
 
 	// HostLimits overrides PerHostDelay and PerHostConcurrency for the
@@ -195,9 +196,11 @@ type Queue struct {
 	stagedCount int
 
 	corrupt map[string]struct{} // queue keys that do not decode, until the writer sets them aside
-	// opened is when Open ran. No host's first start in this process is
-	// before opened plus its delay (see hostLocked).
+	// opened is when Open ran. Unless cold, no host's first start in this
+	// process is before opened plus its delay (see hostLocked). cold is
+	// Options.ColdStart, or set by load for a file that never held a URL.
 	opened time.Time
+	cold   bool
 	wg     sync.WaitGroup
 	once   sync.Once
 }
@@ -235,6 +238,7 @@ func Open(db *store.DB, opts Options) (*Queue, error) {
 		seen:   newSeenCache(),
 		starve: make(chan struct{}, 1),
 		opened: opts.Now(),
+		cold:   opts.ColdStart,
 	}
 	var older bool // a file from before seen keys
 	err := db.Update(func(tx *store.Tx) error {
@@ -280,6 +284,9 @@ func (q *Queue) load(tx *store.Tx) error {
 	btx := tx.Bolt()
 	m := btx.Bucket(bucketMeta)
 	q.seq = u64(m.Get(keySeq))
+	if q.seq == 0 { // never held a URL: no process crawled from it
+		q.cold = true
+	}
 	q.counts.Done = int64(u64(m.Get(keyDone)))
 	q.counts.Failed = int64(u64(m.Get(keyFailed)))
 	q.counts.Disallowed = int64(u64(m.Get(keyDisallowed)))
@@ -334,13 +341,14 @@ func (q *Queue) load(tx *store.Tx) error {
 // supervisor) may have sent it a request just before it stopped, and
 // nothing on disk says when. So a restart keeps the gap between two
 // requests on a host, robots.txt included, at the cost of one delay per
-// host at start-up. A host first seen once its delay after Open has run
+// host at start-up. A file that never held a URL (q.cold) skips it: no
+// process crawled from it. A host first seen once its delay after Open has run
 // is not held back at all.
 func (q *Queue) hostLocked(key string) *host {
 	h := q.hosts[key]
 	if h == nil {
 		h = newHost(key, q.baseDelay(key))
-		if !q.opts.ColdStart {
+		if !q.cold {
 			h.next = q.opened.Add(h.delay)
 		}
 		h.held = q.held[key]

@@ -277,7 +277,7 @@ func TestBreadthFirstWithinHost(t *testing.T) {
 // give-back it would wait for a delay that never passes.
 func TestReleaseWithoutRequestGivesSlotBack(t *testing.T) {
 	frozen := time.Unix(1000, 0)
-	_, q := openTest(t, "", Options{ColdStart: true, PerHostConcurrency: 1, PerHostDelay: time.Hour, Now: func() time.Time { return frozen }})
+	_, q := openTest(t, "", Options{PerHostConcurrency: 1, PerHostDelay: time.Hour, Now: func() time.Time { return frozen }})
 	ctx := context.Background()
 	q.Add(ctx, []Link{link("a", 1), link("a", 2)})
 	first := next(t, q)
@@ -327,7 +327,7 @@ func waitPicked(ctx context.Context, t *testing.T, q *Queue, host string) {
 
 func TestPauseGivesAPickedURLBack(t *testing.T) {
 	frozen := time.Unix(1000, 0)
-	_, q := openTest(t, "", Options{ColdStart: true, PerHostConcurrency: 1, PerHostDelay: time.Hour, Now: func() time.Time { return frozen }})
+	_, q := openTest(t, "", Options{PerHostConcurrency: 1, PerHostDelay: time.Hour, Now: func() time.Time { return frozen }})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if _, err := q.Add(ctx, []Link{link("a", 1)}); err != nil {

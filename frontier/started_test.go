@@ -39,7 +39,7 @@ func finish(t *testing.T, q *Queue, it *Item) {
 func TestUnsentRequestHoldsItsHost(t *testing.T) {
 	const delay = 100 * time.Millisecond
 	clock := &fakeClock{now: time.Unix(1_000_000, 0)}
-	_, q := openTest(t, "", Options{ColdStart: true, PerHostConcurrency: 3, PerHostDelay: delay, Now: clock.Now})
+	_, q := openTest(t, "", Options{PerHostConcurrency: 3, PerHostDelay: delay, Now: clock.Now})
 	ctx := context.Background()
 	if _, err := q.Add(ctx, []Link{link("a", 1), link("a", 2), link("a", 3)}); err != nil {
 		t.Fatal(err)
