@@ -242,7 +242,7 @@ func (h *host) serve(w http.ResponseWriter, r *http.Request, n int) {
 // revision is page n's revision now: 0 on a site that is not live and for
 // the pages that never change, else how many ChangeEvery have passed.
 func (s *Site) revision(n int) int {
-	if s.opts.ChangeEvery <= 0 || (n+4)%4 != 0 {
+	if s.opts.ChangeEvery <= 0 || n < 0 || n%4 != 0 {
 		return 0
 	}
 	return int(time.Since(s.started) / s.opts.ChangeEvery)

@@ -15,7 +15,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -30,6 +29,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"crawler/internal/procstatus"
 	"crawler/internal/testsite"
@@ -244,7 +246,7 @@ func look(pid int, metrics, dir string) (sample, error) {
 	return s, nil
 }
 
-// scrape reads /metrics, summing each metric over its labels.
+// scrape reads /metrics, summing each counter and gauge over its labels.
 func scrape(addr string) (map[string]float64, error) {
 	c := http.Client{Timeout: 5 * time.Second}
 	resp, err := c.Get("http://" + addr + "/metrics")
@@ -252,22 +254,18 @@ func scrape(addr string) (map[string]float64, error) {
 		return nil, errors.New("metrics unreachable")
 	}
 	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
 	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		l := sc.Text()
-		if l == "" || l[0] == '#' {
-			continue
-		}
-		name, rest, _ := strings.Cut(l, " ")
-		if i := strings.IndexByte(name, '{'); i >= 0 {
-			name, rest = name[:i], l[strings.LastIndexByte(l, ' ')+1:]
-		}
-		if v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64); err == nil {
-			out[name] += v
+	for name, f := range families {
+		for _, m := range f.GetMetric() {
+			out[name] += m.GetCounter().GetValue() + m.GetGauge().GetValue()
 		}
 	}
-	return out, sc.Err()
+	return out, nil
 }
 
 func print(s sample) {
