@@ -66,18 +66,10 @@ func (l *Local) Resume(_ context.Context, hosts []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	now, n := time.Now(), 0
-	err = l.db.Update(func(tx *store.Tx) error {
-		for _, h := range hosts {
-			was, err := frontier.DeleteHold(tx, h, now)
-			if err != nil {
-				return err
-			}
-			if was {
-				n++
-			}
-		}
-		return nil
+	var n int
+	err = l.db.Update(func(tx *store.Tx) (err error) {
+		n, err = frontier.DeleteHolds(tx, hosts, time.Now())
+		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("resume a stopped crawl: %w", err)

@@ -144,24 +144,29 @@ func PutHold(tx *store.Tx, h Hold, now time.Time) (Hold, error) {
 	return h, b.Put(h.key(), h.marshal())
 }
 
-// DeleteHold lifts the hold of host ("" for the whole crawl) in tx
-// (read-write), and drops the holds that ended before now. It reports
-// whether host was held.
-func DeleteHold(tx *store.Tx, host string, now time.Time) (bool, error) {
+// DeleteHolds lifts the holds of hosts ("" for the whole crawl's) in tx
+// (read-write), and drops the holds that ended before now. It returns how
+// many of hosts were held.
+func DeleteHolds(tx *store.Tx, hosts []string, now time.Time) (int, error) {
 	b := tx.Bolt().Bucket(bucketHolds)
 	if b == nil {
-		return false, nil
+		return 0, nil
 	}
-	k := Hold{Host: host}.key()
-	was := false
-	if v := b.Get(k); v != nil {
-		h, err := unmarshalHold(k, v)
-		was = err != nil || h.active(now)
+	lifted := 0
+	for _, host := range hosts {
+		k := Hold{Host: host}.key()
+		v := b.Get(k)
+		if v == nil {
+			continue
+		}
+		if h, err := unmarshalHold(k, v); err != nil || h.active(now) {
+			lifted++
+		}
 		if err := b.Delete(k); err != nil {
-			return false, err
+			return 0, err
 		}
 	}
-	return was, dropEnded(tx, now)
+	return lifted, dropEnded(tx, now)
 }
 
 // dropEnded deletes the holds that ended before now, and those that do
@@ -226,18 +231,10 @@ func (q *Queue) Unhold(hosts ...string) (int, error) {
 	q.holdMu.Lock()
 	defer q.holdMu.Unlock()
 	now := q.opts.Now()
-	lifted := 0
-	err := q.db.Update(func(tx *store.Tx) error {
-		for _, host := range hosts {
-			was, err := DeleteHold(tx, host, now)
-			if err != nil {
-				return err
-			}
-			if was {
-				lifted++
-			}
-		}
-		return nil
+	var lifted int
+	err := q.db.Update(func(tx *store.Tx) (err error) {
+		lifted, err = DeleteHolds(tx, hosts, now)
+		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("frontier: lift hold: %w", err)

@@ -233,9 +233,9 @@ func TestStoredHolds(t *testing.T) {
 		t.Fatalf("Check = %v; want the damaged hold", err)
 	}
 	err = db.Update(func(tx *store.Tx) error {
-		was, err := DeleteHold(tx, "", now)
-		if !was {
-			t.Error("DeleteHold of the crawl's hold: was = false")
+		n, err := DeleteHolds(tx, []string{""}, now)
+		if n != 1 {
+			t.Errorf("DeleteHolds of the crawl's hold: lifted %d; want 1", n)
 		}
 		return err
 	})
