@@ -148,7 +148,11 @@ func run(ctx context.Context, o options) error {
 		at := time.Since(began)
 		if o.hup > 0 && at >= nextHUP {
 			nextHUP += o.hup
-			delay = map[bool]time.Duration{true: 60 * time.Millisecond, false: 50 * time.Millisecond}[delay == 50*time.Millisecond]
+			if delay == 50*time.Millisecond {
+				delay = 60 * time.Millisecond
+			} else {
+				delay = 50 * time.Millisecond
+			}
 			if err := writeConfig(); err != nil {
 				return err
 			}
