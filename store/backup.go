@@ -18,15 +18,20 @@ type BackupInfo struct {
 	Values     string `json:"values"`      // the copy of its value log; "" when it holds nothing
 	DBBytes    int64  `json:"db_bytes"`    // size of DB
 	ValueBytes int64  `json:"value_bytes"` // size of Values
-	Pages      int64  `json:"pages"`       // page records in the copy
+	// Draining is the copy of the log a reclaim was draining when the
+	// backup was taken; "" when none was (or it held nothing).
+	Draining      string `json:"values_draining,omitempty"`
+	DrainingBytes int64  `json:"values_draining_bytes,omitempty"` // size of Draining
+	Pages         int64  `json:"pages"`                           // page records in the copy
 }
 
 // Backup writes a consistent copy of the store into dir (created if
 // needed), under the names a data_dir holds: the database file's base
 // name and its value log's. It works on a database open read-write, while
 // writers commit, or read-only: the bbolt file is copied in one read
-// transaction (bbolt's Tx.WriteTo), and the value log up to the end that
-// transaction's meta records, which later commits only append past. A
+// transaction (bbolt's Tx.WriteTo), and the value logs up to the ends that
+// transaction's meta records, which later commits only append past (a
+// reclaim's drained log stays open until the copy is made). A
 // dir that already holds either file is ErrBackupExists. The copies are
 // written under temporary names, synced, then renamed; on failure they
 // are removed. The read transaction lasts as long as the bbolt file's
@@ -53,46 +58,54 @@ func (db *DB) Backup(ctx context.Context, dir string) (*BackupInfo, error) {
 		}
 	}()
 
-	var gen uint64
-	var end int64
-	err = db.bolt.View(func(tx *bolt.Tx) error {
-		gen, end = logState(tx.Bucket(bucketMeta))
+	// The log set stays pinned until the copies are made.
+	var lm logMeta
+	logs, err := db.pinView(func(tx *bolt.Tx, _ *logSet) error {
+		lm = readLogMeta(tx.Bucket(bucketMeta))
 		info.Pages = counter(tx.Bucket(bucketMeta), keyPages)
 		n, err := tx.WriteTo(dbTmp)
 		info.DBBytes = n
 		return err
 	})
+	defer db.values.unpin(logs)
 	if err != nil {
 		return nil, fmt.Errorf("backup: copy %s: %w", db.path, err)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var valTmp *os.File
-	if end > 0 {
-		if db.values == nil || db.values.f == nil {
-			return nil, fmt.Errorf("backup: the database names %d bytes of value log, and none is open: %w", end, ErrCorrupt)
+	var renames [][2]string // the logs first: a database copy in place is a backup in place
+	for _, slot := range []int{lm.active, 1 - lm.active} {
+		if lm.gen[slot] == 0 || lm.end[slot] == 0 {
+			continue
 		}
-		info.Values = filepath.Join(dir, filepath.Base(valuesPath(db.path, gen)))
-		if valTmp, err = os.CreateTemp(dir, "."+filepath.Base(info.Values)+".*.partial"); err != nil {
+		lf := logs.files[slot]
+		if lf == nil || lf.f == nil {
+			return nil, fmt.Errorf("backup: the database names %d bytes of value log %d, and none is open: %w", lm.end[slot], lm.gen[slot], ErrCorrupt)
+		}
+		name := filepath.Join(dir, filepath.Base(valuesPath(db.path, lm.gen[slot])))
+		tmp, err := os.CreateTemp(dir, "."+filepath.Base(name)+".*.partial")
+		if err != nil {
 			return nil, fmt.Errorf("backup: %w", err)
 		}
-		tmps = append(tmps, valTmp)
-		src := io.NewSectionReader(db.values.f, 0, end)
-		if info.ValueBytes, err = io.Copy(valTmp, &ctxReader{ctx: ctx, r: src}); err != nil {
-			return nil, fmt.Errorf("backup: copy %s: %w", db.values.path, err)
+		tmps = append(tmps, tmp)
+		n, err := io.Copy(tmp, &ctxReader{ctx: ctx, r: io.NewSectionReader(lf.f, 0, lm.end[slot])})
+		if err != nil {
+			return nil, fmt.Errorf("backup: copy %s: %w", lf.path, err)
 		}
+		if slot == lm.active {
+			info.Values, info.ValueBytes = name, n
+		} else {
+			info.Draining, info.DrainingBytes = name, n
+		}
+		renames = append(renames, [2]string{tmp.Name(), name})
 	}
 	for _, f := range tmps {
 		if err := f.Sync(); err != nil {
 			return nil, fmt.Errorf("backup: sync %s: %w", f.Name(), err)
 		}
 	}
-	// The log first: a database copy in place is a backup in place.
-	renames := [][2]string{{dbTmp.Name(), info.DB}}
-	if valTmp != nil {
-		renames = [][2]string{{valTmp.Name(), info.Values}, {dbTmp.Name(), info.DB}}
-	}
+	renames = append(renames, [2]string{dbTmp.Name(), info.DB})
 	if err := refuseExisting(dir, base); err != nil {
 		return nil, err
 	}

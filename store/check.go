@@ -21,7 +21,7 @@ import (
 //
 // It reads every record and body once; memory grows with the number of
 // records.
-func checkRecords(tx *bolt.Tx, values *valueLog) error {
+func checkRecords(tx *bolt.Tx, values *valueLog, logs *logSet) error {
 	pages, blobs, legacy := tx.Bucket(bucketPages), tx.Bucket(bucketBlobs), tx.Bucket(bucketBodies)
 	if pages == nil || tx.Bucket(bucketMeta) == nil {
 		return nil // not initialized yet (read-only open of a fresh file)
@@ -33,12 +33,12 @@ func checkRecords(tx *bolt.Tx, values *valueLog) error {
 		}
 	}
 	named := make(map[uint64]bool)
-	inLog := make(map[int64]bool)
-	_, end := logState(tx.Bucket(bucketMeta))
+	inLog := make(map[valueRef]bool) // slot and offset
+	lm := readLogMeta(tx.Bucket(bucketMeta))
 	var records, bodyBytes, live int64
 	_ = pages.ForEach(func(k, v []byte) error {
 		records++
-		if len(v) > 0 && v[0] == recordInLog {
+		if isLogRef(v) {
 			refs, err := decodeLogRefs(v)
 			if err != nil {
 				report("page %s: %v", k, err)
@@ -53,15 +53,20 @@ func checkRecords(tx *bolt.Tx, values *valueLog) error {
 					bodyBytes += r.n
 				}
 				live += r.span()
-				if r.off+valueHeader+r.n > end {
-					report("page %s: %s at %d+%d lies past the value log's end %d", k, what, r.off, r.n, end)
+				if lm.gen[r.slot] == 0 {
+					report("page %s: %s at %d+%d is in value log slot %d, which is not in use", k, what, r.off, r.n, r.slot)
 					continue
 				}
-				if inLog[r.off] {
-					report("page %s: %s at %d is named by another record too", k, what, r.off)
+				if end := lm.end[r.slot]; r.off+valueHeader+r.n > end {
+					report("page %s: %s at %d+%d lies past the value log's end %d (generation %d)", k, what, r.off, r.n, end, lm.gen[r.slot])
+					continue
 				}
-				inLog[r.off] = true
-				js, err := values.read(r, false)
+				at := valueRef{off: r.off, slot: r.slot}
+				if inLog[at] {
+					report("page %s: %s at %d of value log %d is named by another record too", k, what, r.off, lm.gen[r.slot])
+				}
+				inLog[at] = true
+				js, err := values.read(logs, r, false)
 				if err != nil {
 					report("page %s: %s: %v", k, what, err)
 				} else if i == 0 {
@@ -115,8 +120,8 @@ func checkRecords(tx *bolt.Tx, values *valueLog) error {
 		report("counter body_bytes = %d but bodies hold %d bytes", n, bodyBytes)
 	}
 	if m.Get(keyValuesGarbage) != nil { // absent until a read-write open counts it
-		if n := counter(m, keyValuesGarbage); n != end-live {
-			report("counter values_garbage = %d but %d of the value log's %d bytes are named by no record", n, end-live, end)
+		if n, end := counter(m, keyValuesGarbage), lm.total(); n != end-live {
+			report("counter values_garbage = %d but %d of the value logs' %d bytes are named by no record", n, end-live, end)
 		}
 	}
 	return errors.Join(errs...)

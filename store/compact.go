@@ -112,14 +112,18 @@ func Compact(path string, timeout time.Duration) (res CompactResult, err error) 
 	// written.
 	logBase := logPath(path)
 	var old *valueLog
+	var lm logMeta
 	if err := src.View(func(tx *bolt.Tx) (err error) {
+		lm = readLogMeta(tx.Bucket(bucketMeta))
 		old, err = openValues(logBase, tx, true, false, 0)
 		return err
 	}); err != nil {
 		return res, err
 	}
 	defer old.close()
-	gen, logEnd := old.gen, old.size()
+	// Both logs, when a reclaim was draining one, go into one of a
+	// generation after both.
+	gen, logEnd := max(lm.gen[0], lm.gen[1]), lm.total()
 	st := src.Stats()
 	pageSize := src.Info().PageSize
 	_ = src.View(func(tx *bolt.Tx) error { res.FileBefore = tx.Size(); return nil })
@@ -147,7 +151,7 @@ func Compact(path string, timeout time.Duration) (res CompactResult, err error) 
 	if err := copyCompacted(src, tmp, pageSize, fi.Mode().Perm()); err != nil {
 		return res, fmt.Errorf("compact %s: %w", path, err)
 	}
-	logSize, err := compactValues(tmp, logBase, old, fi.Mode().Perm())
+	logSize, err := compactValues(tmp, logBase, old, gen, fi.Mode().Perm())
 	if err != nil {
 		return res, fmt.Errorf("compact %s: value log: %w", path, err)
 	}
@@ -199,7 +203,7 @@ func checkCopy(tmp, logBase string) (fileBytes int64, err error) {
 			return err
 		}
 		defer values.close()
-		if err := checkRecords(tx, values); err != nil {
+		if err := checkRecords(tx, values, values.current()); err != nil {
 			return fmt.Errorf("check the copy: %w", err)
 		}
 		return nil

@@ -28,13 +28,13 @@ func logPath(path string) string {
 }
 
 // compactValues copies the values that the records of the compacted copy
-// at dst name, from the original's value log old, into a log of path of
-// the next generation, repoints the records at it and
-// records the new generation and end in the copy. The new log is synced
+// at dst name, from the original's value logs old (of generations up to
+// gen), into a log of path of generation gen+1 in slot 0, repoints the
+// records at it and records the new generation and end in the copy. The new log is synced
 // before it returns; the copy is synced by the caller. It returns the new
 // log's size.
-func compactValues(dst, path string, old *valueLog, perm fs.FileMode) (size int64, err error) {
-	gen := old.gen
+func compactValues(dst, path string, old *valueLog, gen uint64, perm fs.FileMode) (size int64, err error) {
+	logs := old.current()
 	newPath := valuesPath(path, gen+1)
 	f, err := os.OpenFile(newPath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
 	if err != nil {
@@ -53,7 +53,7 @@ func compactValues(dst, path string, old *valueLog, perm fs.FileMode) (size int6
 		if r.n == 0 {
 			return valueRef{}, nil
 		}
-		v, err := old.read(r, false)
+		v, err := old.read(logs, r, false)
 		if err != nil {
 			return valueRef{}, err
 		}
@@ -98,7 +98,7 @@ func compactValues(dst, path string, old *valueLog, perm fs.FileMode) (size int6
 			}
 			for ; k != nil && len(puts) < compactRefsPerTx; k, v = c.Next() {
 				after = append(after[:0], k...)
-				if len(v) == 0 || v[0] != recordInLog {
+				if !isLogRef(v) {
 					continue // a record of an older file, body in bbolt
 				}
 				refs, err := decodeLogRefs(v)
@@ -136,13 +136,10 @@ func compactValues(dst, path string, old *valueLog, perm fs.FileMode) (size int6
 		if m == nil {
 			return nil // not initialized: nothing references a log
 		}
-		if err := m.Put(keyValuesGen, putU64(gen+1)); err != nil {
-			return err
-		}
 		if err := m.Put(keyValuesGarbage, putU64(0)); err != nil {
 			return err
 		}
-		return m.Put(keyValuesEnd, putU64(uint64(size)))
+		return logMeta{gen: [2]uint64{gen + 1, 0}, end: [2]int64{size, 0}}.put(m)
 	})
 	return size, err
 }

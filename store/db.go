@@ -43,11 +43,12 @@ var (
 )
 
 // schemaVersion is written at creation and checked at every open. Version
-// 2 keeps records and bodies in the value log (values.go); a read-write
-// open upgrades a version 1 file, whose records it still reads, and a
-// binary that knows only version 1 refuses a version 2 file instead of
-// misreading it.
-const schemaVersion = 2
+// 2 keeps records and bodies in the value log (values.go); version 3 may
+// keep them in two logs while a reclaim drains one (reclaim.go). A
+// read-write open upgrades an older file, whose records it still reads,
+// and a binary that knows only an older version refuses a newer file
+// instead of misreading it.
+const schemaVersion = 3
 
 // oldestSchema is the oldest schema version this binary opens.
 const oldestSchema = 1
@@ -92,8 +93,13 @@ type DB struct {
 	// after it: bbolt's own writer lock is released before Update can move
 	// the log's end.
 	writeMu sync.Mutex
-	enc     *zstd.Encoder
-	dec     *zstd.Decoder
+	// reclaimMu lets one Reclaim run at a time.
+	reclaimMu sync.Mutex
+	// afterPin, when set (by tests), runs between pinView's pin and its
+	// snapshot.
+	afterPin func()
+	enc      *zstd.Encoder
+	dec      *zstd.Decoder
 
 	mappedBudget atomic.Int64  // bytes; <= 0: never unmap (SetMappedBudget)
 	mappedBase   int64         // RssFile when the DB opened, not counted against the budget
@@ -322,7 +328,8 @@ func (db *DB) Path() string { return db.path }
 // ReadOnly reports whether the database was opened read-only.
 func (db *DB) ReadOnly() bool { return db.ro }
 
-// Close releases the file lock. It is safe to call more than once.
+// Close releases the file lock. It is safe to call more than once, and
+// not while a Reclaim runs (cancel it first).
 func (db *DB) Close() error {
 	if db.stopRelease != nil {
 		close(db.stopRelease)
@@ -343,7 +350,36 @@ func (db *DB) Close() error {
 
 // View runs fn in a read-only transaction.
 func (db *DB) View(fn func(*Tx) error) error {
-	return db.bolt.View(func(btx *bolt.Tx) error { return fn(&Tx{btx: btx, db: db}) })
+	logs, err := db.pinView(func(btx *bolt.Tx, logs *logSet) error { return fn(&Tx{btx: btx, db: db, logs: logs}) })
+	db.values.unpin(logs)
+	return err
+}
+
+// pinView runs fn in a read-only bbolt transaction with the value logs
+// its snapshot names, and returns them still pinned: the caller unpins
+// them once done with what fn found. The set is pinned before the
+// snapshot is taken, so a reclaim cannot close a log the snapshot names
+// (see logSet); but a reclaim may make a new log current between the two,
+// and the snapshot then names a log the pinned set lacks (or an older
+// file in its slot), so pinView pins again and retries before fn runs.
+func (db *DB) pinView(fn func(*bolt.Tx, *logSet) error) (*logSet, error) {
+	for {
+		logs := db.values.pin()
+		if db.afterPin != nil {
+			db.afterPin()
+		}
+		stale := false
+		err := db.bolt.View(func(btx *bolt.Tx) error {
+			if stale = !logs.holds(readLogMeta(btx.Bucket(bucketMeta))); stale {
+				return nil
+			}
+			return fn(btx, logs)
+		})
+		if !stale {
+			return logs, err
+		}
+		db.values.unpin(logs)
+	}
 }
 
 // Update runs fn in a read-write transaction, committed when fn returns nil.
@@ -356,7 +392,7 @@ func (db *DB) Update(fn func(*Tx) error) error {
 	db.writeMu.Lock()
 	defer db.writeMu.Unlock()
 	err := db.bolt.Update(func(btx *bolt.Tx) error {
-		if err := fn(&Tx{btx: btx, db: db}); err != nil {
+		if err := fn(&Tx{btx: btx, db: db, logs: db.values.current()}); err != nil {
 			return err
 		}
 		return db.values.flush(btx)
@@ -381,7 +417,7 @@ func (db *DB) CompressBody(body []byte) []byte {
 // bbolt's check (which would panic on it) is skipped.
 func (db *DB) Check() []error {
 	var errs []error
-	_ = db.bolt.View(func(tx *bolt.Tx) error {
+	logs, _ := db.pinView(func(tx *bolt.Tx, logs *logSet) error {
 		if err := walk(tx); err != nil {
 			errs = append(errs, err)
 			return nil
@@ -390,7 +426,7 @@ func (db *DB) Check() []error {
 			errs = append(errs, err)
 		}
 		if len(errs) == 0 {
-			if err := checkRecords(tx, db.values); err != nil {
+			if err := checkRecords(tx, db.values, logs); err != nil {
 				errs = append(errs, err)
 			}
 			if err := checkRobots(tx, db.dec); err != nil {
@@ -399,6 +435,7 @@ func (db *DB) Check() []error {
 		}
 		return nil
 	})
+	db.values.unpin(logs)
 	return errs
 }
 

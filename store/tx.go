@@ -12,8 +12,9 @@ import (
 // used from more than one goroutine, and nothing it returns stays valid
 // after the transaction ends unless copied (the methods here copy).
 type Tx struct {
-	btx *bolt.Tx
-	db  *DB
+	btx  *bolt.Tx
+	db   *DB
+	logs *logSet // the value logs its snapshot names
 }
 
 // Bolt returns the underlying bbolt transaction, for packages that keep
@@ -39,14 +40,14 @@ func (tx *Tx) Page(url string) (*Page, error) {
 // decodeStored decodes a pages bucket value: a reference into the value
 // log, or a record of an older file.
 func (tx *Tx) decodeStored(v []byte) (*Page, error) {
-	if len(v) == 0 || v[0] != recordInLog {
+	if !isLogRef(v) {
 		return UnmarshalRecord(v)
 	}
 	refs, err := decodeLogRefs(v)
 	if err != nil {
 		return nil, err
 	}
-	js, err := tx.db.values.read(refs.rec, tx.btx.Writable())
+	js, err := tx.db.values.read(tx.logs, refs.rec, tx.btx.Writable())
 	if err != nil {
 		return nil, fmt.Errorf("decode page: %w", err)
 	}
@@ -131,7 +132,7 @@ func (tx *Tx) PutBody(url string, compressed []byte) error {
 	if err != nil {
 		return fmt.Errorf("put body %s: %w", url, err)
 	}
-	if stored[0] != recordInLog {
+	if !isLogRef(stored) {
 		_, js, err := splitRecord(stored)
 		if err != nil {
 			return fmt.Errorf("put body %s: %w", url, err)
@@ -160,7 +161,7 @@ func (tx *Tx) PutBody(url string, compressed []byte) error {
 // commit appends instead of rewriting a leaf per page, and nothing the
 // writer stored is read back through bbolt's memory map.
 func (tx *Tx) storedBody(key, old []byte, keepBody bool) (logRefs, error) {
-	if len(old) > 0 && old[0] == recordInLog {
+	if isLogRef(old) {
 		return decodeLogRefs(old)
 	}
 	blob, _, err := splitRecord(old)
@@ -210,7 +211,7 @@ func (tx *Tx) Body(url string) ([]byte, error) {
 		return nil, ErrNotFound
 	}
 	var v []byte
-	if stored[0] == recordInLog {
+	if isLogRef(stored) {
 		refs, err := decodeLogRefs(stored)
 		if err != nil {
 			return nil, fmt.Errorf("body %s: %w", url, err)
@@ -218,7 +219,7 @@ func (tx *Tx) Body(url string) ([]byte, error) {
 		if refs.body.n == 0 {
 			return nil, ErrNotFound
 		}
-		if v, err = tx.db.values.read(refs.body, tx.btx.Writable()); err != nil {
+		if v, err = tx.db.values.read(tx.logs, refs.body, tx.btx.Writable()); err != nil {
 			return nil, fmt.Errorf("body %s: %w", url, err)
 		}
 	} else {
@@ -299,7 +300,7 @@ type Counts struct {
 	Pages      int64 // page records
 	BodyBytes  int64 // compressed body bytes
 	FileBytes  int64 // size of the database file (bbolt's)
-	ValueBytes int64 // size of its value log: records and bodies, live or replaced
+	ValueBytes int64 // size of its value logs: records and bodies, live or replaced
 	// GarbageBytes is the part of ValueBytes that replaced records and
 	// bodies take (a recrawl replaces both, a 304 the record): what
 	// `crawler compact` reclaims. It is 0 on a file this version has not
@@ -318,11 +319,8 @@ func (tx *Tx) Counts() Counts {
 	}
 }
 
-// valuesEnd is the value log's committed size as this transaction sees it.
-func (tx *Tx) valuesEnd() int64 {
-	_, end := logState(tx.btx.Bucket(bucketMeta))
-	return end
-}
+// valuesEnd is the value logs' committed size as this transaction sees it.
+func (tx *Tx) valuesEnd() int64 { return readLogMeta(tx.btx.Bucket(bucketMeta)).total() }
 
 func (tx *Tx) counter(key []byte) int64 { return counter(tx.btx.Bucket(bucketMeta), key) }
 

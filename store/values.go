@@ -9,8 +9,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	bolt "go.etcd.io/bbolt"
@@ -42,30 +44,54 @@ import (
 // overwrites them. Values are never rewritten in place, so readers read
 // committed values with pread while the writer appends.
 //
-// A replaced record or body stays in the log as garbage until `crawler
-// compact`, which copies the live values into a log of the next
-// generation (the file name carries it, and the meta bucket says which
-// generation is current), so the rename of the compacted bbolt file
-// switches both files at once.
+// A replaced record or body stays in the log as garbage until it is
+// reclaimed: while the daemon runs, by Reclaim (reclaim.go), which moves
+// the live values into a log of the next generation in small transactions
+// and then deletes the old log; with the daemon stopped, by `crawler
+// compact`, which copies them into a log of the next generation beside the
+// compacted bbolt file, so its rename switches both files at once. The file
+// name carries the generation.
+//
+// So there are two log slots. The meta bucket names the generation and the
+// committed end of each slot in use and which slot is appended to; a page
+// reference says which slot each of its values is in. Outside a reclaim
+// only one slot is in use.
 
 // valuesInfix names the log files: the database path, ".values.", and
 // the generation.
 const valuesInfix = ".values."
 
 var (
-	keyValuesGen = []byte("values_gen") // generation of the current log file (absent: 1)
-	keyValuesEnd = []byte("values_end") // bytes of the log committed (absent: 0)
-	// keyValuesGarbage is how many of the log's committed bytes belong to
-	// replaced records and bodies (headers included): what compact would
+	// keyValuesGen is the generation of the log in slot 0; absent: 1 (the
+	// only log of a file never reclaimed), 0: slot 0 is not in use.
+	keyValuesGen = []byte("values_gen")
+	keyValuesEnd = []byte("values_end") // bytes of slot 0's log committed (absent: 0)
+	// keyValuesGen1 and keyValuesEnd1 are slot 1's; absent: not in use.
+	keyValuesGen1 = []byte("values_gen_1")
+	keyValuesEnd1 = []byte("values_end_1")
+	// keyValuesActive is the slot appended to (absent: 0). The other slot,
+	// when in use, is being drained by Reclaim: nothing new goes to it.
+	keyValuesActive = []byte("values_active")
+	// keyValuesGarbage is how many of the logs' committed bytes belong to
+	// replaced records and bodies (headers included), and to values a
+	// reclaim has copied out of the slot it drains: what compact would
 	// reclaim. A read-write open of a file without it (written before it
 	// was kept) computes it once from the references (initGarbage).
 	keyValuesGarbage = []byte("values_garbage")
 )
 
-// recordInLog marks a pages bucket value that points into the value log:
-// recordInLog, then the record's offset and length, then the body's
-// (length 0: no body), each a uvarint.
-const recordInLog = 3
+// Page references into the value log. recordInLog, then the record's
+// offset and length, then the body's (length 0: no body), each a uvarint:
+// both values in slot 0. recordInLogs, then a byte of slots (bit 0: the
+// record is in slot 1; bit 1: the body is), then the same.
+const (
+	recordInLog  = 3
+	recordInLogs = 4
+)
+
+// isLogRef reports whether a pages bucket value points into the value log
+// (rather than being a record of an older file).
+func isLogRef(v []byte) bool { return len(v) > 0 && (v[0] == recordInLog || v[0] == recordInLogs) }
 
 // valueHeader is the bytes before each value in the log: its CRC-32C,
 // little-endian.
@@ -76,14 +102,21 @@ const valueHeader = 4
 const maxValueLen = maxBodyDecoded + 1<<20
 
 // maxPendingKeep is the capacity of the append buffer kept between write
-// transactions; a larger one (a commit of large bodies) is dropped.
-const maxPendingKeep = 4 << 20
+// transactions; a larger one (a commit of large bodies, a reclaim's chunk)
+// is dropped. A crawl's commit appends some hundreds of KiB; a buffer of
+// 4 MiB kept after a reclaim raised the daemon's heap peaks by about 20
+// MB (GOGC=400 lets the heap grow to five times what is live).
+const maxPendingKeep = 1 << 20
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// valueRef is where one value is in the log: the offset of its header and
-// the length of the value after it. The zero valueRef is no value.
-type valueRef struct{ off, n int64 }
+// valueRef is where one value is in the logs: the slot, the offset of its
+// header and the length of the value after it. The zero valueRef is no
+// value.
+type valueRef struct {
+	off, n int64
+	slot   int
+}
 
 // span is how many bytes of the log r takes: its header and its value; 0
 // for no value.
@@ -94,26 +127,39 @@ func (r valueRef) span() int64 {
 	return valueHeader + r.n
 }
 
-// logRefs is a decoded recordInLog value.
+// logRefs is a decoded page reference.
 type logRefs struct{ rec, body valueRef }
 
 // encode returns the pages bucket value for r.
 func (r logRefs) encode() []byte {
-	b := make([]byte, 0, 1+4*binary.MaxVarintLen64)
-	b = append(b, recordInLog)
+	b := make([]byte, 0, 2+4*binary.MaxVarintLen64)
+	if r.body.n == 0 {
+		r.body.slot = 0
+	}
+	if r.rec.slot == 0 && r.body.slot == 0 {
+		b = append(b, recordInLog)
+	} else {
+		b = append(b, recordInLogs, byte(r.rec.slot|r.body.slot<<1))
+	}
 	for _, v := range []int64{r.rec.off, r.rec.n, r.body.off, r.body.n} {
 		b = binary.AppendUvarint(b, uint64(v))
 	}
 	return b
 }
 
-// decodeLogRefs decodes a recordInLog value. It never panics.
+// decodeLogRefs decodes a page reference. It never panics.
 func decodeLogRefs(v []byte) (logRefs, error) {
-	if len(v) == 0 || v[0] != recordInLog {
+	if !isLogRef(v) {
 		return logRefs{}, fmt.Errorf("decode page: not a log reference: %w", ErrCorrupt)
 	}
+	rest, slots := v[1:], byte(0)
+	if v[0] == recordInLogs {
+		if len(rest) == 0 || rest[0] > 3 {
+			return logRefs{}, fmt.Errorf("decode page: bad log reference: %w", ErrCorrupt)
+		}
+		slots, rest = rest[0], rest[1:]
+	}
 	var f [4]int64
-	rest := v[1:]
 	for i := range f {
 		x, n := binary.Uvarint(rest)
 		if n <= 0 || x > 1<<62 {
@@ -121,7 +167,7 @@ func decodeLogRefs(v []byte) (logRefs, error) {
 		}
 		f[i], rest = int64(x), rest[n:]
 	}
-	r := logRefs{rec: valueRef{f[0], f[1]}, body: valueRef{f[2], f[3]}}
+	r := logRefs{rec: valueRef{f[0], f[1], int(slots & 1)}, body: valueRef{f[2], f[3], int(slots >> 1)}}
 	if len(rest) != 0 || r.rec.n == 0 || r.rec.n > maxValueLen || r.body.n > maxValueLen {
 		return logRefs{}, fmt.Errorf("decode page: bad log reference: %w", ErrCorrupt)
 	}
@@ -129,12 +175,12 @@ func decodeLogRefs(v []byte) (logRefs, error) {
 }
 
 // initGarbage sets the garbage counter of a file that has none (one
-// written before it was kept, or a new one) to the log's end less what
+// written before it was kept, or a new one) to the logs' ends less what
 // the records name: one pass over the references, once. A reference that
 // does not decode names nothing here; it does not keep the file from
 // opening (crawler check reports it).
 func initGarbage(tx *bolt.Tx) error {
-	_, end := logState(tx.Bucket(bucketMeta))
+	lm := readLogMeta(tx.Bucket(bucketMeta))
 	var live int64
 	_ = tx.Bucket(bucketPages).ForEach(func(_, v []byte) error {
 		if refs, err := decodeLogRefs(v); err == nil { // records of older files are in bbolt
@@ -142,22 +188,126 @@ func initGarbage(tx *bolt.Tx) error {
 		}
 		return nil
 	})
-	return tx.Bucket(bucketMeta).Put(keyValuesGarbage, putU64(uint64(max(end-live, 0))))
+	return tx.Bucket(bucketMeta).Put(keyValuesGarbage, putU64(uint64(max(lm.total()-live, 0))))
 }
 
-// valueLog is the open value log of a DB.
-type valueLog struct {
-	path   string
-	gen    uint64
-	f      *os.File // nil: a read-only DB whose log was never written
-	noSync bool
+// logMeta is what the meta bucket says of the value logs.
+type logMeta struct {
+	gen    [2]uint64 // generation of each slot's log; 0: slot not in use
+	end    [2]int64  // committed bytes of each slot's log
+	active int       // the slot appended to
+}
 
-	// end is the committed length: only Update changes it, after bbolt
-	// commits. Readers never need it (they pread committed references).
+// readLogMeta reads the logs' state from the meta bucket m (nil: a fresh
+// file, generation 1 in slot 0, empty).
+func readLogMeta(m *bolt.Bucket) logMeta {
+	lm := logMeta{gen: [2]uint64{1, 0}}
+	if m == nil {
+		return lm
+	}
+	if v := m.Get(keyValuesGen); len(v) == 8 {
+		lm.gen[0] = u64(v)
+	}
+	if v := m.Get(keyValuesGen1); len(v) == 8 {
+		lm.gen[1] = u64(v)
+	}
+	for i, k := range [][]byte{keyValuesEnd, keyValuesEnd1} {
+		if v := m.Get(k); len(v) == 8 && lm.gen[i] != 0 {
+			lm.end[i] = int64(u64(v))
+		}
+	}
+	if v := m.Get(keyValuesActive); len(v) == 8 && u64(v) == 1 {
+		lm.active = 1
+	}
+	return lm
+}
+
+// put writes lm to the meta bucket m, deleting the keys of a slot not in
+// use (slot 0's generation stays, as 0).
+func (lm logMeta) put(m *bolt.Bucket) error {
+	var errs []error
+	errs = append(errs, m.Put(keyValuesGen, putU64(lm.gen[0])), m.Put(keyValuesEnd, putU64(uint64(lm.end[0]))))
+	if lm.gen[1] != 0 {
+		errs = append(errs, m.Put(keyValuesGen1, putU64(lm.gen[1])), m.Put(keyValuesEnd1, putU64(uint64(lm.end[1]))))
+	} else {
+		errs = append(errs, m.Delete(keyValuesGen1), m.Delete(keyValuesEnd1))
+	}
+	if lm.active != 0 {
+		errs = append(errs, m.Put(keyValuesActive, putU64(uint64(lm.active))))
+	} else {
+		errs = append(errs, m.Delete(keyValuesActive))
+	}
+	return errors.Join(errs...)
+}
+
+// total is the committed bytes of both logs.
+func (lm logMeta) total() int64 { return lm.end[0] + lm.end[1] }
+
+// draining is the slot a reclaim is draining, or -1 when only one is in
+// use.
+func (lm logMeta) draining() int {
+	if other := 1 - lm.active; lm.gen[other] != 0 {
+		return other
+	}
+	return -1
+}
+
+// valueLog is the open value logs of a DB: the log set a transaction
+// starting now reads, and the writer's append buffer.
+type valueLog struct {
+	base   string // the path the logs are named after (logPath)
+	ro     bool
+	noSync bool
+	perm   fs.FileMode
+
+	// mu guards set, and the pins and refs of every logSet and logFile.
+	// set changes only under DB.writeMu too, so the writer reads it
+	// without mu.
+	mu  sync.Mutex
+	set *logSet
+
+	// end is the committed length of the active slot's log: only the
+	// writer changes it, after bbolt commits. Readers never need it (they
+	// pread committed references).
 	end atomic.Int64
 	// pending holds what the open write transaction appended, to be
 	// written at end. Only the writer touches it.
 	pending []byte
+}
+
+// logFile is one open log file.
+type logFile struct {
+	gen  uint64
+	path string
+	f    *os.File // nil: a read-only DB's log that was never written, or an empty drained one
+	refs int      // sets naming it that are current or pinned (valueLog.mu)
+}
+
+// logSet is the log files of both slots as of some commit. A read
+// transaction reads through the set it pinned just before its snapshot
+// was taken (DB.pinView). A reclaim makes the set without the drained
+// slot current only after the commit that leaves nothing naming it, so
+// the pinned set still has every file an older snapshot names, and the
+// file stays open while it is pinned. It makes a set with a new slot
+// current before the commit that names it; a snapshot taken after that
+// commit through a set pinned before it is caught by holds, and pinView
+// pins again. A file is closed once no current or pinned set names it.
+type logSet struct {
+	files   [2]*logFile
+	active  int
+	pins    int  // transactions reading through it (valueLog.mu)
+	retired bool // no longer current (valueLog.mu)
+}
+
+// holds reports whether s has the log file of every slot lm names in
+// use, of the generation lm names.
+func (s *logSet) holds(lm logMeta) bool {
+	for slot, gen := range lm.gen {
+		if gen != 0 && (s.files[slot] == nil || s.files[slot].gen != gen) {
+			return false
+		}
+	}
+	return true
 }
 
 // valuesPath is the log file of generation gen of the database at path.
@@ -165,47 +315,63 @@ func valuesPath(path string, gen uint64) string {
 	return path + valuesInfix + strconv.FormatUint(gen, 10)
 }
 
-// logState reads the generation and committed end from the meta bucket
-// (nil: a fresh file, generation 1, empty).
-func logState(m *bolt.Bucket) (gen uint64, end int64) {
-	gen = 1
-	if m == nil {
-		return gen, 0
-	}
-	if v := m.Get(keyValuesGen); len(v) == 8 && u64(v) > 0 {
-		gen = u64(v)
-	}
-	if v := m.Get(keyValuesEnd); len(v) == 8 {
-		end = int64(u64(v))
-	}
-	return gen, end
-}
-
-// openValues opens the value log the database at path names in tx's meta
+// openValues opens the value logs the database at path names in tx's meta
 // bucket. A log shorter than its committed end, or missing while the end
 // says it holds values, is ErrCorrupt. A read-write open cuts what lies
-// past the committed end (an append whose commit never happened) and
+// past the committed ends (an append whose commit never happened) and
 // removes the logs of other generations (left by a compact that crashed
-// before or after its rename).
+// before or after its rename, or by a reclaim that crashed after it
+// created a log or before it removed one).
 func openValues(path string, tx *bolt.Tx, ro, noSync bool, perm fs.FileMode) (*valueLog, error) {
-	gen, end := logState(tx.Bucket(bucketMeta))
-	l := &valueLog{path: valuesPath(path, gen), gen: gen, noSync: noSync}
-	l.end.Store(end)
+	lm := readLogMeta(tx.Bucket(bucketMeta))
+	l := &valueLog{base: path, ro: ro, noSync: noSync, perm: perm}
+	l.end.Store(lm.end[lm.active])
+	set := &logSet{active: lm.active}
+	for slot, gen := range lm.gen {
+		if gen == 0 {
+			continue
+		}
+		lf, err := openLogFile(path, gen, lm.end[slot], ro || slot != lm.active, ro, perm)
+		if err != nil {
+			for _, o := range set.files {
+				if o != nil && o.f != nil {
+					_ = o.f.Close()
+				}
+			}
+			return nil, err
+		}
+		set.files[slot] = lf
+	}
+	if lm.gen[lm.active] == 0 {
+		return nil, fmt.Errorf("open %s: the value log slot appended to (%d) is not in use: %w", path, lm.active, ErrCorrupt)
+	}
+	if !ro {
+		removeOtherLogs(path, lm.gen[0], lm.gen[1])
+	}
+	l.install(set)
+	return l, nil
+}
+
+// openLogFile opens the log of generation gen holding end committed bytes.
+// A missing one is created unless mayMiss (then it stays nil, which only
+// an empty log may be); a read-write one (ro false) loses what lies past
+// end.
+func openLogFile(path string, gen uint64, end int64, mayMiss, ro bool, perm fs.FileMode) (*logFile, error) {
+	lf := &logFile{gen: gen, path: valuesPath(path, gen)}
 	flag := os.O_RDWR
 	if ro {
 		flag = os.O_RDONLY
 	}
-	f, err := os.OpenFile(l.path, flag, perm)
+	f, err := os.OpenFile(lf.path, flag, perm)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && end != 0:
-		return nil, fmt.Errorf("open %s: value log %s is missing (it held %d bytes of records and bodies): %w", path, l.path, end, ErrCorrupt)
-	case errors.Is(err, fs.ErrNotExist) && ro:
-		return l, nil
+		return nil, fmt.Errorf("open %s: value log %s is missing (it held %d bytes of records and bodies): %w", path, lf.path, end, ErrCorrupt)
+	case errors.Is(err, fs.ErrNotExist) && mayMiss:
+		return lf, nil
 	case errors.Is(err, fs.ErrNotExist):
-		f, err = os.OpenFile(l.path, flag|os.O_CREATE, perm)
+		f, err = os.OpenFile(lf.path, flag|os.O_CREATE, perm)
 	}
-	switch {
-	case err != nil:
+	if err != nil {
 		return nil, fmt.Errorf("open %s: value log: %w", path, err)
 	}
 	fi, err := f.Stat()
@@ -215,101 +381,167 @@ func openValues(path string, tx *bolt.Tx, ro, noSync bool, perm fs.FileMode) (*v
 	}
 	if fi.Size() < end {
 		_ = f.Close()
-		return nil, fmt.Errorf("open %s: value log %s truncated: %d bytes, the database needs %d: %w", path, l.path, fi.Size(), end, ErrCorrupt)
+		return nil, fmt.Errorf("open %s: value log %s truncated: %d bytes, the database needs %d: %w", path, lf.path, fi.Size(), end, ErrCorrupt)
 	}
-	if !ro {
-		if fi.Size() > end {
-			if err := f.Truncate(end); err != nil {
-				_ = f.Close()
-				return nil, fmt.Errorf("open %s: value log: cut uncommitted tail: %w", path, err)
-			}
+	if !ro && fi.Size() > end {
+		if err := f.Truncate(end); err != nil {
+			_ = f.Close()
+			return nil, fmt.Errorf("open %s: value log: cut uncommitted tail: %w", path, err)
 		}
-		removeOtherLogs(path, gen)
 	}
-	l.f = f
-	return l, nil
+	lf.f = f
+	return lf, nil
 }
 
-// removeOtherLogs removes the value logs of path other than generation
+// removeOtherLogs removes the value logs of path other than generations
 // keep. Failures are ignored: a stale log only takes space.
-func removeOtherLogs(path string, keep uint64) {
+func removeOtherLogs(path string, keep ...uint64) {
 	dir, prefix := filepath.Split(path)
 	entries, _ := os.ReadDir(filepath.Clean(dir))
 	for _, e := range entries {
 		rest, ok := strings.CutPrefix(e.Name(), prefix+valuesInfix)
-		if g, err := strconv.ParseUint(rest, 10, 64); ok && err == nil && g != keep {
+		if g, err := strconv.ParseUint(rest, 10, 64); ok && err == nil && (g == 0 || !slices.Contains(keep, g)) {
 			_ = os.Remove(filepath.Join(dir, e.Name()))
 		}
 	}
 }
 
-// append adds value to the open write transaction's buffer and returns
-// where it will be once committed.
+// install makes s the current set. The set it replaces is dropped once no
+// transaction reads through it. The caller holds DB.writeMu (or is Open).
+func (l *valueLog) install(s *logSet) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, lf := range s.files {
+		if lf != nil {
+			lf.refs++
+		}
+	}
+	if old := l.set; old != nil {
+		old.retired = true
+		if old.pins == 0 {
+			old.drop()
+		}
+	}
+	l.set = s
+}
+
+// pin returns the current set, which stays open until unpin.
+func (l *valueLog) pin() *logSet {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.set.pins++
+	return l.set
+}
+
+// unpin ends a pin's use of s.
+func (l *valueLog) unpin(s *logSet) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s.pins--
+	if s.pins == 0 && s.retired {
+		s.drop()
+	}
+}
+
+// current returns the current set, for the writer (which holds
+// DB.writeMu, under which alone the set changes).
+func (l *valueLog) current() *logSet {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.set
+}
+
+// drop releases s's files, closing those no other set names. Called with
+// valueLog.mu held, once per set.
+func (s *logSet) drop() {
+	for _, lf := range s.files {
+		if lf == nil {
+			continue
+		}
+		if lf.refs--; lf.refs == 0 && lf.f != nil {
+			_ = lf.f.Close()
+			lf.f = nil
+		}
+	}
+}
+
+// append adds value to the open write transaction's buffer, for the
+// active slot's log, and returns where it will be once committed.
 func (l *valueLog) append(value []byte) valueRef {
 	if len(value) == 0 {
 		return valueRef{}
 	}
-	r := valueRef{off: l.end.Load() + int64(len(l.pending)), n: int64(len(value))}
+	r := valueRef{off: l.end.Load() + int64(len(l.pending)), n: int64(len(value)), slot: l.set.active}
 	l.pending = binary.LittleEndian.AppendUint32(l.pending, crc32.Checksum(value, castagnoli))
 	l.pending = append(l.pending, value...)
 	return r
 }
 
-// read returns a copy of the value at r. The writer (pending true) also
-// reads what its transaction appended. Bad offsets, a short file and a
-// checksum mismatch are ErrCorrupt.
-func (l *valueLog) read(r valueRef, pending bool) ([]byte, error) {
+// read returns a copy of the value at r in the logs of s. The writer
+// (pending true) also reads what its transaction appended. Bad offsets,
+// a short file and a checksum mismatch are ErrCorrupt.
+func (l *valueLog) read(s *logSet, r valueRef, pending bool) ([]byte, error) {
 	if r.n <= 0 || r.n > maxValueLen || r.off < 0 {
 		return nil, fmt.Errorf("value at %d+%d: bad reference: %w", r.off, r.n, ErrCorrupt)
 	}
 	buf := make([]byte, valueHeader+r.n)
-	if end := l.end.Load(); pending && r.off >= end {
+	lf, where := s.files[r.slot], fmt.Sprintf("slot %d", r.slot)
+	if lf != nil {
+		where = lf.path
+	}
+	if end := l.end.Load(); pending && r.slot == s.active && r.off >= end {
 		i := r.off - end
 		if i+int64(len(buf)) > int64(len(l.pending)) {
 			return nil, fmt.Errorf("value at %d+%d: past the end of the log: %w", r.off, r.n, ErrCorrupt)
 		}
 		copy(buf, l.pending[i:])
 	} else {
-		if l.f == nil {
-			return nil, fmt.Errorf("value at %d+%d: no value log: %w", r.off, r.n, ErrCorrupt)
+		if lf == nil || lf.f == nil {
+			return nil, fmt.Errorf("value at %d+%d: no value log in %s: %w", r.off, r.n, where, ErrCorrupt)
 		}
-		if _, err := l.f.ReadAt(buf, r.off); err != nil {
+		if _, err := lf.f.ReadAt(buf, r.off); err != nil {
 			if errors.Is(err, io.EOF) {
-				return nil, fmt.Errorf("value at %d+%d in %s: past the end of the file: %w", r.off, r.n, l.path, ErrCorrupt)
+				return nil, fmt.Errorf("value at %d+%d in %s: past the end of the file: %w", r.off, r.n, where, ErrCorrupt)
 			}
-			return nil, fmt.Errorf("value at %d+%d in %s: %w", r.off, r.n, l.path, err)
+			return nil, fmt.Errorf("value at %d+%d in %s: %w", r.off, r.n, where, err)
 		}
 	}
 	v := buf[valueHeader:]
 	if binary.LittleEndian.Uint32(buf) != crc32.Checksum(v, castagnoli) {
-		return nil, fmt.Errorf("value at %d+%d in %s: checksum mismatch: %w", r.off, r.n, l.path, ErrCorrupt)
+		return nil, fmt.Errorf("value at %d+%d in %s: checksum mismatch: %w", r.off, r.n, where, ErrCorrupt)
 	}
 	return v, nil
 }
 
-// flush writes what the open write transaction appended at the committed
-// end, syncs it, and records the new end in the meta bucket of btx, so
-// that bbolt's commit makes the values and the references to them
-// durable together. With nothing appended it does nothing.
+// flush writes what the open write transaction appended at the active
+// log's committed end, syncs it, and records the new end in the meta
+// bucket of btx, so that bbolt's commit makes the values and the
+// references to them durable together. With nothing appended it does
+// nothing.
 func (l *valueLog) flush(btx *bolt.Tx) error {
 	if len(l.pending) == 0 {
 		return nil
 	}
-	if l.f == nil {
+	lf := l.set.files[l.set.active]
+	if l.ro || lf == nil || lf.f == nil {
 		return ErrReadOnly
 	}
 	end := l.end.Load()
-	if _, err := l.f.WriteAt(l.pending, end); err != nil {
+	if _, err := lf.f.WriteAt(l.pending, end); err != nil {
 		return fmt.Errorf("write value log: %w", err)
 	}
 	if !l.noSync {
-		if err := l.f.Sync(); err != nil {
+		if err := lf.f.Sync(); err != nil {
 			return fmt.Errorf("sync value log: %w", err)
 		}
 	}
-	// The generation is not written: it is 1 (the default) until a
-	// compact, which writes the next one with the copy.
-	return btx.Bucket(bucketMeta).Put(keyValuesEnd, putU64(uint64(end)+uint64(len(l.pending))))
+	// The generation is not written: it changes only with a reclaim or a
+	// compact, which write it themselves.
+	key := keyValuesEnd
+	if l.set.active == 1 {
+		key = keyValuesEnd1
+	}
+	return btx.Bucket(bucketMeta).Put(key, putU64(uint64(end)+uint64(len(l.pending))))
 }
 
 // done ends a write transaction: committed moves the end past what it
@@ -325,14 +557,21 @@ func (l *valueLog) done(committed bool) {
 	}
 }
 
-// size is the committed length of the log.
-func (l *valueLog) size() int64 { return l.end.Load() }
-
+// close closes every file still open. No transaction may be running.
 func (l *valueLog) close() error {
-	if l == nil || l.f == nil {
+	if l == nil {
 		return nil
 	}
-	err := l.f.Close()
-	l.f = nil
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var err error
+	if l.set != nil {
+		for _, lf := range l.set.files {
+			if lf != nil && lf.f != nil {
+				err = errors.Join(err, lf.f.Close())
+				lf.f = nil
+			}
+		}
+	}
 	return err
 }

@@ -260,19 +260,27 @@ func TestSchema1FileIsUpgraded(t *testing.T) {
 // never a panic.
 func TestValueRefsCodec(t *testing.T) {
 	for _, r := range []logRefs{
-		{rec: valueRef{0, 1}},
-		{rec: valueRef{1 << 40, 300}, body: valueRef{1<<40 + 304, maxValueLen}},
+		{rec: valueRef{off: 0, n: 1}},
+		{rec: valueRef{off: 1 << 40, n: 300}, body: valueRef{off: 1<<40 + 304, n: maxValueLen}},
+		{rec: valueRef{off: 7, n: 3, slot: 1}},
+		{rec: valueRef{off: 7, n: 3, slot: 1}, body: valueRef{off: 20, n: 5}},
+		{rec: valueRef{off: 7, n: 3}, body: valueRef{off: 20, n: 5, slot: 1}},
+		{rec: valueRef{off: 7, n: 3, slot: 1}, body: valueRef{off: 20, n: 5, slot: 1}},
 	} {
 		got, err := decodeLogRefs(r.encode())
 		if err != nil || got != r {
 			t.Errorf("decode(encode(%+v)) = %+v, %v", r, got, err)
+		}
+		if enc := r.encode(); (r.rec.slot == 0 && r.body.slot == 0) != (enc[0] == recordInLog) {
+			t.Errorf("encode(%+v) starts with %d: slot 0 alone must keep the old encoding", r, enc[0])
 		}
 	}
 	for _, bad := range [][]byte{
 		nil, {recordInLog}, {recordInLog, 0, 0, 0, 0}, // no record
 		{recordInLog, 0, 1, 0}, {recordInLog, 0, 1, 0, 0, 0}, // short, long
 		{recordInLog, 0x80}, {1, '{', '}'},
-		append([]byte{recordInLog, 0}, logRefs{rec: valueRef{0, maxValueLen + 1}}.encode()[2:]...),
+		append([]byte{recordInLog, 0}, logRefs{rec: valueRef{off: 0, n: maxValueLen + 1}}.encode()[2:]...),
+		{recordInLogs}, {recordInLogs, 4, 0, 1, 0, 0}, {recordInLogs, 1, 0, 1, 0}, // no slots, bad slots, short
 	} {
 		if _, err := decodeLogRefs(bad); !errors.Is(err, ErrCorrupt) {
 			t.Errorf("decodeLogRefs(%x) = %v; want ErrCorrupt", bad, err)
