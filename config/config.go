@@ -287,6 +287,17 @@ type Store struct {
 	// this, a crawl bound by the store's writer does 15-35 % fewer pages a
 	// second (bench/README.md). Default 0 = never unmap.
 	MaxMappedBytes int64 `yaml:"max_mapped_bytes"`
+	// ReclaimGarbagePercent makes the running daemon reclaim the value
+	// log (move what is live into a new log, delete the old one) once
+	// replaced records and bodies are at least this percent of it and
+	// at least ReclaimMinGarbageBytes. Recrawling replaces both, so
+	// without it the log grows with every recrawl until `crawler
+	// compact`. Default 50; 0 = never while running (compact still
+	// reclaims, with the daemon stopped); at most 99.
+	ReclaimGarbagePercent int64 `yaml:"reclaim_garbage_percent"`
+	// ReclaimMinGarbageBytes is the least garbage worth a reclaim.
+	// Default 67108864 (64 MiB); 0 = any amount.
+	ReclaimMinGarbageBytes int64 `yaml:"reclaim_min_garbage_bytes"`
 }
 
 // Recrawl controls revisiting pages already fetched.
@@ -340,7 +351,7 @@ func Default() *Config {
 			MaxRedirects:         10,
 			HostFailureThreshold: 10,
 		},
-		Store: Store{MinFreeBytes: 100 << 20},
+		Store: Store{MinFreeBytes: 100 << 20, ReclaimGarbagePercent: 50, ReclaimMinGarbageBytes: 64 << 20},
 		Recrawl: Recrawl{
 			MinInterval: time.Hour,
 			MaxInterval: 720 * time.Hour,

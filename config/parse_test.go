@@ -75,6 +75,8 @@ func TestDefault(t *testing.T) {
 		{"socket", c.API.Socket, ""},
 		{"min_free_bytes", c.Store.MinFreeBytes, int64(104857600)},
 		{"max_mapped_bytes", c.Store.MaxMappedBytes, int64(0)},
+		{"reclaim_garbage_percent", c.Store.ReclaimGarbagePercent, int64(50)},
+		{"reclaim_min_garbage_bytes", c.Store.ReclaimMinGarbageBytes, int64(64 << 20)},
 		{"interval", c.Recrawl.Interval, time.Duration(0)},
 		{"min_interval", c.Recrawl.MinInterval, time.Hour},
 		{"max_interval", c.Recrawl.MaxInterval, 720 * time.Hour},

@@ -93,6 +93,8 @@ func (c *Config) validate(lines map[string]int) []*Error {
 	}
 	v.atLeast("store.min_free_bytes", c.Store.MinFreeBytes, 0)
 	v.atLeast("store.max_mapped_bytes", c.Store.MaxMappedBytes, 0)
+	v.between("store.reclaim_garbage_percent", c.Store.ReclaimGarbagePercent, 0, 99)
+	v.atLeast("store.reclaim_min_garbage_bytes", c.Store.ReclaimMinGarbageBytes, 0)
 	c.Recrawl.validate(v)
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "text", "json")

@@ -52,6 +52,11 @@ type Options struct {
 	// fetcher.Options.AllowedPrefixes): for tests that play "public" hosts
 	// on loopback. Default none.
 	AllowedPrefixes []netip.Prefix
+
+	// ReclaimEvery is how often Run checks whether the value log needs
+	// reclaiming (store.reclaim_garbage_percent); default 0 = every
+	// minute.
+	ReclaimEvery time.Duration
 }
 
 // Engine is one crawl. Create it with New, run it with Run.
@@ -78,6 +83,7 @@ type Engine struct {
 	metrics  *metrics
 	paused   atomic.Bool        // fetching paused (disk guard); written under diskMu
 	diskMu   sync.Mutex         // serialises guardDisk
+	reclaim  reclaimer          // the value log reclaim running beside the crawl
 	running  atomic.Bool        // Run's pipeline is up
 	abort    context.CancelFunc // cancels in-flight fetches; set by Run
 	abortMu  sync.Mutex
@@ -99,6 +105,9 @@ type Stats struct {
 	PagesStored   atomic.Int64 // completions with a page record this run
 	ExtractFailed atomic.Int64 // pages missing a required extracted field
 	LinksDropped  atomic.Int64 // out of scope, too deep, too long
+	Reclaims      atomic.Int64 // value log reclaims finished
+	ReclaimFreed  atomic.Int64 // bytes of drained value logs deleted
+	ReclaimMoved  atomic.Int64 // bytes reclaims copied into new logs
 }
 
 // New opens the frontier kept in opts.DB and prepares the workers.
@@ -508,7 +517,11 @@ func (e *Engine) Run(ctx context.Context) error {
 	housekeeping := time.NewTicker(50 * time.Millisecond)
 	defer housekeeping.Stop()
 	lastSweep := e.now()
-	var lastDiskCheck, lastPrune time.Time
+	var lastDiskCheck, lastPrune, lastReclaimCheck time.Time
+	reclaimCheck := e.opts.ReclaimEvery
+	if reclaimCheck <= 0 {
+		reclaimCheck = reclaimEvery
+	}
 	e.holds.watch(e.q.Holds(), lastSweep) // those stored before the start
 loop:
 	for {
@@ -524,6 +537,10 @@ loop:
 			if now := e.now(); now.Sub(lastDiskCheck) >= diskCheckEvery {
 				e.guardDisk()
 				lastDiskCheck = now
+			}
+			if now := e.now(); now.Sub(lastReclaimCheck) >= reclaimCheck {
+				e.maybeReclaim(runCtx)
+				lastReclaimCheck = now
 			}
 			for _, h := range e.holds.ended(e.now()) {
 				e.log.Info("operator's pause ended", holdAttrs(h)...)
@@ -544,6 +561,7 @@ loop:
 		}
 	}
 	stop()
+	e.stopReclaim()
 	fetchers.Wait()
 	e.files.wait() // the robots.txt files fetched are in the store
 	close(fetched)

@@ -65,6 +65,9 @@ func newMetrics(reg *prometheus.Registry, e *Engine) *metrics {
 		total("crawler_pages_stored_total", "Page records written this run (done or failed).", &e.stats.PagesStored),
 		total("crawler_extract_failed_total", "Pages missing a required extracted field.", &e.stats.ExtractFailed),
 		total("crawler_links_dropped_total", "Links dropped: out of scope, too deep, too long or unparsable.", &e.stats.LinksDropped),
+		total("crawler_store_reclaims_total", "Value log reclaims finished while running.", &e.stats.Reclaims),
+		total("crawler_store_reclaim_freed_bytes_total", "Bytes of drained value logs deleted by reclaims.", &e.stats.ReclaimFreed),
+		total("crawler_store_reclaim_moved_bytes_total", "Bytes of live records and bodies reclaims copied into new logs.", &e.stats.ReclaimMoved),
 		gauge("crawler_frontier_queued", "URLs waiting, retries included.", counts(func(c countsView) float64 { return float64(c.get().Queued) })),
 		gauge("crawler_frontier_in_flight", "URLs leased to the pipeline, not yet committed.", counts(func(c countsView) float64 { return float64(c.get().InFlight) })),
 		gauge("crawler_frontier_done", "URLs done.", counts(func(c countsView) float64 { return float64(c.get().Done) })),
@@ -75,6 +78,12 @@ func newMetrics(reg *prometheus.Registry, e *Engine) *metrics {
 		gauge("crawler_hosts_backed_off", "Hosts paused beyond their delay (breaker, Retry-After, robots retry).", func() float64 { return float64(e.q.BackedOff()) }),
 		gauge("crawler_paused", "1 while fetching is paused for low disk space.", func() float64 {
 			if e.paused.Load() {
+				return 1
+			}
+			return 0
+		}),
+		gauge("crawler_store_reclaiming", "1 while a value log reclaim runs.", func() float64 {
+			if e.Reclaiming() {
 				return 1
 			}
 			return 0

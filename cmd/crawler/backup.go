@@ -52,6 +52,9 @@ data_dir is DIR) verifies it.`,
 			if info.Values != "" {
 				fmt.Fprintf(g.stdout, "  %s (%s)\n", info.Values, humanBytes(info.ValueBytes))
 			}
+			if info.Draining != "" { // taken while a reclaim was draining it
+				fmt.Fprintf(g.stdout, "  %s (%s)\n", info.Draining, humanBytes(info.DrainingBytes))
+			}
 			return nil
 		},
 	}

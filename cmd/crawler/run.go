@@ -135,7 +135,9 @@ func runDaemon(ctx context.Context, g *globals, exitWhenIdle bool) error {
 
 	log.Info("crawler started", "data_dir", cfg.DataDir, "seeds", len(cfg.Seeds),
 		"concurrency", cfg.Fetch.Concurrency, "per_host_delay", cfg.Fetch.PerHostDelay, "pid", os.Getpid())
-	suggestCompact(db, log)
+	if cfg.Store.ReclaimGarbagePercent == 0 { // otherwise the daemon reclaims by itself
+		suggestCompact(db, log)
+	}
 	if err := eng.Run(ctx); err != nil {
 		return err
 	}
@@ -150,7 +152,7 @@ func suggestCompact(db *store.DB, log *slog.Logger) {
 	var c store.Counts
 	_ = db.View(func(tx *store.Tx) error { c = tx.Counts(); return nil })
 	if worthCompacting(c) {
-		log.Info("most of the value log is replaced records and bodies; crawler compact (with the daemon stopped) would reclaim them",
+		log.Info("most of the value log is replaced records and bodies; crawler compact (with the daemon stopped), or store.reclaim_garbage_percent, would reclaim them",
 			"value_log_bytes", c.ValueBytes, "reclaimable_bytes", c.GarbageBytes)
 	}
 }
