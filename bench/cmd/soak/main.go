@@ -302,6 +302,7 @@ func summarize(samples []sample, rep testsite.Report, termErr, checkErr error, c
 		{"goroutines", func(s sample) float64 { return s.goroutines }},
 		{"open fds", func(s sample) float64 { return s.fds }},
 		{"threads", func(s sample) float64 { return s.threads }},
+		{"value logs MB", func(s sample) float64 { return float64(s.values) / (1 << 20) }},
 	}
 	for li, life := range lives {
 		n := len(life)
@@ -367,6 +368,9 @@ func logLevels(path string) string {
 	counts := map[string]int{}
 	first := ""
 	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, `msg="value log reclaimed"`) {
+			counts["reclaimed"]++
+		}
 		for _, lv := range []string{"level=ERROR", "level=WARN", "level=INFO"} {
 			if strings.Contains(l, lv) {
 				counts[lv]++
@@ -376,7 +380,7 @@ func logLevels(path string) string {
 			}
 		}
 	}
-	out := fmt.Sprintf("%d errors, %d warnings, %d info lines", counts["level=ERROR"], counts["level=WARN"], counts["level=INFO"])
+	out := fmt.Sprintf("%d errors, %d warnings, %d info lines, %d value log reclaims", counts["level=ERROR"], counts["level=WARN"], counts["level=INFO"], counts["reclaimed"])
 	if first != "" {
 		out += "; first error: " + first
 	}
