@@ -160,15 +160,15 @@ func TestUnfinishedReclaimFinishedAtStart(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // starts the drain, moves nothing
-	if _, err := db.Reclaim(ctx); err == nil || !db.Reclaiming() {
-		t.Fatalf("cancelled Reclaim: %v, reclaiming %v; want it cancelled with a log left to drain", err, db.Reclaiming())
+	if _, err := db.Reclaim(ctx); err == nil || !db.ReclaimUnfinished() {
+		t.Fatalf("cancelled Reclaim: %v, reclaiming %v; want it cancelled with a log left to drain", err, db.ReclaimUnfinished())
 	}
 	if logs := valueLogs(t, cfg.DataDir); len(logs) != 2 {
 		t.Fatalf("value logs mid-reclaim: %v; want two", logs)
 	}
 	e := reclaimEngine(t, cfg, db)
 	runUntilReclaims(t, e, 1, 10*time.Second)
-	if db.Reclaiming() {
+	if db.ReclaimUnfinished() {
 		t.Error("still reclaiming after the reclaim finished")
 	}
 	if logs := valueLogs(t, cfg.DataDir); len(logs) != 1 {

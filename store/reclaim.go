@@ -136,9 +136,10 @@ func rest(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// Reclaiming reports whether a reclaim has a log left to drain (it was
-// cancelled, or the process stopped, before it finished).
-func (db *DB) Reclaiming() bool {
+// ReclaimUnfinished reports whether a reclaim has a log left to drain (it
+// was cancelled, or the process stopped, before it finished): the next
+// Reclaim finishes it.
+func (db *DB) ReclaimUnfinished() bool {
 	var draining bool
 	_ = db.bolt.View(func(tx *bolt.Tx) error {
 		draining = readLogMeta(tx.Bucket(bucketMeta)).draining() >= 0

@@ -144,7 +144,7 @@ func TestReclaimWhileWritingAndReading(t *testing.T) {
 	if _, perSlot := refStats(t, db); perSlot[0] != 0 {
 		t.Errorf("%d values still named in slot 0", perSlot[0])
 	}
-	if db.Reclaiming() {
+	if db.ReclaimUnfinished() {
 		t.Error("still reclaiming")
 	}
 }
@@ -177,8 +177,8 @@ func TestCompactWhileDraining(t *testing.T) {
 	}
 	wantLogs(t, path, 3)
 	db = reopen(t, path, Options{NoSync: true})
-	if db.Reclaiming() {
-		t.Error("Reclaiming after compact")
+	if db.ReclaimUnfinished() {
+		t.Error("ReclaimUnfinished after compact")
 	}
 	if lm := metaOf(t, db); lm != (logMeta{gen: [2]uint64{3, 0}, end: [2]int64{live, 0}}) {
 		t.Errorf("log meta %+v; want generation 3 alone in slot 0", lm)
@@ -213,7 +213,7 @@ func TestBackupWhileDraining(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	if !b.Reclaiming() {
+	if !b.ReclaimUnfinished() {
 		t.Error("the backup is not reclaiming")
 	}
 	checkPages(t, b, m)

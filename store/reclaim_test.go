@@ -358,8 +358,8 @@ func TestReclaimMovesLiveValues(t *testing.T) {
 	if v := rawRef(t, db, reclaimURL(7)); v[0] != recordInLogs || v[1] != 3 {
 		t.Errorf("reference % x; want both values in slot 1", v)
 	}
-	if db.Reclaiming() {
-		t.Error("Reclaiming after a finished reclaim")
+	if db.ReclaimUnfinished() {
+		t.Error("ReclaimUnfinished after a finished reclaim")
 	}
 	checkPages(t, db, m)
 	checkClean(t, db, "after reclaim")
@@ -480,8 +480,8 @@ func TestReclaimInterrupted(t *testing.T) {
 	f.Close()
 
 	db = reopen(t, path, Options{NoSync: true})
-	if !db.Reclaiming() {
-		t.Error("Reclaiming false with a drain half done")
+	if !db.ReclaimUnfinished() {
+		t.Error("ReclaimUnfinished false with a drain half done")
 	}
 	wantLogs(t, path, 1, 2)
 	if n := fileSize(t, valuesPath(path, 2)); n != movedBytes {
@@ -498,8 +498,8 @@ func TestReclaimInterrupted(t *testing.T) {
 	db.Close()
 
 	db = reopen(t, path, Options{ReadOnly: true})
-	if !db.Reclaiming() {
-		t.Error("Reclaiming false, read-only, with a drain half done")
+	if !db.ReclaimUnfinished() {
+		t.Error("ReclaimUnfinished false, read-only, with a drain half done")
 	}
 	checkPages(t, db, m)
 	checkClean(t, db, "mid-drain, read-only")
@@ -541,8 +541,8 @@ func TestReclaimCancelledAtOnce(t *testing.T) {
 	if _, err := db.Reclaim(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Reclaim = %v; want context.Canceled", err)
 	}
-	if !db.Reclaiming() {
-		t.Error("Reclaiming false after a cancelled start")
+	if !db.ReclaimUnfinished() {
+		t.Error("ReclaimUnfinished false after a cancelled start")
 	}
 	wantLogs(t, path, 1, 2)
 	checkPages(t, db, m)
@@ -762,8 +762,8 @@ func TestReclaimReadOnly(t *testing.T) {
 	if st, err := ro.Reclaim(context.Background()); !errors.Is(err, ErrReadOnly) || st != (ReclaimStats{}) {
 		t.Errorf("Reclaim = %+v, %v; want ErrReadOnly", st, err)
 	}
-	if ro.Reclaiming() {
-		t.Error("Reclaiming on a read-only store")
+	if ro.ReclaimUnfinished() {
+		t.Error("ReclaimUnfinished on a read-only store")
 	}
 	wantLogs(t, path, 1)
 }
