@@ -423,7 +423,7 @@ func TestReclaimTwice(t *testing.T) {
 	}
 	err = db.bolt.View(func(tx *bolt.Tx) error {
 		m := tx.Bucket(bucketMeta)
-		for _, k := range [][]byte{keyValuesGen1, keyValuesEnd1, keyValuesActive} {
+		for _, k := range [][]byte{keyValuesGen[1], keyValuesEnd[1], keyValuesActive} {
 			if v := m.Get(k); v != nil {
 				t.Errorf("meta key %s = % x; want it deleted", k, v)
 			}

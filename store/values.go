@@ -62,13 +62,12 @@ import (
 const valuesInfix = ".values."
 
 var (
-	// keyValuesGen is the generation of the log in slot 0; absent: 1 (the
-	// only log of a file never reclaimed), 0: slot 0 is not in use.
-	keyValuesGen = []byte("values_gen")
-	keyValuesEnd = []byte("values_end") // bytes of slot 0's log committed (absent: 0)
-	// keyValuesGen1 and keyValuesEnd1 are slot 1's; absent: not in use.
-	keyValuesGen1 = []byte("values_gen_1")
-	keyValuesEnd1 = []byte("values_end_1")
+	// keyValuesGen is, per slot, the generation of its log. Slot 0's
+	// absent: 1 (the only log of a file never reclaimed), 0: not in use;
+	// slot 1's absent: not in use.
+	keyValuesGen = [2][]byte{[]byte("values_gen"), []byte("values_gen_1")}
+	// keyValuesEnd is, per slot, the bytes of its log committed (absent: 0).
+	keyValuesEnd = [2][]byte{[]byte("values_end"), []byte("values_end_1")}
 	// keyValuesActive is the slot appended to (absent: 0). The other slot,
 	// when in use, is being drained by Reclaim: nothing new goes to it.
 	keyValuesActive = []byte("values_active")
@@ -207,15 +206,12 @@ func readLogMeta(m *bolt.Bucket) logMeta {
 	if m == nil {
 		return lm
 	}
-	if v := m.Get(keyValuesGen); len(v) == 8 {
-		lm.gen[0] = u64(v)
-	}
-	if v := m.Get(keyValuesGen1); len(v) == 8 {
-		lm.gen[1] = u64(v)
-	}
-	for i, k := range [][]byte{keyValuesEnd, keyValuesEnd1} {
-		if v := m.Get(k); len(v) == 8 && lm.gen[i] != 0 {
-			lm.end[i] = int64(u64(v))
+	for slot := range lm.gen {
+		if v := m.Get(keyValuesGen[slot]); len(v) == 8 {
+			lm.gen[slot] = u64(v)
+		}
+		if v := m.Get(keyValuesEnd[slot]); len(v) == 8 && lm.gen[slot] != 0 {
+			lm.end[slot] = int64(u64(v))
 		}
 	}
 	if v := m.Get(keyValuesActive); len(v) == 8 && u64(v) == 1 {
@@ -228,11 +224,12 @@ func readLogMeta(m *bolt.Bucket) logMeta {
 // use (slot 0's generation stays, as 0).
 func (lm logMeta) put(m *bolt.Bucket) error {
 	var errs []error
-	errs = append(errs, m.Put(keyValuesGen, putU64(lm.gen[0])), m.Put(keyValuesEnd, putU64(uint64(lm.end[0]))))
-	if lm.gen[1] != 0 {
-		errs = append(errs, m.Put(keyValuesGen1, putU64(lm.gen[1])), m.Put(keyValuesEnd1, putU64(uint64(lm.end[1]))))
-	} else {
-		errs = append(errs, m.Delete(keyValuesGen1), m.Delete(keyValuesEnd1))
+	for slot, gen := range lm.gen {
+		if gen != 0 || slot == 0 {
+			errs = append(errs, m.Put(keyValuesGen[slot], putU64(gen)), m.Put(keyValuesEnd[slot], putU64(uint64(lm.end[slot]))))
+		} else {
+			errs = append(errs, m.Delete(keyValuesGen[slot]), m.Delete(keyValuesEnd[slot]))
+		}
 	}
 	if lm.active != 0 {
 		errs = append(errs, m.Put(keyValuesActive, putU64(uint64(lm.active))))
@@ -539,11 +536,7 @@ func (l *valueLog) flush(btx *bolt.Tx) error {
 	}
 	// The generation is not written: it changes only with a reclaim or a
 	// compact, which write it themselves.
-	key := keyValuesEnd
-	if l.set.active == 1 {
-		key = keyValuesEnd1
-	}
-	return btx.Bucket(bucketMeta).Put(key, putU64(uint64(end)+uint64(len(l.pending))))
+	return btx.Bucket(bucketMeta).Put(keyValuesEnd[l.set.active], putU64(uint64(end)+uint64(len(l.pending))))
 }
 
 // done ends a write transaction: committed moves the end past what it
