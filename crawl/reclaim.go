@@ -51,7 +51,7 @@ func (e *Engine) maybeReclaim(ctx context.Context) {
 	}
 	var c store.Counts
 	_ = e.db.View(func(tx *store.Tx) error { c = tx.Counts(); return nil })
-	unfinished := e.db.ReclaimUnfinished()
+	unfinished := c.ValueLogs > 1
 	if !unfinished && !reclaimDue(c, cfg.Store) {
 		return
 	}

@@ -140,12 +140,9 @@ func rest(ctx context.Context, d time.Duration) error {
 // was cancelled, or the process stopped, before it finished): the next
 // Reclaim finishes it.
 func (db *DB) ReclaimUnfinished() bool {
-	var draining bool
-	_ = db.bolt.View(func(tx *bolt.Tx) error {
-		draining = readLogMeta(tx.Bucket(bucketMeta)).draining() >= 0
-		return nil
-	})
-	return draining
+	var c Counts
+	_ = db.View(func(tx *Tx) error { c = tx.Counts(); return nil })
+	return c.ValueLogs > 1
 }
 
 // startReclaim returns the slot to drain: the one an unfinished reclaim

@@ -306,21 +306,27 @@ type Counts struct {
 	// `crawler compact` reclaims. It is 0 on a file this version has not
 	// yet opened read-write.
 	GarbageBytes int64
+	// ValueLogs is how many value log files are in use: 2 while a reclaim
+	// is unfinished (DB.ReclaimUnfinished), else 1.
+	ValueLogs int
 }
 
 // Counts returns the store's totals without scanning.
 func (tx *Tx) Counts() Counts {
+	lm := readLogMeta(tx.btx.Bucket(bucketMeta))
+	logs := 1
+	if lm.draining() >= 0 {
+		logs = 2
+	}
 	return Counts{
 		Pages:        tx.counter(keyPages),
 		BodyBytes:    tx.counter(keyBodyBytes),
 		FileBytes:    tx.btx.Size(),
-		ValueBytes:   tx.valuesEnd(),
+		ValueBytes:   lm.total(),
 		GarbageBytes: tx.counter(keyValuesGarbage),
+		ValueLogs:    logs,
 	}
 }
-
-// valuesEnd is the value logs' committed size as this transaction sees it.
-func (tx *Tx) valuesEnd() int64 { return readLogMeta(tx.btx.Bucket(bucketMeta)).total() }
 
 func (tx *Tx) counter(key []byte) int64 { return counter(tx.btx.Bucket(bucketMeta), key) }
 
