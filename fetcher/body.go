@@ -2,12 +2,14 @@ package fetcher
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/flate"
@@ -125,7 +127,12 @@ func readBody(hresp *http.Response, maxBody int64, grow func(size int64) error) 
 // maxBody, whether it was cut, and the error that stopped reading, wrapped
 // with the codings when they are being decoded.
 func decodeCapped(wire io.Reader, contentEncoding []string, maxBody, sizeHint int64, grow func(int64) error) (data []byte, truncated bool, err error) {
-	src := bufio.NewReader(wire)
+	src := bufioPool.Get().(*bufio.Reader)
+	src.Reset(wire)
+	defer func() { // after the decoders' deferred Close
+		src.Reset(nil)
+		bufioPool.Put(src)
+	}()
 	if _, err := src.Peek(1); err != nil {
 		if err == io.EOF {
 			return nil, false, nil // empty body, whatever its encoding claims
@@ -252,33 +259,61 @@ func (g *gzipMembers) Close() error { return g.z.Close() }
 // readCapped reads r to EOF or limit bytes, whichever comes first. Unlike
 // io.ReadAll, whose buffer grows by about 1.25x at large sizes and leaves
 // several times the final size behind as garbage, it starts from sizeHint
-// (the Content-Length, when known) or 32 KiB and doubles, so a body costs
-// at most twice its size while being read.
+// (the Content-Length, when known) and doubles, so a body costs at most
+// twice its size while being read. Without a hint it first reads into a
+// pooled scratch buffer of scratchSize bytes: a body that fits (most
+// pages) is returned as an exact-size copy, neither zeroed first nor
+// rounded up to 32 KiB (an 8 KB chunked page used to allocate 32 KiB).
 //
 // grow, when not nil, is called before each allocation with the bytes the
 // buffers will then hold; its error stops reading.
 func readCapped(r io.Reader, limit, sizeHint int64, grow func(int64) error) ([]byte, error) {
-	size := int64(32 << 10)
-	if sizeHint > 0 {
-		size = addSat(sizeHint, 1) // +1 to see EOF without growing
+	if grow == nil {
+		grow = func(int64) error { return nil }
 	}
-	size = min(size, limit)
-	if grow != nil {
+	var buf []byte
+	if sizeHint > 0 {
+		size := min(addSat(sizeHint, 1), limit) // +1 to see EOF without growing
 		if err := grow(size); err != nil {
 			return nil, err
 		}
+		buf = make([]byte, 0, size)
+	} else {
+		size := min(scratchSize, limit)
+		if err := grow(2 * size); err != nil { // the scratch buffer and the copy
+			return nil, err
+		}
+		sp := scratchPool.Get().(*[]byte)
+		defer scratchPool.Put(sp)
+		read := (*sp)[:0:size]
+		var err error
+		for len(read) < cap(read) && err == nil {
+			var n int
+			n, err = r.Read(read[len(read):cap(read)])
+			read = read[:len(read)+n]
+		}
+		switch {
+		case err == io.EOF:
+			return bytes.Clone(read), nil
+		case err != nil:
+			return bytes.Clone(read), err
+		case size >= limit:
+			return bytes.Clone(read), nil
+		}
+		next := min(2*size, limit)
+		if err := grow(addSat(size, next)); err != nil {
+			return bytes.Clone(read), err
+		}
+		buf = append(make([]byte, 0, next), read...)
 	}
-	buf := make([]byte, 0, size)
 	for {
 		if len(buf) == cap(buf) {
 			if int64(len(buf)) >= limit {
 				return buf, nil
 			}
 			next := min(addSat(int64(cap(buf)), int64(cap(buf))), limit)
-			if grow != nil {
-				if err := grow(addSat(int64(cap(buf)), next)); err != nil {
-					return buf, err
-				}
+			if err := grow(addSat(int64(cap(buf)), next)); err != nil {
+				return buf, err
 			}
 			grown := make([]byte, len(buf), next)
 			copy(grown, buf)
@@ -294,3 +329,15 @@ func readCapped(r io.Reader, limit, sizeHint int64, grow func(int64) error) ([]b
 		}
 	}
 }
+
+// bufioPool holds decodeCapped's readers over the wire.
+var bufioPool = sync.Pool{New: func() any { return bufio.NewReader(nil) }}
+
+// scratchSize is the size of readCapped's pooled buffers.
+const scratchSize = 32 << 10
+
+// scratchPool holds readCapped's buffers (*[]byte of scratchSize bytes).
+var scratchPool = sync.Pool{New: func() any {
+	b := make([]byte, scratchSize)
+	return &b
+}}
