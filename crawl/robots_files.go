@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"crawler/internal/urlnorm"
+	"crawler/robots"
 	"crawler/store"
 )
 
@@ -174,4 +176,67 @@ func (r *robotsFiles) load(origin string) *store.RobotsFile {
 		return nil
 	}
 	return f
+}
+
+// restoreCrawlDelays gives each host with URLs queued at start-up the
+// Crawl-delay its stored robots.txt sets (capped by fetch.max_crawl_delay),
+// before the host's first request of this process.
+//
+// After a restart the frontier holds a host's first request for the
+// host's delay (the restart rule in frontier.Queue), because the process
+// before may have sent the host a request just before it stopped. Without
+// this, that delay was per_host_delay: a Crawl-delay was learnt again only
+// when robots.txt was read for the host's first URL, which the frontier
+// had by then released, so a restart could send two requests closer
+// together than the site's robots.txt asks. Only the origins of hosts with
+// queued URLs are decoded. A file that cannot be read is skipped here: the
+// crawl reads it again (and logs it) before the host's first request.
+func (e *Engine) restoreCrawlDelays() {
+	cfg := e.config()
+	if cfg.Fetch.MaxCrawlDelay <= 0 { // Crawl-delay is ignored
+		return
+	}
+	live := e.q.Live()
+	if len(live) == 0 {
+		return
+	}
+	type crawlDelay struct {
+		key, origin string
+		delay       time.Duration
+	}
+	var found []crawlDelay
+	err := e.db.View(func(tx *store.Tx) error {
+		var origins []string
+		err := tx.RobotsOrigins(func(origin string) error {
+			_, host, _ := urlnorm.SplitCanonical(origin)
+			if _, ok := live[cfg.Fetch.HostKey(host)]; ok {
+				origins = append(origins, origin)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, origin := range origins {
+			f, err := tx.Robots(origin)
+			if err != nil {
+				continue
+			}
+			if d := robots.FromStatus(f.Status, f.Body, cfg.Fetch.RobotsToken).CrawlDelay(); d > 0 {
+				_, host, _ := urlnorm.SplitCanonical(origin)
+				found = append(found, crawlDelay{key: cfg.Fetch.HostKey(host), origin: origin, delay: d})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		e.log.Warn("stored robots.txt Crawl-delays not read: hosts wait per_host_delay before their first request", "err", err)
+		return
+	}
+	for _, c := range found {
+		e.q.SetDelay(c.key, e.adapt.setCrawlDelay(c.key, c.origin, c.delay))
+	}
+	if len(found) > 0 {
+		e.log.Debug("restored robots.txt Crawl-delays of hosts with queued URLs", "origins", len(found))
+	}
 }

@@ -82,6 +82,17 @@ func (tx *Tx) Robots(origin string) (*RobotsFile, error) {
 	return f, nil
 }
 
+// RobotsOrigins calls fn with the origin of every stored robots.txt file,
+// in origin order, without decoding the files; fn's error stops it and is
+// returned. fn must not write to tx.
+func (tx *Tx) RobotsOrigins(fn func(origin string) error) error {
+	b := tx.btx.Bucket(bucketRobots)
+	if b == nil { // a file from before the bucket, opened read-only
+		return nil
+	}
+	return b.ForEach(func(k, _ []byte) error { return fn(string(k)) })
+}
+
 // ExpireRobots marks origin's stored robots.txt file, if there is one,
 // to be fetched again before it is used as it is (RobotsFile.Refetch).
 // It reports whether there was a file to mark.

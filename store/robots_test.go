@@ -60,6 +60,43 @@ func TestRobotsRoundTrip(t *testing.T) {
 	}
 }
 
+// RobotsOrigins lists every stored origin once, in order, and stops at
+// its function's error.
+func TestRobotsOrigins(t *testing.T) {
+	db := openBodyTest(t)
+	origins := []string{"http://a.example", "http://c.example", "https://b.example:8443"}
+	err := db.Update(func(tx *Tx) error {
+		for _, o := range []string{origins[2], origins[0], origins[1], origins[0]} {
+			if err := tx.PutRobots(o, &RobotsFile{Fetched: time.Now(), Status: 200, Body: []byte("User-agent: *\n")}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := errors.New("stop")
+	err = db.View(func(tx *Tx) error {
+		var got []string
+		if err := tx.RobotsOrigins(func(o string) error { got = append(got, o); return nil }); err != nil {
+			return err
+		}
+		if strings.Join(got, " ") != strings.Join(origins, " ") {
+			t.Errorf("origins %q; want %q", got, origins)
+		}
+		n := 0
+		err := tx.RobotsOrigins(func(string) error { n++; return stop })
+		if !errors.Is(err, stop) || n != 1 {
+			t.Errorf("stopping: %v after %d calls; want %v after 1", err, n, stop)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // A file from before the robots bucket is read as one without robots.txt
 // files (read-only, as check and the query verbs open it), and gets the
 // bucket at its first read-write open.
