@@ -156,6 +156,17 @@ type Stats struct {
 	// GarbageBytes is the part of ValueBytes that replaced records and
 	// bodies take: what `crawler compact` would reclaim.
 	GarbageBytes int64 `json:"value_garbage_bytes"`
+	// ValueLogs is how many value log files are in use: 2 while a reclaim
+	// is draining the older one (also when one was interrupted: the
+	// daemon finishes it at start), else 1.
+	ValueLogs int `json:"value_logs"`
+
+	// Reclaiming is live: a reclaim of the value log is running.
+	Reclaiming bool `json:"reclaiming,omitempty"`
+	// Reclaims is live: reclaims the daemon finished since it started,
+	// and ReclaimFreedBytes the bytes of drained logs they deleted.
+	Reclaims          int64 `json:"reclaims,omitempty"`
+	ReclaimFreedBytes int64 `json:"reclaim_freed_bytes,omitempty"`
 
 	// PagesPerSecond is live: URLs finished with a page record (done or
 	// failed) per second over the last minute, or since the daemon

@@ -414,6 +414,9 @@ func TestDaemonAgreesAndSeeds(t *testing.T) {
 	if !s.Running || s.Uptime() != 90*time.Second {
 		t.Errorf("stats = %+v; want running for 90s", s)
 	}
+	if s.ValueLogs != 1 || s.Reclaiming || s.Reclaims != 0 {
+		t.Errorf("stats: %d value logs, reclaiming %v, %d reclaims; want one log and no reclaim yet", s.ValueLogs, s.Reclaiming, s.Reclaims)
+	}
 
 	h0 := c.site.Hosts()[0]
 	seed := "http://" + h0 + "/p/999"

@@ -108,6 +108,8 @@ func (d *Daemon) Stats(context.Context) (*Stats, error) {
 	c := d.eng.Queue().Counts()
 	s.Queued, s.InFlight, s.Done, s.Failed, s.Disallowed = c.Queued, c.InFlight, c.Done, c.Failed, c.Disallowed
 	s.Trapped, s.Paused, s.Holds = c.Trapped, d.eng.Paused(), d.eng.Holds()
+	st := d.eng.Stats()
+	s.Reclaiming, s.Reclaims, s.ReclaimFreedBytes = d.eng.Reclaiming(), st.Reclaims.Load(), st.ReclaimFreed.Load()
 	if r := d.eng.LastReload(); !r.At.IsZero() {
 		s.LastReload = &r
 	}

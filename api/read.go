@@ -379,6 +379,7 @@ func (r reader) Backup(ctx context.Context, dir string) (*store.BackupInfo, erro
 func storeStats(tx *store.Tx, s *Stats) error {
 	c := tx.Counts()
 	s.PagesStored, s.BodyBytes, s.FileBytes, s.ValueBytes, s.GarbageBytes = c.Pages, c.BodyBytes, c.FileBytes, c.ValueBytes, c.GarbageBytes
+	s.ValueLogs = c.ValueLogs
 	return frontier.ReadHosts(tx, func(h *frontier.HostInfo) error {
 		s.Hosts++
 		if h.Queued > 0 {

@@ -73,8 +73,9 @@ func writeStats(w io.Writer, s *api.Stats, source string) error {
 	fmt.Fprintf(tw, "disallowed\t%d\n", s.Disallowed)
 	fmt.Fprintf(tw, "trap links dropped\t%d\n", s.Trapped)
 	fmt.Fprintf(tw, "hosts\t%d (%d with URLs queued)\n", s.Hosts, s.ActiveHosts)
-	fmt.Fprintf(tw, "bytes stored\t%s of compressed bodies, %s database file, %s value log (%s of it replaced records and bodies, reclaimed by compact)\n",
+	fmt.Fprintf(tw, "bytes stored\t%s of compressed bodies, %s database file, %s value log (%s of it replaced records and bodies)\n",
 		humanBytes(s.BodyBytes), humanBytes(s.FileBytes), humanBytes(s.ValueBytes), humanBytes(s.GarbageBytes))
+	fmt.Fprintf(tw, "value log reclaim\t%s\n", reclaimLine(s))
 	fmt.Fprintf(tw, "pages/s (last minute)\t%.1f\n", s.PagesPerSecond)
 	for _, l := range holdLines(s.Holds) {
 		fmt.Fprintf(tw, "paused by operator\t%s\n", l)
@@ -94,6 +95,27 @@ func writeStats(w io.Writer, s *api.Stats, source string) error {
 		}
 	}
 	return tw.Flush()
+}
+
+// reclaimLine says how the value log's replaced records and bodies are
+// being reclaimed: by the daemon as it runs (crawl/reclaim.go), or by
+// crawler compact while it is stopped.
+func reclaimLine(s *api.Stats) string {
+	var state string
+	switch {
+	case s.Reclaiming:
+		state = "running"
+	case s.Running:
+		state = "idle"
+	case s.ValueLogs > 1:
+		return "interrupted: the daemon finishes it when it starts (or run crawler compact)"
+	default:
+		return "by the daemon as it runs (store.reclaim_garbage_percent), or by crawler compact"
+	}
+	if s.Reclaims > 0 {
+		state += fmt.Sprintf(", %d done since start, %s of old logs deleted", s.Reclaims, humanBytes(s.ReclaimFreedBytes))
+	}
+	return state
 }
 
 // humanBytes formats n in binary units.
