@@ -2,10 +2,13 @@ package crawl
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"testing"
 	"time"
 
 	"crawler/config"
+	"crawler/frontier"
 	"crawler/internal/testsite"
 	"crawler/store"
 )
@@ -43,6 +46,53 @@ func TestRestartKeepsDelay(t *testing.T) {
 				t.Errorf("after the restart: %d of %d pages, repeats %v", r.Pages, len(site.PageURLs()), r.Repeats)
 			}
 		})
+	}
+}
+
+// A restarted engine gives a host with nothing queued the Crawl-delay of
+// its stored robots.txt too: when the host's first URL of this process
+// comes later (here a link; in a crawl, a retry or recrawl coming due),
+// its first start is still not before the restart plus that delay.
+func TestRestartCrawlDelayOfHostWithNothingQueued(t *testing.T) {
+	const crawlDelay = 7 * time.Second
+	site, cfg := politeSite(t, testsite.Options{Hosts: 1, Pages: 2, Links: 1, FirstIP: "127.0.1.29", CrawlDelay: 50 * time.Millisecond}, 0)
+	cfg.Fetch.MaxCrawlDelay = time.Minute
+	db := openChecked(t, cfg)
+	runIdle(t, cfg, db, crawlOpts{}) // stores its robots.txt
+	host := site.Hosts()[0]
+	origin := "http://" + host
+	err := db.Update(func(tx *store.Tx) error { // as if robots.txt now asked for more
+		return tx.PutRobots(origin, &store.RobotsFile{Fetched: time.Now(), Status: 200,
+			Body: []byte("User-agent: *\nCRAWL-DELAY: 7\n")})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	opened := time.Now()
+	e, err := New(Options{Config: cfg, DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := e.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	if n := len(e.Queue().Live()); n != 0 {
+		t.Fatalf("%d hosts active after the restart; want none (everything was crawled)", n)
+	}
+	key := cfg.Fetch.HostKey(host)
+	if _, err := e.Queue().Add(context.Background(), []frontier.Link{{URL: origin + "/new", Host: key}}); err != nil {
+		t.Fatal(err)
+	}
+	live, ok := e.Queue().Live()[key]
+	if !ok {
+		t.Fatalf("host %s not active after a link was added", key)
+	}
+	if live.Delay != crawlDelay.String() || live.NextAt.Before(opened.Add(crawlDelay)) {
+		t.Errorf("host first seen after the restart: delay %s, next start %v after the restart; want %v and at least %v",
+			live.Delay, live.NextAt.Sub(opened), crawlDelay, crawlDelay)
 	}
 }
 

@@ -1,6 +1,7 @@
 package crawl
 
 import (
+	"bytes"
 	"errors"
 	"log/slog"
 	"maps"
@@ -178,9 +179,9 @@ func (r *robotsFiles) load(origin string) *store.RobotsFile {
 	return f
 }
 
-// restoreCrawlDelays gives each host with URLs queued at start-up the
-// Crawl-delay its stored robots.txt sets (capped by fetch.max_crawl_delay),
-// before the host's first request of this process.
+// restoreCrawlDelays gives every host whose stored robots.txt sets a
+// Crawl-delay that delay (capped by fetch.max_crawl_delay) before the
+// host's first request of this process.
 //
 // After a restart the frontier holds a host's first request for the
 // host's delay (the restart rule in frontier.Queue), because the process
@@ -188,16 +189,16 @@ func (r *robotsFiles) load(origin string) *store.RobotsFile {
 // this, that delay was per_host_delay: a Crawl-delay was learnt again only
 // when robots.txt was read for the host's first URL, which the frontier
 // had by then released, so a restart could send two requests closer
-// together than the site's robots.txt asks. Only the origins of hosts with
-// queued URLs are decoded. A file that cannot be read is skipped here: the
-// crawl reads it again (and logs it) before the host's first request.
+// together than the site's robots.txt asks. A host with nothing queued yet
+// (its first URL will be a retry or a recrawl coming due, promoted by the
+// frontier's writer at any moment) gets it too: the frontier keeps it for
+// the host's first start (Queue.SetDelay). Every stored file is
+// decompressed, but only one that mentions Crawl-delay is parsed. A file
+// that cannot be read is skipped here: the crawl reads it again (and logs
+// it) before the host's first request.
 func (e *Engine) restoreCrawlDelays() {
 	cfg := e.config()
 	if cfg.Fetch.MaxCrawlDelay <= 0 { // Crawl-delay is ignored
-		return
-	}
-	live := e.q.Live()
-	if len(live) == 0 {
 		return
 	}
 	type crawlDelay struct {
@@ -205,21 +206,20 @@ func (e *Engine) restoreCrawlDelays() {
 		delay       time.Duration
 	}
 	var found []crawlDelay
+	start := time.Now()
+	files := 0
 	err := e.db.View(func(tx *store.Tx) error {
 		var origins []string
-		err := tx.RobotsOrigins(func(origin string) error {
-			_, host, _ := urlnorm.SplitCanonical(origin)
-			if _, ok := live[cfg.Fetch.HostKey(host)]; ok {
-				origins = append(origins, origin)
-			}
+		if err := tx.RobotsOrigins(func(origin string) error {
+			origins = append(origins, origin)
 			return nil
-		})
-		if err != nil {
+		}); err != nil {
 			return err
 		}
+		files = len(origins)
 		for _, origin := range origins {
 			f, err := tx.Robots(origin)
-			if err != nil {
+			if err != nil || !mentionsCrawlDelay(f.Body) {
 				continue
 			}
 			if d := robots.FromStatus(f.Status, f.Body, cfg.Fetch.RobotsToken).CrawlDelay(); d > 0 {
@@ -236,7 +236,22 @@ func (e *Engine) restoreCrawlDelays() {
 	for _, c := range found {
 		e.q.SetDelay(c.key, e.adapt.setCrawlDelay(c.key, c.origin, c.delay))
 	}
-	if len(found) > 0 {
-		e.log.Debug("restored robots.txt Crawl-delays of hosts with queued URLs", "origins", len(found))
+	e.log.Debug("read the Crawl-delays of stored robots.txt files", "files", files, "with_crawl_delay", len(found), "took", time.Since(start))
+}
+
+// mentionsCrawlDelay reports whether a robots.txt body contains
+// "crawl-delay" in any case: only such a file can set one.
+func mentionsCrawlDelay(body []byte) bool {
+	const word = "crawl-delay"
+	for i := bytes.IndexByte(body, '-'); i >= 0; {
+		if i >= 5 && i+6 <= len(body) && bytes.EqualFold(body[i-5:i+6], []byte(word)) {
+			return true
+		}
+		j := bytes.IndexByte(body[i+1:], '-')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
 	}
+	return false
 }

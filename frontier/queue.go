@@ -201,8 +201,14 @@ type Queue struct {
 	// Options.ColdStart, or set by load for a file that never held a URL.
 	opened time.Time
 	cold   bool
-	wg     sync.WaitGroup
-	once   sync.Once
+	// startDelays holds delays SetDelay was given for hosts without state
+	// yet, while the restart hold still runs for them: a host first seen
+	// before opened plus that delay starts with it (hostLocked). Dropped
+	// once startUntil, the latest such end, has passed.
+	startDelays map[string]time.Duration
+	startUntil  time.Time
+	wg          sync.WaitGroup
+	once        sync.Once
 }
 
 // Counts are the frontier's totals.
@@ -348,6 +354,13 @@ func (q *Queue) hostLocked(key string) *host {
 	h := q.hosts[key]
 	if h == nil {
 		h = newHost(key, q.baseDelay(key))
+		if d, ok := q.startDelays[key]; ok {
+			delete(q.startDelays, key)
+			h.delay = max(h.delay, d)
+		}
+		if q.startDelays != nil && !q.opts.Now().Before(q.startUntil) {
+			q.startDelays = nil
+		}
 		if !q.cold {
 			h.next = q.opened.Add(h.delay)
 		}
@@ -716,20 +729,47 @@ func (q *Queue) Requeue(it *Item, sent time.Time) {
 // SetDelay sets the least time between two request starts on host, e.g.
 // from robots.txt Crawl-delay; it never goes below the host's base delay
 // (Options.PerHostDelay or its HostLimits.Delay).
-// A host the queue no longer holds (nothing queued or in flight, and its
-// clock has run out) is left alone: its next start is free either way,
-// and the engine sets the delay again after that fetch.
+// A host the queue does not hold (nothing queued or in flight, and its
+// clock has run out, or not seen yet) is left alone: its next start is
+// free either way, and the engine sets the delay again after that fetch.
+// The exception is the restart hold: after a restart, a delay set for a
+// host not seen yet is kept for its first start (holdStartLocked).
 func (q *Queue) SetDelay(hostKey string, d time.Duration) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	h := q.hosts[hostKey]
 	d = max(d, q.baseDelay(hostKey))
-	if h == nil || h.delay == d {
+	if h == nil {
+		q.holdStartLocked(hostKey, d)
+		return
+	}
+	if h.delay == d {
 		return
 	}
 	h.next = h.next.Add(d - h.delay)
 	h.delay = d
 	q.updateLocked(h)
+}
+
+// holdStartLocked keeps delay d for host key, which has no state yet,
+// when the restart hold (hostLocked) would still hold a host with that
+// delay: then the host's first start, whenever it is first seen, is not
+// before Open plus d. Otherwise a delay set before the host is known would
+// be lost, and the restart hold would use the base delay instead (a
+// host whose first URL of this process is a retry or a recrawl that comes
+// due, promoted after the crawl set the delays it learnt before).
+func (q *Queue) holdStartLocked(key string, d time.Duration) {
+	end := q.opened.Add(d)
+	if q.cold || !q.opts.Now().Before(end) {
+		return
+	}
+	if q.startDelays == nil {
+		q.startDelays = make(map[string]time.Duration)
+	}
+	q.startDelays[key] = d
+	if end.After(q.startUntil) {
+		q.startUntil = end
+	}
 }
 
 // SetLimits changes the scheduling limits while the queue runs (config

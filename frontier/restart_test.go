@@ -33,18 +33,7 @@ func TestRestartKeepsTheGap(t *testing.T) {
 
 	// A restart at the same moment: a's second URL waits for the delay
 	// after this Open; the host without one does not.
-	if err := q.Close(); err != nil {
-		t.Fatal(err)
-	}
-	q, err := Open(db, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := q.Close(); err != nil {
-			t.Error(err)
-		}
-	}()
+	q = reopen(t, db, q, opts)
 	if _, err := q.Add(ctx, []Link{link("fast", 1)}); err != nil {
 		t.Fatal(err)
 	}
@@ -61,15 +50,53 @@ func TestRestartKeepsTheGap(t *testing.T) {
 	if _, err := q.Add(ctx, []Link{link("b", 1)}); err != nil { // also wakes the dispatcher
 		t.Fatal(err)
 	}
-	var hosts []string
-	for range 2 {
-		it := next(t, q)
-		hosts = append(hosts, it.Host)
-		finish(t, q, it)
-	}
-	sort.Strings(hosts)
-	if hosts[0] != "a" || hosts[1] != "b" {
+	if hosts := nextHosts(t, q, 2); hosts[0] != "a" || hosts[1] != "b" {
 		t.Fatalf("once the delay passed released %v; want a's URL and b's at once", hosts)
+	}
+}
+
+// After a restart, a delay set for a host the queue has not seen yet (a
+// Crawl-delay the engine read from a stored robots.txt, for a host whose
+// first URL of this process is a retry or recrawl that comes due later)
+// holds that host's first start until Open plus the delay, but only while
+// the hold would still run: a host first seen after that goes at once. A
+// new file keeps no such delay.
+func TestRestartKeepsDelaySetBeforeTheHostIsSeen(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1_000_000, 0)}
+	path := filepath.Join(t.TempDir(), "crawl.db")
+	opts := Options{PerHostConcurrency: 1, Now: clock.Now}
+	db, q := openTest(t, path, opts)
+	ctx := context.Background()
+	q.SetDelay("cold", time.Hour) // a new file: nothing to hold
+	if _, err := q.Add(ctx, []Link{link("seed", 1), link("cold", 1)}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		finish(t, q, next(t, q))
+	}
+	q = reopen(t, db, q, opts)
+	q.SetDelay("late", time.Hour)
+	q.SetDelay("short", time.Minute)
+	q.SetDelay("fast", 0)          // no delay: nothing to keep
+	clock.advance(2 * time.Minute) // short's hold has run out
+	if _, err := q.Add(ctx, []Link{link("late", 1), link("short", 1), link("fast", 1)}); err != nil {
+		t.Fatal(err)
+	}
+	if hosts := nextHosts(t, q, 2); hosts[0] != "fast" || hosts[1] != "short" {
+		t.Fatalf("after a restart released %v first; want fast's and short's URLs", hosts)
+	}
+	if it := nextWithin(t, q, 300*time.Millisecond); it != nil {
+		t.Fatalf("released %s before the delay set for its host before it was seen", it.URL)
+	}
+	if got := q.Live()["late"].Delay; got != time.Hour.String() {
+		t.Errorf("late's delay %s; want the %v set before it was seen", got, time.Hour)
+	}
+	clock.advance(time.Hour)
+	if _, err := q.Add(ctx, []Link{link("fast", 2)}); err != nil { // also wakes the dispatcher
+		t.Fatal(err)
+	}
+	if hosts := nextHosts(t, q, 2); hosts[0] != "fast" || hosts[1] != "late" {
+		t.Fatalf("once the delay passed released %v; want fast's and late's URLs", hosts)
 	}
 }
 
@@ -100,4 +127,36 @@ func TestColdStart(t *testing.T) {
 	for range 2 {
 		next(t, q)
 	}
+}
+
+// reopen closes q and opens the frontier of db again, as a restart does;
+// the new queue is closed at cleanup.
+func reopen(t *testing.T, db *store.DB, q *Queue, opts Options) *Queue {
+	t.Helper()
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	q, err := Open(db, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := q.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return q
+}
+
+// nextHosts takes n URLs, finishes each, and returns their hosts sorted.
+func nextHosts(t *testing.T, q *Queue, n int) []string {
+	t.Helper()
+	var hosts []string
+	for range n {
+		it := next(t, q)
+		hosts = append(hosts, it.Host)
+		finish(t, q, it)
+	}
+	sort.Strings(hosts)
+	return hosts
 }
