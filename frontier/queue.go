@@ -358,14 +358,14 @@ func (q *Queue) hostLocked(key string) *host {
 			delete(q.startDelays, key)
 			h.delay = max(h.delay, d)
 		}
-		if q.startDelays != nil && !q.opts.Now().Before(q.startUntil) {
-			q.startDelays = nil
-		}
 		if !q.cold {
 			h.next = q.opened.Add(h.delay)
 		}
 		h.held = q.held[key]
 		q.hosts[key] = h
+	}
+	if q.startDelays != nil && !q.opts.Now().Before(q.startUntil) {
+		q.startDelays = nil // every release passes here
 	}
 	return h
 }
