@@ -240,18 +240,8 @@ func (e *Engine) restoreCrawlDelays() {
 }
 
 // mentionsCrawlDelay reports whether a robots.txt body contains
-// "crawl-delay" in any case: only such a file can set one.
+// "crawl-delay" in any case, as the parser lowercases directive names:
+// only such a file can set one.
 func mentionsCrawlDelay(body []byte) bool {
-	const word = "crawl-delay"
-	for i := bytes.IndexByte(body, '-'); i >= 0; {
-		if i >= 5 && i+6 <= len(body) && bytes.EqualFold(body[i-5:i+6], []byte(word)) {
-			return true
-		}
-		j := bytes.IndexByte(body[i+1:], '-')
-		if j < 0 {
-			break
-		}
-		i += 1 + j
-	}
-	return false
+	return bytes.Contains(bytes.ToLower(body), []byte("crawl-delay"))
 }
