@@ -167,6 +167,10 @@ type Stats struct {
 	// and ReclaimFreedBytes the bytes of drained logs they deleted.
 	Reclaims          int64 `json:"reclaims,omitempty"`
 	ReclaimFreedBytes int64 `json:"reclaim_freed_bytes,omitempty"`
+	// ReclaimOff reports store.reclaim_garbage_percent 0: only crawler
+	// compact reclaims the log. A daemon answers from the config it runs;
+	// for a stopped crawl the CLI fills it from its config file.
+	ReclaimOff bool `json:"reclaim_off,omitempty"`
 
 	// PagesPerSecond is live: URLs finished with a page record (done or
 	// failed) per second over the last minute, or since the daemon

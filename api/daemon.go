@@ -110,6 +110,7 @@ func (d *Daemon) Stats(context.Context) (*Stats, error) {
 	s.Trapped, s.Paused, s.Holds = c.Trapped, d.eng.Paused(), d.eng.Holds()
 	st := d.eng.Stats()
 	s.Reclaiming, s.Reclaims, s.ReclaimFreedBytes = d.eng.Reclaiming(), st.Reclaims.Load(), st.ReclaimFreed.Load()
+	s.ReclaimOff = d.eng.Config().Store.ReclaimGarbagePercent == 0
 	if r := d.eng.LastReload(); !r.At.IsZero() {
 		s.LastReload = &r
 	}

@@ -25,10 +25,12 @@ minute; for a running crawler also its uptime. A stopped crawl has nothing in
 flight and a rate of 0; URLs that were in flight when it stopped count as
 queued.
 
-JSON fields: pages_stored, queued, in_flight, done, failed, disallowed, hosts,
-active_hosts, body_bytes, file_bytes, pages_per_second, running,
-uptime_seconds (running only), holds (the pauses in force: host, since,
-until; no host is the whole crawl).`,
+JSON fields: pages_stored, queued, in_flight, done, failed, disallowed,
+trapped, hosts, active_hosts, body_bytes, file_bytes, value_bytes,
+value_garbage_bytes, value_logs (2 while a reclaim drains the older log),
+reclaim_off, pages_per_second, running; running only: uptime_seconds,
+reclaiming, reclaims, reclaim_freed_bytes, paused, last_reload; holds (the
+pauses in force: host, since, until; no host is the whole crawl).`,
 		Example: `  crawler stats
   crawler stats --format json | jq .queued`,
 		Args: usageArgs(cobra.NoArgs),
@@ -44,6 +46,9 @@ until; no host is the whole crawl).`,
 			s, err := q.Stats(cmd.Context())
 			if err != nil {
 				return queryErr(err)
+			}
+			if !s.Running && q.cfg != nil {
+				s.ReclaimOff = q.cfg.Store.ReclaimGarbagePercent == 0
 			}
 			w := bufio.NewWriter(g.stdout)
 			if format == "json" {
@@ -103,6 +108,10 @@ func writeStats(w io.Writer, s *api.Stats, source string) error {
 func reclaimLine(s *api.Stats) string {
 	var state string
 	switch {
+	case s.ReclaimOff && s.ValueLogs > 1:
+		return "off (store.reclaim_garbage_percent: 0), one interrupted: crawler compact finishes it"
+	case s.ReclaimOff:
+		return "off (store.reclaim_garbage_percent: 0): crawler compact reclaims it, daemon stopped"
 	case s.Reclaiming:
 		state = "running"
 	case s.Running:

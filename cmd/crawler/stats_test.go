@@ -22,6 +22,10 @@ func TestStatsReclaimLine(t *testing.T) {
 		{"running a reclaim", api.Stats{Running: true, ValueLogs: 2, Reclaiming: true}, "running"},
 		{"running, after two", api.Stats{Running: true, ValueLogs: 1, Reclaims: 2, ReclaimFreedBytes: 3 << 20},
 			"idle, 2 done since start, 3.0 MiB of old logs deleted"},
+		{"turned off", api.Stats{Running: true, ValueLogs: 1, ReclaimOff: true},
+			"off (store.reclaim_garbage_percent: 0): crawler compact reclaims it, daemon stopped"},
+		{"turned off mid-reclaim", api.Stats{ValueLogs: 2, ReclaimOff: true},
+			"off (store.reclaim_garbage_percent: 0), one interrupted: crawler compact finishes it"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var b strings.Builder
