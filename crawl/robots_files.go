@@ -209,25 +209,17 @@ func (e *Engine) restoreCrawlDelays() {
 	start := time.Now()
 	files := 0
 	err := e.db.View(func(tx *store.Tx) error {
-		var origins []string
-		if err := tx.RobotsOrigins(func(origin string) error {
-			origins = append(origins, origin)
-			return nil
-		}); err != nil {
-			return err
-		}
-		files = len(origins)
-		for _, origin := range origins {
-			f, err := tx.Robots(origin)
+		return tx.EachRobots(func(origin string, f *store.RobotsFile, err error) error {
+			files++
 			if err != nil || !mentionsCrawlDelay(f.Body) {
-				continue
+				return nil
 			}
 			if d := robots.FromStatus(f.Status, f.Body, cfg.Fetch.RobotsToken).CrawlDelay(); d > 0 {
 				_, host, _ := urlnorm.SplitCanonical(origin)
 				found = append(found, crawlDelay{key: cfg.Fetch.HostKey(host), origin: origin, delay: d})
 			}
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		e.log.Warn("stored robots.txt Crawl-delays not read: hosts wait per_host_delay before their first request", "err", err)

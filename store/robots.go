@@ -82,15 +82,22 @@ func (tx *Tx) Robots(origin string) (*RobotsFile, error) {
 	return f, nil
 }
 
-// RobotsOrigins calls fn with the origin of every stored robots.txt file,
-// in origin order, without decoding the files; fn's error stops it and is
-// returned. fn must not write to tx.
-func (tx *Tx) RobotsOrigins(fn func(origin string) error) error {
+// EachRobots calls fn with every stored robots.txt file and its origin, in
+// origin order, in one pass over the bucket; a file that does not decode
+// comes with its error (wrapping ErrCorrupt) and a nil file. fn's error
+// stops it and is returned. fn must not write to tx.
+func (tx *Tx) EachRobots(fn func(origin string, f *RobotsFile, err error) error) error {
 	b := tx.btx.Bucket(bucketRobots)
 	if b == nil { // a file from before the bucket, opened read-only
 		return nil
 	}
-	return b.ForEach(func(k, _ []byte) error { return fn(string(k)) })
+	return b.ForEach(func(k, v []byte) error {
+		f, err := decodeRobots(v, tx.db.dec)
+		if err != nil {
+			err = fmt.Errorf("robots.txt of %s: %w", k, err)
+		}
+		return fn(string(k), f, err)
+	})
 }
 
 // ExpireRobots marks origin's stored robots.txt file, if there is one,

@@ -60,9 +60,9 @@ func TestRobotsRoundTrip(t *testing.T) {
 	}
 }
 
-// RobotsOrigins lists every stored origin once, in order, and stops at
-// its function's error.
-func TestRobotsOrigins(t *testing.T) {
+// EachRobots lists every stored origin once, in order, and stops at its
+// function's error.
+func TestEachRobots(t *testing.T) {
 	db := openBodyTest(t)
 	origins := []string{"http://a.example", "http://c.example", "https://b.example:8443"}
 	err := db.Update(func(tx *Tx) error {
@@ -79,14 +79,14 @@ func TestRobotsOrigins(t *testing.T) {
 	stop := errors.New("stop")
 	err = db.View(func(tx *Tx) error {
 		var got []string
-		if err := tx.RobotsOrigins(func(o string) error { got = append(got, o); return nil }); err != nil {
+		if err := tx.EachRobots(func(o string, _ *RobotsFile, err error) error { got = append(got, o); return err }); err != nil {
 			return err
 		}
 		if strings.Join(got, " ") != strings.Join(origins, " ") {
 			t.Errorf("origins %q; want %q", got, origins)
 		}
 		n := 0
-		err := tx.RobotsOrigins(func(string) error { n++; return stop })
+		err := tx.EachRobots(func(string, *RobotsFile, error) error { n++; return stop })
 		if !errors.Is(err, stop) || n != 1 {
 			t.Errorf("stopping: %v after %d calls; want %v after 1", err, n, stop)
 		}
