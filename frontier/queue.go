@@ -201,14 +201,20 @@ type Queue struct {
 	// Options.ColdStart, or set by load for a file that never held a URL.
 	opened time.Time
 	cold   bool
-	// startDelays holds delays SetDelay was given for hosts without state
-	// yet, while the restart hold still runs for them: a host first seen
-	// before opened plus that delay starts with it (hostLocked). Dropped
-	// once startUntil, the latest such end, has passed.
+	// startDelays holds delays read from the file (load) or given to
+	// SetDelay for hosts without state yet, while the restart hold still
+	// runs for them: a host first seen before opened plus that delay
+	// starts with it (hostLocked). Dropped once startUntil, the latest
+	// such end, has passed.
 	startDelays map[string]time.Duration
 	startUntil  time.Time
-	wg          sync.WaitGroup
-	once        sync.Once
+	// restored is each host's pace as load read it, until
+	// RestoredPaces; paces is what the next commit writes (SetDelay,
+	// Pause).
+	restored map[string]Pace
+	paces    map[string]paceChange
+	wg       sync.WaitGroup
+	once     sync.Once
 }
 
 // Counts are the frontier's totals.
@@ -315,13 +321,19 @@ func (q *Queue) load(tx *store.Tx) error {
 		}
 		q.counts.Queued++
 	}
+	now := q.opts.Now()
 	err := btx.Bucket(bucketHosts).ForEach(func(k, v []byte) error {
 		r := unmarshalHostRecord(v)
 		q.enqueued += r.Enqueued
+		p := r.pace(now)
+		if p.Delay > 0 { // before hostLocked makes the host's state
+			q.holdStartLocked(string(k), max(p.Delay, q.baseDelay(string(k))))
+		}
 		if n := r.Queued - retries[string(k)]; n > 0 {
 			q.hostLocked(string(k)).queued = int(n)
 			q.counts.Queued += n
 		}
+		q.restorePaceLocked(string(k), p)
 		return nil
 	})
 	if err != nil {
@@ -336,7 +348,7 @@ func (q *Queue) load(tx *store.Tx) error {
 	for _, h := range q.hosts {
 		q.refileReadyLocked(h)
 	}
-	q.counts.Hosts = int64(len(q.hosts)) // all have queued URLs
+	q.counts.Hosts = int64(len(q.hosts) - q.idle.Len()) // the others are paused with nothing queued
 	return nil
 }
 
@@ -726,52 +738,6 @@ func (q *Queue) Requeue(it *Item, sent time.Time) {
 	q.updateLocked(h)
 }
 
-// SetDelay sets the least time between two request starts on host, e.g.
-// from robots.txt Crawl-delay; it never goes below the host's base delay
-// (Options.PerHostDelay or its HostLimits.Delay).
-// A host the queue does not hold (nothing queued or in flight, and its
-// clock has run out, or not seen yet) is left alone: its next start is
-// free either way, and the engine sets the delay again after that fetch.
-// The exception is the restart hold: after a restart, a delay set for a
-// host not seen yet is kept for its first start (holdStartLocked).
-func (q *Queue) SetDelay(hostKey string, d time.Duration) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	h := q.hosts[hostKey]
-	d = max(d, q.baseDelay(hostKey))
-	if h == nil {
-		q.holdStartLocked(hostKey, d)
-		return
-	}
-	if h.delay == d {
-		return
-	}
-	h.next = h.next.Add(d - h.delay)
-	h.delay = d
-	q.updateLocked(h)
-}
-
-// holdStartLocked keeps delay d for host key, which has no state yet,
-// when the restart hold (hostLocked) would still hold a host with that
-// delay: then the host's first start, whenever it is first seen, is not
-// before Open plus d. Otherwise a delay set before the host is known would
-// be lost, and the restart hold would use the base delay instead (a
-// host whose first URL of this process is a retry or a recrawl that comes
-// due, promoted after the crawl set the delays it learnt before).
-func (q *Queue) holdStartLocked(key string, d time.Duration) {
-	end := q.opened.Add(d)
-	if q.cold || !q.opts.Now().Before(end) {
-		return
-	}
-	if q.startDelays == nil {
-		q.startDelays = make(map[string]time.Duration)
-	}
-	q.startDelays[key] = d
-	if end.After(q.startUntil) {
-		q.startUntil = end
-	}
-}
-
 // SetLimits changes the scheduling limits while the queue runs (config
 // reload): per-host concurrency and delay and their per-host overrides,
 // the lease cap and the budgets. Hosts whose delay was their old base get
@@ -832,17 +798,6 @@ func (q *Queue) wakeLocked() {
 	case q.wake <- struct{}{}:
 	default:
 	}
-}
-
-// Pause keeps host from starting any request before until.
-func (q *Queue) Pause(hostKey string, until time.Time) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	h := q.hostLocked(hostKey)
-	if until.After(h.next) {
-		h.next = until
-	}
-	q.updateLocked(h) // files a host hostLocked has just created
 }
 
 // Counts returns the frontier's current totals.

@@ -294,14 +294,22 @@ func unmarshalTimed(v []byte) (host string, e *entry, err error) {
 	return host, e, err
 }
 
-// hostRecord holds a host's persistent totals.
+// hostRecord holds a host's persistent totals, and its pace (Pace).
 type hostRecord struct {
 	Queued, Done, Failed, Disallowed, Enqueued int64
+	Delay                                      int64 // nanoseconds: Pace.Delay
+	PausedUntil                                int64 // Unix nanoseconds: Pace.Until; 0 for none
 }
 
+// marshal encodes h as varints, leaving out a pace of zeros (records
+// written before paces were kept have none).
 func (h hostRecord) marshal() []byte {
-	b := make([]byte, 0, 5*binary.MaxVarintLen64)
-	for _, v := range []int64{h.Queued, h.Done, h.Failed, h.Disallowed, h.Enqueued} {
+	b := make([]byte, 0, 7*binary.MaxVarintLen64)
+	v := []int64{h.Queued, h.Done, h.Failed, h.Disallowed, h.Enqueued, h.Delay, h.PausedUntil}
+	if h.Delay == 0 && h.PausedUntil == 0 {
+		v = v[:5]
+	}
+	for _, v := range v {
 		b = binary.AppendVarint(b, v)
 	}
 	return b
@@ -309,7 +317,8 @@ func (h hostRecord) marshal() []byte {
 
 func unmarshalHostRecord(b []byte) hostRecord {
 	d := decoder{b: b}
-	return hostRecord{Queued: d.varint(), Done: d.varint(), Failed: d.varint(), Disallowed: d.varint(), Enqueued: d.varint()}
+	return hostRecord{Queued: d.varint(), Done: d.varint(), Failed: d.varint(), Disallowed: d.varint(), Enqueued: d.varint(),
+		Delay: d.varint(), PausedUntil: d.varint()}
 }
 
 func (h *hostRecord) add(o hostRecord) {

@@ -180,6 +180,12 @@ func (q *Queue) settle() {
 			if n == 0 {
 				if q.Err() == nil {
 					_ = q.merge() // a closing queue leaves nothing staged
+					q.mu.Lock()
+					paces := len(q.paces)
+					q.mu.Unlock()
+					if paces > 0 { // set since the last commit
+						_ = q.commit(nil)
+					}
 				}
 				return
 			}
@@ -342,7 +348,7 @@ func (q *Queue) commit(batch []*op) error {
 		w := &txWriter{tx: tx, btx: tx.Bolt(), fx: fx, seen: q.seen,
 			maxPerHost: int64(q.opts.MaxPerHost), hostLimits: q.opts.HostLimits,
 			maxURLs: int64(q.opts.MaxURLs), enqueued: q.enqueued,
-			staged: q.staged, sparse: sparse}
+			staged: q.staged, sparse: sparse, paces: q.takePacesLocked(), now: q.opts.Now()}
 		q.mu.Unlock()
 		w.seq = u64(w.btx.Bucket(bucketMeta).Get(keySeq))
 		// Entries are appended at the end of their host's range: leaves
@@ -567,6 +573,10 @@ type txWriter struct {
 	staged       map[[seenKeyLen]byte]struct{}
 	sparse       map[string]bool
 	stagedBucket *bolt.Bucket // once stage has made sure it exists
+	// paces are the hosts' paces to write (Queue.paces, taken), as
+	// of now.
+	paces map[string]paceChange
+	now   time.Time
 }
 
 // complete commits c; itemKey is c.Item's seen key.
@@ -775,6 +785,21 @@ func (w *txWriter) finish() error {
 	for key, d := range w.fx.hosts {
 		r := unmarshalHostRecord(hb.Get([]byte(key)))
 		r.add(*d)
+		if c, ok := w.paces[key]; ok {
+			c.apply(&r, w.now)
+			delete(w.paces, key)
+		}
+		if err := hb.Put([]byte(key), r.marshal()); err != nil {
+			return err
+		}
+	}
+	for key, c := range w.paces { // hosts without totals to change
+		v := hb.Get([]byte(key))
+		if v == nil {
+			continue // never queued a URL: no host to keep a pace for
+		}
+		r := unmarshalHostRecord(v)
+		c.apply(&r, w.now)
 		if err := hb.Put([]byte(key), r.marshal()); err != nil {
 			return err
 		}

@@ -1,0 +1,184 @@
+package frontier
+
+import (
+	"time"
+)
+
+// A Pace is how a host's requests were spaced when the crawl last said,
+// beyond what the configuration gives every host: the delay the crawl
+// set (Queue.SetDelay: a robots.txt Crawl-delay, an adaptive slowdown)
+// and the end of its last pause (Queue.Pause: a Retry-After, a circuit
+// breaker, an unreachable robots.txt). The queue keeps both with the
+// host's totals, written by the commit after they were set, so that a
+// restart neither hammers a host that asked to be left alone nor forgets
+// how slowly it answers.
+type Pace struct {
+	// Delay is the least time between two request starts that was set
+	// last; zero when that was the host's base delay.
+	Delay time.Duration
+	// Until is the end of the host's latest pause; zero for none, or one
+	// that had ended when it was read.
+	Until time.Time
+}
+
+// paceChange is a host's pace for the next commit to write.
+type paceChange struct {
+	delay    time.Duration // the delay to keep; 0 for the base
+	setDelay bool          // delay is new; otherwise the stored one stays
+	until    time.Time     // a pause's end; zero: the stored one stays
+}
+
+// RestoredPaces returns, once, each host's pace as the file held it at
+// Open, for the caller to restore what it derives from it (the crawl's
+// adaptive delays); later calls return nil. The queue has applied it
+// already: a host's first start is not before Open plus its Delay, nor
+// before Until. Hosts whose pace was only their base delay are not
+// listed.
+func (q *Queue) RestoredPaces() map[string]Pace {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	p := q.restored
+	q.restored = nil
+	return p
+}
+
+// SetDelay sets the least time between two request starts on host, e.g.
+// from robots.txt Crawl-delay; it never goes below the host's base delay
+// (Options.PerHostDelay or its HostLimits.Delay). The delay is written
+// with the next commit (Pace), so that a restart keeps it.
+// A host the queue does not hold (nothing queued or in flight, and its
+// clock has run out, or not seen yet) is left alone: its next start is
+// free either way, and the engine sets the delay again after that fetch.
+// The exception is the restart hold: after a restart, a delay set for a
+// host not seen yet is kept for its first start (holdStartLocked).
+func (q *Queue) SetDelay(hostKey string, d time.Duration) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	h := q.hosts[hostKey]
+	base := q.baseDelay(hostKey)
+	d = max(d, base)
+	kept := d
+	if d == base {
+		kept = 0
+	}
+	if h == nil {
+		if old := q.startDelays[hostKey]; kept != old && (kept != 0 || old > base) {
+			// not what load read, or set since
+			q.notePaceLocked(hostKey, paceChange{delay: kept, setDelay: true})
+		}
+		q.holdStartLocked(hostKey, d)
+		return
+	}
+	if h.delay == d {
+		return
+	}
+	q.notePaceLocked(hostKey, paceChange{delay: kept, setDelay: true})
+	h.next = h.next.Add(d - h.delay)
+	h.delay = d
+	q.updateLocked(h)
+}
+
+// Pause keeps host from starting any request before until. A pause that
+// has not ended is written with the next commit (Pace), so that a restart
+// keeps it.
+func (q *Queue) Pause(hostKey string, until time.Time) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	h := q.hostLocked(hostKey)
+	if until.After(h.next) {
+		h.next = until
+	}
+	if until.After(q.opts.Now()) {
+		q.notePaceLocked(hostKey, paceChange{until: until})
+	}
+	q.updateLocked(h) // files a host hostLocked has just created
+}
+
+// notePaceLocked merges c into what the next commit writes for key.
+func (q *Queue) notePaceLocked(key string, c paceChange) {
+	if q.paces == nil {
+		q.paces = make(map[string]paceChange)
+	}
+	p := q.paces[key]
+	if c.setDelay {
+		p.delay, p.setDelay = c.delay, true
+	}
+	if c.until.After(p.until) {
+		p.until = c.until
+	}
+	q.paces[key] = p
+}
+
+// takePacesLocked hands the paces to write to the writer's transaction.
+func (q *Queue) takePacesLocked() map[string]paceChange {
+	p := q.paces
+	q.paces = nil
+	return p
+}
+
+// apply sets c into the host record r, as written at now: a pause
+// replaces the stored one if it ends later, and a stored pause that has
+// ended is dropped.
+func (c paceChange) apply(r *hostRecord, now time.Time) {
+	if c.setDelay {
+		r.Delay = int64(c.delay)
+	}
+	if u := c.until.UnixNano(); !c.until.IsZero() && u > r.PausedUntil {
+		r.PausedUntil = u
+	}
+	if r.PausedUntil != 0 && r.PausedUntil <= now.UnixNano() {
+		r.PausedUntil = 0
+	}
+}
+
+// pace is the Pace r keeps at now.
+func (r hostRecord) pace(now time.Time) Pace {
+	p := Pace{Delay: time.Duration(max(r.Delay, 0))}
+	if r.PausedUntil > now.UnixNano() {
+		p.Until = time.Unix(0, r.PausedUntil)
+	}
+	return p
+}
+
+// restorePaceLocked keeps the pace p that host key had in the file for
+// RestoredPaces, and applies its pause: the host is filed, even with
+// nothing queued, until the pause ends. Load has held the host's first
+// start for p.Delay already (holdStartLocked, before the host's state was
+// made), and calls this once the host's queued count is set.
+func (q *Queue) restorePaceLocked(key string, p Pace) {
+	if p == (Pace{}) {
+		return
+	}
+	if q.restored == nil {
+		q.restored = make(map[string]Pace)
+	}
+	q.restored[key] = p
+	if !p.Until.IsZero() {
+		h := q.hostLocked(key)
+		if p.Until.After(h.next) {
+			h.next = p.Until
+		}
+		q.updateLocked(h) // idle until the pause ends, when nothing is queued
+	}
+}
+
+// holdStartLocked keeps delay d for host key, which has no state yet,
+// when the restart hold (hostLocked) would still hold a host with that
+// delay: then the host's first start, whenever it is first seen, is not
+// before Open plus d. Otherwise a delay set before the host is known would
+// be lost, and the restart hold would use the base delay instead (a
+// host whose first URL of this process is a retry or a recrawl that comes
+// due, promoted after the crawl set the delays it learnt before).
+func (q *Queue) holdStartLocked(key string, d time.Duration) {
+	end := q.opened.Add(d)
+	if q.cold || !q.opts.Now().Before(end) {
+		return
+	}
+	if q.startDelays == nil {
+		q.startDelays = make(map[string]time.Duration)
+	}
+	q.startDelays[key] = d
+	if end.After(q.startUntil) {
+		q.startUntil = end
+	}
+}
