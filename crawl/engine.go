@@ -190,6 +190,7 @@ func New(opts Options) (*Engine, error) {
 	e.extractp.Store(rules)
 	e.metrics = newMetrics(opts.Registry, e)
 	opts.DB.SetMappedBudget(cfg.Store.MaxMappedBytes)
+	e.restorePaces()
 	e.restoreCrawlDelays()
 	return e, nil
 }

@@ -130,6 +130,18 @@ func (t *throttle) setCrawlDelay(key, origin string, d time.Duration) time.Durat
 	return t.effective(key, h)
 }
 
+// restore gives host key the adaptive delay d it had when the crawl last
+// stopped (frontier.Pace), clamped to today's limits, and returns the
+// key's delay.
+func (t *throttle) restore(key string, d time.Duration) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	h := t.host(key)
+	base := t.baseOf(key)
+	h.delay = min(max(d, base), max(t.max, base))
+	return t.effective(key, h)
+}
+
 // observe records one finished request and returns the host's new delay
 // and, when its breaker opens, the time until which it is paused.
 func (t *throttle) observe(key string, o hostAnswer, latency time.Duration) (time.Duration, time.Time) {
@@ -179,5 +191,30 @@ func (t *throttle) sweep() {
 		if h.touched.Before(cutoff) && h.failures == 0 && h.trips == 0 {
 			delete(t.hosts, k)
 		}
+	}
+}
+
+// restorePaces carries each host's delay as the last process left it
+// (frontier.Pace) into the throttle, which goes on from it: a healthy
+// answer halves a slowdown instead of the restart forgetting it. The
+// frontier has held each host's first start for that delay, and for a
+// pause still to end, already; a delay that today's
+// fetch.max_crawl_delay caps is lowered there too.
+func (e *Engine) restorePaces() {
+	delayed, paused := 0, 0
+	for key, p := range e.q.RestoredPaces() {
+		if !p.Until.IsZero() {
+			paused++
+		}
+		if p.Delay <= 0 {
+			continue
+		}
+		delayed++
+		if d := e.adapt.restore(key, p.Delay); d != p.Delay {
+			e.q.SetDelay(key, d)
+		}
+	}
+	if delayed+paused > 0 {
+		e.log.Info("kept the hosts' pace from the last run", "hosts_delayed", delayed, "hosts_paused", paused)
 	}
 }

@@ -1,0 +1,87 @@
+package crawl
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+)
+
+// A crawl stopped and started again keeps what hosts asked of it: a host
+// that answered 503 with Retry-After gets no request, of any URL, before
+// the Retry-After has run, and a host slowed by overload answers (503
+// without Retry-After, which doubles its delay) starts after the restart
+// with that delay, not per_host_delay.
+func TestRestartKeepsHostPace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes a few seconds")
+	}
+	const retryAfter = 2 * time.Second
+	site := newHostileSite(t)
+	paused := site.host("retry-after")
+	slowed := site.host("overloaded")
+	paused.html("/", "root", "/busy", "/a", "/b")
+	paused.handle("/busy", answers(htmlPage("busy"), [2]string{"503", "2"}))
+	paused.html("/a", "a")
+	paused.html("/b", "b")
+	slowed.html("/", "root", "/busy")
+	slowed.handle("/busy", answers(htmlPage("busy"), [2]string{"503", ""}, [2]string{"503", ""}))
+
+	cfg := hostileConfig(t, []string{paused.url("/"), slowed.url("/")}, nil)
+	cfg.Fetch.RetryMaxDelay = 5 * time.Second  // Retry-After: 2 is not capped
+	cfg.Fetch.MaxCrawlDelay = 10 * time.Second // nor the adaptive delay (250ms, then 500ms)
+	db := openChecked(t, cfg)
+
+	// The first run stops once both hosts' /busy have answered 503, the
+	// overloaded one twice in a row: its delay is then 500ms, and its
+	// third attempt is left for the second run.
+	parent, stop := context.WithCancel(context.Background())
+	runIdle(t, cfg, db, crawlOpts{parent: parent, during: func(ctx context.Context, _ *Engine) {
+		for (paused.count("/busy") < 1 || slowed.count("/busy") < 2) && ctx.Err() == nil {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(50 * time.Millisecond) // the answers are handled
+		stop()
+	}})
+	stop()
+	busy := paused.starts("/busy")
+	if len(busy) != 1 || slowed.count("/busy") != 2 {
+		t.Fatalf("first run: /busy requested %d and %d times; want 1 and 2", len(busy), slowed.count("/busy"))
+	}
+	before := map[*hostileHost]int{paused: len(paused.requests()), slowed: len(slowed.requests())}
+
+	// The restarted engine's throttle goes on from the kept delay.
+	e, err := New(Options{Config: cfg, DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, _, _ := e.adapt.state(slowed.addr); d != 500*time.Millisecond {
+		t.Errorf("the restarted engine's delay for the overloaded host = %v; want the 500ms it had", d)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	restart := time.Now()
+	runIdle(t, cfg, db, crawlOpts{})
+	for _, r := range paused.requests()[before[paused]:] {
+		if since := r.start.Sub(busy[0]); since < retryAfter-100*time.Millisecond {
+			t.Errorf("after the restart %s%s requested %v after a 503 with Retry-After: 2",
+				paused.name, r.uri, since.Round(time.Millisecond))
+		}
+	}
+	after := slowed.requests()[before[slowed]:]
+	if len(after) == 0 {
+		t.Fatal("after the restart the overloaded host got no request")
+	}
+	if first := after[0].start.Sub(restart); first < 450*time.Millisecond {
+		t.Errorf("after the restart the overloaded host's first request came %v after the start; want >= its 500ms delay",
+			first.Round(time.Millisecond))
+	}
+	for _, u := range []string{paused.url("/busy"), paused.url("/a"), paused.url("/b"), slowed.url("/busy")} {
+		if o := lookup(t, db, u); o.page == nil || o.page.Status != 200 {
+			t.Errorf("%s: %v %+v; want done with a 200", u, o.state, o.page)
+		}
+	}
+}
