@@ -58,8 +58,8 @@ func (l *Local) Stats(context.Context) (*Stats, error) {
 
 // Hosts implements Querier with the per-host totals stored in the file
 // and each host's stored robots.txt (crawl.StoredRobotsStatus; "ignored"
-// when the configuration turns robots off); the live fields (in flight,
-// delay, next start) are empty.
+// when the configuration turns robots off). In flight is empty; delay and
+// next start are the pace kept for the restart (frontier.Pace), if any.
 func (l *Local) Hosts(ctx context.Context, fn func(*frontier.HostInfo) error) error {
 	hosts, err := l.readHosts()
 	if err != nil {

@@ -14,8 +14,8 @@ type HostInfo struct {
 	Done       int64     `json:"done"`
 	Failed     int64     `json:"failed"`
 	Disallowed int64     `json:"disallowed"`
-	Delay      string    `json:"delay,omitempty"`  // current least gap between requests (live daemon only)
-	NextAt     time.Time `json:"next_at,omitzero"` // earliest next request start (live daemon only)
+	Delay      string    `json:"delay,omitempty"`  // current least gap between requests; stored: the one kept for a restart
+	NextAt     time.Time `json:"next_at,omitzero"` // earliest next request start; stored: a kept pause's end
 	Robots     string    `json:"robots,omitempty"` // robots.txt state, filled by the crawl engine
 	// Paused reports an operator's hold on the host (Queue.Hold), until
 	// PausedUntil, or until lifted when that is zero.
@@ -24,15 +24,24 @@ type HostInfo struct {
 }
 
 // ReadHosts calls fn for every host the crawl has queued URLs for, in host
-// order, from the totals stored in tx.
+// order, from the totals stored in tx, with the pace kept for a restart
+// (Pace): Delay when a delay is kept, NextAt when a kept pause has not
+// ended.
 func ReadHosts(tx *store.Tx, fn func(*HostInfo) error) error {
 	b := tx.Bolt().Bucket(bucketHosts)
 	if b == nil {
 		return nil
 	}
+	now := time.Now()
 	return b.ForEach(func(k, v []byte) error {
 		r := unmarshalHostRecord(v)
-		return fn(&HostInfo{Host: string(k), Queued: r.Queued, Done: r.Done, Failed: r.Failed, Disallowed: r.Disallowed})
+		h := &HostInfo{Host: string(k), Queued: r.Queued, Done: r.Done, Failed: r.Failed, Disallowed: r.Disallowed}
+		p := r.pace(now)
+		if p.Delay > 0 {
+			h.Delay = p.Delay.String()
+		}
+		h.NextAt = p.Until
+		return fn(h)
 	})
 }
 

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -20,8 +22,11 @@ func newHostsCmd(g *globals) *cobra.Command {
 		Use:   "hosts [--host H] [--active] [--paused]",
 		Short: "Show per-host progress and politeness state",
 		Long: `Hosts lists every host the crawl knows, in host order: URLs queued, in
-flight, done, failed and disallowed, its robots.txt state and, from a running
-crawler, its current delay between requests ("-" for a stopped crawl). The
+flight, done, failed and disallowed, its robots.txt state and its delay
+between requests: from a running crawler the current one, for a stopped crawl
+the one kept for its restart when longer than the configured one ("-" for
+none), with "backed off until T" when a Retry-After, a circuit breaker or an
+unreachable robots.txt holds the host's next request until T. The
 robots.txt state is the running crawler's ("ok", "allow-all (404)",
 "unreachable (retry at …)", "stale: …", "unavailable"), or the stored copy's
 for a host it has not looked up since it started and on a stopped crawl
@@ -34,8 +39,8 @@ the hosts "crawler pause --host" holds (their DELAY shows "paused"). When no
 host is left to show, it exits 1 saying so, like the other listings.
 
 JSON fields: host, queued, in_flight, done, failed, disallowed, robots,
-paused and paused_until (when paused), and from a running crawler delay and
-next_at.`,
+paused and paused_until (when paused), delay and next_at (from a running
+crawler; for a stopped crawl, when a pace is kept for its restart).`,
 		Example: `  crawler hosts
   crawler hosts --host example.com
   crawler hosts --active
@@ -126,10 +131,19 @@ func (hw *hostWriter) write(h *frontier.HostInfo) error {
 		delay := dash(h.Delay)
 		if h.Paused {
 			delay = "paused" + holdEnd(h.PausedUntil)
+		} else if backedOff(h, time.Now()) {
+			delay = strings.TrimPrefix(delay+", ", "-, ") + "backed off" + holdEnd(h.NextAt)
 		}
 		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", h.Host, h.Queued, h.InFlight, h.Done, h.Failed, h.Disallowed,
 			delay, dash(oneLine(h.Robots)))
 	})
+}
+
+// backedOff reports whether h's next request waits, at now, longer than
+// its delay: a pause, not the ordinary gap.
+func backedOff(h *frontier.HostInfo, now time.Time) bool {
+	d, _ := time.ParseDuration(h.Delay) // 0 for none
+	return h.NextAt.After(now.Add(d + time.Second))
 }
 
 func dash(s string) string {

@@ -1,8 +1,14 @@
 package main
 
 import (
+	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"crawler/frontier"
+	"crawler/store"
 )
 
 // crawler hosts --host shows one host, canonical whatever its case, and
@@ -32,5 +38,47 @@ func TestHostsFilters(t *testing.T) {
 	out = mustRun(t, "hosts", "--config", cfg, "--active", "--format", "jsonl")
 	if strings.Count(out, "\n") != 1 || !strings.Contains(out, `"host":"`+h[2]+`"`) {
 		t.Errorf("hosts --active after seeding %s: %q; want its one line", h[2], out)
+	}
+}
+
+// A stopped crawl's hosts listing shows the pace kept for its restart: a
+// host's delay (here per_host_delay is 0, so every host keeps the one its
+// answers' latency gave it), and a pause (Retry-After, circuit breaker)
+// that has not ended.
+func TestHostsStoppedShowsKeptPace(t *testing.T) {
+	site := querySite(t, "127.0.1.224", 3)
+	dir, cfg := crawledSite(t, site)
+	h := site.Hosts()
+	until := time.Now().Add(time.Hour).Truncate(time.Second)
+	db, err := store.Open(filepath.Join(dir, "data", "crawl.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := frontier.Open(db, frontier.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.SetDelay(h[0], 5*time.Second)
+	q.Pause(h[1], until)
+	if err := q.Close(); err != nil { // writes both
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	out := mustRun(t, "hosts", "--config", cfg)
+	for _, want := range []string{" 5s ", "backed off until " + until.Format(time.RFC3339)} {
+		if !strings.Contains(out, want) {
+			t.Errorf("hosts of a stopped crawl with a kept pace: %q; want %q in it", out, want)
+		}
+	}
+	out = mustRun(t, "hosts", "--config", cfg, "--host", h[1], "--format", "jsonl")
+	var got frontier.HostInfo
+	if err := json.Unmarshal([]byte(out), &got); err != nil || !got.NextAt.Equal(until) {
+		t.Errorf("hosts --host %s --format jsonl: %q (%v); want next_at %v", h[1], out, err, until)
+	}
+	if out := mustRun(t, "hosts", "--config", cfg, "--host", h[2]); strings.Contains(out, "backed off") {
+		t.Errorf("hosts --host %s, not paused: %q", h[2], out)
 	}
 }
