@@ -4,14 +4,14 @@ import (
 	"time"
 )
 
-// A Pace is how a host's requests were spaced when the crawl last said,
-// beyond what the configuration gives every host: the delay the crawl
-// set (Queue.SetDelay: a robots.txt Crawl-delay, an adaptive slowdown)
-// and the end of its last pause (Queue.Pause: a Retry-After, a circuit
-// breaker, an unreachable robots.txt). The queue keeps both with the
-// host's totals, written by the commit after they were set, so that a
-// restart neither hammers a host that asked to be left alone nor forgets
-// how slowly it answers.
+// A Pace is the spacing the crawl last gave a host's requests beyond its
+// configured delay: the delay it set (Queue.SetDelay: a robots.txt
+// Crawl-delay, an adaptive slowdown) and the end of its last pause
+// (Queue.Pause: a Retry-After, a circuit breaker, an unreachable
+// robots.txt). The queue keeps both with the host's totals, written by
+// the commit after they were set (a host the crawl never queued a URL
+// for has no totals and keeps none), so that a restart neither hammers a
+// host that asked to be left alone nor forgets how slowly it answers.
 type Pace struct {
 	// Delay is the least time between two request starts that was set
 	// last; zero when that was the host's base delay.
@@ -32,8 +32,8 @@ type paceChange struct {
 // Open, for the caller to restore what it derives from it (the crawl's
 // adaptive delays); later calls return nil. The queue has applied it
 // already: a host's first start is not before Open plus its Delay, nor
-// before Until. Hosts whose pace was only their base delay are not
-// listed.
+// before Until. Hosts with neither a delay above their base nor a pause
+// still to end are not listed.
 func (q *Queue) RestoredPaces() map[string]Pace {
 	q.mu.Lock()
 	defer q.mu.Unlock()
