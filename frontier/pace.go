@@ -28,12 +28,13 @@ type paceChange struct {
 	until    time.Time     // a pause's end; zero: the stored one stays
 }
 
-// RestoredPaces returns, once, each host's pace as the file held it at
-// Open, for the caller to restore what it derives from it (the crawl's
-// adaptive delays); later calls return nil. The queue has applied it
+// RestoredPaces returns, once, the pace the file held at Open for each
+// host with URLs queued (or waiting for a retry) or a pause still to end,
+// for the caller to restore what it derives from it (the crawl's adaptive
+// delays); later calls return nil. The queue has applied every kept pace
 // already: a host's first start is not before Open plus its Delay, nor
 // before Until. Hosts with neither a delay above their base nor a pause
-// still to end are not listed.
+// are not listed.
 func (q *Queue) RestoredPaces() map[string]Pace {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -62,8 +63,9 @@ func (q *Queue) SetDelay(hostKey string, d time.Duration) {
 		kept = 0
 	}
 	if h == nil {
-		if old := q.startDelays[hostKey]; kept != old && (kept != 0 || old > base) {
-			// not what load read, or set since
+		// Unless the restart hold has it already (as load read it, or as
+		// set since), or there is nothing to keep.
+		if held, ok := q.startDelays[hostKey]; ok && held != d || !ok && kept != 0 {
 			q.notePaceLocked(hostKey, paceChange{delay: kept, setDelay: true})
 		}
 		q.holdStartLocked(hostKey, d)
@@ -141,12 +143,15 @@ func (r hostRecord) pace(now time.Time) Pace {
 }
 
 // restorePaceLocked keeps the pace p that host key had in the file for
-// RestoredPaces, and applies its pause: the host is filed, even with
-// nothing queued, until the pause ends. Load has held the host's first
-// start for p.Delay already (holdStartLocked, before the host's state was
-// made), and calls this once the host's queued count is set.
-func (q *Queue) restorePaceLocked(key string, p Pace) {
-	if p == (Pace{}) {
+// RestoredPaces, when the host has work (queued, which counts its retries)
+// or a pause, and applies the pause: the host is filed, even with nothing
+// queued, until it ends. Load has held the host's first start for p.Delay
+// already (holdStartLocked, before the host's state was made), and calls
+// this once the host's queued count is set. Hosts without work are left
+// out so that what the caller restores grows with the work at hand, not
+// with every host the crawl ever met.
+func (q *Queue) restorePaceLocked(key string, p Pace, queued bool) {
+	if p.Until.IsZero() && (p.Delay == 0 || !queued) {
 		return
 	}
 	if q.restored == nil {

@@ -12,7 +12,8 @@ import (
 // Open, and a pause (a Retry-After, a circuit breaker) holds it until the
 // pause ends, also for a host first seen after the restart and for a pause
 // set after the host's last commit (Close writes it). A delay set back to
-// the base keeps nothing, and RestoredPaces reports what the file held.
+// the base keeps nothing, and RestoredPaces reports what the file held for
+// the hosts with work or a pause.
 func TestRestartKeepsPace(t *testing.T) {
 	clock := &fakeClock{now: time.Unix(1_000_000, 0)}
 	path := filepath.Join(t.TempDir(), "crawl.db")
@@ -23,15 +24,15 @@ func TestRestartKeepsPace(t *testing.T) {
 	for _, h := range []string{"slow", "paused", "quick"} {
 		links = append(links, link(h, 1), link(h, 2))
 	}
-	if _, err := q.Add(ctx, append(links, link("later", 1))); err != nil {
+	if _, err := q.Add(ctx, append(links, link("later", 1), link("gone", 1))); err != nil {
 		t.Fatal(err)
 	}
 	pauseEnd := clock.Now().Add(time.Hour)
-	for range 4 {
+	for range 5 {
 		it := next(t, q)
 		switch it.Host {
-		case "slow":
-			q.SetDelay("slow", 10*time.Minute)
+		case "slow", "gone": // gone has nothing left: RestoredPaces leaves it out
+			q.SetDelay(it.Host, 10*time.Minute)
 		case "paused":
 			q.Pause("paused", pauseEnd)
 		case "quick":

@@ -333,7 +333,7 @@ func (q *Queue) load(tx *store.Tx) error {
 			q.hostLocked(string(k)).queued = int(n)
 			q.counts.Queued += n
 		}
-		q.restorePaceLocked(string(k), p)
+		q.restorePaceLocked(string(k), p, r.Queued > 0)
 		return nil
 	})
 	if err != nil {
