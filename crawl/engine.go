@@ -138,9 +138,10 @@ func New(opts Options) (*Engine, error) {
 			_, host, _ := urlnorm.SplitCanonical(raw)
 			return cfg.Fetch.HostKey(host)
 		},
-		MaxLeased:  LeaseCap(cfg.Fetch.Concurrency),
-		MaxPerHost: cfg.Scope.MaxPagesPerHost,
-		MaxURLs:    cfg.Scope.MaxPages,
+		MaxLeased:    LeaseCap(cfg.Fetch.Concurrency),
+		MaxPerHost:   cfg.Scope.MaxPagesPerHost,
+		MaxURLs:      cfg.Scope.MaxPages,
+		MaxKeptDelay: keptDelayCap(cfg.Fetch.MaxCrawlDelay),
 		OnCommit: func(ops int, took time.Duration) {
 			if e != nil && e.metrics != nil {
 				e.metrics.commits.Observe(took.Seconds())

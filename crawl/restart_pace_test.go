@@ -6,6 +6,9 @@ import (
 	"log/slog"
 	"testing"
 	"time"
+
+	"crawler/frontier"
+	"crawler/internal/urlnorm"
 )
 
 // A crawl stopped and started again keeps what hosts asked of it: a host
@@ -83,5 +86,48 @@ func TestRestartKeepsHostPace(t *testing.T) {
 		if o := lookup(t, db, u); o.page == nil || o.page.Status != 200 {
 			t.Errorf("%s: %v %+v; want done with a 200", u, o.state, o.page)
 		}
+	}
+}
+
+// A delay kept from a run whose fetch.max_crawl_delay was higher is capped
+// by today's (restorePaces: "a delay that today's fetch.max_crawl_delay
+// caps is lowered there too") also for a host that has no URL queued at
+// Open and gets one right after (here a seed): its first request must not
+// wait out the old, uncapped delay.
+func TestKeptDelayCappedForHostWithoutWork(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes a few seconds")
+	}
+	const old = 8 * time.Second // kept from the last run, max_crawl_delay was higher then
+	site := newHostileSite(t)
+	h := site.host("slowed")
+	h.html("/", "root")
+	h.html("/new", "new")
+	cfg := hostileConfig(t, []string{h.url("/")}, nil) // max_crawl_delay 250ms today
+	db := openChecked(t, cfg)
+	runIdle(t, cfg, db, crawlOpts{}) // h's record exists, nothing queued
+
+	_, host, _ := urlnorm.SplitCanonical(h.url("/"))
+	key := cfg.Fetch.HostKey(host)
+	q, err := frontier.Open(db, frontier.Options{PerHostConcurrency: 1, PerHostDelay: cfg.Fetch.PerHostDelay,
+		KeyMode: cfg.Fetch.PolitenessKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.SetDelay(key, old) // as the last run's throttle left it
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	cfg.Seeds = append(cfg.Seeds, h.url("/new"))
+	start := time.Now()
+	runIdle(t, cfg, db, crawlOpts{})
+	s := h.starts("/new")
+	if len(s) != 1 {
+		t.Fatalf("/new requested %d times", len(s))
+	}
+	if took := s[0].Sub(start); took > 3*time.Second {
+		t.Errorf("after the restart /new was requested %v after the start; want within ~max_crawl_delay (%v), not the old kept %v",
+			took.Round(time.Millisecond), cfg.Fetch.MaxCrawlDelay, old)
 	}
 }

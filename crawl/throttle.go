@@ -194,6 +194,16 @@ func (t *throttle) sweep() {
 	}
 }
 
+// keptDelayCap is frontier.Options.MaxKeptDelay for fetch.max_crawl_delay:
+// the throttle's cap on every delay it sets, so 0 (no delay above the
+// base) is the frontier's -1.
+func keptDelayCap(maxCrawlDelay time.Duration) time.Duration {
+	if maxCrawlDelay <= 0 {
+		return -1
+	}
+	return maxCrawlDelay
+}
+
 // restorePaces carries each host's delay as the last process left it
 // (frontier.Pace) into the throttle, which goes on from it: a healthy
 // answer halves a slowdown instead of the restart forgetting it. The

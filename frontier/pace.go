@@ -63,18 +63,21 @@ func (q *Queue) SetDelay(hostKey string, d time.Duration) {
 		kept = 0
 	}
 	if h == nil {
-		// Unless the restart hold has it already (as load read it, or as
-		// set since), or there is nothing to keep.
-		if held, ok := q.startDelays[hostKey]; ok && held != d || !ok && kept != 0 {
+		// Unless the restart hold has it already: as load read it, or as
+		// set (and written) since.
+		if held, ok := q.startDelays[hostKey]; !ok || held != d {
 			q.notePaceLocked(hostKey, paceChange{delay: kept, setDelay: true})
 		}
 		q.holdStartLocked(hostKey, d)
 		return
 	}
+	if h.kept != kept { // the host's delay in memory may have moved unwritten (SetLimits)
+		q.notePaceLocked(hostKey, paceChange{delay: kept, setDelay: true})
+		h.kept = kept
+	}
 	if h.delay == d {
 		return
 	}
-	q.notePaceLocked(hostKey, paceChange{delay: kept, setDelay: true})
 	h.next = h.next.Add(d - h.delay)
 	h.delay = d
 	q.updateLocked(h)
@@ -140,6 +143,20 @@ func (r hostRecord) pace(now time.Time) Pace {
 		p.Until = time.Unix(0, r.PausedUntil)
 	}
 	return p
+}
+
+// keptDelay is the delay a restart holds host key's first start for,
+// given the delay d the file keeps: capped by Options.MaxKeptDelay, never
+// below the host's base.
+func (q *Queue) keptDelay(key string, d time.Duration) time.Duration {
+	base := q.baseDelay(key)
+	switch {
+	case q.opts.MaxKeptDelay < 0:
+		d = base
+	case q.opts.MaxKeptDelay > 0:
+		d = min(d, max(q.opts.MaxKeptDelay, base))
+	}
+	return max(d, base)
 }
 
 // restorePaceLocked keeps the pace p that host key had in the file for

@@ -128,6 +128,106 @@ func TestHostRecordPace(t *testing.T) {
 	}
 }
 
+// A host's kept delay follows the delay set last: a host forgotten from
+// memory (idle, its clock run out) comes back at its base delay, and when
+// the engine then sets the base (its throttle back to default), the file
+// must not keep the old slowdown for the next restart.
+func TestKeptDelayOfAForgottenHost(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1_000_000, 0)}
+	path := filepath.Join(t.TempDir(), "crawl.db")
+	opts := Options{PerHostConcurrency: 1, Now: clock.Now}
+	db, q := openTest(t, path, opts)
+	ctx := context.Background()
+	if _, err := q.Add(ctx, []Link{link("s", 1)}); err != nil {
+		t.Fatal(err)
+	}
+	it := next(t, q)
+	q.SetDelay("s", 10*time.Minute) // an adaptive slowdown, kept
+	finish(t, q, it)
+
+	clock.advance(11 * time.Minute)                             // s idle, its clock run out
+	if _, err := q.Add(ctx, []Link{link("x", 1)}); err != nil { // forgets s
+		t.Fatal(err)
+	}
+	q.mu.Lock()
+	_, remembered := q.hosts["s"]
+	q.mu.Unlock()
+	if remembered {
+		t.Fatal("s still in memory; the test needs it forgotten")
+	}
+	if _, err := q.Add(ctx, []Link{link("s", 2), link("s", 3)}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		it := next(t, q)
+		if it.Host == "s" {
+			q.SetDelay("s", 0) // the engine's delay for s is its base now
+		}
+		finish(t, q, it)
+	}
+	q = reopen(t, db, q, opts)
+	if p, ok := q.RestoredPaces()["s"]; ok && p.Delay != 0 {
+		t.Errorf("after the delay was set back to the base, the restart restores %+v for s; want no delay", p)
+	}
+}
+
+// A pause a host asked for survives a restart that changes the politeness
+// key mode (fetch.politeness_key: host -> domain): the host's URLs move to
+// the domain's key, and so should what it asked for.
+func TestRekeyKeepsPace(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1_000_000, 0)}
+	path := filepath.Join(t.TempDir(), "crawl.db")
+	opts := Options{PerHostConcurrency: 1, Now: clock.Now}
+	db, q := openTest(t, path, opts)
+	ctx := context.Background()
+	if _, err := q.Add(ctx, []Link{link("www.a.test", 1), link("www.a.test", 2)}); err != nil {
+		t.Fatal(err)
+	}
+	it := next(t, q)
+	until := clock.Now().Add(time.Hour)
+	q.Pause(it.Host, until) // Retry-After: 3600
+	finish(t, q, it)
+
+	dom := Options{PerHostConcurrency: 1, Now: clock.Now, KeyMode: "domain", HostKey: hostKeyBy("domain")}
+	q = reopen(t, db, q, dom)
+	key := hostKeyBy("domain")("http://www.a.test/")
+	if p := q.RestoredPaces()[key]; !p.Until.Equal(until) {
+		t.Errorf("RestoredPaces()[%s] = %+v; want the pause until %v", key, p, until)
+	}
+	if it := nextWithin(t, q, 300*time.Millisecond); it != nil {
+		t.Errorf("released %s (key %s) before the pause its host asked for ended", it.URL, it.Host)
+		finish(t, q, it)
+	}
+}
+
+// Same for a config reload: SetLimits moves a host's delay to the new base
+// and back, the engine sets the base, and the file must not keep the
+// slowdown from before the reloads.
+func TestKeptDelayAfterSetLimits(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1_000_000, 0)}
+	path := filepath.Join(t.TempDir(), "crawl.db")
+	opts := Options{PerHostConcurrency: 1, PerHostDelay: 100 * time.Millisecond, Now: clock.Now}
+	db, q := openTest(t, path, opts)
+	ctx := context.Background()
+	if _, err := q.Add(ctx, []Link{link("s", 1), link("s", 2), link("s", 3)}); err != nil {
+		t.Fatal(err)
+	}
+	it := next(t, q)
+	q.SetDelay("s", 250*time.Millisecond)
+	finish(t, q, it)
+	q.SetLimits(Limits{PerHostConcurrency: 1, PerHostDelay: time.Second})
+	q.SetLimits(Limits{PerHostConcurrency: 1, PerHostDelay: 100 * time.Millisecond})
+	clock.advance(time.Minute)
+	q.wakeForTest()
+	it = next(t, q)
+	q.SetDelay("s", 100*time.Millisecond) // the engine's throttle is at the base again
+	finish(t, q, it)
+	q = reopen(t, db, q, opts)
+	if p := q.RestoredPaces()["s"]; p.Delay != 0 {
+		t.Errorf("after the reloads and the delay set to the base, the restart restores %+v for s; want no delay", p)
+	}
+}
+
 // wakeForTest makes the dispatcher look again, after the fake clock moved.
 func (q *Queue) wakeForTest() {
 	q.mu.Lock()

@@ -37,6 +37,12 @@ type Options struct {
 	// host. Zero means no delay (default 0).
 	PerHostDelay time.Duration
 
+	// MaxKeptDelay caps the delay a restart keeps for a host (Pace.Delay),
+	// which the last process may have set under a higher cap: the crawl's
+	// own cap on the delays it sets. A host's cap is never below its base
+	// delay. Default 0: no cap; < 0: no delay above the base is kept.
+	MaxKeptDelay time.Duration
+
 	// ColdStart lets each host's first request go as soon as Open
 	// returns, as if no process had crawled before this one. Default
 	// false: when the file has held a URL before (a restart), a host's
@@ -327,7 +333,7 @@ func (q *Queue) load(tx *store.Tx) error {
 		q.enqueued += r.Enqueued
 		p := r.pace(now)
 		if p.Delay > 0 { // before hostLocked makes the host's state
-			q.holdStartLocked(string(k), max(p.Delay, q.baseDelay(string(k))))
+			q.holdStartLocked(string(k), q.keptDelay(string(k), p.Delay))
 		}
 		if n := r.Queued - retries[string(k)]; n > 0 {
 			q.hostLocked(string(k)).queued = int(n)
@@ -369,6 +375,10 @@ func (q *Queue) hostLocked(key string) *host {
 		if d, ok := q.startDelays[key]; ok {
 			delete(q.startDelays, key)
 			h.delay = max(h.delay, d)
+			h.kept = h.delay // the restart hold's delay is the file's
+			if h.delay == q.baseDelay(key) {
+				h.kept = 0
+			}
 		}
 		if !q.cold {
 			h.next = q.opened.Add(h.delay)

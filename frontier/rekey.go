@@ -21,7 +21,9 @@ var rekeyChunk = 20_000
 // rekey moves every queued, retrying and recrawl entry of db to the host
 // key hostKey gives its URL, when the file's mode is not mode, and then
 // records mode. The per-host queued totals follow the entries they count
-// (the other totals stay with the keys they were counted under). It works
+// (the other totals stay with the keys they were counted under), and a
+// new key takes the strictest pace (Pace) of the keys its entries came
+// from: the longest delay, the latest pause. It works
 // a chunk per transaction: an entry leaves its old key in the transaction
 // that writes it under the new one, and an entry already under its new
 // key is left alone, so a crash part-way loses nothing and the next Open
@@ -74,7 +76,8 @@ func rekeyBatch(db *store.DB, bucket, after []byte, hostKey func(string) string)
 		b, hosts := btx.Bucket(bucket), btx.Bucket(bucketHosts)
 		type change struct{ oldKey, newKey, value []byte }
 		var changes []change
-		queued := map[string]int64{} // per-host queued total changes
+		queued := map[string]int64{}      // per-host queued total changes
+		moves := map[[2]string]struct{}{} // old key, new key
 		c := b.Cursor()
 		k, v := c.First()
 		if after != nil {
@@ -113,6 +116,7 @@ func rekeyBatch(db *store.DB, bucket, after []byte, hostKey func(string) string)
 				queued[host]--
 				queued[to]++
 			}
+			moves[[2]string{host, to}] = struct{}{}
 			changes = append(changes, ch)
 		}
 		if k == nil {
@@ -132,6 +136,17 @@ func rekeyBatch(db *store.DB, bucket, after []byte, hostKey func(string) string)
 			r := unmarshalHostRecord(hosts.Get([]byte(h)))
 			r.Queued += d
 			if err := hosts.Put([]byte(h), r.marshal()); err != nil {
+				return err
+			}
+		}
+		for m := range moves { // the new key keeps the strictest pace of the old ones
+			from := unmarshalHostRecord(hosts.Get([]byte(m[0])))
+			if from.Delay == 0 && from.PausedUntil == 0 {
+				continue
+			}
+			r := unmarshalHostRecord(hosts.Get([]byte(m[1])))
+			r.Delay, r.PausedUntil = max(r.Delay, from.Delay), max(r.PausedUntil, from.PausedUntil)
+			if err := hosts.Put([]byte(m[1]), r.marshal()); err != nil {
 				return err
 			}
 		}
