@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"crawler/store"
 )
 
 // A host's pace outlives a restart: a delay the crawl set (an adaptive
@@ -15,10 +17,7 @@ import (
 // the base keeps nothing, and RestoredPaces reports what the file held for
 // the hosts with work or a pause.
 func TestRestartKeepsPace(t *testing.T) {
-	clock := &fakeClock{now: time.Unix(1_000_000, 0)}
-	path := filepath.Join(t.TempDir(), "crawl.db")
-	opts := Options{PerHostConcurrency: 1, Now: clock.Now}
-	db, q := openTest(t, path, opts)
+	clock, db, q, opts := openClocked(t, Options{PerHostConcurrency: 1})
 	ctx := context.Background()
 	var links []Link
 	for _, h := range []string{"slow", "paused", "quick"} {
@@ -133,10 +132,7 @@ func TestHostRecordPace(t *testing.T) {
 // the engine then sets the base (its throttle back to default), the file
 // must not keep the old slowdown for the next restart.
 func TestKeptDelayOfAForgottenHost(t *testing.T) {
-	clock := &fakeClock{now: time.Unix(1_000_000, 0)}
-	path := filepath.Join(t.TempDir(), "crawl.db")
-	opts := Options{PerHostConcurrency: 1, Now: clock.Now}
-	db, q := openTest(t, path, opts)
+	clock, db, q, opts := openClocked(t, Options{PerHostConcurrency: 1})
 	ctx := context.Background()
 	if _, err := q.Add(ctx, []Link{link("s", 1)}); err != nil {
 		t.Fatal(err)
@@ -175,10 +171,7 @@ func TestKeptDelayOfAForgottenHost(t *testing.T) {
 // key mode (fetch.politeness_key: host -> domain): the host's URLs move to
 // the domain's key, and so should what it asked for.
 func TestRekeyKeepsPace(t *testing.T) {
-	clock := &fakeClock{now: time.Unix(1_000_000, 0)}
-	path := filepath.Join(t.TempDir(), "crawl.db")
-	opts := Options{PerHostConcurrency: 1, Now: clock.Now}
-	db, q := openTest(t, path, opts)
+	clock, db, q, _ := openClocked(t, Options{PerHostConcurrency: 1})
 	ctx := context.Background()
 	if _, err := q.Add(ctx, []Link{link("www.a.test", 1), link("www.a.test", 2)}); err != nil {
 		t.Fatal(err)
@@ -204,10 +197,7 @@ func TestRekeyKeepsPace(t *testing.T) {
 // and back, the engine sets the base, and the file must not keep the
 // slowdown from before the reloads.
 func TestKeptDelayAfterSetLimits(t *testing.T) {
-	clock := &fakeClock{now: time.Unix(1_000_000, 0)}
-	path := filepath.Join(t.TempDir(), "crawl.db")
-	opts := Options{PerHostConcurrency: 1, PerHostDelay: 100 * time.Millisecond, Now: clock.Now}
-	db, q := openTest(t, path, opts)
+	clock, db, q, opts := openClocked(t, Options{PerHostConcurrency: 1, PerHostDelay: 100 * time.Millisecond})
 	ctx := context.Background()
 	if _, err := q.Add(ctx, []Link{link("s", 1), link("s", 2), link("s", 3)}); err != nil {
 		t.Fatal(err)
@@ -226,6 +216,16 @@ func TestKeptDelayAfterSetLimits(t *testing.T) {
 	if p := q.RestoredPaces()["s"]; p.Delay != 0 {
 		t.Errorf("after the reloads and the delay set to the base, the restart restores %+v for s; want no delay", p)
 	}
+}
+
+// openClocked opens a queue with opts on a new file, a fake clock as its
+// Now, and returns the clock and opts as given to Open (for reopen).
+func openClocked(t *testing.T, opts Options) (*fakeClock, *store.DB, *Queue, Options) {
+	t.Helper()
+	clock := &fakeClock{now: time.Unix(1_000_000, 0)}
+	opts.Now = clock.Now
+	db, q := openTest(t, filepath.Join(t.TempDir(), "crawl.db"), opts)
+	return clock, db, q, opts
 }
 
 // wakeForTest makes the dispatcher look again, after the fake clock moved.
