@@ -150,9 +150,14 @@ type Stats struct {
 	Trapped     int64 `json:"trapped"`      // links dropped as crawler traps
 	Hosts       int64 `json:"hosts"`        // hosts the crawl knows
 	ActiveHosts int64 `json:"active_hosts"` // hosts with queued or in-flight URLs
-	BodyBytes   int64 `json:"body_bytes"`   // compressed page bodies stored
-	FileBytes   int64 `json:"file_bytes"`   // size of the database file
-	ValueBytes  int64 `json:"value_bytes"`  // size of its value log: page records and bodies
+	// BackedOffHosts counts the hosts whose next request waits beyond
+	// their delay, for a Retry-After, a circuit breaker or an unreachable
+	// robots.txt: a daemon's live count, or for a stopped crawl the
+	// pauses kept for its restart that have not ended (frontier.Pace).
+	BackedOffHosts int64 `json:"backed_off_hosts"`
+	BodyBytes      int64 `json:"body_bytes"`  // compressed page bodies stored
+	FileBytes      int64 `json:"file_bytes"`  // size of the database file
+	ValueBytes     int64 `json:"value_bytes"` // size of its value log: page records and bodies
 	// GarbageBytes is the part of ValueBytes that replaced records and
 	// bodies take: what `crawler compact` would reclaim.
 	GarbageBytes int64 `json:"value_garbage_bytes"`

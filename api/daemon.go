@@ -108,6 +108,7 @@ func (d *Daemon) Stats(context.Context) (*Stats, error) {
 	c := d.eng.Queue().Counts()
 	s.Queued, s.InFlight, s.Done, s.Failed, s.Disallowed = c.Queued, c.InFlight, c.Done, c.Failed, c.Disallowed
 	s.Trapped, s.Paused, s.Holds = c.Trapped, d.eng.Paused(), d.eng.Holds()
+	s.BackedOffHosts = int64(d.eng.Queue().BackedOff())
 	st := d.eng.Stats()
 	s.Reclaiming, s.Reclaims, s.ReclaimFreedBytes = d.eng.Reclaiming(), st.Reclaims.Load(), st.ReclaimFreed.Load()
 	s.ReclaimOff = d.eng.Config().Store.ReclaimGarbagePercent == 0

@@ -385,6 +385,9 @@ func storeStats(tx *store.Tx, s *Stats) error {
 		if h.Queued > 0 {
 			s.ActiveHosts++
 		}
+		if !h.NextAt.IsZero() { // a kept pause still to end
+			s.BackedOffHosts++
+		}
 		return nil
 	})
 }

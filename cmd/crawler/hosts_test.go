@@ -41,7 +41,8 @@ func TestHostsFilters(t *testing.T) {
 	}
 }
 
-// A stopped crawl's hosts listing shows the pace kept for its restart: a
+// A stopped crawl's hosts listing (and stats' count of backed-off hosts)
+// shows the pace kept for its restart: a
 // host's delay (here per_host_delay is 0, so every host keeps the one its
 // answers' latency gave it), and a pause (Retry-After, circuit breaker)
 // that has not ended.
@@ -80,5 +81,12 @@ func TestHostsStoppedShowsKeptPace(t *testing.T) {
 	}
 	if out := mustRun(t, "hosts", "--config", cfg, "--host", h[2]); strings.Contains(out, "backed off") {
 		t.Errorf("hosts --host %s, not paused: %q", h[2], out)
+	}
+	// stats counts the kept pause.
+	if s, ok := statsJSON(t, cfg); !ok || s.BackedOffHosts != 1 {
+		t.Errorf("stats of a stopped crawl with one kept pause: backed_off_hosts %d (ok %v); want 1", s.BackedOffHosts, ok)
+	}
+	if out := mustRun(t, "stats", "--config", cfg); !strings.Contains(out, "1 backed off") {
+		t.Errorf("stats of a stopped crawl with one kept pause: %q; want its hosts row to say 1 backed off", out)
 	}
 }

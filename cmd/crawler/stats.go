@@ -26,7 +26,9 @@ flight and a rate of 0; URLs that were in flight when it stopped count as
 queued.
 
 JSON fields: pages_stored, queued, in_flight, done, failed, disallowed,
-trapped, hosts, active_hosts, body_bytes, file_bytes, value_bytes,
+trapped, hosts, active_hosts, backed_off_hosts (waiting beyond their delay
+for a Retry-After, a breaker or a robots.txt retry; for a stopped crawl, the
+pauses kept for its restart), body_bytes, file_bytes, value_bytes,
 value_garbage_bytes, value_logs (2 while a reclaim drains the older log),
 reclaim_off, pages_per_second, running; running only: uptime_seconds,
 reclaiming, reclaims, reclaim_freed_bytes, paused, last_reload; holds (the
@@ -77,7 +79,11 @@ func writeStats(w io.Writer, s *api.Stats, source string) error {
 	fmt.Fprintf(tw, "failed\t%d\n", s.Failed)
 	fmt.Fprintf(tw, "disallowed\t%d\n", s.Disallowed)
 	fmt.Fprintf(tw, "trap links dropped\t%d\n", s.Trapped)
-	fmt.Fprintf(tw, "hosts\t%d (%d with URLs queued)\n", s.Hosts, s.ActiveHosts)
+	backedOff := ""
+	if s.BackedOffHosts > 0 {
+		backedOff = fmt.Sprintf(", %d backed off (Retry-After, breaker, robots.txt retry)", s.BackedOffHosts)
+	}
+	fmt.Fprintf(tw, "hosts\t%d (%d with URLs queued%s)\n", s.Hosts, s.ActiveHosts, backedOff)
 	fmt.Fprintf(tw, "bytes stored\t%s of compressed bodies, %s database file, %s value log (%s of it replaced records and bodies)\n",
 		humanBytes(s.BodyBytes), humanBytes(s.FileBytes), humanBytes(s.ValueBytes), humanBytes(s.GarbageBytes))
 	fmt.Fprintf(tw, "value log reclaim\t%s\n", reclaimLine(s))
