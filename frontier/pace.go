@@ -145,18 +145,28 @@ func (r hostRecord) pace(now time.Time) Pace {
 	return p
 }
 
-// keptDelay is the delay a restart holds host key's first start for,
-// given the delay d the file keeps: capped by Options.MaxKeptDelay, never
-// below the host's base.
-func (q *Queue) keptDelay(key string, d time.Duration) time.Duration {
+// restoreDelayLocked holds host key's first start (holdStartLocked) for
+// the delay d the file keeps, capped by Options.MaxKeptDelay and never
+// below the host's base. A delay the cap lowers is written back lowered
+// with the first commit, so that the file keeps what the restart holds.
+func (q *Queue) restoreDelayLocked(key string, d time.Duration) {
 	base := q.baseDelay(key)
+	held := d
 	switch {
 	case q.opts.MaxKeptDelay < 0:
-		d = base
+		held = base
 	case q.opts.MaxKeptDelay > 0:
-		d = min(d, max(q.opts.MaxKeptDelay, base))
+		held = min(d, max(q.opts.MaxKeptDelay, base))
 	}
-	return max(d, base)
+	held = max(held, base)
+	if held < d {
+		kept := held
+		if held == base {
+			kept = 0
+		}
+		q.notePaceLocked(key, paceChange{delay: kept, setDelay: true})
+	}
+	q.holdStartLocked(key, held)
 }
 
 // restorePaceLocked keeps the pace p that host key had in the file for

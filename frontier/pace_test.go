@@ -169,7 +169,9 @@ func TestKeptDelayOfAForgottenHost(t *testing.T) {
 
 // A pause a host asked for survives a restart that changes the politeness
 // key mode (fetch.politeness_key: host -> domain): the host's URLs move to
-// the domain's key, and so should what it asked for.
+// the domain's key, and so does what it asked for. It is counted once,
+// live (BackedOff) and stored (the NextAt storeStats counts): the old key,
+// which the new mode no longer makes, keeps no copy.
 func TestRekeyKeepsPace(t *testing.T) {
 	clock, db, q, _ := openClocked(t, Options{PerHostConcurrency: 1})
 	ctx := context.Background()
@@ -183,9 +185,27 @@ func TestRekeyKeepsPace(t *testing.T) {
 
 	dom := Options{PerHostConcurrency: 1, Now: clock.Now, KeyMode: "domain", HostKey: hostKeyBy("domain")}
 	q = reopen(t, db, q, dom)
+	if n := q.BackedOff(); n != 1 {
+		t.Errorf("live BackedOff after the re-key = %d; want 1 (one host paused)", n)
+	}
 	key := hostKeyBy("domain")("http://www.a.test/")
 	if p := q.RestoredPaces()[key]; !p.Until.Equal(until) {
 		t.Errorf("RestoredPaces()[%s] = %+v; want the pause until %v", key, p, until)
+	}
+	n := 0
+	if err := db.View(func(tx *store.Tx) error {
+		return tx.Bolt().Bucket(bucketHosts).ForEach(func(k, v []byte) error {
+			if p := unmarshalHostRecord(v).pace(clock.Now()); !p.Until.IsZero() { // ReadHosts' NextAt
+				t.Logf("stored pause on %s", k)
+				n++
+			}
+			return nil
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("stored kept pauses after the re-key = %d; want 1", n)
 	}
 	if it := nextWithin(t, q, 300*time.Millisecond); it != nil {
 		t.Errorf("released %s (key %s) before the pause its host asked for ended", it.URL, it.Host)
@@ -215,6 +235,98 @@ func TestKeptDelayAfterSetLimits(t *testing.T) {
 	q = reopen(t, db, q, opts)
 	if p := q.RestoredPaces()["s"]; p.Delay != 0 {
 		t.Errorf("after the reloads and the delay set to the base, the restart restores %+v for s; want no delay", p)
+	}
+}
+
+// storedDelay reads the Delay the hosts bucket keeps for key.
+func storedDelay(t *testing.T, db *store.DB, key string) (time.Duration, int64) {
+	t.Helper()
+	var r hostRecord
+	if err := db.View(func(tx *store.Tx) error {
+		r = unmarshalHostRecord(tx.Bolt().Bucket(bucketHosts).Get([]byte(key)))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(r.Delay), r.PausedUntil
+}
+
+// A delay kept from a run with a higher cap is capped at load
+// (MaxKeptDelay), and the file follows: the capped delay is written back,
+// so a later restart under a higher cap does not bring the old one back.
+func TestCappedKeptDelayIsWrittenBack(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cap  time.Duration
+		base time.Duration
+		set  time.Duration // what the engine sets after restorePaces
+		want time.Duration // what the file should keep then
+	}{
+		{"cap 250ms", 250 * time.Millisecond, 0, 250 * time.Millisecond, 250 * time.Millisecond},
+		{"cap <0, base 100ms", -1, 100 * time.Millisecond, 100 * time.Millisecond, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock, db, q, opts := openClocked(t, Options{PerHostConcurrency: 1, PerHostDelay: tc.base})
+			ctx := context.Background()
+			if _, err := q.Add(ctx, []Link{link("s", 1), link("s", 2), link("s", 3)}); err != nil {
+				t.Fatal(err)
+			}
+			it := next(t, q)
+			q.SetDelay("s", 8*time.Second) // last run, higher max_crawl_delay
+			finish(t, q, it)
+			clock.advance(time.Minute)
+
+			capped := opts
+			capped.MaxKeptDelay = tc.cap
+			q = reopen(t, db, q, capped)
+			if p := q.RestoredPaces()["s"]; p.Delay != 8*time.Second {
+				t.Fatalf("RestoredPaces()[s] = %+v", p)
+			}
+			q.SetDelay("s", tc.set) // the engine's restorePaces: the capped delay
+			clock.advance(time.Minute)
+			q.wakeForTest()
+			it = next(t, q)
+			q.SetDelay("s", tc.set) // the throttle stays at the cap
+			finish(t, q, it)
+			if err := q.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if d, _ := storedDelay(t, db, "s"); d != tc.want {
+				t.Errorf("file keeps delay %v for s after the crawl set %v; want %v", d, tc.set, tc.want)
+			}
+			q = reopen(t, db, q, opts) // the cap lifted (or changed) later
+			if p := q.RestoredPaces()["s"]; p.Delay != tc.want {
+				t.Errorf("a later restart restores %+v for s; want delay %v, not the 8s of a run ago", p, tc.want)
+			}
+		})
+	}
+}
+
+// The same for a host without work at Open (its first URL a retry or a
+// recrawl), whose SetDelay finds the capped hold equal to its delay.
+func TestCappedKeptDelayOfHostWithoutWork(t *testing.T) {
+	clock, db, q, opts := openClocked(t, Options{PerHostConcurrency: 1})
+	ctx := context.Background()
+	if _, err := q.Add(ctx, []Link{link("s", 1)}); err != nil {
+		t.Fatal(err)
+	}
+	it := next(t, q)
+	q.SetDelay("s", 8*time.Second)
+	finish(t, q, it)
+	clock.advance(time.Minute)
+
+	capped := opts
+	capped.MaxKeptDelay = 250 * time.Millisecond
+	q = reopen(t, db, q, capped)
+	q.SetDelay("s", 250*time.Millisecond)                       // e.g. a robots.txt Crawl-delay capped
+	if _, err := q.Add(ctx, []Link{link("x", 1)}); err != nil { // a commit
+		t.Fatal(err)
+	}
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := storedDelay(t, db, "s"); d != 250*time.Millisecond {
+		t.Errorf("file keeps delay %v for s after the crawl set 250ms", d)
 	}
 }
 

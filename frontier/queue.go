@@ -333,7 +333,7 @@ func (q *Queue) load(tx *store.Tx) error {
 		q.enqueued += r.Enqueued
 		p := r.pace(now)
 		if p.Delay > 0 { // before hostLocked makes the host's state
-			q.holdStartLocked(string(k), q.keptDelay(string(k), p.Delay))
+			q.restoreDelayLocked(string(k), p.Delay)
 		}
 		if n := r.Queued - retries[string(k)]; n > 0 {
 			q.hostLocked(string(k)).queued = int(n)
@@ -375,7 +375,7 @@ func (q *Queue) hostLocked(key string) *host {
 		if d, ok := q.startDelays[key]; ok {
 			delete(q.startDelays, key)
 			h.delay = max(h.delay, d)
-			h.kept = h.delay // the restart hold's delay is the file's
+			h.kept = h.delay // the file keeps it, or the first commit writes it (restoreDelayLocked)
 			if h.delay == q.baseDelay(key) {
 				h.kept = 0
 			}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 
+	bolt "go.etcd.io/bbolt"
+
 	"crawler/store"
 )
 
@@ -64,7 +66,54 @@ func rekey(db *store.DB, mode string, hostKey func(string) string, log *slog.Log
 		}
 		log.Info("frontier: re-keyed the queued URLs", "moved", moved)
 	}
-	return db.Update(func(tx *store.Tx) error { return tx.Bolt().Bucket(bucketMeta).Put(keyMode, []byte(mode)) })
+	return db.Update(func(tx *store.Tx) error {
+		if from != mode {
+			if err := dropOldKeyPaces(tx.Bolt().Bucket(bucketHosts), hostKey); err != nil {
+				return err
+			}
+		}
+		return tx.Bolt().Bucket(bucketMeta).Put(keyMode, []byte(mode))
+	})
+}
+
+// dropOldKeyPaces moves the pace (Pace) of every host key the new mode no
+// longer makes (a host's, once hosts are grouped by domain) to the key
+// that replaces it, keeping the strictest, and clears it from the old
+// key: otherwise one pause would count as two hosts backed off, and the
+// old key would be filed at load until it ended. rekeyBatch has merged
+// the paces of keys with moved entries already; this also covers a key
+// with no entry left to move. hostKey sees the key as an origin's URL.
+func dropOldKeyPaces(hosts *bolt.Bucket, hostKey func(string) string) error {
+	type move struct {
+		from, to string
+		r        hostRecord
+	}
+	var moves []move
+	err := hosts.ForEach(func(k, v []byte) error {
+		r := unmarshalHostRecord(v)
+		if r.Delay == 0 && r.PausedUntil == 0 {
+			return nil
+		}
+		if to := hostKey("http://" + string(k) + "/"); to != "" && to != string(k) {
+			moves = append(moves, move{string(k), to, r})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, m := range moves {
+		r := unmarshalHostRecord(hosts.Get([]byte(m.to)))
+		r.Delay, r.PausedUntil = max(r.Delay, m.r.Delay), max(r.PausedUntil, m.r.PausedUntil)
+		if err := hosts.Put([]byte(m.to), r.marshal()); err != nil {
+			return err
+		}
+		m.r.Delay, m.r.PausedUntil = 0, 0
+		if err := hosts.Put([]byte(m.from), m.r.marshal()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // rekeyBatch re-keys up to rekeyChunk entries of bucket after the key
