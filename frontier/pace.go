@@ -56,12 +56,8 @@ func (q *Queue) SetDelay(hostKey string, d time.Duration) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	h := q.hosts[hostKey]
-	base := q.baseDelay(hostKey)
-	d = max(d, base)
-	kept := d
-	if d == base {
-		kept = 0
-	}
+	d = max(d, q.baseDelay(hostKey))
+	kept := q.keptDelay(hostKey, d)
 	if h == nil {
 		// Unless the restart hold has it already: as load read it, or as
 		// set (and written) since.
@@ -89,14 +85,30 @@ func (q *Queue) SetDelay(hostKey string, d time.Duration) {
 func (q *Queue) Pause(hostKey string, until time.Time) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	h := q.hostLocked(hostKey)
-	if until.After(h.next) {
-		h.next = until
-	}
+	q.pauseLocked(hostKey, until)
 	if until.After(q.opts.Now()) {
 		q.notePaceLocked(hostKey, paceChange{until: until})
 	}
+}
+
+// pauseLocked keeps host key from starting a request before until,
+// making its state if it has none: with nothing queued, the host waits
+// in the idle heap until the pause ends.
+func (q *Queue) pauseLocked(key string, until time.Time) {
+	h := q.hostLocked(key)
+	if until.After(h.next) {
+		h.next = until
+	}
 	q.updateLocked(h) // files a host hostLocked has just created
+}
+
+// keptDelay is what the file keeps (Pace.Delay) for host key's delay d:
+// 0 when d is the host's base.
+func (q *Queue) keptDelay(key string, d time.Duration) time.Duration {
+	if d <= q.baseDelay(key) {
+		return 0
+	}
+	return d
 }
 
 // notePaceLocked merges c into what the next commit writes for key.
@@ -160,11 +172,7 @@ func (q *Queue) restoreDelayLocked(key string, d time.Duration) {
 	}
 	held = max(held, base)
 	if held < d {
-		kept := held
-		if held == base {
-			kept = 0
-		}
-		q.notePaceLocked(key, paceChange{delay: kept, setDelay: true})
+		q.notePaceLocked(key, paceChange{delay: q.keptDelay(key, held), setDelay: true})
 	}
 	q.holdStartLocked(key, held)
 }
@@ -186,11 +194,7 @@ func (q *Queue) restorePaceLocked(key string, p Pace, queued bool) {
 	}
 	q.restored[key] = p
 	if !p.Until.IsZero() {
-		h := q.hostLocked(key)
-		if p.Until.After(h.next) {
-			h.next = p.Until
-		}
-		q.updateLocked(h) // idle until the pause ends, when nothing is queued
+		q.pauseLocked(key, p.Until)
 	}
 }
 

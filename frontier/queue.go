@@ -375,10 +375,7 @@ func (q *Queue) hostLocked(key string) *host {
 		if d, ok := q.startDelays[key]; ok {
 			delete(q.startDelays, key)
 			h.delay = max(h.delay, d)
-			h.kept = h.delay // the file keeps it, or the first commit writes it (restoreDelayLocked)
-			if h.delay == q.baseDelay(key) {
-				h.kept = 0
-			}
+			h.kept = q.keptDelay(key, h.delay) // the file keeps it, or the first commit writes it (restoreDelayLocked)
 		}
 		if !q.cold {
 			h.next = q.opened.Add(h.delay)
