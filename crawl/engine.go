@@ -365,6 +365,13 @@ func (e *Engine) RobotsStatus(host string) string {
 	return ""
 }
 
+// BreakerTrips returns how many times in a row host key's circuit breaker
+// has opened since its last healthy answer, and false when the engine
+// holds nothing for the host (not fetched since the start, nor restored,
+// or forgotten once back to normal), whose stored count then tells
+// (frontier.ReadHosts).
+func (e *Engine) BreakerTrips(hostKey string) (int, bool) { return e.adapt.trips(hostKey) }
+
 // Queue returns the engine's frontier (for the control API).
 func (e *Engine) Queue() *frontier.Queue { return e.q }
 

@@ -226,8 +226,9 @@ func (e *Engine) adaptHost(hostKey string, resp *fetcher.Response, err error, to
 	if resp != nil && resp.Duration > 0 {
 		took = resp.Duration
 	}
-	delay, pause := e.adapt.observe(hostKey, o, took)
+	delay, pause, trips := e.adapt.observe(hostKey, o, took)
 	e.q.SetDelay(hostKey, delay)
+	e.q.SetTrips(hostKey, trips)
 	if o == overload {
 		if wait, ok := RetryAfter(resp.Header.Get("Retry-After"), e.now()); ok && wait > 0 {
 			e.q.Pause(hostKey, e.now().Add(min(wait, e.config().Fetch.RetryMaxDelay)))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"testing"
 	"time"
 
@@ -129,5 +130,74 @@ func TestKeptDelayCappedForHostWithoutWork(t *testing.T) {
 	if took := s[0].Sub(start); took > 3*time.Second {
 		t.Errorf("after the restart /new was requested %v after the start; want within ~max_crawl_delay (%v), not the old kept %v",
 			took.Round(time.Millisecond), cfg.Fetch.MaxCrawlDelay, old)
+	}
+}
+
+// A host whose circuit breaker keeps opening is paused longer each time,
+// across a restart too: the restarted engine goes on from the trips the
+// last run reached instead of starting the breaker's back-off over.
+func TestRestartKeepsBreakerTrips(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes a second")
+	}
+	site := newHostileSite(t)
+	dead := site.host("dead")
+	paths := []string{"/1", "/2", "/3", "/4"}
+	dead.html("/", "root", paths...)
+	for _, p := range paths {
+		dead.handle(p, func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "down", http.StatusInternalServerError) })
+	}
+	failed := func() []hostileReq {
+		var out []hostileReq
+		for _, r := range dead.requests() {
+			if r.uri != "/" && r.uri != "/robots.txt" {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	cfg := hostileConfig(t, []string{dead.url("/")}, nil)
+	cfg.Fetch.Retries = 0                             // each failure is its URL's last
+	cfg.Fetch.HostFailureThreshold = 1                // and opens the breaker
+	cfg.Fetch.RetryBaseDelay = 100 * time.Millisecond // breaker pauses 100, 200, 400ms, ±20 %
+	cfg.Fetch.RetryMaxDelay = 5 * time.Second
+	db := openChecked(t, cfg)
+
+	// The first run stops after two failures: two trips, the host paused
+	// for 200ms.
+	parent, stop := context.WithCancel(context.Background())
+	runIdle(t, cfg, db, crawlOpts{parent: parent, during: func(ctx context.Context, _ *Engine) {
+		for len(failed()) < 2 && ctx.Err() == nil {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(50 * time.Millisecond) // the answer is handled
+		stop()
+	}})
+	stop()
+	before := len(failed())
+	if before != 2 {
+		t.Fatalf("first run: %d failed requests; want 2", before)
+	}
+
+	e, err := New(Options{Config: cfg, DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if trips, ok := e.BreakerTrips(dead.addr); trips != 2 || !ok {
+		t.Errorf("the restarted engine's breaker trips for the dead host = %d (%v); want the 2 it had", trips, ok)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	runIdle(t, cfg, db, crawlOpts{})
+	after := failed()[before:]
+	if len(after) != 2 {
+		t.Fatalf("after the restart: %d failed requests; want 2", len(after))
+	}
+	// The third trip pauses the host 400ms ±20 %; the first, 100ms.
+	if gap := after[1].start.Sub(after[0].start); gap < 300*time.Millisecond {
+		t.Errorf("after the restart the breaker paused the dead host %v; want the third trip's 400ms (±20 %%)",
+			gap.Round(time.Millisecond))
 	}
 }

@@ -142,9 +142,19 @@ func (t *throttle) restore(key string, d time.Duration) time.Duration {
 	return t.effective(key, h)
 }
 
-// observe records one finished request and returns the host's new delay
-// and, when its breaker opens, the time until which it is paused.
-func (t *throttle) observe(key string, o hostAnswer, latency time.Duration) (time.Duration, time.Time) {
+// restoreTrips gives host key the breaker trips it had when the crawl
+// last stopped (frontier.Pace), so that its next opening pauses it as
+// long as it would have without the restart.
+func (t *throttle) restoreTrips(key string, n int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.host(key).trips = n
+}
+
+// observe records one finished request and returns the host's new delay,
+// the time until which it is paused when its breaker opens (zero
+// otherwise), and its breaker trips since its last healthy answer.
+func (t *throttle) observe(key string, o hostAnswer, latency time.Duration) (time.Duration, time.Time, int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	h := t.host(key)
@@ -167,7 +177,7 @@ func (t *throttle) observe(key string, o hostAnswer, latency time.Duration) (tim
 		h.failures = 0
 		pause = t.now().Add(t.backoff.Delay(h.trips))
 	}
-	return t.effective(key, h), pause
+	return t.effective(key, h), pause, h.trips
 }
 
 // state reports a host's adaptive delay, consecutive failures and breaker
@@ -180,6 +190,18 @@ func (t *throttle) state(key string) (delay time.Duration, failures, trips int) 
 		return t.baseOf(key), 0, 0
 	}
 	return t.effective(key, h), h.failures, h.trips
+}
+
+// trips returns host key's breaker trips since its last healthy answer,
+// and false when the throttle holds nothing for the host.
+func (t *throttle) trips(key string) (int, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	h := t.hosts[key]
+	if h == nil {
+		return 0, false
+	}
+	return h.trips, true
 }
 
 // sweep forgets hosts untouched for an hour whose state is back to default.
@@ -204,17 +226,23 @@ func keptDelayCap(maxCrawlDelay time.Duration) time.Duration {
 	return maxCrawlDelay
 }
 
-// restorePaces carries each host's delay as the last process left it
-// (frontier.Pace) into the throttle, which goes on from it: a healthy
-// answer halves a slowdown instead of the restart forgetting it. The
+// restorePaces carries each host's delay and breaker trips as the last
+// process left them (frontier.Pace) into the throttle, which goes on from
+// them: a healthy answer halves a slowdown instead of the restart
+// forgetting it, and a host that keeps failing is paused longer each time
+// across restarts too. The
 // frontier has held each host's first start for that delay, and for a
 // pause still to end, already; a delay that today's
 // fetch.max_crawl_delay caps is lowered there too.
 func (e *Engine) restorePaces() {
-	delayed, paused := 0, 0
+	delayed, paused, tripped := 0, 0, 0
 	for key, p := range e.q.RestoredPaces() {
 		if !p.Until.IsZero() {
 			paused++
+		}
+		if p.Trips > 0 {
+			tripped++
+			e.adapt.restoreTrips(key, p.Trips)
 		}
 		if p.Delay <= 0 {
 			continue
@@ -224,7 +252,8 @@ func (e *Engine) restorePaces() {
 			e.q.SetDelay(key, d)
 		}
 	}
-	if delayed+paused > 0 {
-		e.log.Info("kept the hosts' pace from the last run", "hosts_delayed", delayed, "hosts_paused", paused)
+	if delayed+paused+tripped > 0 {
+		e.log.Info("kept the hosts' pace from the last run", "hosts_delayed", delayed, "hosts_paused", paused,
+			"hosts_tripped", tripped)
 	}
 }

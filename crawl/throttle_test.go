@@ -13,21 +13,21 @@ func TestThrottleAdaptsAndDecays(t *testing.T) {
 	base := 100 * time.Millisecond
 	th := newThrottle(base, 10*time.Second, 1, nil, 0, Backoff{Base: time.Second, Max: time.Minute, Jitter: func() float64 { return 0.5 }}, clock)
 
-	d, _ := th.observe("h", overload, time.Millisecond)
+	d, _, _ := th.observe("h", overload, time.Millisecond)
 	if d != minOverloadDelay {
 		t.Fatalf("after one 429: delay %v; want %v", d, minOverloadDelay)
 	}
-	d, _ = th.observe("h", overload, time.Millisecond)
+	d, _, _ = th.observe("h", overload, time.Millisecond)
 	if d != 2*minOverloadDelay {
 		t.Fatalf("after two 429s: delay %v; want doubled", d)
 	}
 	// Slow healthy answers keep it up; fast ones bring it back to base.
-	d, _ = th.observe("h", healthy, 2*time.Second)
+	d, _, _ = th.observe("h", healthy, 2*time.Second)
 	if d < time.Second {
 		t.Fatalf("after a 2s answer: delay %v; want it to follow latency", d)
 	}
 	for range 20 {
-		d, _ = th.observe("h", healthy, time.Millisecond)
+		d, _, _ = th.observe("h", healthy, time.Millisecond)
 	}
 	if d != base {
 		t.Fatalf("after healthy answers: delay %v; want back to %v", d, base)
@@ -44,7 +44,7 @@ func TestThrottleBreakerGrowsAndResets(t *testing.T) {
 		func() time.Time { return now })
 	var pauses []time.Duration
 	for i := range 9 {
-		_, p := th.observe("dead", failure, time.Millisecond)
+		_, p, _ := th.observe("dead", failure, time.Millisecond)
 		if (i+1)%3 == 0 {
 			if p.IsZero() {
 				t.Fatalf("failure %d: breaker did not open", i+1)
@@ -85,7 +85,7 @@ func TestThrottleHostLimits(t *testing.T) {
 	}
 	// A healthy 400 ms answer aims at latency / target: 100 ms on "own"
 	// (target 4), halfway from 0; 400 ms elsewhere, but never below base.
-	if d, _ := th.observe("own", healthy, 400*time.Millisecond); d != 50*time.Millisecond {
+	if d, _, _ := th.observe("own", healthy, 400*time.Millisecond); d != 50*time.Millisecond {
 		t.Errorf("own after a healthy answer: %s; want 50ms", d)
 	}
 	if d := th.setCrawlDelay("own", "https://own", 3*time.Second); d != 3*time.Second {

@@ -6,9 +6,10 @@ import (
 
 // A Pace is the spacing the crawl last gave a host's requests beyond its
 // configured delay: the delay it set (Queue.SetDelay: a robots.txt
-// Crawl-delay, an adaptive slowdown) and the end of its last pause
+// Crawl-delay, an adaptive slowdown), the end of its last pause
 // (Queue.Pause: a Retry-After, a circuit breaker, an unreachable
-// robots.txt). The queue keeps both with the host's totals, written by
+// robots.txt) and how many times in a row its circuit breaker opened
+// (Queue.SetTrips). The queue keeps them with the host's totals, written by
 // the commit after they were set (a host the crawl never queued a URL
 // for has no totals and keeps none), so that a restart neither hammers a
 // host that asked to be left alone nor forgets how slowly it answers.
@@ -19,6 +20,10 @@ type Pace struct {
 	// Until is the end of the host's latest pause; zero for none, or one
 	// that had ended when it was read.
 	Until time.Time
+	// Trips is how many times the host's circuit breaker has opened since
+	// its last healthy answer, as set last; each opening pauses the host
+	// longer than the one before.
+	Trips int
 }
 
 // paceChange is a host's pace for the next commit to write.
@@ -26,15 +31,17 @@ type paceChange struct {
 	delay    time.Duration // the delay to keep; 0 for the base
 	setDelay bool          // delay is new; otherwise the stored one stays
 	until    time.Time     // a pause's end; zero: the stored one stays
+	trips    int           // the breaker trips to keep
+	setTrips bool          // trips is new; otherwise the stored count stays
 }
 
 // RestoredPaces returns, once, the pace the file held at Open for each
 // host with URLs queued (or waiting for a retry) or a pause still to end,
 // for the caller to restore what it derives from it (the crawl's adaptive
-// delays); later calls return nil. The queue has applied every kept pace
-// already: a host's first start is not before Open plus its Delay, nor
-// before Until. Hosts with neither a delay above their base nor a pause
-// are not listed.
+// delays and breaker trips); later calls return nil. The queue has
+// applied every kept pace already: a host's first start is not before
+// Open plus its Delay, nor before Until. Hosts with no delay above their
+// base, no pause and no trips are not listed.
 func (q *Queue) RestoredPaces() map[string]Pace {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -102,6 +109,24 @@ func (q *Queue) pauseLocked(key string, until time.Time) {
 	q.updateLocked(h) // files a host hostLocked has just created
 }
 
+// SetTrips records n, how many times in a row host's circuit breaker has
+// opened (0 after a healthy answer), to be written with the next commit
+// (Pace.Trips) when it differs from what the file keeps: a restart then
+// goes on with the breaker's back-off instead of starting it over. A
+// host the crawl never queued a URL for keeps nothing.
+func (q *Queue) SetTrips(hostKey string, n int) {
+	n = max(n, 0)
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if h := q.hosts[hostKey]; h != nil {
+		if h.trips == n {
+			return
+		}
+		h.trips = n
+	}
+	q.notePaceLocked(hostKey, paceChange{trips: n, setTrips: true})
+}
+
 // keptDelay is what the file keeps (Pace.Delay) for host key's delay d:
 // 0 when d is the host's base.
 func (q *Queue) keptDelay(key string, d time.Duration) time.Duration {
@@ -123,6 +148,9 @@ func (q *Queue) notePaceLocked(key string, c paceChange) {
 	if c.until.After(p.until) {
 		p.until = c.until
 	}
+	if c.setTrips {
+		p.trips, p.setTrips = c.trips, true
+	}
 	q.paces[key] = p
 }
 
@@ -140,6 +168,9 @@ func (c paceChange) apply(r *hostRecord, now time.Time) {
 	if c.setDelay {
 		r.Delay = int64(c.delay)
 	}
+	if c.setTrips {
+		r.Trips = int64(c.trips)
+	}
 	if u := c.until.UnixNano(); !c.until.IsZero() && u > r.PausedUntil {
 		r.PausedUntil = u
 	}
@@ -150,12 +181,24 @@ func (c paceChange) apply(r *hostRecord, now time.Time) {
 
 // pace is the Pace r keeps at now.
 func (r hostRecord) pace(now time.Time) Pace {
-	p := Pace{Delay: time.Duration(max(r.Delay, 0))}
+	p := Pace{Delay: time.Duration(max(r.Delay, 0)), Trips: int(max(r.Trips, 0))}
 	if r.PausedUntil > now.UnixNano() {
 		p.Until = time.Unix(0, r.PausedUntil)
 	}
 	return p
 }
+
+// paced reports whether r keeps a pace.
+func (r hostRecord) paced() bool { return r.Delay != 0 || r.PausedUntil != 0 || r.Trips != 0 }
+
+// stricter gives r the strictest of its pace and o's: the longer delay,
+// the later pause and the more trips.
+func (r *hostRecord) stricter(o hostRecord) {
+	r.Delay, r.PausedUntil, r.Trips = max(r.Delay, o.Delay), max(r.PausedUntil, o.PausedUntil), max(r.Trips, o.Trips)
+}
+
+// clearPace drops r's pace, keeping its totals.
+func (r *hostRecord) clearPace() { r.Delay, r.PausedUntil, r.Trips = 0, 0, 0 }
 
 // restoreDelayLocked holds host key's first start (holdStartLocked) for
 // the delay d the file keeps, capped by Options.MaxKeptDelay and never
@@ -186,7 +229,12 @@ func (q *Queue) restoreDelayLocked(key string, d time.Duration) {
 // out so that what the caller restores grows with the work at hand, not
 // with every host the crawl ever met.
 func (q *Queue) restorePaceLocked(key string, p Pace, queued bool) {
-	if p.Until.IsZero() && (p.Delay == 0 || !queued) {
+	defer func() {
+		if h := q.hosts[key]; h != nil {
+			h.trips = p.Trips // what the file keeps
+		}
+	}()
+	if p.Until.IsZero() && (p.Delay == 0 && p.Trips == 0 || !queued) {
 		return
 	}
 	if q.restored == nil {

@@ -100,7 +100,7 @@ func TestHostRecordPace(t *testing.T) {
 		t.Fatalf("round trip without a pace: %+v; want %+v", r, totals)
 	}
 	paced := totals
-	paced.Delay, paced.PausedUntil = int64(3*time.Second), time.Unix(2_000_000, 5).UnixNano()
+	paced.Delay, paced.PausedUntil, paced.Trips = int64(3*time.Second), time.Unix(2_000_000, 5).UnixNano(), 4
 	b := paced.marshal()
 	if len(b) <= len(old) {
 		t.Errorf("a record with a pace encodes in %d bytes, without in %d", len(b), len(old))
@@ -109,7 +109,7 @@ func TestHostRecordPace(t *testing.T) {
 		t.Errorf("round trip with a pace: %+v; want %+v", r, paced)
 	}
 	now := time.Unix(2_000_000, 0)
-	if p := paced.pace(now); p.Delay != 3*time.Second || !p.Until.Equal(time.Unix(2_000_000, 5)) {
+	if p := paced.pace(now); p.Delay != 3*time.Second || !p.Until.Equal(time.Unix(2_000_000, 5)) || p.Trips != 4 {
 		t.Errorf("pace at %v = %+v", now, p)
 	}
 	if p := paced.pace(now.Add(time.Second)); !p.Until.IsZero() {
@@ -121,9 +121,84 @@ func TestHostRecordPace(t *testing.T) {
 	if r.PausedUntil != paced.PausedUntil || r.Delay != paced.Delay {
 		t.Errorf("after an earlier pause: %+v", r)
 	}
-	paceChange{setDelay: true}.apply(&r, now.Add(time.Second)) // back to the base, the pause over
+	paceChange{setDelay: true, setTrips: true}.apply(&r, now.Add(time.Second)) // back to the base, the pause over, healthy
 	if r != totals {
-		t.Errorf("after the delay went back to the base and the pause ended: %+v; want %+v", r, totals)
+		t.Errorf("after the delay went back to the base, the pause ended and the trips were reset: %+v; want %+v", r, totals)
+	}
+	if b := r.marshal(); string(b) != string(old) {
+		t.Errorf("a record whose pace is back to zeros encodes as %x; want the old encoding %x", b, old)
+	}
+	tripped := totals
+	tripped.Trips = 1 // alone: the zeros before it are kept, the record still reads
+	if got := unmarshalHostRecord(tripped.marshal()); got != tripped {
+		t.Errorf("round trip with only trips: %+v; want %+v", got, tripped)
+	}
+}
+
+// A host's breaker trips outlive a restart, so that the breaker's next
+// opening pauses the host for the back-off it had reached. A count set
+// back to 0 (a healthy answer) keeps nothing, also when set on a host
+// forgotten from memory and made again; a host with no work left is not
+// listed.
+func TestRestartKeepsTrips(t *testing.T) {
+	_, db, q, opts := openClocked(t, Options{PerHostConcurrency: 1})
+	ctx := context.Background()
+	links := []Link{link("healed", 1), link("forgot", 1), link("ended", 1)}
+	for i := range 3 {
+		links = append(links, link("dead", i))
+	}
+	if _, err := q.Add(ctx, links); err != nil {
+		t.Fatal(err)
+	}
+	for range 4 {
+		it := next(t, q)
+		switch it.Host {
+		case "dead":
+			q.SetTrips("dead", 3)
+		case "healed":
+			q.SetTrips("healed", 2)
+			q.SetTrips("healed", 0)
+		case "forgot", "ended":
+			q.SetTrips(it.Host, 2)
+		}
+		finish(t, q, it)
+	}
+	// heal finishes the URLs released until one of host's, whose answer
+	// is healthy.
+	heal := func(host string) {
+		for {
+			it := next(t, q)
+			healthy := it.Host == host
+			if healthy {
+				q.SetTrips(host, 0)
+			}
+			finish(t, q, it)
+			if healthy {
+				return
+			}
+		}
+	}
+	// forgot's last URL is done and its clock has run out: another host's
+	// update forgets it. New work makes it again, and a healthy answer on
+	// it must reach the file.
+	forget(t, q, "forgot", "other")
+	if _, err := q.Add(ctx, []Link{link("forgot", 2), link("forgot", 3)}); err != nil {
+		t.Fatal(err)
+	}
+	heal("forgot")
+	if _, err := q.Add(ctx, []Link{link("dead", 10)}); err != nil { // work left, whatever the loop took
+		t.Fatal(err)
+	}
+
+	q = reopen(t, db, q, opts)
+	got := q.RestoredPaces()
+	if len(got) != 1 || got["dead"].Trips != 3 {
+		t.Errorf("RestoredPaces() = %+v; want only dead, with 3 trips", got)
+	}
+	heal("dead")
+	q = reopen(t, db, q, opts)
+	if p, ok := q.RestoredPaces()["dead"]; ok {
+		t.Errorf("after a healthy answer, RestoredPaces()[dead] = %+v; want none", p)
 	}
 }
 
@@ -141,16 +216,8 @@ func TestKeptDelayOfAForgottenHost(t *testing.T) {
 	q.SetDelay("s", 10*time.Minute) // an adaptive slowdown, kept
 	finish(t, q, it)
 
-	clock.advance(11 * time.Minute)                             // s idle, its clock run out
-	if _, err := q.Add(ctx, []Link{link("x", 1)}); err != nil { // forgets s
-		t.Fatal(err)
-	}
-	q.mu.Lock()
-	_, remembered := q.hosts["s"]
-	q.mu.Unlock()
-	if remembered {
-		t.Fatal("s still in memory; the test needs it forgotten")
-	}
+	clock.advance(11 * time.Minute) // s idle, its clock run out
+	forget(t, q, "s", "x")
 	if _, err := q.Add(ctx, []Link{link("s", 2), link("s", 3)}); err != nil {
 		t.Fatal(err)
 	}
@@ -181,6 +248,7 @@ func TestRekeyKeepsPace(t *testing.T) {
 	it := next(t, q)
 	until := clock.Now().Add(time.Hour)
 	q.Pause(it.Host, until) // Retry-After: 3600
+	q.SetTrips(it.Host, 2)
 	finish(t, q, it)
 
 	dom := Options{PerHostConcurrency: 1, Now: clock.Now, KeyMode: "domain", HostKey: hostKeyBy("domain")}
@@ -189,8 +257,8 @@ func TestRekeyKeepsPace(t *testing.T) {
 		t.Errorf("live BackedOff after the re-key = %d; want 1 (one host paused)", n)
 	}
 	key := hostKeyBy("domain")("http://www.a.test/")
-	if p := q.RestoredPaces()[key]; !p.Until.Equal(until) {
-		t.Errorf("RestoredPaces()[%s] = %+v; want the pause until %v", key, p, until)
+	if p := q.RestoredPaces()[key]; !p.Until.Equal(until) || p.Trips != 2 {
+		t.Errorf("RestoredPaces()[%s] = %+v; want the pause until %v and 2 trips", key, p, until)
 	}
 	n := 0
 	if err := db.View(func(tx *store.Tx) error {
@@ -327,6 +395,21 @@ func TestCappedKeptDelayOfHostWithoutWork(t *testing.T) {
 	}
 	if d, _ := storedDelay(t, db, "s"); d != 250*time.Millisecond {
 		t.Errorf("file keeps delay %v for s after the crawl set 250ms", d)
+	}
+}
+
+// forget has host, idle with its clock run out, forgotten from memory,
+// by adding a URL of host other (any update forgets such hosts).
+func forget(t *testing.T, q *Queue, host, other string) {
+	t.Helper()
+	if _, err := q.Add(context.Background(), []Link{link(other, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	q.mu.Lock()
+	_, remembered := q.hosts[host]
+	q.mu.Unlock()
+	if remembered {
+		t.Fatalf("%s still in memory; the test needs it forgotten", host)
 	}
 }
 

@@ -299,15 +299,17 @@ type hostRecord struct {
 	Queued, Done, Failed, Disallowed, Enqueued int64
 	Delay                                      int64 // nanoseconds: Pace.Delay
 	PausedUntil                                int64 // Unix nanoseconds: Pace.Until; 0 for none
+	Trips                                      int64 // Pace.Trips
 }
 
-// marshal encodes h as varints, leaving out a pace of zeros (records
-// written before paces were kept have none).
+// marshal encodes h as varints, leaving out the trailing zeros of its
+// pace (records written before paces were kept have none, and those
+// written before trips were kept have no trips).
 func (h hostRecord) marshal() []byte {
-	b := make([]byte, 0, 7*binary.MaxVarintLen64)
-	v := []int64{h.Queued, h.Done, h.Failed, h.Disallowed, h.Enqueued, h.Delay, h.PausedUntil}
-	if h.Delay == 0 && h.PausedUntil == 0 {
-		v = v[:5]
+	b := make([]byte, 0, 8*binary.MaxVarintLen64)
+	v := []int64{h.Queued, h.Done, h.Failed, h.Disallowed, h.Enqueued, h.Delay, h.PausedUntil, h.Trips}
+	for len(v) > 5 && v[len(v)-1] == 0 {
+		v = v[:len(v)-1]
 	}
 	for _, v := range v {
 		b = binary.AppendVarint(b, v)
@@ -318,7 +320,7 @@ func (h hostRecord) marshal() []byte {
 func unmarshalHostRecord(b []byte) hostRecord {
 	d := decoder{b: b}
 	return hostRecord{Queued: d.varint(), Done: d.varint(), Failed: d.varint(), Disallowed: d.varint(), Enqueued: d.varint(),
-		Delay: d.varint(), PausedUntil: d.varint()}
+		Delay: d.varint(), PausedUntil: d.varint(), Trips: d.varint()}
 }
 
 func (h *hostRecord) add(o hostRecord) {

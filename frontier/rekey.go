@@ -91,7 +91,7 @@ func dropOldKeyPaces(hosts *bolt.Bucket, hostKey func(string) string) error {
 	var moves []move
 	err := hosts.ForEach(func(k, v []byte) error {
 		r := unmarshalHostRecord(v)
-		if r.Delay == 0 && r.PausedUntil == 0 {
+		if !r.paced() {
 			return nil
 		}
 		if to := hostKey("http://" + string(k) + "/"); to != "" && to != string(k) {
@@ -104,11 +104,11 @@ func dropOldKeyPaces(hosts *bolt.Bucket, hostKey func(string) string) error {
 	}
 	for _, m := range moves {
 		r := unmarshalHostRecord(hosts.Get([]byte(m.to)))
-		r.Delay, r.PausedUntil = max(r.Delay, m.r.Delay), max(r.PausedUntil, m.r.PausedUntil)
+		r.stricter(m.r)
 		if err := hosts.Put([]byte(m.to), r.marshal()); err != nil {
 			return err
 		}
-		m.r.Delay, m.r.PausedUntil = 0, 0
+		m.r.clearPace()
 		if err := hosts.Put([]byte(m.from), m.r.marshal()); err != nil {
 			return err
 		}
@@ -190,11 +190,11 @@ func rekeyBatch(db *store.DB, bucket, after []byte, hostKey func(string) string)
 		}
 		for m := range moves { // the new key keeps the strictest pace of the old ones
 			from := unmarshalHostRecord(hosts.Get([]byte(m[0])))
-			if from.Delay == 0 && from.PausedUntil == 0 {
+			if !from.paced() {
 				continue
 			}
 			r := unmarshalHostRecord(hosts.Get([]byte(m[1])))
-			r.Delay, r.PausedUntil = max(r.Delay, from.Delay), max(r.PausedUntil, from.PausedUntil)
+			r.stricter(from)
 			if err := hosts.Put([]byte(m[1]), r.marshal()); err != nil {
 				return err
 			}
