@@ -123,7 +123,7 @@ func (d *Daemon) Stats(context.Context) (*Stats, error) {
 
 // Hosts implements Querier: the stored per-host totals, merged with the
 // frontier's live scheduling state (in flight, delay, next start) and the
-// engine's robots.txt state. On disk a URL in flight is still queued, so
+// engine's robots.txt state and breaker trips. On disk a URL in flight is still queued, so
 // Queued here excludes the live in-flight count.
 func (d *Daemon) Hosts(ctx context.Context, fn func(*frontier.HostInfo) error) error {
 	hosts, err := d.readHosts()
@@ -145,6 +145,9 @@ func (d *Daemon) Hosts(ctx context.Context, fn func(*frontier.HostInfo) error) e
 	sort.Slice(hosts, func(i, j int) bool { return hosts[i].Host < hosts[j].Host })
 	for _, h := range hosts {
 		h.Robots = d.eng.RobotsStatus(h.Host)
+		if n, ok := d.eng.BreakerTrips(h.Host); ok {
+			h.BreakerTrips = n
+		}
 	}
 	if err := d.storedRobots(hosts); err != nil { // hosts not looked up since the start
 		return err

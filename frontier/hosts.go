@@ -17,6 +17,10 @@ type HostInfo struct {
 	Delay      string    `json:"delay,omitempty"`  // current least gap between requests; stored: the one kept for a restart
 	NextAt     time.Time `json:"next_at,omitzero"` // earliest next request start; stored: a kept pause's end
 	Robots     string    `json:"robots,omitempty"` // robots.txt state, filled by the crawl engine
+	// BreakerTrips is how many times in a row the host's circuit breaker
+	// has opened since its last healthy answer (filled by the crawl
+	// engine); stored: the count kept for a restart (Pace.Trips).
+	BreakerTrips int `json:"breaker_trips,omitempty"`
 	// Paused reports an operator's hold on the host (Queue.Hold), until
 	// PausedUntil, or until lifted when that is zero.
 	Paused      bool      `json:"paused,omitempty"`
@@ -26,7 +30,7 @@ type HostInfo struct {
 // ReadHosts calls fn for every host the crawl has queued URLs for, in host
 // order, from the totals stored in tx, with the pace kept for a restart
 // (Pace): Delay when a delay is kept, NextAt when a kept pause has not
-// ended.
+// ended, and BreakerTrips.
 func ReadHosts(tx *store.Tx, fn func(*HostInfo) error) error {
 	b := tx.Bolt().Bucket(bucketHosts)
 	if b == nil {
@@ -40,7 +44,7 @@ func ReadHosts(tx *store.Tx, fn func(*HostInfo) error) error {
 		if p.Delay > 0 {
 			h.Delay = p.Delay.String()
 		}
-		h.NextAt = p.Until
+		h.NextAt, h.BreakerTrips = p.Until, p.Trips
 		return fn(h)
 	})
 }

@@ -26,7 +26,9 @@ flight, done, failed and disallowed, its robots.txt state and its delay
 between requests: from a running crawler the current one, for a stopped crawl
 the one kept for its restart when longer than the configured one ("-" for
 none), with "backed off until T" when a Retry-After, a circuit breaker or an
-unreachable robots.txt holds the host's next request until T. The
+unreachable robots.txt holds the host's next request until T (and "breaker
+tripped N times in a row" when the host's circuit breaker has opened since
+its last healthy answer: each opening pauses it longer). The
 robots.txt state is the running crawler's ("ok", "allow-all (404)",
 "unreachable (retry at …)", "stale: …", "unavailable"), or the stored copy's
 for a host it has not looked up since it started and on a stopped crawl
@@ -39,8 +41,9 @@ the hosts "crawler pause --host" holds (their DELAY shows "paused"). When no
 host is left to show, it exits 1 saying so, like the other listings.
 
 JSON fields: host, queued, in_flight, done, failed, disallowed, robots,
-paused and paused_until (when paused), delay and next_at (from a running
-crawler; for a stopped crawl, when a pace is kept for its restart).`,
+paused and paused_until (when paused), delay, next_at and breaker_trips (from
+a running crawler; for a stopped crawl, when a pace is kept for its
+restart).`,
 		Example: `  crawler hosts
   crawler hosts --host example.com
   crawler hosts --active
@@ -133,6 +136,9 @@ func (hw *hostWriter) write(h *frontier.HostInfo) error {
 			delay = "paused" + holdEnd(h.PausedUntil)
 		} else if backedOff(h, time.Now()) {
 			delay = strings.TrimPrefix(delay+", ", "-, ") + "backed off" + holdEnd(h.NextAt)
+			if h.BreakerTrips > 0 {
+				delay += fmt.Sprintf(" (breaker tripped %d times in a row)", h.BreakerTrips)
+			}
 		}
 		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", h.Host, h.Queued, h.InFlight, h.Done, h.Failed, h.Disallowed,
 			delay, dash(oneLine(h.Robots)))

@@ -60,8 +60,9 @@ func TestHostsStoppedShowsKeptPace(t *testing.T) {
 		t.Fatal(err)
 	}
 	q.SetDelay(h[0], 5*time.Second)
-	q.Pause(h[1], until)
-	if err := q.Close(); err != nil { // writes both
+	q.Pause(h[1], until) // a circuit breaker's third opening
+	q.SetTrips(h[1], 3)
+	if err := q.Close(); err != nil { // writes them
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
@@ -69,15 +70,15 @@ func TestHostsStoppedShowsKeptPace(t *testing.T) {
 	}
 
 	out := mustRun(t, "hosts", "--config", cfg)
-	for _, want := range []string{" 5s ", "backed off until " + until.Format(time.RFC3339)} {
+	for _, want := range []string{" 5s ", "backed off until " + until.Format(time.RFC3339) + " (breaker tripped 3 times in a row)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("hosts of a stopped crawl with a kept pace: %q; want %q in it", out, want)
 		}
 	}
 	out = mustRun(t, "hosts", "--config", cfg, "--host", h[1], "--format", "jsonl")
 	var got frontier.HostInfo
-	if err := json.Unmarshal([]byte(out), &got); err != nil || !got.NextAt.Equal(until) {
-		t.Errorf("hosts --host %s --format jsonl: %q (%v); want next_at %v", h[1], out, err, until)
+	if err := json.Unmarshal([]byte(out), &got); err != nil || !got.NextAt.Equal(until) || got.BreakerTrips != 3 {
+		t.Errorf("hosts --host %s --format jsonl: %q (%v); want next_at %v, breaker_trips 3", h[1], out, err, until)
 	}
 	if out := mustRun(t, "hosts", "--config", cfg, "--host", h[2]); strings.Contains(out, "backed off") {
 		t.Errorf("hosts --host %s, not paused: %q", h[2], out)
