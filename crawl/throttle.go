@@ -230,9 +230,8 @@ func keptDelayCap(maxCrawlDelay time.Duration) time.Duration {
 // process left them (frontier.Pace) into the throttle, which goes on from
 // them: a healthy answer halves a slowdown instead of the restart
 // forgetting it, and a host that keeps failing is paused longer each time
-// across restarts too. The
-// frontier has held each host's first start for that delay, and for a
-// pause still to end, already; a delay that today's
+// across restarts too. The frontier has held each host's first start for
+// that delay, and for a pause still to end, already; a delay that today's
 // fetch.max_crawl_delay caps is lowered there too.
 func (e *Engine) restorePaces() {
 	delayed, paused, tripped := 0, 0, 0
