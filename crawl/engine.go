@@ -178,7 +178,7 @@ func New(opts Options) (*Engine, error) {
 		robots: newRobotsCache(opts.Now),
 		files:  newRobotsFiles(opts.DB, opts.Logger),
 		adapt: newThrottle(cfg.Fetch.PerHostDelay, cfg.Fetch.MaxCrawlDelay, cfg.Fetch.PerHostConcurrency, hostLimits(&cfg.Fetch),
-			cfg.Fetch.HostFailureThreshold, retryBackoff(&cfg.Fetch), opts.Now),
+			cfg.Fetch.HostFailureThreshold, retryBackoff(&cfg.Fetch), q, opts.Now),
 		log:     opts.Logger,
 		now:     opts.Now,
 		opts:    opts,
@@ -366,10 +366,9 @@ func (e *Engine) RobotsStatus(host string) string {
 }
 
 // BreakerTrips returns how many times in a row host key's circuit breaker
-// has opened since its last healthy answer, and false when the engine
-// holds nothing for the host (not fetched since the start, nor restored,
-// or forgotten once back to normal), whose stored count then tells
-// (frontier.ReadHosts).
+// has opened since its last healthy answer, and false when the engine has
+// not counted them since the start (or has forgotten the host): then the
+// count kept in the file (frontier.ReadHosts) is the one it goes on from.
 func (e *Engine) BreakerTrips(hostKey string) (int, bool) { return e.adapt.trips(hostKey) }
 
 // Queue returns the engine's frontier (for the control API).

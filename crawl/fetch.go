@@ -205,10 +205,11 @@ func robotsOutcome(r *robots.Rules, st robotsState) string {
 	return "ok"
 }
 
-// adaptHost feeds one page request's hostAnswer to the host's throttle and
-// carries the result into the frontier: the new delay, a Retry-After pause
-// and a circuit-breaker pause. It runs before Release, so the host's next
-// start already counts the new delay.
+// adaptHost feeds one page request's hostAnswer to the host's throttle,
+// which sets the host's new delay and breaker trips in the frontier, and
+// carries a Retry-After pause and a circuit-breaker pause into the
+// frontier. It runs before Release, so the host's next start already
+// counts the new delay.
 func (e *Engine) adaptHost(hostKey string, resp *fetcher.Response, err error, took time.Duration) {
 	o := healthy
 	var fe *fetcher.Error
@@ -226,9 +227,7 @@ func (e *Engine) adaptHost(hostKey string, resp *fetcher.Response, err error, to
 	if resp != nil && resp.Duration > 0 {
 		took = resp.Duration
 	}
-	delay, pause, trips := e.adapt.observe(hostKey, o, took)
-	e.q.SetDelay(hostKey, delay)
-	e.q.SetTrips(hostKey, trips)
+	_, pause := e.adapt.observe(hostKey, o, took)
 	if o == overload {
 		if wait, ok := RetryAfter(resp.Header.Get("Retry-After"), e.now()); ok && wait > 0 {
 			e.q.Pause(hostKey, e.now().Add(min(wait, e.config().Fetch.RetryMaxDelay)))
@@ -247,7 +246,7 @@ func (e *Engine) adaptHost(hostKey string, resp *fetcher.Response, err error, to
 func (e *Engine) applyRobots(hostKey, origin string, st robotsState) {
 	if st.rules != nil {
 		if d := st.rules.CrawlDelay(); d > 0 {
-			e.q.SetDelay(hostKey, e.adapt.setCrawlDelay(hostKey, origin, d))
+			e.adapt.setCrawlDelay(hostKey, origin, d)
 		}
 	}
 	if !st.retry.IsZero() {

@@ -10,6 +10,7 @@ import (
 
 	"crawler/frontier"
 	"crawler/internal/urlnorm"
+	"crawler/store"
 )
 
 // A crawl stopped and started again keeps what hosts asked of it: a host
@@ -183,8 +184,8 @@ func TestRestartKeepsBreakerTrips(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if trips, ok := e.BreakerTrips(dead.addr); trips != 2 || !ok {
-		t.Errorf("the restarted engine's breaker trips for the dead host = %d (%v); want the 2 it had", trips, ok)
+	if trips := e.q.KeptTrips(dead.addr); trips != 2 {
+		t.Errorf("the restarted engine's kept breaker trips for the dead host = %d; want the 2 it had", trips)
 	}
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
@@ -199,5 +200,59 @@ func TestRestartKeepsBreakerTrips(t *testing.T) {
 	if gap := after[1].start.Sub(after[0].start); gap < 300*time.Millisecond {
 		t.Errorf("after the restart the breaker paused the dead host %v; want the third trip's 400ms (±20 %%)",
 			gap.Round(time.Millisecond))
+	}
+}
+
+// The same for a host with nothing left queued at the restart: all its
+// URLs failed, its last pause is over. New URLs for it after the restart
+// meet the breaker where the last run left it, not at its first trip.
+func TestRestartKeepsBreakerTripsOfHostWithoutWork(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes a second")
+	}
+	site := newHostileSite(t)
+	dead := site.host("dead")
+	dead.html("/", "root", "/1", "/2")
+	for _, p := range []string{"/1", "/2", "/3", "/4"} {
+		dead.handle(p, func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "down", http.StatusInternalServerError) })
+	}
+	cfg := hostileConfig(t, []string{dead.url("/")}, nil)
+	cfg.Fetch.Retries = 0
+	cfg.Fetch.HostFailureThreshold = 1
+	cfg.Fetch.RetryBaseDelay = 100 * time.Millisecond // breaker pauses 100, 200, 400ms, ±20 %
+	cfg.Fetch.RetryMaxDelay = 5 * time.Second
+	db := openChecked(t, cfg)
+	runIdle(t, cfg, db, crawlOpts{}) // / ok, /1 and /2 fail: 2 trips, nothing left queued
+	stored := func() int {
+		n := -1
+		if err := db.View(func(tx *store.Tx) error {
+			return frontier.ReadHosts(tx, func(h *frontier.HostInfo) error {
+				if h.Host == dead.addr {
+					n = h.BreakerTrips
+				}
+				return nil
+			})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := stored(); n != 2 {
+		t.Fatalf("stored trips after the first run = %d; want 2", n)
+	}
+	time.Sleep(300 * time.Millisecond) // the second trip's pause is over
+
+	cfg.Seeds = append(cfg.Seeds, dead.url("/3"), dead.url("/4"))
+	runIdle(t, cfg, db, crawlOpts{})
+	s3, s4 := dead.starts("/3"), dead.starts("/4")
+	if len(s3) != 1 || len(s4) != 1 {
+		t.Fatalf("/3, /4 requested %d, %d times; want once each", len(s3), len(s4))
+	}
+	if gap := s4[0].Sub(s3[0]).Abs(); gap < 300*time.Millisecond {
+		t.Errorf("after the restart the breaker paused the dead host %v; want the third trip's 400ms (±20 %%)",
+			gap.Round(time.Millisecond))
+	}
+	if n := stored(); n != 4 {
+		t.Errorf("stored trips after the second run = %d; want 4", n)
 	}
 }

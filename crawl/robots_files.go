@@ -226,7 +226,7 @@ func (e *Engine) restoreCrawlDelays() {
 		return
 	}
 	for _, c := range found {
-		e.q.SetDelay(c.key, e.adapt.setCrawlDelay(c.key, c.origin, c.delay))
+		e.adapt.setCrawlDelay(c.key, c.origin, c.delay)
 	}
 	e.log.Debug("read the Crawl-delays of stored robots.txt files", "files", files, "with_crawl_delay", len(found), "took", time.Since(start))
 }

@@ -23,6 +23,10 @@ const minOverloadDelay = 250 * time.Millisecond
 //
 // The delay never exceeds fetch.max_crawl_delay. Robots Crawl-delay is a
 // floor kept alongside.
+//
+// The throttle tells the frontier (its paceKeeper) each host's delay and
+// trips as it sets them, under its lock, so that two answers of one host
+// handled at once reach the frontier in the order they were counted.
 type throttle struct {
 	mu        sync.Mutex
 	hosts     map[string]*hostThrottle
@@ -32,8 +36,26 @@ type throttle struct {
 	limits    map[string]frontier.HostLimits // fetch.host_limits: a host's own base and target
 	threshold int                            // fetch.host_failure_threshold; 0 = no breaker
 	backoff   Backoff                        // breaker pause schedule
+	keeper    paceKeeper
 	now       func() time.Time
 }
+
+// paceKeeper is where the throttle keeps what it learns (frontier.Queue):
+// each host's delay and breaker trips, and where it reads back the trips
+// kept for a host it holds nothing for (KeptTrips), which may take a read
+// of the file. It never calls back into the throttle.
+type paceKeeper interface {
+	SetDelay(hostKey string, d time.Duration)
+	SetTrips(hostKey string, n int)
+	KeptTrips(hostKey string) int
+}
+
+// noKeeper keeps nothing (throttle unit tests).
+type noKeeper struct{}
+
+func (noKeeper) SetDelay(string, time.Duration) {}
+func (noKeeper) SetTrips(string, int)           {}
+func (noKeeper) KeptTrips(string) int           { return 0 }
 
 type hostThrottle struct {
 	delay      time.Duration // adaptive part
@@ -43,8 +65,16 @@ type hostThrottle struct {
 	// fetch.politeness_key), and the strictest one holds for all.
 	crawlDelays map[string]time.Duration
 	failures    int // consecutive
-	trips       int // breaker openings since the last healthy answer
-	touched     time.Time
+	// trips counts the breaker's openings since the last healthy answer.
+	// Until the host's first healthy answer or opening (tripsKnown), the
+	// count kept from before (paceKeeper.KeptTrips) stands for it, read
+	// when it opens: a host forgotten by sweep, or met first since a
+	// restart, goes on with its back-off. tripsSent is the count the
+	// keeper was told last; -1 for none.
+	trips      int
+	tripsKnown bool
+	tripsSent  int
+	touched    time.Time
 }
 
 // hostAnswer classifies an answer for the throttle.
@@ -56,10 +86,15 @@ const (
 	failure                    // other 5xx, network error, timeout
 )
 
+// newThrottle returns a throttle that keeps what it learns in keeper
+// (nil: nowhere).
 func newThrottle(base, maxDelay time.Duration, target int, limits map[string]frontier.HostLimits, threshold int, b Backoff,
-	now func() time.Time) *throttle {
+	keeper paceKeeper, now func() time.Time) *throttle {
+	if keeper == nil {
+		keeper = noKeeper{}
+	}
 	return &throttle{hosts: make(map[string]*hostThrottle), base: base, max: maxDelay,
-		target: float64(max(target, 1)), limits: limits, threshold: threshold, backoff: b, now: now}
+		target: float64(max(target, 1)), limits: limits, threshold: threshold, backoff: b, keeper: keeper, now: now}
 }
 
 // baseOf is host key's least delay: its fetch.host_limits delay, or
@@ -82,7 +117,7 @@ func (t *throttle) targetOf(key string) float64 {
 func (t *throttle) host(key string) *hostThrottle {
 	h := t.hosts[key]
 	if h == nil {
-		h = &hostThrottle{delay: t.baseOf(key)}
+		h = &hostThrottle{delay: t.baseOf(key), tripsSent: -1}
 		t.hosts[key] = h
 	}
 	h.touched = t.now()
@@ -113,8 +148,8 @@ func (t *throttle) configure(base, maxDelay time.Duration, target int, limits ma
 }
 
 // setCrawlDelay records the Crawl-delay origin's robots.txt gives, for
-// the host key origin belongs to, and returns the key's delay. A key
-// takes the largest Crawl-delay of its origins.
+// the host key origin belongs to, sets the key's delay in the keeper and
+// returns it. A key takes the largest Crawl-delay of its origins.
 func (t *throttle) setCrawlDelay(key, origin string, d time.Duration) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -127,34 +162,29 @@ func (t *throttle) setCrawlDelay(key, origin string, d time.Duration) time.Durat
 	for _, cd := range h.crawlDelays {
 		h.crawlDelay = max(h.crawlDelay, cd)
 	}
-	return t.effective(key, h)
+	eff := t.effective(key, h)
+	t.keeper.SetDelay(key, eff)
+	return eff
 }
 
 // restore gives host key the adaptive delay d it had when the crawl last
-// stopped (frontier.Pace), clamped to today's limits, and returns the
-// key's delay.
-func (t *throttle) restore(key string, d time.Duration) time.Duration {
+// stopped (frontier.Pace), clamped to today's limits, and sets the key's
+// delay in the keeper when that differs from d.
+func (t *throttle) restore(key string, d time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	h := t.host(key)
 	base := t.baseOf(key)
 	h.delay = min(max(d, base), max(t.max, base))
-	return t.effective(key, h)
+	if eff := t.effective(key, h); eff != d {
+		t.keeper.SetDelay(key, eff)
+	}
 }
 
-// restoreTrips gives host key the breaker trips it had when the crawl
-// last stopped (frontier.Pace), so that its next opening pauses it as
-// long as it would have without the restart.
-func (t *throttle) restoreTrips(key string, n int) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.host(key).trips = n
-}
-
-// observe records one finished request and returns the host's new delay,
-// the time until which it is paused when its breaker opens (zero
-// otherwise), and its breaker trips since its last healthy answer.
-func (t *throttle) observe(key string, o hostAnswer, latency time.Duration) (time.Duration, time.Time, int) {
+// observe records one finished request, sets the host's new delay and
+// breaker trips in the keeper, and returns the delay and the time until
+// which the host is paused when its breaker opens (zero otherwise).
+func (t *throttle) observe(key string, o hostAnswer, latency time.Duration) (time.Duration, time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	h := t.host(key)
@@ -162,7 +192,7 @@ func (t *throttle) observe(key string, o hostAnswer, latency time.Duration) (tim
 	var pause time.Time
 	switch o {
 	case healthy:
-		h.failures, h.trips = 0, 0
+		h.failures, h.trips, h.tripsKnown = 0, 0, true
 		target := time.Duration(float64(latency) / t.targetOf(key))
 		h.delay = max((h.delay+target)/2, base)
 	case overload:
@@ -173,15 +203,24 @@ func (t *throttle) observe(key string, o hostAnswer, latency time.Duration) (tim
 	}
 	h.delay = min(h.delay, max(t.max, base))
 	if t.threshold > 0 && h.failures >= t.threshold {
+		if !h.tripsKnown {
+			h.trips, h.tripsKnown = t.keeper.KeptTrips(key), true
+		}
 		h.trips++
 		h.failures = 0
 		pause = t.now().Add(t.backoff.Delay(h.trips))
 	}
-	return t.effective(key, h), pause, h.trips
+	d := t.effective(key, h)
+	t.keeper.SetDelay(key, d)
+	if h.tripsKnown && h.trips != h.tripsSent {
+		t.keeper.SetTrips(key, h.trips)
+		h.tripsSent = h.trips
+	}
+	return d, pause
 }
 
 // state reports a host's adaptive delay, consecutive failures and breaker
-// trips (for tests and the hosts listing).
+// trips (for tests).
 func (t *throttle) state(key string) (delay time.Duration, failures, trips int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -193,24 +232,26 @@ func (t *throttle) state(key string) (delay time.Duration, failures, trips int) 
 }
 
 // trips returns host key's breaker trips since its last healthy answer,
-// and false when the throttle holds nothing for the host.
+// and false when the throttle has not counted them (tripsKnown).
 func (t *throttle) trips(key string) (int, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	h := t.hosts[key]
-	if h == nil {
+	if h == nil || !h.tripsKnown {
 		return 0, false
 	}
 	return h.trips, true
 }
 
-// sweep forgets hosts untouched for an hour whose state is back to default.
+// sweep forgets hosts untouched for an hour with no failure counted
+// toward the breaker. Their breaker trips stay with the keeper, which
+// gives them back when the breaker next opens.
 func (t *throttle) sweep() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	cutoff := t.now().Add(-time.Hour)
 	for k, h := range t.hosts {
-		if h.touched.Before(cutoff) && h.failures == 0 && h.trips == 0 {
+		if h.touched.Before(cutoff) && h.failures == 0 {
 			delete(t.hosts, k)
 		}
 	}
@@ -226,33 +267,26 @@ func keptDelayCap(maxCrawlDelay time.Duration) time.Duration {
 	return maxCrawlDelay
 }
 
-// restorePaces carries each host's delay and breaker trips as the last
-// process left them (frontier.Pace) into the throttle, which goes on from
-// them: a healthy answer halves a slowdown instead of the restart
-// forgetting it, and a host that keeps failing is paused longer each time
-// across restarts too. The frontier has held each host's first start for
-// that delay, and for a pause still to end, already; a delay that today's
-// fetch.max_crawl_delay caps is lowered there too.
+// restorePaces carries each host's delay as the last process left it
+// (frontier.Pace) into the throttle, which goes on from it: a healthy
+// answer halves a slowdown instead of the restart forgetting it. The
+// frontier has held each host's first start for that delay, and for a
+// pause still to end, already; a delay that today's
+// fetch.max_crawl_delay caps is lowered there too. (Breaker trips are
+// read back when a host's breaker next opens: KeptTrips.)
 func (e *Engine) restorePaces() {
-	delayed, paused, tripped := 0, 0, 0
+	delayed, paused := 0, 0
 	for key, p := range e.q.RestoredPaces() {
 		if !p.Until.IsZero() {
 			paused++
-		}
-		if p.Trips > 0 {
-			tripped++
-			e.adapt.restoreTrips(key, p.Trips)
 		}
 		if p.Delay <= 0 {
 			continue
 		}
 		delayed++
-		if d := e.adapt.restore(key, p.Delay); d != p.Delay {
-			e.q.SetDelay(key, d)
-		}
+		e.adapt.restore(key, p.Delay)
 	}
-	if delayed+paused+tripped > 0 {
-		e.log.Info("kept the hosts' pace from the last run", "hosts_delayed", delayed, "hosts_paused", paused,
-			"hosts_tripped", tripped)
+	if delayed+paused > 0 {
+		e.log.Info("kept the hosts' pace from the last run", "hosts_delayed", delayed, "hosts_paused", paused)
 	}
 }

@@ -2,6 +2,8 @@ package frontier
 
 import (
 	"time"
+
+	"crawler/store"
 )
 
 // A Pace is the spacing the crawl last gave a host's requests beyond its
@@ -38,10 +40,10 @@ type paceChange struct {
 // RestoredPaces returns, once, the pace the file held at Open for each
 // host with URLs queued (or waiting for a retry) or a pause still to end,
 // for the caller to restore what it derives from it (the crawl's adaptive
-// delays and breaker trips); later calls return nil. The queue has
-// applied every kept pace already: a host's first start is not before
-// Open plus its Delay, nor before Until. Hosts with no delay above their
-// base, no pause and no trips are not listed.
+// delays); later calls return nil. The queue has applied every kept pace
+// already: a host's first start is not before Open plus its Delay, nor
+// before Until. Hosts with neither a delay above their base nor a pause
+// are not listed. (Breaker trips are read when wanted: KeptTrips.)
 func (q *Queue) RestoredPaces() map[string]Pace {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -125,6 +127,32 @@ func (q *Queue) SetTrips(hostKey string, n int) {
 		h.trips = n
 	}
 	q.notePaceLocked(hostKey, paceChange{trips: n, setTrips: true})
+}
+
+// KeptTrips returns the breaker trips kept for host (Pace.Trips): as set
+// last (SetTrips), or as the file keeps them, read from the host's record
+// when the queue holds no count for the host. The crawl reads it when a
+// host's breaker opens before the host has answered in this process, so
+// that its back-off goes on across a restart.
+func (q *Queue) KeptTrips(hostKey string) int {
+	q.mu.Lock()
+	if p, ok := q.paces[hostKey]; ok && p.setTrips {
+		q.mu.Unlock()
+		return p.trips
+	}
+	if h := q.hosts[hostKey]; h != nil && h.trips >= 0 {
+		q.mu.Unlock()
+		return h.trips
+	}
+	q.mu.Unlock()
+	n := 0
+	_ = q.db.View(func(tx *store.Tx) error { // a closed store keeps none
+		if v := tx.Bolt().Bucket(bucketHosts).Get([]byte(hostKey)); v != nil {
+			n = int(max(unmarshalHostRecord(v).Trips, 0))
+		}
+		return nil
+	})
+	return n
 }
 
 // keptDelay is what the file keeps (Pace.Delay) for host key's delay d:
@@ -227,14 +255,15 @@ func (q *Queue) restoreDelayLocked(key string, d time.Duration) {
 // already (holdStartLocked, before the host's state was made), and calls
 // this once the host's queued count is set. Hosts without work are left
 // out so that what the caller restores grows with the work at hand, not
-// with every host the crawl ever met.
+// with every host the crawl ever met. A host in memory by then (with work
+// or a pause) learns the trips the file keeps (KeptTrips, SetTrips).
 func (q *Queue) restorePaceLocked(key string, p Pace, queued bool) {
 	defer func() {
 		if h := q.hosts[key]; h != nil {
 			h.trips = p.Trips // what the file keeps
 		}
 	}()
-	if p.Until.IsZero() && (p.Delay == 0 && p.Trips == 0 || !queued) {
+	if p.Until.IsZero() && (p.Delay == 0 || !queued) {
 		return
 	}
 	if q.restored == nil {

@@ -136,10 +136,9 @@ func TestHostRecordPace(t *testing.T) {
 }
 
 // A host's breaker trips outlive a restart, so that the breaker's next
-// opening pauses the host for the back-off it had reached. A count set
-// back to 0 (a healthy answer) keeps nothing, also when set on a host
-// forgotten from memory and made again; a host with no work left is not
-// listed.
+// opening pauses the host for the back-off it had reached (KeptTrips), with
+// or without work left. A count set back to 0 (a healthy answer) keeps
+// nothing, also when set on a host forgotten from memory and made again.
 func TestRestartKeepsTrips(t *testing.T) {
 	_, db, q, opts := openClocked(t, Options{PerHostConcurrency: 1})
 	ctx := context.Background()
@@ -191,14 +190,24 @@ func TestRestartKeepsTrips(t *testing.T) {
 	}
 
 	q = reopen(t, db, q, opts)
-	got := q.RestoredPaces()
-	if len(got) != 1 || got["dead"].Trips != 3 {
-		t.Errorf("RestoredPaces() = %+v; want only dead, with 3 trips", got)
+	for host, want := range map[string]int{"dead": 3, "ended": 2, "healed": 0, "forgot": 0, "never": 0} {
+		if got := q.KeptTrips(host); got != want {
+			t.Errorf("after the restart, KeptTrips(%s) = %d; want %d", host, got, want)
+		}
+	}
+	if p, ok := q.RestoredPaces()["dead"]; ok {
+		t.Errorf("RestoredPaces()[dead] = %+v; want none (trips are read when wanted)", p)
+	}
+	q.SetTrips("ended", 3) // not committed yet
+	if got := q.KeptTrips("ended"); got != 3 {
+		t.Errorf("KeptTrips(ended) = %d right after SetTrips(3)", got)
 	}
 	heal("dead")
 	q = reopen(t, db, q, opts)
-	if p, ok := q.RestoredPaces()["dead"]; ok {
-		t.Errorf("after a healthy answer, RestoredPaces()[dead] = %+v; want none", p)
+	for host, want := range map[string]int{"dead": 0, "ended": 3} {
+		if got := q.KeptTrips(host); got != want {
+			t.Errorf("after the second restart, KeptTrips(%s) = %d; want %d", host, got, want)
+		}
 	}
 }
 

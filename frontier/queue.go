@@ -213,7 +213,7 @@ type Queue struct {
 	startUntil  time.Time
 	// restored is each host's pace as load read it, until
 	// RestoredPaces; paces is what the next commit writes (SetDelay,
-	// Pause).
+	// Pause, SetTrips).
 	restored map[string]Pace
 	paces    map[string]paceChange
 	wg       sync.WaitGroup

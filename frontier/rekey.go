@@ -25,12 +25,12 @@ var rekeyChunk = 20_000
 // records mode. The per-host queued totals follow the entries they count
 // (the other totals stay with the keys they were counted under), and a
 // new key takes the strictest pace (Pace) of the keys its entries came
-// from: the longest delay, the latest pause. It works
-// a chunk per transaction: an entry leaves its old key in the transaction
-// that writes it under the new one, and an entry already under its new
-// key is left alone, so a crash part-way loses nothing and the next Open
-// carries on. An entry that does not decode stays where it is, for the
-// queue to set aside.
+// from: the longest delay, the latest pause, the most breaker trips. It
+// works a chunk per transaction: an entry leaves its old key in the
+// transaction that writes it under the new one, and an entry already under
+// its new key is left alone, so a crash part-way loses nothing and the
+// next Open carries on. An entry that does not decode stays where it is,
+// for the queue to set aside.
 func rekey(db *store.DB, mode string, hostKey func(string) string, log *slog.Logger) error {
 	var recorded string
 	err := db.View(func(tx *store.Tx) error {

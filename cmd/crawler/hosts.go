@@ -136,7 +136,10 @@ func (hw *hostWriter) write(h *frontier.HostInfo) error {
 			delay = "paused" + holdEnd(h.PausedUntil)
 		} else if backedOff(h, time.Now()) {
 			delay = strings.TrimPrefix(delay+", ", "-, ") + "backed off" + holdEnd(h.NextAt)
-			if h.BreakerTrips > 0 {
+			switch {
+			case h.BreakerTrips == 1:
+				delay += " (breaker tripped once)"
+			case h.BreakerTrips > 1:
 				delay += fmt.Sprintf(" (breaker tripped %d times in a row)", h.BreakerTrips)
 			}
 		}
