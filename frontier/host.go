@@ -18,7 +18,7 @@ type host struct {
 	held     time.Time           // an operator's hold ends then (Queue.Hold); zero when none
 	delay    time.Duration       // least time between two request starts
 	kept     time.Duration       // the delay the file keeps for the host (Pace.Delay), as written last; -1: not known
-	trips    int                 // the breaker trips the file keeps for the host (Pace.Trips), as written last; -1: not known
+	trips    int                 // the breaker trips kept for the host (Pace.Trips), as set last; -1: not known
 	at       [2]int              // position in Queue.ready and Queue.idle (readySlot, idleSlot); -1 when absent
 }
 

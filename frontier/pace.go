@@ -132,13 +132,17 @@ func (q *Queue) SetTrips(hostKey string, n int) {
 // KeptTrips returns the breaker trips kept for host (Pace.Trips): as set
 // last (SetTrips), or as the file keeps them, read from the host's record
 // when the queue holds no count for the host. The crawl reads it when a
-// host's breaker opens before the host has answered in this process, so
-// that its back-off goes on across a restart.
+// host's breaker opens before it has counted the host's trips (since the
+// start, or since it forgot the host), so that the back-off goes on.
 func (q *Queue) KeptTrips(hostKey string) int {
 	q.mu.Lock()
 	if p, ok := q.paces[hostKey]; ok && p.setTrips {
 		q.mu.Unlock()
 		return p.trips
+	}
+	if n, ok := q.writing[hostKey]; ok {
+		q.mu.Unlock()
+		return n
 	}
 	if h := q.hosts[hostKey]; h != nil && h.trips >= 0 {
 		q.mu.Unlock()
@@ -182,12 +186,25 @@ func (q *Queue) notePaceLocked(key string, c paceChange) {
 	q.paces[key] = p
 }
 
-// takePacesLocked hands the paces to write to the writer's transaction.
+// takePacesLocked hands the paces to write to the writer's transaction,
+// keeping their trips in q.writing until it returns (wroteLocked).
 func (q *Queue) takePacesLocked() map[string]paceChange {
 	p := q.paces
 	q.paces = nil
+	for k, c := range p {
+		if c.setTrips {
+			if q.writing == nil {
+				q.writing = make(map[string]int)
+			}
+			q.writing[k] = c.trips
+		}
+	}
 	return p
 }
+
+// wroteLocked ends what takePacesLocked kept: the transaction has
+// returned, and the file has the trips (or the queue has failed).
+func (q *Queue) wroteLocked() { q.writing = nil }
 
 // apply sets c into the host record r, as written at now: a pause
 // replaces the stored one if it ends later, and a stored pause that has

@@ -438,3 +438,40 @@ func (q *Queue) wakeForTest() {
 	defer q.mu.Unlock()
 	q.wakeLocked()
 }
+
+// KeptTrips gives the count set last while the commit that writes it
+// runs, when the count is neither noted any more nor in the file yet.
+func TestKeptTripsDuringCommit(t *testing.T) {
+	_, _, q, _ := openClocked(t, Options{PerHostConcurrency: 1})
+	ctx := context.Background()
+	if _, err := q.Add(ctx, []Link{link("gone", 1)}); err != nil {
+		t.Fatal(err)
+	}
+	finish(t, q, next(t, q))
+	forget(t, q, "gone", "other") // KeptTrips reads the file for it
+	stale := 0
+	for i := 1; i <= 200; i++ {
+		q.SetTrips("gone", i)
+		done := make(chan error, 1)
+		go func() { _, err := q.Add(ctx, []Link{link("other", 1000+i)}); done <- err }() // a commit
+		for polling := true; polling; {
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+				polling = false
+			default:
+				if got := q.KeptTrips("gone"); got != i {
+					if stale == 0 {
+						t.Errorf("KeptTrips(gone) = %d right after SetTrips(gone, %d), while a commit runs", got, i)
+					}
+					stale++
+				}
+			}
+		}
+	}
+	if stale > 0 {
+		t.Errorf("%d stale reads in all", stale)
+	}
+}

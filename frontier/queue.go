@@ -216,8 +216,12 @@ type Queue struct {
 	// Pause, SetTrips).
 	restored map[string]Pace
 	paces    map[string]paceChange
-	wg       sync.WaitGroup
-	once     sync.Once
+	// writing holds the trips of the paces the writer has taken, until
+	// its transaction returns: KeptTrips reads them meanwhile, since the
+	// file does not have them yet.
+	writing map[string]int
+	wg      sync.WaitGroup
+	once    sync.Once
 }
 
 // Counts are the frontier's totals.

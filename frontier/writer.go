@@ -376,6 +376,9 @@ func (q *Queue) commit(batch []*op) error {
 		}
 		return w.finish()
 	})
+	q.mu.Lock()
+	q.wroteLocked()
+	q.mu.Unlock()
 	if err != nil {
 		q.seen.reset() // it may hold keys of the rolled-back transaction
 		err = fmt.Errorf("frontier commit: %w", err)
