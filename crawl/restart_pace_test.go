@@ -167,17 +167,23 @@ func TestRestartKeepsBreakerTrips(t *testing.T) {
 	// The first run stops after two failures: two trips, the host paused
 	// for 200ms.
 	parent, stop := context.WithCancel(context.Background())
-	runIdle(t, cfg, db, crawlOpts{parent: parent, during: func(ctx context.Context, _ *Engine) {
+	var live int
+	var counted bool
+	runIdle(t, cfg, db, crawlOpts{parent: parent, during: func(ctx context.Context, e *Engine) {
 		for len(failed()) < 2 && ctx.Err() == nil {
 			time.Sleep(time.Millisecond)
 		}
-		time.Sleep(50 * time.Millisecond) // the answer is handled
+		time.Sleep(50 * time.Millisecond)         // the answer is handled
+		live, counted = e.BreakerTrips(dead.addr) // what crawler hosts shows from a daemon
 		stop()
 	}})
 	stop()
 	before := len(failed())
 	if before != 2 {
 		t.Fatalf("first run: %d failed requests; want 2", before)
+	}
+	if live != 2 || !counted {
+		t.Errorf("first run: the engine's BreakerTrips = %d, %v; want 2, true", live, counted)
 	}
 
 	e, err := New(Options{Config: cfg, DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
