@@ -18,12 +18,11 @@ type host struct {
 	held     time.Time           // an operator's hold ends then (Queue.Hold); zero when none
 	delay    time.Duration       // least time between two request starts
 	kept     time.Duration       // the delay the file keeps for the host (Pace.Delay), as written last; -1: not known
-	trips    int                 // the breaker trips kept for the host (Pace.Trips), as set last; -1: not known
 	at       [2]int              // position in Queue.ready and Queue.idle (readySlot, idleSlot); -1 when absent
 }
 
 func newHost(key string, delay time.Duration) *host {
-	return &host{key: key, leased: make(map[string]struct{}), delay: delay, kept: -1, trips: -1, at: [2]int{-1, -1}}
+	return &host{key: key, leased: make(map[string]struct{}), delay: delay, kept: -1, at: [2]int{-1, -1}}
 }
 
 // settleStart ends it's wait to be sent, once: it was sent, or its lease

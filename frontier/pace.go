@@ -113,42 +113,25 @@ func (q *Queue) pauseLocked(key string, until time.Time) {
 
 // SetTrips records n, how many times in a row host's circuit breaker has
 // opened (0 after a healthy answer), to be written with the next commit
-// (Pace.Trips) when it differs from what the file keeps: a restart then
-// goes on with the breaker's back-off instead of starting it over. A
-// host the crawl never queued a URL for keeps nothing.
+// (Pace.Trips): a restart then goes on with the breaker's back-off
+// instead of starting it over. The caller sets a count when it changes
+// (the crawl's throttle does). A host the crawl never queued a URL for
+// keeps nothing.
 func (q *Queue) SetTrips(hostKey string, n int) {
-	n = max(n, 0)
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if h := q.hosts[hostKey]; h != nil {
-		if h.trips == n {
-			return
-		}
-		h.trips = n
-	}
-	q.notePaceLocked(hostKey, paceChange{trips: n, setTrips: true})
+	q.notePaceLocked(hostKey, paceChange{trips: max(n, 0), setTrips: true})
 }
 
 // KeptTrips returns the breaker trips kept for host (Pace.Trips): as set
-// last (SetTrips), or as the file keeps them, read from the host's record
-// when the queue holds no count for the host. The crawl reads it when a
-// host's breaker opens before it has counted the host's trips (since the
-// start, or since it forgot the host), so that the back-off goes on.
+// last (SetTrips), or as the file keeps them, read from the host's
+// record. The crawl reads it when a host's breaker opens before it has
+// counted the host's trips (since the start, or since it forgot the
+// host), so that the back-off goes on.
 func (q *Queue) KeptTrips(hostKey string) int {
-	q.mu.Lock()
-	if p, ok := q.paces[hostKey]; ok && p.setTrips {
-		q.mu.Unlock()
-		return p.trips
-	}
-	if n, ok := q.writing[hostKey]; ok {
-		q.mu.Unlock()
+	if n, ok := q.tripsToWrite(hostKey); ok {
 		return n
 	}
-	if h := q.hosts[hostKey]; h != nil && h.trips >= 0 {
-		q.mu.Unlock()
-		return h.trips
-	}
-	q.mu.Unlock()
 	n := 0
 	_ = q.db.View(func(tx *store.Tx) error { // a closed store keeps none
 		if v := tx.Bolt().Bucket(bucketHosts).Get([]byte(hostKey)); v != nil {
@@ -157,6 +140,18 @@ func (q *Queue) KeptTrips(hostKey string) int {
 		return nil
 	})
 	return n
+}
+
+// tripsToWrite returns the trips set for host and not yet in the file:
+// noted for the next commit, or in the commit being written.
+func (q *Queue) tripsToWrite(hostKey string) (int, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if p, ok := q.paces[hostKey]; ok && p.setTrips {
+		return p.trips, true
+	}
+	n, ok := q.writing[hostKey]
+	return n, ok
 }
 
 // keptDelay is what the file keeps (Pace.Delay) for host key's delay d:
@@ -272,14 +267,8 @@ func (q *Queue) restoreDelayLocked(key string, d time.Duration) {
 // already (holdStartLocked, before the host's state was made), and calls
 // this once the host's queued count is set. Hosts without work are left
 // out so that what the caller restores grows with the work at hand, not
-// with every host the crawl ever met. A host in memory by then (with work
-// or a pause) learns the trips the file keeps (KeptTrips, SetTrips).
+// with every host the crawl ever met.
 func (q *Queue) restorePaceLocked(key string, p Pace, queued bool) {
-	defer func() {
-		if h := q.hosts[key]; h != nil {
-			h.trips = p.Trips // what the file keeps
-		}
-	}()
 	if p.Until.IsZero() && (p.Delay == 0 || !queued) {
 		return
 	}
