@@ -29,8 +29,10 @@ type Get func(ctx context.Context, u *url.URL, maxBytes int64) (status int, loca
 //     against the URL that returned them. The rules found apply to origin.
 //     A further 3xx, a 3xx without Location, or one pointing to a non-HTTP
 //     scheme is "unavailable": allow all (see FromStatus).
-//   - At most MaxBytes octets are requested; a body that long is cut at
-//     its last line break (by Parse), so no line is half-read.
+//   - At most MaxBytes+1 octets are requested (the one more tells a file
+//     of exactly MaxBytes from a longer one); a body longer than MaxBytes
+//     is cut to MaxBytes and at its last line break, so no line is
+//     half-read.
 //   - An error from get, or ctx done between hops, yields DisallowAll
 //     (Unreachable, Status 0) together with the error, wrapped once.
 //
@@ -44,7 +46,7 @@ func Fetch(ctx context.Context, get Get, origin *url.URL, token string) (*Rules,
 // FetchFile is Fetch without the parsing: it requests origin's
 // /robots.txt the same way and returns the final status and, for a 2xx
 // one, the body cut as Parse reads it (at most MaxBytes octets, ending at
-// a line break when that long); for any other status the body is nil. On
+// a line break when the file was longer); for any other status the body is nil. On
 // error the status is 0. FromStatus(status, body, token) is what Fetch
 // returns, so a caller can keep the file and parse it again later, for
 // another token.
@@ -57,7 +59,7 @@ func FetchFile(ctx context.Context, get Get, origin *url.URL) (status int, body 
 		if err := ctx.Err(); err != nil {
 			return 0, nil, fmt.Errorf("fetch %s: %w", u, err)
 		}
-		status, loc, body, err := get(ctx, u, MaxBytes)
+		status, loc, body, err := get(ctx, u, MaxBytes+1)
 		if err != nil {
 			return 0, nil, fmt.Errorf("fetch %s: %w", u, err)
 		}

@@ -136,7 +136,7 @@ func TestFetch_Direct(t *testing.T) {
 			if r.Unreachable() != tt.unreachable || r.Status() != tt.h.status {
 				t.Errorf("Unreachable=%v Status=%d", r.Unreachable(), r.Status())
 			}
-			if len(f.urls) != 1 || f.urls[0] != "https://example.com:8443/robots.txt" || f.limits[0] != robots.MaxBytes {
+			if len(f.urls) != 1 || f.urls[0] != "https://example.com:8443/robots.txt" || f.limits[0] != robots.MaxBytes+1 {
 				t.Errorf("requests %q limits %v", f.urls, f.limits)
 			}
 		})
@@ -261,6 +261,31 @@ func TestFetch_OversizedBody(t *testing.T) {
 		t.Fatal(err)
 	}
 	expect(t, r, check{"/early", false}, check{"/late", true}, check{"/", true})
+}
+
+// Ensure a robots.txt of exactly MaxBytes octets is parsed whole (§2.5: the
+// limit "MUST be at least 500 kibibytes"), its last line included when no
+// line break ends it: Fetch must tell it from a longer file it cuts.
+func TestFetch_BodyOfExactlyMaxBytes(t *testing.T) {
+	head := "User-agent: *\nDisallow: /first\n"
+	tail := "Disallow: /last" // no trailing newline: the file ends here
+	pad := robots.MaxBytes - len(head) - len(tail)
+	body := head + strings.Repeat("#\n", pad/2) + strings.Repeat("\n", pad%2) + tail
+	if len(body) != robots.MaxBytes {
+		t.Fatalf("test body is %d bytes", len(body))
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, body)
+	}))
+	defer srv.Close()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	defer client.CloseIdleConnections()
+
+	r, err := robots.Fetch(t.Context(), httpGet(client), origin(t, srv.URL), "crawler")
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect(t, r, check{"/first", false}, check{"/last", false})
 }
 
 // httpGet is a Get built on net/http, as the crawler's fetcher would

@@ -12,7 +12,8 @@ import (
 
 // MaxBytes is the parsing limit (RFC 9309 §2.5 requires at least 500 KiB).
 // Parse and Fetch ignore everything after the last line break within the
-// first MaxBytes octets of a body at least that long.
+// first MaxBytes octets of a body longer than that; a body of MaxBytes
+// octets or fewer is read whole.
 const MaxBytes = 512000
 
 // Parse parses a robots.txt body for the product token (see Token; a full
@@ -27,7 +28,10 @@ const MaxBytes = 512000
 // the first user-agent are skipped. Bytes that are not UTF-8 are treated as
 // octets and percent-encoded like any other non-ASCII octet.
 //
-// Groups (§2.2.1): a user-agent line after a rule starts a new group. A
+// Groups (§2.2.1): a user-agent line after an allow or disallow line
+// starts a new group. Other records (crawl-delay, sitemap, unknown ones)
+// never end a group's run of user-agent lines (§2.2.4), and a crawl-delay
+// applies to every agent of its group, named before or after it. A
 // user-agent value is reduced to its product token (leading letters, '_'
 // and '-'; "*" if it starts with '*'); one that yields no token still starts
 // or joins a group, which then matches no crawler. All groups whose token
@@ -40,10 +44,11 @@ func Parse(body []byte, token string) *Rules {
 
 	var (
 		own, star  groupSet
-		open       bool // a user-agent line has been seen
-		inRules    bool // the current group has had a member line
-		forOwn     bool // current group names token
-		forStar    bool // current group names "*"
+		open       bool          // a user-agent line has been seen
+		inRules    bool          // the current group has had a member line
+		forOwn     bool          // current group names token
+		forStar    bool          // current group names "*"
+		groupDelay time.Duration // largest crawl-delay of the current group
 		sitemapSet = map[string]bool{}
 		sitemaps   []string
 	)
@@ -58,14 +63,17 @@ func Parse(body []byte, token string) *Rules {
 		case "user-agent":
 			if inRules || !open {
 				forOwn, forStar, inRules, open = false, false, false, true
+				groupDelay = 0
 			}
 			switch agent := agentToken(value); {
 			case agent == "*":
 				forStar = true
 				star.found = true
+				star.delay = max(star.delay, groupDelay)
 			case agent != "" && agent == token:
 				forOwn = true
 				own.found = true
+				own.delay = max(own.delay, groupDelay)
 			}
 		case "allow", "disallow":
 			if !open {
@@ -83,14 +91,16 @@ func Parse(body []byte, token string) *Rules {
 				star.rules = append(star.rules, r)
 			}
 		case "crawl-delay":
+			// Not a rule: RFC 9309 does not define it, and other records
+			// must not end a group (§2.2.4), so inRules stays as it is.
 			if !open {
 				continue
 			}
-			inRules = true
 			d, ok := parseDelay(value)
 			if !ok {
 				continue
 			}
+			groupDelay = max(groupDelay, d)
 			if forOwn {
 				own.delay = max(own.delay, d)
 			}
@@ -140,11 +150,11 @@ func sortRules(rs []rule) []rule {
 	})
 }
 
-// truncate applies MaxBytes: a body of at least MaxBytes octets is cut to
+// truncate applies MaxBytes: a body longer than MaxBytes octets is cut to
 // its first MaxBytes octets and then after its last line break, so the
 // limit never leaves half a line.
 func truncate(body []byte) []byte {
-	if len(body) < MaxBytes {
+	if len(body) <= MaxBytes {
 		return body
 	}
 	body = body[:MaxBytes]

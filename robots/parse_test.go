@@ -229,7 +229,9 @@ func TestParse_CrawlDelay(t *testing.T) {
 		{"User-agent: crawler\nCrawl-delay: 2\nCrawl-delay: 1", 2 * time.Second},
 		{"User-agent: crawler\ncrawl-DELAY: 1.25 # comment", 1250 * time.Millisecond},
 		{"User-agent: *\nCrawl-delay: 7", 7 * time.Second},
-		{"User-agent: *\nCrawl-delay: 7\nUser-agent: crawler\nDisallow: /", 0},
+		// A crawl-delay does not end the group's user-agent lines (§2.2.4).
+		{"User-agent: *\nCrawl-delay: 7\nUser-agent: crawler\nDisallow: /", 7 * time.Second},
+		{"User-agent: *\nDisallow: /\nCrawl-delay: 7\nUser-agent: crawler\nDisallow: /x", 0},
 		{"User-agent: crawler\nCrawl-delay: 1e300", time.Duration(1<<63 - 1)},
 		{"User-agent: other\nCrawl-delay: 9", 0},
 		{"Crawl-delay: 9\nUser-agent: crawler\nDisallow: /x", 0},
@@ -239,6 +241,24 @@ func TestParse_CrawlDelay(t *testing.T) {
 			t.Errorf("%q: CrawlDelay = %v, want %v", tt.body, got, tt.want)
 		}
 	}
+}
+
+// Ensure a Crawl-delay line does not end a group's user-agent lines: RFC
+// 9309 does not define the record, and "parsing of other records MUST NOT
+// interfere with the parsing of explicitly defined records" (§2.2.4);
+// Google's reference parser agrees. So a Disallow after it still applies
+// to the agents named before it.
+func TestParse_CrawlDelayKeepsGroupOpen(t *testing.T) {
+	// One group: crawler and otherbot share "Disallow: /private/".
+	body := "User-agent: crawler\nCrawl-delay: 5\nUser-agent: otherbot\nDisallow: /private/\n"
+	expect(t, robots.Parse([]byte(body), "crawler"), check{"/private/x", false}, check{"/public", true})
+
+	// The common real-world shape: a "*" group with only a Crawl-delay,
+	// followed by a named group. Per the RFC grammar (Crawl-delay being an
+	// other record, blank lines allowed between user-agent lines) both
+	// user-agent lines head one group, so "*" crawlers get /search too.
+	body = "User-agent: *\nCrawl-delay: 10\n\nUser-agent: somebot\nDisallow: /search\n"
+	expect(t, robots.Parse([]byte(body), "crawler"), check{"/search", false}, check{"/", true})
 }
 
 // Ensure Sitemap lines are collected from anywhere, in order, without
