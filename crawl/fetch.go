@@ -241,13 +241,12 @@ func (e *Engine) adaptHost(hostKey string, resp *fetcher.Response, err error, to
 }
 
 // applyRobots carries a robots decision into the frontier: Crawl-delay
-// (capped by fetch.max_crawl_delay) and the retry pause of an unreachable
-// robots.txt.
+// (capped by fetch.max_crawl_delay; none when a refresh finds the line
+// gone, or robots.txt gone with a 4xx) and the retry pause of an
+// unreachable robots.txt, which keeps the Crawl-delay it had.
 func (e *Engine) applyRobots(hostKey, origin string, st robotsState) {
-	if st.rules != nil {
-		if d := st.rules.CrawlDelay(); d > 0 {
-			e.adapt.setCrawlDelay(hostKey, origin, d)
-		}
+	if st.rules != nil && !st.rules.Unreachable() {
+		e.adapt.setCrawlDelay(hostKey, origin, st.rules.CrawlDelay())
 	}
 	if !st.retry.IsZero() {
 		e.q.Pause(hostKey, st.retry)
@@ -283,6 +282,11 @@ func (e *Engine) fetchRobots(ctx context.Context, it *frontier.Item, u *url.URL)
 			e.stats.BytesFetched.Add(resp.WireBytes)
 		}
 		if err != nil {
+			if resp != nil && resp.Status != 0 && (resp.Status < 200 || resp.Status > 299) {
+				// The status arrived and the body broke: only a 2xx
+				// body is read (RFC 9309 §2.3.1), so the status stands.
+				return resp.Status, resp.Location, nil, nil
+			}
 			return 0, nil, nil, err
 		}
 		return resp.Status, resp.Location, resp.Body, nil

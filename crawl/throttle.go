@@ -147,17 +147,26 @@ func (t *throttle) configure(base, maxDelay time.Duration, target int, limits ma
 	}
 }
 
-// setCrawlDelay records the Crawl-delay origin's robots.txt gives, for
-// the host key origin belongs to, sets the key's delay in the keeper and
+// setCrawlDelay records the Crawl-delay origin's robots.txt gives (0:
+// none, which forgets an earlier one), for the host key origin belongs
+// to, sets the key's delay in the keeper when that changed it, and
 // returns it. A key takes the largest Crawl-delay of its origins.
 func (t *throttle) setCrawlDelay(key, origin string, d time.Duration) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	h := t.host(key)
-	if h.crawlDelays == nil {
-		h.crawlDelays = make(map[string]time.Duration, 1)
+	d = min(d, t.max)
+	if old, ok := h.crawlDelays[origin]; ok == (d > 0) && old == d {
+		return t.effective(key, h) // unchanged: the keeper has it
 	}
-	h.crawlDelays[origin] = min(d, t.max)
+	if d > 0 {
+		if h.crawlDelays == nil {
+			h.crawlDelays = make(map[string]time.Duration, 1)
+		}
+		h.crawlDelays[origin] = d
+	} else {
+		delete(h.crawlDelays, origin)
+	}
 	h.crawlDelay = 0
 	for _, cd := range h.crawlDelays {
 		h.crawlDelay = max(h.crawlDelay, cd)
