@@ -2,6 +2,7 @@ package crawl
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"reflect"
@@ -15,10 +16,18 @@ import (
 
 // ReloadStatus is the outcome of the last Reload.
 type ReloadStatus struct {
-	At  time.Time `json:"at,omitzero"` // zero: never reloaded
-	OK  bool      `json:"ok"`          // false: the old config is still in force
-	Err string    `json:"err,omitempty"`
+	At time.Time `json:"at,omitzero"` // zero: never reloaded
+	OK bool      `json:"ok"`          // false: the old config is still in force
+	// Err says why the reload was refused, or, with OK, why the new
+	// config's seeds could not be queued (ErrSeedsNotQueued).
+	Err string `json:"err,omitempty"`
 }
+
+// ErrSeedsNotQueued wraps the error of a Reload whose new configuration
+// took effect but whose seeds could not be queued (the crawl was
+// stopping, or the frontier failed). Seeds are queued last, under the new
+// scope, so nothing can undo the rest by then.
+var ErrSeedsNotQueued = errors.New("config reloaded, but its seeds were not queued")
 
 // LastReload returns the outcome of the last Reload.
 func (e *Engine) LastReload() ReloadStatus {
@@ -30,7 +39,9 @@ func (e *Engine) LastReload() ReloadStatus {
 // Reload applies a new configuration without a restart. The caller has
 // parsed and validated the whole file (config.Load); Reload checks what it
 // needs to build (extraction rules) before changing anything, so on error
-// the old configuration stays in force whole. Applied live: seeds (new
+// the old configuration stays in force whole, except for an error that
+// wraps ErrSeedsNotQueued: that one comes after the new configuration took
+// effect. Applied live: seeds (new
 // ones are added), scope (turning follow_sitemaps on refetches every
 // robots.txt, so that their sitemaps are queued), per-host delay and concurrency, global
 // concurrency, retries, timeouts and the other fetch options, robots
@@ -48,12 +59,19 @@ func (e *Engine) Reload(ctx context.Context, next *config.Config) error {
 func (e *Engine) RecordReloadFailure(err error) { e.recordReload(err) }
 
 func (e *Engine) recordReload(err error) {
-	st := ReloadStatus{At: e.now(), OK: err == nil}
+	applied := err == nil || errors.Is(err, ErrSeedsNotQueued)
+	st := ReloadStatus{At: e.now(), OK: applied}
 	if err != nil {
 		st.Err = err.Error()
+	}
+	switch {
+	case !applied:
 		e.metrics.reloadOK.Set(0)
 		e.log.Error("config reload rejected; keeping the old config", "err", err)
-	} else {
+	case err != nil:
+		e.metrics.reloadOK.Set(1)
+		e.log.Error("config reloaded, but its seeds were not queued", "err", err)
+	default:
 		e.metrics.reloadOK.Set(1)
 		e.log.Info("config reloaded")
 	}
@@ -150,7 +168,7 @@ func (e *Engine) reload(ctx context.Context, next *config.Config) error {
 	e.guardDisk() // store.min_free_bytes may have changed
 	e.db.SetMappedBudget(next.Store.MaxMappedBytes)
 	if _, err := e.addSeeds(ctx, next.Seeds, false); err != nil {
-		return fmt.Errorf("add seeds: %w", err)
+		return fmt.Errorf("%w: %w", ErrSeedsNotQueued, err)
 	}
 	return nil
 }

@@ -2,20 +2,15 @@ package main
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"crawler/config"
-	"crawler/crawl"
-	"crawler/store"
 )
 
 // A second SIGTERM while the crawl is stopping aborts the fetches still
@@ -42,16 +37,7 @@ func TestSecondSignalAborts(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(filepath.Join(cfg.DataDir, "crawl.db"), store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	eng, err := crawl.New(crawl.Options{Config: cfg, DB: db, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng, log := openEngine(t, cfg)
 	sigs := make(chan os.Signal, 4) // as runDaemon wires it
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()

@@ -98,9 +98,12 @@ func writeStats(w io.Writer, s *api.Stats, source string) error {
 		}
 		if r := s.LastReload; r != nil {
 			res := "ok"
-			if !r.OK {
+			switch {
+			case !r.OK:
 				// One row: the config errors it joins are "; "-separated.
 				res = "FAILED, old config kept: " + oneLine(strings.ReplaceAll(r.Err, "\n", "; "))
+			case r.Err != "":
+				res = "ok, but " + oneLine(r.Err) // its seeds were not queued
 			}
 			fmt.Fprintf(tw, "last reload\t%s (%s)\n", r.At.Format(time.RFC3339), res)
 		}
