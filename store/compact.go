@@ -85,6 +85,8 @@ func Compact(path string, timeout time.Duration) (res CompactResult, err error) 
 		return res, fmt.Errorf("compact %s: %w", path, ErrMissing)
 	case err != nil:
 		return res, fmt.Errorf("compact %s: %w", path, err)
+	case fi.Mode().IsRegular() && fi.Size() == 0:
+		return res, fmt.Errorf("compact %s: empty file: %w", path, ErrCorrupt) // as Open says
 	}
 	if timeout <= 0 {
 		timeout = time.Second // Options.Timeout's default

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -51,8 +52,8 @@ func runCompact(g *globals) error {
 	if errors.Is(err, store.ErrLocked) {
 		return fmt.Errorf("compact needs the daemon stopped: %w", err)
 	}
-	if errors.Is(err, fs.ErrPermission) {
-		return dataError{err} // an unwritable data_dir or crawl.db
+	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.ENOTDIR) {
+		return dataError{err} // an unwritable data_dir or crawl.db, or a data_dir that is a file
 	}
 	if err != nil {
 		return err // exit.go maps missing and corrupt to 3

@@ -102,3 +102,47 @@ func TestWorthCompacting(t *testing.T) {
 		}
 	}
 }
+
+// Ensure compact calls an empty crawl.db corrupt (exit 3, "move it
+// aside") as every other verb does, and leaves it as it is; bbolt would
+// try to start a database in it through a read-only handle.
+func TestCompactEmptyFileIsCorrupt(t *testing.T) {
+	dir := t.TempDir()
+	dataDir := filepath.Join(dir, "data")
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dbPath := filepath.Join(dataDir, "crawl.db")
+	if err := os.WriteFile(dbPath, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeConfigAt(t, dir, dataDir, nil)
+	code, _, stderr := run(t, "compact", "--config", cfg)
+	if code != exitData || !strings.Contains(stderr, "corrupt") {
+		t.Errorf("compact on an empty crawl.db: exit %d, stderr %q; want %d saying it is corrupt (as check and run do)",
+			code, stderr, exitData)
+	}
+	if fi, err := os.Stat(dbPath); err != nil || fi.Size() != 0 {
+		t.Errorf("compact changed the empty crawl.db: %v, %v", fi, err)
+	}
+}
+
+// Ensure a data_dir that is a regular file is exit 3 for compact, as for
+// check and as compact's help says.
+func TestCompactDataDirThatIsAFile(t *testing.T) {
+	dir := t.TempDir()
+	dataDir := filepath.Join(dir, "data")
+	if err := os.WriteFile(dataDir, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeConfigAt(t, dir, dataDir, nil)
+	code, _, stderr := run(t, "check", "--config", cfg)
+	if code != exitData {
+		t.Fatalf("check: exit %d (%q); the premise is that check exits %d", code, stderr, exitData)
+	}
+	code, _, stderr = run(t, "compact", "--config", cfg)
+	if code != exitData {
+		t.Errorf("compact with data_dir a regular file: exit %d, stderr %q; want %d as check and compact's help say",
+			code, stderr, exitData)
+	}
+}
