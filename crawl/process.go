@@ -235,7 +235,9 @@ func (e *Engine) processFetch(f *fetched) *frontier.Completion {
 	// The tree is built only for extraction rules; the rules are read once so
 	// a reload in between cannot leave Apply without one.
 	extractRules := e.rules()
-	doc, err := parser.Parse(html, ct, f.url, parser.Options{MaxURLLength: e.config().Scope.MaxURLLength, Cache: e.links, NoDOM: extractRules.Empty()})
+	// Links as long as a URL can be: scope.max_url_length applies after
+	// strip_query_params, in discovered (a trap).
+	doc, err := parser.Parse(html, ct, f.url, parser.Options{MaxURLLength: urlnorm.MaxLength, Cache: e.links, NoDOM: extractRules.Empty()})
 	if err != nil {
 		p.Error = "parse: " + err.Error()
 		return c
@@ -338,11 +340,14 @@ func (e *Engine) storeBody(c *frontier.Completion, r *fetcher.Response) {
 // the target passes scope, robots, dedup and politeness itself.
 func (e *Engine) redirect(c *frontier.Completion, f *fetched) {
 	it, p, resp := f.item, c.Page, f.resp
-	if resp.Location == nil {
+	// Resolved as a browser resolves it (WHATWG: "\\" is "/", a stray "%"
+	// is kept), not as the fetcher's RFC 3986 Location.
+	loc := resp.Header.Get("Location")
+	if strings.TrimSpace(loc) == "" {
 		p.Error = fmt.Sprintf("HTTP %d without a usable Location", resp.Status)
 		return
 	}
-	target, err := urlnorm.Parse(resp.Location.String())
+	target, err := urlnorm.Resolve(f.url, loc)
 	if err != nil {
 		p.Error = "redirect: " + err.Error()
 		c.State = frontier.StateFailed
@@ -358,7 +363,7 @@ func (e *Engine) redirect(c *frontier.Completion, f *fetched) {
 	if it.Via != "" {
 		chain = it.Via + "\n" + it.URL
 	}
-	excluded := filter.Excluded(p.RedirectTo)
+	excluded, trap := filter.Excluded(p.RedirectTo), e.trap(p.RedirectTo)
 	switch {
 	case slices.Contains(strings.Split(chain, "\n"), p.RedirectTo):
 		p.Error = fmt.Sprintf("redirect loop after %d hops", it.Hops+1)
@@ -370,6 +375,9 @@ func (e *Engine) redirect(c *frontier.Completion, f *fetched) {
 		p.Error = "redirect target out of scope"
 	case excluded != "":
 		p.Error = "redirect target out of scope: " + excluded
+	case trap != "":
+		p.Error = "redirect target dropped as a crawler trap: " + trap
+		c.Trapped++
 	default:
 		c.Links = append(c.Links, frontier.Link{URL: p.RedirectTo, Host: e.HostKey(urlnorm.Host(target)),
 			Parent: it.URL, Depth: it.Depth, Hops: it.Hops + 1, Origin: origin, Via: chain})

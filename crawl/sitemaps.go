@@ -120,7 +120,7 @@ func (e *Engine) processSitemap(c *frontier.Completion, f *fetched) bool {
 	if !asXML && !text {
 		return false
 	}
-	sm := parser.ParseSitemap(resp.Body, f.url, parser.SitemapOptions{MaxURLLength: cfg.Scope.MaxURLLength, Cache: e.links, Text: text})
+	sm := parser.ParseSitemap(resp.Body, f.url, parser.SitemapOptions{MaxURLLength: urlnorm.MaxLength, Cache: e.links, Text: text})
 	if sm.Kind == "" {
 		return false
 	}

@@ -29,17 +29,23 @@ func newLinker(baseHref string, based bool, page *url.URL, charsetName string, o
 
 // documentBase returns the URL relative links resolve against: href (the
 // href of the first <base href>, found reporting whether there is one, its
-// query already encoded by urlnorm.EncodeQuery) resolved against the page URL, if
-// it yields an http(s) URL; the page URL otherwise.
+// query already encoded by urlnorm.EncodeQuery) resolved against the page
+// URL, if it yields an http(s) URL. As the HTML standard's frozen base URL:
+// the page URL when href does not parse or is a data: or javascript: URL,
+// and nil (absolute links only) for a URL of another scheme (ftp:,
+// mailto:), against which no relative link yields an http(s) URL.
 func documentBase(href string, found bool, page *url.URL) *url.URL {
 	if !found {
 		return page
 	}
 	u, err := urlnorm.Resolve(page, href)
-	if err != nil {
-		return page
+	if err == nil {
+		return u
 	}
-	return u
+	if scheme, ok := urlnorm.Scheme(href); ok && errors.Is(err, urlnorm.ErrScheme) && scheme != "data" && scheme != "javascript" {
+		return nil
+	}
+	return page
 }
 
 // resolve returns the canonical form of href, its query encoded in the
@@ -47,10 +53,21 @@ func documentBase(href string, found bool, page *url.URL) *url.URL {
 // are skipped silently (another scheme, or relative without a base); an
 // error for links that are dropped.
 func (l *linker) resolve(href string) (string, error) {
-	if len(strings.TrimSpace(href)) > l.opts.MaxURLLength {
+	if len(href) > l.opts.MaxURLLength {
 		// Checked before parsing to bound the work a hostile page can
-		// cause; a resolved URL is practically never shorter than its href.
-		return "", urlnorm.ErrTooLong
+		// cause: without its fragment (no canonical URL keeps one), a
+		// resolved URL is practically never shorter than its href. A
+		// link of another scheme (a data: URL often is long) is skipped
+		// silently, as a short one is below.
+		if scheme, ok := urlnorm.Scheme(href); ok && scheme != "http" && scheme != "https" {
+			return "", nil
+		}
+		if i := strings.IndexByte(href, '#'); i >= 0 {
+			href = href[:i]
+		}
+		if len(strings.TrimSpace(href)) > l.opts.MaxURLLength {
+			return "", urlnorm.ErrTooLong
+		}
 	}
 	s, err := l.base.ResolveString(urlnorm.EncodeQuery(href, l.query))
 	if errors.Is(err, urlnorm.ErrScheme) || errors.Is(err, urlnorm.ErrEmpty) {

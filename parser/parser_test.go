@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -404,5 +405,73 @@ func checkDocument(t *testing.T, doc *Document) {
 			t.Fatalf("duplicate link %q", l)
 		}
 		seen[l] = true
+	}
+}
+
+// Ensure a long fragment (SPA routes "#!/...", text fragments
+// "#:~:text=...") does not make a short link too long: the canonical link
+// has no fragment. Both parse paths.
+func TestLongFragmentKeepsShortLink(t *testing.T) {
+	body := `<a href="/page#` + strings.Repeat("f", 300) + `">x</a>`
+	for _, nodom := range []bool{false, true} {
+		doc, err := Parse([]byte(body), "", mustURL(t, pageURL), Options{NoDOM: nodom, MaxURLLength: 256})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "https://example.com/page"; !slices.Equal(doc.Links, []string{want}) || doc.Dropped != 0 {
+			t.Errorf("NoDOM=%v: Links %q, Dropped %d; want [%s], 0 dropped", nodom, doc.Links, doc.Dropped, want)
+		}
+	}
+}
+
+// Ensure a long link of another scheme (data:, javascript:) is skipped
+// silently, as Document.Dropped says, not counted as dropped for its
+// length.
+func TestLongOtherSchemeNotDropped(t *testing.T) {
+	body := `<a href="data:text/plain;base64,` + strings.Repeat("QUJD", 100) + `">d</a>` +
+		`<a href="javascript:void(` + strings.Repeat("0", 300) + `)">j</a>`
+	for _, nodom := range []bool{false, true} {
+		doc, err := Parse([]byte(body), "", mustURL(t, pageURL), Options{NoDOM: nodom, MaxURLLength: 256})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(doc.Links) != 0 || doc.Dropped != 0 {
+			t.Errorf("NoDOM=%v: Links %q, Dropped %d; want none, 0 dropped (other schemes are skipped silently)", nodom, doc.Links, doc.Dropped)
+		}
+	}
+}
+
+// Ensure a <base href> of another scheme is the base, as the HTML
+// standard's frozen base URL says: relative links resolve to ftp: URLs
+// (or fail against mailto:'s opaque path), so no http(s) link, while a
+// data: or javascript: base falls back to the page URL.
+func TestNonHTTPBaseHref(t *testing.T) {
+	for _, base := range []string{"ftp://ftp.example/pub/", "mailto:someone@example.com"} {
+		body := `<base href="` + base + `"><a href="file.html">x</a>`
+		for _, nodom := range []bool{false, true} {
+			doc, err := Parse([]byte(body), "", mustURL(t, pageURL), Options{NoDOM: nodom})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(doc.Links) != 0 {
+				t.Errorf("NoDOM=%v <base href=%q>: Links %q; want none (a browser resolves against the base, not the page)", nodom, base, doc.Links)
+			}
+		}
+	}
+}
+
+// Ensure a data: or javascript: <base href> leaves the page URL the base.
+func TestScriptBaseHrefFallsBackToPage(t *testing.T) {
+	for _, base := range []string{"javascript:void(0)", "data:text/html,x"} {
+		body := `<base href="` + base + `"><a href="file.html">x</a>`
+		for _, nodom := range []bool{false, true} {
+			doc, err := Parse([]byte(body), "", mustURL(t, pageURL), Options{NoDOM: nodom})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := "https://example.com/dir/file.html"; !slices.Equal(doc.Links, []string{want}) {
+				t.Errorf("NoDOM=%v <base href=%q>: Links %q; want [%s] (resolved against the page)", nodom, base, doc.Links, want)
+			}
+		}
 	}
 }

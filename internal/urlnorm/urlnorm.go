@@ -288,6 +288,41 @@ func precheck(s string, absolute bool) error {
 	return nil
 }
 
+// Scheme returns the scheme of ref, lowercased, as a URL parser reads it
+// (leading C0 controls and spaces skipped, ASCII tabs and newlines
+// ignored), or ok false when ref has none (a relative reference). It only
+// reads as far as the scheme, so ref's length does not matter, and it
+// allocates only for schemes other than http and https.
+func Scheme(ref string) (scheme string, ok bool) {
+	var buf [16]byte
+	b := buf[:0]
+	leading := true
+	for i := 0; i < len(ref); i++ {
+		c := ref[i]
+		switch {
+		case leading && c <= ' ', c == '\t', c == '\n', c == '\r':
+			continue
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		case 'a' <= c && c <= 'z':
+		case len(b) > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
+		case len(b) > 0 && c == ':':
+			switch string(b) {
+			case "http":
+				return "http", true
+			case "https":
+				return "https", true
+			}
+			return string(b), true
+		default:
+			return "", false
+		}
+		leading = false
+		b = append(b, c)
+	}
+	return "", false
+}
+
 // cutScheme splits a WHATWG scheme (ASCII alpha, then alphanumerics, '+',
 // '-' or '.', then ':') off s. ok is false when s has no scheme, i.e. is a
 // relative reference.

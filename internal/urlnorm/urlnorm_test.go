@@ -285,3 +285,38 @@ func TestDropQueryParams(t *testing.T) {
 		}
 	}
 }
+
+// Ensure Scheme reads a reference's scheme as the parser does, whatever
+// its length, and tells relative references from absolute ones.
+func TestScheme(t *testing.T) {
+	long := strings.Repeat("x", 10_000)
+	tests := []struct {
+		ref, scheme string
+		ok          bool
+	}{
+		{"https://example.com/", "https", true},
+		{" \x00HTTP://example.com/", "http", true},
+		{"ja\tva\nscript:alert(1)", "javascript", true},
+		{"mailto:a@example.com", "mailto", true},
+		{"data:text/plain," + long, "data", true},
+		{"web+custom-scheme.v2:x", "web+custom-scheme.v2", true},
+		{"/path:with:colons", "", false},
+		{"./a:b", "", false},
+		{"1http://x", "", false},
+		{":x", "", false},
+		{"?q=a:b", "", false},
+		{"#frag:x", "", false},
+		{"//host:80/", "", false},
+		{"noscheme" + long, "", false},
+		{"", "", false},
+	}
+	for _, tt := range tests {
+		got, ok := Scheme(tt.ref)
+		if got != tt.scheme || ok != tt.ok {
+			t.Errorf("Scheme(%.40q) = %q, %v; want %q, %v", tt.ref, got, ok, tt.scheme, tt.ok)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { Scheme("HTTPS://example.com/") }); n != 0 {
+		t.Errorf("Scheme of an https URL allocates %v times; want 0", n)
+	}
+}

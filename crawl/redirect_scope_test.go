@@ -1,0 +1,98 @@
+package crawl
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// Ensure a redirect target meets the trap limits of scope
+// (max_url_length, max_repeated_segments) as a discovered link does: a
+// page redirecting to an over-long or self-repeating URL does not get it
+// fetched.
+func TestRedirectTargetMeetsTrapLimits(t *testing.T) {
+	site := newHostileSite(t)
+	h := site.host("redirtrap")
+	h.robots("User-agent: *\nAllow: /\n")
+	long := "/" + strings.Repeat("l", 300)
+	loop := "/x/x/x/x/x"
+	h.html("/", "home", "/go-long", "/go-loop")
+	h.handle("/go-long", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, long, http.StatusFound)
+	})
+	h.handle("/go-loop", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, loop, http.StatusFound)
+	})
+	h.html(long, "long")
+	h.html(loop, "loop")
+	cfg := hostileConfig(t, []string{h.url("/")}, []string{h.addr})
+	cfg.Scope.MaxURLLength = 256
+	cfg.Scope.MaxRepeatedSegments = 3
+	crawlToIdle(t, cfg)
+	if n := h.count(long); n != 0 {
+		t.Errorf("redirect target longer than scope.max_url_length (%d > 256) requested %d times", len(h.url(long)), n)
+	}
+	if n := h.count(loop); n != 0 {
+		t.Errorf("redirect target %s (over scope.max_repeated_segments) requested %d times", loop, n)
+	}
+}
+
+// Ensure a Location header is resolved as browsers and the rest of the
+// crawler resolve links (WHATWG), not by RFC 3986: "\docs\page" is
+// "/docs/page" ('\' is '/' in special URLs), not /dir/%5Cdocs%5Cpage.
+func TestRedirectLocationBackslash(t *testing.T) {
+	site := newHostileSite(t)
+	h := site.host("redirbs")
+	h.robots("User-agent: *\nAllow: /\n")
+	h.html("/", "home", "/dir/go")
+	h.handle("/dir/go", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", `\docs\page`)
+		w.WriteHeader(http.StatusFound)
+	})
+	h.html("/docs/page", "target")
+	cfg := hostileConfig(t, []string{h.url("/")}, []string{h.addr})
+	db := crawlToIdle(t, cfg)
+	if p := page(t, db, h.url("/dir/go")); p.RedirectTo != h.url("/docs/page") {
+		t.Errorf(`Location: \docs\page from /dir/go: RedirectTo %q; want %q (WHATWG)`, p.RedirectTo, h.url("/docs/page"))
+	}
+	if n := h.count("/docs/page"); n != 1 {
+		t.Errorf("/docs/page requested %d times; want once", n)
+	}
+}
+
+// Ensure a Location with a stray '%', a valid WHATWG URL ("%zz" is
+// "%25zz", as for links), is followed; net/url refuses it.
+func TestRedirectLocationStrayPercent(t *testing.T) {
+	site := newHostileSite(t)
+	h := site.host("redirpct")
+	h.robots("User-agent: *\nAllow: /\n")
+	h.html("/", "home", "/go")
+	h.handle("/go", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", "/100%zz")
+		w.WriteHeader(http.StatusFound)
+	})
+	h.html("/100%25zz", "target")
+	cfg := hostileConfig(t, []string{h.url("/")}, []string{h.addr})
+	db := crawlToIdle(t, cfg)
+	if p := page(t, db, h.url("/go")); p.RedirectTo != h.url("/100%25zz") {
+		t.Errorf("Location: /100%%zz: RedirectTo %q, error %q; want %q", p.RedirectTo, p.Error, h.url("/100%25zz"))
+	}
+}
+
+// Ensure scope.max_url_length judges a link after strip_query_params, as
+// the config says: a page linked only with a long tracking parameter is
+// crawled, its URL being short.
+func TestStripQueryBeforeMaxURLLength(t *testing.T) {
+	site := newHostileSite(t)
+	h := site.host("striplen")
+	h.robots("User-agent: *\nAllow: /\n")
+	h.html("/", "home", "/a?id=1&utm_source="+strings.Repeat("t", 300))
+	h.html("/a?id=1", "a")
+	cfg := hostileConfig(t, []string{h.url("/")}, []string{h.addr})
+	cfg.Scope.MaxURLLength = 256
+	cfg.Scope.StripQueryParams = []string{"utm_*"}
+	crawlToIdle(t, cfg)
+	if n := h.count("/a?id=1"); n != 1 {
+		t.Errorf("/a?id=1 (linked with a long utm_source) requested %d times; want once", n)
+	}
+}
