@@ -85,7 +85,8 @@ type Scope struct {
 	// MaxPagesPerHost is (seeds count, and are never refused): the
 	// crawl's budget, as Heritrix's maxDocuments. Default 0 = unlimited.
 	MaxPages int `yaml:"max_pages"`
-	// MaxURLLength skips longer URLs. Default 2048; must be >= 256.
+	// MaxURLLength skips longer URLs. Default 2048; 256 to 4096
+	// (urlnorm.MaxLength, the longest URL the crawler handles).
 	MaxURLLength int `yaml:"max_url_length"`
 	// MaxQueryParams skips URLs with more query parameters.
 	// Default 32; 0 = unlimited.

@@ -21,13 +21,12 @@ func TestHostLimits(t *testing.T) {
 
 	in := "fetch:\n  concurrency: 8\n  host_limits:\n" +
 		"    - {host: 'https://a.test', delay: 1s}\n" + // line 4
-		"    - {host: a.test, delay: -1s}\n" + // line 5
+		"    - {host: a.test, delay: 2s}\n" + // line 5
 		"    - {host: A.TEST, concurrency: 9}\n" + // line 6
 		"    - {host: 'b.test:443'}\n" // line 7
 	errs := configErrors(t, mustFail(t, in))
 	want := map[string]int{
 		"fetch.host_limits[0].host":        4,
-		"fetch.host_limits[1].delay":       5,
 		"fetch.host_limits[2].host":        6, // the same host as [1]
 		"fetch.host_limits[2].concurrency": 6,
 		"fetch.host_limits[3].host":        7,
@@ -60,5 +59,20 @@ func TestPolitenessKey(t *testing.T) {
 	errs = configErrors(t, mustFail(t, "fetch:\n  politeness_key: domain\n"+two))
 	if len(errs) != 1 || errs[0].Field != "fetch.host_limits[1].host" || !strings.Contains(errs[0].Error(), "a.test") {
 		t.Errorf("by domain, two hosts of one domain: %v; want fetch.host_limits[1].host naming a.test", errs)
+	}
+}
+
+// TestHostLimitDelayIsDuration ensures fetch.host_limits[].delay is checked as fetch.per_host_delay is.
+func TestHostLimitDelayIsDuration(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"fetch:\n  host_limits:\n    - {host: a.test, delay: 10}\n", `bare number 10 is not a duration; write it with a unit, e.g. "10s"`},
+		{"fetch:\n  host_limits:\n    - {host: a.test, delay: ten}\n", `invalid duration "ten"`},
+		{"fetch:\n  host_limits:\n    - {host: a.test, delay: -1s}\n", "must not be negative, got -1s"},
+	} {
+		errs := configErrors(t, mustFail(t, tc.in))
+		if len(errs) != 1 || errs[0].Field != "fetch.host_limits[0].delay" || errs[0].Line != 3 ||
+			!strings.Contains(errs[0].Error(), tc.want) {
+			t.Errorf("Parse(%q) = %v; want one error for fetch.host_limits[0].delay at line 3 saying %s", tc.in, errs, tc.want)
+		}
 	}
 }

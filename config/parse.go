@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"regexp"
 	"strconv"
+	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
 )
@@ -67,7 +68,7 @@ func parse(data []byte) (*Config, map[string]int, []*Error) {
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		dec.KnownFields(true)
 		if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-			return nil, nil, yamlErrors(err)
+			return nil, nil, yamlErrors(err, nil)
 		}
 	}
 	c.applyDefaults()
@@ -83,13 +84,13 @@ func parseDocument(data []byte) (*yaml.Node, []*Error) {
 		if errors.Is(err, io.EOF) {
 			return nil, nil
 		}
-		return nil, yamlErrors(err)
+		return nil, yamlErrors(err, data)
 	}
 	var next yaml.Node
 	switch err := dec.Decode(&next); {
 	case errors.Is(err, io.EOF):
 	case err != nil:
-		return nil, yamlErrors(err)
+		return nil, yamlErrors(err, data)
 	default:
 		return nil, []*Error{{Line: next.Line, Err: newProblem(ErrSyntax, "more than one YAML document")}}
 	}
@@ -107,8 +108,13 @@ func parseDocument(data []byte) (*yaml.Node, []*Error) {
 var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 
 // yamlErrors converts an error from yaml.v3 into *Errors, moving its
-// "line N:" into Error.Line.
-func yamlErrors(err error) []*Error {
+// "line N:" into Error.Line. data is the input whose parsing failed, used to
+// correct the lines yaml.v3 gives syntax errors: a syntax error it leaves
+// without a line is on line 1 (unless unplaced says its message never has
+// one), and a tab in the indentation is on the first line at or after the
+// reported one with a tab in its leading whitespace. data is nil for an
+// error from decoding input already parsed, whose lines are kept as they are.
+func yamlErrors(err error, data []byte) []*Error {
 	kind := ErrSyntax
 	msgs := []string{err.Error()}
 	var te *yaml.TypeError
@@ -124,18 +130,74 @@ func yamlErrors(err error) []*Error {
 		} else if kind == ErrSyntax {
 			msg = trimYAMLPrefix(msg)
 		}
-		if kind == ErrSyntax {
-			if parserProblems[msg] {
+		if kind == ErrSyntax && data != nil {
+			switch {
+			case parserProblems[msg]:
 				// yaml.v3 adds 1 to the 0-based line of scanner errors
 				// only, and leaves out line 0 of parser errors.
 				e.Line++
+			case e.Line == 0 && !unplaced(msg):
+				// ...and of scanner errors too: 0 is left out, not
+				// increased.
+				e.Line = 1
 			}
+			if msg == tabProblem {
+				// yaml.v3 gives the line where the plain scalar before
+				// the tab started, often the previous key's value.
+				e.Line = tabLine(data, e.Line)
+			}
+		}
+		if kind == ErrSyntax {
 			msg = "invalid YAML: " + msg
 		}
 		e.Err = &problem{kind: kind, msg: msg, cause: err}
 		errs = append(errs, e)
 	}
 	return errs
+}
+
+// tabProblem is the message of yaml.v3's error for a tab in the
+// indentation after a plain scalar.
+const tabProblem = "found a tab character that violates indentation"
+
+// tabLine returns the first line of data, from line on, whose leading
+// whitespace holds a tab; line if there is none.
+func tabLine(data []byte, line int) int {
+	for i, l := range bytes.Split(data, []byte("\n")) {
+		if n := i + 1; n >= line && bytes.IndexByte(l[:len(l)-len(bytes.TrimLeft(l, " \t"))], '\t') >= 0 {
+			return n
+		}
+	}
+	return line
+}
+
+// unplaced reports whether msg, a yaml.v3 syntax error without a line, is
+// one that never has a position: its reader's (bad encoding, control
+// characters; readerc.go) and an unknown anchor. Other such syntax errors
+// are on line 1, which yaml.v3 leaves out.
+func unplaced(msg string) bool {
+	for _, p := range unplacedProblems {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// unplacedProblems begin the messages unplaced matches.
+var unplacedProblems = []string{
+	"unknown anchor ",
+	"input error: ",
+	"invalid leading UTF-8 octet",
+	"invalid length of a UTF-8 sequence",
+	"invalid trailing UTF-8 octet",
+	"incomplete UTF-8 octet sequence",
+	"invalid Unicode character",
+	"control characters are not allowed",
+	"incomplete UTF-16 character",
+	"incomplete UTF-16 surrogate pair",
+	"expected low surrogate area",
+	"unexpected low surrogate area",
 }
 
 // parserProblems are the messages of the syntax errors yaml.v3's parser,

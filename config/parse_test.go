@@ -500,3 +500,73 @@ func TestParseBoolForString(t *testing.T) {
 		t.Errorf("quoted true and numbers: %+v, %v", c, err)
 	}
 }
+
+// TestTabIndentationLine ensures a tab in the indentation is reported on its own line.
+func TestTabIndentationLine(t *testing.T) {
+	for _, in := range []string{
+		"data_dir: x\nlog: {}\nfetch:\n  concurrency: 4\n\ttimeout: 1s\n",
+		"data_dir: x\nfetch:\n  timeout: 1s\n  retries: 2\n  \t  max_redirects: 3\n",
+	} {
+		errs := configErrors(t, mustFail(t, in))
+		if len(errs) != 1 || !errors.Is(errs[0], ErrSyntax) || errs[0].Line != 5 {
+			t.Errorf("Parse(%q) = %v; want one syntax error at line 5, where the tab is", in, errs)
+		}
+	}
+}
+
+// TestFirstLineSyntaxErrorLine ensures a syntax error on line 1 says so, and an unplaceable one claims no line.
+func TestFirstLineSyntaxErrorLine(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		line int
+	}{
+		{"data_dir: \"C:\\xZZ\"\nseeds: []\n", 1}, // a scanner error
+		{"@data_dir: x\n", 1},
+		{"data_dir: x\nseeds: []\nlog: \xff\n", 0}, // yaml.v3's reader gives no position
+		{"data_dir: x\nfetch: *nope\n", 0},
+	} {
+		errs := configErrors(t, mustFail(t, tt.in))
+		if len(errs) != 1 || !errors.Is(errs[0], ErrSyntax) || errs[0].Line != tt.line {
+			t.Errorf("Parse(%q) = %v; want one syntax error at line %d", tt.in, errs, tt.line)
+		}
+	}
+}
+
+// TestDuplicateMergeKey ensures a second "<<" in a mapping is a duplicate key named with its line.
+func TestDuplicateMergeKey(t *testing.T) {
+	in := "fetch:\n  <<: {concurrency: 4}\n  <<: {timeout: 5s}\n"
+	errs := configErrors(t, mustFail(t, in))
+	if len(errs) != 1 || errs[0].Field != "fetch.<<" || errs[0].Line != 3 || !errors.Is(errs[0], ErrDuplicateKey) {
+		t.Errorf("Parse(%q) = %v; want one ErrDuplicateKey for fetch.<< at line 3", in, errs)
+	}
+}
+
+// TestNullTagWithText ensures a value tagged !!null must be empty, and names its field and line when not.
+func TestNullTagWithText(t *testing.T) {
+	in := "data_dir: x\nlog:\n  level: !!null debug\n"
+	errs := configErrors(t, mustFail(t, in))
+	if len(errs) != 1 || errs[0].Field != "log.level" || errs[0].Line != 3 || !errors.Is(errs[0], ErrType) {
+		t.Errorf("Parse(%q) = %v; want one ErrType for log.level at line 3", in, errs)
+	}
+	c, err := Parse([]byte("log:\n  level: !!null ~\n  format: !!null NULL\n"))
+	if err != nil || !reflect.DeepEqual(c, Default()) {
+		t.Errorf("empty values tagged !!null: %+v, %v; want the defaults", c, err)
+	}
+}
+
+// TestFloatAt2Pow63 ensures a float integer outside int64 is a type error, not a wrapped negative value.
+func TestFloatAt2Pow63(t *testing.T) {
+	in := "store:\n  max_mapped_bytes: 9.223372036854775807e18\n" // rounds to 2^63
+	errs := configErrors(t, mustFail(t, in))
+	if len(errs) != 1 || errs[0].Field != "store.max_mapped_bytes" || !errors.Is(errs[0], ErrType) {
+		t.Errorf("Parse(%q) = %v; want one ErrType for store.max_mapped_bytes", in, errs)
+	}
+	c, err := Parse([]byte("store:\n  max_mapped_bytes: 9.223372036854774784e18\n")) // the largest float below 2^63
+	if err != nil || c.Store.MaxMappedBytes != 9223372036854774784 {
+		t.Errorf("largest float below 2^63: %v; want it taken", err)
+	}
+	e := findError(t, mustFail(t, "memory_limit: -9.223372036854775808e18\n"), "memory_limit") // -2^63 fits
+	if e == nil || !errors.Is(e, ErrInvalid) {
+		t.Errorf("memory_limit -2^63: %v; want the >= 0 check, not a type error", e)
+	}
+}

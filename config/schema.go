@@ -38,8 +38,12 @@ func (c *checker) fail(path string, line int, p *problem) {
 	c.errs = append(c.errs, &Error{Field: path, Line: line, Err: p})
 }
 
-// value checks n as the YAML for a value of type t at path.
+// value checks n as the YAML for a value of type t at path; a pointer type
+// is checked as the type it points to.
 func (c *checker) value(n *yaml.Node, path string, t reflect.Type) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
 	if c.budget--; c.budget < 0 {
 		if c.budget == -1 {
 			c.fail(path, n.Line, newProblem(ErrSyntax, "document too large or too many aliases"))
@@ -54,6 +58,10 @@ func (c *checker) value(n *yaml.Node, path string, t reflect.Type) {
 		n = n.Alias
 	}
 	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
+		if !nullValues[n.Value] {
+			// Tagged !!null but holding text, which the decoder refuses.
+			c.fail(path, n.Line, typeProblem("empty (it is tagged !!null)", n))
+		}
 		return // an empty value keeps the default
 	}
 	switch {
@@ -80,6 +88,9 @@ func (c *checker) value(n *yaml.Node, path string, t reflect.Type) {
 	}
 }
 
+// nullValues are the texts of a YAML null (yaml.v3's resolve table).
+var nullValues = map[string]bool{"": true, "~": true, "null": true, "Null": true, "NULL": true}
+
 // mapping checks the keys of n against the yaml tags of struct type t.
 func (c *checker) mapping(n *yaml.Node, path string, t reflect.Type) {
 	c.active[n] = true
@@ -95,9 +106,6 @@ func (c *checker) mapping(n *yaml.Node, path string, t reflect.Type) {
 	seen := make(map[string]int)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		if isMerge(k) {
-			continue
-		}
 		if k.Kind != yaml.ScalarNode {
 			c.fail(path, k.Line, typeProblem("keys to be strings", k))
 			continue
@@ -108,6 +116,9 @@ func (c *checker) mapping(n *yaml.Node, path string, t reflect.Type) {
 			continue
 		}
 		seen[k.Value] = k.Line
+		if isMerge(k) {
+			continue // merged above; a second "<<" is a duplicate key
+		}
 		ft, ok := fields[k.Value]
 		if !ok {
 			c.fail(p, k.Line, unknownKey(k.Value, path, t))
@@ -197,15 +208,16 @@ func (c *checker) scalar(n *yaml.Node, path string, t reflect.Type) {
 	}
 }
 
-// wholeNumber reports whether a scalar decoded into an integer is one:
-// yaml.v3 truncates a float such as 0.5 into an int, and turns -.inf into
-// the smallest int64, where "1e6" is a whole number written as a float.
+// wholeNumber reports whether a scalar decoded into an integer is one that
+// fits an int64: yaml.v3 truncates a float such as 0.5 into an int, and
+// turns -.inf and 2^63 into the smallest int64, where "1e6" is a whole
+// number written as a float.
 func wholeNumber(n *yaml.Node) bool {
 	if n.ShortTag() != "!!float" {
 		return true
 	}
 	var f float64
-	return n.Decode(&f) == nil && f == math.Trunc(f) && !math.IsInf(f, 0)
+	return n.Decode(&f) == nil && f == math.Trunc(f) && f >= math.MinInt64 && f < -math.MinInt64
 }
 
 // typeProblem says what was expected and what was found.

@@ -28,7 +28,9 @@ const (
 // Validate checks the whole configuration and returns every problem found,
 // joined with errors.Join, each an *Error naming the field's dotted path; nil
 // if the configuration is valid. Validate does not modify c. Parse and Load
-// call it with line numbers attached; called directly, errors carry no line.
+// call it with line numbers attached (a field absent from the file that
+// fails a check against another field takes that field's line); called
+// directly, errors carry no line.
 func (c *Config) Validate() error {
 	return joinErrors(c.validate(nil))
 }
@@ -40,7 +42,21 @@ type validator struct {
 }
 
 func (v *validator) fail(path, format string, args ...any) {
-	v.errs = append(v.errs, &Error{Field: path, Line: v.lines[path], Err: newProblem(ErrInvalid, format, args...)})
+	v.failNear(path, nil, format, args...)
+}
+
+// failNear is fail for a check of path against the fields in others (or
+// derived from them). When path is absent from the file, the error takes
+// the line of the first of others that is present: the value the operator
+// wrote and may have to change. The message names both.
+func (v *validator) failNear(path string, others []string, format string, args ...any) {
+	line := v.lines[path]
+	for _, o := range others {
+		if line == 0 {
+			line = v.lines[o]
+		}
+	}
+	v.errs = append(v.errs, &Error{Field: path, Line: line, Err: newProblem(ErrInvalid, format, args...)})
 }
 
 func (v *validator) atLeast(path string, got, min int64) {
@@ -166,7 +182,9 @@ func (s *Scope) validate(v *validator) {
 	v.atLeast("scope.max_depth", int64(s.MaxDepth), 0)
 	v.atLeast("scope.max_pages_per_host", int64(s.MaxPagesPerHost), 0)
 	v.atLeast("scope.max_pages", int64(s.MaxPages), 0)
-	v.atLeast("scope.max_url_length", int64(s.MaxURLLength), 256)
+	// No URL is longer than the normalizer's limit: a larger value
+	// would promise what urlnorm drops.
+	v.between("scope.max_url_length", int64(s.MaxURLLength), 256, urlnorm.MaxLength)
 	v.atLeast("scope.max_query_params", int64(s.MaxQueryParams), 0)
 	v.atLeast("scope.max_repeated_segments", int64(s.MaxRepeatedSegments), 0)
 }
@@ -202,14 +220,14 @@ func (f *Fetch) validate(v *validator) {
 		v.fail("fetch.user_agent", "must not be empty")
 	}
 	if f.RobotsToken == "" || strings.ContainsAny(f.RobotsToken, " \t/") {
-		v.fail("fetch.robots_token", "must be a product token without spaces or '/', got %q"+
+		v.failNear("fetch.robots_token", []string{"fetch.user_agent"}, "must be a product token without spaces or '/', got %q"+
 			" (derived from user_agent when empty)", f.RobotsToken)
 	}
 	v.atLeast("fetch.concurrency", int64(f.Concurrency), 1)
 	if f.PerHostConcurrency < 1 {
 		v.fail("fetch.per_host_concurrency", "must be >= 1, got %d", f.PerHostConcurrency)
 	} else if f.Concurrency >= 1 && f.PerHostConcurrency > f.Concurrency {
-		v.fail("fetch.per_host_concurrency", "must be <= fetch.concurrency (%d), got %d",
+		v.failNear("fetch.per_host_concurrency", []string{"fetch.concurrency"}, "must be <= fetch.concurrency (%d), got %d",
 			f.Concurrency, f.PerHostConcurrency)
 	}
 	v.nonNegative("fetch.per_host_delay", f.PerHostDelay)
@@ -228,7 +246,7 @@ func (f *Fetch) validate(v *validator) {
 		v.nonNegative("fetch.retry_base_delay", f.RetryBaseDelay)
 	}
 	if f.RetryMaxDelay < f.RetryBaseDelay {
-		v.fail("fetch.retry_max_delay", "must be >= fetch.retry_base_delay (%s), got %s",
+		v.failNear("fetch.retry_max_delay", []string{"fetch.retry_base_delay"}, "must be >= fetch.retry_base_delay (%s), got %s",
 			f.RetryBaseDelay, f.RetryMaxDelay)
 	}
 	v.atLeast("fetch.max_redirects", int64(f.MaxRedirects), 0)
@@ -278,13 +296,13 @@ func (f *Fetch) validateBodyMemory(v *validator) {
 	}
 	largest := max(f.MaxBodyBytes, robots.MaxBytes)
 	if f.Concurrency > maxBytesSetting/bodyStart {
-		v.fail("fetch.body_memory", "must be 0 or >= fetch.concurrency × 262144 + 2 × (max(fetch.max_body_bytes, %d) + 1), "+
+		v.failNear("fetch.body_memory", []string{"fetch.concurrency"}, "must be 0 or >= fetch.concurrency × 262144 + 2 × (max(fetch.max_body_bytes, %d) + 1), "+
 			"more than the %d maximum for fetch.concurrency %d; lower fetch.concurrency", robots.MaxBytes, int64(maxBytesSetting), f.Concurrency)
 		return
 	}
 	need := int64(f.Concurrency)*bodyStart + 2*(largest+1)
 	if f.BodyMemory < need {
-		v.fail("fetch.body_memory", "must be 0 or >= fetch.concurrency × 262144 + 2 × (max(fetch.max_body_bytes, %d) + 1) "+
+		v.failNear("fetch.body_memory", []string{"fetch.max_body_bytes", "fetch.concurrency"}, "must be 0 or >= fetch.concurrency × 262144 + 2 × (max(fetch.max_body_bytes, %d) + 1) "+
 			"= %d × 262144 + 2 × (%d + 1) = %d, got %d (a smaller budget lets large bodies wait on each other)",
 			robots.MaxBytes, f.Concurrency, largest, need, f.BodyMemory)
 	}
@@ -300,7 +318,7 @@ func (r *Recrawl) validate(v *validator) {
 	v.nonNegative("recrawl.min_interval", r.MinInterval)
 	v.nonNegative("recrawl.max_interval", r.MaxInterval)
 	if r.MaxInterval < r.MinInterval {
-		v.fail("recrawl.max_interval", "must be >= recrawl.min_interval (%s), got %s",
+		v.failNear("recrawl.max_interval", []string{"recrawl.min_interval"}, "must be >= recrawl.min_interval (%s), got %s",
 			r.MinInterval, r.MaxInterval)
 	}
 }

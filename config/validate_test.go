@@ -38,8 +38,10 @@ func TestValidateRules(t *testing.T) {
 		{"allowed hosts valid", func(c *Config) { c.Scope.AllowedHosts = []string{"A.test", "a.test:8080", "[::1]:8080", "10.0.0.1"} }, "", ""},
 		{"max_depth negative", func(c *Config) { c.Scope.MaxDepth = -1 }, "scope.max_depth", "must be >= 0"},
 		{"max_pages_per_host negative", func(c *Config) { c.Scope.MaxPagesPerHost = -1 }, "scope.max_pages_per_host", ">= 0"},
-		{"max_url_length too small", func(c *Config) { c.Scope.MaxURLLength = 255 }, "scope.max_url_length", "must be >= 256, got 255"},
+		{"max_url_length too small", func(c *Config) { c.Scope.MaxURLLength = 255 }, "scope.max_url_length", "must be >= 256 and <= 4096, got 255"},
 		{"max_url_length minimum", func(c *Config) { c.Scope.MaxURLLength = 256 }, "", ""},
+		{"max_url_length maximum", func(c *Config) { c.Scope.MaxURLLength = 4096 }, "", ""},
+		{"max_url_length beyond urlnorm's", func(c *Config) { c.Scope.MaxURLLength = 8192 }, "scope.max_url_length", "must be >= 256 and <= 4096, got 8192"},
 		{"max_query_params negative", func(c *Config) { c.Scope.MaxQueryParams = -1 }, "scope.max_query_params", ">= 0"},
 		{"max_repeated_segments negative", func(c *Config) { c.Scope.MaxRepeatedSegments = -1 }, "scope.max_repeated_segments", ">= 0"},
 		{"follow_sitemaps without respect_robots", func(c *Config) { c.Scope.FollowSitemaps, c.Fetch.RespectRobots = true, false }, "", ""},
@@ -225,9 +227,10 @@ extract:
 			t.Errorf("%s: line %d, want %d", field, e.Line, line)
 		}
 	}
-	// recrawl.max_interval is absent from the file, so its error has no line.
-	if e := findError(t, err, "recrawl.max_interval"); e == nil || e.Line != 0 {
-		t.Errorf("recrawl.max_interval error = %v, want one without a line", e)
+	// recrawl.max_interval is absent from the file, so its error takes the
+	// line of recrawl.min_interval, which it is checked against.
+	if e := findError(t, err, "recrawl.max_interval"); e == nil || e.Line != 11 {
+		t.Errorf("recrawl.max_interval error = %v, want one at line 11", e)
 	}
 	if e := findError(t, err, "extract[0].fields[1].selector"); e != nil {
 		if got, want := e.Error(), `line 19: extract[0].fields[1].selector: invalid CSS selector "a[["`; !strings.HasPrefix(got, want) {
@@ -335,4 +338,21 @@ func TestValidateAdaptiveMinInterval(t *testing.T) {
 	}
 	wantParseError(t, "recrawl:\n  interval: 1h\n  min_interval: 0s\n  adaptive: true\n",
 		"recrawl.min_interval", 3, "must be > 0 when recrawl.adaptive is true, got 0s")
+}
+
+// TestCrossFieldErrorLine ensures a check that blames a key absent from the file points at the key given.
+func TestCrossFieldErrorLine(t *testing.T) {
+	for _, tc := range []struct {
+		in, field, msg string
+		line           int
+	}{
+		{"data_dir: x\nfetch:\n  concurrency: 1\n", "fetch.per_host_concurrency", "<= fetch.concurrency (1)", 3},
+		{"data_dir: x\nfetch:\n  retry_base_delay: 10m\n", "fetch.retry_max_delay", ">= fetch.retry_base_delay (10m0s)", 3},
+		{"data_dir: x\nfetch:\n  max_body_bytes: 104857600\n", "fetch.body_memory", "max(fetch.max_body_bytes", 3},
+		{"data_dir: x\nfetch:\n  concurrency: 1000\n", "fetch.body_memory", "fetch.concurrency ×", 3},
+		{"data_dir: x\nrecrawl:\n  min_interval: 800h\n", "recrawl.max_interval", ">= recrawl.min_interval (800h0m0s)", 3},
+		{"data_dir: x\nfetch:\n  user_agent: /x\n", "fetch.robots_token", "derived from user_agent", 3},
+	} {
+		wantParseError(t, tc.in, tc.field, tc.line, tc.msg)
+	}
 }
