@@ -22,7 +22,9 @@ const (
 	// connection be reused; longer tails close the connection instead.
 	drainBytes = 64 << 10
 	// maxEncodings bounds stacked content codings ("gzip, br"); longer
-	// stacks are treated like unknown codings and kept raw.
+	// stacks are treated like unknown codings and kept raw, and so are
+	// stacks with more than one "br" (each br decoder holds a window; see
+	// brotliWindowBits).
 	maxEncodings = 3
 )
 
@@ -33,6 +35,10 @@ var errWireLimit = errors.New("wire byte limit reached")
 // wireReader counts body bytes read from the connection, stops at limit and
 // remembers the first transport error, so that decoder errors caused by the
 // connection can be told apart from undecodable content.
+//
+// With stacked codings, a wireReader also caps what each inner decoder
+// reads from the decoder below it (see decodeCapped); its err is then
+// unused.
 type wireReader struct {
 	r        io.Reader
 	n        int64
@@ -143,10 +149,24 @@ func decodeCapped(wire io.Reader, contentEncoding []string, maxBody, sizeHint in
 	r := io.Reader(src)
 	codings := parseContentEncoding(contentEncoding)
 	// Codings are listed in the order they were applied; undo them in
-	// reverse.
+	// reverse. The wire cap bounds only what the outermost decoder reads:
+	// each inner one reads another decoder's output, which can be hundreds
+	// of times larger (an endless stream of empty deflate blocks inside
+	// gzip would keep the CPU busy until Timeout while decoding to
+	// nothing). So each inner decoder reads through a cap of its own, the
+	// same size and meaning as the wire cap: its input is an encoded
+	// stream too. Single codings, the common case, get no extra reader.
+	var layers [maxEncodings - 1]*wireReader // by coding index; nil for the outermost
 	for i := len(codings) - 1; i >= 0; i-- {
-		dec, err := newDecoder(codings[i], r)
+		if i < len(codings)-1 {
+			layers[i] = &wireReader{r: r, limit: wireLimit(maxBody)}
+			r = layers[i]
+		}
+		dec, err := newDecoder(codings[i], r, maxBody)
 		if err != nil {
+			if layerCapHit(&layers) {
+				return nil, true, nil
+			}
 			return nil, false, fmt.Errorf("decode %s: %w", codings[i], err)
 		}
 		defer dec.Close()
@@ -157,17 +177,32 @@ func decodeCapped(wire io.Reader, contentEncoding []string, maxBody, sizeHint in
 	if int64(len(data)) > maxBody {
 		return data[:maxBody:maxBody], true, nil
 	}
+	if err != nil && layerCapHit(&layers) {
+		return data, true, nil // an inner decoder starved by its cap
+	}
 	if err != nil && codings != nil {
 		err = fmt.Errorf("decode %s: %w", strings.Join(codings, ", "), err)
 	}
 	return data, false, err
 }
 
+// layerCapHit reports whether an inner decoder's cap stopped reading.
+func layerCapHit(layers *[maxEncodings - 1]*wireReader) bool {
+	for _, l := range layers {
+		if l != nil && l.hitLimit {
+			return true
+		}
+	}
+	return false
+}
+
 // parseContentEncoding returns the lowercased content codings to undo, or
 // nil when the body is to be kept as received: no coding, only "identity",
-// an unknown coding, or more than maxEncodings of them.
+// an unknown coding, more than maxEncodings of them, or "br" more than
+// once.
 func parseContentEncoding(values []string) []string {
 	var codings []string
+	brotlis := 0
 	for _, v := range values {
 		for _, c := range strings.Split(v, ",") {
 			c = strings.ToLower(strings.TrimSpace(c))
@@ -176,7 +211,11 @@ func parseContentEncoding(values []string) []string {
 				continue
 			case "x-gzip":
 				c = "gzip"
-			case "gzip", "deflate", "br":
+			case "br":
+				if brotlis++; brotlis > 1 {
+					return nil
+				}
+			case "gzip", "deflate":
 			default:
 				return nil
 			}
@@ -189,8 +228,9 @@ func parseContentEncoding(values []string) []string {
 	return codings
 }
 
-// newDecoder returns a streaming decoder for one content coding.
-func newDecoder(coding string, r io.Reader) (io.ReadCloser, error) {
+// newDecoder returns a streaming decoder for one content coding, for a body
+// capped at maxBody decoded bytes.
+func newDecoder(coding string, r io.Reader, maxBody int64) (io.ReadCloser, error) {
 	switch coding {
 	case "gzip":
 		return newGzipMembers(r)
@@ -204,10 +244,75 @@ func newDecoder(coding string, r io.Reader) (io.ReadCloser, error) {
 		}
 		return flate.NewReader(br), nil
 	case "br":
-		return io.NopCloser(brotli.NewReader(r)), nil
+		return io.NopCloser(brotli.NewReader(newBrotliHead(r, brotliWindowBits(maxBody)))), nil
 	default:
 		return nil, fmt.Errorf("unsupported content coding %q", coding)
 	}
+}
+
+// brotliWindowBits is the largest brotli window, as WBITS, that decoding a
+// body capped at maxBody needs: the smallest WBITS in 18..24 whose window,
+// (1<<WBITS)-16 bytes (RFC 7932 §9.1), holds maxBody+1 bytes.
+//
+// The brotli decoder allocates its ring buffer as the stream asks, up to
+// the window the stream declares in its first byte: a few bytes declaring
+// a 16 MiB window and a 16 MiB meta-block make it allocate 16 MiB, whatever
+// the cap. Clamping the declared window to this size bounds that buffer by
+// the cap (less than 2*(maxBody+17), or 256 KiB for small caps) without
+// changing the bytes Fetch keeps: a distance is a back-reference when at
+// most min(output so far, window) and a static-dictionary reference
+// otherwise, and for every command starting within the first maxBody+1
+// bytes that minimum is the output so far under either window; the
+// distance codes themselves do not depend on WBITS. Output past the cap
+// may decode differently, and is never read. (Should it fail to decode
+// instead, which takes a reference longer than the clamped window made
+// within the window's last 16 bytes, output the decoder has not handed
+// out yet is lost and the body fails as undecodable rather than coming
+// back Truncated: rare enough to accept.)
+func brotliWindowBits(maxBody int64) uint {
+	bits := uint(18)
+	for bits < 24 && int64(1)<<bits-16 < addSat(maxBody, 1) {
+		bits++
+	}
+	return bits
+}
+
+// brotliHead passes a brotli stream through with its WBITS clamped to
+// maxBits (see brotliWindowBits).
+type brotliHead struct {
+	r     io.Reader
+	first [1]byte
+	held  bool // first is read from r and not yet returned
+}
+
+// newBrotliHead reads the first byte of the brotli stream in r and clamps
+// the WBITS it encodes (RFC 7932 §9.1, read from the least significant
+// bit): a 0 bit is WBITS 16; a 1 bit followed by a 3-bit n other than 0
+// is WBITS 17+n, 18 to 24; a 1 bit followed by n = 0 starts a 7-bit code
+// for 10 to 17 (or the large-window marker, which the decoder rejects).
+// Only the 4-bit codes declare windows above 128 KiB, and any of them can
+// be replaced by another without moving the bits that follow, so maxBits
+// must be within 18..24.
+func newBrotliHead(r io.Reader, maxBits uint) *brotliHead {
+	h := &brotliHead{r: r}
+	if n, _ := io.ReadFull(r, h.first[:]); n == 0 {
+		return h // the decoder reads the error (or EOF) again from r
+	}
+	b := h.first[0]
+	if n := uint(b>>1) & 7; b&1 == 1 && n != 0 && 17+n > maxBits {
+		h.first[0] = b&^0x0e | byte(maxBits-17)<<1
+	}
+	h.held = true
+	return h
+}
+
+func (h *brotliHead) Read(p []byte) (int, error) {
+	if !h.held || len(p) == 0 {
+		return h.r.Read(p)
+	}
+	p[0], h.held = h.first[0], false
+	n, err := h.r.Read(p[1:])
+	return n + 1, err
 }
 
 // isZlibHeader reports whether cmf, flg form a valid RFC 1950 header with

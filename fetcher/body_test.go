@@ -6,12 +6,14 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"runtime"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/flate"
@@ -90,7 +92,7 @@ func TestFetchDecodesContentEncodings(t *testing.T) {
 
 func TestFetchUnknownEncodingKeepsRawBytes(t *testing.T) {
 	raw := gzipBytes(t, []byte("hidden"))
-	for _, enc := range []string{"compress", "gzip, zstd", "gzip, gzip, gzip, gzip"} {
+	for _, enc := range []string{"compress", "gzip, zstd", "gzip, gzip, gzip, gzip", "br, br"} {
 		resp := get(t, newClient(t, Options{}), encodedServer(t, enc, raw))
 		if !bytes.Equal(resp.Body, raw) {
 			t.Errorf("Content-Encoding %q: body %q, want the raw bytes", enc, resp.Body)
@@ -226,6 +228,130 @@ func TestFetchDeflateStallHitsWireCap(t *testing.T) {
 	}
 	if resp.WireBytes != wireLimit(maxBody) {
 		t.Errorf("WireBytes = %d, want the wire cap %d", resp.WireBytes, wireLimit(maxBody))
+	}
+}
+
+// TestFetchStackedCodingStallHitsLayerCap ensures that each inner decoder
+// of stacked codings reads through a cap like the wire cap. The wire cap
+// alone counts only the outermost coding's bytes: here an outer gzip
+// expands each wire byte about 600-fold into endless empty stored deflate
+// blocks, so the fetch would decode hundreds of MiB to nothing, burning a
+// CPU until Timeout, and fail with a retryable KindTimeout instead of
+// coming back Truncated at once as the single-layer case does
+// (TestFetchDeflateStallHitsWireCap).
+func TestFetchStackedCodingStallHitsLayerCap(t *testing.T) {
+	const maxBody = 1 << 20
+	emptyBlock := []byte{0x00, 0x00, 0x00, 0xff, 0xff} // empty stored deflate block
+	var member bytes.Buffer
+	gz, _ := gzip.NewWriterLevel(&member, gzip.BestCompression)
+	gz.Write(bytes.Repeat(emptyBlock, (1<<20)/len(emptyBlock))) // 1 MiB of nothing, ~2 KB compressed
+	gz.Close()
+	members := bytes.Repeat(member.Bytes(), 64) // concatenated gzip members, as gzipMembers accepts
+	srv := newServer(t, endless("deflate, gzip", members))
+	c := newClient(t, Options{MaxBodyBytes: maxBody, Timeout: 2 * time.Second})
+	start := time.Now()
+	resp, err := c.Fetch(context.Background(), &Request{URL: mustParse(t, srv.URL)})
+	took := time.Since(start)
+	if err != nil {
+		t.Fatalf("after %v: %v; want a Truncated result once the decoded-but-empty stream passes the caps", took.Round(time.Millisecond), err)
+	}
+	if !resp.Truncated || len(resp.Body) != 0 {
+		t.Errorf("Truncated %v, len %d; want true, 0", resp.Truncated, len(resp.Body))
+	}
+	if resp.WireBytes > wireLimit(maxBody) {
+		t.Errorf("WireBytes = %d, above the wire cap %d", resp.WireBytes, wireLimit(maxBody))
+	}
+	if took > time.Second {
+		t.Errorf("took %v for a body that never decodes to a byte", took)
+	}
+}
+
+// TestFetchBrotliWindowBounded ensures that a brotli stream cannot make
+// its decoder allocate more than the cap needs. The decoder allocates a
+// ring buffer as large as the window the stream declares (up to 16 MiB),
+// whatever will be read and outside Options.BodyMemory: a few bytes
+// declaring a 16 MiB window and a 16 MiB meta-block used to make a fetch
+// capped at 64 KiB allocate 16 MiB per br layer, 48 MiB with three
+// stacked ones. The window is now clamped to what the cap needs, and
+// stacks with more than one br are kept raw.
+func TestFetchBrotliWindowBounded(t *testing.T) {
+	const maxBody = 64 << 10
+	// WBITS=24, ISLAST=0, MNIBBLES=6, MLEN=1<<24, ISUNCOMPRESSED=1: a
+	// 16 MiB stored meta-block whose bytes follow.
+	hdr := []byte{0xcf, 0xff, 0xff, 0xff}
+	single := append(append([]byte(nil), hdr...), bytes.Repeat([]byte("a"), maxBody+1)...)
+	stacked := single
+	for range 2 {
+		stacked = append(append([]byte(nil), hdr...), stacked...)
+	}
+	for _, tc := range []struct {
+		encoding string
+		body     []byte
+		want     []byte // the body's first maxBody bytes
+	}{
+		{"br", single, single[len(hdr):]},
+		{"br, br, br", stacked, stacked}, // kept raw
+	} {
+		u := encodedServer(t, tc.encoding, tc.body)
+		c := newClient(t, Options{MaxBodyBytes: maxBody})
+		get(t, c, u) // warm up: connection, pools
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		resp := get(t, c, u)
+		runtime.ReadMemStats(&after)
+		alloc := after.TotalAlloc - before.TotalAlloc
+		if !resp.Truncated || !bytes.Equal(resp.Body, tc.want[:maxBody]) {
+			t.Errorf("%s: Truncated %v, len %d; want true and the first %d bytes", tc.encoding, resp.Truncated, len(resp.Body), maxBody)
+		}
+		if alloc > 4<<20 {
+			t.Errorf("%s: a %d-byte body capped at %d KiB allocated %d MiB", tc.encoding, len(tc.body), maxBody>>10, alloc>>20)
+		}
+	}
+}
+
+// TestFetchBrotliClampedWindowDecodes ensures that clamping the brotli
+// window (see TestFetchBrotliWindowBounded) leaves ordinary br bodies
+// intact: streams made with the encoder's default settings (a 4 MiB
+// window) and with the largest window (16 MiB), whose back-references
+// reach 300 KiB back, decode exactly under caps that clamp the window to
+// 256 KiB, 512 KiB and 2 MiB, and are cut at the cap when longer.
+func TestFetchBrotliClampedWindowDecodes(t *testing.T) {
+	block := make([]byte, 300<<10)
+	rand.Read(block)
+	text := bytes.Repeat(block, 3) // incompressible but for references 300 KiB back
+	for _, lgwin := range []int{0, 24} {
+		wire := compress(t, text, func(w io.Writer) (io.WriteCloser, error) {
+			return brotli.NewWriterOptions(w, brotli.WriterOptions{Quality: brotli.DefaultCompression, LGWin: lgwin}), nil
+		})
+		if len(wire) > len(text)/2 {
+			t.Fatalf("lgwin %d: %d bytes compressed to %d: the encoder found no long matches, the test proves nothing", lgwin, len(text), len(wire))
+		}
+		u := encodedServer(t, "br", wire)
+		for _, maxBody := range []int64{100 << 10, 400 << 10, 1 << 20, DefaultMaxBodyBytes} {
+			resp := get(t, newClient(t, Options{MaxBodyBytes: maxBody}), u)
+			want := text[:min(int64(len(text)), maxBody)]
+			if !bytes.Equal(resp.Body, want) || resp.Truncated != (int64(len(text)) > maxBody) {
+				t.Errorf("lgwin %d, cap %d: got %d bytes (truncated %v), want the first %d", lgwin, maxBody, len(resp.Body), resp.Truncated, len(want))
+			}
+		}
+	}
+}
+
+// TestBrotliWindowBits checks the clamped window against the cap: the
+// smallest of 18..24 bits whose window (less 16 bytes) holds the cap and
+// one byte more.
+func TestBrotliWindowBits(t *testing.T) {
+	for _, tc := range []struct {
+		maxBody int64
+		want    uint
+	}{
+		{1, 18}, {64 << 10, 18}, {1<<18 - 17, 18}, {1<<18 - 16, 19}, {512000, 19},
+		{1<<20 - 17, 20}, {1<<20 - 16, 21}, {DefaultMaxBodyBytes, 24}, {1 << 30, 24}, {math.MaxInt64, 24},
+	} {
+		if got := brotliWindowBits(tc.maxBody); got != tc.want {
+			t.Errorf("brotliWindowBits(%d) = %d, want %d", tc.maxBody, got, tc.want)
+		}
 	}
 }
 

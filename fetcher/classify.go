@@ -5,9 +5,11 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 )
 
@@ -65,7 +67,7 @@ func isTLSError(err error) bool {
 }
 
 // isNetworkError reports connection-level failures: DNS, dial, reset and
-// early EOF.
+// early EOF, and their HTTP/2 forms (see isHTTP2Abort).
 func isNetworkError(err error) bool {
 	var (
 		opErr  *net.OpError
@@ -73,5 +75,47 @@ func isNetworkError(err error) bool {
 		errno  syscall.Errno
 	)
 	return errors.As(err, &opErr) || errors.As(err, &dnsErr) || errors.As(err, &errno) ||
-		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed)
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		isHTTP2Abort(err)
 }
+
+// isHTTP2Abort reports a response aborted by an HTTP/2 server: a stream it
+// reset (RST_STREAM), or a GOAWAY after which it closed the connection.
+// Over HTTP/1.1 the same abort is a connection reset or an early EOF, and
+// it must be classified alike.
+//
+// net/http's HTTP/2 error types are unexported, so they are matched as
+// follows. A stream error has an As method that fills any struct with the
+// same field names and convertible types (net/http provides it so that
+// errors.As works with golang.org/x/net/http2.StreamError); h2StreamError
+// is such a struct, which spares importing x/net/http2 for one type. Only
+// resets received from the peer count: the transport makes stream errors
+// of its own (code PROTOCOL_ERROR or FLOW_CONTROL_ERROR) when the server
+// sends malformed headers or frames, and that is broken HTTP. The peer's
+// resets carry net/http's errFromPeer sentinel as their Cause, unexported
+// too, so it is recognised by its text. A GOAWAY error has neither an As
+// method nor a sentinel, so it is recognised by its text, "http2: server
+// sent GOAWAY and closed the connection; ..." (the transport's other
+// GOAWAY error, "http2: Transport received Server's graceful shutdown
+// GOAWAY", matches too). Should a Go release change these texts,
+// TestFetchHTTP2StreamResetIsNetwork and TestFetchHTTP2GoAwayIsNetwork
+// fail.
+func isHTTP2Abort(err error) bool {
+	var se h2StreamError
+	if errors.As(err, &se) {
+		return se.Cause != nil && se.Cause.Error() == "received from peer"
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "http2: ") && strings.Contains(msg, "GOAWAY")
+}
+
+// h2StreamError receives net/http's HTTP/2 stream error through its As
+// method (see isHTTP2Abort); the field names and types must stay those of
+// golang.org/x/net/http2.StreamError.
+type h2StreamError struct {
+	StreamID uint32
+	Code     uint32
+	Cause    error
+}
+
+func (e h2StreamError) Error() string { return fmt.Sprintf("stream error: stream ID %d", e.StreamID) }

@@ -102,6 +102,11 @@ type Options struct {
 	// at once instead, with a KindTimeout error. That never happens when
 	// BodyMemory is at least (fetches at once) × 256 KiB + 2 × (the largest
 	// MaxBodyBytes in use + 1). Zero means no bound (default 0).
+	//
+	// Decoder state is not counted: besides fixed-size buffers, a br body's
+	// decoder holds a window that can grow to what MaxBodyBytes needs
+	// (MaxBodyBytes + 17 rounded up to a power of two, or 256 KiB if that
+	// is less; at most 16 MiB).
 	BodyMemory int64
 }
 

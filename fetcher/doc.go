@@ -13,7 +13,12 @@
 //   - [Options.Timeout] covers the whole exchange, including reading the body.
 //   - The body is capped twice: decoded bytes at MaxBodyBytes and wire bytes
 //     slightly above it, so neither endless bodies nor compression bombs can
-//     grow memory.
+//     grow memory. With stacked content codings ("deflate, gzip") each inner
+//     decoder's input is capped like the wire, so no layer can keep the
+//     CPU busy decoding to nothing until Timeout. A br decoder's window is
+//     limited to what MaxBodyBytes needs (less than twice that, or 256 KiB
+//     for small caps), whatever the stream declares, and "br" may appear
+//     only once; other stacks are kept raw like unknown codings.
 //   - Unless [Options.AllowPrivateAddresses] is set, connections to loopback,
 //     private, link-local and other special-purpose addresses are refused at
 //     dial time, after DNS resolution, so names and redirects cannot be used to

@@ -28,7 +28,9 @@ const (
 	KindInvalidURL Kind = iota + 1
 	// KindNetwork: the connection failed: DNS failure, connection refused,
 	// connection reset, or the peer closed the connection early (EOF before
-	// the response or in the middle of the body).
+	// the response or in the middle of the body). Over HTTP/2 the same
+	// aborts arrive as a stream reset by the server (RST_STREAM) or a
+	// GOAWAY after which it closed the connection, and are KindNetwork too.
 	KindNetwork
 	// KindTimeout: [Options.Timeout] or a deadline on the caller's context
 	// expired, before or while reading the body, or a body could not get
@@ -43,8 +45,8 @@ const (
 	// KindTLS: the TLS handshake or certificate verification failed.
 	KindTLS
 	// KindProtocol: the server spoke broken HTTP (malformed status line or
-	// headers, headers larger than 64 KiB) or sent a body whose
-	// Content-Encoding could not be decoded.
+	// headers, headers larger than 64 KiB, HTTP/2 frames the transport
+	// rejects) or sent a body whose Content-Encoding could not be decoded.
 	KindProtocol
 	// KindBodyRead: reading the body failed for a reason not covered by a
 	// more specific kind.

@@ -1,7 +1,9 @@
 package fetcher
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log"
@@ -12,6 +14,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 )
 
 func TestFetchOK(t *testing.T) {
@@ -311,6 +316,124 @@ func TestFetchEarlyCloseIsNetwork(t *testing.T) {
 	srv := newServer(t, hijack(t, func(io.Writer) {}))
 	_, err := newClient(t, Options{}).Fetch(context.Background(), &Request{URL: mustParse(t, srv.URL)})
 	wantKind(t, err, KindNetwork)
+}
+
+// newHTTP2Server starts an HTTPS server that speaks HTTP/2 only and
+// returns it with a client that trusts it; h serves every connection's
+// first request, as net/http would, unless h2 is set: then h2 takes over
+// each connection after the TLS handshake and scripts the HTTP/2 frames
+// itself.
+func newHTTP2Server(t *testing.T, h http.Handler, h2 func(*tls.Conn)) (*httptest.Server, *Client) {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(h)
+	srv.EnableHTTP2 = true
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	if h2 != nil {
+		srv.Config.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){
+			"h2": func(_ *http.Server, conn *tls.Conn, _ http.Handler) { h2(conn) },
+		}
+	}
+	srv.StartTLS()
+	t.Cleanup(func() {
+		srv.CloseClientConnections()
+		srv.Close()
+	})
+	c := newClient(t, Options{})
+	c.transport.TLSClientConfig = &tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}
+	return srv, c
+}
+
+// TestFetchHTTP2StreamResetIsNetwork ensures that a server aborting a
+// response over HTTP/2 is KindNetwork, as the same abort over HTTP/1.1 is
+// (EOF before the response, a reset in the middle of the body), so that
+// crawl retries it. Over HTTP/2 the abort is an RST_STREAM, which used to
+// be KindProtocol before the headers and KindBodyRead mid-body.
+func TestFetchHTTP2StreamResetIsNetwork(t *testing.T) {
+	srv, c := newHTTP2Server(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/early" {
+			panic(http.ErrAbortHandler) // HTTP/2: RST_STREAM before any header
+		}
+		w.Header().Set("Content-Length", "1000")
+		io.WriteString(w, strings.Repeat("a", 500))
+		w.(http.Flusher).Flush()
+		panic(http.ErrAbortHandler) // HTTP/2: RST_STREAM mid-body
+	}), nil)
+	for _, path := range []string{"/early", "/mid"} {
+		_, err := c.Fetch(context.Background(), &Request{URL: mustParse(t, srv.URL+path)})
+		var fe *Error
+		if !errors.As(err, &fe) || fe.Kind != KindNetwork {
+			t.Errorf("%s over HTTP/2: %v; want kind network, as the same abort over HTTP/1.1 is", path, err)
+		}
+	}
+}
+
+// TestFetchHTTP2GoAwayIsNetwork ensures that an HTTP/2 server closing the
+// connection after a GOAWAY, before the response or in the middle of the
+// body, is KindNetwork like any connection closed early, while stream
+// errors the transport raises itself because the server broke the
+// protocol stay KindProtocol.
+func TestFetchHTTP2GoAwayIsNetwork(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		headers bool // send the response headers and half the body first
+		end     func(fr *http2.Framer, stream uint32)
+		want    Kind
+	}{
+		{"goaway before headers", false, func(fr *http2.Framer, stream uint32) {
+			fr.WriteGoAway(stream, http2.ErrCodeInternal, nil)
+		}, KindNetwork},
+		{"goaway mid-body", true, func(fr *http2.Framer, stream uint32) {
+			fr.WriteGoAway(stream, http2.ErrCodeNo, []byte("shutting down"))
+		}, KindNetwork},
+		{"malformed headers", false, func(fr *http2.Framer, stream uint32) {
+			var block bytes.Buffer
+			enc := hpack.NewEncoder(&block)
+			enc.WriteField(hpack.HeaderField{Name: ":status", Value: "200"})
+			enc.WriteField(hpack.HeaderField{Name: "X-Uppercase", Value: "not allowed in HTTP/2"})
+			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: stream, BlockFragment: block.Bytes(), EndHeaders: true, EndStream: true})
+		}, KindProtocol},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, c := newHTTP2Server(t, http.NotFoundHandler(), func(conn *tls.Conn) {
+				defer conn.Close()
+				conn.SetDeadline(time.Now().Add(testTimeout))
+				if _, err := io.ReadFull(conn, make([]byte, len(http2.ClientPreface))); err != nil {
+					return
+				}
+				fr := http2.NewFramer(conn, conn)
+				fr.WriteSettings()
+				var stream uint32
+				for stream == 0 {
+					f, err := fr.ReadFrame()
+					if err != nil {
+						return
+					}
+					switch f := f.(type) {
+					case *http2.SettingsFrame:
+						if !f.IsAck() {
+							fr.WriteSettingsAck()
+						}
+					case *http2.HeadersFrame:
+						stream = f.StreamID
+					}
+				}
+				if tc.headers {
+					var block bytes.Buffer
+					enc := hpack.NewEncoder(&block)
+					enc.WriteField(hpack.HeaderField{Name: ":status", Value: "200"})
+					enc.WriteField(hpack.HeaderField{Name: "content-length", Value: "1000"})
+					fr.WriteHeaders(http2.HeadersFrameParam{StreamID: stream, BlockFragment: block.Bytes(), EndHeaders: true})
+					fr.WriteData(stream, false, bytes.Repeat([]byte("a"), 500))
+				}
+				tc.end(fr, stream)
+				if tc.want == KindProtocol {
+					io.Copy(io.Discard, conn) // until the client goes away
+				}
+			})
+			_, err := c.Fetch(context.Background(), &Request{URL: mustParse(t, srv.URL)})
+			wantKind(t, err, tc.want)
+		})
+	}
 }
 
 func TestFetchConnectionRefusedIsNetwork(t *testing.T) {
