@@ -1,6 +1,7 @@
 package crawl
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"crawler/frontier"
 	"crawler/robots"
 )
 
@@ -77,5 +79,43 @@ func TestRobots404WithBrokenBodyAllowsAll(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		t.Errorf("page / status %d, error %q; want it fetched (robots.txt 404 = allow all); requests %q", p.Status, p.Error, paths)
+	}
+}
+
+// Ensure the robots check before a fetch hands the frontier the host's
+// Crawl-delay again even when the throttle knew it already: the frontier
+// forgets idle hosts and starts them afresh at the default delay "until
+// the engine sets its own again", so with per_host_concurrency 2 the next
+// URL would start per_host_delay after the first instead of Crawl-delay.
+func TestRobotsCheckSetsCrawlDelayOfForgottenHost(t *testing.T) {
+	cfg := testConfig(t, "http://a.test/")
+	cfg.Fetch.MaxCrawlDelay = time.Minute
+	cfg.Fetch.PerHostConcurrency = 2
+	_, e := newEngine(t, cfg)
+	defer e.Close()
+	origin, key := "http://a.test", e.HostKey("a.test")
+	rules := robots.Parse([]byte("User-agent: *\nCrawl-delay: 5\n"), "crawler")
+
+	// Learnt while the frontier holds nothing for the host (as after it
+	// forgot the idle host).
+	e.applyRobots(key, origin, robotsState{rules: rules})
+
+	// The host gets work again; its URL is handed out, checked against
+	// robots.txt (fetchItem) and sent.
+	links := []frontier.Link{{URL: origin + "/1", Host: key}}
+	if _, err := e.Queue().Add(context.Background(), links); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	first, err := e.Queue().Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Queue().Requeue(first, time.Time{})
+	e.applyRobots(key, origin, robotsState{rules: rules})
+	e.Queue().Started(first, time.Now())
+	if d := e.Queue().Live()[key].Delay; d != (5 * time.Second).String() {
+		t.Errorf("frontier delay of the host after the robots check = %s; want the Crawl-delay 5s", d)
 	}
 }

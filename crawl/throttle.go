@@ -149,16 +149,19 @@ func (t *throttle) configure(base, maxDelay time.Duration, target int, limits ma
 
 // setCrawlDelay records the Crawl-delay origin's robots.txt gives (0:
 // none, which forgets an earlier one), for the host key origin belongs
-// to, sets the key's delay in the keeper when that changed it, and
-// returns it. A key takes the largest Crawl-delay of its origins.
+// to, sets the key's delay in the keeper unless the origin has had no
+// Crawl-delay before or now, and returns it. A key takes the largest
+// Crawl-delay of its origins.
 func (t *throttle) setCrawlDelay(key, origin string, d time.Duration) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	h := t.host(key)
 	d = min(d, t.max)
-	if old, ok := h.crawlDelays[origin]; ok == (d > 0) && old == d {
-		return t.effective(key, h) // unchanged: the keeper has it
+	if _, ok := h.crawlDelays[origin]; !ok && d == 0 {
+		return t.effective(key, h) // none before or now
 	}
+	// Set in the keeper even when unchanged: the frontier forgets idle
+	// hosts, and learns the delay again from the next robots check.
 	if d > 0 {
 		if h.crawlDelays == nil {
 			h.crawlDelays = make(map[string]time.Duration, 1)
