@@ -19,8 +19,10 @@
 // Then, in this order: the field's pattern, if any, keeps the first capture
 // group of its first match (the whole match when the pattern has no group)
 // and drops a value it does not match; absolute resolves the value as a URL
-// against the document base (the first <base href>, resolved against the
-// page URL, when it is a valid http(s) URL, else the page URL) and
+// against the document base (the first <base href> as
+// urlnorm.DocumentBase takes it: resolved against the page URL when it
+// is a valid http(s) URL, none for another scheme such as ftp:, else the
+// page URL) and
 // normalizes it with internal/urlnorm, keeping the value unchanged when it
 // does not resolve (mailto:, javascript:, malformed, ...). It resolves as
 // the parser resolves links, and as browsers do: on a page that is not
@@ -216,9 +218,9 @@ func newPage(u *url.URL, doc *goquery.Document, charset string) *page {
 
 // baseURL returns the URL relative values resolve against: the first
 // <base href> in tree order outside <template> content (which is inert),
-// its query encoded in the page's encoding, resolved against the page URL,
-// if it yields an http(s) URL; the page URL otherwise (as parser does for
-// links).
+// its query encoded in the page's encoding, taken by urlnorm.DocumentBase
+// (as parser does for links; nil: absolute values only); the page URL
+// when there is none.
 func (pg *page) baseURL() *url.URL {
 	if pg.done {
 		return pg.base
@@ -229,9 +231,11 @@ func (pg *page) baseURL() *url.URL {
 		if inTemplate(n) {
 			continue
 		}
-		if u, err := pg.resolve(pg.url, attrOf(n, "href")); err == nil {
-			pg.base = u
+		href := attrOf(n, "href")
+		if len(href) <= urlnorm.MaxLength { // as resolve
+			href = urlnorm.EncodeQuery(href, pg.query)
 		}
+		pg.base = urlnorm.DocumentBase(pg.url, href)
 		break
 	}
 	return pg.base

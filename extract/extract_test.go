@@ -136,7 +136,8 @@ func TestBaseHref(t *testing.T) {
 		{"absolute base", `<base href="https://cdn.test/c/">`, "https://cdn.test/c/x.png"},
 		{"first base wins", `<base href="/one/"><base href="/two/">`, "https://a.test/one/x.png"},
 		{"invalid base ignored", `<base href="http://[::1">`, "https://a.test/dir/x.png"},
-		{"non-http base ignored", `<base href="ftp://f.test/">`, "https://a.test/dir/x.png"},
+		{"non-http base: relative values stay as they are", `<base href="ftp://f.test/">`, "x.png"},
+		{"javascript: base ignored", `<base href="javascript:void(0)">`, "https://a.test/dir/x.png"},
 		{"base in a template ignored", `<template><base href="/tpl/"></template>`, "https://a.test/dir/x.png"},
 		{"first base outside templates wins", `<template><base href="/tpl/"></template><base href="/real/">`, "https://a.test/real/x.png"},
 	} {

@@ -27,25 +27,15 @@ func newLinker(baseHref string, based bool, page *url.URL, charsetName string, o
 	return linker{base: urlnorm.NewResolver(base, opts.Cache), query: query, opts: opts}
 }
 
-// documentBase returns the URL relative links resolve against: href (the
-// href of the first <base href>, found reporting whether there is one, its
-// query already encoded by urlnorm.EncodeQuery) resolved against the page
-// URL, if it yields an http(s) URL. As the HTML standard's frozen base URL:
-// the page URL when href does not parse or is a data: or javascript: URL,
-// and nil (absolute links only) for a URL of another scheme (ftp:,
-// mailto:), against which no relative link yields an http(s) URL.
+// documentBase returns the URL relative links resolve against: the page
+// URL when there is no <base href> (found false), else
+// urlnorm.DocumentBase of href, its query already encoded by
+// urlnorm.EncodeQuery (nil: absolute links only).
 func documentBase(href string, found bool, page *url.URL) *url.URL {
 	if !found {
 		return page
 	}
-	u, err := urlnorm.Resolve(page, href)
-	if err == nil {
-		return u
-	}
-	if scheme, ok := urlnorm.Scheme(href); ok && errors.Is(err, urlnorm.ErrScheme) && scheme != "data" && scheme != "javascript" {
-		return nil
-	}
-	return page
+	return urlnorm.DocumentBase(page, href)
 }
 
 // resolve returns the canonical form of href, its query encoded in the

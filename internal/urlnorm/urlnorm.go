@@ -27,6 +27,7 @@
 package urlnorm
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -90,6 +91,24 @@ func Resolve(base *url.URL, ref string) (*url.URL, error) {
 		return nil, fmt.Errorf("resolve %q against %q: %w", clip(ref), clip(base.String()), err)
 	}
 	return u, nil
+}
+
+// DocumentBase returns the base URL of a document at page whose first
+// <base href> is href (its query already encoded, see EncodeQuery), as the
+// HTML standard's "frozen base URL" has it: href resolved against page if
+// that yields an http(s) URL; page when href does not resolve or is a
+// data: or javascript: URL; and nil (absolute links only) for a URL of
+// another scheme (ftp:, mailto:), against which no relative reference
+// yields an http(s) URL.
+func DocumentBase(page *url.URL, href string) *url.URL {
+	u, err := Resolve(page, href)
+	if err == nil {
+		return u
+	}
+	if scheme, ok := Scheme(href); ok && errors.Is(err, ErrScheme) && scheme != "data" && scheme != "javascript" {
+		return nil
+	}
+	return page
 }
 
 // Origin returns "scheme://host[:port]" of u, the scope of a robots.txt
