@@ -302,7 +302,11 @@ func (f *Fetch) validateBodyMemory(v *validator) {
 	}
 	need := int64(f.Concurrency)*bodyStart + 2*(largest+1)
 	if f.BodyMemory < need {
-		v.failNear("fetch.body_memory", []string{"fetch.max_body_bytes", "fetch.concurrency"}, "must be 0 or >= fetch.concurrency × 262144 + 2 × (max(fetch.max_body_bytes, %d) + 1) "+
+		near := []string{"fetch.concurrency"} // what the bound grows with
+		if f.MaxBodyBytes > robots.MaxBytes {
+			near = []string{"fetch.max_body_bytes", "fetch.concurrency"}
+		}
+		v.failNear("fetch.body_memory", near, "must be 0 or >= fetch.concurrency × 262144 + 2 × (max(fetch.max_body_bytes, %d) + 1) "+
 			"= %d × 262144 + 2 × (%d + 1) = %d, got %d (a smaller budget lets large bodies wait on each other)",
 			robots.MaxBytes, f.Concurrency, largest, need, f.BodyMemory)
 	}

@@ -356,3 +356,18 @@ func TestCrossFieldErrorLine(t *testing.T) {
 		wantParseError(t, tc.in, tc.field, tc.line, tc.msg)
 	}
 }
+
+// Ensure a default body_memory made too small by concurrency is blamed on
+// concurrency's line, not on a max_body_bytes below robots.txt's cap,
+// which plays no part in the bound.
+func TestBodyMemoryLineIsConcurrency(t *testing.T) {
+	in := "data_dir: x\nfetch:\n  max_body_bytes: 100000\n  concurrency: 1000\n"
+	_, err := Parse([]byte(in))
+	var ce *Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("Parse = %v; want an *Error", err)
+	}
+	if ce.Field != "fetch.body_memory" || ce.Line != 4 {
+		t.Errorf("error %q at line %d; want fetch.body_memory at line 4 (concurrency: 1000, the value to change)", ce.Error(), ce.Line)
+	}
+}

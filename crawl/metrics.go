@@ -64,7 +64,7 @@ func newMetrics(reg *prometheus.Registry, e *Engine) *metrics {
 		total("crawler_host_breaker_trips_total", "Host circuit breakers opened.", &e.stats.BreakerTrips),
 		total("crawler_pages_stored_total", "Page records written this run (done or failed).", &e.stats.PagesStored),
 		total("crawler_extract_failed_total", "Pages missing a required extracted field.", &e.stats.ExtractFailed),
-		total("crawler_links_dropped_total", "Links dropped: out of scope, too deep, too long or unparsable.", &e.stats.LinksDropped),
+		total("crawler_links_dropped_total", "Links dropped: out of scope, too deep or unparsable (too long ones count as traps).", &e.stats.LinksDropped),
 		total("crawler_store_reclaims_total", "Value log reclaims finished while running.", &e.stats.Reclaims),
 		total("crawler_store_reclaim_freed_bytes_total", "Bytes of drained value logs deleted by reclaims.", &e.stats.ReclaimFreed),
 		total("crawler_store_reclaim_moved_bytes_total", "Bytes of live records and bodies reclaims copied into new logs.", &e.stats.ReclaimMoved),

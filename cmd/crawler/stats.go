@@ -103,7 +103,7 @@ func writeStats(w io.Writer, s *api.Stats, source string) error {
 				// One row: the config errors it joins are "; "-separated.
 				res = "FAILED, old config kept: " + oneLine(strings.ReplaceAll(r.Err, "\n", "; "))
 			case r.Err != "":
-				res = "ok, but " + oneLine(r.Err) // its seeds were not queued
+				res = oneLine(r.Err) // "config reloaded, but its seeds were not queued: ..."
 			}
 			fmt.Fprintf(tw, "last reload\t%s (%s)\n", r.At.Format(time.RFC3339), res)
 		}
