@@ -86,9 +86,7 @@ func parseReference(body []byte, contentType string, base *url.URL, opts Options
 	docBase, query := base, urlnorm.QueryEncoding(charsetName)
 	for _, n := range hd.FindMatcher(refBaseSel).Nodes {
 		if !insideTemplate(n) {
-			if u, err := urlnorm.Resolve(base, urlnorm.EncodeQuery(attr(n, "href"), query)); err == nil {
-				docBase = u
-			}
+			docBase = urlnorm.DocumentBase(base, urlnorm.EncodeQuery(attr(n, "href"), query))
 			break
 		}
 	}
