@@ -105,7 +105,7 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 			if !rules.Unreachable() {
 				e.queueSitemaps(ctx, origin, rules)
 			}
-			e.applyRobots(it.Host, origin, st)
+			e.applyRobots(it.Host, origin, st, true)
 			e.q.Requeue(it, sent)
 			return nil
 		}
@@ -115,6 +115,10 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 			// turning follow_sitemaps on by a reload, or a crash between
 			// the fetch and the queueing, loses none.
 			e.queueSitemaps(ctx, origin, st.rules)
+			// New to the cache as a fetch's are (after a restart, or a
+			// reload that changed robots_token): its Crawl-delay, or
+			// none, replaces the one the throttle had.
+			e.applyRobots(it.Host, origin, st, true)
 		}
 		switch {
 		case st.gaveUp:
@@ -122,14 +126,14 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 			// prior: a recrawl keeps its stored copy (process).
 			return &fetched{item: it, url: u, robotsGaveUp: true, robotsReason: st.reason, prior: e.priorPage(it)}
 		case !st.retry.IsZero():
-			e.applyRobots(it.Host, origin, st)
+			e.applyRobots(it.Host, origin, st, false)
 			e.q.Requeue(it, time.Time{})
 			return nil
 		case !st.rules.Allowed(u):
 			e.q.Release(it, time.Time{})
 			return &fetched{item: it, url: u, disallowed: true}
 		}
-		e.applyRobots(it.Host, origin, st)
+		e.applyRobots(it.Host, origin, st, false)
 		if waited {
 			// Released while another slot fetched robots.txt: every
 			// worker that waited would start the instant it ended,
@@ -241,12 +245,19 @@ func (e *Engine) adaptHost(hostKey string, resp *fetcher.Response, err error, to
 }
 
 // applyRobots carries a robots decision into the frontier: Crawl-delay
-// (capped by fetch.max_crawl_delay; none when a refresh finds the line
-// gone, or robots.txt gone with a 4xx) and the retry pause of an
-// unreachable robots.txt, which keeps the Crawl-delay it had.
-func (e *Engine) applyRobots(hostKey, origin string, st robotsState) {
+// (capped by fetch.max_crawl_delay) and the retry pause of an unreachable
+// robots.txt, which keeps the Crawl-delay it had. fetched says the rules
+// are new to the cache (fetched, or read from the store): only then can a
+// Crawl-delay have gone (the line dropped, robots.txt gone with a 4xx, a
+// new robots_token), so only then is a missing one set, which lifts the
+// old; the check before each fetch sets a present one again (the
+// frontier forgets idle hosts' delays) and leaves the throttle alone
+// otherwise.
+func (e *Engine) applyRobots(hostKey, origin string, st robotsState, fetched bool) {
 	if st.rules != nil && !st.rules.Unreachable() {
-		e.adapt.setCrawlDelay(hostKey, origin, st.rules.CrawlDelay())
+		if d := st.rules.CrawlDelay(); d > 0 || fetched {
+			e.adapt.setCrawlDelay(hostKey, origin, d)
+		}
 	}
 	if !st.retry.IsZero() {
 		e.q.Pause(hostKey, st.retry)

@@ -27,7 +27,7 @@ func TestRobotsRefreshClearsCrawlDelay(t *testing.T) {
 	base, _, _ := e.adapt.state(key)
 
 	withDelay := robots.Parse([]byte("User-agent: *\nCrawl-delay: 20\nDisallow: /x\n"), "crawler")
-	e.applyRobots(key, origin, robotsState{rules: withDelay})
+	e.applyRobots(key, origin, robotsState{rules: withDelay}, true)
 	if d, _, _ := e.adapt.state(key); d != 20*time.Second {
 		t.Fatalf("delay with Crawl-delay 20 = %v; want 20s", d)
 	}
@@ -37,14 +37,14 @@ func TestRobotsRefreshClearsCrawlDelay(t *testing.T) {
 		"no Crawl-delay line": robots.Parse([]byte("User-agent: *\nDisallow: /x\n"), "crawler"),
 		"404 (allow all)":     robots.FromStatus(404, nil, "crawler"),
 	} {
-		e.applyRobots(key, origin, robotsState{rules: withDelay})
-		e.applyRobots(key, origin, robotsState{rules: refreshed})
+		e.applyRobots(key, origin, robotsState{rules: withDelay}, true)
+		e.applyRobots(key, origin, robotsState{rules: refreshed}, true)
 		if d, _, _ := e.adapt.state(key); d != base {
 			t.Errorf("%s: delay after the refresh = %v; want the base delay %v (the old Crawl-delay still applies)", name, d, base)
 		}
 	}
-	e.applyRobots(key, origin, robotsState{rules: withDelay})
-	e.applyRobots(key, origin, robotsState{rules: robots.FromStatus(503, nil, "crawler"), retry: time.Now().Add(time.Minute)})
+	e.applyRobots(key, origin, robotsState{rules: withDelay}, true)
+	e.applyRobots(key, origin, robotsState{rules: robots.FromStatus(503, nil, "crawler"), retry: time.Now().Add(time.Minute)}, true)
 	if d, _, _ := e.adapt.state(key); d != 20*time.Second {
 		t.Errorf("delay after an unreachable refresh = %v; want the Crawl-delay kept (20s)", d)
 	}
@@ -98,7 +98,7 @@ func TestRobotsCheckSetsCrawlDelayOfForgottenHost(t *testing.T) {
 
 	// Learnt while the frontier holds nothing for the host (as after it
 	// forgot the idle host).
-	e.applyRobots(key, origin, robotsState{rules: rules})
+	e.applyRobots(key, origin, robotsState{rules: rules}, true)
 
 	// The host gets work again; its URL is handed out, checked against
 	// robots.txt (fetchItem) and sent.
@@ -113,7 +113,7 @@ func TestRobotsCheckSetsCrawlDelayOfForgottenHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Queue().Requeue(first, time.Time{})
-	e.applyRobots(key, origin, robotsState{rules: rules})
+	e.applyRobots(key, origin, robotsState{rules: rules}, false)
 	e.Queue().Started(first, time.Now())
 	if d := e.Queue().Live()[key].Delay; d != (5 * time.Second).String() {
 		t.Errorf("frontier delay of the host after the robots check = %s; want the Crawl-delay 5s", d)
