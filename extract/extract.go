@@ -231,27 +231,23 @@ func (pg *page) baseURL() *url.URL {
 		if inTemplate(n) {
 			continue
 		}
-		href := attrOf(n, "href")
-		if len(href) <= urlnorm.MaxLength { // as resolve
-			href = urlnorm.EncodeQuery(href, pg.query)
-		}
-		pg.base = urlnorm.DocumentBase(pg.url, href)
+		pg.base = urlnorm.DocumentBase(pg.url, pg.encode(attrOf(n, "href")))
 		break
 	}
 	return pg.base
 }
 
-// resolve resolves ref against base (nil: ref must be absolute) with its
-// query encoded in the page's encoding (urlnorm.EncodeQuery). A ref longer
-// than urlnorm.MaxLength goes to urlnorm.Resolve as it is, to be rejected
-// whatever the page's encoding: encoding it would cost time and memory for
-// nothing, and the cleaning that comes with encoding could shorten it
-// enough to resolve, on a page that is not UTF-8 only.
-func (pg *page) resolve(base *url.URL, ref string) (*url.URL, error) {
-	if len(ref) <= urlnorm.MaxLength {
-		ref = urlnorm.EncodeQuery(ref, pg.query)
+// encode returns ref with its query encoded in the page's encoding
+// (urlnorm.EncodeQuery). A ref longer than urlnorm.MaxLength is returned
+// as it is, for urlnorm to reject whatever the page's encoding: encoding
+// it would cost time and memory for nothing, and the cleaning that comes
+// with encoding could shorten it enough to resolve, on a page that is not
+// UTF-8 only.
+func (pg *page) encode(ref string) string {
+	if len(ref) > urlnorm.MaxLength {
+		return ref
 	}
-	return urlnorm.Resolve(base, ref)
+	return urlnorm.EncodeQuery(ref, pg.query)
 }
 
 // inTemplate reports whether n is inside an HTML <template>.
@@ -347,7 +343,7 @@ func (pg *page) value(cf *config.CompiledField, n *html.Node) (v string, ok bool
 		return "", false
 	}
 	if cf.Field.Absolute {
-		if u, err := pg.resolve(pg.baseURL(), v); err == nil {
+		if u, err := urlnorm.Resolve(pg.baseURL(), pg.encode(v)); err == nil {
 			v = u.String()
 		}
 	}
