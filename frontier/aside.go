@@ -40,7 +40,7 @@ func putAside(btx *bolt.Tx, name []byte, b *bolt.Bucket, k, v []byte) error {
 // markCorruptLocked records that the queue entry k of host h does not
 // decode: the dispatcher skips it from now on, the in-memory counts stop
 // counting it at once, and the writer moves it aside on disk (setAside).
-func (q *Queue) markCorruptLocked(h *host, k []byte, err error) {
+func (q *Queue) markCorruptLocked(h *host, k []byte, n int, err error) {
 	if _, ok := q.corrupt[string(k)]; ok {
 		return
 	}
@@ -48,9 +48,9 @@ func (q *Queue) markCorruptLocked(h *host, k []byte, err error) {
 		q.corrupt = make(map[string]struct{})
 	}
 	q.corrupt[string(k)] = struct{}{}
-	h.queued--
-	q.counts.Queued--
-	q.log.Error("frontier: queue entry does not decode; setting it aside", "host", h.key, "key", fmt.Sprintf("%x", k), "err", err)
+	h.queued -= n
+	q.counts.Queued -= int64(n)
+	q.log.Error("frontier: queue entry does not decode; setting it aside", "host", h.key, "key", fmt.Sprintf("%x", k), "entries", n, "err", err)
 	select {
 	case q.nudge <- struct{}{}:
 	default:
@@ -73,16 +73,24 @@ func (q *Queue) setAside() {
 	err := q.db.Update(func(tx *store.Tx) error {
 		w := &txWriter{tx: tx, btx: tx.Bolt(), fx: &effects{hosts: make(map[string]*hostRecord)}}
 		w.seq = u64(w.btx.Bucket(bucketMeta).Get(keySeq))
-		qb := w.btx.Bucket(bucketQueue)
+		qw := w.queue()
 		for _, k := range keys {
-			v := qb.Get(k)
+			v := qw.entry(k)
 			if v == nil {
 				continue
 			}
-			if err := putAside(w.btx, bucketQueue, qb, k, v); err != nil {
+			ab, err := w.btx.CreateBucketIfNotExists(bucketAside)
+			if err != nil {
 				return err
 			}
-			w.fx.host(hostOfKey(k)).Queued--
+			if err := ab.Put(asideKey(bucketQueue, k), bytes.Clone(v)); err != nil {
+				return err
+			}
+			n, err := qw.remove(k)
+			if err != nil {
+				return err
+			}
+			w.fx.host(hostOfKey(k)).Queued -= int64(n)
 		}
 		return w.finish()
 	})
@@ -107,8 +115,12 @@ func asideCount(btx *bolt.Tx) int64 {
 	for _, name := range [][]byte{bucketQueue, bucketDelayed} {
 		prefix := append(bytes.Clone(name), 0)
 		c := ab.Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			n++
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			if bytes.Equal(name, bucketQueue) {
+				n += int64(storedLive(k[len(prefix):], v)) // a block set aside whole counts its entries
+			} else {
+				n++
+			}
 		}
 	}
 	return n

@@ -59,15 +59,22 @@ func Check(tx *store.Tx) error {
 			report("%s: %s is queued but its state is %v", where, e.URL, r.State)
 		}
 	}
-	_ = qb.ForEach(func(k, v []byte) error {
-		e, err := unmarshalEntry(hostOfKey(k), v)
+	qc := newQueueCursor(qb)
+	for k, v, err := qc.first(); k != nil; k, v, err = qc.next() {
+		var e *entry
+		switch {
+		case err != nil:
+		case queueKeyKind(k) == keyBad:
+			err = errors.New("not a queue key")
+		default:
+			e, err = unmarshalEntry(hostOfKey(k), v)
+		}
 		if err != nil {
 			report("queue entry %q: %v", k, err)
-			return nil
+			continue
 		}
 		visit("queue", hostOfKey(k), e)
-		return nil
-	})
+	}
 	_ = db.ForEach(func(k, v []byte) error {
 		host, e, err := unmarshalTimed(v)
 		if err != nil {

@@ -167,20 +167,24 @@ func (q *Queue) refillLocked(h *host) error {
 	// already hold a commit's entries that applyEffects has yet to count,
 	// and one handed out before that took the queued count below zero.
 	return q.db.View(func(tx *store.Tx) error {
-		c := tx.Bolt().Bucket(bucketQueue).Cursor()
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(h.window) < q.opts.Window && h.pending() > 0; k, v = c.Next() {
+		c := newQueueCursor(tx.Bolt().Bucket(bucketQueue))
+		k, v, err := c.seek(prefix)
+		for ; k != nil && bytes.HasPrefix(k, prefix) && len(h.window) < q.opts.Window && h.pending() > 0; k, v, err = c.next() {
 			if _, ok := h.leased[string(k)]; ok {
 				continue
 			}
 			if _, ok := skip[string(k)]; ok {
 				continue
 			}
-			e, err := unmarshalEntry(h.key, v)
+			var e *entry
+			if err == nil {
+				e, err = unmarshalEntry(h.key, v)
+			}
 			if err != nil {
-				q.markCorruptLocked(h, k, err)
+				q.markCorruptLocked(h, k, storedLive(k, tx.Bolt().Bucket(bucketQueue).Get(k)), err)
 				continue
 			}
-			h.window = append(h.window, e.item(h.key, bytes.Clone(k)))
+			h.window = append(h.window, e.item(h.key, k))
 		}
 		return nil
 	})

@@ -123,25 +123,27 @@ func rekeyBatch(db *store.DB, bucket, after []byte, hostKey func(string) string)
 	err = db.Update(func(tx *store.Tx) error {
 		btx := tx.Bolt()
 		b, hosts := btx.Bucket(bucket), btx.Bucket(bucketHosts)
-		type change struct{ oldKey, newKey, value []byte }
+		type change struct {
+			oldKey, newKey, value []byte
+			to                    string // the new host key
+			depth                 int
+		}
 		var changes []change
 		queued := map[string]int64{}      // per-host queued total changes
 		moves := map[[2]string]struct{}{} // old key, new key
-		c := b.Cursor()
-		k, v := c.First()
-		if after != nil {
-			if k, v = c.Seek(after); k != nil && bytes.Equal(k, after) {
-				k, v = c.Next()
-			}
-		}
+		isQueue := bytes.Equal(bucket, bucketQueue)
+		next := seekEntries(b, isQueue, after)
 		read := 0
-		for ; k != nil && read < rekeyChunk; k, v = c.Next() {
+		k, v, err := next()
+		for ; k != nil && read < rekeyChunk; k, v, err = next() {
 			read++
 			last = bytes.Clone(k)
 			var host string
 			var e *entry
-			var err error
-			if bytes.Equal(bucket, bucketQueue) {
+			if err != nil {
+				continue // set aside by the queue when it reads it
+			}
+			if isQueue {
 				host = hostOfKey(k)
 				e, err = unmarshalEntry(host, v)
 			} else {
@@ -154,9 +156,8 @@ func rekeyBatch(db *store.DB, bucket, after []byte, hostKey func(string) string)
 			if to == "" || to == host {
 				continue
 			}
-			ch := change{oldKey: bytes.Clone(k), newKey: bytes.Clone(k)}
-			if bytes.Equal(bucket, bucketQueue) {
-				ch.newKey = append(append([]byte(to), 0), k[len(host)+1:]...)
+			ch := change{oldKey: bytes.Clone(k), newKey: bytes.Clone(k), to: to, depth: e.Depth}
+			if isQueue {
 				ch.value = e.marshal(to)
 			} else {
 				ch.value = marshalTimed(to, e)
@@ -171,7 +172,31 @@ func rekeyBatch(db *store.DB, bucket, after []byte, hostKey func(string) string)
 		if k == nil {
 			last = nil
 		}
+		if isQueue {
+			// An entry moves to the end of its new host's queue at its
+			// depth, under a new seq: block keys must not repeat.
+			qw, m := newQueueWriter(b), btx.Bucket(bucketMeta)
+			seq := u64(m.Get(keySeq))
+			for _, ch := range changes {
+				if _, err := qw.remove(ch.oldKey); err != nil {
+					return err
+				}
+				seq++
+				if err := qw.add(ch.to, ch.depth, seq, ch.value); err != nil {
+					return err
+				}
+			}
+			if err := qw.flush(); err != nil {
+				return err
+			}
+			if err := m.Put(keySeq, putU64(seq)); err != nil {
+				return err
+			}
+		}
 		for _, ch := range changes {
+			if isQueue {
+				break
+			}
 			if !bytes.Equal(ch.oldKey, ch.newKey) {
 				if err := b.Delete(ch.oldKey); err != nil {
 					return err
@@ -203,4 +228,47 @@ func rekeyBatch(db *store.DB, bucket, after []byte, hostKey func(string) string)
 		return nil
 	})
 	return moved, last, err
+}
+
+// seekEntries returns a function that yields the entries of b after the
+// key after (from the first when nil), then a nil key; the queue bucket's
+// (isQueue) through a queueCursor, with the error of a block that does
+// not decode.
+func seekEntries(b *bolt.Bucket, isQueue bool, after []byte) func() (k, v []byte, err error) {
+	if isQueue {
+		qc := newQueueCursor(b)
+		started := false
+		return func() ([]byte, []byte, error) {
+			if started {
+				return qc.next()
+			}
+			started = true
+			if after == nil {
+				return qc.first()
+			}
+			k, v, err := qc.seek(after)
+			if k != nil && bytes.Equal(k, after) {
+				return qc.next()
+			}
+			return k, v, err
+		}
+	}
+	c := b.Cursor()
+	started := false
+	return func() ([]byte, []byte, error) {
+		if started {
+			k, v := c.Next()
+			return k, v, nil
+		}
+		started = true
+		if after == nil {
+			k, v := c.First()
+			return k, v, nil
+		}
+		k, v := c.Seek(after)
+		if k != nil && bytes.Equal(k, after) {
+			k, v = c.Next()
+		}
+		return k, v, nil
+	}
 }

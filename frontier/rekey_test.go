@@ -63,10 +63,13 @@ func TestRekeyOnModeChange(t *testing.T) {
 	keys := func() (queue, timed []string) {
 		t.Helper()
 		err := db.View(func(tx *store.Tx) error {
-			_ = tx.Bolt().Bucket(bucketQueue).ForEach(func(k, _ []byte) error {
+			qc := newQueueCursor(tx.Bolt().Bucket(bucketQueue))
+			for k, _, err := qc.first(); k != nil; k, _, err = qc.next() {
+				if err != nil {
+					t.Errorf("queue entry %x: %v", k, err)
+				}
 				queue = append(queue, hostOfKey(k))
-				return nil
-			})
+			}
 			for _, b := range [][]byte{bucketDelayed, bucketRecrawl} {
 				_ = tx.Bolt().Bucket(b).ForEach(func(_, v []byte) error {
 					h, _, err := unmarshalTimed(v)

@@ -330,7 +330,12 @@ func (w *txWriter) moveStaged(r mergeRange, last bool) ([][seenKeyLen]byte, erro
 		return nil, nil
 	}
 	type kv struct{ k, v []byte }
-	var seen, queue []kv
+	type queued struct {
+		k []byte // its queue key: where it goes in its host's queue
+		s stagedURL
+	}
+	var seen []kv
+	var queue []queued
 	var moved [][seenKeyLen]byte
 	// bbolt keeps what Put is given for the transaction's life, and copies
 	// values still in the map before it remaps: the staged values are
@@ -340,22 +345,21 @@ func (w *txWriter) moveStaged(r mergeRange, last bool) ([][seenKeyLen]byte, erro
 			return // set aside by setAsideStaged, or another range's
 		}
 		seen = append(seen, kv{s.key, s.record().marshal()})
-		queue = append(queue, kv{queueKey(s.host, s.depth, u64(k)), s.raw})
+		queue = append(queue, queued{queueKey(s.host, s.depth, u64(k)), s})
 		moved = append(moved, [seenKeyLen]byte(s.key))
 		w.fx.queued[s.host]++
 	})
-	byKey := func(a, b kv) int { return bytes.Compare(a.k, b.k) }
-	slices.SortFunc(seen, byKey)
-	slices.SortFunc(queue, byKey)
-	w.btx.Bucket(bucketQueue).FillPercent = queueFill
-	for _, x := range []struct {
-		b   *bolt.Bucket
-		kvs []kv
-	}{{w.btx.Bucket(bucketSeen), seen}, {w.btx.Bucket(bucketQueue), queue}} {
-		for _, p := range x.kvs {
-			if err := x.b.Put(p.k, p.v); err != nil {
-				return nil, err
-			}
+	slices.SortFunc(seen, func(a, b kv) int { return bytes.Compare(a.k, b.k) })
+	slices.SortFunc(queue, func(a, b queued) int { return bytes.Compare(a.k, b.k) })
+	sb := w.btx.Bucket(bucketSeen)
+	for _, p := range seen {
+		if err := sb.Put(p.k, p.v); err != nil {
+			return nil, err
+		}
+	}
+	for _, p := range queue {
+		if err := w.queue().add(p.s.host, p.s.depth, u64(p.k[len(p.s.host)+5:]), p.s.raw); err != nil {
+			return nil, err
 		}
 	}
 	m := w.btx.Bucket(bucketMeta)

@@ -15,7 +15,7 @@ import (
 // recrawl also turns its URL from done back to queued.
 func (w *txWriter) promote(bucket []byte, now time.Time, recrawl bool) (time.Time, error) {
 	const maxPromote = 1024
-	d, qb, urls := w.btx.Bucket(bucket), w.btx.Bucket(bucketQueue), w.btx.Bucket(bucketSeen)
+	d, urls := w.btx.Bucket(bucket), w.btx.Bucket(bucketSeen)
 	var due, damaged [][]byte
 	c := d.Cursor()
 	k, v := c.First()
@@ -49,7 +49,7 @@ func (w *txWriter) promote(bucket []byte, now time.Time, recrawl bool) (time.Tim
 			}
 		}
 		w.seq++
-		if err := qb.Put(queueKey(hostKey, e.Depth, w.seq), v[len(hostKey)+1:]); err != nil { // the entry as stored
+		if err := w.queue().add(hostKey, e.Depth, w.seq, v[len(hostKey)+1:]); err != nil { // the entry as stored
 			return time.Time{}, err
 		}
 		w.fx.queued[hostKey]++
@@ -106,6 +106,15 @@ type txWriter struct {
 	// of now.
 	paces map[string]paceChange
 	now   time.Time
+	q     *queueWriter // once queue has made it
+}
+
+// queue returns the transaction's writer of the queue bucket.
+func (w *txWriter) queue() *queueWriter {
+	if w.q == nil {
+		w.q = newQueueWriter(w.btx.Bucket(bucketQueue))
+	}
+	return w.q
 }
 
 // complete commits c; itemKey is c.Item's seen key.
@@ -113,7 +122,7 @@ func (w *txWriter) complete(c *Completion, rec, itemKey []byte) error {
 	it := c.Item
 	w.fx.counts.Trapped += int64(c.Trapped)
 	urls := w.btx.Bucket(bucketSeen)
-	if err := w.btx.Bucket(bucketQueue).Delete(it.key); err != nil {
+	if _, err := w.queue().remove(it.key); err != nil {
 		return err
 	}
 	w.fx.leases = append(w.fx.leases, it)
@@ -227,7 +236,7 @@ func (w *txWriter) enqueue(l Link, key []byte) (bool, error) {
 	}
 	w.seq++
 	e := entry{URL: l.URL, Parent: l.Parent, Depth: l.Depth, Hops: l.Hops, Origin: l.Origin, Via: l.Via}
-	if err := w.btx.Bucket(bucketQueue).Put(queueKey(l.Host, l.Depth, w.seq), e.marshal(l.Host)); err != nil {
+	if err := w.queue().add(l.Host, l.Depth, w.seq, e.marshal(l.Host)); err != nil {
 		return false, err
 	}
 	w.countNew(l.Host)
@@ -299,7 +308,7 @@ func (w *txWriter) refresh(l Link, key, v []byte) (bool, error) {
 	}
 	w.seq++
 	e := entry{URL: l.URL, Parent: l.Parent, Depth: r.Depth, Revisit: true}
-	if err := w.btx.Bucket(bucketQueue).Put(queueKey(l.Host, r.Depth, w.seq), e.marshal(l.Host)); err != nil {
+	if err := w.queue().add(l.Host, r.Depth, w.seq, e.marshal(l.Host)); err != nil {
 		return false, err
 	}
 	w.fx.host(l.Host).Queued++
@@ -310,6 +319,11 @@ func (w *txWriter) refresh(l Link, key, v []byte) (bool, error) {
 
 // finish writes the per-host totals and counters.
 func (w *txWriter) finish() error {
+	if w.q != nil {
+		if err := w.q.flush(); err != nil {
+			return err
+		}
+	}
 	hb := w.btx.Bucket(bucketHosts)
 	for key, d := range w.fx.hosts {
 		r := unmarshalHostRecord(hb.Get([]byte(key)))

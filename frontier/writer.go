@@ -327,7 +327,9 @@ func (fx *effects) host(key string) *hostRecord {
 }
 
 // queueFill is the queue bucket's bbolt FillPercent: how full a leaf is
-// left when it splits.
+// left when it splits. Blocks are appended at the end of their host's
+// range: leaves split full, not half full (bbolt's default suits random
+// keys).
 const queueFill = 0.9
 
 // commit writes a batch in one transaction and then applies it in memory.
@@ -348,9 +350,6 @@ func (q *Queue) commit(batch []*op) error {
 			staged: q.staged, sparse: sparse, paces: q.takePacesLocked(), now: q.opts.Now()}
 		q.mu.Unlock()
 		w.seq = u64(w.btx.Bucket(bucketMeta).Get(keySeq))
-		// Entries are appended at the end of their host's range: leaves
-		// split full, not half full (bbolt's default suits random keys).
-		w.btx.Bucket(bucketQueue).FillPercent = queueFill
 		for i, o := range batch {
 			if o.c != nil {
 				if err := w.complete(o.c, o.rec, o.itemKey); err != nil {
