@@ -75,10 +75,10 @@ func TestDamagedQueueEntryIsSetAside(t *testing.T) {
 	db, q := damage(t, []Link{link("a", 1), link("a", 2), link("a", 3)}, func(tx *store.Tx) error {
 		b := tx.Bolt().Bucket(bucketQueue)
 		k, v := b.Cursor().First() // the block of a/p1, a/p2, a/p3
-		damaged = itemKey(k, 0)
-		recs := storedEntries(t, v)
-		recs[0] = []byte{entryCompact, 0, 0xff}
-		return b.Put(bytes.Clone(k), rawBlock(recs...))
+		entries := storedEntries(t, k, v)
+		damaged = queueKey("a", 0, entries[0].seq)
+		entries[0].rec = []byte{entryCompact, 0, 0xff}
+		return b.Put(bytes.Clone(k), (&qblock{key: k, entries: entries}).encode())
 	})
 	crawledAfterSetAside(t, db, q, damaged, []byte{entryCompact, 0, 0xff}, link("a", 2).URL, link("a", 3).URL)
 }
@@ -117,7 +117,7 @@ func TestDamagedRetryEntryIsSetAside(t *testing.T) {
 		btx := tx.Bolt()
 		qb := btx.Bucket(bucketQueue)
 		k, v := qb.Cursor().First()
-		host, entry := hostOfKey(k), storedEntries(t, v)[0]
+		host, entry := hostOfKey(k), storedEntries(t, k, v)[0].rec
 		if err := qb.Delete(bytes.Clone(k)); err != nil {
 			return err
 		}

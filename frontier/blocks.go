@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"math/bits"
+	"slices"
 
 	"github.com/klauspost/compress/s2"
 	bolt "go.etcd.io/bbolt"
@@ -16,306 +16,324 @@ import (
 // up two-thirds full). So the queue bucket keeps each host queue as
 // blocks of up to blockEntries entries of one depth:
 //
-//	key:   queueKey(host, depth, seq of its first entry) blockMark
-//	value: kind(1) count(1) taken(4) last(8) payload
+//	key:   queueKey(host, depth, seq) blockMark
+//	value: kind(1) count(1) payload
 //
-// The payload is the entries in the order they were added, each as
-// uvarint(length) and the entry (entry.marshal), S2-compressed on disk
-// (blockPacked): URLs of one host repeat their prefixes and their parent,
-// and a block takes about 21 bytes an entry on the frontier benchmark's
-// URLs instead of 145. taken is a big-endian bitmap of the entries that
-// have left the queue, last the seq of the newest entry. A block goes
-// when every entry has left it. Entries never move inside a block, so an
-// entry's key, the block's key followed by its index (an item key), is
-// stable while it is queued, as Item.key must be.
+// The payload is the entries in ascending seq, each as uvarint(its seq
+// minus the key's), uvarint(length) and the entry (entry.marshal),
+// S2-compressed (URLs of one host repeat their prefixes and their
+// parent): about 24 bytes an entry on the frontier benchmark's URLs
+// instead of 145.
 //
-// An entry with seq s goes at the end of the block before s in key order
-// when that block has room and holds only older entries, else into a new
-// block under s. Blocks come out in key order and a block's entries in
-// the order they were added, so a host's queue comes out by depth, then
-// in discovery order, however late an entry reached the disk (a staged
-// URL), except that one merged after a newer entry joined the block its
-// seq falls in comes after that block.
+// Every entry keeps the key it had with a key per URL, queueKey(host,
+// depth, seq): Item.key, the marks of ReadQueue and the keys of staged
+// URLs are those, and the queue comes out in their order. A block's key
+// is its host, depth and a seq no greater than any of its entries', and
+// smaller than any entry's of the blocks after it: an entry lives in the
+// last block whose key is before its own. A new entry goes into that
+// block, which splits when it is full; an entry that goes leaves the
+// block, and the block goes with its last entry.
 //
 // Files written before blocks hold one entry per key, the queueKey alone.
 // Both are read, in key order; such an entry is removed when its URL is
 // done, as before, and new entries always go to blocks: an old file's
 // queue turns into blocks as the crawl goes on, with nothing to migrate.
 const (
-	blockEntries  = 32   // entries a block holds at most (taken's bits)
-	blockMaxBytes = 4096 // raw payload a block holds at most, unless one entry is longer
-	blockHeader   = 14
+	blockEntries  = 32   // entries a block holds at most
+	blockMaxBytes = 4096 // payload bytes a block holds at most, unless one entry is longer
 	blockMark     = 0xb1 // last byte of a block key
+	blockPacked   = 2    // the kind of block: payload S2-compressed
 
-	blockRaw    = 1 // payload as it is; only inside a write transaction
-	blockPacked = 2 // payload S2-compressed
+	// maxBlockRaw bounds what a block may claim to decode to: a block
+	// holds one entry longer than blockMaxBytes at most, and an entry
+	// (a URL, its parent, its redirect chain) stays far under it.
+	maxBlockRaw = 1 << 20
 )
 
 // errBadBlock reports a queue block that does not decode.
 var errBadBlock = errors.New("frontier: queue block does not decode")
 
-// Kinds of queue-bucket keys, told apart by their length after the host.
-const (
-	keyEntry = iota // a single entry: queueKey (files before blocks)
-	keyBlock        // a block: queueKey blockMark
-	keyItem         // one entry of a block: block key, index; never stored
-	keyBad
-)
-
-// queueKeyKind returns what k is.
-func queueKeyKind(k []byte) int {
+// isEntryKey reports whether k has the form of a queued entry's key,
+// queueKey.
+func isEntryKey(k []byte) bool {
 	i := bytes.IndexByte(k, 0)
-	if i < 0 {
-		return keyBad
-	}
-	switch rest := len(k) - i - 1; {
-	case rest == 12:
-		return keyEntry
-	case rest == 13 && k[len(k)-1] == blockMark:
-		return keyBlock
-	case rest == 14 && k[len(k)-2] == blockMark:
-		return keyItem
-	}
-	return keyBad
+	return i >= 0 && len(k)-i-1 == 12
 }
 
-// blockKey returns the key of the block of item key k.
-func blockKey(k []byte) []byte { return k[:len(k)-1] }
-
-// itemKey returns the key of entry i of block bk, in a new slice.
-func itemKey(bk []byte, i int) []byte {
-	return append(append(make([]byte, 0, len(bk)+1), bk...), byte(i))
+// isBlockKey reports whether the queue-bucket key k is a block's.
+func isBlockKey(k []byte) bool {
+	i := bytes.IndexByte(k, 0)
+	return i >= 0 && len(k)-i-1 == 13 && k[len(k)-1] == blockMark
 }
 
-// block is a decoded block header.
-type block struct {
-	kind    byte
-	count   int    // entries written to it, taken or not
-	taken   uint32 // bit i: entry i has left
-	last    uint64 // seq of the newest entry
-	payload []byte // as stored: raw or compressed
+// blockPrefix is the host, NUL and depth of block key k.
+func blockPrefix(k []byte) []byte { return k[:len(k)-9] }
+
+// blockEntry is one entry of a block.
+type blockEntry struct {
+	seq uint64
+	rec []byte // entry.marshal for the block's host
 }
 
-func parseBlock(v []byte) (block, error) {
-	if len(v) < blockHeader || v[0] != blockRaw && v[0] != blockPacked || v[1] == 0 || v[1] > blockEntries {
-		return block{}, errBadBlock
-	}
-	return block{kind: v[0], count: int(v[1]), taken: binary.BigEndian.Uint32(v[2:]),
-		last: binary.BigEndian.Uint64(v[6:]), payload: v[blockHeader:]}, nil
+// qblock is a decoded block.
+type qblock struct {
+	key     []byte
+	entries []blockEntry // ascending seq
+	size    int          // payload bytes the entries take raw, about
 }
 
-// live is how many of the block's entries are still queued.
-func (b block) live() int { return b.count - bits.OnesCount32(b.taken) }
-
-// raw returns the block's payload uncompressed: in place when it is raw.
-func (b block) raw() ([]byte, error) {
-	if b.kind == blockRaw {
-		return b.payload, nil
-	}
-	n, err := s2.DecodedLen(b.payload)
-	if err != nil || n > blockMaxBytes*4 {
+// decodeBlock decodes the stored block v under key k. Its entries are in
+// a buffer of their own.
+func decodeBlock(k, v []byte) (*qblock, error) {
+	if len(v) < 2 || v[0] != blockPacked || v[1] == 0 || v[1] > blockEntries {
 		return nil, errBadBlock
 	}
-	raw, err := s2.Decode(nil, b.payload)
+	if n, err := s2.DecodedLen(v[2:]); err != nil || n > maxBlockRaw {
+		return nil, errBadBlock
+	}
+	raw, err := s2.Decode(nil, v[2:])
 	if err != nil {
 		return nil, errBadBlock
 	}
-	return raw, nil
-}
-
-// entries returns the block's entries, in place for a raw block.
-func (b block) entries() ([][]byte, error) {
-	raw, err := b.raw()
-	if err != nil {
-		return nil, err
-	}
-	out := make([][]byte, 0, b.count)
+	b := &qblock{key: k, entries: make([]blockEntry, 0, v[1]), size: len(raw)}
+	base := u64(k[len(k)-9 : len(k)-1])
 	for len(raw) > 0 {
+		d, w := binary.Uvarint(raw)
+		if w <= 0 {
+			return nil, errBadBlock
+		}
+		raw = raw[w:]
 		n, w := binary.Uvarint(raw)
 		if w <= 0 || n > uint64(len(raw)-w) {
 			return nil, errBadBlock
 		}
-		out = append(out, raw[w:w+int(n)])
+		seq := base + d
+		if len(b.entries) > 0 && seq <= b.entries[len(b.entries)-1].seq {
+			return nil, errBadBlock
+		}
+		b.entries = append(b.entries, blockEntry{seq: seq, rec: raw[w : w+int(n)]})
 		raw = raw[w+int(n):]
 	}
-	if len(out) != b.count {
+	if len(b.entries) != int(v[1]) {
 		return nil, errBadBlock
 	}
-	return out, nil
+	return b, nil
+}
+
+// encode returns the block as stored.
+func (b *qblock) encode() []byte {
+	base := u64(b.key[len(b.key)-9 : len(b.key)-1])
+	raw := make([]byte, 0, b.size+len(b.entries)*6)
+	for _, e := range b.entries {
+		raw = binary.AppendUvarint(raw, e.seq-base)
+		raw = binary.AppendUvarint(raw, uint64(len(e.rec)))
+		raw = append(raw, e.rec...)
+	}
+	out := make([]byte, 2, 2+s2.MaxEncodedLen(len(raw)))
+	out[0], out[1] = blockPacked, byte(len(b.entries))
+	enc := s2.Encode(out[2:cap(out)], raw)
+	return out[:2+len(enc)]
+}
+
+// find returns the index of seq in the block, or where it would go.
+func (b *qblock) find(seq uint64) (int, bool) {
+	return slices.BinarySearchFunc(b.entries, seq, func(e blockEntry, s uint64) int {
+		switch {
+		case e.seq < s:
+			return -1
+		case e.seq > s:
+			return 1
+		}
+		return 0
+	})
 }
 
 // storedLive is how many queued entries the stored value v of queue key
-// k holds: 1 for a single entry or a block whose header is damaged.
+// k holds: its count for a block, 1 for a single entry or a block whose
+// header is damaged.
 func storedLive(k, v []byte) int {
-	if queueKeyKind(k) != keyBlock {
+	if !isBlockKey(k) || len(v) < 2 || v[1] == 0 || v[1] > blockEntries {
 		return 1
 	}
-	b, err := parseBlock(v)
-	if err != nil {
-		return 1
-	}
-	return b.live()
+	return int(v[1])
 }
 
 // queueWriter changes the queue bucket inside one write transaction, and
-// flush must be called before it commits. A block it appends to is held
-// raw (blockRaw), as a value it owns, changed in place and put again
-// after every change (bbolt keeps what Put is given until the commit, and
-// copies it when it remaps); flush packs it. So a block is compressed
-// once per transaction, not once per entry.
+// flush must be called before it commits. The blocks it changes are held
+// decoded, their entries in memory of their own (bbolt may remap the file
+// during the transaction), and encoded once by flush: a block is
+// compressed once per transaction, not once per change.
 type queueWriter struct {
-	b     *bolt.Bucket
-	owned map[string][]byte // block key -> its value, owned
+	b      *bolt.Bucket
+	blocks map[string]*qblock // by block key: the blocks loaded
+	dirty  map[*qblock]bool   // the blocks to store
 }
 
 func newQueueWriter(b *bolt.Bucket) *queueWriter {
 	b.FillPercent = queueFill
-	return &queueWriter{b: b, owned: make(map[string][]byte)}
+	return &queueWriter{b: b, blocks: make(map[string]*qblock), dirty: make(map[*qblock]bool)}
 }
 
-// get returns the value of block key k: the owned one, else the stored one.
-func (w *queueWriter) get(k []byte) []byte {
-	if v, ok := w.owned[string(k)]; ok {
-		return v
+// load returns the block under key k, nil if it does not decode.
+func (w *queueWriter) load(k, v []byte) *qblock {
+	if b, ok := w.blocks[string(k)]; ok {
+		return b
 	}
-	return w.b.Get(k)
+	b, err := decodeBlock(bytes.Clone(k), v)
+	if err != nil {
+		return nil
+	}
+	w.blocks[string(k)] = b
+	return b
 }
 
-// put stores the owned value v under block key k.
-func (w *queueWriter) put(k, v []byte) error {
-	w.owned[string(k)] = v
-	return w.b.Put(bytes.Clone(k), v)
-}
-
-// add appends the entry rec (entry.marshal for host) with sequence
-// number seq to the queue of host at depth. seq must be new to the host
-// and depth: a fresh one from the frontier's sequence, or a staged URL's.
-func (w *queueWriter) add(host string, depth int, seq uint64, rec []byte) error {
-	prefix := make([]byte, 0, len(host)+5)
-	prefix = append(append(prefix, host...), 0)
-	prefix = binary.BigEndian.AppendUint32(prefix, uint32(depth))
+// holder returns the block that holds, or would hold, the entry with
+// queue key qk (queueKey), nil if none; single is set when qk is a
+// single entry's key (a file from before blocks).
+func (w *queueWriter) holder(qk []byte) (b *qblock, single bool) {
 	c := w.b.Cursor()
-	k, v := c.Seek(binary.BigEndian.AppendUint64(bytes.Clone(prefix), seq))
-	if k == nil {
+	k, v := c.Seek(qk)
+	switch {
+	case bytes.Equal(k, qk):
+		return nil, true
+	case len(k) == len(qk)+1 && bytes.HasPrefix(k, qk) && k[len(k)-1] == blockMark:
+		return w.load(k, v), false // the block qk starts
+	case k == nil:
 		k, v = c.Last()
-	} else {
+	default:
 		k, v = c.Prev()
 	}
-	size := binary.MaxVarintLen32 + len(rec)
-	if k != nil && len(k) == len(prefix)+9 && bytes.HasPrefix(k, prefix) && k[len(k)-1] == blockMark {
-		v = w.get(k)
-		if b, err := parseBlock(v); err == nil && b.count < blockEntries && b.last < seq {
-			raw, err := b.raw()
-			if err == nil && len(raw)+size <= blockMaxBytes {
-				if _, owned := w.owned[string(k)]; !owned || b.kind != blockRaw {
-					// Unpacked into a value of its own, with room to grow.
-					o := make([]byte, blockHeader, blockHeader+blockMaxBytes)
-					copy(o, v[:blockHeader])
-					o[0] = blockRaw
-					v = append(o, raw...)
-				}
-				v = binary.AppendUvarint(v, uint64(len(rec)))
-				v = append(v, rec...)
-				v[1]++
-				binary.BigEndian.PutUint64(v[6:], seq)
-				return w.put(k, v)
-			}
-		}
+	if k != nil && isBlockKey(k) && bytes.Equal(blockPrefix(k), qk[:len(qk)-8]) {
+		return w.load(k, v), false
 	}
-	k = binary.BigEndian.AppendUint64(prefix, seq)
-	k = append(k, blockMark)
-	v = make([]byte, blockHeader, blockHeader+max(size, blockMaxBytes/4))
-	v[0], v[1] = blockRaw, 1
-	binary.BigEndian.PutUint64(v[6:], seq)
-	v = binary.AppendUvarint(v, uint64(len(rec)))
-	v = append(v, rec...)
-	return w.put(k, v)
+	return nil, false
 }
 
-// flush packs the blocks the transaction appended to.
-func (w *queueWriter) flush() error {
-	for k, v := range w.owned {
-		if v[0] != blockRaw {
-			continue
-		}
-		out := make([]byte, blockHeader, blockHeader+s2.MaxEncodedLen(len(v)-blockHeader))
-		copy(out, v[:blockHeader])
-		out[0] = blockPacked
-		enc := s2.Encode(out[blockHeader:cap(out)], v[blockHeader:])
-		out = out[:blockHeader+len(enc)]
-		if err := w.put([]byte(k), out); err != nil {
-			return err
-		}
+// add queues the entry rec (entry.marshal for host) with sequence number
+// seq (new to the frontier: a fresh one, or a staged URL's) in the queue
+// of host at depth.
+func (w *queueWriter) add(host string, depth int, seq uint64, rec []byte) error {
+	qk := queueKey(host, depth, seq)
+	e := blockEntry{seq: seq, rec: bytes.Clone(rec)}
+	b, _ := w.holder(qk)
+	if b == nil {
+		return w.create(qk, []blockEntry{e})
 	}
-	return nil
+	i, _ := b.find(seq)
+	size := len(rec) + 2*binary.MaxVarintLen32
+	if len(b.entries) < blockEntries && b.size+size <= blockMaxBytes {
+		b.entries = slices.Insert(b.entries, i, e)
+		b.size += size
+		w.dirty[b] = true
+		return nil
+	}
+	if i == len(b.entries) {
+		// Full, and the entry comes last: a block of its own after it,
+		// which later entries fill (the usual case: appending).
+		return w.create(qk, []blockEntry{e})
+	}
+	// Full, and the entry goes inside it: split it in two.
+	entries := slices.Insert(slices.Clone(b.entries), i, e)
+	half := len(entries) / 2
+	b.entries, b.size = entries[:half:half], blockSize(entries[:half])
+	w.dirty[b] = true
+	return w.create(queueKey(host, depth, entries[half].seq), entries[half:])
 }
 
-// remove takes the entry under key k (an item key, or a single entry's
-// key) out of the queue; a key no longer there is no error. A block key
-// removes the whole block. It returns how many queued entries left.
+// blockSize is the payload size of entries, as add counts it.
+func blockSize(entries []blockEntry) int {
+	n := 0
+	for _, e := range entries {
+		n += len(e.rec) + 2*binary.MaxVarintLen32
+	}
+	return n
+}
+
+// create makes a block of entries under the queue key of the first.
+func (w *queueWriter) create(qk []byte, entries []blockEntry) error {
+	k := append(bytes.Clone(qk), blockMark)
+	b := &qblock{key: k, entries: entries, size: blockSize(entries)}
+	w.blocks[string(k)] = b
+	return w.b.Put(k, b.encode()) // now, so that cursors find its key
+}
+
+// remove takes the entry with queue key k out of the queue; a block key
+// removes the whole block. An entry no longer there is no error. It
+// returns how many queued entries left.
 func (w *queueWriter) remove(k []byte) (int, error) {
-	switch queueKeyKind(k) {
-	case keyItem:
-		bk, i := blockKey(k), int(k[len(k)-1])
-		v := w.get(bk)
-		if v == nil {
-			return 0, nil
-		}
-		b, err := parseBlock(v)
-		if err != nil {
-			return 0, nil // the dispatcher sets it aside when it reads it
-		}
-		if i >= b.count || b.taken&(1<<i) != 0 {
-			return 0, nil
-		}
-		if b.live() == 1 {
-			delete(w.owned, string(bk))
-			return 1, w.b.Delete(bk)
-		}
-		if _, owned := w.owned[string(bk)]; !owned {
-			v = bytes.Clone(v)
-		}
-		binary.BigEndian.PutUint32(v[2:], b.taken|1<<i)
-		return 1, w.put(bk, v)
-	default:
-		v := w.get(k)
+	if isBlockKey(k) {
+		v := w.b.Get(k)
 		if v == nil {
 			return 0, nil
 		}
 		n := storedLive(k, v)
-		delete(w.owned, string(k))
+		if b, ok := w.blocks[string(k)]; ok {
+			n = len(b.entries)
+			delete(w.blocks, string(k))
+			delete(w.dirty, b)
+		}
 		return n, w.b.Delete(k)
 	}
+	b, single := w.holder(k)
+	if single {
+		return 1, w.b.Delete(k)
+	}
+	if b == nil {
+		return 0, nil // gone, or in a block that does not decode: set aside when read
+	}
+	i, ok := b.find(u64(k[len(k)-8:]))
+	if !ok {
+		return 0, nil
+	}
+	b.entries = slices.Delete(b.entries, i, i+1)
+	if len(b.entries) == 0 {
+		delete(w.blocks, string(b.key))
+		delete(w.dirty, b)
+		return 1, w.b.Delete(b.key)
+	}
+	b.size = blockSize(b.entries)
+	w.dirty[b] = true
+	return 1, nil
 }
 
-// entry returns the stored bytes of the entry under key k, nil if none.
+// entry returns the stored bytes of the entry under queue key k (a
+// block's whole value for a block key), nil if none.
 func (w *queueWriter) entry(k []byte) []byte {
-	if queueKeyKind(k) != keyItem {
-		return w.get(k)
+	if isBlockKey(k) {
+		return w.b.Get(k)
 	}
-	v := w.get(blockKey(k))
-	if v == nil {
+	b, single := w.holder(k)
+	if single {
+		return w.b.Get(k)
+	}
+	if b == nil {
 		return nil
 	}
-	b, err := parseBlock(v)
-	if err != nil {
-		return nil
+	if i, ok := b.find(u64(k[len(k)-8:])); ok {
+		return b.entries[i].rec
 	}
-	recs, err := b.entries()
-	if i := int(k[len(k)-1]); err != nil || i >= len(recs) || b.taken&(1<<i) != 0 {
-		return nil
+	return nil
+}
+
+// flush stores the blocks the transaction changed.
+func (w *queueWriter) flush() error {
+	for b := range w.dirty {
+		if err := w.b.Put(b.key, b.encode()); err != nil {
+			return err
+		}
 	}
-	return recs[k[len(k)-1]]
+	clear(w.dirty)
+	return nil
 }
 
 // queueCursor walks the queued entries of the queue bucket in key order,
-// single entries and the live entries of blocks alike.
+// single entries and the entries of blocks alike, each under its queue
+// key.
 type queueCursor struct {
 	c    *bolt.Cursor
-	bk   []byte   // the block being read; nil when none
-	recs [][]byte // its entries
-	b    block
-	i    int // the next entry of bk to look at
+	blk  *qblock // the block being read; nil when none
+	i    int     // its next entry
+	pref []byte  // its host, NUL and depth
 }
 
 func newQueueCursor(b *bolt.Bucket) *queueCursor { return &queueCursor{c: b.Cursor()} }
@@ -325,69 +343,84 @@ func newQueueCursor(b *bolt.Bucket) *queueCursor { return &queueCursor{c: b.Curs
 // end key is nil. A block that does not decode comes as its block key,
 // nil rec and errBadBlock.
 func (qc *queueCursor) seek(k []byte) (key, rec []byte, err error) {
-	start := 0
-	if queueKeyKind(k) == keyItem {
-		bk := blockKey(k)
-		if got, v := qc.c.Seek(bk); bytes.Equal(got, bk) {
-			start = int(k[len(k)-1])
-			return qc.load(got, v, start)
-		}
-		k = bk
-	}
 	got, v := qc.c.Seek(k)
-	return qc.load(got, v, start)
+	// The block before got may hold entries at or after k: those of
+	// its host and depth, when k has them too.
+	var pk, pv []byte
+	if got == nil {
+		pk, pv = qc.c.Last()
+	} else {
+		pk, pv = qc.c.Prev()
+	}
+	if pk != nil && isBlockKey(pk) && bytes.HasPrefix(k, blockPrefix(pk)) {
+		if b, err := decodeBlock(pk, pv); err == nil {
+			qc.blk, qc.pref = b, blockPrefix(pk)
+			qc.i, _ = b.find(u64(k[len(qc.pref):min(len(k), len(qc.pref)+8)]) + boolU64(len(k) > len(qc.pref)+8))
+			if key, rec := qc.fromBlock(); key != nil {
+				return key, rec, nil
+			}
+		}
+	}
+	if got == nil {
+		qc.blk = nil
+		return nil, nil, nil
+	}
+	qc.c.Seek(k) // back onto got
+	return qc.load(got, v)
+}
+
+// boolU64 is 1 for true.
+func boolU64(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // first returns the bucket's first entry, as seek does.
 func (qc *queueCursor) first() (key, rec []byte, err error) {
 	k, v := qc.c.First()
-	return qc.load(k, v, 0)
+	return qc.load(k, v)
 }
 
 // next returns the entry after the last one returned, as seek does.
 func (qc *queueCursor) next() (key, rec []byte, err error) {
-	if qc.bk != nil {
+	if qc.blk != nil {
 		if key, rec := qc.fromBlock(); key != nil {
 			return key, rec, nil
 		}
 	}
 	k, v := qc.c.Next()
-	return qc.load(k, v, 0)
+	return qc.load(k, v)
 }
 
-// load starts reading the stored key k, from entry start of a block.
-func (qc *queueCursor) load(k, v []byte, start int) (key, rec []byte, err error) {
-	for k != nil {
-		qc.bk = nil
-		if queueKeyKind(k) != keyBlock {
+// load starts reading the stored key k.
+func (qc *queueCursor) load(k, v []byte) (key, rec []byte, err error) {
+	qc.blk = nil
+	for ; k != nil; k, v = qc.c.Next() {
+		if !isBlockKey(k) {
 			return bytes.Clone(k), v, nil
 		}
-		b, err := parseBlock(v)
-		var recs [][]byte
-		if err == nil {
-			recs, err = b.entries()
-		}
+		b, err := decodeBlock(k, v)
 		if err != nil {
 			return bytes.Clone(k), nil, err
 		}
-		qc.bk, qc.b, qc.recs, qc.i = k, b, recs, start
+		qc.blk, qc.i, qc.pref = b, 0, blockPrefix(k)
 		if key, rec := qc.fromBlock(); key != nil {
 			return key, rec, nil
 		}
-		k, v = qc.c.Next()
-		start = 0
 	}
-	qc.bk = nil
+	qc.blk = nil
 	return nil, nil, nil
 }
 
-// fromBlock returns the block's next live entry, nil when none is left.
+// fromBlock returns the block's next entry, nil when none is left.
 func (qc *queueCursor) fromBlock() (key, rec []byte) {
-	for ; qc.i < len(qc.recs); qc.i++ {
-		if qc.b.taken&(1<<qc.i) == 0 {
-			qc.i++
-			return itemKey(qc.bk, qc.i-1), qc.recs[qc.i-1]
-		}
+	if qc.i >= len(qc.blk.entries) {
+		return nil, nil
 	}
-	return nil, nil
+	e := qc.blk.entries[qc.i]
+	qc.i++
+	key = make([]byte, 0, len(qc.pref)+8)
+	return binary.BigEndian.AppendUint64(append(key, qc.pref...), e.seq), e.rec
 }

@@ -6,37 +6,25 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"crawler/store"
 )
 
-// storedEntries returns copies of the entries of the stored block v.
-func storedEntries(t *testing.T, v []byte) [][]byte {
+// storedEntries returns copies of the entries of the block k, v.
+func storedEntries(t *testing.T, k, v []byte) []blockEntry {
 	t.Helper()
-	b, err := parseBlock(v)
+	b, err := decodeBlock(k, v)
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs, err := b.entries()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := make([][]byte, len(recs))
-	for i, r := range recs {
-		out[i] = bytes.Clone(r)
+	out := make([]blockEntry, len(b.entries))
+	for i, e := range b.entries {
+		out[i] = blockEntry{seq: e.seq, rec: bytes.Clone(e.rec)}
 	}
 	return out
-}
-
-// rawBlock returns a raw block of recs, none taken.
-func rawBlock(recs ...[]byte) []byte {
-	v := []byte{blockRaw, byte(len(recs)), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
-	for _, r := range recs {
-		v = binary.AppendUvarint(v, uint64(len(r)))
-		v = append(v, r...)
-	}
-	return v
 }
 
 // openStore opens a fresh store, closed at cleanup.
@@ -116,24 +104,19 @@ func TestQueueBlocks(t *testing.T) {
 	if got := queuedOnDisk(t, db); !slices.Equal(got, want) {
 		t.Fatalf("queue holds %v; want %v", got, want)
 	}
-	var packed []int
+	var counts []int
 	_ = db.View(func(tx *store.Tx) error {
 		return tx.Bolt().Bucket(bucketQueue).ForEach(func(k, v []byte) error {
-			b, err := parseBlock(v)
-			if err != nil || queueKeyKind(k) != keyBlock {
-				t.Errorf("key %x: kind %d, %v", k, queueKeyKind(k), err)
+			if !isBlockKey(k) {
+				t.Errorf("key %x is not a block's", k)
 			}
-			if b.kind != blockPacked {
-				t.Errorf("block %x of %d entries is not packed", k, b.count)
-			}
-			packed = append(packed, b.count)
+			counts = append(counts, len(storedEntries(t, k, v)))
 			return nil
 		})
 	})
-	if want := []int{5, 32, 32, 32, 4}; !slices.Equal(packed, want) {
-		t.Errorf("blocks of %v entries; want %v", packed, want)
+	if want := []int{5, 32, 32, 32, 4}; !slices.Equal(counts, want) {
+		t.Errorf("blocks of %v entries; want %v", counts, want)
 	}
-
 	// Take every other entry, then the rest.
 	_ = db.View(func(tx *store.Tx) error {
 		qc := newQueueCursor(tx.Bolt().Bucket(bucketQueue))
@@ -157,7 +140,7 @@ func TestQueueBlocks(t *testing.T) {
 					return fmt.Errorf("remove %x again: %d, %v", k, n, err)
 				}
 			}
-			return nil
+			return w.flush()
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -187,16 +170,22 @@ func TestQueueBlocks(t *testing.T) {
 }
 
 // An entry whose seq is older than some already queued (a staged URL
-// merged late) still comes out in seq order.
+// merged late) still comes out in seq order, inside a block or between
+// two, and a full block it falls in splits.
 func TestQueueBlockOlderSeqKeepsItsPlace(t *testing.T) {
 	db := openStore(t)
+	var seqs []uint64
+	for s := uint64(100); len(seqs) < blockEntries; s += 2 {
+		seqs = append(seqs, s) // a full block: 100, 102, … 162
+	}
+	seqs = append(seqs, 10, 20, 15, 131, 3, 201, 163, 101, 12)
 	err := db.Update(func(tx *store.Tx) error {
 		b, err := tx.Bolt().CreateBucketIfNotExists(bucketQueue)
 		if err != nil {
 			return err
 		}
 		w := newQueueWriter(b)
-		for _, seq := range []uint64{10, 11, 3, 12, 4, 9, 2} {
+		for _, seq := range seqs {
 			e := entry{URL: fmt.Sprintf("https://h.test/%d", seq)}
 			if err := w.add("h.test", 0, seq, e.marshal("h.test")); err != nil {
 				return err
@@ -207,8 +196,9 @@ func TestQueueBlockOlderSeqKeepsItsPlace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	slices.Sort(seqs)
 	var want []string
-	for _, seq := range []int{2, 3, 4, 9, 10, 11, 12} {
+	for _, seq := range seqs {
 		want = append(want, fmt.Sprintf("https://h.test/%d", seq))
 	}
 	if got := queuedOnDisk(t, db); !slices.Equal(got, want) {
@@ -263,9 +253,8 @@ func TestSingleEntryQueueOfOlderFiles(t *testing.T) {
 		var blocks [][]byte
 		err := b.ForEach(func(k, v []byte) error {
 			blocks = append(blocks, bytes.Clone(k))
-			seq := u64(k[len(k)-9 : len(k)-1])
-			for i, r := range storedEntries(t, v) {
-				singles = append(singles, kv{binary.BigEndian.AppendUint64(bytes.Clone(k[:len(k)-9]), seq+uint64(i)), r})
+			for _, e := range storedEntries(t, k, v) {
+				singles = append(singles, kv{binary.BigEndian.AppendUint64(bytes.Clone(blockPrefix(k)), e.seq), e.rec})
 			}
 			return nil
 		})
@@ -278,7 +267,7 @@ func TestSingleEntryQueueOfOlderFiles(t *testing.T) {
 			}
 		}
 		for _, s := range singles {
-			if queueKeyKind(s.k) != keyEntry {
+			if !isEntryKey(s.k) {
 				t.Fatalf("%x is not a single entry's key", s.k)
 			}
 			if err := b.Put(s.k, s.v); err != nil {
@@ -313,7 +302,74 @@ func TestDamagedQueueBlockIsSetAside(t *testing.T) {
 		b := tx.Bolt().Bucket(bucketQueue)
 		k, _ := b.Cursor().First() // the block of a/p1, a/p2, a/p3
 		damaged = bytes.Clone(k)
-		return b.Put(damaged, []byte{blockPacked, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0xff, 0xff})
+		return b.Put(damaged, []byte{blockPacked, 3, 0xff, 0xff})
 	})
 	crawledAfterSetAside(t, db, q, damaged, nil, "http://a/deeper")
+}
+
+// An entry longer than a block's payload (a long redirect chain) gets a
+// block of its own and comes back whole.
+func TestLongQueueEntry(t *testing.T) {
+	_, q := openTest(t, "", Options{})
+	via := strings.Repeat("https://sso.example/"+strings.Repeat("x", 2000)+"\n", 10)
+	l := Link{URL: "http://a/end", Host: "a", Hops: 10, Origin: "http://a/start", Via: via}
+	if _, err := q.Add(context.Background(), []Link{link("a", 1), l, link("a", 2)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{link("a", 1).URL, l.URL, link("a", 2).URL} {
+		it := next(t, q)
+		if it.URL != want || it.URL == l.URL && it.Via != via {
+			t.Fatalf("got %s (via %d bytes); want %s", it.URL, len(it.Via), want)
+		}
+		q.Release(it, time.Now())
+		if err := q.Commit(context.Background(), &Completion{Item: it, State: StateDone}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// A listing that goes on in another transaction after a merge has put the
+// staged URLs into their host's blocks neither repeats nor skips one.
+func TestReadQueueAcrossMerge(t *testing.T) {
+	db, q := openTest(t, "", Options{PerHostConcurrency: 1})
+	ctx := context.Background()
+	q.SetPaused(true) // no merge before stageAge
+	if _, err := q.Add(ctx, []Link{link("s0", 0)}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 3; i++ { // s0/p1, p2, p3 staged
+		if _, err := q.Add(ctx, spread(stageFanout+1, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if stagedCount(t, db) == 0 {
+		t.Fatal("nothing staged")
+	}
+	var listed []string
+	var mark QueueMark
+	page := func() {
+		t.Helper()
+		err := db.View(func(tx *store.Tx) (err error) {
+			mark, _, err = ReadQueue(tx, "s0", mark, 2, func(u *QueuedURL) error {
+				listed = append(listed, u.URL)
+				return nil
+			})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	page()                            // p0, p1 (staged)
+	if err := q.Close(); err != nil { // merges
+		t.Fatal(err)
+	}
+	if stagedCount(t, db) != 0 {
+		t.Fatal("Close left URLs staged")
+	}
+	page() // p2, p3
+	want := []string{link("s0", 0).URL, link("s0", 1).URL, link("s0", 2).URL, link("s0", 3).URL}
+	if !slices.Equal(listed, want) {
+		t.Fatalf("listed %v; want %v", listed, want)
+	}
 }

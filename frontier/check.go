@@ -64,7 +64,7 @@ func Check(tx *store.Tx) error {
 		var e *entry
 		switch {
 		case err != nil:
-		case queueKeyKind(k) == keyBad:
+		case !isEntryKey(k):
 			err = errors.New("not a queue key")
 		default:
 			e, err = unmarshalEntry(hostOfKey(k), v)
