@@ -163,15 +163,20 @@ func storedLive(k, v []byte) int {
 // decoded, their entries in memory of their own (bbolt may remap the file
 // during the transaction), and encoded once by flush: a block is
 // compressed once per transaction, not once per change.
+//
+// It deletes keys only in flush, too: a delete can leave a bbolt leaf
+// empty until the commit rebalances it, and Cursor.Prev does not step
+// over an empty leaf (it returns nil), which holder relies on.
 type queueWriter struct {
 	b      *bolt.Bucket
 	blocks map[string]*qblock // by block key: the blocks loaded
 	dirty  map[*qblock]bool   // the blocks to store
+	gone   map[string]bool    // keys to delete: emptied blocks, taken single entries
 }
 
 func newQueueWriter(b *bolt.Bucket) *queueWriter {
 	b.FillPercent = queueFill
-	return &queueWriter{b: b, blocks: make(map[string]*qblock), dirty: make(map[*qblock]bool)}
+	return &queueWriter{b: b, blocks: make(map[string]*qblock), dirty: make(map[*qblock]bool), gone: make(map[string]bool)}
 }
 
 // load returns the block under key k, nil if it does not decode.
@@ -225,6 +230,7 @@ func (w *queueWriter) add(host string, depth int, seq uint64, rec []byte) error 
 		b.entries = slices.Insert(b.entries, i, e)
 		b.size += size
 		w.dirty[b] = true
+		delete(w.gone, string(b.key)) // emptied earlier in the transaction
 		return nil
 	}
 	if i == len(b.entries) {
@@ -263,20 +269,25 @@ func (w *queueWriter) create(qk []byte, entries []blockEntry) error {
 func (w *queueWriter) remove(k []byte) (int, error) {
 	if isBlockKey(k) {
 		v := w.b.Get(k)
-		if v == nil {
+		if v == nil || w.gone[string(k)] {
 			return 0, nil
 		}
 		n := storedLive(k, v)
 		if b, ok := w.blocks[string(k)]; ok {
 			n = len(b.entries)
-			delete(w.blocks, string(k))
+			b.entries = nil
 			delete(w.dirty, b)
 		}
-		return n, w.b.Delete(k)
+		w.gone[string(k)] = true
+		return n, nil
 	}
 	b, single := w.holder(k)
 	if single {
-		return 1, w.b.Delete(k)
+		if w.gone[string(k)] {
+			return 0, nil
+		}
+		w.gone[string(k)] = true
+		return 1, nil
 	}
 	if b == nil {
 		return 0, nil // gone, or in a block that does not decode: set aside when read
@@ -286,12 +297,12 @@ func (w *queueWriter) remove(k []byte) (int, error) {
 		return 0, nil
 	}
 	b.entries = slices.Delete(b.entries, i, i+1)
-	if len(b.entries) == 0 {
-		delete(w.blocks, string(b.key))
-		delete(w.dirty, b)
-		return 1, w.b.Delete(b.key)
-	}
 	b.size = blockSize(b.entries)
+	if len(b.entries) == 0 {
+		delete(w.dirty, b)
+		w.gone[string(b.key)] = true
+		return 1, nil
+	}
 	w.dirty[b] = true
 	return 1, nil
 }
@@ -299,6 +310,9 @@ func (w *queueWriter) remove(k []byte) (int, error) {
 // entry returns the stored bytes of the entry under queue key k (a
 // block's whole value for a block key), nil if none.
 func (w *queueWriter) entry(k []byte) []byte {
+	if w.gone[string(k)] {
+		return nil
+	}
 	if isBlockKey(k) {
 		return w.b.Get(k)
 	}
@@ -315,14 +329,22 @@ func (w *queueWriter) entry(k []byte) []byte {
 	return nil
 }
 
-// flush stores the blocks the transaction changed.
+// flush stores the blocks the transaction changed and deletes the keys
+// it emptied.
 func (w *queueWriter) flush() error {
 	for b := range w.dirty {
 		if err := w.b.Put(b.key, b.encode()); err != nil {
 			return err
 		}
 	}
+	for k := range w.gone {
+		if err := w.b.Delete([]byte(k)); err != nil {
+			return err
+		}
+	}
 	clear(w.dirty)
+	clear(w.gone)
+	clear(w.blocks)
 	return nil
 }
 

@@ -127,6 +127,7 @@ func rekeyBatch(db *store.DB, bucket, after []byte, hostKey func(string) string)
 			oldKey, newKey, value []byte
 			to                    string // the new host key
 			depth                 int
+			seq                   uint64 // a queue entry's: its place in the new host's queue
 		}
 		var changes []change
 		queued := map[string]int64{}      // per-host queued total changes
@@ -156,7 +157,7 @@ func rekeyBatch(db *store.DB, bucket, after []byte, hostKey func(string) string)
 			if to == "" || to == host {
 				continue
 			}
-			ch := change{oldKey: bytes.Clone(k), newKey: bytes.Clone(k), to: to, depth: e.Depth}
+			ch := change{oldKey: bytes.Clone(k), newKey: bytes.Clone(k), to: to, depth: e.Depth, seq: u64(k[len(k)-8:])}
 			if isQueue {
 				ch.value = e.marshal(to)
 			} else {
@@ -173,23 +174,18 @@ func rekeyBatch(db *store.DB, bucket, after []byte, hostKey func(string) string)
 			last = nil
 		}
 		if isQueue {
-			// An entry moves to the end of its new host's queue at its
-			// depth, under a new seq: block keys must not repeat.
-			qw, m := newQueueWriter(b), btx.Bucket(bucketMeta)
-			seq := u64(m.Get(keySeq))
+			// An entry keeps its depth and seq: its place among the
+			// new host key's entries is where it was found.
+			qw := newQueueWriter(b)
 			for _, ch := range changes {
 				if _, err := qw.remove(ch.oldKey); err != nil {
 					return err
 				}
-				seq++
-				if err := qw.add(ch.to, ch.depth, seq, ch.value); err != nil {
+				if err := qw.add(ch.to, ch.depth, ch.seq, ch.value); err != nil {
 					return err
 				}
 			}
 			if err := qw.flush(); err != nil {
-				return err
-			}
-			if err := m.Put(keySeq, putU64(seq)); err != nil {
 				return err
 			}
 		}
