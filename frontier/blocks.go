@@ -79,7 +79,7 @@ type blockEntry struct {
 type qblock struct {
 	key     []byte
 	entries []blockEntry // ascending seq
-	size    int          // payload bytes the entries take raw, about
+	size    int          // blockSize(entries)
 }
 
 // decodeBlock decodes the stored block v under key k. Its entries are in
@@ -95,7 +95,7 @@ func decodeBlock(k, v []byte) (*qblock, error) {
 	if err != nil {
 		return nil, errBadBlock
 	}
-	b := &qblock{key: k, entries: make([]blockEntry, 0, v[1]), size: len(raw)}
+	b := &qblock{key: k, entries: make([]blockEntry, 0, v[1])}
 	base := u64(k[len(k)-9 : len(k)-1])
 	for len(raw) > 0 {
 		d, w := binary.Uvarint(raw)
@@ -117,6 +117,7 @@ func decodeBlock(k, v []byte) (*qblock, error) {
 	if len(b.entries) != int(v[1]) {
 		return nil, errBadBlock
 	}
+	b.size = blockSize(b.entries)
 	return b, nil
 }
 
@@ -225,7 +226,7 @@ func (w *queueWriter) add(host string, depth int, seq uint64, rec []byte) error 
 		return w.create(qk, []blockEntry{e})
 	}
 	i, _ := b.find(seq)
-	size := len(rec) + 2*binary.MaxVarintLen32
+	size := entrySize(rec)
 	if len(b.entries) < blockEntries && b.size+size <= blockMaxBytes {
 		b.entries = slices.Insert(b.entries, i, e)
 		b.size += size
@@ -246,11 +247,14 @@ func (w *queueWriter) add(host string, depth int, seq uint64, rec []byte) error 
 	return w.create(queueKey(host, depth, entries[half].seq), entries[half:])
 }
 
+// entrySize is the payload bytes an entry takes at most.
+func entrySize(rec []byte) int { return len(rec) + 2*binary.MaxVarintLen32 }
+
 // blockSize is the payload size of entries, as add counts it.
 func blockSize(entries []blockEntry) int {
 	n := 0
 	for _, e := range entries {
-		n += len(e.rec) + 2*binary.MaxVarintLen32
+		n += entrySize(e.rec)
 	}
 	return n
 }
@@ -296,8 +300,8 @@ func (w *queueWriter) remove(k []byte) (int, error) {
 	if !ok {
 		return 0, nil
 	}
+	b.size -= entrySize(b.entries[i].rec)
 	b.entries = slices.Delete(b.entries, i, i+1)
-	b.size = blockSize(b.entries)
 	if len(b.entries) == 0 {
 		delete(w.dirty, b)
 		w.gone[string(b.key)] = true
@@ -377,7 +381,14 @@ func (qc *queueCursor) seek(k []byte) (key, rec []byte, err error) {
 	if pk != nil && isBlockKey(pk) && bytes.HasPrefix(k, blockPrefix(pk)) {
 		if b, err := decodeBlock(pk, pv); err == nil {
 			qc.blk, qc.pref = b, blockPrefix(pk)
-			qc.i, _ = b.find(u64(k[len(qc.pref):min(len(k), len(qc.pref)+8)]) + boolU64(len(k) > len(qc.pref)+8))
+			var from uint64 // the first seq whose entry key is k or after it
+			if rest := k[len(qc.pref):]; len(rest) >= 8 {
+				from = u64(rest[:8])
+				if len(rest) > 8 { // a block's key: its entry of that seq is before it
+					from++
+				}
+			}
+			qc.i, _ = b.find(from)
 			if key, rec := qc.fromBlock(); key != nil {
 				return key, rec, nil
 			}
@@ -391,12 +402,17 @@ func (qc *queueCursor) seek(k []byte) (key, rec []byte, err error) {
 	return qc.load(got, v)
 }
 
-// boolU64 is 1 for true.
-func boolU64(b bool) uint64 {
-	if b {
-		return 1
+// seekAfter returns the first entry after the key after, or the first
+// with prefix when after is nil, as seek does (list.go's seekAfter for
+// the queue bucket).
+func (qc *queueCursor) seekAfter(prefix, after []byte) (key, rec []byte, err error) {
+	if after == nil {
+		return qc.seek(prefix)
 	}
-	return 0
+	if key, rec, err = qc.seek(after); key != nil && bytes.Equal(key, after) {
+		return qc.next()
+	}
+	return key, rec, err
 }
 
 // first returns the bucket's first entry, as seek does.

@@ -48,7 +48,12 @@ func ReadQueue(tx *store.Tx, host string, mark QueueMark, max int, fn func(*Queu
 			prefix = hostPrefix(host)
 		}
 		staged := stagedAfter(btx, prefix, mark.key)
-		k, v, c := seekQueueAfter(btx.Bucket(bucketQueue), prefix, mark.key)
+		var k, v []byte
+		var c *queueCursor
+		if qb := btx.Bucket(bucketQueue); qb != nil {
+			c = newQueueCursor(qb)
+			k, v, _ = c.seekAfter(prefix, mark.key)
+		}
 		for {
 			inQueue := k != nil && bytes.HasPrefix(k, prefix)
 			if !inQueue && len(staged) == 0 {
@@ -73,7 +78,7 @@ func ReadQueue(tx *store.Tx, host string, mark QueueMark, max int, fn func(*Queu
 			if v != nil {
 				e, _ = unmarshalEntry(h, v)
 			}
-			k, v = c.next()
+			k, v, _ = c.next()
 			if e == nil {
 				continue
 			}
@@ -117,31 +122,6 @@ func seekAfter(b *bolt.Bucket, prefix, after []byte) (k, v []byte, c *bolt.Curso
 		k, v = c.Next()
 	}
 	return k, v, c
-}
-
-// seekQueueAfter is seekAfter for the queue bucket's entries; an entry
-// that does not decode comes with a nil value.
-func seekQueueAfter(b *bolt.Bucket, prefix, after []byte) (k, v []byte, c *queueNext) {
-	if b == nil {
-		return nil, nil, nil
-	}
-	c = &queueNext{newQueueCursor(b)}
-	if after == nil {
-		k, v, _ = c.qc.seek(prefix)
-		return k, v, c
-	}
-	if k, v, _ = c.qc.seek(after); k != nil && bytes.Equal(k, after) {
-		k, v = c.next()
-	}
-	return k, v, c
-}
-
-// queueNext steps a queueCursor the way a bolt.Cursor steps.
-type queueNext struct{ qc *queueCursor }
-
-func (c *queueNext) next() (k, v []byte) {
-	k, v, _ = c.qc.next()
-	return k, v
 }
 
 // Leased reports whether u, as ReadQueue gave it, is in flight now:

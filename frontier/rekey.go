@@ -233,38 +233,15 @@ func rekeyBatch(db *store.DB, bucket, after []byte, hostKey func(string) string)
 func seekEntries(b *bolt.Bucket, isQueue bool, after []byte) func() (k, v []byte, err error) {
 	if isQueue {
 		qc := newQueueCursor(b)
-		started := false
+		k, v, err := qc.seekAfter(nil, after)
 		return func() ([]byte, []byte, error) {
-			if started {
-				return qc.next()
-			}
-			started = true
-			if after == nil {
-				return qc.first()
-			}
-			k, v, err := qc.seek(after)
-			if k != nil && bytes.Equal(k, after) {
-				return qc.next()
-			}
+			defer func() { k, v, err = qc.next() }()
 			return k, v, err
 		}
 	}
-	c := b.Cursor()
-	started := false
+	k, v, c := seekAfter(b, nil, after)
 	return func() ([]byte, []byte, error) {
-		if started {
-			k, v := c.Next()
-			return k, v, nil
-		}
-		started = true
-		if after == nil {
-			k, v := c.First()
-			return k, v, nil
-		}
-		k, v := c.Seek(after)
-		if k != nil && bytes.Equal(k, after) {
-			k, v = c.Next()
-		}
+		defer func() { k, v = c.Next() }()
 		return k, v, nil
 	}
 }
