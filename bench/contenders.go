@@ -50,6 +50,8 @@ func build(ctx context.Context, repo, benchDir, out string) (*binaries, error) {
 type runResult struct {
 	contender string
 	wall      time.Duration
+	firstReq  time.Duration // the site's first request since the child started
+	lastReq   time.Duration // and its last: wall less this is the child's shutdown
 	rssKiB    int64         // peak RSS from rusage
 	anonKiB   int64         // peak RssAnon seen by sampling /proc (heap, stacks)
 	fileKiB   int64         // peak RssFile seen by sampling /proc (mapped files: bbolt)
@@ -150,6 +152,9 @@ func (s *session) run(ctx context.Context, sc *scenario, contender string) *runR
 	}
 	res.wall = time.Since(start)
 	res.report = site.Report()
+	if !res.report.First.IsZero() {
+		res.firstReq, res.lastReq = res.report.First.Sub(start), res.report.Last.Sub(start)
+	}
 	if cmd.ProcessState != nil {
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 			res.rssKiB = ru.Maxrss // KiB on Linux
@@ -174,10 +179,11 @@ func (s *session) run(ctx context.Context, sc *scenario, contender string) *runR
 		res.timedOut = res.timedOut || res.child.TimedOut
 	}
 	if s.verbose {
-		fmt.Fprintf(os.Stderr, "  %-10s %-8s wall %-9s cpu %-9s pages %6d/%-6d %8.0f pages/s  rss %6.1f MB (anon %.0f, file %.0f)  robots %d repeats %d violations %d min-gap %s peak/host %d%s\n",
+		fmt.Fprintf(os.Stderr, "  %-10s %-8s wall %-9s cpu %-9s pages %6d/%-6d %8.0f pages/s  rss %6.1f MB (anon %.0f, file %.0f)  robots %d repeats %d violations %d min-gap %s peak/host %d  requests %s..%s%s\n",
 			sc.name, contender, res.wall.Round(time.Millisecond), res.cpu.Round(time.Millisecond), res.report.Pages, res.expected, res.pagesPerSec(),
 			float64(res.rssKiB)/1024, float64(res.anonKiB)/1024, float64(res.fileKiB)/1024, res.report.RobotsRequests, len(res.report.Repeats), len(res.report.RobotsViolations),
-			res.report.MinGap.Round(time.Millisecond), res.report.PeakInFlight, errNote(res))
+			res.report.MinGap.Round(time.Millisecond), res.report.PeakInFlight,
+			res.firstReq.Round(time.Millisecond), res.lastReq.Round(time.Millisecond), errNote(res))
 	}
 	return res
 }

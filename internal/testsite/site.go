@@ -303,6 +303,7 @@ type Report struct {
 	RobotsRequests   int            // requests for /robots.txt, over all hosts
 	NotModified      int            // 304 answers (Options.ChangeEvery)
 	Unavailable      int            // 503 answers (Options.FlakyEvery)
+	First, Last      time.Time      // the earliest and the latest request start; zero if none
 }
 
 // isPage reports whether a request URI is "/" or one of the pages.
@@ -321,6 +322,14 @@ func (s *Site) Report() Report {
 		h.mu.Lock()
 		r.Requests += len(h.starts)
 		r.PerHost[h.addr] = len(h.starts)
+		for _, t := range h.starts {
+			if r.First.IsZero() || t.Before(r.First) {
+				r.First = t
+			}
+			if t.After(r.Last) {
+				r.Last = t
+			}
+		}
 		for p, n := range h.paths {
 			if n > 1 {
 				r.Repeats = append(r.Repeats, h.addr+" "+p)

@@ -91,3 +91,29 @@ func TestFlakyEvery(t *testing.T) {
 		t.Fatalf("Unavailable = %d, want 2", rep.Unavailable)
 	}
 }
+
+// TestReportSpan checks First and Last: zero before any request, then the
+// starts of the earliest and the latest request over all hosts.
+func TestReportSpan(t *testing.T) {
+	s, err := Start(Options{Hosts: 2, Pages: 4, FirstIP: "127.0.1.11"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if rep := s.Report(); !rep.First.IsZero() || !rep.Last.IsZero() {
+		t.Fatalf("before any request: First %v, Last %v", rep.First, rep.Last)
+	}
+	before := time.Now()
+	get(t, "http://"+s.Hosts()[0]+"/p/1", "")
+	time.Sleep(20 * time.Millisecond)
+	middle := time.Now()
+	get(t, "http://"+s.Hosts()[1]+"/p/2", "")
+	after := time.Now()
+	rep := s.Report()
+	if rep.First.Before(before) || !rep.First.Before(middle) {
+		t.Fatalf("First %v not in [%v, %v)", rep.First, before, middle)
+	}
+	if rep.Last.Before(middle) || rep.Last.After(after) {
+		t.Fatalf("Last %v not in [%v, %v]", rep.Last, middle, after)
+	}
+}
