@@ -126,34 +126,7 @@ func TestCompactReclaimsFreePages(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if errs := db.Check(); len(errs) > 0 {
-		t.Fatalf("check after compact: %v", errs)
-	}
-	err = db.View(func(tx *Tx) error {
-		if c := tx.Counts(); c.Pages != int64(len(pages)) {
-			t.Errorf("page counter %d; want %d", c.Pages, len(pages))
-		}
-		n := 0
-		err := tx.ForEachPage("", "", func(p *Page) error {
-			n++
-			want := pages[p.URL]
-			if want == nil || p.Title != want.Title || p.Status != want.Status {
-				t.Errorf("page %s = %+v; want %+v", p.URL, p, want)
-			}
-			b, err := tx.Body(p.URL)
-			if err != nil || string(b) != string(bodies[p.URL]) {
-				t.Errorf("body of %s: %d bytes, %v; want %d bytes", p.URL, len(b), err, len(bodies[p.URL]))
-			}
-			return nil
-		})
-		if n != len(pages) {
-			t.Errorf("%d pages after compact; want %d", n, len(pages))
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	checkAll(t, db, pages, bodies)
 	// A later write still gets the next blob id (bucket sequences copied).
 	db.Close()
 	rw, err := Open(path, Options{NoSync: true})
@@ -212,6 +185,40 @@ func TestCompactMissingAndCorrupt(t *testing.T) {
 	}
 	if now, _ := os.ReadFile(missing); string(now) != string(garbage) {
 		t.Error("compact changed a garbage file")
+	}
+}
+
+// checkAll checks that db passes Check and holds exactly pages, with
+// bodies.
+func checkAll(t *testing.T, db *DB, pages map[string]*Page, bodies map[string][]byte) {
+	t.Helper()
+	if errs := db.Check(); len(errs) > 0 {
+		t.Fatalf("check after compact: %v", errs)
+	}
+	err := db.View(func(tx *Tx) error {
+		if c := tx.Counts(); c.Pages != int64(len(pages)) {
+			t.Errorf("page counter %d; want %d", c.Pages, len(pages))
+		}
+		n := 0
+		err := tx.ForEachPage("", "", func(p *Page) error {
+			n++
+			want := pages[p.URL]
+			if want == nil || p.Title != want.Title || p.Status != want.Status {
+				t.Errorf("page %s = %+v; want %+v", p.URL, p, want)
+			}
+			b, err := tx.Body(p.URL)
+			if err != nil || string(b) != string(bodies[p.URL]) {
+				t.Errorf("body of %s: %d bytes, %v; want %d bytes", p.URL, len(b), err, len(bodies[p.URL]))
+			}
+			return nil
+		})
+		if n != len(pages) {
+			t.Errorf("%d pages after compact; want %d", n, len(pages))
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -387,4 +394,61 @@ func countsOf(t *testing.T, path string) Counts {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// TestCompactKeepsBothLogsWhenTheDirectorySyncFails: once the copy is
+// renamed over the file, a failing sync of the directory is reported but
+// removes nothing: the file now at the path needs the new log (and after
+// a power loss the old file might be back, needing the old one).
+func TestCompactKeepsBothLogsWhenTheDirectorySyncFails(t *testing.T) {
+	path, pages, bodies := freedDB(t)
+	orig := syncDir
+	defer func() { syncDir = orig }()
+	calls := 0
+	syncDir = func(d string) error {
+		if calls++; calls == 2 { // the first syncs the new log's entry, the second the rename
+			return os.ErrInvalid
+		}
+		return orig(d)
+	}
+	if _, err := Compact(path, 0); err == nil {
+		t.Fatal("Compact reported no error with the directory's sync failing")
+	}
+	syncDir = orig
+	for _, gen := range []uint64{1, 2} {
+		if _, err := os.Stat(valuesPath(path, gen)); err != nil {
+			t.Errorf("log of generation %d: %v", gen, err)
+		}
+	}
+	db, err := Open(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("after a compact whose directory sync failed: %v", err)
+	}
+	defer db.Close()
+	checkAll(t, db, pages, bodies)
+}
+
+// TestOpenRemovesACompactCopy: a copy left by a compact that crashed is
+// removed by the next read-write Open, as Compact's comment promises.
+func TestOpenRemovesACompactCopy(t *testing.T) {
+	path, _, _ := freedDB(t)
+	if err := os.WriteFile(path+compactSuffix, make([]byte, 1<<16), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if _, err := os.Stat(path + compactSuffix); err != nil {
+		t.Fatalf("a read-only Open removed the copy (a compact may be writing it): %v", err)
+	}
+	db, err = Open(path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if _, err := os.Stat(path + compactSuffix); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("%s is still there after a read-write Open: %v", path+compactSuffix, err)
+	}
 }

@@ -188,6 +188,11 @@ func Open(path string, opts Options) (*DB, error) {
 		_ = b.Close()
 		return nil, err
 	}
+	if !opts.ReadOnly {
+		// A copy a crashed Compact left: no Compact runs while this
+		// process holds the file's lock.
+		_ = os.Remove(logPath(path) + compactSuffix)
+	}
 	db.enc, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
 	db.dec, _ = zstd.NewReader(nil, zstd.WithDecoderMaxMemory(maxBodyDecoded), zstd.WithDecoderConcurrency(0))
 	if !opts.ReadOnly {
@@ -392,6 +397,9 @@ func (db *DB) Update(fn func(*Tx) error) error {
 	db.writeMu.Lock()
 	defer db.writeMu.Unlock()
 	err := db.bolt.Update(func(btx *bolt.Tx) error {
+		if err := db.values.begin(btx); err != nil {
+			return err
+		}
 		if err := fn(&Tx{btx: btx, db: db, logs: db.values.current()}); err != nil {
 			return err
 		}

@@ -369,6 +369,12 @@ func openLogFile(path string, gen uint64, end int64, mayMiss, ro bool, perm fs.F
 		return lf, nil
 	case errors.Is(err, fs.ErrNotExist):
 		f, err = os.OpenFile(lf.path, flag|os.O_CREATE, perm)
+		if err == nil && !ro {
+			// Commits will name it: its directory entry must last.
+			if err = syncDir(filepath.Dir(lf.path)); err != nil {
+				_ = f.Close()
+			}
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s: value log: %w", path, err)
@@ -510,6 +516,22 @@ func (l *valueLog) read(s *logSet, r valueRef, pending bool) ([]byte, error) {
 		return nil, fmt.Errorf("value at %d+%d in %s: checksum mismatch: %w", r.off, r.n, where, ErrCorrupt)
 	}
 	return v, nil
+}
+
+// begin starts a write transaction on btx: the active log's end is taken
+// from what btx's meta bucket says was committed, not from the end kept
+// in memory. The two differ only after a commit that failed late: bbolt
+// may then have made it visible (its meta page written, the sync after it
+// failed) while this log kept the old end, and appending at that end
+// would overwrite values its references name.
+func (l *valueLog) begin(btx *bolt.Tx) error {
+	lm := readLogMeta(btx.Bucket(bucketMeta))
+	if lm.active != l.set.active || lm.gen[lm.active] != l.set.files[lm.active].gen {
+		return fmt.Errorf("the value log in use (slot %d) is not the one the database names (slot %d, generation %d): %w",
+			l.set.active, lm.active, lm.gen[lm.active], ErrCorrupt)
+	}
+	l.end.Store(lm.end[lm.active])
+	return nil
 }
 
 // flush writes what the open write transaction appended at the active

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -324,4 +325,41 @@ func TestConcurrentUpdates(t *testing.T) {
 		}
 	}
 	wantSamples(t, db, writers*each)
+}
+
+// TestWriterTakesTheEndFromTheDatabase: when the log's end kept in memory
+// falls behind the one committed (bbolt can make a commit visible whose
+// final sync failed, and the log then kept its old end), the next write
+// transaction appends after what the database names, not over it.
+func TestWriterTakesTheEndFromTheDatabase(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "crawl.db"), Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	putSample(t, db, 0)
+	before := db.values.end.Load()
+	putSample(t, db, 1)
+	db.values.end.Store(before) // as done(false) leaves it after such a commit
+	putSample(t, db, 2)
+	wantSamples(t, db, 3)
+}
+
+// TestCreatedLogIsSyncedIntoItsDirectory: a read-write Open that creates
+// the value log syncs its directory, so that the file's entry outlives a
+// power loss once commits name it.
+func TestCreatedLogIsSyncedIntoItsDirectory(t *testing.T) {
+	dir := t.TempDir()
+	var synced []string
+	orig := syncDir
+	syncDir = func(d string) error { synced = append(synced, d); return orig(d) }
+	defer func() { syncDir = orig }()
+	db, err := Open(filepath.Join(dir, "crawl.db"), Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if !slices.Contains(synced, dir) {
+		t.Fatalf("a new value log was created in %s without syncing it (synced: %q)", dir, synced)
+	}
 }
