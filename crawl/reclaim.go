@@ -84,6 +84,10 @@ func (e *Engine) maybeReclaim(ctx context.Context) {
 			e.stats.ReclaimFreed.Add(st.Freed)
 			e.log.Info("value log reclaimed", "moved_values", st.Moved, "moved_bytes", st.MovedBytes,
 				"freed_bytes", st.Freed, "transactions", st.Chunks, "took", time.Since(start).Round(time.Millisecond))
+			if st.Damaged > 0 {
+				e.log.Warn("value log reclaim moved damaged records or bodies as they were; `crawler check` names their pages, and a recrawl answered 200 replaces them",
+					"damaged_values", st.Damaged)
+			}
 		case rctx.Err() != nil:
 			e.log.Info("value log reclaim stopped; the next start goes on with it", "moved_bytes", st.MovedBytes)
 		default:

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"time"
@@ -66,6 +67,7 @@ type ReclaimStats struct {
 	MovedBytes int64 // their bytes in the log, headers included
 	Freed      int64 // bytes of the drained log deleted; 0 when it was not finished
 	Chunks     int   // write transactions that moved values
+	Damaged    int64 // of the values moved, those whose checksum did not match: moved as they were, so Check still finds them
 }
 
 // Reclaim moves the values the page records name out of the current value
@@ -103,11 +105,11 @@ func (db *DB) Reclaim(ctx context.Context) (ReclaimStats, error) {
 				continue
 			}
 			start := time.Now()
-			n, b, err := db.moveChunk(chunk)
+			n, b, d, err := db.moveChunk(chunk)
 			if err != nil {
 				return st, fmt.Errorf("reclaim: %w", err)
 			}
-			st.Moved, st.MovedBytes, st.Chunks = st.Moved+n, st.MovedBytes+b, st.Chunks+1
+			st.Moved, st.MovedBytes, st.Chunks, st.Damaged = st.Moved+n, st.MovedBytes+b, st.Chunks+1, st.Damaged+d
 			if err := rest(ctx, reclaimRest*time.Since(start)); err != nil {
 				return st, err
 			}
@@ -192,10 +194,12 @@ func (db *DB) startReclaim() (drain int, err error) {
 // movedValue is one value a chunk moves: the record or body reference of
 // key as read, and the value.
 type movedValue struct {
-	key   []byte
-	body  bool
-	ref   valueRef
-	value []byte
+	key     []byte
+	body    bool
+	ref     valueRef
+	crc     uint32 // the checksum stored with value
+	value   []byte
+	damaged bool // value does not match crc
 }
 
 // readChunk reads, in one read transaction, the values that the references
@@ -228,11 +232,15 @@ func (db *DB) readChunk(drain int, after []byte) (chunk []movedValue, last []byt
 				if r.n == 0 || r.slot != drain {
 					continue
 				}
-				value, err := db.values.read(tx.logs, r, false)
+				// A value whose checksum does not match is moved as it is
+				// (Check reports it where it goes): refusing it would
+				// keep the drained log, and every reclaim after, for good.
+				crc, value, _, err := db.values.readRaw(tx.logs, r, false)
 				if err != nil {
 					return fmt.Errorf("page %s: %w", k, err)
 				}
-				chunk = append(chunk, movedValue{key: last, body: i == 1, ref: r, value: value})
+				chunk = append(chunk, movedValue{key: last, body: i == 1, ref: r, crc: crc, value: value,
+					damaged: crc != crc32.Checksum(value, castagnoli)})
 				size += r.span()
 			}
 		}
@@ -244,10 +252,11 @@ func (db *DB) readChunk(drain int, after []byte) (chunk []movedValue, last []byt
 
 // moveChunk appends the values of chunk to the active log and repoints
 // each reference that still names the value it was read from. It returns
-// how many values it moved and their bytes in the log.
-func (db *DB) moveChunk(chunk []movedValue) (moved, size int64, err error) {
+// how many values it moved, their bytes in the log, and how many of them
+// were damaged.
+func (db *DB) moveChunk(chunk []movedValue) (moved, size, damaged int64, err error) {
 	err = db.Update(func(tx *Tx) error {
-		moved, size = 0, 0
+		moved, size, damaged = 0, 0, 0
 		pages := tx.btx.Bucket(bucketPages)
 		for i := 0; i < len(chunk); {
 			key := chunk[i].key
@@ -269,8 +278,11 @@ func (db *DB) moveChunk(chunk []movedValue) (moved, size int64, err error) {
 				if v == nil || *r != m.ref {
 					continue // replaced or deleted since it was read: garbage already
 				}
-				*r = db.values.append(m.value)
+				*r = db.values.appendRaw(m.crc, m.value)
 				moved, size, changed = moved+1, size+r.span(), true
+				if m.damaged {
+					damaged++
+				}
 			}
 			if changed {
 				if err := pages.Put(key, refs.encode()); err != nil {
@@ -282,7 +294,7 @@ func (db *DB) moveChunk(chunk []movedValue) (moved, size int64, err error) {
 		tx.addCounter(keyValuesGarbage, size)
 		return nil
 	})
-	return moved, size, err
+	return moved, size, damaged, err
 }
 
 // finishReclaim looks, in a read transaction, for a reference naming slot

@@ -239,7 +239,7 @@ func TestBackupWhileReclaimFinishes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := db.moveChunk(chunk); err != nil {
+	if _, _, _, err := db.moveChunk(chunk); err != nil {
 		t.Fatal(err)
 	}
 	btx, err := db.bolt.Begin(true) // holds the writer lock

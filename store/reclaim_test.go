@@ -308,7 +308,7 @@ func startDrain(t *testing.T, db *DB) (drain int, moved, left []movedValue) {
 		t.Fatalf("readChunk = %d values, more %v, %v; want all in one chunk", len(chunk), more, err)
 	}
 	moved, left = chunk[:len(chunk)/2], chunk[len(chunk)/2:]
-	n, _, err := db.moveChunk(moved)
+	n, _, _, err := db.moveChunk(moved)
 	if err != nil || n != int64(len(moved)) {
 		t.Fatalf("moveChunk = %d, %v; want %d moved", n, err, len(moved))
 	}
@@ -645,7 +645,7 @@ func TestReclaimKeepsValuesReplacedMeanwhile(t *testing.T) {
 		return tx.PutPage(&Page{URL: page, Status: 200, Title: "PutPage meanwhile"}) // the record
 	})
 	checkClean(t, db, "after the replacements")
-	moved, _, err := db.moveChunk(chunk)
+	moved, _, _, err := db.moveChunk(chunk)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -659,7 +659,7 @@ func TestReclaimKeepsValuesReplacedMeanwhile(t *testing.T) {
 	}
 
 	// A second move of the same chunk finds every value moved already.
-	if moved, size, err := db.moveChunk(chunk); err != nil || moved != 0 || size != 0 {
+	if moved, size, _, err := db.moveChunk(chunk); err != nil || moved != 0 || size != 0 {
 		t.Errorf("moving the chunk again: %d values, %d bytes, %v; want nothing", moved, size, err)
 	}
 	freed, done, err := db.finishReclaim(drain)
@@ -727,7 +727,7 @@ func TestReadChunkPages(t *testing.T) {
 		t.Errorf("readChunk after %s: %d values up to %q, more %v, %v; want page 10's record and body first, more", reclaimURL(9), len(chunk), last, more, err)
 	}
 	for _, c := range chunks {
-		if _, _, err := db.moveChunk(c); err != nil {
+		if _, _, _, err := db.moveChunk(c); err != nil {
 			t.Fatal(err)
 		}
 	}

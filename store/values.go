@@ -473,21 +473,46 @@ func (s *logSet) drop() {
 // append adds value to the open write transaction's buffer, for the
 // active slot's log, and returns where it will be once committed.
 func (l *valueLog) append(value []byte) valueRef {
+	return l.appendRaw(crc32.Checksum(value, castagnoli), value)
+}
+
+// appendRaw is append with the checksum given: a reclaim moves a value
+// with the checksum it was stored with, so one that no longer matches
+// stays found as damaged where it goes.
+func (l *valueLog) appendRaw(crc uint32, value []byte) valueRef {
 	if len(value) == 0 {
 		return valueRef{}
 	}
 	r := valueRef{off: l.end.Load() + int64(len(l.pending)), n: int64(len(value)), slot: l.set.active}
-	l.pending = binary.LittleEndian.AppendUint32(l.pending, crc32.Checksum(value, castagnoli))
+	l.pending = binary.LittleEndian.AppendUint32(l.pending, crc)
 	l.pending = append(l.pending, value...)
 	return r
 }
+
+// errChecksum marks a value whose bytes do not match the checksum stored
+// with them (it wraps ErrCorrupt too).
+var errChecksum = errors.New("checksum mismatch")
 
 // read returns a copy of the value at r in the logs of s. The writer
 // (pending true) also reads what its transaction appended. Bad offsets,
 // a short file and a checksum mismatch are ErrCorrupt.
 func (l *valueLog) read(s *logSet, r valueRef, pending bool) ([]byte, error) {
+	crc, v, where, err := l.readRaw(s, r, pending)
+	if err != nil {
+		return nil, err
+	}
+	if crc != crc32.Checksum(v, castagnoli) {
+		return nil, fmt.Errorf("value at %d+%d in %s: %w: %w", r.off, r.n, where, errChecksum, ErrCorrupt)
+	}
+	return v, nil
+}
+
+// readRaw is read without the checksum's check: it returns the checksum
+// stored with the value, the value, and the log it was read from (for
+// errors).
+func (l *valueLog) readRaw(s *logSet, r valueRef, pending bool) (crc uint32, v []byte, where string, err error) {
 	if r.n <= 0 || r.n > maxValueLen || r.off < 0 {
-		return nil, fmt.Errorf("value at %d+%d: bad reference: %w", r.off, r.n, ErrCorrupt)
+		return 0, nil, "", fmt.Errorf("value at %d+%d: bad reference: %w", r.off, r.n, ErrCorrupt)
 	}
 	buf := make([]byte, valueHeader+r.n)
 	lf, where := s.files[r.slot], fmt.Sprintf("slot %d", r.slot)
@@ -497,25 +522,21 @@ func (l *valueLog) read(s *logSet, r valueRef, pending bool) ([]byte, error) {
 	if end := l.end.Load(); pending && r.slot == s.active && r.off >= end {
 		i := r.off - end
 		if i+int64(len(buf)) > int64(len(l.pending)) {
-			return nil, fmt.Errorf("value at %d+%d: past the end of the log: %w", r.off, r.n, ErrCorrupt)
+			return 0, nil, where, fmt.Errorf("value at %d+%d: past the end of the log: %w", r.off, r.n, ErrCorrupt)
 		}
 		copy(buf, l.pending[i:])
 	} else {
 		if lf == nil || lf.f == nil {
-			return nil, fmt.Errorf("value at %d+%d: no value log in %s: %w", r.off, r.n, where, ErrCorrupt)
+			return 0, nil, where, fmt.Errorf("value at %d+%d: no value log in %s: %w", r.off, r.n, where, ErrCorrupt)
 		}
 		if _, err := lf.f.ReadAt(buf, r.off); err != nil {
 			if errors.Is(err, io.EOF) {
-				return nil, fmt.Errorf("value at %d+%d in %s: past the end of the file: %w", r.off, r.n, where, ErrCorrupt)
+				return 0, nil, where, fmt.Errorf("value at %d+%d in %s: past the end of the file: %w", r.off, r.n, where, ErrCorrupt)
 			}
-			return nil, fmt.Errorf("value at %d+%d in %s: %w", r.off, r.n, where, err)
+			return 0, nil, where, fmt.Errorf("value at %d+%d in %s: %w", r.off, r.n, where, err)
 		}
 	}
-	v := buf[valueHeader:]
-	if binary.LittleEndian.Uint32(buf) != crc32.Checksum(v, castagnoli) {
-		return nil, fmt.Errorf("value at %d+%d in %s: checksum mismatch: %w", r.off, r.n, where, ErrCorrupt)
-	}
-	return v, nil
+	return binary.LittleEndian.Uint32(buf), buf[valueHeader:], where, nil
 }
 
 // begin starts a write transaction on btx: the active log's end is taken
