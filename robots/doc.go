@@ -47,5 +47,8 @@
 // are percent-encoded. A rule's "*" matches any run of octets and a final
 // "$" anchors it at the end; a literal '*' or '$' in a URL equals "%2A" or
 // "%24" in a rule. The longest matching pattern, counted in canonical
-// octets, wins; on a tie Allow wins.
+// octets, wins; on a tie Allow wins. Runs of '*' count as one and a final
+// '*' as none, so equivalent patterns tie, but a pattern of only '*'
+// counts as "/", the one octet every path starts with: "Allow: *" ties
+// with "Disallow: /" and wins.
 package robots

@@ -35,6 +35,17 @@ func TestAllowed_LongestMatch(t *testing.T) {
 			{"/a/b/cd.php", true}, {"/a/b/ce.php", false}}},
 		{"equivalent patterns tie", "Allow: /fish\nDisallow: /fish*", []check{{"/fish.php", true}}},
 		{"equivalent encodings tie", "Allow: /baz\nDisallow: /%62az", []check{{"/baz", true}}},
+		// "*" and "/" both match every path and have one octet each
+		// (every path starts with "/"), so Allow wins the tie either way.
+		{"allow * disallow /", "Allow: *\nDisallow: /", []check{{"/x", true}, {"/", true}}},
+		{"disallow / allow *", "Disallow: /\nAllow: *", []check{{"/x", true}, {"/", true}}},
+		{"disallow * allow /", "Disallow: *\nAllow: /", []check{{"/x", true}, {"/", true}}},
+		{"disallow * allow /*", "Disallow: *\nAllow: /*", []check{{"/x", true}, {"/", true}}},
+		{"allow /* disallow /", "Allow: /*\nDisallow: /", []check{{"/x", true}, {"/", true}}},
+		{"allow ** disallow /", "Allow: **\nDisallow: /", []check{{"/x", true}}},
+		{"allow *$ disallow /", "Allow: *$\nDisallow: /", []check{{"/x", true}}},
+		{"disallow * allow /p", "Disallow: *\nAllow: /p", []check{{"/p", true}, {"/x", false}, {"/", false}}},
+		{"disallow * alone", "Disallow: *", []check{{"/", false}, {"/x", false}, {"/robots.txt", true}}},
 		{"no rules", "", []check{{"/", true}}},
 	}
 	for _, tt := range tests {

@@ -12,7 +12,7 @@ type rule struct {
 	anchored bool     // pattern ended in '$'
 	pattern  string   // canonical form, '*' is the only wildcard, no trailing '*'
 	segments []string // pattern split at '*'; nil if it has no '*'
-	length   int      // specificity: canonical octets, '$' included
+	length   int      // specificity: canonical octets, '$' included; at least 1
 }
 
 // compileRule turns the value of an Allow or Disallow line into a rule. ok is
@@ -42,6 +42,12 @@ func compileRule(value string, allow bool) (rule, bool) {
 	r := rule{allow: allow, anchored: anchored, pattern: string(b), length: len(b)}
 	if anchored {
 		r.length++
+	}
+	if r.length == 0 {
+		// The pattern was all '*': it matches every path, as "/" does, and
+		// has at least that one octet, so "Allow: *" ties with "Disallow: /"
+		// and wins (RFC 9309 §2.2.2).
+		r.length = 1
 	}
 	if strings.IndexByte(r.pattern, '*') >= 0 {
 		r.segments = strings.Split(r.pattern, "*")
