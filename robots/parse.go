@@ -17,8 +17,9 @@ import (
 const MaxBytes = 512000
 
 // Parse parses a robots.txt body for the product token (see Token; a full
-// User-Agent string is reduced with Token first) and returns the rules of
-// the groups that apply to it. It never fails: unparseable lines are skipped
+// User-Agent string is reduced with Token first, and one that yields no
+// token gets the "*" groups) and returns the rules of the groups that
+// apply to it. It never fails: unparseable lines are skipped
 // (RFC 9309 §2.3.1.5), and an empty body allows everything.
 //
 // Lines end at CR, LF or CRLF; "#" starts a comment; a leading UTF-8 BOM is
@@ -196,12 +197,14 @@ func trimWS(b []byte) []byte {
 }
 
 // agentToken reduces a user-agent value to its product token: "*" if it
-// starts with '*', else its leading letters, '_' and '-', lower-cased.
+// starts with '*', else its leading letters, '_' and '-', lower-cased, as
+// Google's parser reads a file's lines ("crawler*" and "ExampleBot/1.0"
+// are tokens). The crawler's own token is held to ValidToken instead.
 func agentToken(v string) string {
 	if strings.HasPrefix(v, "*") {
 		return "*"
 	}
-	return Token(v)
+	return strings.ToLower(v[:tokenPrefix(v)])
 }
 
 // parseDelay parses a Crawl-delay value in seconds. Negative, NaN, infinite
@@ -218,11 +221,31 @@ func parseDelay(v string) (time.Duration, bool) {
 }
 
 // Token derives the product token from a User-Agent string: leading spaces
-// are skipped, then the leading run of ASCII letters, '_' and '-' is
-// returned lower-cased ("crawler/0.1 (+https://x)" gives "crawler"). It
-// returns "" if the string does not start with such a character.
+// are skipped, then the product name, up to the first '/', space or tab,
+// is returned lower-cased if ValidToken accepts it ("crawler/0.1
+// (+https://x)" gives "crawler"). Otherwise Token returns "", which
+// matches no group: the letters a longer name starts with ("bot" of
+// "bot2000") are another crawler's token.
 func Token(userAgent string) string {
-	s := strings.TrimLeft(userAgent, " \t")
+	name := strings.TrimLeft(userAgent, " \t")
+	if i := strings.IndexAny(name, "/ \t"); i >= 0 {
+		name = name[:i]
+	}
+	if !ValidToken(name) {
+		return ""
+	}
+	return strings.ToLower(name)
+}
+
+// ValidToken reports whether s is a product token as RFC 9309 §2.2.1
+// defines it: one or more ASCII letters, '_' and '-'.
+func ValidToken(s string) bool {
+	return s != "" && tokenPrefix(s) == len(s)
+}
+
+// tokenPrefix returns the length of the leading run of ASCII letters, '_'
+// and '-' in s.
+func tokenPrefix(s string) int {
 	n := 0
 	for n < len(s) {
 		c := s[n]
@@ -231,5 +254,5 @@ func Token(userAgent string) string {
 		}
 		n++
 	}
-	return strings.ToLower(s[:n])
+	return n
 }

@@ -90,6 +90,10 @@ func TestParse_AgentMatching(t *testing.T) {
 		{"no groups at all", "Sitemap: https://example.com/s.xml", "crawler", true},
 		{"empty token uses star", "User-agent: *\nDisallow: /x", "", false},
 		{"star with suffix", "User-agent: *bot\nDisallow: /x", "crawler", false},
+		// A token with a digit is no product token (RFC 9309 §2.2.1): it
+		// matches no group, not the group of the bot named by its letters.
+		{"token with digits is not cut", "User-agent: bot\nDisallow: /x", "bot2000", true},
+		{"UA with digits uses star", "User-agent: *\nDisallow: /x\n\nUser-agent: spider\nAllow: /", "360Spider/1.0", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -356,20 +360,40 @@ func TestParse_SizeLimitExact(t *testing.T) {
 	expect(t, robots.Parse([]byte(body), "crawler"), check{"/a", false}, check{"/last", false})
 }
 
-// Ensure Token keeps letters, '_' and '-' and lower-cases them.
+// Ensure Token takes the product name whole, lower-cased, when it is only
+// letters, '_' and '-', and nothing otherwise: never the leading part of a
+// longer name, which would be another crawler's token.
 func TestToken(t *testing.T) {
 	for in, want := range map[string]string{
 		"crawler/0.1 (+https://x)":         "crawler",
 		"Crawler":                          "crawler",
-		"  My_Bot-2/1":                     "my_bot-",
+		"  My_Bot-X/1":                     "my_bot-x",
+		"bot\tx":                           "bot",
 		"Mozilla/5.0 (compatible; Foobot)": "mozilla",
 		"":                                 "",
 		"/1.0":                             "",
 		"*":                                "",
-		"bot\u00e9":                        "bot",
+		"  My_Bot-2/1":                     "",
+		"bot2000":                          "",
+		"360Spider/1.0":                    "",
+		"bot\u00e9":                        "",
+		"bot.x/1":                          "",
 	} {
 		if got := robots.Token(in); got != want {
 			t.Errorf("Token(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// Ensure ValidToken accepts exactly RFC 9309 §2.2.1's product tokens.
+func TestValidToken(t *testing.T) {
+	for in, want := range map[string]bool{
+		"crawler": true, "My_Bot-X": true, "-": true, "_": true,
+		"": false, "bot2000": false, "360spider": false, "bot/1": false, "bot x": false,
+		"bot\u00e9": false, "*": false, "bot\n": false,
+	} {
+		if got := robots.ValidToken(in); got != want {
+			t.Errorf("ValidToken(%q) = %v, want %v", in, got, want)
 		}
 	}
 }
