@@ -140,7 +140,8 @@ type Fetch struct {
 	// RobotsToken is the product token matched against robots.txt
 	// User-agent lines. Empty (in a file) means derived from UserAgent: the
 	// text before the first '/' or space, lowercased; "crawler" for the
-	// default user agent.
+	// default user agent. Given or derived, it must be an RFC 9309 product
+	// token: ASCII letters, '_' and '-' only.
 	RobotsToken string `yaml:"robots_token"`
 	// Concurrency is the most requests in flight over all hosts.
 	// Default 64; must be >= 1.
@@ -462,7 +463,9 @@ func validHostPort(h string) bool {
 }
 
 // robotsToken derives the robots.txt product token from a User-Agent: the
-// text before the first '/' or space, lowercased.
+// text before the first '/' or space, lowercased. It is not cut to its
+// leading letters: validation refuses a result that is not a product token
+// ("360spider", "bot2000") and asks for robots_token.
 func robotsToken(userAgent string) string {
 	if i := strings.IndexAny(userAgent, "/ \t"); i >= 0 {
 		userAgent = userAgent[:i]

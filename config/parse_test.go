@@ -478,7 +478,8 @@ func TestParseSyntaxErrorLines(t *testing.T) {
 
 // TestParseBoolForString checks that a YAML boolean for a string key is a
 // type error: "data_dir: true" became the directory "true". A quoted "true"
-// is the text, and numbers keep the text written ("2024").
+// is the text, and numbers keep the text written ("2024"; robots_token
+// takes no digits, see TestRobotsTokenIsProductToken).
 func TestParseBoolForString(t *testing.T) {
 	for _, tc := range []struct {
 		in, field string
@@ -495,8 +496,8 @@ func TestParseBoolForString(t *testing.T) {
 			t.Errorf("Parse(%q) = %v, want one type error for %s at line %d", tc.in, err, tc.field, tc.line)
 		}
 	}
-	c, err := Parse([]byte("data_dir: \"true\"\nfetch:\n  user_agent: '2024'\n  robots_token: 2024\n"))
-	if err != nil || c.DataDir != "true" || c.Fetch.UserAgent != "2024" || c.Fetch.RobotsToken != "2024" {
+	c, err := Parse([]byte("data_dir: \"true\"\nfetch:\n  user_agent: 2024\n  robots_token: bot\n"))
+	if err != nil || c.DataDir != "true" || c.Fetch.UserAgent != "2024" || c.Fetch.RobotsToken != "bot" {
 		t.Errorf("quoted true and numbers: %+v, %v", c, err)
 	}
 }

@@ -215,14 +215,29 @@ func namesDefaultPort(h string) bool {
 	return err == nil && (n == 80 || n == 443)
 }
 
+// validateRobotsToken checks that robots_token is an RFC 9309 §2.2.1
+// product token, as robots.Token takes it whole: a name with other
+// characters would match no group ("360spider"), and its leading letters
+// are another crawler's token ("bot" of "bot2000"). One derived from
+// user_agent is blamed on user_agent's line and asks for robots_token.
+func (f *Fetch) validateRobotsToken(v *validator) {
+	if robots.ValidToken(f.RobotsToken) {
+		return
+	}
+	const want = "a product token of letters, '_' and '-' (RFC 9309 §2.2.1)"
+	if v.lines["fetch.robots_token"] == 0 && f.RobotsToken == robotsToken(f.UserAgent) {
+		v.failNear("fetch.robots_token", []string{"fetch.user_agent"}, "derived from user_agent %q is %q, not "+want+
+			": set fetch.robots_token", f.UserAgent, f.RobotsToken)
+		return
+	}
+	v.fail("fetch.robots_token", "must be "+want+", got %q", f.RobotsToken)
+}
+
 func (f *Fetch) validate(v *validator) {
 	if strings.TrimSpace(f.UserAgent) == "" {
 		v.fail("fetch.user_agent", "must not be empty")
 	}
-	if f.RobotsToken == "" || strings.ContainsAny(f.RobotsToken, " \t/") {
-		v.failNear("fetch.robots_token", []string{"fetch.user_agent"}, "must be a product token without spaces or '/', got %q"+
-			" (derived from user_agent when empty)", f.RobotsToken)
-	}
+	f.validateRobotsToken(v)
 	v.atLeast("fetch.concurrency", int64(f.Concurrency), 1)
 	if f.PerHostConcurrency < 1 {
 		v.fail("fetch.per_host_concurrency", "must be >= 1, got %d", f.PerHostConcurrency)

@@ -52,6 +52,10 @@ func TestValidateRules(t *testing.T) {
 		{"user_agent empty", func(c *Config) { c.Fetch.UserAgent = " " }, "fetch.user_agent", "must not be empty"},
 		{"robots_token empty", func(c *Config) { c.Fetch.RobotsToken = "" }, "fetch.robots_token", "product token"},
 		{"robots_token with slash", func(c *Config) { c.Fetch.RobotsToken = "bot/1" }, "fetch.robots_token", "product token"},
+		{"robots_token with digits", func(c *Config) { c.Fetch.RobotsToken = "bot2000" }, "fetch.robots_token", "product token"},
+		{"robots_token of digits", func(c *Config) { c.Fetch.RobotsToken = "2024" }, "fetch.robots_token", "product token"},
+		{"robots_token non-ASCII", func(c *Config) { c.Fetch.RobotsToken = "bot\u00e9" }, "fetch.robots_token", "product token"},
+		{"robots_token letters, '_' and '-'", func(c *Config) { c.Fetch.RobotsToken = "My_Bot-X" }, "", ""},
 		{"concurrency zero", func(c *Config) { c.Fetch.Concurrency = 0 }, "fetch.concurrency", "must be >= 1, got 0"},
 		{"per_host_concurrency zero", func(c *Config) { c.Fetch.PerHostConcurrency = 0 }, "fetch.per_host_concurrency", "must be >= 1"},
 		{"per_host_concurrency above concurrency", func(c *Config) { c.Fetch.Concurrency, c.Fetch.PerHostConcurrency = 4, 5 }, "fetch.per_host_concurrency", "must be <= fetch.concurrency (4), got 5"},
@@ -338,6 +342,33 @@ func TestValidateAdaptiveMinInterval(t *testing.T) {
 	}
 	wantParseError(t, "recrawl:\n  interval: 1h\n  min_interval: 0s\n  adaptive: true\n",
 		"recrawl.min_interval", 3, "must be > 0 when recrawl.adaptive is true, got 0s")
+}
+
+// TestRobotsTokenIsProductToken ensures a robots_token that is not an RFC
+// 9309 §2.2.1 product token ([A-Za-z_-]+) is an error on its own line, and
+// a user_agent whose product name is not one asks for robots_token on the
+// user_agent line, instead of a token robots.txt matching would cut ("bot"
+// of "bot2000" is another crawler's) or never match ("360spider").
+func TestRobotsTokenIsProductToken(t *testing.T) {
+	for _, tc := range []struct {
+		in, msg string
+		line    int
+	}{
+		{"data_dir: x\nfetch:\n  robots_token: bot2000\n",
+			`fetch.robots_token: must be a product token of letters, '_' and '-' (RFC 9309 §2.2.1), got "bot2000"`, 3},
+		{"data_dir: x\nfetch:\n  user_agent: MyBot/1.0\n  robots_token: 2024\n", `got "2024"`, 4},
+		{"data_dir: x\nfetch:\n  robots_token: \"bot\u00e9\"\n", "got \"bot\u00e9\"", 3},
+		{"data_dir: x\nfetch:\n  user_agent: 360Spider/1.0\n",
+			`fetch.robots_token: derived from user_agent "360Spider/1.0" is "360spider", not a product token of letters, ` +
+				`'_' and '-' (RFC 9309 §2.2.1): set fetch.robots_token`, 3},
+		{"data_dir: x\nfetch:\n  user_agent: Bot2000/1.0 (+https://x.test)\n", `is "bot2000", not a product token`, 3},
+	} {
+		wantParseError(t, tc.in, "fetch.robots_token", tc.line, tc.msg)
+	}
+	c, err := Parse([]byte("data_dir: x\nfetch:\n  user_agent: 360Spider/1.0\n  robots_token: Spider\n"))
+	if err != nil || c.Fetch.RobotsToken != "Spider" {
+		t.Errorf("user_agent with digits and a robots_token: %+v, %v", c, err)
+	}
 }
 
 // TestCrossFieldErrorLine ensures a check that blames a key absent from the file points at the key given.
