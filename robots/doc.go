@@ -51,4 +51,11 @@
 // '*' as none, so equivalent patterns tie, but a pattern of only '*'
 // counts as "/", the one octet every path starts with: "Allow: *" ties
 // with "Disallow: /" and wins.
+//
+// A reserved character (RFC 3986 §2.2) and its %XX form stay apart, although
+// RFC 9309 §2.2.2's table equates "/foo/bar?baz=https://foo.bar" with
+// ".../baz=https%3A%2F%2Ffoo.bar": RFC 3986 §2.2 says such URIs are not
+// equivalent ("/a%2Fb" is one path segment, "/a/b" two), so a rule for one
+// must not block or allow the other. Google's parser, which site owners test
+// their files with, keeps them apart too; TestAllowed_PercentEncoding pins it.
 package robots
