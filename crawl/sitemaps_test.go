@@ -357,21 +357,8 @@ func TestSitemapLastmodRefreshesChangedPages(t *testing.T) {
 	db, e := newEngine(t, cfg)
 	defer e.Close()
 	now := time.Now()
-	err := db.Update(func(tx *store.Tx) error {
-		for u, at := range map[string]time.Time{
-			"http://a.test/changed": now.Add(-48 * time.Hour),
-			"http://a.test/same":    now.Add(-48 * time.Hour),
-			"http://a.test/recent":  now.Add(-10 * time.Minute), // under min_interval (1h)
-		} {
-			if err := tx.PutPage(&store.Page{URL: u, Status: 200, FetchedAt: at, Depth: 2, Parent: "http://a.test/"}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	putFetched(t, db, now.Add(-48*time.Hour), "http://a.test/changed", "http://a.test/same")
+	putFetched(t, db, now.Add(-10*time.Minute), "http://a.test/recent") // under min_interval (1h)
 	day := func(d time.Duration) string { return now.Add(d).UTC().Format(time.RFC3339) }
 	body := `<urlset>
 <url><loc>http://a.test/changed</loc><lastmod>` + day(-24*time.Hour) + `</lastmod></url>
@@ -380,20 +367,10 @@ func TestSitemapLastmodRefreshesChangedPages(t *testing.T) {
 <url><loc>http://a.test/recent</loc><lastmod>` + day(-time.Minute) + `</lastmod></url>
 </urlset>`
 	sitemap := func() *frontier.Completion {
-		u, _ := url.Parse("http://a.test/sitemap.xml")
-		it := &frontier.Item{URL: u.String(), Host: "a.test", Depth: 1, Parent: "http://a.test/robots.txt"}
-		c := &frontier.Completion{Item: it, Page: &store.Page{URL: it.URL}}
-		f := &fetched{item: it, url: u, resp: &fetcher.Response{Status: 200, ContentType: "application/xml", Body: []byte(body)}}
-		if !e.processSitemap(c, f) {
-			t.Fatal("not read as a sitemap")
-		}
-		return c
+		return readSitemap(t, e, "http://a.test/sitemap.xml", "http://a.test/robots.txt", body)
 	}
 	c := sitemap()
-	got := map[string]frontier.Link{}
-	for _, l := range c.Links {
-		got[l.URL] = l
-	}
+	got := linksByURL(c)
 	if l := got["http://a.test/changed"]; !l.Refresh || l.Depth != 2 || l.Parent != "http://a.test/" {
 		t.Errorf("changed page: %+v; want a refresh at its stored depth and parent", l)
 	}
@@ -413,5 +390,80 @@ func TestSitemapLastmodRefreshesChangedPages(t *testing.T) {
 		if l.Refresh {
 			t.Errorf("recrawl off: %s marked for refresh", l.URL)
 		}
+	}
+}
+
+// putFetched stores a done page record for each of urls: status 200,
+// fetched at at, at depth 2 with http://a.test/ as its parent.
+func putFetched(t *testing.T, db *store.DB, at time.Time, urls ...string) {
+	t.Helper()
+	err := db.Update(func(tx *store.Tx) error {
+		for _, u := range urls {
+			if err := tx.PutPage(&store.Page{URL: u, Status: 200, FetchedAt: at, Depth: 2, Parent: "http://a.test/"}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// readSitemap runs processSitemap on body fetched as the XML sitemap
+// sitemapURL, at depth 1 with parent as its lister ("": none), and
+// returns the completion.
+func readSitemap(t *testing.T, e *Engine, sitemapURL, parent, body string) *frontier.Completion {
+	t.Helper()
+	u, err := url.Parse(sitemapURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	it := &frontier.Item{URL: u.String(), Host: u.Host, Depth: 1, Parent: parent}
+	c := &frontier.Completion{Item: it, Page: &store.Page{URL: it.URL}}
+	f := &fetched{item: it, url: u, resp: &fetcher.Response{Status: 200, ContentType: "application/xml", Body: []byte(body)}}
+	if !e.processSitemap(c, f) {
+		t.Fatal("not read as a sitemap")
+	}
+	return c
+}
+
+// linksByURL maps c's links by URL.
+func linksByURL(c *frontier.Completion) map[string]frontier.Link {
+	got := map[string]frontier.Link{}
+	for _, l := range c.Links {
+		got[l.URL] = l
+	}
+	return got
+}
+
+// A urlset entry's <lastmod> dates its <loc>, not the hreflang
+// alternate that follows it; the alternate's own entry, later, dates the
+// alternate. So the changed English page is refreshed and the German
+// one, unchanged since its fetch, is not.
+func TestSitemapLastmodDatesLocNotAlternate(t *testing.T) {
+	cfg := testConfig(t, "http://a.test/")
+	cfg.Scope.AllowedHosts = []string{"a.test"}
+	cfg.Scope.FollowSitemaps, cfg.Recrawl.Interval = true, time.Hour
+	db, e := newEngine(t, cfg)
+	defer e.Close()
+	now := time.Now()
+	putFetched(t, db, now.Add(-48*time.Hour), "http://a.test/en/page", "http://a.test/de/page")
+	body := `<urlset xmlns:xhtml="http://www.w3.org/1999/xhtml">
+<url><loc>http://a.test/en/page</loc>
+<xhtml:link rel="alternate" hreflang="de" href="http://a.test/de/page"/>
+<lastmod>` + now.Add(-24*time.Hour).UTC().Format(time.RFC3339) + `</lastmod></url>
+<url><loc>http://a.test/de/page</loc><lastmod>` + now.Add(-72*time.Hour).UTC().Format(time.RFC3339) + `</lastmod></url>
+</urlset>`
+	c := readSitemap(t, e, "http://a.test/sitemap.xml", "http://a.test/robots.txt", body)
+	got := linksByURL(c)
+	if !got["http://a.test/en/page"].Refresh {
+		t.Errorf("en/page, dated after its fetch: %+v; want a refresh", got["http://a.test/en/page"])
+	}
+	if got["http://a.test/de/page"].Refresh {
+		t.Errorf("de/page, dated before its fetch: %+v; want a plain link", got["http://a.test/de/page"])
+	}
+	if c.Page.Extra["sitemap_changed"] != "1" {
+		t.Errorf("extra.sitemap_changed = %q; want 1", c.Page.Extra["sitemap_changed"])
 	}
 }

@@ -107,31 +107,39 @@ func (l *linker) links(nodes []*html.Node) (links []string, dropped int) {
 // order they are added, up to Options.MaxLinks.
 type linkSet struct {
 	l       *linker
-	seen    map[string]bool
+	seen    map[string]bool // resolved links met: true when kept, false when over MaxLinks
 	links   []string
 	dropped int // too long, unparsable, or over MaxLinks
 }
 
 // add resolves href and keeps it unless it is skipped, dropped or already
-// kept.
-func (s *linkSet) add(href string) {
+// kept. It returns the link as kept, now or before; "" when it is not.
+func (s *linkSet) add(href string) string {
 	u, err := s.l.resolve(href)
 	switch {
 	case err != nil:
 		s.dropped++
-		return
-	case u == "" || s.seen[u]:
-		return
+		return ""
+	case u == "":
+		return ""
+	}
+	if kept, ok := s.seen[u]; ok {
+		if kept {
+			return u
+		}
+		return ""
 	}
 	if s.seen == nil {
 		s.seen = make(map[string]bool)
 	}
-	s.seen[u] = true
 	if len(s.links) >= s.l.opts.MaxLinks {
+		s.seen[u] = false
 		s.dropped++
-		return
+		return ""
 	}
+	s.seen[u] = true
 	s.links = append(s.links, u)
+	return u
 }
 
 // insideTemplate reports whether n is part of a <template>'s inert content.

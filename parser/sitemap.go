@@ -155,9 +155,10 @@ type Sitemap struct {
 	// Lastmod maps locs to when their page last changed, as their entry
 	// says: a urlset's <lastmod> (a W3C datetime; a date alone is
 	// midnight UTC), an RSS item's <pubDate> (RFC 1123) or <dc:date>, an
-	// Atom entry's <updated> (RFC 3339). Entries without a valid one are
-	// not in it; nil when none has one. A loc listed twice keeps the
-	// first.
+	// Atom entry's <updated> (RFC 3339). An entry's date is its own
+	// loc's, never that of the hreflang alternates it lists (their own
+	// entries date them). Locs without a valid one are not in it; nil
+	// when none has one. A loc two entries date keeps the first date.
 	Lastmod map[string]time.Time
 
 	// Dropped counts locs left out because they were too long or
@@ -343,12 +344,12 @@ type locReader struct {
 	maxLocs int
 	maxLoc  int
 
-	// An entry's date (sitemapLayout.dateName), kept for the loc the
-	// entry added.
-	entryLinks int    // len(set.links) when the entry began
-	inLastmod  bool   // inside the entry's date element
-	lastmod    []byte // its text so far (at most maxLastmod bytes)
-	lastmods   map[string]time.Time
+	// An entry's date (sitemapLayout.dateName), kept for the entry's own
+	// locs (its <loc>, an Atom entry's links), never its alternates.
+	entryLocs []string // the entry's own locs as kept, resolved
+	inLastmod bool     // inside the entry's date element
+	lastmod   []byte   // its text so far (at most maxLastmod bytes)
+	lastmods  map[string]time.Time
 }
 
 // maxLastmod bounds the text of an entry's date: a W3C datetime is at
@@ -373,19 +374,20 @@ func (r *locReader) token(tok xml.Token) bool {
 			r.layout, *r.kind = layout, layout.kind
 		case r.depth == r.layout.entryDepth:
 			r.entry = name == r.layout.entryName
-			r.entryLinks, r.lastmod = len(r.set.links), r.lastmod[:0]
+			r.entryLocs, r.lastmod = r.entryLocs[:0], r.lastmod[:0]
 		case r.depth == r.layout.entryDepth+1 && r.entry && name == r.layout.dateName:
 			r.inLastmod = true
-		case r.depth == r.layout.entryDepth+1 && r.entry && name == r.layout.locName && r.layout.href,
-			r.depth == r.layout.entryDepth+1 && r.entry && name == "link" && r.layout.alternates:
-			r.hrefLink(t.Attr, r.layout.alternates)
+		case r.depth == r.layout.entryDepth+1 && r.entry && name == r.layout.locName && r.layout.href:
+			r.entryLoc(r.hrefLink(t.Attr, false))
+		case r.depth == r.layout.entryDepth+1 && r.entry && name == "link" && r.layout.alternates:
+			r.hrefLink(t.Attr, true) // an alternate: a loc, but the entry's date is not its
 		case r.depth == r.layout.entryDepth+1 && r.entry && name == r.layout.locName:
 			r.inLoc, r.loc, r.long = true, r.loc[:0], false
 		}
 	case xml.EndElement:
 		if r.depth == r.layout.entryDepth+1 && r.inLoc {
 			r.inLoc = false
-			r.add()
+			r.entryLoc(r.add())
 		}
 		if r.depth == r.layout.entryDepth+1 {
 			r.inLastmod = false
@@ -410,8 +412,9 @@ func (r *locReader) token(tok xml.Token) bool {
 	return true
 }
 
-// add keeps the loc just read, or counts it as dropped.
-func (r *locReader) add() {
+// add keeps the loc just read, or counts it as dropped. It returns the
+// loc as kept, now or before (resolved); "" when it is not kept.
+func (r *locReader) add() string {
 	loc := strings.TrimSpace(string(r.loc))
 	switch {
 	case r.long:
@@ -422,8 +425,9 @@ func (r *locReader) add() {
 		// the cap a file may list a million, and only their count is kept.
 		r.dropped++
 	default:
-		r.set.add(loc)
+		return r.set.add(loc)
 	}
+	return ""
 }
 
 // sitemapReader reads a sitemap's bytes, uncompressed, for the XML

@@ -16,8 +16,9 @@ import (
 
 // hrefLink takes the href of a <link> as a loc when the link is the
 // entry's own page, or another language's version of it: rel="alternate",
-// or (unless needRel, as for an Atom entry's link) no rel.
-func (r *locReader) hrefLink(attrs []xml.Attr, needRel bool) {
+// or (unless needRel, as for a urlset's xhtml:link) no rel. It returns
+// the loc as kept (resolved), or "".
+func (r *locReader) hrefLink(attrs []xml.Attr, needRel bool) string {
 	var href string
 	alternate := false
 	for _, a := range attrs {
@@ -25,7 +26,7 @@ func (r *locReader) hrefLink(attrs []xml.Attr, needRel bool) {
 		case "rel":
 			rel := strings.TrimSpace(a.Value)
 			if rel != "" && rel != "alternate" {
-				return
+				return ""
 			}
 			alternate = rel == "alternate"
 		case "href":
@@ -33,10 +34,10 @@ func (r *locReader) hrefLink(attrs []xml.Attr, needRel bool) {
 		}
 	}
 	if needRel && !alternate {
-		return
+		return ""
 	}
 	r.loc, r.long = append(r.loc[:0], href...), len(href) > r.maxLoc+locSpace
-	r.add()
+	return r.add()
 }
 
 // startsXML reports whether the first byte of in, after whitespace, is
@@ -115,10 +116,20 @@ func hasHTTPScheme(s []byte) bool {
 	return false
 }
 
-// entryLastmod keeps the date of the entry ending now for the loc the
-// entry added, if it added one and the date parses.
+// entryLoc notes u, a loc of the entry's own (its <loc>, or an Atom
+// entry's link) as kept, for the entry's date; "" is none.
+func (r *locReader) entryLoc(u string) {
+	if u != "" {
+		r.entryLocs = append(r.entryLocs, u)
+	}
+}
+
+// entryLastmod keeps the date of the entry ending now, if it parses, for
+// the entry's own locs (entryLoc), whether this entry or an earlier one
+// (as an alternate) made them locs; never for its alternates. A loc that
+// an earlier entry dated keeps that date.
 func (r *locReader) entryLastmod() {
-	if len(r.lastmod) == 0 || len(r.set.links) == r.entryLinks {
+	if len(r.lastmod) == 0 || len(r.entryLocs) == 0 {
 		return
 	}
 	t, ok := parseW3CDatetime(strings.TrimSpace(string(r.lastmod)))
@@ -128,7 +139,11 @@ func (r *locReader) entryLastmod() {
 	if r.lastmods == nil {
 		r.lastmods = make(map[string]time.Time)
 	}
-	r.lastmods[r.set.links[len(r.set.links)-1]] = t
+	for _, u := range r.entryLocs {
+		if _, dated := r.lastmods[u]; !dated {
+			r.lastmods[u] = t
+		}
+	}
 }
 
 // w3cLayouts are the W3C Datetime forms the sitemaps protocol allows for

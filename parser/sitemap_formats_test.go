@@ -103,14 +103,7 @@ func TestParseSitemapLastmod(t *testing.T) {
 		"https://example.com/b": time.Date(2026, 11, 21, 9, 30, 0, 0, time.UTC),
 		"https://example.com/c": time.Date(2026, 11, 21, 10, 30, 0, 0, time.UTC),
 	}
-	if len(sm.Lastmod) != len(want) {
-		t.Errorf("Lastmod = %v; want %v", sm.Lastmod, want)
-	}
-	for u, w := range want {
-		if got, ok := sm.Lastmod[u]; !ok || !got.Equal(w) {
-			t.Errorf("Lastmod[%s] = %v, %v; want %v", u, got, ok, w)
-		}
-	}
+	checkLastmod(t, sm, want)
 	for _, s := range []string{"2026", "2026-11", "2026-11-21T10:30:00.5-05:00"} {
 		if _, ok := parseW3CDatetime(s); !ok {
 			t.Errorf("parseW3CDatetime(%q) failed", s)
@@ -134,5 +127,44 @@ func TestParseSitemapLastmod(t *testing.T) {
 	sm = parseSitemap(t, atom, SitemapOptions{})
 	if len(sm.Lastmod) != 1 || !sm.Lastmod["https://example.com/e1"].Equal(time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)) {
 		t.Errorf("Atom Lastmod = %v; want e1's updated", sm.Lastmod)
+	}
+}
+
+// A urlset entry's <lastmod> dates its <loc> only, never its hreflang
+// alternates, wherever they stand in the entry; and an alternate's own
+// entry, later, dates it though it is already a loc. Each entry here
+// lists every language's version, itself too, as Google asks.
+func TestParseSitemapLastmodNotAlternate(t *testing.T) {
+	body := `<urlset xmlns:xhtml="http://www.w3.org/1999/xhtml">
+<url><loc>https://example.com/en/page</loc>
+<xhtml:link rel="alternate" hreflang="en" href="https://example.com/en/page"/>
+<xhtml:link rel="alternate" hreflang="de" href="https://example.com/de/page"/>
+<lastmod>2026-11-20</lastmod></url>
+<url><lastmod>2026-11-01</lastmod><loc>https://example.com/de/page</loc>
+<xhtml:link rel="alternate" hreflang="en" href="https://example.com/en/page"/>
+<xhtml:link rel="alternate" hreflang="fr" href="https://example.com/fr/page"/></url>
+</urlset>`
+	sm := parseSitemap(t, body, SitemapOptions{})
+	want := map[string]time.Time{
+		"https://example.com/en/page": time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC),
+		"https://example.com/de/page": time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC),
+	}
+	checkLastmod(t, sm, want) // fr/page, only an alternate, has none
+	if len(sm.Locs) != 3 {
+		t.Errorf("Locs = %v; want en, de and fr", sm.Locs)
+	}
+}
+
+// checkLastmod checks that sm dates exactly the locs of want, as want
+// says.
+func checkLastmod(t *testing.T, sm *Sitemap, want map[string]time.Time) {
+	t.Helper()
+	if len(sm.Lastmod) != len(want) {
+		t.Errorf("Lastmod = %v; want %v", sm.Lastmod, want)
+	}
+	for u, w := range want {
+		if got, ok := sm.Lastmod[u]; !ok || !got.Equal(w) {
+			t.Errorf("Lastmod[%s] = %v, %v; want %v", u, got, ok, w)
+		}
 	}
 }
