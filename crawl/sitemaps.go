@@ -3,6 +3,7 @@ package crawl
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"crawler/frontier"
@@ -38,6 +39,14 @@ import (
 // sitemap's lister (extra.sitemap_listed_by), so it holds across
 // restarts. A sitemap found first through a link keeps that link's
 // parent and depth: the URL is queued once.
+//
+// Dates. A sitemap may only speak for the pages of its own site
+// (sitemaps.org, "Sitemap file location"), unless another site's
+// robots.txt lists it (cross-submission). So a loc's <lastmod> steers the
+// recrawl only when the loc is on the sitemap's own origin, or on the
+// origin whose robots.txt listed the sitemap, or the index that listed
+// it; locs elsewhere are plain links. Else any in-scope host could have
+// another's pages fetched again once per recrawl.min_interval.
 const sitemapDepth = 1
 
 // Values of a sitemap record's extra.sitemap_listed_by.
@@ -96,7 +105,8 @@ func (e *Engine) queueSitemaps(ctx context.Context, origin string, rules *robots
 // the URL is done, not failed. Outlinks counts the locs found. With
 // recrawl on, a loc whose date (parser.Sitemap.Lastmod) is after its
 // stored page's fetch is refreshed (refreshChanged), counted in
-// extra.sitemap_changed.
+// extra.sitemap_changed; only a loc on the sitemap's own origin, or on
+// the origin whose robots.txt listed it (see sitemapDepth), is.
 func (e *Engine) processSitemap(c *frontier.Completion, f *fetched) bool {
 	cfg := e.config()
 	resp, it := f.resp, f.item
@@ -111,10 +121,10 @@ func (e *Engine) processSitemap(c *frontier.Completion, f *fetched) bool {
 	// How it was listed takes store reads: before the parse only when
 	// it may be a text sitemap (only one listed as a sitemap may be, or
 	// any text file would be), else once the parse found a sitemap.
-	var listedBy string
+	var listedBy, robotsURL string
 	var listed bool
 	if asText {
-		listedBy, listed = e.sitemapListedBy(it)
+		listedBy, listed, robotsURL = e.sitemapListedBy(it)
 	}
 	text := asText && listed
 	if !asXML && !text {
@@ -125,7 +135,7 @@ func (e *Engine) processSitemap(c *frontier.Completion, f *fetched) bool {
 		return false
 	}
 	if !asText {
-		listedBy, _ = e.sitemapListedBy(it)
+		listedBy, _, robotsURL = e.sitemapListedBy(it)
 	}
 	p := c.Page
 	p.Outlinks = len(sm.Locs)
@@ -149,7 +159,9 @@ func (e *Engine) processSitemap(c *frontier.Completion, f *fetched) bool {
 	}
 	c.Links, c.Trapped = e.discovered(sm.Locs, it.URL, depth)
 	if cfg.Recrawl.Interval > 0 && len(sm.Lastmod) > 0 {
-		if n := e.refreshChanged(c.Links, sm.Lastmod); n > 0 {
+		own, _, _ := urlnorm.SplitCanonical(it.URL)
+		vouched, _, _ := urlnorm.SplitCanonical(robotsURL)
+		if n := e.refreshChanged(c.Links, sm.Lastmod, own, vouched); n > 0 {
 			p.Extra["sitemap_changed"] = fmt.Sprint(n)
 		}
 	}
@@ -161,11 +173,13 @@ func (e *Engine) processSitemap(c *frontier.Completion, f *fetched) bool {
 // sitemap gives it, so that a recrawl of the sitemap brings changed
 // pages back at once instead of at their own recrawl time; it keeps
 // the stored page's parent and depth on them, and returns how many it
-// marked. The frontier refreshes only URLs that are done. A page fetched
+// marked. Only links on one of origins ("scheme://host[:port]"; "" is
+// none), those the sitemap may speak for, are. The frontier refreshes
+// only URLs that are done. A page fetched
 // less than recrawl.min_interval ago is left alone: a site whose
 // sitemap dates every page "now" costs one fetch per page per
 // min_interval, not one per reading of the sitemap.
-func (e *Engine) refreshChanged(links []frontier.Link, lastmod map[string]time.Time) int {
+func (e *Engine) refreshChanged(links []frontier.Link, lastmod map[string]time.Time, origins ...string) int {
 	filter := e.urlFilter()
 	now, floor := e.now(), e.config().Recrawl.MinInterval
 	byURL := make(map[string]time.Time, len(lastmod))
@@ -180,6 +194,9 @@ func (e *Engine) refreshChanged(links []frontier.Link, lastmod map[string]time.T
 			if !ok || l.Disallowed {
 				continue
 			}
+			if origin, _, _ := urlnorm.SplitCanonical(l.URL); origin == "" || !slices.Contains(origins, origin) {
+				continue
+			}
 			if p, err := tx.Page(l.URL); err == nil && p.FetchedAt.Before(t) && now.Sub(p.FetchedAt) >= floor {
 				l.Refresh, l.Parent, l.Depth = true, p.Parent, p.Depth
 				n++
@@ -191,11 +208,12 @@ func (e *Engine) refreshChanged(links []frontier.Link, lastmod map[string]time.T
 }
 
 // sitemapListedBy says how the sitemap it was listed (see sitemapDepth):
-// listedByRobots, listedByIndex, or "" for any other way; and whether
-// it was listed as a sitemap at all: by robots.txt or by any sitemap
-// index. The lister is its parent or, for a redirect target, the parent
-// of its chain's first URL, whose record the redirect stored.
-func (e *Engine) sitemapListedBy(it *frontier.Item) (by string, listed bool) {
+// listedByRobots, listedByIndex, or "" for any other way; whether it
+// was listed as a sitemap at all: by robots.txt or by any sitemap index;
+// and the URL of the robots.txt that listed it or its index ("": none,
+// or not known). The lister is its parent or, for a redirect target,
+// the parent of its chain's first URL, whose record the redirect stored.
+func (e *Engine) sitemapListedBy(it *frontier.Item) (by string, listed bool, robotsURL string) {
 	lister := it.Parent
 	if it.Hops > 0 {
 		lister = ""
@@ -204,19 +222,44 @@ func (e *Engine) sitemapListedBy(it *frontier.Item) (by string, listed bool) {
 		}
 	}
 	if lister == "" {
-		return "", false
+		return "", false, ""
 	}
-	if _, _, path := urlnorm.SplitCanonical(lister); path == "/robots.txt" {
-		return listedByRobots, true
+	if isRobotsURL(lister) {
+		return listedByRobots, true, lister
 	}
 	p := e.storedPage(lister)
 	if p == nil || p.Extra["sitemap"] != parser.SitemapIndex {
-		return "", false
+		return "", false, ""
 	}
 	if p.Extra["sitemap_listed_by"] == listedByRobots {
-		return listedByIndex, true
+		return listedByIndex, true, e.listingRobots(p)
 	}
-	return "", true
+	return "", true, ""
+}
+
+// listingRobots returns the URL of the robots.txt that listed the
+// sitemap stored as p (its extra.sitemap_listed_by says robots.txt): its
+// parent, or for a redirect target the parent of its chain's first URL,
+// reached through the stored records of the chain's hops; "" when a hop's
+// record is gone.
+func (e *Engine) listingRobots(p *store.Page) string {
+	for range e.config().Fetch.MaxRedirects + 1 {
+		if isRobotsURL(p.Parent) {
+			return p.Parent
+		}
+		hop := e.storedPage(p.Parent)
+		if hop == nil || hop.RedirectTo != p.URL {
+			return ""
+		}
+		p = hop
+	}
+	return ""
+}
+
+// isRobotsURL reports whether the canonical URL u is a robots.txt.
+func isRobotsURL(u string) bool {
+	_, _, path := urlnorm.SplitCanonical(u)
+	return path == "/robots.txt"
 }
 
 // storedPage returns url's stored record, or nil.

@@ -397,9 +397,19 @@ func TestSitemapLastmodRefreshesChangedPages(t *testing.T) {
 // fetched at at, at depth 2 with http://a.test/ as its parent.
 func putFetched(t *testing.T, db *store.DB, at time.Time, urls ...string) {
 	t.Helper()
+	var ps []*store.Page
+	for _, u := range urls {
+		ps = append(ps, &store.Page{URL: u, Status: 200, FetchedAt: at, Depth: 2, Parent: "http://a.test/"})
+	}
+	putPages(t, db, ps...)
+}
+
+// putPages stores ps.
+func putPages(t *testing.T, db *store.DB, ps ...*store.Page) {
+	t.Helper()
 	err := db.Update(func(tx *store.Tx) error {
-		for _, u := range urls {
-			if err := tx.PutPage(&store.Page{URL: u, Status: 200, FetchedAt: at, Depth: 2, Parent: "http://a.test/"}); err != nil {
+		for _, p := range ps {
+			if err := tx.PutPage(p); err != nil {
 				return err
 			}
 		}
@@ -465,5 +475,56 @@ func TestSitemapLastmodDatesLocNotAlternate(t *testing.T) {
 	}
 	if c.Page.Extra["sitemap_changed"] != "1" {
 		t.Errorf("extra.sitemap_changed = %q; want 1", c.Page.Extra["sitemap_changed"])
+	}
+}
+
+// A sitemap's <lastmod> refreshes only pages on its own origin, or on
+// the origin whose robots.txt listed it, itself or through an index
+// (cross-submission, sitemaps.org): a sitemap on b.test that a link, a
+// seed or b.test's robots.txt led to cannot bring a.test's pages back.
+// Its locs on a.test are still plain links.
+func TestSitemapLastmodOtherHost(t *testing.T) {
+	cfg := testConfig(t, "http://a.test/")
+	cfg.Scope.AllowedHosts = []string{"a.test", "b.test"}
+	cfg.Scope.FollowSitemaps, cfg.Recrawl.Interval = true, time.Hour
+	db, e := newEngine(t, cfg)
+	defer e.Close()
+	now := time.Now()
+	putFetched(t, db, now.Add(-48*time.Hour), "http://a.test/page", "http://b.test/page")
+	index := func(u, parent string) *store.Page {
+		return &store.Page{URL: u, Status: 200, FetchedAt: now, Depth: 1, Parent: parent,
+			Extra: map[string]string{"sitemap": parser.SitemapIndex, "sitemap_listed_by": listedByRobots}}
+	}
+	putPages(t, db, index("http://b.test/index-a.xml", "http://a.test/robots.txt"),
+		index("http://b.test/index-b.xml", "http://b.test/robots.txt"),
+		// An index that a.test's robots.txt listed through a redirect.
+		index("http://b.test/index-moved.xml", "http://b.test/moved.xml"),
+		&store.Page{URL: "http://b.test/moved.xml", Status: 301, FetchedAt: now, Depth: 1, Parent: "http://a.test/robots.txt",
+			RedirectTo: "http://b.test/index-moved.xml"})
+	stamp := now.UTC().Format(time.RFC3339)
+	body := `<urlset>
+<url><loc>http://a.test/page</loc><lastmod>` + stamp + `</lastmod></url>
+<url><loc>http://b.test/page</loc><lastmod>` + stamp + `</lastmod></url>
+</urlset>`
+	for _, tc := range []struct {
+		parent string // the sitemap's lister
+		aToo   bool   // a.test's page may be refreshed
+	}{
+		{"http://b.test/robots.txt", false},
+		{"http://b.test/", false},
+		{"", false},
+		{"http://b.test/index-b.xml", false},
+		{"http://a.test/robots.txt", true},
+		{"http://b.test/index-a.xml", true},
+		{"http://b.test/index-moved.xml", true},
+	} {
+		got := linksByURL(readSitemap(t, e, "http://b.test/sitemap.xml", tc.parent, body))
+		a, ok := got["http://a.test/page"]
+		if !ok || a.Refresh != tc.aToo {
+			t.Errorf("listed by %q: a.test/page %+v (listed %v); want a link, refresh %v", tc.parent, a, ok, tc.aToo)
+		}
+		if !got["http://b.test/page"].Refresh {
+			t.Errorf("listed by %q: b.test/page %+v; want a refresh (the sitemap's own host)", tc.parent, got["http://b.test/page"])
+		}
 	}
 }
