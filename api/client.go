@@ -18,6 +18,16 @@ import (
 	"crawler/store"
 )
 
+// Bounds on one request that carries a list (seed, recrawl, pause,
+// resume): the client sends a longer list in several requests. The bytes
+// are the list's JSON, where a character may take six ("&" is "\u0026"),
+// so a URL of urlnorm.MaxLength takes at most 24 KiB; the daemon reads up
+// to maxSeedRequest.
+const (
+	maxListItems = 10_000
+	maxListBytes = 4 << 20
+)
+
 // ClientOptions configures a Client.
 type ClientOptions struct {
 	// DialTimeout bounds connecting to the socket. Default 1s; zero means
@@ -27,7 +37,8 @@ type ClientOptions struct {
 	// CallTimeout bounds a single-answer call (Ping, GetPage, Stats,
 	// Seed, Recrawl; not Backup) whose context has no deadline, so that a daemon that
 	// accepts a request and never answers cannot hang its caller; the call
-	// then fails with ErrNoAnswer. Streams (ListPages, Search, Hosts,
+	// then fails with ErrNoAnswer. A list sent in several requests (see
+	// Seed) has it for each. Streams (ListPages, Search, Hosts,
 	// Export) are not bounded: on a large store they may rightly run long,
 	// and their caller cancels them. Default 30s; zero means the default,
 	// a negative value no bound.
@@ -140,28 +151,84 @@ func (c *Client) Hosts(ctx context.Context, fn func(*frontier.HostInfo) error) e
 	})
 }
 
-// Seed implements Querier.
-func (c *Client) Seed(ctx context.Context, urls []string) (int, error) {
-	body, err := json.Marshal(seedRequest{URLs: urls})
-	if err != nil {
-		return 0, err
-	}
-	var a seedAnswer
-	if err := c.call(ctx, http.MethodPost, "/v1/seed", nil, body, &a); err != nil {
-		return 0, err
-	}
-	return a.Added, nil
+// Seed implements Querier. It sends urls in requests of at most 10,000
+// URLs and 4 MiB of JSON, checking them all first when they take more
+// than one, so that an invalid URL still adds nothing. When a request
+// fails, the URLs of those before it stay added, and added counts them.
+func (c *Client) Seed(ctx context.Context, urls []string) (added int, err error) {
+	err = postList(ctx, c, "/v1/seed", urls,
+		func(urls []string) error { return checkURLs("seed", urls) },
+		func(part []string) any { return seedRequest{URLs: part} },
+		func(a seedAnswer) { added += a.Added })
+	return added, err
 }
 
-// Recrawl implements Querier.
-func (c *Client) Recrawl(ctx context.Context, urls []string) (crawl.RecrawlResult, error) {
-	var a crawl.RecrawlResult
-	body, err := json.Marshal(seedRequest{URLs: urls})
-	if err != nil {
-		return a, err
+// Recrawl implements Querier, sending urls as Seed does; when a request
+// fails, res adds up what those before it did.
+func (c *Client) Recrawl(ctx context.Context, urls []string) (res crawl.RecrawlResult, err error) {
+	err = postList(ctx, c, "/v1/recrawl", urls,
+		func(urls []string) error { return checkURLs("recrawl", urls) },
+		func(part []string) any { return seedRequest{URLs: part} },
+		res.Add)
+	return res, err
+}
+
+// postList posts list to path in parts (splitList), the body of each
+// being request(part), and hands each answer to add; it stops at the
+// first error. When the list takes more than one request, check must
+// pass on the whole of it first, so that one bad item still makes the
+// daemon do nothing.
+func postList[A any](ctx context.Context, c *Client, path string, list []string,
+	check func([]string) error, request func(part []string) any, add func(A)) error {
+	parts := splitList(list)
+	if len(parts) > 1 {
+		if err := check(list); err != nil {
+			return err
+		}
 	}
-	err = c.call(ctx, http.MethodPost, "/v1/recrawl", nil, body, &a)
-	return a, err
+	for _, part := range parts {
+		var a A
+		if err := c.post(ctx, path, request(part), &a); err != nil {
+			return err
+		}
+		add(a)
+	}
+	return nil
+}
+
+// splitList cuts list into consecutive parts of at most maxListItems
+// items and maxListBytes of JSON; an item longer than that alone is a
+// part by itself. An empty list is one empty part: the request the daemon
+// refuses.
+func splitList(list []string) [][]string {
+	if len(list) == 0 {
+		return [][]string{list}
+	}
+	var parts [][]string
+	start, size := 0, 0
+	for i, s := range list {
+		b, _ := json.Marshal(s) // a string always encodes
+		n := len(b) + 1         // and its comma
+		if i > start && (i-start == maxListItems || size+n > maxListBytes) {
+			parts = append(parts, list[start:i])
+			start, size = i, 0
+		}
+		size += n
+	}
+	if start < len(list) {
+		parts = append(parts, list[start:])
+	}
+	return parts
+}
+
+// post sends req as a JSON body and decodes the answer into v, as call
+// does.
+func (c *Client) post(ctx context.Context, path string, req, v any) error {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return err
+	}
+	return c.call(ctx, http.MethodPost, path, nil, body, v)
 }
 
 // Backup implements Querier.

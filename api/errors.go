@@ -23,6 +23,11 @@ var (
 	// serves the socket path.
 	ErrSocketInUse = errors.New("socket already in use by a running process")
 
+	// ErrTooLarge reports a request larger than the daemon reads. A
+	// Client splits long lists over several requests, so it stays under
+	// the limit.
+	ErrTooLarge = errors.New("request too large")
+
 	// ErrProtocol reports an answer from the daemon that is not what this
 	// client expects: a stream cut short, or a malformed line.
 	ErrProtocol = errors.New("unexpected answer from the daemon")

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
@@ -148,26 +147,23 @@ func (s *Server) holds(w http.ResponseWriter, r *http.Request) {
 	s.reply(w, r, holdsAnswer{Holds: holds}, err)
 }
 
-// Pause implements Querier.
-func (c *Client) Pause(ctx context.Context, hosts []string, until time.Time) ([]frontier.Hold, error) {
-	body, err := json.Marshal(holdRequest{Hosts: hosts, Until: until})
-	if err != nil {
-		return nil, err
-	}
-	var a holdsAnswer
-	err = c.call(ctx, http.MethodPost, "/v1/pause", nil, body, &a)
-	return a.Holds, err
+// Pause implements Querier, sending hosts as Client.Seed sends URLs:
+// when a request fails, the holds of those before it stay placed.
+func (c *Client) Pause(ctx context.Context, hosts []string, until time.Time) (holds []frontier.Hold, err error) {
+	err = postList(ctx, c, "/v1/pause", hosts,
+		func(hosts []string) error { _, err := holdHosts("pause", hosts); return err },
+		func(part []string) any { return holdRequest{Hosts: part, Until: until} },
+		func(a holdsAnswer) { holds = append(holds, a.Holds...) })
+	return holds, err
 }
 
-// Resume implements Querier.
-func (c *Client) Resume(ctx context.Context, hosts []string) (int, error) {
-	body, err := json.Marshal(holdRequest{Hosts: hosts})
-	if err != nil {
-		return 0, err
-	}
-	var a resumeAnswer
-	err = c.call(ctx, http.MethodPost, "/v1/resume", nil, body, &a)
-	return a.Lifted, err
+// Resume implements Querier, sending hosts as Client.Seed sends URLs.
+func (c *Client) Resume(ctx context.Context, hosts []string) (lifted int, err error) {
+	err = postList(ctx, c, "/v1/resume", hosts,
+		func(hosts []string) error { _, err := holdHosts("resume", hosts); return err },
+		func(part []string) any { return holdRequest{Hosts: part} },
+		func(a resumeAnswer) { lifted += a.Lifted })
+	return lifted, err
 }
 
 // Holds implements Querier.

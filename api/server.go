@@ -25,7 +25,7 @@ import (
 const maxSocketPath = 107
 
 // maxSeedRequest bounds the body of a seed, recrawl, pause or resume
-// request.
+// request: four times what a Client sends in one (maxListBytes).
 const maxSeedRequest = 16 << 20
 
 // ServerOptions configures a Server.
@@ -277,14 +277,21 @@ func (s *Server) recrawl(w http.ResponseWriter, r *http.Request) {
 }
 
 // decode reads the JSON body of a verb's request, at most limit bytes,
-// into v; when it does not decode, it answers ErrInvalid and returns
-// false.
+// into v; when it does not decode, it answers ErrInvalid (ErrTooLarge
+// past limit) and returns false.
 func (s *Server) decode(w http.ResponseWriter, r *http.Request, verb string, limit int64, v any) bool {
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit)).Decode(v); err != nil {
-		s.fail(w, r, fmt.Errorf("%s request: %v: %w", verb, err, ErrInvalid))
-		return false
+	err := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit)).Decode(v)
+	var tooLarge *http.MaxBytesError
+	switch {
+	case err == nil:
+		return true
+	case errors.As(err, &tooLarge):
+		err = fmt.Errorf("%s request: over the daemon's limit of %d MiB a request: %w", verb, limit>>20, ErrTooLarge)
+	default:
+		err = fmt.Errorf("%s request: %v: %w", verb, err, ErrInvalid)
 	}
-	return true
+	s.fail(w, r, err)
+	return false
 }
 
 // reply answers a single-answer request: v, or err when it is not nil.

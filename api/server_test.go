@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,9 +11,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"crawler/crawl"
+	"crawler/frontier"
+	"crawler/internal/urlnorm"
 	"crawler/store"
 )
 
@@ -220,5 +225,138 @@ func TestCallTimeoutOnAStuckDaemon(t *testing.T) {
 	}
 	if err := c.ListPages(context.Background(), PageFilter{}, func(*store.Page) error { return nil }); err != nil {
 		t.Errorf("a stream slower than CallTimeout: %v; want no bound on streams", err)
+	}
+}
+
+// listQuerier takes seeds, recrawls, pauses and resumes, and records how
+// many items each request brought.
+type listQuerier struct {
+	Querier
+	mu    sync.Mutex
+	sizes []int
+}
+
+func (q *listQuerier) took(n int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.sizes = append(q.sizes, n)
+}
+
+func (q *listQuerier) Seed(_ context.Context, urls []string) (int, error) {
+	q.took(len(urls))
+	return len(urls), nil
+}
+
+func (q *listQuerier) Recrawl(_ context.Context, urls []string) (crawl.RecrawlResult, error) {
+	q.took(len(urls))
+	return crawl.RecrawlResult{Queued: len(urls)}, nil
+}
+
+func (q *listQuerier) Pause(_ context.Context, hosts []string, until time.Time) ([]frontier.Hold, error) {
+	q.took(len(hosts))
+	holds := make([]frontier.Hold, len(hosts))
+	for i, h := range hosts {
+		holds[i] = frontier.Hold{Host: h, Until: until}
+	}
+	return holds, nil
+}
+
+func (q *listQuerier) Resume(_ context.Context, hosts []string) (int, error) {
+	q.took(len(hosts))
+	return len(hosts), nil
+}
+
+// A batch of seeds as the CLI sends it (10,000 URLs) goes over the socket
+// whatever their length: JSON writes "&" as "\u0026", so URLs with long
+// queries grow by a third, and 10,000 of 1,300 bytes used to go over the
+// daemon's limit on a request. The client sends such a list in several
+// requests; the same for recrawl, pause and resume.
+func TestSeedBatchOverSocket(t *testing.T) {
+	q := &listQuerier{}
+	c := serve(t, q)
+	ctx := context.Background()
+	// 200 URLs of 3,528 bytes, nearly all "&" (which JSON writes as
+	// "\u0026"), take 4.1 MiB of JSON: two requests. Before the client
+	// split by bytes, a CLI batch of 10,000 URLs of 1,300 bytes with long
+	// queries went over the daemon's 16 MiB limit in one.
+	urls := make([]string, 200)
+	for i := range urls {
+		urls[i] = fmt.Sprintf("https://example.com/p/%05d?", i) + strings.Repeat("&", 3500)
+	}
+	if n, err := c.Seed(ctx, urls); err != nil || n != len(urls) || len(q.sizes) != 2 {
+		t.Fatalf("Seed of 200 long URLs over the socket: added %d, %v, requests of %v; want all in two", n, err, q.sizes)
+	}
+	// However short the items, one request carries at most 10,000.
+	hosts := make([]string, 25_000)
+	for i := range hosts {
+		hosts[i] = fmt.Sprintf("h%d.example", i)
+	}
+	q.sizes = nil
+	if holds, err := c.Pause(ctx, hosts, time.Time{}); err != nil || len(holds) != len(hosts) {
+		t.Errorf("Pause of %d hosts: %d holds, %v", len(hosts), len(holds), err)
+	}
+	if n, err := c.Resume(ctx, hosts); err != nil || n != len(hosts) {
+		t.Errorf("Resume of %d hosts: %d lifted, %v", len(hosts), n, err)
+	}
+	if want := "[10000 10000 5000 10000 10000 5000]"; fmt.Sprint(q.sizes) != want {
+		t.Errorf("pause and resume of %d hosts went in requests of %v; want %s", len(hosts), q.sizes, want)
+	}
+}
+
+// The longest URL the crawler takes, made of the character JSON writes
+// longest, fits one request with room to spare, and goes over the socket.
+func TestLongestURLOverSocket(t *testing.T) {
+	const base = "https://example.com/?"
+	longest := base + strings.Repeat("&", urlnorm.MaxLength-len(base))
+	if _, err := canonicalURL(longest); err != nil {
+		t.Fatal(err)
+	}
+	body, err := json.Marshal(seedRequest{URLs: []string{longest}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A byte of a URL takes at most six in JSON (\u0026, or \ufffd for
+	// a byte that is not UTF-8).
+	if worst := 6*urlnorm.MaxLength + len(`{"urls":[""]}`); len(body) > worst || worst > maxListBytes || maxListBytes >= maxSeedRequest/2 {
+		t.Errorf("one URL of %d bytes: %d bytes of JSON, at worst %d; the client sends up to %d a request, the daemon reads %d",
+			len(longest), len(body), worst, maxListBytes, maxSeedRequest)
+	}
+	c := serve(t, &listQuerier{})
+	if n, err := c.Seed(context.Background(), []string{longest}); err != nil || n != 1 {
+		t.Errorf("Seed of the longest URL: %d, %v", n, err)
+	}
+}
+
+// A URL that is not crawlable anywhere in a list sent in several requests
+// adds nothing: the client checks them all before the first request.
+func TestSeedInvalidInALaterRequest(t *testing.T) {
+	q := &listQuerier{}
+	c := serve(t, q)
+	urls := make([]string, 15_000)
+	for i := range urls {
+		urls[i] = fmt.Sprintf("http://a.example/%d", i)
+	}
+	urls[12_345] = "ftp://a.example/"
+	if n, err := c.Seed(context.Background(), urls); !errors.Is(err, ErrInvalid) || n != 0 || len(q.sizes) != 0 {
+		t.Errorf("Seed with an invalid URL in its second request: added %d, %v, requests %v; want ErrInvalid and none sent", n, err, q.sizes)
+	}
+	hosts := make([]string, len(urls))
+	for i := range hosts {
+		hosts[i] = fmt.Sprintf("h%d.example", i)
+	}
+	hosts[12_345] = "not a host"
+	if _, err := c.Pause(context.Background(), hosts, time.Time{}); !errors.Is(err, ErrInvalid) || len(q.sizes) != 0 {
+		t.Errorf("Pause with a bad host in its second request: %v, requests %v; want ErrInvalid and none sent", err, q.sizes)
+	}
+}
+
+// A body over the daemon's limit is not an invalid request (a usage error
+// for the CLI) but its own error, saying so.
+func TestRequestTooLarge(t *testing.T) {
+	c := serve(t, &listQuerier{})
+	body := []byte(`{"urls":["` + strings.Repeat("x", maxSeedRequest) + `"]}`)
+	err := c.call(context.Background(), http.MethodPost, "/v1/seed", nil, body, new(seedAnswer))
+	if !errors.Is(err, ErrTooLarge) || errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "16 MiB") {
+		t.Errorf("a seed request over the limit: %v; want ErrTooLarge naming the limit", err)
 	}
 }

@@ -24,6 +24,7 @@ var wireCodes = []struct {
 }{
 	{"not_found", store.ErrNotFound, http.StatusNotFound},
 	{"invalid", ErrInvalid, http.StatusBadRequest},
+	{"too_large", ErrTooLarge, http.StatusRequestEntityTooLarge},
 	{"read_only", store.ErrReadOnly, http.StatusConflict},
 	{"backup_exists", store.ErrBackupExists, http.StatusConflict},
 	{"corrupt", store.ErrCorrupt, http.StatusInternalServerError},

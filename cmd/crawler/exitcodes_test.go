@@ -75,3 +75,13 @@ func TestDaemonGoneExits3(t *testing.T) {
 		t.Errorf("exitCode(%v) = %d, %q; want %d saying to run it again", err, code, stderr.String(), exitData)
 	}
 }
+
+// A request larger than the daemon reads is not a wrong command line: it
+// exits 4 with the daemon's message, not 2 with "see crawler --help".
+func TestTooLargeIsNotUsage(t *testing.T) {
+	var stderr strings.Builder
+	err := queryErr(fmt.Errorf("seed request: over the daemon's limit of 16 MiB a request: %w", api.ErrTooLarge))
+	if code := exitCode(err, &stderr); code != exitFailure || strings.Contains(stderr.String(), "--help") {
+		t.Errorf("exitCode(%v) = %d, %q; want %d without the usage hint", err, code, stderr.String(), exitFailure)
+	}
+}

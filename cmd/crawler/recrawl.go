@@ -106,11 +106,11 @@ URLs have no page record (they were never requested): name them.`,
 // batch did in res.
 func recrawlBatches(ctx context.Context, q *querier, urls []string, res *crawl.RecrawlResult) error {
 	return inBatches(urls, func(batch []string) error {
-		r, err := q.Recrawl(ctx, batch)
+		r, err := q.Recrawl(ctx, batch) // r counts what a failed batch did too
+		res.Add(r)
 		if err != nil && res.Queued > 0 {
 			err = fmt.Errorf("%w (after queueing %d URL(s) again)", err, res.Queued)
 		}
-		res.Add(r)
 		return err
 	})
 }

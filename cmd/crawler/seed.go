@@ -13,8 +13,9 @@ import (
 	"crawler/internal/urlnorm"
 )
 
-// seedBatch is how many seeds go to the crawl per request: a seed file may
-// hold millions, and the daemon bounds one request's size.
+// seedBatch is how many seeds go to the crawl per call: a seed file may
+// hold millions. A daemon's client splits a batch further when its URLs
+// are long (api.Client.Seed).
 const seedBatch = 10_000
 
 func newSeedCmd(g *globals) *cobra.Command {
@@ -48,11 +49,11 @@ any is added: one invalid URL exits 2, naming its line. They are then added
 			defer q.close()
 			added := 0
 			err = inBatches(urls, func(batch []string) error {
-				n, err := q.Seed(cmd.Context(), batch)
+				n, err := q.Seed(cmd.Context(), batch) // n counts what a failed batch added too
+				added += n
 				if err != nil && added > 0 {
 					err = fmt.Errorf("%w (after adding %d new seed(s))", err, added)
 				}
-				added += n
 				return err
 			})
 			if err != nil {
