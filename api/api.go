@@ -123,7 +123,9 @@ type PageFilter struct {
 	// Prefix keeps the pages whose canonical URL starts with it. Its
 	// scheme and host are compared lowercased and, once the host is
 	// complete (followed by "/", "?" or "#"), canonical: without the
-	// default port, an IDN in punycode. Default "" = every URL.
+	// default port, an IDN in punycode, and the path "/" put before a
+	// query or fragment ("https://h?q" is "https://h/?q"). Default "" =
+	// every URL.
 	Prefix string `json:"prefix,omitempty"`
 
 	// Status, when not nil, keeps the pages whose final HTTP status equals

@@ -196,8 +196,10 @@ func hostPrefixes(h string) ([]string, error) {
 // canonicalPrefix puts the scheme and host of a URL prefix in the form
 // stored URLs have: lower case, and when the authority is complete
 // (followed by "/", "?" or "#") canonical as the crawler makes it, without
-// the scheme's default port and with an IDN in punycode. The rest is left
-// as typed: a partial path cannot be normalized.
+// the scheme's default port and with an IDN in punycode, and followed by
+// the path "/" when a query or fragment comes next, as a stored URL
+// without a path is. The rest is left as typed: a partial path cannot be
+// normalized.
 func canonicalPrefix(prefix string) string {
 	i := strings.Index(prefix, "://")
 	if i < 0 {
@@ -209,6 +211,9 @@ func canonicalPrefix(prefix string) string {
 	}
 	end := i + 3 + j
 	if u, err := urlnorm.Parse(prefix[:end] + "/"); err == nil {
+		if prefix[end] != '/' {
+			return urlnorm.Origin(u) + "/" + prefix[end:]
+		}
 		return urlnorm.Origin(u) + prefix[end:]
 	}
 	return strings.ToLower(prefix[:end]) + prefix[end:]

@@ -31,13 +31,14 @@ func TestBodyText(t *testing.T) {
 func TestCanonicalPrefix(t *testing.T) {
 	for in, want := range map[string]string{
 		"HTTP://Example.COM/Path": "http://example.com/Path",
-		"https://A.b?Q":           "https://a.b?Q",
+		"https://A.b?Q":           "https://a.b/?Q", // stored URLs have the path "/"
+		"https://a.b#F":           "https://a.b/#F",
 		"HTTP://EX":               "http://ex",
 		"":                        "",
 		// A whole authority is canonicalized as crawled URLs are: the
 		// default port goes, an IDN becomes punycode.
 		"https://Example.com:443/a": "https://example.com/a",
-		"http://example.com:80?x":   "http://example.com?x",
+		"http://example.com:80?x":   "http://example.com/?x",
 		"http://example.com:8080/B": "http://example.com:8080/B",
 		"http://Bücher.example/x":   "http://xn--bcher-kva.example/x",
 		"https://example.com:44":    "https://example.com:44",
