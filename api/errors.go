@@ -19,6 +19,11 @@ var (
 	// overloaded.
 	ErrNoAnswer = errors.New("the daemon accepted the request but did not answer in time")
 
+	// ErrStopping is returned by Client methods when the daemon stopped
+	// while answering: its answer is incomplete, and the request may have
+	// been done in part.
+	ErrStopping = errors.New("the daemon is shutting down")
+
 	// ErrSocketInUse is returned by Listen when another process already
 	// serves the socket path.
 	ErrSocketInUse = errors.New("socket already in use by a running process")

@@ -152,9 +152,9 @@ func listenPrivate(path string) (*net.UnixListener, error) {
 // Path returns the socket's path.
 func (s *Server) Path() string { return s.path }
 
-// Close stops serving: it cancels the requests in progress, waits for them
-// for at most ShutdownTimeout, and removes the socket file. It is safe to
-// call more than once.
+// Close stops serving: it cancels the requests in progress (their
+// clients get ErrStopping), waits for them for at most ShutdownTimeout,
+// and removes the socket file. It is safe to call more than once.
 func (s *Server) Close() error {
 	s.once.Do(func() {
 		s.cancel()
@@ -297,10 +297,20 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, verb string, lim
 // reply answers a single-answer request: v, or err when it is not nil.
 func (s *Server) reply(w http.ResponseWriter, r *http.Request, v any, err error) {
 	if err != nil {
-		s.fail(w, r, err)
+		s.fail(w, r, s.stopped(err, "the request was cut short"))
 		return
 	}
 	writeJSON(w, http.StatusOK, v)
+}
+
+// stopped returns ErrStopping, with what it did to the request, in place
+// of err when Close cut the request short: the Querier then returns
+// context.Canceled, which the client would take for a cancel of its own.
+func (s *Server) stopped(err error, what string) error {
+	if s.ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return fmt.Errorf("%w; %s", ErrStopping, what)
+	}
+	return err
 }
 
 // backupRequest is the backup endpoint's body; it answers a
@@ -344,9 +354,10 @@ func (s *Server) finish(st *stream, r *http.Request, err error) {
 		return
 	}
 	if !st.started {
-		s.fail(st.w, r, err)
+		s.fail(st.w, r, s.stopped(err, "the request was cut short"))
 		return
 	}
+	err = s.stopped(err, "the answer is incomplete")
 	s.opts.Logger.Debug("control API stream failed", "path", r.URL.Path, "err", err)
 	_ = st.send(&line{Error: toWire(err)})
 }

@@ -28,6 +28,7 @@ var wireCodes = []struct {
 	{"read_only", store.ErrReadOnly, http.StatusConflict},
 	{"backup_exists", store.ErrBackupExists, http.StatusConflict},
 	{"corrupt", store.ErrCorrupt, http.StatusInternalServerError},
+	{"stopping", ErrStopping, http.StatusServiceUnavailable},
 	{"canceled", context.Canceled, http.StatusServiceUnavailable},
 	{"deadline", context.DeadlineExceeded, http.StatusGatewayTimeout},
 }

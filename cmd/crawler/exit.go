@@ -79,9 +79,13 @@ var dataErrors = []struct {
 	{store.ErrCorrupt, "the file was left untouched: move it aside to start a new crawl"},
 	{store.ErrBackupExists, "back up into a new or empty directory; the one there was left untouched"},
 	{api.ErrNoAnswer, "the daemon may be stuck: see its log, or stop it (SIGTERM) and query the file"},
-	// It answered when the command started, and stopped since.
-	{api.ErrNoDaemon, "the daemon stopped meanwhile: run the command again to read the file"},
+	// It answered when the command started, and stopped since, before
+	// the request or while answering it.
+	{api.ErrNoDaemon, hintDaemonGone},
+	{api.ErrStopping, hintDaemonGone},
 }
+
+const hintDaemonGone = "the daemon stopped meanwhile: run the command again to read the file"
 
 // dataHint returns what to do about err when it is one of dataErrors,
 // else "".

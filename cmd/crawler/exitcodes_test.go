@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"crawler/api"
+	"crawler/store"
 )
 
 // A config file that does not exist is a config error (exit 2) for every
@@ -83,5 +86,46 @@ func TestTooLargeIsNotUsage(t *testing.T) {
 	err := queryErr(fmt.Errorf("seed request: over the daemon's limit of 16 MiB a request: %w", api.ErrTooLarge))
 	if code := exitCode(err, &stderr); code != exitFailure || strings.Contains(stderr.String(), "--help") {
 		t.Errorf("exitCode(%v) = %d, %q; want %d without the usage hint", err, code, stderr.String(), exitFailure)
+	}
+}
+
+// stoppingQuerier streams one page, then waits for the daemon to stop.
+type stoppingQuerier struct {
+	api.Querier
+	sent chan struct{} // closed once the page is sent
+}
+
+func (q stoppingQuerier) ListPages(ctx context.Context, _ api.PageFilter, fn func(*store.Page) error) error {
+	if err := fn(&store.Page{URL: "http://127.0.1.139/", Status: 200}); err != nil {
+		return err
+	}
+	close(q.sent)
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// A daemon that stops while it streams an answer says so, and the command
+// exits as when the daemon stopped before it answered (3, run it again),
+// not with "context canceled" (4).
+func TestDaemonStoppingMidStream(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, []string{"http://127.0.1.139/"}, "")
+	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	q := stoppingQuerier{sent: make(chan struct{})}
+	srv, err := api.Listen(filepath.Join(dir, "data", "crawler.sock"), q, api.ServerOptions{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	go func() {
+		<-q.sent
+		_ = srv.Close()
+	}()
+	code, out, stderr := run(t, "pages", "list", "--config", cfg, "--format", "jsonl")
+	if code != exitData || !strings.Contains(stderr, "shutting down") || !strings.Contains(stderr, "again") || !strings.Contains(out, "127.0.1.139") {
+		t.Errorf("pages list while the daemon stops: exit %d, stdout %q, stderr %q; want %d saying the daemon is shutting down and to run it again",
+			code, out, stderr, exitData)
 	}
 }
