@@ -85,6 +85,12 @@ func runDaemon(ctx context.Context, g *globals, exitWhenIdle bool) error {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
+	// A log line written to a stderr whose reader is gone (crawler run
+	// 2>&1 | tee log, and tee dies) would kill the daemon with SIGPIPE,
+	// without a graceful stop; ignored, the write fails instead. Left
+	// ignored to the end: the process exits after runDaemon returns. The
+	// query verbs keep the default, so `crawler pages list | head` ends.
+	signal.Ignore(syscall.SIGPIPE)
 
 	cfg, err := loadConfig(g.configPath)
 	if err != nil {

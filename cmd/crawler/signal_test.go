@@ -2,9 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -63,5 +69,66 @@ func TestSecondSignalAborts(t *testing.T) {
 		eng.Abort() // let the test end
 		<-ran
 		t.Fatal("a second SIGTERM did not abort the fetch in flight")
+	}
+}
+
+// The daemon survives its log reader going away (crawler run 2>&1 | tee
+// log, and tee dies): a write to a broken stderr no longer kills it with
+// SIGPIPE, and SIGTERM still stops it gracefully.
+func TestRunSurvivesBrokenStderr(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "crawler.yaml")
+	yaml := fmt.Sprintf(`data_dir: %q
+seeds: ["http://127.0.0.1:1/"]
+fetch: {allow_private_addresses: true, respect_robots: false, per_host_delay: 0s}
+log: {level: debug}
+`, filepath.Join(dir, "data"))
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close() // the reader is gone before the first log line
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "CRAWLER_TEST_ARGS="+strings.Join([]string{"run", "--config", cfg}, "\x1f"))
+	cmd.Stderr = w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	defer func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	}()
+	pidfile := filepath.Join(dir, "data", "crawler.pid")
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(pidfile); err == nil {
+			break
+		}
+		select {
+		case <-exited:
+			t.Fatalf("the daemon died at start with its stderr gone: %v", cmd.ProcessState)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the daemon did not start")
+		}
+	}
+	time.Sleep(200 * time.Millisecond) // it logs its start and its fetches meanwhile
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the daemon did not stop on SIGTERM")
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("the daemon with its stderr gone: %v; want exit 0 after SIGTERM", cmd.ProcessState)
+	}
+	if _, err := os.Stat(pidfile); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("pidfile after the stop: %v; want it removed by a graceful stop", err)
 	}
 }
