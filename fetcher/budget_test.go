@@ -7,7 +7,10 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -186,5 +189,72 @@ func TestHugeContentLength(t *testing.T) {
 	defer resp.Release()
 	if err != nil || string(resp.Body) != strings.Repeat("x", 10) || !resp.Truncated {
 		t.Fatalf("err %v, body %q, truncated %v; want 10 bytes, truncated", err, resp.Body, resp.Truncated)
+	}
+}
+
+// Over HTTP/2 the transport reads a response ahead of Fetch into the heap,
+// up to the stream's flow-control window, even while Fetch waits for body
+// memory. Go's default window is 4 MiB per stream, so fetches waiting for
+// the budget held far more than it outside it. The window is now 256 KiB:
+// fetches waiting at once hold at most that much each.
+func TestHTTP2BuffersInsideBudget(t *testing.T) {
+	const maxBody, streams = 256 << 10, 8
+	chunk := make([]byte, 16<<10)
+	var started, overHTTP2 atomic.Int32
+	srv, _ := newHTTP2Server(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/warm" {
+			return
+		}
+		started.Add(1)
+		if r.ProtoMajor == 2 {
+			overHTTP2.Add(1)
+		}
+		for {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}), nil)
+	// The budget Options.BodyMemory asks for these fetches at once; the
+	// test holds all of it, so every fetch waits for memory.
+	budget := int64(streams*(256<<10) + 2*(maxBody+1))
+	c := newClient(t, Options{BodyMemory: budget, MaxBodyBytes: maxBody, Timeout: 5 * time.Second})
+	c.transport.TLSClientConfig = srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
+	c.transport.TLSClientConfig.NextProtos = nil // let the transport offer h2
+	// The connection, and what its first use sets up once, are not what
+	// is measured.
+	get(t, c, srv.URL+"/warm").Release()
+	if err := c.budget.Acquire(context.Background(), budget); err != nil {
+		t.Fatal(err)
+	}
+	var before, during runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for range streams {
+		wg.Go(func() {
+			resp, _ := c.Fetch(ctx, &Request{URL: mustParse(t, srv.URL)})
+			resp.Release()
+		})
+	}
+	// Loopback fills a window in milliseconds; give every stream ample time.
+	for deadline := time.Now().Add(3 * time.Second); started.Load() < streams && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	runtime.GC()
+	runtime.ReadMemStats(&during)
+	cancel()
+	wg.Wait()
+	c.budget.Release(budget)
+
+	if n, h2 := started.Load(), overHTTP2.Load(); n != streams || h2 != n {
+		t.Fatalf("%d of %d requests arrived, %d of them over HTTP/2; want all over HTTP/2", n, streams, h2)
+	}
+	if grew := int64(during.HeapAlloc) - int64(before.HeapAlloc); grew > budget {
+		t.Errorf("while %d fetches waited for body memory, the heap grew by %.1f MiB: more than the %.1f MiB budget",
+			streams, float64(grew)/(1<<20), float64(budget)/(1<<20))
 	}
 }

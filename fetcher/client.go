@@ -34,6 +34,11 @@ const (
 	maxIdleConns = 256
 	// idleConnTimeout closes connections idle for longer than this.
 	idleConnTimeout = 90 * time.Second
+	// http2StreamWindow is the HTTP/2 receive window of each response, so
+	// the most of it the transport reads ahead of Fetch, into the heap and
+	// outside Options.BodyMemory: the 256 KiB a body of unknown length
+	// reserves to start (unknownLengthStart), not Go's default of 4 MiB.
+	http2StreamWindow = unknownLengthStart
 )
 
 // Options configures a [Client]. The zero value is usable: every field
@@ -103,6 +108,11 @@ type Options struct {
 	// BodyMemory is at least (fetches at once) × 256 KiB + 2 × (the largest
 	// MaxBodyBytes in use + 1). Zero means no bound (default 0).
 	//
+	// Over HTTP/2 the transport also reads up to 256 KiB of each response
+	// ahead of Fetch (its flow-control window), into the heap and outside
+	// BodyMemory, also while Fetch waits for it: fetches at once × 256 KiB
+	// at most. (Over HTTP/1.1 what Fetch has not read stays in the socket.)
+	//
 	// Decoder state is not counted: besides fixed-size buffers, a br body's
 	// decoder holds a window that can grow to what MaxBodyBytes needs
 	// (MaxBodyBytes + 17 rounded up to a power of two, or 256 KiB if that
@@ -134,7 +144,8 @@ type Client struct {
 // Redirects are never followed: Fetch hands each request straight to the
 // transport, which does not act on 3xx responses. The transport reuses
 // connections, uses no proxy but Options.Proxy (never the environment's),
-// attempts HTTP/2 over TLS, does not
+// attempts HTTP/2 over TLS (reading at most 256 KiB of a response ahead of
+// Fetch, see Options.BodyMemory), does not
 // decompress transparently (Fetch decodes itself, with caps), limits response
 // headers to 64 KiB and bounds the TLS handshake and the wait for response
 // headers by Timeout.
@@ -180,6 +191,14 @@ func New(opts Options) *Client {
 		ResponseHeaderTimeout:  opts.Timeout,
 		ExpectContinueTimeout:  time.Second,
 		MaxResponseHeaderBytes: maxHeaderBytes,
+		// Over HTTP/2 the transport reads each stream on its own, up to the
+		// stream's flow-control window, whether Fetch reads or not (while it
+		// waits for body memory, say). The window bounds what a fetch holds
+		// outside the budget. The connection's window is left at Go's
+		// default (1 GiB): every stream is bounded already, and a smaller
+		// one would let streams stalled waiting for memory hold back the
+		// bodies of the same connection that hold it, until Timeout.
+		HTTP2: &http.HTTP2Config{MaxReceiveBufferPerStream: http2StreamWindow},
 	}
 	c := &Client{
 		userAgent:    opts.UserAgent,

@@ -19,6 +19,10 @@
 //     limited to what MaxBodyBytes needs (less than twice that, or 256 KiB
 //     for small caps), whatever the stream declares, and "br" may appear
 //     only once; other stacks are kept raw like unknown codings.
+//   - Over HTTP/2 the transport reads at most 256 KiB of a response ahead
+//     of Fetch (the stream's flow-control window; Go's default is 4 MiB),
+//     so what it buffers beyond [Options.BodyMemory], even for fetches
+//     waiting for that memory, stays small.
 //   - Unless [Options.AllowPrivateAddresses] is set, connections to loopback,
 //     private, link-local and other special-purpose addresses are refused at
 //     dial time, after DNS resolution, so names and redirects cannot be used to
