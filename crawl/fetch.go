@@ -81,7 +81,10 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 		if st.rules == nil {
 			// This slot fetches robots.txt; the page waits for the next.
 			rules, file, sent, err := e.fetchRobots(ctx, it, u)
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || waitedForMemory(err) {
+				// Shutting down, or robots.txt got no body memory in
+				// time (see waitedForMemory): no answer to keep, none
+				// held against the host; the next URL fetches it.
 				e.robots.abandon(origin)
 				e.q.Requeue(it, sent)
 				return nil
@@ -157,9 +160,14 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 	start := time.Now()
 	resp, err := e.fetcher().Fetch(sent.trace(ctx), req)
 	took := time.Since(start)
-	if err != nil && ctx.Err() != nil {
-		// Cancelled by the shutdown timeout or Abort: the fetch did not
-		// end on its own, so the URL is not finished; it stays queued.
+	if err != nil && (ctx.Err() != nil || waitedForMemory(err)) {
+		// Cancelled by the shutdown timeout or Abort, or out of body
+		// memory: the fetch did not end on its own, so the URL is not
+		// finished; it stays queued, spending no attempt, and the host
+		// is not judged by it.
+		if ctx.Err() == nil {
+			e.log.Debug("no body memory within fetch.timeout: URL requeued", "url", it.URL, "err", err)
+		}
 		if resp != nil {
 			e.stats.BytesFetched.Add(resp.WireBytes)
 		}
@@ -220,7 +228,7 @@ func (e *Engine) adaptHost(hostKey string, resp *fetcher.Response, err error, to
 	switch {
 	case err != nil && errors.As(err, &fe) && fe.Kind != fetcher.KindNetwork && fe.Kind != fetcher.KindTimeout &&
 		fe.Kind != fetcher.KindBodyRead && fe.Kind != fetcher.KindProtocol && fe.Kind != fetcher.KindTLS:
-		return // blocked, invalid or cancelled: says nothing about the host
+		return // blocked, invalid, cancelled or out of body memory: says nothing about the host
 	case err != nil:
 		o = failure
 	case resp.Status == http.StatusTooManyRequests || resp.Status == http.StatusServiceUnavailable:
@@ -242,6 +250,17 @@ func (e *Engine) adaptHost(hostKey string, resp *fetcher.Response, err error, to
 		e.log.Warn("host circuit breaker open: pausing host", "host", hostKey, "until", pause.Format(time.RFC3339))
 		e.q.Pause(hostKey, pause)
 	}
+}
+
+// waitedForMemory reports a fetch that failed because its body got no
+// memory from fetch.body_memory within fetch.timeout: the budget stayed
+// spent by bodies still on their way to the store (a slow disk, a busy
+// writer). The host had answered; the wait was the crawler's own, so it
+// is no failure of the host or the URL, and fetching again later is all
+// it takes.
+func waitedForMemory(err error) bool {
+	var fe *fetcher.Error
+	return errors.As(err, &fe) && fe.Kind == fetcher.KindBodyMemory
 }
 
 // applyRobots carries a robots decision into the frontier: Crawl-delay

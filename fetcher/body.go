@@ -112,8 +112,8 @@ func readBody(hresp *http.Response, maxBody int64, grow func(size int64) error) 
 		res.truncated = true // decoder starved by the wire cap
 	case wire.err != nil:
 		res.err = wire.err // the connection failed; a decoder error is a symptom
-	case errors.Is(err, errBodyMemory):
-		res.err = err // a wait for the budget ran out of time
+	case errors.Is(err, ErrBodyMemory):
+		res.err = err // the body got no memory from the budget
 	case err != nil:
 		res.err, res.decodeErr = err, true
 	default:

@@ -2,7 +2,6 @@ package fetcher
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -13,10 +12,6 @@ import (
 // up to the full cap when it outgrows this, so many small chunked pages
 // read at once while only a few huge ones do.
 const unknownLengthStart = 256 << 10
-
-// errBodyMemory marks a fetch that timed out waiting for body memory, or
-// that gave up at once because its wait could deadlock (see enterTopUp).
-var errBodyMemory = errors.New("waiting for body memory (fetch.body_memory)")
 
 // reservation is one fetch's share of Options.BodyMemory.
 type reservation struct {
@@ -78,7 +73,7 @@ func (r *reservation) grow(size int64) error {
 		defer r.c.leaveTopUp(r.held, want) // r.held as it is now, before the top-up
 	}
 	if err := r.c.budget.Acquire(r.ctx, want); err != nil {
-		return fmt.Errorf("%w: %w", errBodyMemory, err)
+		return fmt.Errorf("%w: %w", ErrBodyMemory, err)
 	}
 	r.held += want
 	return nil
@@ -91,9 +86,9 @@ func (r *reservation) grow(size int64) error {
 // once every other fetch has given its memory back none of them may be
 // servable, and all would wait until Timeout. Admitting only top-ups that
 // keep that sum within the budget means the waiting ones can always be
-// served, one after the other. The failure wraps errBodyMemory and is
-// retryable (KindTimeout); config validation sizes fetch.body_memory so
-// that the crawler never sees it.
+// served, one after the other. The failure wraps ErrBodyMemory
+// (KindBodyMemory); config validation sizes fetch.body_memory so that the
+// crawler never sees it.
 func (c *Client) enterTopUp(held, want int64) error {
 	c.topUpMu.Lock()
 	defer c.topUpMu.Unlock()
@@ -105,7 +100,7 @@ func (c *Client) enterTopUp(held, want int64) error {
 		return fmt.Errorf("%w: cannot grow a body holding %d bytes by %d: %d bytes are held by bodies "+
 			"already waiting to grow, and their largest wait is %d bytes, together more than the budget of %d; "+
 			"waiting could deadlock (Options.BodyMemory too small for this many large bodies at once)",
-			errBodyMemory, held, want, c.topUpHeld, largest, c.budgetSize)
+			ErrBodyMemory, held, want, c.topUpHeld, largest, c.budgetSize)
 	}
 	if c.topUps == nil {
 		c.topUps = make(map[int64]int)

@@ -35,7 +35,7 @@ func TestBodyMemoryReservations(t *testing.T) {
 		}
 		resps = append(resps, r)
 	}
-	if _, err := c.reserve(quick(), &Response{}, chunked, maxBody); !errors.Is(err, errBodyMemory) {
+	if _, err := c.reserve(quick(), &Response{}, chunked, maxBody); !errors.Is(err, ErrBodyMemory) {
 		t.Fatalf("fifth reservation = %v; want it to wait for the budget", err)
 	}
 	resps[0].Release()
@@ -47,7 +47,7 @@ func TestBodyMemoryReservations(t *testing.T) {
 	}
 	// Outgrowing 256 KiB tops up to the cap (clamped to the budget):
 	// impossible while three others hold theirs.
-	if err := res.grow(512 << 10); !errors.Is(err, errBodyMemory) {
+	if err := res.grow(512 << 10); !errors.Is(err, ErrBodyMemory) {
 		t.Fatalf("grow while the budget is taken = %v; want a wait", err)
 	}
 	for _, x := range resps[1:] {
@@ -76,7 +76,7 @@ func TestBodyMemoryKnownLength(t *testing.T) {
 // Two chunked bodies that both outgrow their start while the budget cannot
 // hold one's start and the other's top-up do not wait on each other until
 // Timeout: one tops up and completes, the other fails at once with a
-// retryable body-memory error (KindTimeout) instead of holding its start
+// body-memory error (KindBodyMemory) instead of holding its start
 // while it waits. Such a budget is below what config validation accepts
 // for two fetches; Options reach the fetcher unchecked.
 func TestBodyMemoryHoldAndWaitDeadlock(t *testing.T) {
@@ -126,10 +126,10 @@ func TestBodyMemoryHoldAndWaitDeadlock(t *testing.T) {
 		switch {
 		case err == nil:
 			ok++
-		case !errors.Is(err, errBodyMemory) || errors.Is(err, context.DeadlineExceeded):
+		case !errors.Is(err, ErrBodyMemory) || errors.Is(err, context.DeadlineExceeded):
 			t.Errorf("concurrent fetch failed after %v: %v; want success or an immediate body-memory error", took, err)
 		default:
-			wantKind(t, err, KindTimeout) // retryable
+			wantKind(t, err, KindBodyMemory)
 		}
 		if took > time.Second {
 			t.Errorf("concurrent fetch took %v: it waited on the other (Timeout 3s)", took)
@@ -256,5 +256,56 @@ func TestHTTP2BuffersInsideBudget(t *testing.T) {
 	if grew := int64(during.HeapAlloc) - int64(before.HeapAlloc); grew > budget {
 		t.Errorf("while %d fetches waited for body memory, the heap grew by %.1f MiB: more than the %.1f MiB budget",
 			streams, float64(grew)/(1<<20), float64(budget)/(1<<20))
+	}
+}
+
+// A fetch that gets no body memory within Timeout fails with
+// KindBodyMemory, wrapping ErrBodyMemory, not KindTimeout: the server
+// answered at once and the wait was the client's own, so the crawler must
+// not hold it against the host. Only the caller cancelling the wait is
+// reported as such.
+func TestBodyMemoryWaitIsNotTimeout(t *testing.T) {
+	const budget, timeout = 4 << 20, 500 * time.Millisecond
+	fast := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("<html>fast</html>"))
+	}))
+	grows := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.(http.Flusher).Flush() // chunked: starts with 256 KiB, then tops up
+		_, _ = w.Write(make([]byte, 300<<10))
+	}))
+	for _, tc := range []struct {
+		name    string
+		url     string
+		held    int64         // bytes of the budget held elsewhere
+		cancel  time.Duration // the caller cancels after this; 0: never
+		want    Kind
+		partial bool // a partial response comes with the error
+	}{
+		{"reservation", fast.URL, budget, 0, KindBodyMemory, false},
+		{"top-up", grows.URL, budget - unknownLengthStart, 0, KindBodyMemory, true},
+		{"caller cancels the wait", fast.URL, budget, 100 * time.Millisecond, KindCanceled, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newClient(t, Options{BodyMemory: budget, MaxBodyBytes: 1 << 20, Timeout: timeout})
+			if err := c.budget.Acquire(context.Background(), tc.held); err != nil {
+				t.Fatal(err)
+			}
+			defer c.budget.Release(tc.held)
+			ctx := context.Background()
+			if tc.cancel > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithCancel(ctx)
+				time.AfterFunc(tc.cancel, cancel)
+			}
+			resp, err := c.Fetch(ctx, &Request{URL: mustParse(t, tc.url)})
+			defer resp.Release()
+			wantKind(t, err, tc.want)
+			if !errors.Is(err, ErrBodyMemory) {
+				t.Errorf("err %v does not wrap ErrBodyMemory", err)
+			}
+			if (resp != nil) != tc.partial {
+				t.Errorf("response %v; want one: %v", resp != nil, tc.partial)
+			}
+		})
 	}
 }

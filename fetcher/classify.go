@@ -26,6 +26,8 @@ func classify(parent, reqCtx context.Context, err error, fallback Kind) Kind {
 		return KindBlocked
 	case errors.Is(parent.Err(), context.Canceled):
 		return KindCanceled
+	case errors.Is(err, ErrBodyMemory):
+		return KindBodyMemory // a deadline ran out on a wait of our own, not on the server
 	case parent.Err() != nil, reqCtx.Err() != nil:
 		return KindTimeout // a deadline expired: the caller's or Options.Timeout
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):

@@ -101,10 +101,11 @@ type Options struct {
 	// 256 KiB and, if it outgrows that, tops up to twice MaxBodyBytes (the
 	// growing buffer's last copy holds both slices; both clamped to
 	// BodyMemory). Fetch waits while the budget is spent, within its
-	// timeout; the caller gives the reservation back with Response.Release.
+	// timeout, and fails with a KindBodyMemory error if the wait runs out;
+	// the caller gives the reservation back with Response.Release.
 	// A top-up waits while holding its 256 KiB, so fetches that top up at
 	// once could wait on each other: one whose wait could deadlock fails
-	// at once instead, with a KindTimeout error. That never happens when
+	// at once instead, with a KindBodyMemory error. That never happens when
 	// BodyMemory is at least (fetches at once) × 256 KiB + 2 × (the largest
 	// MaxBodyBytes in use + 1). Zero means no bound (default 0).
 	//

@@ -11,6 +11,10 @@ import (
 // range) while [Options.AllowPrivateAddresses] was false.
 var ErrBlockedAddress = errors.New("destination address is not allowed (private, loopback or link-local)")
 
+// ErrBodyMemory is wrapped by every [KindBodyMemory] error: the body could
+// not get memory from [Options.BodyMemory] in time.
+var ErrBodyMemory = errors.New("waiting for body memory (fetch.body_memory)")
+
 // ErrUnsupportedScheme is wrapped by [KindInvalidURL] errors for URLs whose
 // scheme is neither http nor https.
 var ErrUnsupportedScheme = errors.New("unsupported URL scheme")
@@ -33,9 +37,7 @@ const (
 	// GOAWAY after which it closed the connection, and are KindNetwork too.
 	KindNetwork
 	// KindTimeout: [Options.Timeout] or a deadline on the caller's context
-	// expired, before or while reading the body, or a body could not get
-	// memory from [Options.BodyMemory] (a wait that would deadlock fails
-	// at once).
+	// expired, before or while reading the body.
 	KindTimeout
 	// KindCanceled: the caller's context was canceled.
 	KindCanceled
@@ -51,6 +53,14 @@ const (
 	// KindBodyRead: reading the body failed for a reason not covered by a
 	// more specific kind.
 	KindBodyRead
+	// KindBodyMemory: the server answered, but its body could not get
+	// memory from [Options.BodyMemory] before Options.Timeout or the
+	// caller's deadline (other bodies held it), or could not wait for it
+	// without risking a deadlock. Nothing is known to be wrong with the
+	// server: the failure is the client's own back-pressure, and fetching
+	// again once memory is free may well succeed. The error wraps
+	// [ErrBodyMemory]; a wait the caller cancels is KindCanceled.
+	KindBodyMemory
 )
 
 // String returns the lowercase name used in error messages, e.g. "timeout".
@@ -72,6 +82,8 @@ func (k Kind) String() string {
 		return "protocol"
 	case KindBodyRead:
 		return "body read"
+	case KindBodyMemory:
+		return "body memory"
 	default:
 		return fmt.Sprintf("kind(%d)", int(k))
 	}

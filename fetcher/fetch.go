@@ -2,7 +2,6 @@ package fetcher
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"mime"
 	"net"
@@ -142,7 +141,7 @@ func (c *Client) Fetch(ctx context.Context, req *Request) (*Response, error) {
 
 	res, err := c.reserve(reqCtx, resp, hresp, maxBody)
 	if err != nil {
-		return nil, fail(err, KindTimeout)
+		return nil, fail(err, KindBodyMemory)
 	}
 	b := readBody(hresp, maxBody, res.grow)
 	resp.Body, resp.Truncated, resp.WireBytes = b.data, b.truncated, b.wireBytes
@@ -151,10 +150,7 @@ func (c *Client) Fetch(ctx context.Context, req *Request) (*Response, error) {
 		if b.decodeErr {
 			return resp, &Error{URL: req.URL.Redacted(), Kind: KindProtocol, Err: b.err}
 		}
-		if errors.Is(b.err, errBodyMemory) {
-			return resp, fail(b.err, KindTimeout) // retryable, like a wait that ran out
-		}
-		return resp, fail(b.err, KindBodyRead)
+		return resp, fail(b.err, KindBodyRead) // KindBodyMemory when a top-up failed
 	}
 	return resp, nil
 }
