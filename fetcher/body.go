@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/flate"
@@ -26,6 +27,9 @@ const (
 	// stacks with more than one "br" (each br decoder holds a window; see
 	// brotliWindowBits).
 	maxEncodings = 3
+	// endGrace is how long the reads past the end of an encoded stream
+	// wait for the server (see bodyEnd).
+	endGrace = 500 * time.Millisecond
 )
 
 // errWireLimit is returned by wireReader once the wire cap is reached. It
@@ -45,6 +49,7 @@ type wireReader struct {
 	limit    int64
 	hitLimit bool
 	err      error
+	end      *bodyEnd // errors past the stream's end are not remembered; nil: none
 }
 
 func (w *wireReader) Read(p []byte) (int, error) {
@@ -57,10 +62,100 @@ func (w *wireReader) Read(p []byte) (int, error) {
 	}
 	n, err := w.r.Read(p)
 	w.n += int64(n)
-	if err != nil && err != io.EOF && w.err == nil {
+	if err != nil && err != io.EOF && w.err == nil && !w.end.past() {
 		w.err = err
 	}
 	return n, err
+}
+
+// bodyEnd bounds the wait for the server past the end of an encoded
+// stream. A server may send a complete gzip, br or deflate stream and then
+// leave the body open (no final chunk, no close of a connection without
+// Content-Length, no END_STREAM): reading on, for another gzip member or
+// to drain the body for reuse, would wait until Timeout for bytes that
+// add nothing. From an end on, the reads get endGrace, after which stop
+// closes the body; an error they meet does not fail the body, which is
+// complete: only its connection is not reused. A nil *bodyEnd is inert.
+type bodyEnd struct {
+	stop func()
+
+	mu    sync.Mutex
+	at    bool        // the stream is at an end: reads are past it
+	timer *time.Timer // running out the grace
+	gen   int         // which timer may call stop
+	fired bool        // stop was called
+}
+
+// reached marks the end of the stream (of a gzip member, say): reading
+// on gets endGrace.
+func (e *bodyEnd) reached() {
+	if e == nil {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.at = true
+	if e.timer != nil || e.fired {
+		return
+	}
+	e.gen++
+	gen := e.gen
+	e.timer = time.AfterFunc(endGrace, func() {
+		e.mu.Lock()
+		now := e.gen == gen && e.timer != nil
+		if now {
+			e.timer, e.fired = nil, true
+		}
+		e.mu.Unlock()
+		if now {
+			e.stop()
+		}
+	})
+}
+
+// resume reports whether the stream may go on past its end (another gzip
+// member follows), and takes the grace back if so; false when the grace
+// has run out: the body ends where the stream did.
+func (e *bodyEnd) resume() bool {
+	if e == nil {
+		return true
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.fired {
+		return false
+	}
+	e.at = false
+	e.gen++
+	if e.timer != nil {
+		e.timer.Stop()
+		e.timer = nil
+	}
+	return true
+}
+
+// past reports whether the stream is at its end.
+func (e *bodyEnd) past() bool {
+	if e == nil {
+		return false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.at
+}
+
+// close stops the grace: the body has been read.
+func (e *bodyEnd) close() {
+	if e == nil {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.gen++
+	if e.timer != nil {
+		e.timer.Stop()
+		e.timer = nil
+	}
 }
 
 // bodyResult is what readBody learned; err is nil on success, truncation
@@ -99,12 +194,16 @@ func addSat(a, b int64) int64 {
 // grow is called before the decoded buffer grows to hold size bytes (the
 // old and the new buffer together); an error stops reading.
 func readBody(hresp *http.Response, maxBody int64, grow func(size int64) error) bodyResult {
-	wire := &wireReader{r: hresp.Body, limit: wireLimit(maxBody)}
+	// Closing the body makes a read blocked on it return (net/http allows
+	// it while a read is in progress) and keeps the connection from reuse.
+	end := &bodyEnd{stop: func() { _ = hresp.Body.Close() }}
+	defer end.close()
+	wire := &wireReader{r: hresp.Body, limit: wireLimit(maxBody), end: end}
 	hint := int64(0)
 	if hresp.ContentLength > 0 && len(hresp.Header.Values("Content-Encoding")) == 0 {
 		hint = hresp.ContentLength
 	}
-	data, truncated, err := decodeCapped(wire, hresp.Header.Values("Content-Encoding"), maxBody, hint, grow)
+	data, truncated, err := decodeCapped(wire, hresp.Header.Values("Content-Encoding"), maxBody, hint, grow, end)
 	res := bodyResult{data: data, truncated: truncated}
 	switch {
 	case truncated:
@@ -121,6 +220,8 @@ func readBody(hresp *http.Response, maxBody int64, grow func(size int64) error) 
 		// stream) so the connection can be reused; Close discards the
 		// connection if more remains. A truncated body is not drained: its
 		// tail is long, and a slow server would hold Fetch until Timeout.
+		// A server that leaves the body open gets endGrace.
+		end.reached()
 		wire.limit = addSat(wire.n, drainBytes)
 		_, _ = io.Copy(io.Discard, wire)
 	}
@@ -131,8 +232,9 @@ func readBody(hresp *http.Response, maxBody int64, grow func(size int64) error) 
 // decodeCapped decodes wire according to the Content-Encoding header values
 // and reads at most maxBody+1 decoded bytes. It returns the body cut to
 // maxBody, whether it was cut, and the error that stopped reading, wrapped
-// with the codings when they are being decoded.
-func decodeCapped(wire io.Reader, contentEncoding []string, maxBody, sizeHint int64, grow func(int64) error) (data []byte, truncated bool, err error) {
+// with the codings when they are being decoded. The decoder reading wire
+// tells end when its stream reaches an end.
+func decodeCapped(wire io.Reader, contentEncoding []string, maxBody, sizeHint int64, grow func(int64) error, end *bodyEnd) (data []byte, truncated bool, err error) {
 	src := bufioPool.Get().(*bufio.Reader)
 	src.Reset(wire)
 	defer func() { // after the decoders' deferred Close
@@ -158,11 +260,12 @@ func decodeCapped(wire io.Reader, contentEncoding []string, maxBody, sizeHint in
 	// stream too. Single codings, the common case, get no extra reader.
 	var layers [maxEncodings - 1]*wireReader // by coding index; nil for the outermost
 	for i := len(codings) - 1; i >= 0; i-- {
+		decEnd := end // only the outermost decoder reads the wire
 		if i < len(codings)-1 {
 			layers[i] = &wireReader{r: r, limit: wireLimit(maxBody)}
-			r = layers[i]
+			r, decEnd = layers[i], nil
 		}
-		dec, err := newDecoder(codings[i], r, maxBody)
+		dec, err := newDecoder(codings[i], r, maxBody, decEnd)
 		if err != nil {
 			if layerCapHit(&layers) {
 				return nil, true, nil
@@ -229,11 +332,13 @@ func parseContentEncoding(values []string) []string {
 }
 
 // newDecoder returns a streaming decoder for one content coding, for a body
-// capped at maxBody decoded bytes.
-func newDecoder(coding string, r io.Reader, maxBody int64) (io.ReadCloser, error) {
+// capped at maxBody decoded bytes. A gzip decoder tells end when a member
+// ends (end may be nil). The others return io.EOF at the end of their
+// stream without reading past it.
+func newDecoder(coding string, r io.Reader, maxBody int64, end *bodyEnd) (io.ReadCloser, error) {
 	switch coding {
 	case "gzip":
-		return newGzipMembers(r)
+		return newGzipMembers(r, end)
 	case "deflate":
 		// "deflate" is specified as zlib-wrapped (RFC 9110), but many
 		// servers send raw deflate; like browsers, try the zlib header
@@ -244,7 +349,7 @@ func newDecoder(coding string, r io.Reader, maxBody int64) (io.ReadCloser, error
 		}
 		return flate.NewReader(br), nil
 	case "br":
-		return io.NopCloser(brotli.NewReader(newBrotliHead(r, brotliWindowBits(maxBody)))), nil
+		return io.NopCloser(newBrotliEnd(newBrotliHead(r, brotliWindowBits(maxBody)))), nil
 	default:
 		return nil, fmt.Errorf("unsupported content coding %q", coding)
 	}
@@ -315,6 +420,55 @@ func (h *brotliHead) Read(p []byte) (int, error) {
 	return n + 1, err
 }
 
+// brotliEnd returns io.EOF once a brotli stream is complete, without
+// reading past it. brotli.Reader says that its stream is complete only
+// when its source ends too: after the last meta-block it reads its source
+// again, and waits for a server that leaves the body open. So before each
+// read of the source, the decoder is offered the end of its input
+// instead: one that is done returns io.EOF, one that needs more returns
+// io.ErrUnexpectedEOF and is called again with the source's bytes. A
+// missing input is no decoding error to brotli.Reader: it returns before
+// decoding anything and keeps its state. (TestFetchEncodedBodyLeftOpen
+// holds it to that: its br body comes in two parts, a pause between them,
+// and is left open.)
+type brotliEnd struct {
+	dec *brotli.Reader
+	src brotliSource
+}
+
+// brotliSource is brotliEnd's decoder's source.
+type brotliSource struct {
+	r     io.Reader
+	probe bool // the next Read returns io.EOF without reading r
+}
+
+func newBrotliEnd(r io.Reader) *brotliEnd {
+	b := &brotliEnd{src: brotliSource{r: r}}
+	b.dec = brotli.NewReader(&b.src)
+	return b
+}
+
+func (s *brotliSource) Read(p []byte) (int, error) {
+	if s.probe {
+		s.probe = false
+		return 0, io.EOF
+	}
+	return s.r.Read(p)
+}
+
+func (b *brotliEnd) Read(p []byte) (int, error) {
+	b.src.probe = true
+	n, err := b.dec.Read(p)
+	if b.src.probe { // the decoder did not read its source
+		b.src.probe = false
+		return n, err
+	}
+	if n == 0 && err == io.ErrUnexpectedEOF { // not done: read the source
+		return b.dec.Read(p)
+	}
+	return n, err // io.EOF: done
+}
+
 // isZlibHeader reports whether cmf, flg form a valid RFC 1950 header with
 // the deflate method and no preset dictionary.
 func isZlibHeader(cmf, flg byte) bool {
@@ -325,19 +479,23 @@ func isZlibHeader(cmf, flg byte) bool {
 // that do not start another member, as browsers do; gzip.Reader's own
 // multistream mode fails on such junk. Hand-written because no library here
 // offers that tolerance.
+//
+// Looking for another member reads past a member's end: end gives it
+// endGrace, and a body that is still open then ends with the last member.
 type gzipMembers struct {
-	br *bufio.Reader
-	z  *gzip.Reader
+	br  *bufio.Reader
+	z   *gzip.Reader
+	end *bodyEnd // nil: wait for another member as long as it takes
 }
 
-func newGzipMembers(r io.Reader) (*gzipMembers, error) {
+func newGzipMembers(r io.Reader, end *bodyEnd) (*gzipMembers, error) {
 	br := bufio.NewReader(r) // an io.ByteReader: gzip reads no further than each member's end
 	z, err := gzip.NewReader(br)
 	if err != nil {
 		return nil, err
 	}
 	z.Multistream(false)
-	return &gzipMembers{br: br, z: z}, nil
+	return &gzipMembers{br: br, z: z, end: end}, nil
 }
 
 func (g *gzipMembers) Read(p []byte) (int, error) {
@@ -349,7 +507,8 @@ func (g *gzipMembers) Read(p []byte) (int, error) {
 		if n > 0 {
 			return n, nil // report the member's end on the next call
 		}
-		if magic, _ := g.br.Peek(2); len(magic) < 2 || magic[0] != 0x1f || magic[1] != 0x8b {
+		g.end.reached()
+		if magic, _ := g.br.Peek(2); len(magic) < 2 || magic[0] != 0x1f || magic[1] != 0x8b || !g.end.resume() {
 			return 0, io.EOF
 		}
 		if err := g.z.Reset(g.br); err != nil {

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net"
@@ -400,6 +402,103 @@ func TestIsZlibHeader(t *testing.T) {
 	for _, tc := range [][2]byte{{0x00, 0x00}, {0x78, 0x00}, {0xf8, 0x1b}, {0x78, 0xbb}} {
 		if isZlibHeader(tc[0], tc[1]) {
 			t.Errorf("%x taken for a zlib header", tc)
+		}
+	}
+}
+
+// An encoded body whose stream has ended is complete, even when the
+// server then leaves the body open: no final chunk, no close of a
+// connection without Content-Length, an HTTP/2 stream left open. The
+// reads past the stream's end (the gzip decoder looking for another
+// member, the brotli decoder, the drain that lets the connection be
+// reused) used to wait for the server until Timeout, and gzip and br then
+// failed the fetch with KindTimeout. They now wait a moment only. The
+// body comes in two parts, a pause between them: a stream that waits for
+// more input is not at its end, and a gzip member that comes a moment
+// after the one before still counts.
+func TestFetchEncodedBodyLeftOpen(t *testing.T) {
+	text := make([]byte, 60<<10) // hex: about half of it survives compression
+	rand.Read(text)
+	page := []byte("<html><p>" + hex.EncodeToString(text) + "</p></html>")
+	member := gzipBytes(t, page[:1000])
+	encodings := []struct {
+		name, coding string
+		body         []byte
+		split        int // where the pause comes; 0: halfway
+	}{
+		{"zlib", "deflate", zlibBytes(t, page), 0},
+		{"raw deflate", "deflate", flateBytes(t, page), 0},
+		{"br", "br", brotliBytes(t, page), 0},
+		{"gzip", "gzip", gzipBytes(t, page), 0},
+		{"gzip members", "gzip", append(member, gzipBytes(t, page[1000:])...), len(member)},
+		{"deflate then gzip", "deflate, gzip", gzipBytes(t, zlibBytes(t, page)), 0},
+	}
+	// send writes body in two parts, a pause between them.
+	send := func(w io.Writer, flush func(), body []byte, split int) {
+		w.Write(body[:split])
+		flush()
+		time.Sleep(100 * time.Millisecond)
+		w.Write(body[split:])
+		flush()
+	}
+	openChunked := func(encoding string, body []byte, split int) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Encoding", encoding)
+			send(w, w.(http.Flusher).Flush, body, split)
+			<-r.Context().Done() // no final chunk (over HTTP/2: no END_STREAM)
+		})
+	}
+	servers := []struct {
+		name  string
+		start func(encoding string, body []byte, split int) (*Client, string)
+	}{
+		{"chunked", func(encoding string, body []byte, split int) (*Client, string) {
+			return nil, newServer(t, openChunked(encoding, body, split)).URL
+		}},
+		{"no length", func(encoding string, body []byte, split int) (*Client, string) {
+			return nil, newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				conn, buf, err := w.(http.Hijacker).Hijack()
+				if err != nil {
+					t.Errorf("hijack: %v", err)
+					return
+				}
+				defer conn.Close()
+				fmt.Fprintf(buf, "HTTP/1.1 200 OK\r\nContent-Encoding: %s\r\nConnection: close\r\n\r\n", encoding)
+				send(buf, func() { buf.Flush() }, body, split)
+				io.Copy(io.Discard, conn) // until the client hangs up
+			})).URL
+		}},
+		{"http2", func(encoding string, body []byte, split int) (*Client, string) {
+			srv, c := newHTTP2Server(t, openChunked(encoding, body, split), nil)
+			return c, srv.URL
+		}},
+	}
+	for _, s := range servers {
+		for _, e := range encodings {
+			t.Run(s.name+"/"+e.name, func(t *testing.T) {
+				t.Parallel()
+				split := e.split
+				if split == 0 {
+					split = len(e.body) / 2
+				}
+				c, url := s.start(e.coding, e.body, split)
+				if c == nil {
+					c = newClient(t, Options{})
+				}
+				c.timeout = 4 * time.Second
+				start := time.Now()
+				resp, err := c.Fetch(context.Background(), &Request{URL: mustParse(t, url)})
+				took := time.Since(start)
+				if err != nil {
+					t.Fatalf("after %v: %v; want the complete page", took.Round(time.Millisecond), err)
+				}
+				if !bytes.Equal(resp.Body, page) || resp.Truncated {
+					t.Errorf("body %d bytes, truncated %v; want the %d-byte page", len(resp.Body), resp.Truncated, len(page))
+				}
+				if took > 2*time.Second {
+					t.Errorf("took %v; want the page long before the 4s Timeout", took.Round(time.Millisecond))
+				}
+			})
 		}
 	}
 }

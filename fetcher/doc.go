@@ -11,6 +11,10 @@
 //   - Redirects are never followed; a 3xx is a result and its Location is
 //     reported, resolved against the requested URL.
 //   - [Options.Timeout] covers the whole exchange, including reading the body.
+//     Once an encoded body's gzip, br or deflate stream has ended, Fetch
+//     waits at most half a second more for the server to end the body
+//     (another gzip member, the final chunk, the connection's close): a
+//     body still open then is complete, and its connection is not reused.
 //   - The body is capped twice: decoded bytes at MaxBodyBytes and wire bytes
 //     slightly above it, so neither endless bodies nor compression bombs can
 //     grow memory. With stacked content codings ("deflate, gzip") each inner
