@@ -187,7 +187,7 @@ func New(opts Options) (*Engine, error) {
 	}
 	e.robots.load = e.loadRobots
 	e.cfgp.Store(cfg)
-	e.clientp.Store(newClient(cfg, opts.AllowedPrefixes...))
+	e.clientp.Store(newClient(cfg, nil, opts.AllowedPrefixes...))
 	e.extractp.Store(rules)
 	e.metrics = newMetrics(opts.Registry, e)
 	opts.DB.SetMappedBudget(cfg.Store.MaxMappedBytes)
@@ -309,8 +309,9 @@ func (e *Engine) fetcher() *fetcher.Client { return e.clientp.Load() }
 // rules returns the extraction rules in force.
 func (e *Engine) rules() *extract.Set { return e.extractp.Load() }
 
-// newClient builds the HTTP client for cfg.
-func newClient(cfg *config.Config, allowed ...netip.Prefix) *fetcher.Client {
+// newClient builds the HTTP client for cfg; replacing, when not nil, is the
+// client it replaces, whose body-memory budget it shares.
+func newClient(cfg *config.Config, replacing *fetcher.Client, allowed ...netip.Prefix) *fetcher.Client {
 	header, hostHeader := cfg.Fetch.RequestHeaders()
 	return fetcher.New(fetcher.Options{
 		UserAgent:             cfg.Fetch.UserAgent,
@@ -323,6 +324,7 @@ func newClient(cfg *config.Config, allowed ...netip.Prefix) *fetcher.Client {
 		AllowedPrefixes:       allowed,
 		MaxIdleConnsPerHost:   max(cfg.Fetch.PerHostConcurrency, 2),
 		BodyMemory:            cfg.Fetch.BodyMemory,
+		BudgetOf:              replacing,
 	})
 }
 

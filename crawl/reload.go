@@ -139,7 +139,9 @@ func (e *Engine) reload(ctx context.Context, next *config.Config) error {
 	e.seedMu.Unlock()
 
 	if !reflect.DeepEqual(next.Fetch, prev.Fetch) {
-		old := e.clientp.Swap(newClient(next, e.opts.AllowedPrefixes...))
+		// The bodies the old client's fetches still hold keep counting
+		// against the new one's (same fetch.body_memory: one budget).
+		old := e.clientp.Swap(newClient(next, e.clientp.Load(), e.opts.AllowedPrefixes...))
 		old.Close() // idle connections only; requests in flight finish
 	}
 	e.extractp.Store(rules)

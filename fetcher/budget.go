@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+
+	"golang.org/x/sync/semaphore"
 )
 
 // unknownLengthStart is what a body of unknown length reserves before its
@@ -12,6 +14,17 @@ import (
 // up to the full cap when it outgrows this, so many small chunked pages
 // read at once while only a few huge ones do.
 const unknownLengthStart = 256 << 10
+
+// bodyBudget is Options.BodyMemory: the semaphore the bodies draw on and
+// the top-ups waiting on it. Clients that replace one another on a reload
+// share it (Options.BudgetOf).
+type bodyBudget struct {
+	*semaphore.Weighted
+	size      int64
+	topUpMu   sync.Mutex
+	topUps    map[int64]int // bytes waited for by top-ups in progress -> how many
+	topUpHeld int64         // bytes held by the fetches waiting for those top-ups
+}
 
 // reservation is one fetch's share of Options.BodyMemory.
 type reservation struct {
@@ -41,7 +54,7 @@ func (c *Client) reserve(ctx context.Context, resp *Response, hresp *http.Respon
 		r.full = addSat(addSat(maxBody, 1), addSat(maxBody, 1))
 		start = min(int64(unknownLengthStart), r.full)
 	}
-	r.full = min(r.full, c.budgetSize) // a cap above the budget must not wait forever
+	r.full = min(r.full, c.budget.size) // a cap above the budget must not wait forever
 	if err := r.grow(min(start, r.full)); err != nil {
 		return nil, err
 	}
@@ -67,10 +80,10 @@ func (r *reservation) grow(size int64) error {
 	} else {
 		// A top-up waits while holding its start: only safe while the
 		// budget can still serve it (see enterTopUp).
-		if err := r.c.enterTopUp(r.held, want); err != nil {
+		if err := r.c.budget.enterTopUp(r.held, want); err != nil {
 			return err
 		}
-		defer r.c.leaveTopUp(r.held, want) // r.held as it is now, before the top-up
+		defer r.c.budget.leaveTopUp(r.held, want) // r.held as it is now, before the top-up
 	}
 	if err := r.c.budget.Acquire(r.ctx, want); err != nil {
 		return fmt.Errorf("%w: %w", ErrBodyMemory, err)
@@ -89,35 +102,35 @@ func (r *reservation) grow(size int64) error {
 // served, one after the other. The failure wraps ErrBodyMemory
 // (KindBodyMemory); config validation sizes fetch.body_memory so that the
 // crawler never sees it.
-func (c *Client) enterTopUp(held, want int64) error {
-	c.topUpMu.Lock()
-	defer c.topUpMu.Unlock()
+func (b *bodyBudget) enterTopUp(held, want int64) error {
+	b.topUpMu.Lock()
+	defer b.topUpMu.Unlock()
 	largest := want
-	for w := range c.topUps {
+	for w := range b.topUps {
 		largest = max(largest, w)
 	}
-	if c.topUpHeld+held > c.budgetSize-largest {
+	if b.topUpHeld+held > b.size-largest {
 		return fmt.Errorf("%w: cannot grow a body holding %d bytes by %d: %d bytes are held by bodies "+
 			"already waiting to grow, and their largest wait is %d bytes, together more than the budget of %d; "+
 			"waiting could deadlock (Options.BodyMemory too small for this many large bodies at once)",
-			ErrBodyMemory, held, want, c.topUpHeld, largest, c.budgetSize)
+			ErrBodyMemory, held, want, b.topUpHeld, largest, b.size)
 	}
-	if c.topUps == nil {
-		c.topUps = make(map[int64]int)
+	if b.topUps == nil {
+		b.topUps = make(map[int64]int)
 	}
-	c.topUps[want]++
-	c.topUpHeld += held
+	b.topUps[want]++
+	b.topUpHeld += held
 	return nil
 }
 
 // leaveTopUp ends a wait enterTopUp admitted, whether it was served or not.
-func (c *Client) leaveTopUp(held, want int64) {
-	c.topUpMu.Lock()
-	defer c.topUpMu.Unlock()
-	if c.topUps[want]--; c.topUps[want] == 0 {
-		delete(c.topUps, want)
+func (b *bodyBudget) leaveTopUp(held, want int64) {
+	b.topUpMu.Lock()
+	defer b.topUpMu.Unlock()
+	if b.topUps[want]--; b.topUps[want] == 0 {
+		delete(b.topUps, want)
 	}
-	c.topUpHeld -= held
+	b.topUpHeld -= held
 }
 
 func (r *reservation) releaseAll() {

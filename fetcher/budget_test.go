@@ -309,3 +309,28 @@ func TestBodyMemoryWaitIsNotTimeout(t *testing.T) {
 		})
 	}
 }
+
+// TestBudgetSharedOnReplacement: a client that replaces another (a reload)
+// with the same BodyMemory draws on the same budget, so what the old
+// client's bodies still hold counts against the new one's; with another
+// BodyMemory it has a budget of its own.
+func TestBudgetSharedOnReplacement(t *testing.T) {
+	const budget = 1 << 20
+	old := newClient(t, Options{BodyMemory: budget})
+	same := newClient(t, Options{BodyMemory: budget, BudgetOf: old})
+	other := newClient(t, Options{BodyMemory: 2 * budget, BudgetOf: old})
+	none := newClient(t, Options{BudgetOf: old})
+	if !old.budget.TryAcquire(budget) {
+		t.Fatal("a fresh budget is spent")
+	}
+	defer old.budget.Release(budget)
+	if same.budget.TryAcquire(1) {
+		t.Error("the replacing client has memory the old client's bodies hold")
+	}
+	if !other.budget.TryAcquire(2 * budget) {
+		t.Error("a client with another BodyMemory shares the old budget")
+	}
+	if none.budget != nil {
+		t.Error("a client without BodyMemory has a budget")
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"code.dny.dev/ssrf"
@@ -119,16 +118,19 @@ type Options struct {
 	// (MaxBodyBytes + 17 rounded up to a power of two, or 256 KiB if that
 	// is less; at most 16 MiB).
 	BodyMemory int64
+	// BudgetOf, when set, is the client this one replaces (a reload): if
+	// its BodyMemory is the same, both draw on one budget, so the bodies
+	// the old client's fetches still hold count against the new one's.
+	// Otherwise the new client starts with its own budget, and until the
+	// old client's bodies are given back both budgets' bytes may be held.
+	// Default nil.
+	BudgetOf *Client
 }
 
 // Client fetches URLs over one shared, tuned http.Transport. It is safe for
 // concurrent use. Create it with [New] and release it with [Client.Close].
 type Client struct {
-	budget       *semaphore.Weighted // nil: BodyMemory is zero
-	budgetSize   int64
-	topUpMu      sync.Mutex
-	topUps       map[int64]int // bytes waited for by top-ups in progress -> how many
-	topUpHeld    int64         // bytes held by the fetches waiting for those top-ups
+	budget       *bodyBudget // nil: BodyMemory is zero
 	userAgent    string
 	header       http.Header
 	hostHeader   map[string]http.Header
@@ -212,8 +214,12 @@ func New(opts Options) *Client {
 		now:          time.Now,
 	}
 	c.targets = newTargetVerdicts(func() time.Time { return c.now() })
-	if opts.BodyMemory > 0 {
-		c.budget, c.budgetSize = semaphore.NewWeighted(opts.BodyMemory), opts.BodyMemory
+	switch {
+	case opts.BodyMemory <= 0:
+	case opts.BudgetOf != nil && opts.BudgetOf.budget != nil && opts.BudgetOf.budget.size == opts.BodyMemory:
+		c.budget = opts.BudgetOf.budget
+	default:
+		c.budget = &bodyBudget{Weighted: semaphore.NewWeighted(opts.BodyMemory), size: opts.BodyMemory}
 	}
 	return c
 }
