@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"crawler/internal/urlnorm"
+	"crawler/robots"
 )
 
 // DefaultUserAgent is the User-Agent sent when fetch.user_agent is not set.
@@ -466,9 +467,4 @@ func validHostPort(h string) bool {
 // text before the first '/' or space, lowercased. It is not cut to its
 // leading letters: validation refuses a result that is not a product token
 // ("360spider", "bot2000") and asks for robots_token.
-func robotsToken(userAgent string) string {
-	if i := strings.IndexAny(userAgent, "/ \t"); i >= 0 {
-		userAgent = userAgent[:i]
-	}
-	return strings.ToLower(userAgent)
-}
+func robotsToken(userAgent string) string { return robots.ProductName(userAgent) }

@@ -3,7 +3,6 @@ package crawl
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"crawler/frontier"
@@ -173,13 +172,13 @@ func (e *Engine) processSitemap(c *frontier.Completion, f *fetched) bool {
 // sitemap gives it, so that a recrawl of the sitemap brings changed
 // pages back at once instead of at their own recrawl time; it keeps
 // the stored page's parent and depth on them, and returns how many it
-// marked. Only links on one of origins ("scheme://host[:port]"; "" is
-// none), those the sitemap may speak for, are. The frontier refreshes
+// marked. Only links on origin own or vouched ("scheme://host[:port]";
+// "" is none), those the sitemap may speak for, are. The frontier refreshes
 // only URLs that are done. A page fetched
 // less than recrawl.min_interval ago is left alone: a site whose
 // sitemap dates every page "now" costs one fetch per page per
 // min_interval, not one per reading of the sitemap.
-func (e *Engine) refreshChanged(links []frontier.Link, lastmod map[string]time.Time, origins ...string) int {
+func (e *Engine) refreshChanged(links []frontier.Link, lastmod map[string]time.Time, own, vouched string) int {
 	filter := e.urlFilter()
 	now, floor := e.now(), e.config().Recrawl.MinInterval
 	byURL := make(map[string]time.Time, len(lastmod))
@@ -194,7 +193,7 @@ func (e *Engine) refreshChanged(links []frontier.Link, lastmod map[string]time.T
 			if !ok || l.Disallowed {
 				continue
 			}
-			if origin, _, _ := urlnorm.SplitCanonical(l.URL); origin == "" || !slices.Contains(origins, origin) {
+			if origin, _, _ := urlnorm.SplitCanonical(l.URL); origin == "" || origin != own && origin != vouched {
 				continue
 			}
 			if p, err := tx.Page(l.URL); err == nil && p.FetchedAt.Before(t) && now.Sub(p.FetchedAt) >= floor {

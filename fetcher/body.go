@@ -196,8 +196,12 @@ func addSat(a, b int64) int64 {
 func readBody(hresp *http.Response, maxBody int64, grow func(size int64) error) bodyResult {
 	// Closing the body makes a read blocked on it return (net/http allows
 	// it while a read is in progress) and keeps the connection from reuse.
-	end := &bodyEnd{stop: func() { _ = hresp.Body.Close() }}
-	defer end.close()
+	// Only an encoded stream has an end before its body's (nil is inert).
+	var end *bodyEnd
+	if len(hresp.Header.Values("Content-Encoding")) > 0 {
+		end = &bodyEnd{stop: func() { _ = hresp.Body.Close() }}
+		defer end.close()
+	}
 	wire := &wireReader{r: hresp.Body, limit: wireLimit(maxBody), end: end}
 	hint := int64(0)
 	if hresp.ContentLength > 0 && len(hresp.Header.Values("Content-Encoding")) == 0 {

@@ -28,7 +28,7 @@ type bodyBudget struct {
 
 // reservation is one fetch's share of Options.BodyMemory.
 type reservation struct {
-	c    *Client
+	b    *bodyBudget
 	ctx  context.Context
 	mu   sync.Mutex
 	held int64 // bytes acquired and not yet released
@@ -42,7 +42,7 @@ func (c *Client) reserve(ctx context.Context, resp *Response, hresp *http.Respon
 	if c.budget == nil {
 		return nil, nil
 	}
-	r := &reservation{c: c, ctx: ctx}
+	r := &reservation{b: c.budget, ctx: ctx}
 	var start int64
 	if cl := hresp.ContentLength; cl >= 0 && len(hresp.Header.Values("Content-Encoding")) == 0 {
 		// Read into a buffer of exactly this size: no growth.
@@ -80,12 +80,12 @@ func (r *reservation) grow(size int64) error {
 	} else {
 		// A top-up waits while holding its start: only safe while the
 		// budget can still serve it (see enterTopUp).
-		if err := r.c.budget.enterTopUp(r.held, want); err != nil {
+		if err := r.b.enterTopUp(r.held, want); err != nil {
 			return err
 		}
-		defer r.c.budget.leaveTopUp(r.held, want) // r.held as it is now, before the top-up
+		defer r.b.leaveTopUp(r.held, want) // r.held as it is now, before the top-up
 	}
-	if err := r.c.budget.Acquire(r.ctx, want); err != nil {
+	if err := r.b.Acquire(r.ctx, want); err != nil {
 		return fmt.Errorf("%w: %w", ErrBodyMemory, err)
 	}
 	r.held += want
@@ -100,8 +100,10 @@ func (r *reservation) grow(size int64) error {
 // servable, and all would wait until Timeout. Admitting only top-ups that
 // keep that sum within the budget means the waiting ones can always be
 // served, one after the other. The failure wraps ErrBodyMemory
-// (KindBodyMemory); config validation sizes fetch.body_memory so that the
-// crawler never sees it.
+// (KindBodyMemory). Config validation sizes fetch.body_memory so that
+// it does not happen, but a reload that shares the budget with fetches of
+// a larger max_body_bytes can still meet it: the crawler requeues such a
+// fetch, as it does every KindBodyMemory one.
 func (b *bodyBudget) enterTopUp(held, want int64) error {
 	b.topUpMu.Lock()
 	defer b.topUpMu.Unlock()
@@ -137,7 +139,7 @@ func (r *reservation) releaseAll() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.held > 0 {
-		r.c.budget.Release(r.held)
+		r.b.Release(r.held)
 		r.held = 0
 	}
 }

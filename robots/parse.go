@@ -227,14 +227,20 @@ func parseDelay(v string) (time.Duration, bool) {
 // matches no group: the letters a longer name starts with ("bot" of
 // "bot2000") are another crawler's token.
 func Token(userAgent string) string {
-	name := strings.TrimLeft(userAgent, " \t")
-	if i := strings.IndexAny(name, "/ \t"); i >= 0 {
-		name = name[:i]
-	}
+	name := ProductName(strings.TrimLeft(userAgent, " \t"))
 	if !ValidToken(name) {
 		return ""
 	}
-	return strings.ToLower(name)
+	return name
+}
+
+// ProductName returns a User-Agent's product name, lower-cased: the text
+// before the first '/', space or tab, not checked (see ValidToken).
+func ProductName(userAgent string) string {
+	if i := strings.IndexAny(userAgent, "/ \t"); i >= 0 {
+		userAgent = userAgent[:i]
+	}
+	return strings.ToLower(userAgent)
 }
 
 // ValidToken reports whether s is a product token as RFC 9309 §2.2.1

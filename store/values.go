@@ -265,9 +265,10 @@ type valueLog struct {
 	mu  sync.Mutex
 	set *logSet
 
-	// end is the committed length of the active slot's log: only the
-	// writer changes it, after bbolt commits. Readers never need it (they
-	// pread committed references).
+	// end is the committed length of the active slot's log, where the
+	// open write transaction's values go: begin takes it from the meta
+	// bucket, done moves it past a commit. Only the writer uses it;
+	// readers pread committed references.
 	end atomic.Int64
 	// pending holds what the open write transaction appended, to be
 	// written at end. Only the writer touches it.
@@ -489,10 +490,6 @@ func (l *valueLog) appendRaw(crc uint32, value []byte) valueRef {
 	return r
 }
 
-// errChecksum marks a value whose bytes do not match the checksum stored
-// with them (it wraps ErrCorrupt too).
-var errChecksum = errors.New("checksum mismatch")
-
 // read returns a copy of the value at r in the logs of s. The writer
 // (pending true) also reads what its transaction appended. Bad offsets,
 // a short file and a checksum mismatch are ErrCorrupt.
@@ -502,7 +499,7 @@ func (l *valueLog) read(s *logSet, r valueRef, pending bool) ([]byte, error) {
 		return nil, err
 	}
 	if crc != crc32.Checksum(v, castagnoli) {
-		return nil, fmt.Errorf("value at %d+%d in %s: %w: %w", r.off, r.n, where, errChecksum, ErrCorrupt)
+		return nil, fmt.Errorf("value at %d+%d in %s: checksum mismatch: %w", r.off, r.n, where, ErrCorrupt)
 	}
 	return v, nil
 }
