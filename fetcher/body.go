@@ -81,8 +81,7 @@ type bodyEnd struct {
 
 	mu    sync.Mutex
 	at    bool        // the stream is at an end: reads are past it
-	timer *time.Timer // running out the grace
-	gen   int         // which timer may call stop
+	timer *time.Timer // running out the grace; only the current one may call stop
 	fired bool        // stop was called
 }
 
@@ -98,11 +97,10 @@ func (e *bodyEnd) reached() {
 	if e.timer != nil || e.fired {
 		return
 	}
-	e.gen++
-	gen := e.gen
-	e.timer = time.AfterFunc(endGrace, func() {
-		e.mu.Lock()
-		now := e.gen == gen && e.timer != nil
+	var t *time.Timer
+	t = time.AfterFunc(endGrace, func() {
+		e.mu.Lock() // after reached has set e.timer to t
+		now := e.timer == t
 		if now {
 			e.timer, e.fired = nil, true
 		}
@@ -111,6 +109,15 @@ func (e *bodyEnd) reached() {
 			e.stop()
 		}
 	})
+	e.timer = t
+}
+
+// disarmLocked stops the running grace, if any. e.mu is held.
+func (e *bodyEnd) disarmLocked() {
+	if e.timer != nil {
+		e.timer.Stop()
+		e.timer = nil
+	}
 }
 
 // resume reports whether the stream may go on past its end (another gzip
@@ -126,11 +133,7 @@ func (e *bodyEnd) resume() bool {
 		return false
 	}
 	e.at = false
-	e.gen++
-	if e.timer != nil {
-		e.timer.Stop()
-		e.timer = nil
-	}
+	e.disarmLocked()
 	return true
 }
 
@@ -151,11 +154,7 @@ func (e *bodyEnd) close() {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.gen++
-	if e.timer != nil {
-		e.timer.Stop()
-		e.timer = nil
-	}
+	e.disarmLocked()
 }
 
 // bodyResult is what readBody learned; err is nil on success, truncation
