@@ -352,10 +352,12 @@ func (pg *page) value(cf *config.CompiledField, n *html.Node) (v string, ok bool
 }
 
 // attrOf returns the value of n's attribute key (lowercase), or "". A
-// foreign attribute is named with its prefix, as in "xlink:href".
+// foreign attribute is named with its prefix, as in "xlink:href". Names
+// compare in any case: the parser gives SVG and MathML attributes their
+// mixed-case names (viewBox, definitionURL).
 func attrOf(n *html.Node, key string) string {
 	for _, a := range n.Attr {
-		if a.Namespace == "" && a.Key == key || a.Namespace != "" && a.Namespace+":"+a.Key == key {
+		if a.Namespace == "" && strings.EqualFold(a.Key, key) || a.Namespace != "" && strings.EqualFold(a.Namespace+":"+a.Key, key) {
 			return a.Val
 		}
 	}

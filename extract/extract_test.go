@@ -323,6 +323,26 @@ func TestAttrKeywordsCaseInsensitive(t *testing.T) {
 	}
 }
 
+// TestAttrNameCaseInsensitiveInSVG checks that an attribute name matches
+// in any case on SVG and MathML elements too, whose attributes the HTML
+// parser gives their mixed-case names (viewBox, definitionURL): compared
+// with the lowercased attr, such a field was always missing.
+func TestAttrNameCaseInsensitiveInSVG(t *testing.T) {
+	s := compile(t, config.ExtractRule{Name: "r", Fields: []config.ExtractField{
+		{Name: "viewBox", Selector: "svg", Attr: "viewBox"},
+		{Name: "viewbox", Selector: "svg", Attr: "viewbox"},
+		{Name: "definitionURL", Selector: "math", Attr: "definitionURL"},
+	}})
+	u, doc := parse(t, "https://a.test/", `<svg viewBox="0 0 8 8"></svg><math definitionURL="https://a.test/d"></math>`)
+	fields, failed := s.Apply(u, doc, "utf-8")
+	want := map[string]any{"r": map[string]any{
+		"viewBox": "0 0 8 8", "viewbox": "0 0 8 8", "definitionURL": "https://a.test/d",
+	}}
+	if !reflect.DeepEqual(fields, want) || failed != nil {
+		t.Errorf("fields:\n got %#v, failed %q\nwant %#v", fields, failed, want)
+	}
+}
+
 // TestAbsoluteQueryInPageEncoding checks that an absolute value's query is
 // percent-encoded in the page's encoding, as parser encodes the links of
 // the same page (its TestQueryEncoding): on a Shift_JIS or windows-1251
