@@ -60,7 +60,8 @@ func TestRequestHeaders(t *testing.T) {
 
 // fetch.proxy takes an http, https or socks5 URL of a host and port; a
 // bad one is reported without echoing a password it holds, and one with
-// a password counts as credentials.
+// a password counts as credentials. A port no connection can go to
+// (0, above 65535) was accepted, and then every request failed.
 func TestProxy(t *testing.T) {
 	for _, ok := range []string{"http://proxy.internal:3128", "socks5://u:p@10.0.0.1:1080", "HTTPS://p/"} {
 		c, err := Parse([]byte("fetch: {proxy: '" + ok + "'}\n"))
@@ -68,7 +69,8 @@ func TestProxy(t *testing.T) {
 			t.Errorf("proxy %q: %v; want it accepted", ok, err)
 		}
 	}
-	for _, bad := range []string{"ftp://p:21", "http://", "http://p:3128/path", "proxy:3128", "http://u:s3cret@p q:1", "http://u:s3cret@p:1?x"} {
+	for _, bad := range []string{"ftp://p:21", "http://", "http://p:3128/path", "proxy:3128", "http://u:s3cret@p q:1", "http://u:s3cret@p:1?x",
+		"http://proxy.internal:99999", "socks5://u:s3cret@p:65536", "http://p:0"} {
 		err := mustFail(t, "fetch:\n  proxy: '"+bad+"'\n")
 		errs := configErrors(t, err)
 		if len(errs) != 1 || errs[0].Field != "fetch.proxy" || errs[0].Line != 2 || strings.Contains(err.Error(), "s3cret") {
