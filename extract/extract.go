@@ -2,8 +2,9 @@
 // (extract:) over a parsed page, and writes extracted fields as CSV.
 //
 // A rule runs on every page whose URL its match expression accepts. Each of
-// its fields selects elements with a CSS selector and reads one value from
-// each of them:
+// its fields selects elements with a CSS selector, outside <template>
+// content (inert, not part of the page, as for querySelector), and reads
+// one value from each of them:
 //
 //   - attr "text" (or empty): the element's text (all descendant text
 //     outside nested script, style, noscript and template elements),
@@ -268,7 +269,7 @@ func (pg *page) apply(r *config.CompiledRule) (map[string]any, []string) {
 	for i := range r.Fields {
 		cf := &r.Fields[i]
 		f := cf.Field
-		nodes := pg.doc.FindMatcher(cf.Selector).Nodes
+		nodes := slices.DeleteFunc(pg.doc.FindMatcher(cf.Selector).Nodes, inTemplate)
 		if !f.All && len(nodes) > 1 {
 			nodes = nodes[:1]
 		}

@@ -114,6 +114,25 @@ func TestApplyFields(t *testing.T) {
 	}
 }
 
+// TestTemplateContentNotSelected checks that elements inside a <template>
+// are not selected: its content is inert, not part of the page (the
+// parser takes no link from it, and querySelector does not find it). A
+// template before the real element gave its placeholder as the field.
+func TestTemplateContentNotSelected(t *testing.T) {
+	s := compile(t, config.ExtractRule{Name: "r", Fields: []config.ExtractField{
+		{Name: "title", Selector: "h1"},
+		{Name: "links", Selector: "a", Attr: "href", All: true},
+		{Name: "tpl", Selector: "template", Attr: "id"},
+	}})
+	u, doc := parse(t, "https://a.test/", `<template id="row"><h1>{{title}}</h1><a href="/tpl">t</a>`+
+		`<template><a href="/nested">n</a></template></template><h1>Real</h1><a href="/real">r</a>`)
+	fields, failed := s.Apply(u, doc, "utf-8")
+	want := map[string]any{"r": map[string]any{"title": "Real", "links": []string{"/real"}, "tpl": "row"}}
+	if !reflect.DeepEqual(fields, want) || failed != nil {
+		t.Errorf("fields:\n got %#v, failed %q\nwant %#v", fields, failed, want)
+	}
+}
+
 func TestPatternThenAbsolute(t *testing.T) {
 	s := compile(t, config.ExtractRule{Name: "r", Fields: []config.ExtractField{
 		{Name: "next", Selector: "button", Attr: "onclick", Pattern: `go\('([^']*)'\)`, Absolute: true},
