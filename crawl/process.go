@@ -17,11 +17,12 @@ import (
 	"crawler/store"
 )
 
-// maxParseBytes is the most of a body that is parsed for links, title and
-// extraction. Bodies are stored up to fetch.max_body_bytes, but an HTML DOM
-// costs about ten times its source, and the parse pool must not be what
-// breaks the memory budget; real pages are far smaller.
-const maxParseBytes = 2 << 20
+// MaxParseBytes is the most of a body that is parsed for links, title and
+// extraction (`crawler extract` parses as much). Bodies are stored up to
+// fetch.max_body_bytes, but an HTML DOM costs about ten times its source,
+// and the parse pool must not be what breaks the memory budget; real pages
+// are far smaller.
+const MaxParseBytes = 2 << 20
 
 // process turns a fetch outcome into the completion the writer commits:
 // the page record, its compressed body, the in-scope links, or a retry,
@@ -226,11 +227,11 @@ func (e *Engine) processFetch(f *fetched) *frontier.Completion {
 		ct += "; charset=" + resp.Charset
 	}
 	html := resp.Body
-	if len(html) > maxParseBytes {
+	if len(html) > MaxParseBytes {
 		// The whole body is stored; only its head is parsed. A DOM costs
 		// about ten times the bytes it comes from.
-		html = html[:maxParseBytes]
-		p.Extra = map[string]string{"parse_truncated": fmt.Sprint(maxParseBytes)}
+		html = html[:MaxParseBytes]
+		p.Extra = map[string]string{"parse_truncated": fmt.Sprint(MaxParseBytes)}
 	}
 	// The tree is built only for extraction rules; the rules are read once so
 	// a reload in between cannot leave Apply without one.

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"crawler/config"
+	"crawler/crawl"
 	"crawler/extract"
 	"crawler/internal/urlnorm"
 	"crawler/parser"
@@ -33,9 +34,10 @@ func newExtractCmd(g *globals) *cobra.Command {
 		Use:   "extract --rule NAME --url URL",
 		Short: "Run an extraction rule over a stored page, without fetching it again",
 		Long: `Extract re-runs the extract: rule NAME of the config file over the body
-stored for URL and prints the fields, so rules can be developed against pages
-already crawled. The config is read fresh, so edits to the rule apply at once;
-the stored page record is left unchanged.
+stored for URL (its first 2 MiB, the part the crawl parses) and prints the
+fields, so rules can be developed against pages already crawled. The config
+is read fresh, so edits to the rule apply at once; the stored page record is
+left unchanged.
 
 Exit 1 when the page or its body is not stored, it is not HTML, or the rule's
 match does not accept URL; exit 2 for an unknown rule or a bad config; exit 3
@@ -99,6 +101,9 @@ func runExtract(ctx context.Context, g *globals, rule, rawURL string) (*extractR
 	ct := p.ContentType
 	if p.Charset != "" {
 		ct += "; charset=" + p.Charset // decode as the crawl did
+	}
+	if len(body) > crawl.MaxParseBytes {
+		body = body[:crawl.MaxParseBytes] // as the crawl did
 	}
 	doc, err := parser.Parse(body, ct, u, parser.Options{MaxURLLength: cfg.Scope.MaxURLLength})
 	if err != nil {

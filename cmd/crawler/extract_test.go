@@ -215,3 +215,42 @@ func TestExtractVerbAbsoluteInPageEncoding(t *testing.T) {
 		}
 	}
 }
+
+// TestExtractVerbParsesWhatTheCrawlParsed checks that `crawler extract`
+// runs the rule over the part of the stored body the crawl parsed (its
+// first 2 MiB), so it shows what the crawl extracts: it parsed the whole
+// body and found an <h1> past that mark, which the crawl never stores.
+func TestExtractVerbParsesWhatTheCrawlParsed(t *testing.T) {
+	body := "<html><body><h2>Early</h2><p>" + strings.Repeat("filler ", 3<<20/7) + "</p><h1>Late</h1></body></html>"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	path := writeConfig(t, t.TempDir(), []string{srv.URL + "/big"}, `extract:
+  - name: big
+    fields:
+      - {name: early, selector: h2}
+      - {name: late, selector: h1}
+`)
+	if code, _, stderr := run(t, "run", "--config", path, "--exit-when-idle"); code != exitOK {
+		t.Fatalf("crawl: exit %d, stderr %q", code, stderr)
+	}
+	code, out, stderr := run(t, "pages", "get", srv.URL+"/big", "--config", path, "--format", "json")
+	var page struct{ Fields map[string]any }
+	if err := json.Unmarshal([]byte(out), &page); code != exitOK || err != nil {
+		t.Fatalf("pages get: exit %d, stderr %q, %v", code, stderr, err)
+	}
+	code, out, stderr = run(t, "extract", "--config", path, "--rule", "big", "--url", srv.URL+"/big", "--format", "json")
+	var res struct{ Fields map[string]any }
+	if err := json.Unmarshal([]byte(out), &res); code != exitOK || err != nil {
+		t.Fatalf("extract: exit %d, stderr %q, %v", code, stderr, err)
+	}
+	want := map[string]any{"early": "Early"}
+	if !reflect.DeepEqual(page.Fields["big"], want) {
+		t.Fatalf("the crawl stored fields %#v; want %#v", page.Fields["big"], want)
+	}
+	if !reflect.DeepEqual(res.Fields, want) {
+		t.Errorf("crawler extract gave %#v; want what the crawl stored, %#v", res.Fields, want)
+	}
+}
