@@ -295,3 +295,72 @@ func reportBuckets(b *testing.B, db *store.DB) {
 		b.Fatal(err)
 	}
 }
+
+// BenchmarkReadQueueStaged lists a whole queue of about 106,000 URLs in
+// pages of 256, a transaction each, as the API does, while 99,000 of them
+// are staged (what a crash can leave, up to about stageMax): 1,000 hosts,
+// each with 99 staged URLs and about 7 inserted among them. One op is the
+// whole listing.
+func BenchmarkReadQueueStaged(b *testing.B) {
+	const hosts, stagedPages = 1000, 99
+	db, want := stagedFile(b, hosts, stagedPages)
+	b.ResetTimer()
+	for b.Loop() {
+		if n := len(readAll(b, db, "", 256)); n != want {
+			b.Fatalf("listed %d URLs; want %d", n, want)
+		}
+	}
+}
+
+// stagedFile returns a read-only store holding what a crash leaves: the
+// URLs of hosts hosts, stagedPages staged on each (one link per host per
+// batch), and after every tenth batch 4 links to each of 200 of them,
+// inserted; and how many URLs are queued.
+func stagedFile(b *testing.B, hosts, stagedPages int) (*store.DB, int) {
+	b.Helper()
+	db, q := openBench(b, Options{})
+	q.SetPaused(true) // nothing asks for the staged URLs: no merge before stageAge
+	ctx := context.Background()
+	url := func(h, n int) Link {
+		return Link{URL: fmt.Sprintf("https://%s/articles/%d", benchHost(h), n), Host: benchHost(h), Parent: "https://" + benchHost(h) + "/", Depth: 1}
+	}
+	total, direct := 0, 0
+	for p := range stagedPages {
+		links := make([]Link, hosts)
+		for h := range hosts {
+			links[h] = url(h, p)
+		}
+		if p%10 == 9 { // 200 hosts: too few to stage
+			for h := range 200 {
+				for range 4 {
+					links = append(links, url((h*7+p)%hosts, 1_000_000+direct))
+					direct++
+				}
+			}
+		}
+		for len(links) > 0 {
+			n, err := q.Add(ctx, links[:min(hosts, len(links))])
+			if err != nil {
+				b.Fatal(err)
+			}
+			total += n
+			links = links[min(hosts, len(links)):]
+		}
+	}
+	path := filepath.Join(b.TempDir(), "crash.db")
+	err := db.View(func(tx *store.Tx) error {
+		if n := stagedKeys(tx); n != hosts*stagedPages {
+			return fmt.Errorf("%d URLs staged; want %d (merged too soon?)", n, hosts*stagedPages)
+		}
+		return tx.Bolt().CopyFile(path, 0o600)
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	snap, err := store.Open(path, store.Options{ReadOnly: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { snap.Close() })
+	return snap, total
+}

@@ -348,17 +348,7 @@ func TestReadQueueAcrossMerge(t *testing.T) {
 	var listed []string
 	var mark QueueMark
 	page := func() {
-		t.Helper()
-		err := db.View(func(tx *store.Tx) (err error) {
-			mark, _, err = ReadQueue(tx, "s0", mark, 2, func(u *QueuedURL) error {
-				listed = append(listed, u.URL)
-				return nil
-			})
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		mark, _ = readPage(t, db, "s0", mark, 2, func(u *QueuedURL) { listed = append(listed, u.URL) })
 	}
 	page()                            // p0, p1 (staged)
 	if err := q.Close(); err != nil { // merges

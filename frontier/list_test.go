@@ -3,6 +3,7 @@ package frontier
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,23 +12,33 @@ import (
 
 // readAll lists the queue of host through ReadQueue in transactions of
 // at most max URLs each.
-func readAll(t *testing.T, db *store.DB, host string, max int) []*QueuedURL {
+func readAll(t testing.TB, db *store.DB, host string, max int) []*QueuedURL {
 	t.Helper()
 	var out []*QueuedURL
 	var mark QueueMark
 	for more := true; more; {
-		err := db.View(func(tx *store.Tx) (err error) {
-			mark, more, err = ReadQueue(tx, host, mark, max, func(u *QueuedURL) error {
-				out = append(out, u)
-				return nil
-			})
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		mark, more = readPage(t, db, host, mark, max, func(u *QueuedURL) { out = append(out, u) })
 	}
 	return out
+}
+
+// readPage lists at most max URLs of host from mark on through ReadQueue
+// in one transaction, calling fn with each; it returns where it stopped
+// and whether URLs may remain.
+func readPage(t testing.TB, db *store.DB, host string, mark QueueMark, max int, fn func(*QueuedURL)) (QueueMark, bool) {
+	t.Helper()
+	var more bool
+	err := db.View(func(tx *store.Tx) (err error) {
+		mark, more, err = ReadQueue(tx, host, mark, max, func(u *QueuedURL) error {
+			fn(u)
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mark, more
 }
 
 // ReadQueue lists host queues in host order, each breadth-first, then the
@@ -93,4 +104,100 @@ func TestReadQueue(t *testing.T) {
 		}
 	}
 	q.Requeue(leased, time.Time{})
+}
+
+// urlsOf returns the URLs of us.
+func urlsOf(us []*QueuedURL) []string {
+	var out []string
+	for _, u := range us {
+		out = append(out, u.URL)
+	}
+	return out
+}
+
+// A listing in pages lists what one call lists, staged URLs among the
+// inserted ones of their hosts; and it stays whole when URLs are staged
+// and merged between its pages: each URL queued throughout is listed
+// once, in its place, and a URL staged meanwhile is listed when its
+// place is still ahead.
+func TestReadQueuePagesStaged(t *testing.T) {
+	db, q := openTest(t, "", Options{PerHostConcurrency: 1})
+	ctx := context.Background()
+	q.SetPaused(true) // no merge before stageAge: nothing asks for the URLs
+	add := func(links []Link) {
+		t.Helper()
+		if _, err := q.Add(ctx, links); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const hosts = stageFanout + 44
+	add(spread(hosts, 1)) // staged
+	add([]Link{link("s1", 2), link("s10", 2), link("s2", 2), {URL: "http://s1/deep", Host: "s1", Depth: 2}})
+	add(spread(hosts, 3)) // staged
+	add([]Link{link("s1", 4), link("s100", 4), {URL: "http://s2/deep", Host: "s2", Depth: 1}})
+	add(spread(hosts, 5)) // staged
+	if n := stagedCount(t, db); n != 3*hosts {
+		t.Fatalf("%d URLs staged; want %d", n, 3*hosts)
+	}
+	all := urlsOf(readAll(t, db, "", 1<<20))
+	if len(all) != 3*hosts+7 {
+		t.Fatalf("one call listed %d URLs; want %d", len(all), 3*hosts+7)
+	}
+	for _, max := range []int{1, 3, 256} {
+		if got := urlsOf(readAll(t, db, "", max)); !slices.Equal(got, all) {
+			t.Fatalf("pages of %d listed %d URLs; want the %d one call lists, in its order", max, len(got), len(all))
+		}
+	}
+	s1 := []string{"http://s1/p1", "http://s1/p2", "http://s1/p3", "http://s1/p4", "http://s1/p5", "http://s1/deep"}
+	if got := urlsOf(readAll(t, db, "s1", 2)); !slices.Equal(got, s1) {
+		t.Fatalf("host s1 in pages of 2: %q; want %q", got, s1)
+	}
+
+	// Page by 3 while URLs are staged (on every host: ahead of the listing
+	// or behind it), half merged, then all merged.
+	var listed []string
+	var mark QueueMark
+	page := func() (more bool) {
+		mark, more = readPage(t, db, "", mark, 3, func(u *QueuedURL) { listed = append(listed, u.URL) })
+		return more
+	}
+	for range 40 {
+		page()
+	}
+	behind := hostOfKey(mark.key) // the new URLs of hosts before it are behind the listing
+	add(spread(hosts, 6))
+	for range 40 {
+		page()
+	}
+	err := db.Update(func(tx *store.Tx) error { // the first chunk of a merge
+		w := &txWriter{tx: tx, btx: tx.Bolt(), fx: &effects{hosts: make(map[string]*hostRecord), queued: make(map[string]int)}}
+		w.seq = u64(w.btx.Bucket(bucketMeta).Get(keySeq))
+		if _, err := w.moveStaged(mergeRange{0, 127}, false); err != nil {
+			return err
+		}
+		return w.finish()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 40 {
+		page()
+	}
+	if err := q.Close(); err != nil { // merges the rest
+		t.Fatal(err)
+	}
+	if n := stagedCount(t, db); n != 0 {
+		t.Fatalf("%d URLs still staged after Close", n)
+	}
+	for page() {
+	}
+	var want []string
+	for _, u := range urlsOf(readAll(t, db, "", 1<<20)) {
+		if !strings.HasSuffix(u, "/p6") || hostOfURL(u) >= behind {
+			want = append(want, u)
+		}
+	}
+	if !slices.Equal(listed, want) {
+		t.Fatalf("paging while URLs were staged and merged listed %d URLs; want %d:\n%q\nwant\n%q", len(listed), len(want), listed, want)
+	}
 }

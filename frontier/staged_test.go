@@ -22,19 +22,21 @@ func spread(n, i int) []Link {
 }
 
 // stagedCount returns how many values the staged bucket holds.
-func stagedCount(t *testing.T, db *store.DB) int {
+func stagedCount(t testing.TB, db *store.DB) int {
 	t.Helper()
 	n := 0
-	err := db.View(func(tx *store.Tx) error {
-		if b := tx.Bolt().Bucket(bucketStaged); b != nil {
-			n = b.Stats().KeyN
-		}
-		return nil
-	})
-	if err != nil {
+	if err := db.View(func(tx *store.Tx) error { n = stagedKeys(tx); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// stagedKeys returns how many values the staged bucket of tx holds.
+func stagedKeys(tx *store.Tx) int {
+	if sb := tx.Bolt().Bucket(bucketStaged); sb != nil {
+		return sb.Stats().KeyN
+	}
+	return 0
 }
 
 // snapshot copies the committed state of db to a new file, as a kill -9
