@@ -25,8 +25,9 @@ type QueuedURL struct {
 // QueueMark is where a ReadQueue listing stopped; the zero QueueMark is
 // its start.
 type QueueMark struct {
-	retries bool   // past the host queues, in the retries
-	key     []byte // the last key listed
+	retries bool         // past the host queues, in the retries
+	key     []byte       // the last key listed
+	staged  *stagedIndex // the staged URLs ahead, as the last call read them
 }
 
 // ReadQueue calls fn for at most max (> 0) URLs queued for host ("" for
@@ -36,7 +37,10 @@ type QueueMark struct {
 // waiting for their time, soonest first.
 // It returns where it stopped and whether URLs may remain, so that a long
 // listing can go on in another transaction. Pages waiting to be
-// recrawled are not queued. An entry that does not decode is skipped
+// recrawled are not queued. The mark keeps the queue keys of the staged
+// URLs ahead (stagedIndex, about 60 bytes each), so that a listing reads
+// the staged bucket once, and then only what was staged since, not once
+// per call. An entry that does not decode is skipped
 // (crawler check reports it). On disk a URL in flight is still queued:
 // Queue.Leased tells it.
 func ReadQueue(tx *store.Tx, host string, mark QueueMark, max int, fn func(*QueuedURL) error) (QueueMark, bool, error) {
@@ -47,7 +51,9 @@ func ReadQueue(tx *store.Tx, host string, mark QueueMark, max int, fn func(*Queu
 		if host != "" {
 			prefix = hostPrefix(host)
 		}
-		staged := stagedAfter(btx, prefix, mark.key)
+		mark.staged = readStaged(btx, mark.staged, prefix, mark.key)
+		staged := stagedFrom(btx, mark.staged, mark.key)
+		sk, s := staged.next()
 		var k, v []byte
 		var c *queueCursor
 		if qb := btx.Bucket(bucketQueue); qb != nil {
@@ -56,20 +62,19 @@ func ReadQueue(tx *store.Tx, host string, mark QueueMark, max int, fn func(*Queu
 		}
 		for {
 			inQueue := k != nil && bytes.HasPrefix(k, prefix)
-			if !inQueue && len(staged) == 0 {
+			if !inQueue && sk == nil {
 				break
 			}
 			if n == max {
 				return mark, true, nil
 			}
-			if len(staged) > 0 && (!inQueue || bytes.Compare(staged[0].queueKey, k) < 0) {
-				s := staged[0]
-				staged = staged[1:]
-				mark.key = s.queueKey
+			if sk != nil && (!inQueue || bytes.Compare(sk, k) < 0) {
+				mark.key = sk
 				n++
 				if err := fn(&QueuedURL{URL: s.e.URL, Host: s.host, Depth: s.e.Depth, Parent: s.e.Parent, Attempts: s.e.Attempts}); err != nil {
 					return mark, true, err
 				}
+				sk, s = staged.next()
 				continue
 			}
 			mark.key = k

@@ -164,28 +164,47 @@ func appendStaged(dst, key []byte, depth int, host string, e []byte) []byte {
 	return append(dst, e...)
 }
 
+// stagedParts is a staged value split, nothing copied.
+type stagedParts struct {
+	key   []byte // seen key
+	depth int
+	host  []byte
+	raw   []byte // the entry as stored
+}
+
+// splitParts splits a staged value into its parts without decoding the
+// entry. On error the host is set when it reads.
+func splitParts(v []byte) (stagedParts, error) {
+	if len(v) < seenKeyLen {
+		return stagedParts{}, ErrCorrupt
+	}
+	depth, n := binary.Uvarint(v[seenKeyLen:])
+	if n <= 0 {
+		return stagedParts{}, ErrCorrupt
+	}
+	rest := v[seenKeyLen+n:]
+	i := bytes.IndexByte(rest, 0)
+	if i <= 0 {
+		return stagedParts{}, ErrCorrupt
+	}
+	if depth > 1<<31 {
+		return stagedParts{host: rest[:i]}, ErrCorrupt
+	}
+	return stagedParts{key: v[:seenKeyLen], depth: int(depth), host: rest[:i], raw: rest[i+1:]}, nil
+}
+
 // splitStaged splits a staged value into its parts without decoding the
 // entry (what a merge needs: an entry that does not decode reaches its
 // host queue, where the dispatcher sets it aside as any other). On error
 // the host is set when it reads.
 func splitStaged(v []byte) (stagedURL, error) {
-	if len(v) < seenKeyLen {
-		return stagedURL{}, ErrCorrupt
-	}
-	depth, n := binary.Uvarint(v[seenKeyLen:])
-	if n <= 0 {
-		return stagedURL{}, ErrCorrupt
-	}
-	rest := v[seenKeyLen+n:]
-	i := bytes.IndexByte(rest, 0)
-	if i <= 0 {
-		return stagedURL{}, ErrCorrupt
-	}
-	s := stagedURL{key: v[:seenKeyLen], depth: int(depth), host: string(rest[:i]), raw: rest[i+1:]}
-	if depth > 1<<31 {
-		return stagedURL{host: s.host}, ErrCorrupt
-	}
-	return s, nil
+	p, err := splitParts(v)
+	return p.url(), err
+}
+
+// url returns p with its host copied out.
+func (p stagedParts) url() stagedURL {
+	return stagedURL{key: p.key, depth: p.depth, host: string(p.host), raw: p.raw}
 }
 
 // record is the seen record a staged URL implies.
@@ -218,22 +237,27 @@ func mergedBefore(key, mark []byte) bool { return len(mark) == 1 && key[0] <= ma
 // the entry is not decoded); a value that does not split comes with the
 // error (and its host, when that reads).
 func forStaged(btx *bolt.Tx, fn func(k []byte, s stagedURL, err error)) {
-	sb := btx.Bucket(bucketStaged)
-	if sb == nil {
+	forStagedFrom(btx, nil, func(k []byte, p stagedParts, err error) { fn(k, p.url(), err) })
+}
+
+// forStagedFrom is forStaged for the values after the sequence number
+// after (all when nil), their parts not copied.
+func forStagedFrom(btx *bolt.Tx, after []byte, fn func(k []byte, p stagedParts, err error)) {
+	k, v, c := seekAfter(btx.Bucket(bucketStaged), nil, after)
+	if c == nil {
 		return
 	}
 	mark := btx.Bucket(bucketMeta).Get(keyStagedMark)
-	_ = sb.ForEach(func(k, v []byte) error {
-		s, err := splitStaged(v)
+	for ; k != nil; k, v = c.Next() {
+		p, err := splitParts(v)
 		switch {
 		case err == nil && len(k) != 8:
 			err = ErrCorrupt
-		case err == nil && mergedBefore(s.key, mark):
-			return nil
+		case err == nil && mergedBefore(p.key, mark):
+			continue
 		}
-		fn(k, s, err)
-		return nil
-	})
+		fn(k, p, err)
+	}
 }
 
 // mergeRange is the seen keys one merge transaction moves: those whose
@@ -521,31 +545,128 @@ func (r *stagedReader) get(key []byte) []byte {
 	return stagedURL{depth: d}.record().marshal()
 }
 
-// stagedEntry is a staged URL that decodes, with the queue key the merge
-// will give it.
-type stagedEntry struct {
-	queueKey []byte
-	stagedURL
+// stagedIndex is the queue keys the merge will give the staged URLs of a
+// listing (ReadQueue: those with its prefix, past where it was when the
+// index was made), sorted: a long listing reads the staged bucket once,
+// not once per call. It stays true across transactions, since a staged URL
+// only ever goes by a merge (or set aside), and a new one is staged under a
+// sequence number greater than any before: the URLs staged since are
+// those after seen, the staged bucket's last key when the index last read
+// it, and are added then; a URL merged since is no longer staged when its
+// turn comes (stagedCursor skips it), and the host queue lists it under
+// the same key. An index is not changed once made: listings may share it.
+type stagedIndex struct {
+	prefix []byte
+	seen   []byte
+	keys   [][]byte
 }
 
-// stagedAfter returns the staged URLs whose queue keys have prefix and
-// come after after (all with prefix when after is nil), in key order,
-// their entries decoded; those that do not decode are left out (Check
-// reports them).
-func stagedAfter(btx *bolt.Tx, prefix, after []byte) []stagedEntry {
-	var out []stagedEntry
-	forStaged(btx, func(k []byte, s stagedURL, err error) {
+// readStaged returns the index of the URLs staged in btx with prefix after
+// after: idx brought up to date, or a new one if idx is nil or for another
+// prefix; nil when nothing is staged.
+func readStaged(btx *bolt.Tx, idx *stagedIndex, prefix, after []byte) *stagedIndex {
+	sb := btx.Bucket(bucketStaged)
+	if sb == nil {
+		return nil
+	}
+	last, _ := sb.Cursor().Last()
+	if idx != nil && !bytes.Equal(idx.prefix, prefix) {
+		idx = nil
+	}
+	if idx != nil && bytes.Equal(idx.seen, last) {
+		return idx
+	}
+	var from []byte // read from the start, or past what idx has read
+	if idx != nil {
+		from = idx.seen
+	}
+	// The keys are appended to one buffer, a skipped URL's taken back
+	// off: nothing is allocated per URL.
+	var buf []byte
+	var ends []int
+	forStagedFrom(btx, from, func(k []byte, p stagedParts, err error) {
 		if err != nil {
+			return // left out, as everywhere (Check reports it)
+		}
+		start := len(buf)
+		buf = append(append(append(buf, p.host...), 0), 0, 0, 0, 0)
+		binary.BigEndian.PutUint32(buf[len(buf)-4:], uint32(p.depth))
+		buf = append(buf, k...)
+		if qk := buf[start:]; !bytes.HasPrefix(qk, prefix) || after != nil && bytes.Compare(qk, after) <= 0 {
+			buf = buf[:start]
 			return
 		}
-		qk := queueKey(s.host, s.depth, u64(k))
-		if !bytes.HasPrefix(qk, prefix) || after != nil && bytes.Compare(qk, after) <= 0 {
-			return
-		}
-		if s.e, err = unmarshalEntry(s.host, s.raw); err == nil {
-			out = append(out, stagedEntry{queueKey: qk, stagedURL: s})
-		}
+		ends = append(ends, len(buf))
 	})
-	slices.SortFunc(out, func(a, b stagedEntry) int { return bytes.Compare(a.queueKey, b.queueKey) })
-	return out
+	added := make([][]byte, len(ends))
+	for i, end := range ends {
+		start := 0
+		if i > 0 {
+			start = ends[i-1]
+		}
+		added[i] = buf[start:end:end]
+	}
+	slices.SortFunc(added, bytes.Compare)
+	var old [][]byte
+	if idx != nil {
+		old = idx.after(after)
+	}
+	keys := make([][]byte, 0, len(old)+len(added))
+	for len(old) > 0 && len(added) > 0 {
+		if bytes.Compare(old[0], added[0]) < 0 {
+			keys, old = append(keys, old[0]), old[1:]
+		} else {
+			keys, added = append(keys, added[0]), added[1:]
+		}
+	}
+	keys = append(append(keys, old...), added...)
+	return &stagedIndex{prefix: prefix, seen: bytes.Clone(last), keys: keys}
+}
+
+// after returns the keys of idx after k (all when k is nil).
+func (idx *stagedIndex) after(k []byte) [][]byte {
+	if k == nil {
+		return idx.keys
+	}
+	i, found := slices.BinarySearchFunc(idx.keys, k, bytes.Compare)
+	if found {
+		i++
+	}
+	return idx.keys[i:]
+}
+
+// stagedCursor goes through the URLs of an index still staged in a
+// transaction, in key order.
+type stagedCursor struct {
+	sb   *bolt.Bucket
+	mark []byte // keyStagedMark: a merge under way
+	keys [][]byte
+}
+
+// stagedFrom returns a cursor on the URLs of idx staged in btx after k.
+func stagedFrom(btx *bolt.Tx, idx *stagedIndex, k []byte) *stagedCursor {
+	if idx == nil {
+		return &stagedCursor{}
+	}
+	return &stagedCursor{sb: btx.Bucket(bucketStaged), mark: btx.Bucket(bucketMeta).Get(keyStagedMark), keys: idx.after(k)}
+}
+
+// next returns the next staged URL whose entry decodes, with its queue
+// key; nil at the end.
+func (c *stagedCursor) next() (key []byte, s *stagedURL) {
+	for len(c.keys) > 0 {
+		key, c.keys = c.keys[0], c.keys[1:]
+		v := c.sb.Get(key[len(key)-8:])
+		if v == nil {
+			continue // merged (or set aside) since the index read it
+		}
+		u, err := splitStaged(v)
+		if err != nil || mergedBefore(u.key, c.mark) {
+			continue
+		}
+		if u.e, err = unmarshalEntry(u.host, u.raw); err == nil {
+			return key, &u
+		}
+	}
+	return nil, nil
 }
