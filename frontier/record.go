@@ -248,11 +248,14 @@ func unmarshalEntry(host string, b []byte) (*entry, error) {
 
 // queueKey orders a host's queue breadth-first: by depth, then discovery.
 func queueKey(host string, depth int, seq uint64) []byte {
-	k := make([]byte, 0, len(host)+13)
-	k = append(k, host...)
-	k = append(k, 0)
-	k = binary.BigEndian.AppendUint32(k, uint32(depth))
-	return binary.BigEndian.AppendUint64(k, seq)
+	return appendQueueKey(make([]byte, 0, len(host)+13), host, depth, seq)
+}
+
+// appendQueueKey appends queueKey(host, depth, seq) to dst.
+func appendQueueKey[H string | []byte](dst []byte, host H, depth int, seq uint64) []byte {
+	dst = append(append(dst, host...), 0)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(depth))
+	return binary.BigEndian.AppendUint64(dst, seq)
 }
 
 // hostPrefix is the key prefix of every queue entry of host.

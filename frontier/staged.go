@@ -589,9 +589,7 @@ func readStaged(btx *bolt.Tx, idx *stagedIndex, prefix, after []byte) *stagedInd
 			return // left out, as everywhere (Check reports it)
 		}
 		start := len(buf)
-		buf = append(append(append(buf, p.host...), 0), 0, 0, 0, 0)
-		binary.BigEndian.PutUint32(buf[len(buf)-4:], uint32(p.depth))
-		buf = append(buf, k...)
+		buf = appendQueueKey(buf, p.host, p.depth, u64(k))
 		if qk := buf[start:]; !bytes.HasPrefix(qk, prefix) || after != nil && bytes.Compare(qk, after) <= 0 {
 			buf = buf[:start]
 			return
