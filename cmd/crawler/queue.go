@@ -24,8 +24,9 @@ func newQueueCmd(g *globals) *cobra.Command {
 the order they will be fetched (breadth-first: by depth, then discovery),
 then the retries waiting for their time, soonest first. A running crawler
 marks the URLs its workers are fetching now as in flight. Pages waiting to
-be recrawled are not queued and not listed. It streams in constant memory
-and exits 1 when nothing is queued.
+be recrawled are not queued and not listed. It streams, holding only the
+queue keys of URLs staged for a merge (about 60 bytes each), and exits 1
+when nothing is queued.
 
 JSON fields: url, host, depth, parent, attempts, retry_at, in_flight.`,
 		Example: `  crawler queue --host example.com --limit 20
