@@ -180,18 +180,14 @@ func (e *Engine) processFetch(f *fetched) *frontier.Completion {
 		kept.Depth, kept.Parent, kept.Error = it.Depth, it.Parent, ""
 		// A 304 carries the validators a 200 would (RFC 9110 §15.4.5);
 		// they replace the stored ones (RFC 9111 §4.3.4), or the next
-		// recrawl asks with stale ones.
+		// recrawl asks with stale ones. The stored headers stay those
+		// that came with the body (a WARC export writes them in its
+		// response record); the 304's are kept beside them.
 		if p.ETag != "" {
 			kept.ETag = p.ETag
-			if kept.Header != nil {
-				kept.Header.Set("ETag", p.ETag)
-			}
 		}
 		if p.LastModified != "" {
 			kept.LastModified = p.LastModified
-			if kept.Header != nil {
-				kept.Header.Set("Last-Modified", p.LastModified)
-			}
 		}
 		kept.Extra = make(map[string]string, len(f.prior.Extra)+2)
 		for k, v := range f.prior.Extra {
