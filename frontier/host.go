@@ -15,6 +15,7 @@ type host struct {
 	inflight int                 // fetches holding one of the host's concurrency slots
 	starting int                 // of those, handed out and not yet sent (Queue.Started)
 	next     time.Time           // earliest start of the host's next request, by politeness
+	paused   time.Time           // the crawl's latest pause ends then (Queue.Pause); zero when none
 	held     time.Time           // an operator's hold ends then (Queue.Hold); zero when none
 	delay    time.Duration       // least time between two request starts
 	kept     time.Duration       // the delay the file keeps for the host (Pace.Delay), as written last; -1: not known
@@ -35,10 +36,20 @@ func (h *host) settleStart(it *Item) {
 }
 
 // due is the earliest start of the host's next request: its politeness
-// clock, or the end of its hold when later.
+// clock and pause (clock), or the end of its hold when later.
 func (h *host) due() time.Time {
-	if h.held.After(h.next) {
+	if h.held.After(h.clock()) {
 		return h.held
+	}
+	return h.clock()
+}
+
+// clock is the host's politeness clock, or the end of its pause when
+// later. A pause is kept apart from the clock, which moves back (a lower
+// delay, a slot given back unsent) and would take the pause with it.
+func (h *host) clock() time.Time {
+	if h.paused.After(h.next) {
+		return h.paused
 	}
 	return h.next
 }

@@ -72,7 +72,7 @@ func (q *Queue) BackedOff() int {
 	now := q.opts.Now()
 	n := 0
 	for _, h := range q.hosts {
-		if h.next.After(now.Add(h.delay)) {
+		if h.clock().After(now.Add(h.delay)) {
 			n++
 		}
 	}

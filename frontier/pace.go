@@ -105,8 +105,8 @@ func (q *Queue) Pause(hostKey string, until time.Time) {
 // in the idle heap until the pause ends.
 func (q *Queue) pauseLocked(key string, until time.Time) {
 	h := q.hostLocked(key)
-	if until.After(h.next) {
-		h.next = until
+	if until.After(h.paused) {
+		h.paused = until
 	}
 	q.updateLocked(h) // files a host hostLocked has just created
 }
