@@ -43,8 +43,9 @@ type Error struct {
 	// "fetch.concurrency" or "extract[0].fields[2].selector". Empty for
 	// problems that belong to no field, such as syntax errors.
 	Field string
-	// Line is the 1-based line of the offending key or value (of the key
-	// it conflicts with, when it is absent from the file); 0 = unknown.
+	// Line is the 1-based line of the offending key or value; when it is
+	// absent from the file, of the key it conflicts with, or else of the
+	// list entry it is missing from; 0 = unknown.
 	Line int
 	// Err describes the problem; it matches one of the package's sentinel
 	// errors with errors.Is.

@@ -49,6 +49,8 @@ func (v *validator) fail(path, format string, args ...any) {
 // derived from them). When path is absent from the file, the error takes
 // the line of the first of others that is present: the value the operator
 // wrote and may have to change. The message names both.
+// A key absent from a list entry (a rule's selector, a host limit's host)
+// takes the line of that entry.
 func (v *validator) failNear(path string, others []string, format string, args ...any) {
 	line := v.lines[path]
 	for _, o := range others {
@@ -56,7 +58,28 @@ func (v *validator) failNear(path string, others []string, format string, args .
 			line = v.lines[o]
 		}
 	}
+	if line == 0 {
+		line = v.entryLine(path)
+	}
 	v.errs = append(v.errs, &Error{Field: path, Line: line, Err: newProblem(ErrInvalid, format, args...)})
+}
+
+// line is the line of path, or of the list entry it is absent from
+// (entryLine); 0 when neither is in the file.
+func (v *validator) line(path string) int {
+	if line := v.lines[path]; line > 0 {
+		return line
+	}
+	return v.entryLine(path)
+}
+
+// entryLine is the line of the innermost list entry that holds path
+// ("extract[0].fields[1]" for "extract[0].fields[1].selector"), or 0.
+func (v *validator) entryLine(path string) int {
+	if i := strings.LastIndexByte(path, ']'); i >= 0 && i < len(path)-1 {
+		return v.lines[path[:i+1]]
+	}
+	return 0
 }
 
 func (v *validator) atLeast(path string, got, min int64) {
@@ -376,7 +399,7 @@ func (c *Config) validateExtract(v *validator) {
 		}
 		_, errs := r.compile(p)
 		for _, e := range errs {
-			e.Line = v.lines[e.Field]
+			e.Line = v.line(e.Field)
 		}
 		v.errs = append(v.errs, errs...)
 	}

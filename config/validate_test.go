@@ -371,7 +371,8 @@ func TestRobotsTokenIsProductToken(t *testing.T) {
 	}
 }
 
-// TestCrossFieldErrorLine ensures a check that blames a key absent from the file points at the key given.
+// TestCrossFieldErrorLine ensures a check that blames a key absent from the
+// file points at the key given, or else at the list entry it is missing from.
 func TestCrossFieldErrorLine(t *testing.T) {
 	for _, tc := range []struct {
 		in, field, msg string
@@ -383,6 +384,11 @@ func TestCrossFieldErrorLine(t *testing.T) {
 		{"data_dir: x\nfetch:\n  concurrency: 1000\n", "fetch.body_memory", "fetch.concurrency ×", 3},
 		{"data_dir: x\nrecrawl:\n  min_interval: 800h\n", "recrawl.max_interval", ">= recrawl.min_interval (800h0m0s)", 3},
 		{"data_dir: x\nfetch:\n  user_agent: /x\n", "fetch.robots_token", "derived from user_agent", 3},
+		// A required key left out of a list entry: the entry's line.
+		{"data_dir: x\nextract:\n  - name: r\n    fields:\n      - name: a\n        selector: h1\n      - name: b\n", "extract[0].fields[1].selector", "must not be empty", 7},
+		{"data_dir: x\nextract:\n  - name: r\n    fields:\n      - selector: h1\n", "extract[0].fields[0].name", "must not be empty", 5},
+		{"data_dir: x\nextract:\n  - fields:\n      - {name: a, selector: h1}\n", "extract[0].name", "must not be empty", 3},
+		{"data_dir: x\nfetch:\n  host_limits:\n    - delay: 1s\n", "fetch.host_limits[0].host", "", 4},
 	} {
 		wantParseError(t, tc.in, tc.field, tc.line, tc.msg)
 	}
