@@ -454,6 +454,31 @@ func TestParseFractionalInteger(t *testing.T) {
 	}
 }
 
+// TestParseLeadingZeroInteger checks that an integer written with a
+// leading zero is refused: yaml.v3 reads 017 as YAML 1.1 octal, 15, where
+// the operator most likely meant 17. Quoted, 0o-prefixed and non-octal
+// digits read as written.
+func TestParseLeadingZeroInteger(t *testing.T) {
+	for _, in := range []string{"fetch:\n  concurrency: 017\n", "fetch:\n  retries: -01\n", "scope:\n  max_depth: 0_10\n"} {
+		errs := configErrors(t, mustFail(t, in))
+		if len(errs) != 1 || errs[0].Line != 2 || !errors.Is(errs[0], ErrType) || !strings.Contains(errs[0].Error(), "leading zero") {
+			t.Errorf("Parse(%q) = %v, want one ErrType about the leading zero at line 2", in, errs)
+		}
+	}
+	for in, want := range map[string]int{"fetch:\n  concurrency: 0o17\n": 15, "fetch:\n  concurrency: 19\n": 19, "fetch:\n  concurrency: 0\n  per_host_concurrency: 0\n": 0} {
+		c, err := Parse([]byte(in))
+		if want == 0 {
+			if err == nil || strings.Contains(err.Error(), "leading zero") {
+				t.Errorf("Parse(%q) = %v; want a range error, not a leading zero", in, err)
+			}
+			continue
+		}
+		if err != nil || c.Fetch.Concurrency != want {
+			t.Errorf("Parse(%q) = %v, %v; want concurrency %d", in, c, err, want)
+		}
+	}
+}
+
 // A YAML syntax error the parser (not the scanner) finds names the line of
 // the construct it was parsing or of the problem; yaml.v3 gives those
 // 0-based, so errors pointed at the line before, often another key's.
