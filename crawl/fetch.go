@@ -191,8 +191,9 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 // priorPage returns the stored record of a URL being fetched again, or
 // nil: the good copy a failed fetch keeps, whose validators make the
 // fetch conditional. Only a recrawl (recrawl.interval set) or a revisit
-// (a refresh, `crawler recrawl`) looks; a first fetch has none. A record
-// that is not a 200, or that failed, is no copy to keep.
+// (Item.Revisit: a recrawl come due, a refresh, `crawler recrawl`) looks;
+// a first fetch has none. A record that is not a 200, or that failed, is
+// no copy to keep.
 func (e *Engine) priorPage(it *frontier.Item) *store.Page {
 	if e.config().Recrawl.Interval <= 0 && !it.Revisit {
 		return nil

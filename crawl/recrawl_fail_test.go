@@ -1,6 +1,7 @@
 package crawl
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -16,21 +17,7 @@ import (
 // the failure noted, and the page stays in the recrawl cycle, so once the
 // host is back the next recrawl stores a fresh copy.
 func TestFailedRecrawlKeepsStoredCopy(t *testing.T) {
-	var n atomic.Int32
-	var down atomic.Bool
-	site := newHostileSite(t)
-	h := site.host("recrawl-outage")
-	h.handle("/", func(w http.ResponseWriter, r *http.Request) {
-		n.Add(1)
-		if down.Load() {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			return
-		}
-		w.Header().Set("Content-Type", "text/html")
-		_, _ = w.Write([]byte("<html><title>good</title>the body</html>"))
-	})
-	cfg := outageConfig(t, h.url("/"), site)
-	cfg.Fetch.RespectRobots = false
+	h, cfg, down, n := pageOutageHost(t, "recrawl-outage")
 	db, e, stop := startStored(t, cfg, h.url("/"))
 	defer stop()
 	down.Store(true)
@@ -60,6 +47,27 @@ func TestFailedRecrawlKeepsStoredCopy(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
+}
+
+// pageOutageHost returns a host named name, of a hostile site of its
+// own, whose page / answers 503 while down is set (n counts its
+// requests), and the outage config crawling it, robots.txt not respected.
+func pageOutageHost(t *testing.T, name string) (h *hostileHost, cfg *config.Config, down *atomic.Bool, n *atomic.Int32) {
+	down, n = new(atomic.Bool), new(atomic.Int32)
+	site := newHostileSite(t)
+	h = site.host(name)
+	h.handle("/", func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		if down.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = w.Write([]byte("<html><title>good</title>the body</html>"))
+	})
+	cfg = outageConfig(t, h.url("/"), site)
+	cfg.Fetch.RespectRobots = false
+	return h, cfg, down, n
 }
 
 // outageConfig is the config of the outage tests: one seed, one retry
@@ -207,5 +215,38 @@ func TestRecrawlWithRobotsDownUsesCachedCopy(t *testing.T) {
 	}
 	if n := h.count("/private/x"); n != 0 {
 		t.Errorf("/private/x requested %d times; the cached rules disallow it", n)
+	}
+}
+
+// A recrawl that was pending when recrawl.interval was turned off (by a
+// reload, or a restart with the new config) still comes due: it is a
+// recrawl of a stored page all the same, so a failure through its
+// retries keeps the stored copy, state done, as any recrawl's does. It
+// used to be fetched as a first fetch, with no stored copy to keep, and
+// the failure replaced the good page.
+func TestRecrawlDueAfterIntervalOffKeepsStoredCopy(t *testing.T) {
+	h, cfg, down, n := pageOutageHost(t, "recrawl-off")
+	db, e, stop := startStored(t, cfg, h.url("/"))
+	defer stop()
+	next := *e.Config()
+	next.Recrawl.Interval = 0
+	if err := e.Reload(context.Background(), &next); err != nil {
+		t.Fatal(err)
+	}
+	down.Store(true)
+	before := n.Load()
+	waitFor(t, "the pending recrawl fetched through its retries", func() bool {
+		c := e.Queue().Counts()
+		return n.Load() >= before+2 && c.Queued == 0 && c.InFlight == 0
+	})
+	p := stored(db, h.url("/"))
+	if p == nil || p.Status != 200 || p.Title != "good" || p.Error != "" || p.Extra["recrawl_error"] == "" {
+		t.Errorf("after the pending recrawl failed: %+v; want the stored copy, the failure noted", p)
+	}
+	if c := e.Queue().Counts(); c.Failed != 0 || c.Done != 1 {
+		t.Errorf("counts: %+v; want the URL done, none failed", c)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
 	}
 }

@@ -19,9 +19,9 @@ type Item struct {
 	Via      string // the chain's URLs before this one, newline-separated
 
 	// Revisit reports that the URL was finished before and is queued
-	// again by a Link.Refresh or Link.Revisit: its stored record is the
-	// copy a failed fetch keeps and the validators a conditional GET
-	// sends, even with recrawl off.
+	// again by its recrawl coming due, a Link.Refresh or a Link.Revisit:
+	// its stored record is the copy a failed fetch keeps and the
+	// validators a conditional GET sends, even with recrawl off.
 	Revisit bool
 
 	key      []byte    // queue key

@@ -48,8 +48,15 @@ func (w *txWriter) promote(bucket []byte, now time.Time, recrawl bool) (time.Tim
 				continue
 			}
 		}
+		raw := v[len(hostKey)+1:] // the entry as stored
+		if recrawl && !e.Revisit {
+			// A revisit (Item.Revisit): its stored copy is kept should
+			// it fail, with recrawl.interval turned off since too.
+			e.Revisit = true
+			raw = e.marshal(hostKey)
+		}
 		w.seq++
-		if err := w.queue().add(hostKey, e.Depth, w.seq, v[len(hostKey)+1:]); err != nil { // the entry as stored
+		if err := w.queue().add(hostKey, e.Depth, w.seq, raw); err != nil {
 			return time.Time{}, err
 		}
 		w.fx.queued[hostKey]++
