@@ -92,10 +92,11 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 			if errors.Is(err, fetcher.ErrBlockedAddress) {
 				// Refused by the address guard (robots.txt on, or
 				// redirected to, a private address): no retry makes it
-				// allowed, so the URL fails now, saying why.
+				// allowed, so the URL fails now, saying why. prior: a
+				// recrawl keeps its stored copy (process).
 				e.robots.abandon(origin)
 				e.q.Release(it, sent)
-				return &fetched{item: it, url: u, err: fmt.Errorf("robots.txt: %w", err)}
+				return &fetched{item: it, url: u, err: fmt.Errorf("robots.txt: %w", err), prior: e.priorPage(it)}
 			}
 			st = e.robots.store(origin, rules, err, e.config().Fetch.Retries, e.retryBackoff().Delay)
 			if file != nil {

@@ -169,9 +169,16 @@ func TestRecrawlWithRobotsDownKeepsStoredCopy(t *testing.T) {
 		p := stored(db, h.url("/"))
 		return robotsAsked.Load() > asked && p != nil && p.Extra["recrawl_error"] != ""
 	})
-	p := stored(db, h.url("/"))
+	checkCopyKept(t, db, e, h.url("/"), "after a recrawl with robots.txt down", stop)
+}
+
+// checkCopyKept checks that url's stored copy, titled "good", stands after
+// the failed recrawl what names, no URL failed, and stops the crawl.
+func checkCopyKept(t *testing.T, db *store.DB, e *Engine, url, what string, stop func() error) {
+	t.Helper()
+	p := stored(db, url)
 	if p.Status != 200 || p.Title != "good" || p.Error != "" {
-		t.Errorf("after a recrawl with robots.txt down: status %d title %q error %q; want the stored copy", p.Status, p.Title, p.Error)
+		t.Errorf("%s: status %d title %q error %q; want the stored copy", what, p.Status, p.Title, p.Error)
 	}
 	if c := e.Queue().Counts(); c.Failed != 0 {
 		t.Errorf("counts: %+v; want none failed", c)
@@ -249,4 +256,27 @@ func TestRecrawlDueAfterIntervalOffKeepsStoredCopy(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
+}
+
+// A recrawl whose robots.txt the address guard refuses (the host now
+// resolves to a private address, or allow_private_addresses was turned
+// off) fails as a recrawl, keeping the stored copy, as one whose page
+// request the guard refuses does. The URL failed with no copy to keep.
+func TestRecrawlWithRobotsBlockedKeepsStoredCopy(t *testing.T) {
+	h, cfg, _, _ := pageOutageHost(t, "recrawl-robots-blocked")
+	h.robots("User-agent: *\nDisallow: /private/\n")
+	cfg.Fetch.RespectRobots = true
+	db, e, stop := startStored(t, cfg, h.url("/"))
+	defer stop()
+	next := *e.Config()
+	next.Fetch.AllowPrivateAddresses = false
+	if err := e.Reload(context.Background(), &next); err != nil {
+		t.Fatal(err)
+	}
+	e.robots.expire("http://" + h.addr) // its next URL fetches robots.txt
+	waitFor(t, "a recrawl with robots.txt refused", func() bool {
+		p := stored(db, h.url("/"))
+		return e.Queue().Counts().Failed > 0 || p != nil && strings.HasPrefix(p.Extra["recrawl_error"], "robots.txt")
+	})
+	checkCopyKept(t, db, e, h.url("/"), "after a recrawl with robots.txt refused", stop)
 }
