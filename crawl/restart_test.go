@@ -70,15 +70,7 @@ func TestRestartCrawlDelayOfHostWithNothingQueued(t *testing.T) {
 	}
 
 	opened := time.Now()
-	e, err := New(Options{Config: cfg, DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := e.Close(); err != nil {
-			t.Error(err)
-		}
-	}()
+	e := restarted(t, cfg, db)
 	if n := len(e.Queue().Live()); n != 0 {
 		t.Fatalf("%d hosts active after the restart; want none (everything was crawled)", n)
 	}
@@ -94,6 +86,22 @@ func TestRestartCrawlDelayOfHostWithNothingQueued(t *testing.T) {
 		t.Errorf("host first seen after the restart: delay %s, next start %v after the restart; want %v and at least %v",
 			live.Delay, live.NextAt.Sub(opened), crawlDelay, crawlDelay)
 	}
+}
+
+// restarted returns a new engine on db, as a restart makes it, not run;
+// it is closed when the test ends.
+func restarted(t *testing.T, cfg *config.Config, db *store.DB) *Engine {
+	t.Helper()
+	e, err := New(Options{Config: cfg, DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := e.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return e
 }
 
 // stopAfterRequests crawls site until it has answered n requests, then
@@ -114,4 +122,26 @@ func stopAfterRequests(t *testing.T, cfg *config.Config, db *store.DB, site *tes
 		t.Fatalf("the first run crawled everything (%d requests) before it was stopped", r.Requests)
 	}
 	return r
+}
+
+// With respect_robots off, robots.txt is not read, its Crawl-delay
+// included: a restarted engine gives a host no Crawl-delay from a
+// robots.txt an earlier run stored.
+func TestRestartWithoutRobotsIgnoresStoredCrawlDelay(t *testing.T) {
+	const origin = "http://127.0.1.30:8080"
+	cfg := testConfig(t, origin+"/")
+	cfg.Fetch.MaxCrawlDelay = time.Minute
+	cfg.Fetch.RespectRobots = false
+	db := openChecked(t, cfg)
+	err := db.Update(func(tx *store.Tx) error {
+		return tx.PutRobots(origin, &store.RobotsFile{Fetched: time.Now(), Status: 200,
+			Body: []byte("User-agent: *\nCrawl-delay: 7\n")})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := restarted(t, cfg, db)
+	if d, _, _ := e.adapt.state(cfg.Fetch.HostKey("127.0.1.30:8080")); d != 0 {
+		t.Errorf("host's delay after a restart with respect_robots off = %v; want 0 (per_host_delay): robots.txt is not read", d)
+	}
 }

@@ -195,10 +195,11 @@ func (r *robotsFiles) load(origin string) *store.RobotsFile {
 // the host's first start (Queue.SetDelay). Every stored file is
 // decompressed, but only one that mentions Crawl-delay is parsed. A file
 // that cannot be read is skipped here: the crawl reads it again (and logs
-// it) before the host's first request.
+// it) before the host's first request. With respect_robots off nothing is
+// read: robots.txt is not obeyed, its Crawl-delay included.
 func (e *Engine) restoreCrawlDelays() {
 	cfg := e.config()
-	if cfg.Fetch.MaxCrawlDelay <= 0 { // Crawl-delay is ignored
+	if cfg.Fetch.MaxCrawlDelay <= 0 || !cfg.Fetch.RespectRobots { // Crawl-delay is ignored
 		return
 	}
 	type crawlDelay struct {
