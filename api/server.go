@@ -304,10 +304,12 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, v any, err error)
 }
 
 // stopped returns ErrStopping, with what it did to the request, in place
-// of err when Close cut the request short: the Querier then returns
-// context.Canceled, which the client would take for a cancel of its own.
+// of err when the daemon stopped under the request: Close cut it short
+// (the Querier then returns context.Canceled, which the client would take
+// for a cancel of its own), or the crawl had stopped and closed its
+// frontier, which the socket outlives for a moment at shutdown.
 func (s *Server) stopped(err error, what string) error {
-	if s.ctx.Err() != nil && errors.Is(err, context.Canceled) {
+	if s.ctx.Err() != nil && errors.Is(err, context.Canceled) || errors.Is(err, frontier.ErrClosed) {
 		return fmt.Errorf("%w; %s", ErrStopping, what)
 	}
 	return err

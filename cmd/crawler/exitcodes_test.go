@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"crawler/api"
+	"crawler/crawl"
 	"crawler/store"
 )
 
@@ -126,6 +127,40 @@ func TestDaemonStoppingMidStream(t *testing.T) {
 	code, out, stderr := run(t, "pages", "list", "--config", cfg, "--format", "jsonl")
 	if code != exitData || !strings.Contains(stderr, "shutting down") || !strings.Contains(stderr, "again") || !strings.Contains(out, "127.0.1.139") {
 		t.Errorf("pages list while the daemon stops: exit %d, stdout %q, stderr %q; want %d saying the daemon is shutting down and to run it again",
+			code, out, stderr, exitData)
+	}
+}
+
+// A daemon whose crawl has stopped (its frontier closed: SIGTERM, the
+// moments before its socket closes) and that is asked to seed says it is
+// stopping: the command exits 3 and says to run it again, as when the
+// daemon stopped before the request, not 4 with "frontier closed".
+func TestSeedWhileDaemonStopsExits3(t *testing.T) {
+	dir := t.TempDir()
+	path, cfg := loadedConfig(t, dir, []string{"http://127.0.1.139/"})
+	db, err := store.Open(cfg.DBPath(), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	log := slog.New(slog.DiscardHandler)
+	eng, err := crawl.New(crawl.Options{Config: cfg, DB: db, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // as after SIGTERM: Run stops at once and closes the frontier
+	if err := eng.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := startAPI(context.Background(), cfg, db, eng, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	code, out, stderr := run(t, "seed", "http://127.0.1.139/new", "--config", path)
+	if code != exitData || !strings.Contains(stderr, "again") {
+		t.Errorf("seed while the daemon stops: exit %d, stdout %q, stderr %q; want %d saying to run it again",
 			code, out, stderr, exitData)
 	}
 }

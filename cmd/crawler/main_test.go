@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"crawler/config"
 )
 
 // The test binary doubles as the crawler: with CRAWLER_TEST_ARGS set it
@@ -88,6 +90,21 @@ log:
 		t.Fatal(err)
 	}
 	return path
+}
+
+// loadedConfig writes writeConfig's config, loads it and makes its
+// data_dir, as a daemon starting on it would.
+func loadedConfig(t *testing.T, dir string, seeds []string) (string, *config.Config) {
+	t.Helper()
+	path := writeConfig(t, dir, seeds, "")
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path, cfg
 }
 
 func waitExit(t *testing.T, cmd *exec.Cmd, limit time.Duration) int {

@@ -21,14 +21,7 @@ import (
 // the seeds' error), never "rejected, old config kept".
 func TestReloadWhileStoppingSaysWhatIsInForce(t *testing.T) {
 	dir := t.TempDir()
-	path := writeConfig(t, dir, []string{"http://127.0.1.139/"}, "")
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	path, cfg := loadedConfig(t, dir, []string{"http://127.0.1.139/"})
 	eng, log := openEngine(t, cfg)
 	defer eng.Close()
 
