@@ -38,34 +38,45 @@ func TestMissingConfigExits2(t *testing.T) {
 
 // After a kill -9 the daemon's crawler.pid stays behind, and its pid may
 // since belong to another process: reload must not signal it (SIGHUP
-// would end it) when no daemon runs on the data_dir.
+// would end it) when no daemon runs on the data_dir. Nor when something
+// else holds the database meanwhile: the next daemon, still starting (it
+// writes its pidfile once its frontier is open), or a verb on the stopped
+// crawl (compact, seed).
 func TestReloadStalePidfile(t *testing.T) {
-	dir := t.TempDir()
-	cfg := writeConfig(t, dir, []string{"http://127.0.1.139/"}, "")
-	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	other := exec.Command("sleep", "30") // the process that now has the pid
-	if err := other.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = other.Wait(); close(exited) }()
-	t.Cleanup(func() { _ = other.Process.Kill(); <-exited })
-	pidfile := filepath.Join(dir, "data", "crawler.pid")
-	if err := os.WriteFile(pidfile, []byte(strconv.Itoa(other.Process.Pid)+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	for _, locked := range []bool{false, true} {
+		t.Run(fmt.Sprintf("database locked %v", locked), func(t *testing.T) {
+			dir := t.TempDir()
+			cfg, _ := loadedConfig(t, dir, []string{"http://127.0.1.139/"})
+			if locked {
+				db, err := store.Open(filepath.Join(dir, "data", "crawl.db"), store.Options{NoSync: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer db.Close()
+			}
+			other := exec.Command("sleep", "30") // the process that now has the pid
+			if err := other.Start(); err != nil {
+				t.Fatal(err)
+			}
+			exited := make(chan struct{})
+			go func() { _ = other.Wait(); close(exited) }()
+			t.Cleanup(func() { _ = other.Process.Kill(); <-exited })
+			pidfile := filepath.Join(dir, "data", "crawler.pid")
+			if err := os.WriteFile(pidfile, []byte(strconv.Itoa(other.Process.Pid)+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
 
-	code, out, stderr := run(t, "reload", "--config", cfg)
-	select {
-	case <-exited:
-		t.Errorf("reload signalled pid %d, which is not a crawler: it exited", other.Process.Pid)
-	case <-time.After(300 * time.Millisecond):
-	}
-	if code != exitData || !strings.Contains(stderr, "no daemon") {
-		t.Errorf("reload with a stale pidfile: exit %d, stdout %q, stderr %q; want %d saying no daemon runs",
-			code, out, stderr, exitData)
+			code, out, stderr := run(t, "reload", "--config", cfg)
+			select {
+			case <-exited:
+				t.Errorf("reload signalled pid %d, which is not a crawler: it exited", other.Process.Pid)
+			case <-time.After(300 * time.Millisecond):
+			}
+			if code != exitData || !strings.Contains(stderr, "no daemon") {
+				t.Errorf("reload with a stale pidfile: exit %d, stdout %q, stderr %q; want %d saying no daemon runs",
+					code, out, stderr, exitData)
+			}
+		})
 	}
 }
 

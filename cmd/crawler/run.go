@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -127,11 +126,11 @@ func runDaemon(ctx context.Context, g *globals, exitWhenIdle bool) error {
 		return err
 	}
 	defer metricsSrv.Close()
-	pidfile := filepath.Join(cfg.DataDir, "crawler.pid")
-	if err := os.WriteFile(pidfile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+	releasePidfile, err := writePidfile(filepath.Join(cfg.DataDir, pidfileName))
+	if err != nil {
 		log.Warn("cannot write pidfile; crawler reload will not find this daemon", "err", err)
 	}
-	defer os.Remove(pidfile)
+	defer releasePidfile()
 
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
