@@ -180,8 +180,8 @@ type Stats struct {
 	ReclaimOff bool `json:"reclaim_off,omitempty"`
 
 	// PagesPerSecond is live: URLs finished with a page record (done or
-	// failed) per second over the last minute, or since the daemon
-	// started when it is younger.
+	// failed, recrawls included) per second over the last minute, or
+	// since the daemon started when it is younger.
 	PagesPerSecond float64 `json:"pages_per_second"`
 
 	// Running reports whether the answer came from a running daemon.

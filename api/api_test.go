@@ -374,13 +374,10 @@ func TestLocalAndSocketAgree(t *testing.T) {
 	compare(t, "socket", want, got)
 }
 
-// A running engine: the daemon's answers, direct and over the socket,
-// match the stopped crawl's but for the live fields; seeds added through
-// the socket are crawled.
-func TestDaemonAgreesAndSeeds(t *testing.T) {
-	c := crawlSite(t, "127.0.1.104")
-	want := answers(t, NewLocal(c.db, c.cfg), c, true)
-
+// runDaemon runs an engine over c's crawl and a Daemon on it until the
+// test ends. The Daemon's clock stands at now until setClock moves it.
+func runDaemon(t *testing.T, c *crawled, now time.Time) (eng *crawl.Engine, d *Daemon, setClock func(time.Time)) {
+	t.Helper()
 	eng, err := crawl.New(crawl.Options{Config: c.cfg, DB: c.db, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
@@ -388,25 +385,35 @@ func TestDaemonAgreesAndSeeds(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ran := make(chan error, 1)
 	go func() { ran <- eng.Run(ctx) }()
-	defer func() {
+	t.Cleanup(func() {
 		cancel()
 		if err := <-ran; err != nil {
 			t.Error(err)
 		}
-	}()
-	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	})
 	clock := make(chan time.Time, 1)
 	clock <- now
 	tick := func() time.Time { t := <-clock; clock <- t; return t }
-	d := NewDaemon(c.db, eng, DaemonOptions{Now: tick})
-	defer d.Close()
+	d = NewDaemon(c.db, eng, DaemonOptions{Now: tick})
+	t.Cleanup(func() { d.Close() })
+	return eng, d, func(t time.Time) { <-clock; clock <- t }
+}
+
+// A running engine: the daemon's answers, direct and over the socket,
+// match the stopped crawl's but for the live fields; seeds added through
+// the socket are crawled.
+func TestDaemonAgreesAndSeeds(t *testing.T) {
+	c := crawlSite(t, "127.0.1.104")
+	want := answers(t, NewLocal(c.db, c.cfg), c, true)
+
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	_, d, setClock := runDaemon(t, c, now)
 	client := serve(t, d)
 
 	compare(t, "daemon", want, answers(t, d, c, true))
 	compare(t, "daemon socket", want, answers(t, client, c, true))
 
-	<-clock
-	clock <- now.Add(90 * time.Second)
+	setClock(now.Add(90 * time.Second))
 	s, err := client.Stats(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -81,12 +81,11 @@ func (d *Daemon) sample(every time.Duration) {
 	}
 }
 
-// finished counts the URLs finished with a page record (done or failed),
-// from the live frontier: what PagesPerSecond measures.
-func (d *Daemon) finished() int64 {
-	c := d.eng.Queue().Counts()
-	return c.Done + c.Failed
-}
+// finished counts the page records (URLs done or failed) the engine has
+// stored since it started, recrawls included: what PagesPerSecond
+// measures. The frontier's done and failed counts would miss recrawls,
+// which take a done URL back to queued before it is done again.
+func (d *Daemon) finished() int64 { return d.eng.Stats().PagesStored.Load() }
 
 // Close stops sampling. It does not touch the engine or the database. It
 // is safe to call more than once.
@@ -116,7 +115,7 @@ func (d *Daemon) Stats(context.Context) (*Stats, error) {
 		s.LastReload = &r
 	}
 	now := d.now()
-	s.PagesPerSecond = d.rate.perSecond(now, c.Done+c.Failed)
+	s.PagesPerSecond = d.rate.perSecond(now, d.finished())
 	s.UptimeSeconds = now.Sub(d.started).Seconds()
 	return s, nil
 }

@@ -1,9 +1,12 @@
 package api
 
 import (
+	"context"
 	"math"
 	"testing"
 	"time"
+
+	"crawler/store"
 )
 
 func TestRateWindow(t *testing.T) {
@@ -38,5 +41,39 @@ func TestRateWindow(t *testing.T) {
 	y.add(t0, 0)
 	if r := y.perSecond(at(4), 20); r != 5 {
 		t.Errorf("young: %v; want 5", r)
+	}
+}
+
+// A daemon that stores pages again (recrawls) stores pages: its rate
+// counts them, though its counts of done and failed URLs end where they
+// began (a recrawl takes a done URL back to queued, then done).
+func TestDaemonRateCountsRecrawls(t *testing.T) {
+	c := crawlSite(t, "127.0.1.107")
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	eng, d, setClock := runDaemon(t, c, now)
+	ctx := context.Background()
+
+	var urls []string
+	if err := d.ListPages(ctx, PageFilter{}, func(p *store.Page) error { urls = append(urls, p.URL); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := d.Recrawl(ctx, urls); err != nil || res.Queued != len(urls) {
+		t.Fatalf("recrawl of %d pages: %+v, %v", len(urls), res, err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if c := eng.Queue().Counts(); c.Queued == 0 && c.InFlight == 0 && eng.Stats().PagesStored.Load() >= int64(len(urls)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the recrawl did not finish: %+v", eng.Queue().Counts())
+		}
+	}
+	setClock(now.Add(30 * time.Second))
+	s, err := d.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.PagesPerSecond <= 0 {
+		t.Errorf("stats after %d pages were stored again in 30s: %.2f pages/s; want more than 0", len(urls), s.PagesPerSecond)
 	}
 }
