@@ -145,6 +145,13 @@ func (e *Engine) reload(ctx context.Context, next *config.Config) error {
 		old.Close() // idle connections only; requests in flight finish
 	}
 	e.extractp.Store(rules)
+	if next.Fetch.RespectRobots != prev.Fetch.RespectRobots {
+		// Before the new config is in force: turned off, a robots check
+		// begun under the old one records no Crawl-delay any more; turned
+		// on, each host's next URL reads robots.txt again (from the store)
+		// and its Crawl-delay counts.
+		e.adapt.obeyCrawlDelays(next.Fetch.RespectRobots)
+	}
 	e.cfgp.Store(next)
 	// After the new config is in force, so that the stored files the
 	// cleared origins start from are parsed for its token. Turning

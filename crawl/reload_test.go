@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"crawler/frontier"
+	"crawler/robots"
 	"crawler/store"
 )
 
@@ -181,5 +184,89 @@ func TestReloadRecrawlIntervalReachesFetchedPages(t *testing.T) {
 	e.scheduleRecrawl(c, prior, true)
 	if got := c.RecrawlAt.Sub(now); got != time.Hour {
 		t.Errorf("page recrawled under a 24h interval, now 1h: due in %s, want 1h", got)
+	}
+}
+
+// Turning fetch.respect_robots off by a reload lifts the robots.txt
+// Crawl-delay the hosts had: with robots.txt no longer read, nothing else
+// would, and a host stayed slowed by a file the crawl now ignores.
+// Turning it back on applies the Crawl-delay again from the host's next
+// URL, read from the stored robots.txt.
+func TestReloadRespectRobotsTogglesCrawlDelay(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/robots.txt" {
+			io.WriteString(w, "User-agent: *\nCrawl-delay: 20\n")
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, "<html><body>ok</body></html>")
+	}))
+	defer srv.Close()
+	cfg := testConfig(t)
+	cfg.Fetch.MaxCrawlDelay = time.Minute
+	_, e := newEngine(t, cfg)
+	defer e.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	key := e.HostKey(strings.TrimPrefix(srv.URL, "http://"))
+	var links []frontier.Link
+	for i := range 3 {
+		links = append(links, frontier.Link{URL: fmt.Sprintf("%s/%d", srv.URL, i), Host: key})
+	}
+	if _, err := e.Queue().Add(ctx, links); err != nil {
+		t.Fatal(err)
+	}
+	// delays returns the host's delay in the throttle and in the frontier.
+	delays := func() (time.Duration, string) {
+		d, _, _ := e.adapt.state(key)
+		return d, e.Queue().Live()[key].Delay
+	}
+	// fetch hands out the host's next URL (at once: the host's delay must
+	// be 0 by now) and fetches it as a worker does.
+	fetch := func() {
+		t.Helper()
+		next, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		it, err := e.Queue().Next(next)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f := e.fetchItem(ctx, it); f != nil {
+			f.resp.Release()
+		}
+	}
+
+	fetch() // the first URL's slot reads robots.txt
+	if d, live := delays(); d != 20*time.Second || live != "20s" {
+		t.Fatalf("host's delay after reading robots.txt = %v (frontier %s); want the Crawl-delay 20s", d, live)
+	}
+
+	off := *e.Config()
+	off.Fetch.RespectRobots = false
+	if err := e.Reload(ctx, &off); err != nil {
+		t.Fatal(err)
+	}
+	if d, live := delays(); d != 0 || live != "0s" {
+		t.Fatalf("host's delay after a reload turned respect_robots off = %v (frontier %s); want 0 (per_host_delay): robots.txt is not read", d, live)
+	}
+	// A robots check that began before the reload ends after it.
+	rules := robots.Parse([]byte("User-agent: *\nCrawl-delay: 20\n"), cfg.Fetch.RobotsToken)
+	e.applyRobots(key, srv.URL, robotsState{rules: rules}, false)
+	if d, live := delays(); d != 0 || live != "0s" {
+		t.Fatalf("host's delay after a robots check begun before respect_robots was turned off = %v (frontier %s); want 0", d, live)
+	}
+	fetch()
+	if d, _ := delays(); d >= 20*time.Second {
+		t.Errorf("host's delay after a fetch with respect_robots off = %v; want the adaptive one, not the Crawl-delay", d)
+	}
+
+	on := off
+	on.Fetch.RespectRobots = true
+	if err := e.Reload(ctx, &on); err != nil {
+		t.Fatal(err)
+	}
+	fetch()
+	if d, live := delays(); d != 20*time.Second || live != "20s" {
+		t.Errorf("host's delay after a reload turned respect_robots on again and a URL was fetched = %v (frontier %s); want the Crawl-delay 20s", d, live)
 	}
 }

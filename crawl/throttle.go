@@ -38,6 +38,9 @@ type throttle struct {
 	backoff   Backoff                        // breaker pause schedule
 	keeper    paceKeeper
 	now       func() time.Time
+	// noCrawlDelay: fetch.respect_robots was turned off by a reload, so
+	// setCrawlDelay records nothing (obeyCrawlDelays).
+	noCrawlDelay bool
 }
 
 // paceKeeper is where the throttle keeps what it learns (frontier.Queue):
@@ -151,11 +154,15 @@ func (t *throttle) configure(base, maxDelay time.Duration, target int, limits ma
 // none, which forgets an earlier one), for the host key origin belongs
 // to, sets the key's delay in the keeper unless the origin has had no
 // Crawl-delay before or now, and returns it. A key takes the largest
-// Crawl-delay of its origins.
+// Crawl-delay of its origins. With respect_robots turned off by a reload
+// (obeyCrawlDelays) it records nothing.
 func (t *throttle) setCrawlDelay(key, origin string, d time.Duration) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	h := t.host(key)
+	if t.noCrawlDelay {
+		return t.effective(key, h)
+	}
 	d = min(d, t.max)
 	if _, ok := h.crawlDelays[origin]; !ok && d == 0 {
 		return t.effective(key, h) // none before or now
@@ -177,6 +184,28 @@ func (t *throttle) setCrawlDelay(key, origin string, d time.Duration) time.Durat
 	eff := t.effective(key, h)
 	t.keeper.SetDelay(key, eff)
 	return eff
+}
+
+// obeyCrawlDelays sets whether robots Crawl-delays count
+// (fetch.respect_robots, which a reload may change). Turned off, every
+// host's is forgotten, as no robots.txt is read any more to lift it, and
+// the delay set in the keeper of each host that had one; none is recorded
+// until it is turned on again (a robots check under way when it was
+// turned off may still try).
+func (t *throttle) obeyCrawlDelays(on bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.noCrawlDelay = !on
+	if on {
+		return
+	}
+	for k, h := range t.hosts {
+		if len(h.crawlDelays) == 0 {
+			continue
+		}
+		h.crawlDelays, h.crawlDelay = nil, 0
+		t.keeper.SetDelay(k, t.effective(k, h))
+	}
 }
 
 // restore gives host key the adaptive delay d it had when the crawl last
