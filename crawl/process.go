@@ -234,10 +234,18 @@ func (e *Engine) processFetch(f *fetched) *frontier.Completion {
 	extractRules := e.rules()
 	// Links as long as a URL can be: scope.max_url_length applies after
 	// strip_query_params, in discovered (a trap).
-	doc, err := parser.Parse(html, ct, f.url, parser.Options{MaxURLLength: urlnorm.MaxLength, Cache: e.links, NoDOM: extractRules.Empty()})
+	opts := parser.Options{MaxURLLength: urlnorm.MaxLength, Cache: e.links, NoDOM: extractRules.Empty()}
+	doc, err := parser.Parse(html, ct, f.url, opts)
 	if err != nil {
-		p.Error = "parse: " + err.Error()
-		return c
+		// The tree builder gave up (x/net/html refuses elements nested
+		// more than 512 deep): no rule can run, but the token pass,
+		// which has no such limit and never fails, still reads the
+		// page's fields and links.
+		p.Error = "parse: " + err.Error() + " (extraction rules not run)"
+		extractRules, opts.NoDOM = nil, true
+		if doc, err = parser.Parse(html, ct, f.url, opts); err != nil {
+			return c
+		}
 	}
 	p.Title, p.Description, p.Canonical = doc.Title, doc.Description, doc.Canonical
 	p.TextLen, p.Charset, p.Outlinks = doc.TextLen, doc.Charset, len(doc.Links)

@@ -176,7 +176,9 @@ type Document struct {
 // valid UTF-8; the first <meta> declaration further on; windows-1252. base is the page URL that relative links are
 // resolved against (a nil base keeps only absolute links). Only body is
 // read. An empty or garbage body yields a Document with few or no fields
-// set; the error is reserved for failures of the HTML parser itself.
+// set; the error is reserved for failures of the HTML parser itself
+// (x/net/html refuses elements nested more than 512 deep). With
+// Options.NoDOM, Parse never fails.
 func Parse(body []byte, contentType string, base *url.URL, opts Options) (*Document, error) {
 	opts = opts.withDefaults()
 	text, charsetName := decode(body, contentType)
