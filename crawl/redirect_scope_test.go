@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"crawler/frontier"
 )
 
 // Ensure a redirect target meets the trap limits of scope
@@ -94,5 +96,61 @@ func TestStripQueryBeforeMaxURLLength(t *testing.T) {
 	crawlToIdle(t, cfg)
 	if n := h.count("/a?id=1"); n != 1 {
 		t.Errorf("/a?id=1 (linked with a long utm_source) requested %d times; want once", n)
+	}
+}
+
+// Ensure a redirect that leads nowhere crawlable ends its chain with a
+// record saying why and requests nothing more: a Location of another
+// scheme (ftp:, file:, javascript:, data:, mailto:) fails the URL, an
+// empty or blank one is kept as a redirect without a target. The rest of
+// the host is crawled.
+func TestRedirectLocationNotCrawlable(t *testing.T) {
+	site := newHostileSite(t)
+	h := site.host("redirschemes")
+	h.robots("User-agent: *\nAllow: /\n")
+	failed := map[string]string{
+		"/ftp": "ftp://example.com/x", "/file": "file:///etc/passwd", "/js": "javascript:alert(1)",
+		"/data": "data:text/html,<a href=/x>x</a>", "/mailto": "mailto:a@example.com",
+	}
+	kept := map[string]string{"/empty": "", "/blank": "  "}
+	var links []string
+	for _, m := range []map[string]string{failed, kept} {
+		for path, to := range m {
+			h.handle(path, func(w http.ResponseWriter, r *http.Request) {
+				w.Header()["Location"] = []string{to}
+				w.WriteHeader(http.StatusFound)
+			})
+			links = append(links, path)
+		}
+	}
+	h.html("/", "home", append(links, "/ok")...)
+	h.html("/ok", "ok")
+	cfg := hostileConfig(t, []string{h.url("/")}, []string{h.addr})
+	db := crawlToIdle(t, cfg)
+
+	for path := range failed {
+		if p := failedRecord(t, db, h.url(path)); p.Status != http.StatusFound || p.RedirectTo != "" ||
+			!strings.Contains(p.Error, "scheme is not http or https") {
+			t.Errorf("%s: status %d redirect_to %q error %q; want 302, no target, an error naming the scheme",
+				path, p.Status, p.RedirectTo, p.Error)
+		}
+	}
+	for path := range kept {
+		o := lookup(t, db, h.url(path))
+		if p := o.page; o.state != frontier.StateDone || p == nil || p.Status != http.StatusFound ||
+			p.RedirectTo != "" || p.Error != "HTTP 302 without a usable Location" {
+			t.Errorf("%s: %v %+v; want done, 302, no target, \"HTTP 302 without a usable Location\"", path, o.state, p)
+		}
+	}
+	if o := lookup(t, db, h.url("/ok")); o.state != frontier.StateDone {
+		t.Errorf("/ok: %v; want done", o.state)
+	}
+	for _, r := range h.requests() {
+		if n := h.count(r.uri); n != 1 {
+			t.Errorf("%s requested %d times; want once", r.uri, n)
+		}
+	}
+	if n := len(h.requests()); n != 2+len(failed)+len(kept)+1 {
+		t.Errorf("%d requests; want robots.txt, /, each redirect and /ok, nothing else", n)
 	}
 }
