@@ -192,6 +192,53 @@ func TestFetchTimeoutBeforeHeaders(t *testing.T) {
 	}
 }
 
+// A server that keeps the response headers coming, one byte at a time,
+// never finishes them: Timeout ends the request, which waiting for
+// each next byte alone would never do.
+func TestFetchTimeoutHeadersTrickled(t *testing.T) {
+	done := make(chan struct{})
+	srv := newServer(t, hijack(t, func(w io.Writer) {
+		io.WriteString(w, "HTTP/1.1 200 OK\r\nX-Slow: ")
+		for {
+			if _, err := io.WriteString(w, "a"); err != nil || w.(interface{ Flush() error }).Flush() != nil {
+				return
+			}
+			select {
+			case <-time.After(20 * time.Millisecond):
+			case <-done:
+				return
+			}
+		}
+	}))
+	t.Cleanup(func() { close(done) }) // before the server's: ends the handler
+	c := newClient(t, Options{Timeout: 300 * time.Millisecond})
+	req := &Request{URL: mustParse(t, srv.URL)}
+	finished := make(chan error, 1)
+	go func() {
+		_, err := c.Fetch(context.Background(), req)
+		finished <- err
+	}()
+	select {
+	case err := <-finished:
+		wantKind(t, err, KindTimeout)
+	case <-time.After(30 * time.Second):
+		t.Fatal("Fetch still waiting for trickled headers 30s into a 300ms timeout")
+	}
+}
+
+// An HTTP/1.0 response without Content-Length ends its body by closing
+// the connection: the whole body, no error.
+func TestFetchHTTP10BodyEndedByClose(t *testing.T) {
+	body := strings.Repeat("<p>old server</p>\n", 1000)
+	srv := newServer(t, hijack(t, func(w io.Writer) {
+		io.WriteString(w, "HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n"+body)
+	}))
+	resp := get(t, newClient(t, Options{}), srv.URL)
+	if resp.Status != 200 || string(resp.Body) != body || resp.Truncated || resp.WireBytes != int64(len(body)) {
+		t.Errorf("status %d, %d body bytes (want %d), truncated %v, wire %d", resp.Status, len(resp.Body), len(body), resp.Truncated, resp.WireBytes)
+	}
+}
+
 func TestFetchCallerCancel(t *testing.T) {
 	entered := make(chan struct{})
 	srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
