@@ -288,6 +288,9 @@ func TestCharsets(t *testing.T) {
 		{"windows-1252 fallback", "<title>caf\xe9</title>", "text/html", "café", "windows-1252"},
 		{"utf-8 bom", "\xef\xbb\xbf<title>bom ü</title>", "text/html; charset=iso-8859-1", "bom ü", "utf-8"},
 		{"header beats meta", `<meta charset="gbk"><title>ü</title>`, "text/html; charset=utf-8", "ü", "utf-8"},
+		{"unknown label in header and meta", `<meta charset="x-bogus"><title>café</title>`, "text/html; charset=x-bogus", "café", "utf-8"},
+		{"unknown labels, not utf-8", "<meta charset=x-bogus><title>caf\xe9</title>", "text/html; charset=x-bogus", "café", "windows-1252"},
+		{"utf-16 meta read as utf-8", `<meta charset="utf-16"><title>café</title>`, "text/html", "café", "utf-8"},
 		{"invalid utf-8 declared", "<title>a\xffb</title>", "text/html; charset=utf-8", "a\uFFFDb", "utf-8"},
 		{"ascii", "<title>plain</title>", "", "plain", "utf-8"},
 	}
