@@ -83,3 +83,19 @@ func TestNoDOMDifferences(t *testing.T) {
 		}
 	}
 }
+
+// Ensure an empty first <title> is the title with Options.NoDOM too: the
+// token pass gave the text of the next <title> instead, as the first had
+// no text token to take.
+func TestNoDOMEmptyFirstTitle(t *testing.T) {
+	for _, body := range []string{
+		`<title></title><title>second</title><p>x`,
+		`<head><title></title></head><body><title>in body</title>`,
+		`<title></title><svg><title>svg</title></svg><title>third</title>`,
+	} {
+		dom, stream := nodomPair(t, body)
+		if dom.Title != "" || stream.Title != "" {
+			t.Errorf("%q: Title %q with NoDOM, %q without; want \"\" (the first title is empty)", body, stream.Title, dom.Title)
+		}
+	}
+}

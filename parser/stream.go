@@ -161,6 +161,8 @@ func (s *stream) start(selfClosing bool) bool {
 		case atom.Title:
 			if !s.titled && s.templates == 0 {
 				s.titled, s.wantTitle = true, true
+			} else {
+				s.wantTitle = false // the first title was empty: it stays the title
 			}
 		}
 		s.after = a
