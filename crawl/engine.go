@@ -380,8 +380,9 @@ func (e *Engine) Queue() *frontier.Queue { return e.q }
 func (e *Engine) Stats() *Stats { return &e.stats }
 
 // AddSeeds normalizes urls and adds the new ones to the frontier as depth-0
-// seeds. Seeds are always in scope; when scope.allowed_hosts is empty their
-// hosts join the scope, durably. It works whether or not Run is running.
+// seeds. Seeds are always in scope; their hosts are in scope whenever
+// scope.allowed_hosts is empty, now or after a reload or restart empties
+// it (they are recorded). It works whether or not Run is running.
 // It returns how many were new.
 func (e *Engine) AddSeeds(ctx context.Context, urls []string) (int, error) {
 	return e.addSeeds(ctx, urls, true)
@@ -397,28 +398,29 @@ func (e *Engine) addSeeds(ctx context.Context, urls []string, record bool) (int,
 		e.robots.forget(urlnorm.Origin(u))
 		links = append(links, frontier.Link{URL: u.String(), Host: e.HostKey(urlnorm.Host(u))})
 	}
-	if len(e.config().Scope.AllowedHosts) == 0 {
-		if err := e.seedScope(links, record); err != nil {
-			return 0, err
-		}
+	if err := e.seedScope(links, record); err != nil {
+		return 0, err
 	}
 	return e.q.Add(ctx, links)
 }
 
-// seedScope brings the seeds' hosts into scope (scope is the seeds' hosts)
-// and, with record, records the seeds so later scopes keep them. Both
+// seedScope brings the seeds' hosts into scope when scope is the seeds'
+// hosts (scope.allowed_hosts is empty) and, with record, records the seeds
+// so later scopes keep them, also those that empty allowed_hosts. Both
 // happen under seedMu, as Reload's rebuild of the scope from the recorded
 // seeds does: a reload either sees these seeds or swaps its scope in
 // before their hosts are added, never drops them.
 func (e *Engine) seedScope(links []frontier.Link, record bool) error {
 	e.seedMu.Lock()
 	defer e.seedMu.Unlock()
-	e.scopeMu.Lock()
-	for _, l := range links {
-		_, host, _ := urlnorm.SplitCanonical(l.URL) // l.Host is the politeness key
-		e.allowed[host] = true
+	if len(e.config().Scope.AllowedHosts) == 0 {
+		e.scopeMu.Lock()
+		for _, l := range links {
+			_, host, _ := urlnorm.SplitCanonical(l.URL) // l.Host is the politeness key
+			e.allowed[host] = true
+		}
+		e.scopeMu.Unlock()
 	}
-	e.scopeMu.Unlock()
 	if !record {
 		return nil
 	}

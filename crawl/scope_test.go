@@ -137,3 +137,34 @@ func TestStripQueryParams(t *testing.T) {
 		t.Errorf("/a: state %v; want done", o.state)
 	}
 }
+
+// A seed added (crawler seed) while scope.allowed_hosts names other hosts
+// is a seed all the same: once allowed_hosts is emptied, by a reload or
+// for the next run, its host is in scope as the seeds' hosts are.
+func TestAddedSeedJoinsScopeWhenAllowedHostsEmptied(t *testing.T) {
+	cfg := testConfig(t, "http://a.test/")
+	cfg.Scope.AllowedHosts = []string{"a.test"}
+	db, e := newEngine(t, cfg)
+	if _, err := e.AddSeeds(context.Background(), []string{"http://b.test/"}); err != nil {
+		t.Fatal(err)
+	}
+	next := *cfg
+	next.Scope.AllowedHosts = nil
+	if err := e.Reload(context.Background(), &next); err != nil {
+		t.Fatal(err)
+	}
+	if !e.inScope("b.test") {
+		t.Error("after a reload emptying allowed_hosts: the added seed's host is out of scope")
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(Options{Config: &next, DB: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if !e.inScope("b.test") {
+		t.Error("after a restart with allowed_hosts empty: the added seed's host is out of scope")
+	}
+}
