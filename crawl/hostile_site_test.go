@@ -149,6 +149,13 @@ func (h *hostileHost) html(path, title string, links ...string) {
 	})
 }
 
+// redirect serves path as a 302 to location.
+func (h *hostileHost) redirect(path, location string) {
+	h.handle(path, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, location, http.StatusFound)
+	})
+}
+
 // robots serves body as /robots.txt.
 func (h *hostileHost) robots(body string) {
 	h.handle("/robots.txt", func(w http.ResponseWriter, r *http.Request) {

@@ -297,19 +297,21 @@ func (e *Engine) discovered(links []string, parent string, depth int) (out []fro
 			continue
 		}
 		link := frontier.Link{URL: l, Host: e.HostKey(host), Parent: parent, Depth: depth}
-		if respect {
-			// A link whose origin's robots.txt is known is judged now:
-			// a disallowed one is recorded without ever being queued,
-			// so it never takes a politeness slot.
-			if rules := e.robots.peek(origin); rules != nil {
-				// A canonical URL's rest is its RequestURI (checked
-				// by urlnorm's tests): no need to parse it again.
-				link.Disallowed = !rules.AllowedRequestURI(uri)
-			}
-		}
+		link.Disallowed = respect && e.knownDisallowed(origin, uri)
 		out = append(out, link)
 	}
 	return out, trapped
+}
+
+// knownDisallowed reports whether robots.txt forbids the canonical URL
+// split into origin and uri (urlnorm.SplitCanonical: a canonical URL's
+// rest is its RequestURI, checked by urlnorm's tests), when its origin's
+// rules are known: such a link (or redirect target) is judged now,
+// recorded without ever being queued, so it never takes a politeness slot
+// nor a place in its host's page budget.
+func (e *Engine) knownDisallowed(origin, uri string) bool {
+	rules := e.robots.peek(origin)
+	return rules != nil && !rules.AllowedRequestURI(uri)
 }
 
 // record starts the page record of f.
@@ -384,8 +386,10 @@ func (e *Engine) redirect(c *frontier.Completion, f *fetched) {
 		p.Error = "redirect target dropped as a crawler trap: " + trap
 		c.Trapped++
 	default:
+		o, _, uri := urlnorm.SplitCanonical(p.RedirectTo)
 		c.Links = append(c.Links, frontier.Link{URL: p.RedirectTo, Host: e.HostKey(urlnorm.Host(target)),
-			Parent: it.URL, Depth: it.Depth, Hops: it.Hops + 1, Origin: origin, Via: chain})
+			Parent: it.URL, Depth: it.Depth, Hops: it.Hops + 1, Origin: origin, Via: chain,
+			Disallowed: e.config().Fetch.RespectRobots && e.knownDisallowed(o, uri)})
 	}
 }
 

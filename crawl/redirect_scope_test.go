@@ -19,12 +19,8 @@ func TestRedirectTargetMeetsTrapLimits(t *testing.T) {
 	long := "/" + strings.Repeat("l", 300)
 	loop := "/x/x/x/x/x"
 	h.html("/", "home", "/go-long", "/go-loop")
-	h.handle("/go-long", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, long, http.StatusFound)
-	})
-	h.handle("/go-loop", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, loop, http.StatusFound)
-	})
+	h.redirect("/go-long", long)
+	h.redirect("/go-loop", loop)
 	h.html(long, "long")
 	h.html(loop, "loop")
 	cfg := hostileConfig(t, []string{h.url("/")}, []string{h.addr})
@@ -152,5 +148,32 @@ func TestRedirectLocationNotCrawlable(t *testing.T) {
 	}
 	if n := len(h.requests()); n != 2+len(failed)+len(kept)+1 {
 		t.Errorf("%d requests; want robots.txt, /, each redirect and /ok, nothing else", n)
+	}
+}
+
+// Ensure a redirect target robots.txt forbids, on an origin whose rules are
+// known, is judged as a link to it is: recorded as disallowed, not queued,
+// so it takes nothing of its host's page budget (scope.max_pages_per_host)
+// and a page found later still gets it.
+func TestDisallowedRedirectTargetSpendsNoBudget(t *testing.T) {
+	site := newHostileSite(t)
+	h := site.host("redirrobots")
+	h.robots("User-agent: *\nDisallow: /private/\n")
+	h.html("/", "home", "/r")
+	h.redirect("/r", "/private/x")
+	h.html("/2", "second seed", "/b")
+	h.html("/b", "b")
+	cfg := hostileConfig(t, []string{h.url("/")}, []string{h.addr})
+	cfg.Scope.MaxPagesPerHost = 4 // /, /r, then the seed /2 and /b
+	db := openChecked(t, cfg)
+	runIdle(t, cfg, db, crawlOpts{})
+	if o := lookup(t, db, h.url("/private/x")); o.state != frontier.StateDisallowed {
+		t.Fatalf("/private/x: state %v; want disallowed", o.state)
+	}
+	// Another run with a second seed: /b, its link, is the host's fourth URL.
+	cfg.Seeds = append(cfg.Seeds, h.url("/2"))
+	runIdle(t, cfg, db, crawlOpts{})
+	if n := h.count("/b"); n != 1 {
+		t.Errorf("/b requested %d times; want once (the disallowed redirect target took its place in the budget)", n)
 	}
 }
