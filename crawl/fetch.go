@@ -26,6 +26,7 @@ type fetched struct {
 
 	prior        *store.Page // the stored record when this is a recrawl
 	disallowed   bool        // robots.txt forbids the URL; nothing was requested
+	stored       bool        // disallowed: a record of the URL is stored (a recrawl's)
 	excluded     string      // why scope.include or scope.exclude leave the URL out; nothing was requested
 	stripped     string      // the URL without the query parameters scope.strip_query_params names, when it differs; nothing was requested
 	robotsGaveUp bool        // robots.txt unreachable through every retry
@@ -135,7 +136,7 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 			return nil
 		case !st.rules.Allowed(u):
 			e.q.Release(it, time.Time{})
-			return &fetched{item: it, url: u, disallowed: true}
+			return &fetched{item: it, url: u, disallowed: true, stored: e.hasRecord(it)}
 		}
 		e.applyRobots(it.Host, origin, st, false)
 		if waited {
@@ -204,6 +205,15 @@ func (e *Engine) priorPage(it *frontier.Item) *store.Page {
 		return nil
 	}
 	return p
+}
+
+// hasRecord reports whether a URL being fetched again has a stored record,
+// whatever it holds; as for priorPage, only a recrawl or a revisit looks.
+func (e *Engine) hasRecord(it *frontier.Item) bool {
+	if e.config().Recrawl.Interval <= 0 && !it.Revisit {
+		return false
+	}
+	return e.storedPage(it.URL) != nil
 }
 
 // robotsOutcome names a robots.txt fetch result for metrics.

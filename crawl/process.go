@@ -113,6 +113,12 @@ func (e *Engine) processFetch(f *fetched) *frontier.Completion {
 	c := &frontier.Completion{Item: it}
 	now := e.now()
 	switch {
+	case f.disallowed && f.stored:
+		// A stored page due for recrawl (or revisited) that robots.txt
+		// now forbids: its record stays, so the URL is done (a
+		// disallowed URL has none), and it is not recrawled again.
+		c.State = frontier.StateDone
+		return c
 	case f.disallowed:
 		c.State = frontier.StateDisallowed
 		return c

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"crawler/config"
+	"crawler/frontier"
 	"crawler/store"
 )
 
@@ -279,4 +280,50 @@ func TestRecrawlWithRobotsBlockedKeepsStoredCopy(t *testing.T) {
 		return e.Queue().Counts().Failed > 0 || p != nil && strings.HasPrefix(p.Extra["recrawl_error"], "robots.txt")
 	})
 	checkCopyKept(t, db, e, h.url("/"), "after a recrawl with robots.txt refused", stop)
+}
+
+// A stored page whose recrawl finds robots.txt now forbids it keeps its
+// record, state done, and is not recrawled again, as one a scope pattern
+// now leaves out does. It used to turn disallowed with its record still
+// stored, which `crawler check` reports as damage.
+func TestRecrawlNowDisallowedKeepsRecord(t *testing.T) {
+	var forbid atomic.Bool
+	site := newHostileSite(t)
+	h := site.host("recrawl-now-disallowed")
+	h.handle("/robots.txt", func(w http.ResponseWriter, r *http.Request) {
+		if forbid.Load() {
+			_, _ = w.Write([]byte("User-agent: *\nDisallow: /\n"))
+		}
+	})
+	h.handle("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = w.Write([]byte(`<html><title>good</title><a href="/gone">gone</a></html>`))
+	})
+	h.handle("/gone", http.NotFound) // a record, but no copy a failed fetch keeps
+	db, e, stop := startStored(t, outageConfig(t, h.url("/"), site), h.url("/"))
+	defer stop()
+	waitFor(t, "/gone stored", func() bool { return stored(db, h.url("/gone")) != nil })
+	forbid.Store(true)
+	expireRobots(e, false)
+	asked := h.count("/")
+	// Both pages come due every 150 ms: a few of those after robots.txt
+	// was read again, each has been judged under it.
+	flipped := time.Now()
+	waitFor(t, "the recrawls judged under the new robots.txt", func() bool {
+		c := e.Queue().Counts()
+		return h.count("/robots.txt") >= 2 && time.Since(flipped) > time.Second && c.Queued == 0 && c.InFlight == 0
+	})
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if n := h.count("/"); n != asked {
+		t.Errorf("/ requested %d more times; robots.txt forbids it", n-asked)
+	}
+	o := lookup(t, db, h.url("/"))
+	if o.state != frontier.StateDone || o.page == nil || o.page.Title != "good" {
+		t.Errorf("after the recrawl robots.txt forbids: state %v, record %+v; want done, the stored copy", o.state, o.page)
+	}
+	if o := lookup(t, db, h.url("/gone")); o.state != frontier.StateDone || o.page == nil || o.page.Status != http.StatusNotFound {
+		t.Errorf("/gone after the recrawl robots.txt forbids: state %v, record %+v; want done, its 404 record", o.state, o.page)
+	}
 }
