@@ -107,15 +107,17 @@ func Check(tx *store.Tx) error {
 			}
 			rec, _ := urls.get(e.URL)
 			r, err := unmarshalURLRecord(rec)
-			if err == nil && r.Recrawl != 0 && r.Recrawl != dueAt(k).UnixNano() {
-				return nil // left behind by a refresh: promote drops it
+			if err == nil && !r.recrawlCurrent(dueAt(k)) {
+				// Left behind by a refresh (the URL queued, or finished
+				// again, since): promote drops it.
+				return nil
 			}
 			if recrawls[e.URL] {
 				report("recrawl: %s is due twice", e.URL)
 			}
 			recrawls[e.URL] = true
-			if err != nil || r.State != StateDone {
-				report("recrawl: %s is due again but its state is %v", e.URL, r.State)
+			if err != nil {
+				report("recrawl: %s is due again but has no URL record", e.URL)
 			}
 			return nil
 		})

@@ -194,3 +194,36 @@ func TestRevisitFinishedURLs(t *testing.T) {
 	}
 	mustCheck(t, db)
 }
+
+// A refreshed URL whose fetch is retried, fails or is disallowed keeps
+// the recrawl entry it had until due, when promote drops it (its record
+// is no longer done): check allows it, as it allows one of a URL still
+// queued by the refresh.
+func TestCheckAllowsRecrawlLeftByARefreshNotDone(t *testing.T) {
+	for _, end := range []struct {
+		name string
+		c    Completion
+	}{
+		{"retried", Completion{RetryAt: time.Now().Add(time.Hour)}},
+		{"failed", Completion{State: StateFailed}},
+		{"disallowed", Completion{State: StateDisallowed}},
+	} {
+		t.Run(end.name, func(t *testing.T) {
+			db, q := openTest(t, "", Options{PerHostConcurrency: 1})
+			ctx := context.Background()
+			x := link("a", 1)
+			if _, err := q.Add(ctx, []Link{x}); err != nil {
+				t.Fatal(err)
+			}
+			commitDone(t, q, next(t, q), time.Now().Add(time.Hour))
+			x.Refresh = true
+			if n, err := q.Add(ctx, []Link{x}); err != nil || n != 1 {
+				t.Fatalf("refresh of a done URL: %d, %v; want it queued", n, err)
+			}
+			c := end.c
+			c.Item = next(t, q)
+			commitWait(t, q, &c)
+			mustCheck(t, db)
+		})
+	}
+}
