@@ -420,31 +420,40 @@ func (db *DB) CompressBody(body []byte) []byte {
 
 // Check runs bbolt's own consistency check over the whole file, then the
 // store's (see checkRecords and checkRobots), and returns every problem it
-// finds. It never panics: a page so broken that walking
+// finds, the store's joined as one error. It never panics: a page so broken that walking
 // it panics or faults is reported as one error wrapping ErrCorrupt, and
 // bbolt's check (which would panic on it) is skipped.
 func (db *DB) Check() []error {
-	var errs []error
+	file, records := db.CheckParts()
+	if len(records) > 0 {
+		return append(file, errors.Join(records...))
+	}
+	return file
+}
+
+// CheckParts is Check with bbolt's problems and the store's apart, and
+// each of the store's one error. The store's checks run only when bbolt's
+// found nothing.
+func (db *DB) CheckParts() (file, records []error) {
 	logs, _ := db.pinView(func(tx *bolt.Tx, logs *logSet) error {
 		if err := walk(tx); err != nil {
-			errs = append(errs, err)
+			file = append(file, err)
 			return nil
 		}
 		for err := range tx.Check() {
-			errs = append(errs, err)
+			file = append(file, err)
 		}
-		if len(errs) == 0 {
-			if err := checkRecords(tx, db.values, logs); err != nil {
-				errs = append(errs, err)
-			}
-			if err := checkRobots(tx, db.dec); err != nil {
-				errs = append(errs, err)
+		if len(file) == 0 {
+			for _, err := range []error{checkRecords(tx, db.values, logs), checkRobots(tx, db.dec)} {
+				if j, ok := err.(interface{ Unwrap() []error }); ok { // errors.Join's
+					records = append(records, j.Unwrap()...)
+				}
 			}
 		}
 		return nil
 	})
 	db.values.unpin(logs)
-	return errs
+	return file, records
 }
 
 // walk visits every key of every bucket, so every branch and leaf page,

@@ -237,3 +237,52 @@ func TestCheckVerdicts(t *testing.T) {
 		t.Errorf("locked: exit %d, stderr %q; want 3 and to stop the daemon", code, stderr)
 	}
 }
+
+// check on a crawl whose value log holds damaged records reports each as
+// a problem line of its own, counted, and goes on with the frontier's and
+// the page records' checks (the bbolt file is sound); it leaves both files
+// as they were.
+func TestCheckDamagedValuesAreEachAProblem(t *testing.T) {
+	dir := t.TempDir()
+	dataDir := filepath.Join(dir, "data")
+	cfg := writeConfigAt(t, dir, dataDir, nil)
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(dataDir, "crawl.db")
+	sampleStore(t, db, 3) // records of equal length, none with a URL record
+	log := db + ".values.1"
+	b, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	span := len(b) / 3
+	b[span+10] ^= 0xff // the records of p/1 and p/2
+	b[2*span+10] ^= 0xff
+	if err := os.WriteFile(log, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dbBefore, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	code, stdout, stderr := run(t, "check", "--config", cfg)
+	lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "problem: ") {
+			t.Errorf("line %q is not a problem of its own", l)
+		}
+	}
+	if code != exitFailure || strings.Count(stdout, "checksum mismatch") != 3 ||
+		!strings.Contains(stdout, "problem: store: page http://127.0.0.1:1/p/0 has no URL record") ||
+		!strings.Contains(stderr, fmt.Sprintf("%d problems", len(lines))) {
+		t.Errorf("exit %d, stdout %q, stderr %q; want 4, both damaged records, p/0's missing URL record, each counted", code, stdout, stderr)
+	}
+	if after, err := os.ReadFile(log); err != nil || !bytes.Equal(after, b) {
+		t.Errorf("check changed the value log (%v)", err)
+	}
+	if after, err := os.ReadFile(db); err != nil || !bytes.Equal(after, dbBefore) {
+		t.Errorf("check changed the database file (%v)", err)
+	}
+}

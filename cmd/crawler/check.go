@@ -84,13 +84,17 @@ func printProblems(w io.Writer, problems []string) {
 // found, each one line.
 func checkDB(db *store.DB) (string, []string) {
 	var problems []string
-	for _, err := range db.Check() {
+	file, records := db.CheckParts()
+	for _, err := range file {
 		problems = append(problems, "bbolt: "+err.Error())
 	}
 	if len(problems) > 0 {
 		// The other checks walk the same pages; they could only fail
 		// again, or worse.
 		return "file damaged", problems
+	}
+	for _, err := range records {
+		problems = append(problems, "store: "+err.Error())
 	}
 	var summary string
 	err := db.View(func(tx *store.Tx) error {
