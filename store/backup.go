@@ -33,13 +33,16 @@ type BackupInfo struct {
 // transaction's meta records, which later commits only append past (a
 // reclaim's drained log stays open until the copy is made). A
 // dir that already holds either file is ErrBackupExists. The copies are
-// written under temporary names, synced, then renamed; on failure they
-// are removed. The read transaction lasts as long as the bbolt file's
-// copy (the frontier and the URL index, not the bodies), and copying
-// the log holds no lock at all.
+// written under temporary names, synced, then renamed, and dir synced,
+// with each directory made for it (so a backup reported done survives a
+// power loss); on failure they are removed. A value log shorter than the
+// database names is ErrCorrupt. The read transaction lasts as long as
+// the bbolt file's copy (the frontier and the URL index, not the bodies),
+// and copying the log holds no lock at all.
 func (db *DB) Backup(ctx context.Context, dir string) (*BackupInfo, error) {
 	base := filepath.Base(db.path)
 	info := &BackupInfo{DB: filepath.Join(dir, base)}
+	made := missingDirs(dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
@@ -93,6 +96,9 @@ func (db *DB) Backup(ctx context.Context, dir string) (*BackupInfo, error) {
 		if err != nil {
 			return nil, fmt.Errorf("backup: copy %s: %w", lf.path, err)
 		}
+		if n != lm.end[slot] { // a log shorter than the database says
+			return nil, fmt.Errorf("backup: %s holds %d bytes, the database names %d: %w", lf.path, n, lm.end[slot], ErrCorrupt)
+		}
 		if slot == lm.active {
 			info.Values, info.ValueBytes = name, n
 		} else {
@@ -117,7 +123,25 @@ func (db *DB) Backup(ctx context.Context, dir string) (*BackupInfo, error) {
 	if err := syncDir(dir); err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
+	for _, d := range made { // deepest first: each entry, then the one above
+		if err := syncDir(filepath.Dir(d)); err != nil {
+			return nil, fmt.Errorf("backup: %w", err)
+		}
+	}
 	return info, nil
+}
+
+// missingDirs returns dir and those of its parents that do not exist,
+// deepest first: the directories MkdirAll(dir) is about to make, whose
+// entries a durable backup syncs.
+func missingDirs(dir string) []string {
+	var out []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil || filepath.Dir(d) == d {
+			return out
+		}
+		out = append(out, d)
+	}
 }
 
 // refuseExisting returns ErrBackupExists when dir holds the database file

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -112,5 +113,31 @@ func checkBackup(t *testing.T, info *BackupInfo) {
 	}
 	if err := rw.Close(); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestBackupSyncsTheDirectoriesItMakes checks that a backup into a
+// directory it creates syncs that directory's parent too (and each level
+// it creates): with only the directory itself synced, a power loss after
+// the backup reported success could take the whole directory with it.
+func TestBackupSyncsTheDirectoriesItMakes(t *testing.T) {
+	path, _, _ := sampleDB(t, 3)
+	db := reopen(t, path, Options{NoSync: true})
+	var synced []string
+	orig := syncDir
+	defer func() { syncDir = orig }()
+	syncDir = func(d string) error {
+		synced = append(synced, d)
+		return orig(d)
+	}
+	top := t.TempDir()
+	dir := filepath.Join(top, "backups", "monday")
+	if _, err := db.Backup(context.Background(), dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{dir, filepath.Join(top, "backups"), top} {
+		if !slices.Contains(synced, want) {
+			t.Errorf("directories synced %q; want %s among them", synced, want)
+		}
 	}
 }
