@@ -136,7 +136,7 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 			return nil
 		case !st.rules.Allowed(u):
 			e.q.Release(it, time.Time{})
-			return &fetched{item: it, url: u, disallowed: true, stored: e.hasRecord(it)}
+			return &fetched{item: it, url: u, disallowed: true, stored: e.storedRecord(it) != nil}
 		}
 		e.applyRobots(it.Host, origin, st, false)
 		if waited {
@@ -192,28 +192,25 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 
 // priorPage returns the stored record of a URL being fetched again, or
 // nil: the good copy a failed fetch keeps, whose validators make the
-// fetch conditional. Only a recrawl (recrawl.interval set) or a revisit
-// (Item.Revisit: a recrawl come due, a refresh, `crawler recrawl`) looks;
-// a first fetch has none. A record that is not a 200, or that failed, is
-// no copy to keep.
+// fetch conditional. A record that is not a 200, or that failed, is no
+// copy to keep.
 func (e *Engine) priorPage(it *frontier.Item) *store.Page {
-	if e.config().Recrawl.Interval <= 0 && !it.Revisit {
-		return nil
-	}
-	p := e.storedPage(it.URL)
+	p := e.storedRecord(it)
 	if p == nil || p.Status != http.StatusOK || p.Error != "" {
 		return nil
 	}
 	return p
 }
 
-// hasRecord reports whether a URL being fetched again has a stored record,
-// whatever it holds; as for priorPage, only a recrawl or a revisit looks.
-func (e *Engine) hasRecord(it *frontier.Item) bool {
+// storedRecord returns the stored record of a URL being fetched again,
+// whatever it holds, or nil. Only a recrawl (recrawl.interval set) or a
+// revisit (Item.Revisit: a recrawl come due, a refresh, `crawler
+// recrawl`) looks; a first fetch has none.
+func (e *Engine) storedRecord(it *frontier.Item) *store.Page {
 	if e.config().Recrawl.Interval <= 0 && !it.Revisit {
-		return false
+		return nil
 	}
-	return e.storedPage(it.URL) != nil
+	return e.storedPage(it.URL)
 }
 
 // robotsOutcome names a robots.txt fetch result for metrics.
