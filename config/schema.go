@@ -5,7 +5,6 @@ import (
 	"math"
 	"reflect"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -205,7 +204,8 @@ func (c *checker) scalar(n *yaml.Node, path string, t reflect.Type) {
 		c.fail(path, n.Line, p)
 		return
 	}
-	if err := n.Decode(reflect.New(t).Interface()); err != nil || want == "an integer" && !wholeNumber(n) {
+	v := reflect.New(t)
+	if err := n.Decode(v.Interface()); err != nil || want == "an integer" && !wholeNumber(n) {
 		c.fail(path, n.Line, typeProblem(want, n))
 		return
 	}
@@ -213,20 +213,13 @@ func (c *checker) scalar(n *yaml.Node, path string, t reflect.Type) {
 		// yaml.v3 reads 017 as octal (15), as YAML 1.1 did; YAML 1.2
 		// and most readers take it for 17.
 		p := typeProblem("an integer without a leading zero", n)
-		p.msg += fmt.Sprintf(" (YAML 1.1 reads it as octal, %s)", octal(n.Value))
+		p.msg += fmt.Sprintf(" (YAML 1.1 reads it as octal, %v)", v.Elem().Interface())
 		c.fail(path, n.Line, p)
 	}
 }
 
 // leadingZero matches the integers yaml.v3 reads as YAML 1.1 octal.
 var leadingZero = regexp.MustCompile(`^[-+]?0[0-7_]+$`)
-
-// octal returns what yaml.v3 makes of a leadingZero integer.
-func octal(s string) string {
-	var n int64
-	_ = yaml.Unmarshal([]byte(s), &n)
-	return strconv.FormatInt(n, 10)
-}
 
 // wholeNumber reports whether a scalar decoded into an integer is one that
 // fits an int64: yaml.v3 truncates a float such as 0.5 into an int, and
