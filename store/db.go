@@ -420,9 +420,10 @@ func (db *DB) CompressBody(body []byte) []byte {
 
 // Check runs bbolt's own consistency check over the whole file, then the
 // store's (see checkRecords and checkRobots), and returns every problem it
-// finds, the store's joined as one error. It never panics: a page so broken that walking
-// it panics or faults is reported as one error wrapping ErrCorrupt, and
-// bbolt's check (which would panic on it) is skipped.
+// finds, the store's joined as one error. It never panics: a page so
+// broken that walking it panics or faults is reported as one error
+// wrapping ErrCorrupt, and bbolt's check (which would panic on it) is
+// skipped.
 func (db *DB) Check() []error {
 	file, records := db.CheckParts()
 	if len(records) > 0 {
@@ -445,8 +446,11 @@ func (db *DB) CheckParts() (file, records []error) {
 		}
 		if len(file) == 0 {
 			for _, err := range []error{checkRecords(tx, db.values, logs), checkRobots(tx, db.dec)} {
-				if j, ok := err.(interface{ Unwrap() []error }); ok { // errors.Join's
+				switch j, ok := err.(interface{ Unwrap() []error }); {
+				case ok: // errors.Join's
 					records = append(records, j.Unwrap()...)
+				case err != nil:
+					records = append(records, err)
 				}
 			}
 		}
