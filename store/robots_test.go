@@ -237,7 +237,8 @@ func TestExpireRobots(t *testing.T) {
 	if read().Refetch {
 		t.Fatal("a file just put is marked to be fetched again")
 	}
-	if !expire("http://a.example") || !expire("http://a.example") {
+	first, again := expire("http://a.example"), expire("http://a.example")
+	if !first || !again {
 		t.Error("ExpireRobots of a stored file (twice) reported no file")
 	}
 	if expire("http://none.example") {
