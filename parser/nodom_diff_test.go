@@ -61,6 +61,11 @@ func TestNoDOMDifferences(t *testing.T) {
 			func(dom, stream *Document) bool { return stream.TextLen == len("x c f") && dom.TextLen == len("x fc") }},
 		{"integration point title", `<svg><foreignObject><title>fo</title></foreignObject></svg>`,
 			func(dom, stream *Document) bool { return stream.Title == "" && dom.Title == "fo" }},
+		{"integration point base", `<svg><foreignObject><base href=/fo/></foreignObject></svg><a href=x>x</a>`,
+			func(dom, stream *Document) bool {
+				return reflect.DeepEqual(stream.Links, []string{"https://example.com/dir/x"}) &&
+					reflect.DeepEqual(dom.Links, []string{"https://example.com/fo/x"})
+			}},
 		{"script in integration point is markup", `<svg><foreignObject><script>w('<a href="/js">')</script></foreignObject></svg>`,
 			func(dom, stream *Document) bool {
 				return reflect.DeepEqual(stream.Links, []string{"https://example.com/js"}) && dom.Links == nil

@@ -85,9 +85,10 @@ type Options struct {
 	//   - Foreign content: HTML integration points (foreignObject, desc
 	//     and title in svg; annotation-xml with an HTML encoding; mi, mo,
 	//     mn, ms and mtext in math) are not modelled, so inside them a
-	//     <title> is not the document title, CDATA is text, a <script> or
-	//     <style> is tokenized as markup (its links count, its text stays
-	//     hidden) and the foreign-content HTML tags still close the svg.
+	//     <title>, <base> or canonical <link> is not the document's,
+	//     CDATA is text, a <script> or <style> is tokenized as markup (its
+	//     links count, its text stays hidden) and the foreign-content HTML
+	//     tags still close the svg.
 	//     Any </svg> or </math> closes the innermost open svg or math, an
 	//     end tag that matches nothing open there is ignored, and NUL is
 	//     dropped where the tree builder would put U+FFFD (one rune less).

@@ -1,6 +1,7 @@
 package parser
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"net/url"
 	"reflect"
@@ -133,19 +134,42 @@ func TestBaseHref(t *testing.T) {
 		{"absolute", `<base href="http://cdn.example.org/root/">`, "http://cdn.example.org/root/x.html"},
 		{"first without href", `<base target="_blank">`, "https://example.com/second/x.html"},
 		{"invalid", `<base href="javascript:alert(1)">`, "https://example.com/dir/x.html"},
+		// An SVG <base> is not an HTML base element: browsers resolve
+		// against the first HTML one.
+		{"svg base", `<svg><base href="/svg/"></base></svg>`, "https://example.com/second/x.html"},
+		{"math base", `<math><base href="/math/"/></math>`, "https://example.com/second/x.html"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			doc := parse(t, `<head>`+tt.base+`<base href="/second/"></head><a href="x.html">x</a>`, "", Options{})
-			checkLinks(t, doc, tt.want)
+		for _, opts := range []Options{{}, {NoDOM: true}} {
+			t.Run(fmt.Sprintf("%s/NoDOM=%v", tt.name, opts.NoDOM), func(t *testing.T) {
+				doc, err := Parse([]byte(`<head>`+tt.base+`<base href="/second/"></head><a href="x.html">x</a>`), "", mustURL(t, pageURL), opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkLinks(t, doc, tt.want)
+			})
+		}
+	}
+	for _, opts := range []Options{{}, {NoDOM: true}} {
+		t.Run(fmt.Sprintf("canonical uses base/NoDOM=%v", opts.NoDOM), func(t *testing.T) {
+			doc, err := Parse([]byte(`<base href="/b/"><link rel=canonical href="c">`), "", mustURL(t, pageURL), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if doc.Canonical != "https://example.com/b/c" {
+				t.Errorf("Canonical = %q", doc.Canonical)
+			}
+		})
+		t.Run(fmt.Sprintf("svg link is not canonical/NoDOM=%v", opts.NoDOM), func(t *testing.T) {
+			doc, err := Parse([]byte(`<body><svg><link rel=canonical href="/svg-c"/></svg><link rel=canonical href="/c">`), "", mustURL(t, pageURL), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if doc.Canonical != "https://example.com/c" {
+				t.Errorf("Canonical = %q, want the HTML link's", doc.Canonical)
+			}
 		})
 	}
-	t.Run("canonical uses base", func(t *testing.T) {
-		doc := parse(t, `<base href="/b/"><link rel=canonical href="c">`, "", Options{})
-		if doc.Canonical != "https://example.com/b/c" {
-			t.Errorf("Canonical = %q", doc.Canonical)
-		}
-	})
 }
 
 func TestRobotsMeta(t *testing.T) {

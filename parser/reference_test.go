@@ -85,14 +85,14 @@ func parseReference(body []byte, contentType string, base *url.URL, opts Options
 
 	docBase, query := base, urlnorm.QueryEncoding(charsetName)
 	for _, n := range hd.FindMatcher(refBaseSel).Nodes {
-		if !insideTemplate(n) {
+		if !insideTemplate(n) && n.Namespace == "" {
 			docBase = urlnorm.DocumentBase(base, urlnorm.EncodeQuery(attr(n, "href"), query))
 			break
 		}
 	}
 	l := linker{base: urlnorm.NewResolver(docBase, opts.Cache), query: query, opts: opts}
 	for _, n := range hd.FindMatcher(refLinkRelSel).Nodes {
-		if hasToken(attr(n, "rel"), "canonical") && !insideTemplate(n) {
+		if hasToken(attr(n, "rel"), "canonical") && !insideTemplate(n) && n.Namespace == "" {
 			doc.Canonical, _ = l.resolve(attr(n, "href"))
 			break
 		}

@@ -91,12 +91,12 @@ func (s *scan) element(n *html.Node, visible, inert bool) bool {
 	case "body":
 		s.bodies = append(s.bodies, n)
 		return true
-	case "base":
-		if s.base == nil && hasAttr(n, "href") {
+	case "base": // an svg or math <base> or <link> is not HTML's
+		if s.base == nil && n.Namespace == "" && hasAttr(n, "href") {
 			s.base = n
 		}
 	case "link":
-		if s.canonical == nil && hasAttr(n, "href") && hasAttr(n, "rel") && hasToken(attr(n, "rel"), "canonical") {
+		if s.canonical == nil && n.Namespace == "" && hasAttr(n, "href") && hasAttr(n, "rel") && hasToken(attr(n, "rel"), "canonical") {
 			s.canonical = n
 		}
 	case "a", "area":

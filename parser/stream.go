@@ -170,15 +170,16 @@ func (s *stream) start(selfClosing bool) bool {
 	return true
 }
 
-// element records an element's fields, as scan.element does for a node.
+// element records an element's fields, as scan.element does for a node;
+// foreign reports whether it is in svg or math content.
 func (s *stream) element(a atom.Atom, at *tagAttrs, foreign bool) {
 	switch a {
-	case atom.Base:
-		if !s.based && at.has&attrHref != 0 && s.templates == 0 {
+	case atom.Base: // an svg or math <base> or <link> is not HTML's
+		if !s.based && !foreign && at.has&attrHref != 0 && s.templates == 0 {
 			s.baseHref, s.based = string(at.href), true
 		}
 	case atom.Link:
-		if !s.canonicalA && at.has&attrHref != 0 && at.has&attrRel != 0 && s.templates == 0 && hasToken(view(at.rel), "canonical") {
+		if !s.canonicalA && !foreign && at.has&attrHref != 0 && at.has&attrRel != 0 && s.templates == 0 && hasToken(view(at.rel), "canonical") {
 			s.canonical, s.canonicalA = string(at.href), true
 		}
 	case atom.A, atom.Area:
