@@ -54,7 +54,7 @@ var freeBytes = func(dir string) (int64, error) {
 	if err := syscall.Statfs(dir, &st); err != nil {
 		return 0, err
 	}
-	return int64(st.Bavail) * st.Bsize, nil
+	return int64(st.Bavail) * int64(st.Bsize), nil // Bsize is uint32 on darwin
 }
 
 // Compact rewrites the crawl database at path without its free pages and
