@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -32,7 +33,8 @@ type BackupInfo struct {
 // transaction (bbolt's Tx.WriteTo), and the value logs up to the ends that
 // transaction's meta records, which later commits only append past (a
 // reclaim's drained log stays open until the copy is made). A
-// dir that already holds either file is ErrBackupExists. The copies are
+// dir that already holds either file, or that another backup is writing
+// into (each holds a lock on it), is ErrBackupExists. The copies are
 // written under temporary names, synced, then renamed, and dir synced,
 // with each directory made for it (so a backup reported done survives a
 // power loss); on failure they are removed. A value log shorter than the
@@ -46,6 +48,11 @@ func (db *DB) Backup(ctx context.Context, dir string) (*BackupInfo, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
+	release, err := lockBackupDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	if err := refuseExisting(dir, base); err != nil {
 		return nil, err
 	}
@@ -129,6 +136,25 @@ func (db *DB) Backup(ctx context.Context, dir string) (*BackupInfo, error) {
 		}
 	}
 	return info, nil
+}
+
+// lockBackupDir takes an exclusive flock on the directory dir itself
+// (no lock file is left in it), so that two backups into one directory
+// cannot interleave their renames; a backup that finds it held is
+// ErrBackupExists. release drops it.
+func lockBackupDir(dir string) (release func(), err error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	if err := syscall.Flock(int(d.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		_ = d.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("backup to %s: %w (another backup is writing into it)", dir, ErrBackupExists)
+		}
+		return nil, fmt.Errorf("backup: lock %s: %w", dir, err)
+	}
+	return func() { _ = d.Close() }, nil
 }
 
 // missingDirs returns dir and those of its parents that do not exist,

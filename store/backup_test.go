@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -139,5 +140,58 @@ func TestBackupSyncsTheDirectoriesItMakes(t *testing.T) {
 		if !slices.Contains(synced, want) {
 			t.Errorf("directories synced %q; want %s among them", synced, want)
 		}
+	}
+}
+
+// Two backups into one directory at once would interleave their renames
+// and could leave one's database beside the other's shorter value log.
+// While one backup writes into a directory (it holds a lock on the
+// directory itself, leaving no file there) another is refused with
+// ErrBackupExists; of backups started together exactly one succeeds, and
+// its copy is consistent.
+func TestBackupsIntoOneDirectoryExcludeEachOther(t *testing.T) {
+	path, _, _ := sampleDB(t, 50)
+	db := reopen(t, path, Options{NoSync: true})
+	ctx := context.Background()
+
+	dir := t.TempDir()
+	release, err := lockBackupDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Backup(ctx, dir); !errors.Is(err, ErrBackupExists) {
+		t.Fatalf("backup into a directory another backup holds: %v; want ErrBackupExists", err)
+	}
+	release()
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("the refused backup left %d entries in %s", len(entries), dir)
+	}
+
+	dir = filepath.Join(t.TempDir(), "together")
+	var wg sync.WaitGroup
+	var ok, refused atomic.Int32
+	for range 4 {
+		wg.Go(func() {
+			switch _, err := db.Backup(ctx, dir); {
+			case err == nil:
+				ok.Add(1)
+			case errors.Is(err, ErrBackupExists):
+				refused.Add(1)
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if ok.Load() != 1 || refused.Load() != 3 {
+		t.Errorf("4 backups into one directory: %d done, %d refused; want 1 and 3", ok.Load(), refused.Load())
+	}
+	copied, err := Open(filepath.Join(dir, filepath.Base(path)), Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer copied.Close()
+	if errs := copied.Check(); len(errs) != 0 {
+		t.Errorf("the backup fails its check: %v", errs)
 	}
 }

@@ -20,7 +20,8 @@ var (
 	ErrMissing = errors.New("no crawl database here yet")
 
 	// ErrBackupExists is returned by Backup when its directory already
-	// holds a database or value log: a backup never overwrites one.
+	// holds a database or value log, or another backup is writing one
+	// into it: a backup never overwrites one.
 	ErrBackupExists = errors.New("the backup directory already holds a crawl database")
 )
 
