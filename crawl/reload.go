@@ -55,7 +55,7 @@ func (e *Engine) Reload(ctx context.Context, next *config.Config) error {
 }
 
 // RecordReloadFailure records a reload that failed before reaching the
-// engine (the file did not parse), so stats and metrics show it.
+// engine (the file did not parse), so the log, stats and metrics show it.
 func (e *Engine) RecordReloadFailure(err error) { e.recordReload(err) }
 
 func (e *Engine) recordReload(err error) {

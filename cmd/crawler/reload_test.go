@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -56,16 +57,43 @@ func TestReloadWhileStoppingSaysWhatIsInForce(t *testing.T) {
 	}
 }
 
+// A SIGHUP whose file does not load is one failure, logged once: the
+// operator reading the log must not take it for two reloads.
+func TestReloadOfBadFileLogsOnce(t *testing.T) {
+	dir := t.TempDir()
+	path, cfg := loadedConfig(t, dir, []string{"http://127.0.1.139/"})
+	var logged bytes.Buffer
+	eng, log := openEngineLogging(t, cfg, &logged)
+	defer eng.Close()
+	writeConfig(t, dir, []string{"http://127.0.1.139/"}, "bogus_key: 1\n")
+
+	reloadConfig(context.Background(), eng, path, log)
+
+	if st := eng.LastReload(); st.OK || !strings.Contains(st.Err, "bogus_key") {
+		t.Errorf("last reload %+v; want the failure recorded", st)
+	}
+	if n := strings.Count(logged.String(), "level=ERROR"); n != 1 {
+		t.Errorf("%d error lines for one failed reload; want 1. Log:\n%s", n, logged.String())
+	}
+}
+
 // openEngine opens cfg's store (closed at cleanup) and an engine on it
 // that logs nowhere, as runDaemon would, without running it.
 func openEngine(t *testing.T, cfg *config.Config) (*crawl.Engine, *slog.Logger) {
+	t.Helper()
+	return openEngineLogging(t, cfg, io.Discard)
+}
+
+// openEngineLogging is openEngine with the engine's log, and the logger
+// returned, writing to w.
+func openEngineLogging(t *testing.T, cfg *config.Config, w io.Writer) (*crawl.Engine, *slog.Logger) {
 	t.Helper()
 	db, err := store.Open(cfg.DBPath(), store.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.NewTextHandler(w, nil))
 	eng, err := crawl.New(crawl.Options{Config: cfg, DB: db, Logger: log})
 	if err != nil {
 		t.Fatal(err)

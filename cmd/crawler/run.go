@@ -204,8 +204,7 @@ func reloadConfig(ctx context.Context, eng *crawl.Engine, path string, log *slog
 	log.Info("SIGHUP: reloading config", "path", path)
 	next, err := config.Load(path)
 	if err != nil {
-		log.Error("config reload failed; keeping the old config", "err", err)
-		eng.RecordReloadFailure(err)
+		eng.RecordReloadFailure(err) // logs it
 		return
 	}
 	warnExposedCredentials(path, next, log)
