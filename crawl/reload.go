@@ -45,7 +45,9 @@ func (e *Engine) LastReload() ReloadStatus {
 // ones are added), scope (turning follow_sitemaps on refetches every
 // robots.txt, so that their sitemaps are queued), per-host delay and concurrency, global
 // concurrency, retries, timeouts and the other fetch options, robots
-// settings, extraction rules, traps, store settings, shutdown_timeout.
+// settings, extraction rules, traps, store settings, shutdown_timeout;
+// the recrawl settings schedule each page when it is next fetched (a
+// recrawl already scheduled keeps its due time).
 // data_dir, api, log and memory_limit need a restart; a change there is
 // logged and the old value stays in force.
 func (e *Engine) Reload(ctx context.Context, next *config.Config) error {
