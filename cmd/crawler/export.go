@@ -48,7 +48,10 @@ last one).
          dated by the 304, holding the 304's headers.
 
 A file given with --output is written under a temporary name and renamed when
-complete. On a terminal, stderr shows "exported N/M pages" as it goes.`,
+complete. On a terminal, stderr shows "exported N/M pages" as it goes. Filters
+that select nothing make an empty export (a CSV file holds its header, a
+WARC file its warcinfo record) and exit 0, unlike the listings' exit 1: an
+incremental export with nothing new is no failure.`,
 		Example: `  crawler export --format jsonl > pages.jsonl
   crawler export --format warc --output crawl.warc.gz
   crawler export --format warc --since 24h --output today.warc.gz
