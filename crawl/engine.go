@@ -535,7 +535,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	if reclaimCheck <= 0 {
 		reclaimCheck = reclaimEvery
 	}
-	e.holds.watch(e.q.Holds(), lastSweep) // those stored before the start
+	e.startHolds(lastSweep)
 loop:
 	for {
 		select {

@@ -42,6 +42,17 @@ func (e *Engine) Resume(hosts []string) (int, error) {
 	return n, err
 }
 
+// startHolds logs the holds stored before the start (at now) and
+// watches the timed ones, so that the log of a run that starts paused
+// says so, as it does for a hold placed while it runs.
+func (e *Engine) startHolds(now time.Time) {
+	holds := e.q.Holds()
+	for _, h := range holds {
+		e.log.Info("paused by the operator before this start", holdAttrs(h)...)
+	}
+	e.holds.watch(holds, now)
+}
+
 // Holds returns the operator's holds in force, the whole crawl's first.
 func (e *Engine) Holds() []frontier.Hold { return e.q.Holds() }
 

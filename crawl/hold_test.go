@@ -17,17 +17,7 @@ import (
 // A timed pause ends by itself, and the log says so once, as it said
 // when the pause began; the crawl then runs to its end.
 func TestTimedPauseEndIsLogged(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, `<html><a href="/a">a</a></html>`)
-	}))
-	defer srv.Close()
-	cfg := testConfig(t, srv.URL+"/")
-	db := openChecked(t, cfg)
-	var log bytes.Buffer
-	e, err := New(Options{Config: cfg, DB: db, ExitWhenIdle: true, Logger: slog.New(slog.NewTextHandler(&log, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, log := loggingEngine(t, `<html><a href="/a">a</a></html>`)
 	until := time.Now().Add(300 * time.Millisecond)
 	if _, err := e.Pause([]string{""}, until); err != nil {
 		t.Fatal(err)
@@ -44,6 +34,50 @@ func TestTimedPauseEndIsLogged(t *testing.T) {
 	if got := strings.Count(log.String(), want); got != 1 {
 		t.Errorf("log has %d lines %s; want 1. Log:\n%s", got, want, log.String())
 	}
+}
+
+// A run that starts under holds placed before it (on the stopped crawl,
+// or by the run before) logs each, so that an operator reading why
+// nothing is fetched finds the pause there, as for one placed while it
+// runs.
+func TestStoredHoldIsLoggedAtStart(t *testing.T) {
+	e, log := loggingEngine(t, `<html>a</html>`)
+	// Stored without the engine, as `crawler pause` on a stopped crawl does.
+	until := time.Now().Add(300 * time.Millisecond)
+	if _, err := e.Queue().Hold(frontier.Hold{Until: until}, frontier.Hold{Host: "held.test"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := e.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`"paused by the operator before this start" what="the whole crawl" until=` + until.Format(time.RFC3339),
+		`"paused by the operator before this start" what=held.test` + "\n",
+	} {
+		if got := strings.Count(log.String(), want); got != 1 {
+			t.Errorf("log has %d lines %s; want 1. Log:\n%s", got, want, log.String())
+		}
+	}
+}
+
+// loggingEngine returns an engine (ExitWhenIdle) crawling a site whose
+// every page is page, and the buffer its log goes to.
+func loggingEngine(t *testing.T, page string) (*Engine, *bytes.Buffer) {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, page)
+	}))
+	t.Cleanup(srv.Close)
+	cfg := testConfig(t, srv.URL+"/")
+	db := openChecked(t, cfg)
+	log := new(bytes.Buffer)
+	e, err := New(Options{Config: cfg, DB: db, ExitWhenIdle: true, Logger: slog.New(slog.NewTextHandler(log, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, log
 }
 
 // holdWatch reports a timed hold once, when its time has run out, even if
