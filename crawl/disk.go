@@ -20,6 +20,7 @@ func (e *Engine) guardDisk() {
 	if cfg.Store.MinFreeBytes <= 0 {
 		if e.paused.Swap(false) {
 			e.q.SetPaused(false)
+			e.log.Info("disk guard: turned off (store.min_free_bytes: 0): fetching resumed")
 		}
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"reflect"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -105,5 +106,33 @@ func TestGuardDiskRace(t *testing.T) {
 	}
 	if stuck > 0 {
 		t.Errorf("%d/%d rounds left the frontier paused while Paused() = false (min_free_bytes now 0)", stuck, rounds)
+	}
+}
+
+// A reload that turns the guard off (store.min_free_bytes: 0) while it
+// holds fetching lifts the pause, and the log says so, as it said when
+// fetching paused: an operator must not be left with a pause logged and
+// no end to it.
+func TestDiskGuardTurnedOffIsLogged(t *testing.T) {
+	e, log := loggingEngine(t, "")
+	defer e.Close()
+	low := *e.Config()
+	low.Store.MinFreeBytes = 1 << 62 // more than any disk has
+	if err := e.Reload(context.Background(), &low); err != nil {
+		t.Fatal(err)
+	}
+	if !e.Paused() {
+		t.Fatal("guard never engaged")
+	}
+	off := low
+	off.Store.MinFreeBytes = 0
+	if err := e.Reload(context.Background(), &off); err != nil {
+		t.Fatal(err)
+	}
+	if e.Paused() {
+		t.Error("still paused with the guard off")
+	}
+	if n := strings.Count(log.String(), "fetching resumed"); n != 1 {
+		t.Errorf("log has %d lines saying fetching resumed; want 1. Log:\n%s", n, log.String())
 	}
 }
