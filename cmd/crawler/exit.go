@@ -87,6 +87,11 @@ var dataErrors = []struct {
 
 const hintDaemonGone = "the daemon stopped meanwhile: run the command again to read the file"
 
+// hintNoAnswerOnSocket is what to do when the file is locked and nothing
+// answers on the config's socket: the lock's holder is a daemon listening
+// elsewhere or stuck, or a verb that writes the file.
+const hintNoAnswerOnSocket = "check that api.socket is the running crawler's, see its log if it is stuck (or stop it with SIGTERM), or wait for a crawler compact to finish"
+
 // dataHint returns what to do about err when it is one of dataErrors,
 // else "".
 func dataHint(err error) string {

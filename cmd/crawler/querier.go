@@ -84,7 +84,7 @@ func openQuerier(ctx context.Context, g *globals, writable bool) (*querier, erro
 	db, err := store.Open(path, store.Options{ReadOnly: !writable, Timeout: fileLockTimeout})
 	switch {
 	case errors.Is(err, store.ErrLocked):
-		return nil, dataError{fmt.Errorf("database locked by a running crawler that does not answer on %s: %v", sock, err)}
+		return nil, dataError{fmt.Errorf("database locked by a running crawler that does not answer on %s: %v; %s", sock, err, hintNoAnswerOnSocket)}
 	case errors.Is(err, store.ErrMissing), errors.Is(err, store.ErrCorrupt):
 		return nil, err
 	case err != nil:

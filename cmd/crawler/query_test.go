@@ -308,14 +308,15 @@ func TestQueryExitCodes(t *testing.T) {
 	}
 
 	// A daemon that holds the file but does not answer on its socket:
-	// a clear message, exit 3, and no hang.
+	// a clear message that says what to do, exit 3, and no hang.
 	db, err := store.Open(filepath.Join(dir, "data", "crawl.db"), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
 	code, _, stderr := run(t, "stats", "--config", cfg)
-	if code != exitData || !strings.Contains(stderr, "database locked by a running crawler that does not answer on "+filepath.Join(dir, "data", "crawler.sock")) {
+	if code != exitData || !strings.Contains(stderr, "database locked by a running crawler that does not answer on "+filepath.Join(dir, "data", "crawler.sock")) ||
+		!strings.Contains(stderr, "; check that api.socket is the running crawler's") {
 		t.Errorf("locked store: exit %d, stderr %q", code, stderr)
 	}
 }
