@@ -42,11 +42,21 @@ func ReadHosts(tx *store.Tx, fn func(*HostInfo) error) error {
 		h := &HostInfo{Host: string(k), Queued: r.Queued, Done: r.Done, Failed: r.Failed, Disallowed: r.Disallowed}
 		p := r.pace(now)
 		if p.Delay > 0 {
-			h.Delay = p.Delay.String()
+			h.Delay = delayText(p.Delay)
 		}
 		h.NextAt, h.BreakerTrips = p.Until, p.Trips
 		return fn(h)
 	})
+}
+
+// delayText is HostInfo.Delay for d: rounded to the millisecond when it
+// is that long (the adaptive throttle's delays have nanoseconds no one
+// reads), as a Go duration string.
+func delayText(d time.Duration) string {
+	if d >= time.Millisecond {
+		d = d.Round(time.Millisecond)
+	}
+	return d.String()
 }
 
 // Live returns the in-memory scheduling state of the hosts now active
@@ -59,7 +69,7 @@ func (q *Queue) Live() map[string]HostInfo {
 		if q.idle.has(h) {
 			continue // only waiting out its clock
 		}
-		out[k] = HostInfo{Host: k, InFlight: int64(len(h.leased)), Delay: h.delay.String(), NextAt: h.due()}
+		out[k] = HostInfo{Host: k, InFlight: int64(len(h.leased)), Delay: delayText(h.delay), NextAt: h.due()}
 	}
 	return out
 }

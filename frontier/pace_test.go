@@ -475,3 +475,34 @@ func TestKeptTripsDuringCommit(t *testing.T) {
 		t.Errorf("%d stale reads in all", stale)
 	}
 }
+
+// The delays shown to operators (crawler hosts) are rounded to the
+// millisecond: an adaptive delay of 426.261122ms reads 426ms, live and
+// as kept for a restart.
+func TestHostDelayShownInMilliseconds(t *testing.T) {
+	_, db, q, _ := openClocked(t, Options{PerHostConcurrency: 1})
+	if _, err := q.Add(context.Background(), []Link{link("h", 1), link("h", 2)}); err != nil {
+		t.Fatal(err)
+	}
+	it := next(t, q)
+	q.SetDelay("h", 426261122*time.Nanosecond)
+	if got := q.Live()["h"].Delay; got != "426ms" {
+		t.Errorf("live delay %q; want 426ms", got)
+	}
+	finish(t, q, it)
+	if err := q.Close(); err != nil { // writes the host's totals and pace
+		t.Fatal(err)
+	}
+	var stored string
+	if err := db.View(func(tx *store.Tx) error {
+		return ReadHosts(tx, func(h *HostInfo) error {
+			stored = h.Delay
+			return nil
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if stored != "426ms" {
+		t.Errorf("stored delay %q; want 426ms", stored)
+	}
+}
