@@ -32,10 +32,11 @@ func newDemoCmd(g *globals) *cobra.Command {
 		Use:   "demo",
 		Short: "Crawl a generated site on loopback and query it, in seconds",
 		Long: `Demo shows the whole loop without a network: it serves a small generated
-site (3 hosts × 30 pages, with robots.txt) on 127.0.1.200-202, crawls it
-politely (50ms between requests per host) into a temporary data_dir, prints
-progress, then runs a few queries (stats, hosts, the first pages, a search)
-and removes everything it created. It ignores --config.`,
+site (3 hosts × 31 pages: "/" and 30 more, with robots.txt) on
+127.0.1.200-202, crawls it politely (50ms between requests per host) into a
+temporary data_dir, prints progress, then runs a few queries (stats, hosts,
+the first pages, a search) and removes everything it created. It ignores
+--config.`,
 		Example: `  crawler demo`,
 		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
