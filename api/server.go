@@ -68,8 +68,8 @@ func Listen(path string, q Querier, opts ServerOptions) (*Server, error) {
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = 2 * time.Second
 	}
-	if len(path) > maxSocketPath {
-		return nil, fmt.Errorf("listen %s: socket path longer than %d bytes; set api.socket to a shorter path", path, maxSocketPath)
+	if err := CheckSocketPath(path); err != nil {
+		return nil, err
 	}
 	if err := removeStale(path); err != nil {
 		return nil, err
@@ -96,6 +96,21 @@ func Listen(path string, q Querier, opts ServerOptions) (*Server, error) {
 		_ = s.srv.Serve(ln)
 	}()
 	return s, nil
+}
+
+// CheckSocketPath returns an error when Listen could not make a socket at
+// path because a unix socket address cannot hold it: the path itself, or
+// the temporary one listenPrivate creates it under first (a directory
+// beside it, whose name MkdirTemp ends with up to 10 digits). A daemon
+// checks it before it creates anything.
+func CheckSocketPath(path string) error {
+	if len(path) > maxSocketPath {
+		return fmt.Errorf("listen %s: socket path longer than %d bytes; set api.socket to a shorter path", path, maxSocketPath)
+	}
+	if n := len(filepath.Join(filepath.Dir(path), ".sock0123456789", "s")); n > maxSocketPath {
+		return fmt.Errorf("listen %s: socket path too long to create safely (%d bytes with its temporary directory, at most %d); set api.socket to a shorter path", path, n, maxSocketPath)
+	}
+	return nil
 }
 
 // removeStale removes a socket file at path that nothing answers on.

@@ -363,3 +363,29 @@ func TestRequestTooLarge(t *testing.T) {
 		t.Errorf("a seed request over the limit: %v; want ErrTooLarge naming the limit", err)
 	}
 }
+
+// CheckSocketPath refuses a path a unix socket address cannot hold, and
+// one whose temporary sibling directory (where Listen creates it first)
+// it cannot hold, at the byte that matters; Listen refuses the same.
+func TestCheckSocketPath(t *testing.T) {
+	dir90 := "/" + strings.Repeat("d", 89)
+	for _, tc := range []struct {
+		path string
+		ok   bool
+	}{
+		{"/tmp/" + strings.Repeat("s", 102), true},  // 107 bytes
+		{"/tmp/" + strings.Repeat("s", 103), false}, // 108
+		{dir90[:89] + "/x.sock", true},              // its temporary path is 107
+		{dir90 + "/x.sock", false},                  // 108
+	} {
+		err := CheckSocketPath(tc.path)
+		if (err == nil) != tc.ok {
+			t.Errorf("CheckSocketPath(%d bytes in a %d-byte dir) = %v; want ok %v", len(tc.path), len(filepath.Dir(tc.path)), err, tc.ok)
+		}
+		if !tc.ok {
+			if _, lerr := Listen(tc.path, nil, ServerOptions{}); lerr == nil || lerr.Error() != err.Error() {
+				t.Errorf("Listen(%d bytes) = %v; want %v", len(tc.path), lerr, err)
+			}
+		}
+	}
+}

@@ -31,6 +31,14 @@ func (e usageError) Unwrap() error { return e.err }
 
 func usageErr(err error) error { return usageError{err} }
 
+// settingError marks a config value the loader accepted but the daemon
+// cannot use (an address in use, a socket path too long): exit 2, like
+// a config the loader refused, and without the usage hint.
+type settingError struct{ err error }
+
+func (e settingError) Error() string { return e.err.Error() }
+func (e settingError) Unwrap() error { return e.err }
+
 // dataError marks a data_dir that cannot be used (exit 3).
 type dataError struct{ err error }
 
@@ -47,6 +55,7 @@ func exitCode(err error, stderr io.Writer) int {
 	var ue usageError
 	var de dataError
 	var ce *config.Error
+	var se settingError
 	hint := dataHint(err)
 	switch {
 	case errors.Is(err, errNotFound):
@@ -56,7 +65,7 @@ func exitCode(err error, stderr io.Writer) int {
 		strings.HasPrefix(msg, "required flag"), strings.HasPrefix(msg, "invalid argument"):
 		code = exitUsage
 		msg += " (see crawler --help)"
-	case errors.As(err, &ce):
+	case errors.As(err, &ce), errors.As(err, &se):
 		code = exitUsage
 		msg = "config: " + msg
 	case hint != "":

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"crawler/api"
 	"crawler/config"
 	"crawler/crawl"
 	"crawler/internal/heaplimit"
@@ -98,6 +99,9 @@ func runDaemon(ctx context.Context, g *globals, exitWhenIdle bool) error {
 	log := newLogger(cfg.Log, g)
 	warnExposedCredentials(g.configPath, cfg, log)
 	defer tuneGC(cfg.MemoryLimit, log)()
+	if err := api.CheckSocketPath(cfg.SocketPath()); err != nil {
+		return settingError{fmt.Errorf("api.socket: %w", err)}
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return dataError{fmt.Errorf("data_dir: %w", err)}
 	}

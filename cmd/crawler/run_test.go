@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,6 +24,37 @@ func TestRunBadConfigExits2(t *testing.T) {
 	code, _, stderr := run(t, "run", "--config", path)
 	if code != exitUsage || !strings.Contains(stderr, "bogus_key") || !strings.Contains(stderr, "crawler.yaml:13:") {
 		t.Fatalf("exit %d, stderr %q; want 2 naming the key and line", code, stderr)
+	}
+}
+
+// Settings the config loader cannot judge but the daemon cannot use (a
+// metrics address in use, a socket path too long for a unix socket) are
+// config errors: exit 2, named by their key, without the usage hint, and
+// before the store is created.
+func TestRunUnusableSettingExits2(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	long := "/tmp/" + strings.Repeat("s", 120) + ".sock"
+	for _, tc := range []struct{ name, extra, key string }{
+		{"listen in use", "api:\n  listen: " + busy.Addr().String() + "\n", "api.listen"},
+		{"socket too long", "api:\n  socket: " + long + "\n", "api.socket"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := writeConfig(t, dir, []string{"http://127.0.0.1:1/"}, tc.extra)
+			code, _, stderr := run(t, "run", "--config", path)
+			if code != exitUsage || !strings.Contains(stderr, "config: ") || !strings.Contains(stderr, tc.key) || strings.Contains(stderr, "--help") {
+				t.Errorf("exit %d, stderr %q; want 2, a config error naming %s, no usage hint", code, stderr, tc.key)
+			}
+			if tc.key == "api.socket" {
+				if _, err := os.Stat(filepath.Join(dir, "data", "crawl.db")); err == nil {
+					t.Error("the store was created before the socket path was found unusable")
+				}
+			}
+		})
 	}
 }
 

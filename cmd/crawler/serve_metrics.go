@@ -24,7 +24,7 @@ func startMetrics(cfg *config.Config, eng *crawl.Engine, log *slog.Logger) (io.C
 	}
 	ln, err := net.Listen("tcp", cfg.API.Listen)
 	if err != nil {
-		return nil, usageErr(fmt.Errorf("api.listen %s: %w", cfg.API.Listen, err))
+		return nil, settingError{fmt.Errorf("api.listen %s: %w", cfg.API.Listen, err)}
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(eng.Registry(), promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
