@@ -403,6 +403,13 @@ func checkDocument(t *testing.T, doc *Document) {
 	if doc.HTML == nil {
 		t.Fatal("nil HTML")
 	}
+	checkFields(t, doc)
+}
+
+// checkFields asserts the invariants of every Document's fields, with or
+// without a tree (Options.NoDOM).
+func checkFields(t *testing.T, doc *Document) {
+	t.Helper()
 	for _, s := range []string{doc.Title, doc.Description} {
 		if !utf8.ValidString(s) || s != strings.TrimSpace(s) {
 			t.Fatalf("bad text field %q", s)
@@ -500,5 +507,19 @@ func TestScriptBaseHrefFallsBackToPage(t *testing.T) {
 				t.Errorf("NoDOM=%v <base href=%q>: Links %q; want [%s] (resolved against the page)", nodom, base, doc.Links, want)
 			}
 		}
+	}
+}
+
+// Parse's one error: the tree builder refuses a document nested more
+// than 512 elements deep. The token pass, which the crawl falls back to,
+// reads the page all the same.
+func TestParseTooDeep(t *testing.T) {
+	body := []byte(strings.Repeat("<div>", 600) + `<title>deep</title><a href="/deep">x</a>`)
+	if _, err := Parse(body, "text/html", mustURL(t, pageURL), Options{}); !tooDeep(err) {
+		t.Fatalf("Parse: %v; want the tree builder's nesting error", err)
+	}
+	doc, err := Parse(body, "text/html", mustURL(t, pageURL), Options{NoDOM: true})
+	if err != nil || doc.Title != "deep" || !slices.Equal(doc.Links, []string{"https://example.com/deep"}) {
+		t.Fatalf("Parse NoDOM: %+v, %v; want title deep and the link", doc, err)
 	}
 }
