@@ -2,8 +2,10 @@ package parser
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/net/html"
@@ -26,6 +28,30 @@ var tokenTricks = []string{
 	"<!-- c -->x", "<!---->", "<!-->", "<!--->", "<!-- a --!>", "<!DOCTYPE html>", "<!doctype", "<?xml x?>", "<!x>",
 	"a&amp;b&notit;&#x41;&#0;\x00\r\n\r", "text\r", "\r\n<a>\r\n</a>\r",
 	"<a href=\"1\" href=\"2\" HREF=3>", "<p\tclass=x\fid=y\nlang=z\r>",
+}
+
+// hostileTokens are seeds of FuzzTokens beyond tokenTricks: a tag with
+// more attributes than the fast path reads, huge and entity-laden
+// attribute values, invalid UTF-8 and NUL in names, a byte order mark.
+func hostileTokens() []string {
+	var many strings.Builder
+	many.WriteString("<a")
+	for i := range maxFastAttrs + 2 {
+		fmt.Fprintf(&many, " a%d=%d", i, i)
+	}
+	many.WriteString(" a0=dup href=/x>t</a>")
+	return []string{
+		many.String(),
+		`<a title="` + strings.Repeat("x&amp;y\r\n", 2000) + `" href=/h>`,
+		`<a href="&amp&lt;&#x26;&#38;&notin;&notit;&ampx=1&&AElig&AEligx&#0;&#xD800;&#x110000;">`,
+		"<a\xff \xfe=\xfd \xc3(=\xed\xa0\x80>\xc3(</a\xff>",
+		"<scr\x00ipt>x</script><!--\x00--><!DOCTYPE \x00 x>",
+		"\xef\xbb\xbf<a>\xef\xbb\xbf",
+		"<a\rhref=x\r\ntitle='a\r\rb'\r>",
+		strings.Repeat("<div>", 600),
+		"<textarea>" + strings.Repeat("</textare", 50) + "</TEXTAREA\t>x",
+		"<script><!--<script>x</script>-->y</script>z",
+	}
 }
 
 // compareTokens reads doc with tokens and with html.Tokenizer, making the
@@ -120,6 +146,9 @@ func FuzzTokens(f *testing.F) {
 	rng := rand.New(rand.NewPCG(15, 16))
 	for i := range 10 {
 		f.Add(randomMarkup(rng), byte(i))
+	}
+	for i, s := range hostileTokens() {
+		f.Add([]byte(s), byte(i))
 	}
 	f.Fuzz(func(t *testing.T, doc []byte, mode byte) {
 		compareTokens(t, doc, mode)
