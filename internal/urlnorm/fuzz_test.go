@@ -20,6 +20,40 @@ var fuzzSeeds = []string{
 	"http://example.com/a^b|c[d]{e}`f?a^b|c[d]{e}`f'g\"h",
 	"http://example.com/%2e%2E/x/.%2e/%2e./y",
 	"",
+	// Hosts: IDNA mapping (fullwidth letters, ideographic dots, a soft
+	// hyphen, sharp s), punycode in either case, a percent-encoded
+	// name, IPv4 spellings and near misses, IPv6 with a zone or an
+	// embedded IPv4, a trailing dot, a label of 64 octets.
+	"http://\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.com/",
+	"http://a\u3002b\uff0ec\uff61d/",
+	"http://a\u00adb.fa\u00df.de/",
+	"http://XN--ZCA.de/xn--/",
+	"http://%41%2e%62/",
+	"http://0300.0250.0.1/",
+	"http://4294967295/",
+	"http://1.2.3.4./",
+	"http://a.0x/",
+	"http://a.-0/",
+	"http://[::1%25eth0]/",
+	"http://[0:0:0:0:0:ffff:192.168.0.1]:0080/",
+	"http://" + strings.Repeat("a", 64) + ".example/",
+	// Ports, userinfo, separators.
+	"http://e.com:/",
+	"https://e.com:65535/",
+	"http://:80/",
+	"http://a@b@c@d@e/",
+	"http:\\\\e.com\\a\\..\\b",
+	// Percent-encoding edge cases and bytes that are not UTF-8.
+	"http://e.com/%",
+	"http://e.com/%2",
+	"http://e.com/%%32%65?%%32%65",
+	"http://e.com/%2e%2E%2f..%2F/%2E",
+	"http://e.com/a%00b?%00#%00",
+	"http://e.com/%C3%A9%e9%FF?%c3%a9",
+	"http://e.com/\xff\xfe?\xc3(#\xed\xa0\x80",
+	"\ufeffhttp://e.com/",
+	"http://e.com/?a=1&&b=&=c&#",
+	"http://e.com/p;x=1?q=%20+%2B",
 }
 
 func FuzzParse(f *testing.F) {

@@ -2,6 +2,7 @@ package urlnorm
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -88,7 +89,9 @@ func TestFastPathAllocs(t *testing.T) {
 
 // Whatever the fast path answers, Resolve answers the same.
 func FuzzFast(f *testing.F) {
-	for _, s := range []string{"http://h.example/dir/x", "https://h.example/a?b", "http://o.example:81/a/../b", "http://1.2.3.4", "../x/./y/..", "/a", "a/b", "p/1#x", "a?b=c&d", "x.html", "...", "a//b", "A-Z_~.q"} {
+	for _, s := range []string{"http://h.example/dir/x", "https://h.example/a?b", "http://o.example:81/a/../b", "http://1.2.3.4", "../x/./y/..", "/a", "a/b", "p/1#x", "a?b=c&d", "x.html", "...", "a//b", "A-Z_~.q",
+		"http://" + strings.Repeat("a", 63) + ".example/", "http://" + strings.Repeat("a", 64) + ".example/", "http://a.b.c.0x/", "http://a.0-0/",
+		"http://1.2.3.04/", "http://h.example:65535", "http://h.example:65536/", "https://h.example:0443/", "http://h.example/" + strings.Repeat("a/", 129)} {
 		f.Add("http://h.example/dir/page", s)
 		f.Add("https://H.example:443/", s)
 	}
