@@ -18,6 +18,18 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("User-agent: crawler\nDisallow: /%E3%83%84\nAllow: /$"), "/ツ")
 	f.Add([]byte("Disallow: /x\nUser-agent: crawler\r\nCrawl-delay: 10s\rDisallow: /a*b*c$"), "/a-b-c")
 	f.Add([]byte("\xEF\xBB\xBFUser-agent: *\nDisallow: *\n"), "/robots.txt")
+	// Line ends CRLF and CR, a BOM, mixed-case agents, NUL, bytes that
+	// are not UTF-8, escapes of reserved characters and broken ones, a
+	// pathological wildcard pattern, a crawl-delay out of range, an
+	// agent that only starts with the token.
+	f.Add([]byte("\xEF\xBB\xBFUser-Agent: CRAWLER\r\nDisallow: /a\r\n\r\nUser-agent: *\r\nDisallow: /\r\n"), "/a?x")
+	f.Add([]byte("User-agent: crawler\rAllow: /p$\rDisallow: /\r"), "/p")
+	f.Add([]byte("User-agent:\x00crawler\nUser-agent: crawler\nDisallow: /\x00\n"), "/%00")
+	f.Add([]byte("user-agent: crawler\ndisallow: /\xff\xfe*\xc3(\n"), "/%FF%FE/x%C3(")
+	f.Add([]byte("User-agent: crawler\nDisallow: /a%2fb\nAllow: /a/b\nDisallow: /%\nDisallow: /%2\nDisallow: /%zz*%7e$"), "/a%2Fb")
+	f.Add([]byte("User-agent: crawler\nDisallow: /"+strings.Repeat("*a", 500)+"$"), "/"+strings.Repeat("a", 499)+"b")
+	f.Add([]byte("User-agent: *\nUser-agent: crawler\nCrawl-delay: 1e400\nDisallow: /$\nAllow: /*$\n"), "/")
+	f.Add([]byte("Sitemap: http://x/\nUser-agent: crawler-bot\nDisallow: /\nUser-agent: crawler\nDisallow:\n"), "/")
 	f.Fuzz(func(t *testing.T, body []byte, path string) {
 		u, err := url.Parse(path)
 		if err != nil {
