@@ -67,6 +67,16 @@ func FuzzSitemap(f *testing.F) {
 	f.Add([]byte{}, false, uint8(0))
 	f.Add([]byte("https://e.test/a\r\n\n  https://e.test/b  \nprose line\nHTTP://E.TEST/c\n/relative\nhttps://e.test/a"), false, uint8(0))
 	f.Add([]byte(`<feed xmlns="http://www.w3.org/2005/Atom"><link href="/"/><entry><link rel="alternate" href="/p/1"/><link rel="edit" href="/e"/></entry></feed>`), true, uint8(0))
+	// A BOM, declared encodings, a DOCTYPE with entities, deep nesting,
+	// a long comment, NUL and invalid UTF-8 in a loc, and a text
+	// sitemap with a BOM and CR line ends.
+	f.Add([]byte("\xef\xbb\xbf<?xml version=\"1.0\" encoding=\"UTF-8\"?><urlset><url><loc> https://e.test/bom </loc><lastmod>2024-02-30</lastmod></url></urlset>"), false, uint8(0))
+	f.Add([]byte("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><urlset><url><loc>https://e.test/caf\xe9</loc></url></urlset>"), false, uint8(0))
+	f.Add([]byte("\xff\xfe<\x00u\x00r\x00l\x00s\x00e\x00t\x00>\x00"), false, uint8(0))
+	f.Add([]byte(`<!DOCTYPE urlset [<!ENTITY a "https://e.test/&a;">]><urlset><url><loc>&a;</loc></url><url><loc>https://e.test/&amp;&lt;&#x26;&#0;</loc></url></urlset>`), false, uint8(0))
+	f.Add([]byte(strings.Repeat("<url>", 2000)+"<loc>https://e.test/deep</loc>"), false, uint8(0))
+	f.Add([]byte("<urlset><!--"+strings.Repeat("-", 5000)+"--><url><loc>https://e.test/\x00\xff\xc3(</loc></url></urlset>"), true, uint8(0))
+	f.Add([]byte("\xef\xbb\xbfhttps://e.test/a\rhttps://e.test/b\r\rhttps://e.test/%zz\x00\rhttps://\xff/"), false, uint8(0))
 	f.Fuzz(func(t *testing.T, body []byte, gz bool, maxLocs uint8) {
 		if gz {
 			body = gzipped(t, body)
