@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -22,6 +23,13 @@ func FuzzParse(f *testing.F) {
 		"fetch:\n  <<: [{concurrency: 1}, {retries: 0}]\n",
 		"x: y\n  z: :",
 		"fetch:\n  politeness_key: domain\n  proxy: 'socks5://u:p@h:1'\n  headers: ['A: b']\n  host_limits: [{host: a.test, max_pages: 3, headers: ['Cookie: c=1']}]\n",
+		// A BOM and CRLF line ends, NUL and invalid UTF-8, deep flow
+		// nesting, an alias bomb, a tab indent.
+		"\ufeffdata_dir: ./d\r\nseeds:\r\n  - https://a.test/\r\n",
+		"seeds: [\"https://a.test/\\x00\", 'https://\xff.test/']\nfetch: {user_agent: \"a\\u0000b\"}\n",
+		"seeds: " + strings.Repeat("[", 200) + strings.Repeat("]", 200) + "\n",
+		"a: &a [x, x, x, x]\nb: &b [*a, *a, *a, *a]\nc: &c [*b, *b, *b, *b]\nextract: [*c, *c, *c, *c]\n",
+		"fetch:\n\ttimeout: 1s\n",
 	} {
 		f.Add([]byte(s))
 	}
