@@ -15,8 +15,8 @@ func newBackupCmd(g *globals) *cobra.Command {
 		Use:   "backup --output DIR",
 		Short: "Copy the crawl's database, consistent, while it runs or not",
 		Long: `Backup writes a consistent copy of the crawl's database file and its value
-log into DIR (created if needed; one that already holds a database is
-refused). The running crawler makes the copy itself, without stopping: the
+log into DIR (created if needed; one that already holds a database, or that
+another backup is writing into, is refused). The running crawler makes the copy itself, without stopping: the
 database file is copied in one read transaction, and the value log up to the
 end that transaction commits to (later pages only append past it). A stopped
 crawl is copied from its file.
