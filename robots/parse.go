@@ -34,8 +34,9 @@ const MaxBytes = 512000
 // never end a group's run of user-agent lines (§2.2.4), and a crawl-delay
 // applies to every agent of its group, named before or after it. A
 // user-agent value is reduced to its product token (leading letters, '_'
-// and '-'; "*" if it starts with '*'); one that yields no token still starts
-// or joins a group, which then matches no crawler. All groups whose token
+// and '-'; "*" if it is '*' alone or followed by whitespace, as in
+// Google's parser, so "*bot" names no crawler); one that yields no token
+// still starts or joins a group, which then matches no crawler. All groups whose token
 // equals the given token, compared case-insensitively, are combined; if
 // there are none, the "*" groups are used; if there are none of those
 // either, everything is allowed.
@@ -197,11 +198,14 @@ func trimWS(b []byte) []byte {
 }
 
 // agentToken reduces a user-agent value to its product token: "*" if it
-// starts with '*', else its leading letters, '_' and '-', lower-cased, as
-// Google's parser reads a file's lines ("crawler*" and "ExampleBot/1.0"
-// are tokens). The crawler's own token is held to ValidToken instead.
+// is '*' alone or followed by whitespace ("* all robots"), else its
+// leading letters, '_' and '-', lower-cased, as Google's parser reads a
+// file's lines ("crawler*" and "ExampleBot/1.0" are tokens; "*bot" yields
+// none: it is no product token, and taking it for "*" would put every
+// crawler under rules written for some). The crawler's own token is held
+// to ValidToken instead.
 func agentToken(v string) string {
-	if strings.HasPrefix(v, "*") {
+	if v == "*" || strings.HasPrefix(v, "*") && strings.ContainsRune(" \t\v\f", rune(v[1])) {
 		return "*"
 	}
 	return strings.ToLower(v[:tokenPrefix(v)])

@@ -89,7 +89,13 @@ func TestParse_AgentMatching(t *testing.T) {
 		{"no match and no star", "User-agent: other\nDisallow: /", "crawler", true},
 		{"no groups at all", "Sitemap: https://example.com/s.xml", "crawler", true},
 		{"empty token uses star", "User-agent: *\nDisallow: /x", "", false},
-		{"star with suffix", "User-agent: *bot\nDisallow: /x", "crawler", false},
+		// As in Google's parser: '*' alone or before whitespace is the
+		// global group; "*bot" is no token and names no crawler.
+		{"star then text", "User-agent: * all robots\nDisallow: /x", "crawler", false},
+		{"star then tab", "User-agent: *\tx\nDisallow: /x", "crawler", false},
+		{"star with suffix is no star", "User-agent: *bot\nDisallow: /x", "crawler", true},
+		{"star with suffix beside star", "User-agent: *bot\nAllow: /x\n\nUser-agent: *\nDisallow: /x", "crawler", false},
+		{"star with suffix in star's group", "User-agent: *bot\nUser-agent: *\nDisallow: /x", "crawler", false},
 		// A token with a digit is no product token (RFC 9309 §2.2.1): it
 		// matches no group, not the group of the bot named by its letters.
 		{"token with digits is not cut", "User-agent: bot\nDisallow: /x", "bot2000", true},
