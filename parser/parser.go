@@ -118,12 +118,13 @@ func (o Options) withDefaults() Options {
 // content of a <template> is not part of the page: nothing in it sets a
 // field (a title, base, canonical, robots or description meta, a link).
 type Document struct {
-	// Title is the text of the first HTML <title>, whitespace-collapsed
-	// and trimmed; valid UTF-8.
+	// Title is the text of the first HTML <title>, trimmed and with runs
+	// of ASCII whitespace collapsed to one space, as document.title is
+	// (a no-break space stays); valid UTF-8.
 	Title string
 
 	// Description is the content of the first <meta name=description>,
-	// whitespace-collapsed and trimmed; valid UTF-8.
+	// trimmed and ASCII-whitespace-collapsed like Title; valid UTF-8.
 	Description string
 
 	// Canonical is the href of the first <link rel=canonical>, resolved
@@ -295,10 +296,18 @@ func isDirectiveSep(r rune) bool {
 	return r == ',' || unicode.IsSpace(r)
 }
 
-// collapse trims s, replaces each run of whitespace with one space and
-// makes it valid UTF-8.
+// collapse trims s, replaces each run of ASCII whitespace with one space
+// and makes it valid UTF-8: HTML's "strip and collapse ASCII whitespace",
+// which document.title applies. Other white space (a no-break space, an
+// ideographic space) is text and stays.
 func collapse(s string) string {
-	return strings.ToValidUTF8(strings.Join(strings.Fields(s), " "), "\uFFFD")
+	return strings.ToValidUTF8(strings.Join(strings.FieldsFunc(s, isASCIISpace), " "), "\uFFFD")
+}
+
+// isASCIISpace reports whether r is ASCII whitespace as HTML defines it:
+// tab, line feed, form feed, carriage return and space (not \v).
+func isASCIISpace(r rune) bool {
+	return r == ' ' || r == '\t' || r == '\n' || r == '\f' || r == '\r'
 }
 
 // textOf returns the concatenated text of n's descendants.

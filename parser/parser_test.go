@@ -92,6 +92,26 @@ func TestMetadata(t *testing.T) {
 	}
 }
 
+// Ensure Title and Description collapse only ASCII whitespace, as a
+// browser's document.title does: a no-break space or an ideographic space
+// is text, kept where it stands.
+func TestMetadataKeepsNonASCIISpace(t *testing.T) {
+	for _, noDOM := range []bool{false, true} {
+		doc, err := Parse([]byte("<title>\u00a0Price:&nbsp;&nbsp;5\u3000EUR \t\n\f\r</title>"+
+			"<meta name=description content=\"a&nbsp; b\u2003\">"), "text/html; charset=utf-8", mustURL(t, pageURL), Options{NoDOM: noDOM})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "\u00a0Price:\u00a0\u00a05\u3000EUR"; doc.Title != want {
+			t.Errorf("NoDOM %v: Title = %q, want %q", noDOM, doc.Title, want)
+		}
+		if want := "a\u00a0 b\u2003"; doc.Description != want {
+			t.Errorf("NoDOM %v: Description = %q, want %q", noDOM, doc.Description, want)
+		}
+		checkFields(t, doc)
+	}
+}
+
 func TestLinks(t *testing.T) {
 	doc := parse(t, `<html><body>
 		<a href="a.html">1</a>
@@ -411,7 +431,7 @@ func checkDocument(t *testing.T, doc *Document) {
 func checkFields(t *testing.T, doc *Document) {
 	t.Helper()
 	for _, s := range []string{doc.Title, doc.Description} {
-		if !utf8.ValidString(s) || s != strings.TrimSpace(s) {
+		if !utf8.ValidString(s) || s != strings.Trim(s, " \t\n\f\r") || strings.ContainsAny(s, "\t\n\f\r") || strings.Contains(s, "  ") {
 			t.Fatalf("bad text field %q", s)
 		}
 	}
