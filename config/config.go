@@ -89,8 +89,8 @@ type Scope struct {
 	// MaxURLLength skips longer URLs. Default 2048; 256 to 4096
 	// (urlnorm.MaxLength, the longest URL the crawler handles).
 	MaxURLLength int `yaml:"max_url_length"`
-	// MaxQueryParams skips URLs with more query parameters.
-	// Default 32; 0 = unlimited.
+	// MaxQueryParams skips URLs with more query parameters (non-empty
+	// '&'-separated pieces: "a=1&&b" has two). Default 32; 0 = unlimited.
 	MaxQueryParams int `yaml:"max_query_params"`
 	// MaxRepeatedSegments treats a path that repeats a run of segments more
 	// often than this as a crawler trap. Default 3; 0 = off.

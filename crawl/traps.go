@@ -19,7 +19,7 @@ func (e *Engine) trap(link string) string {
 	}
 	_, _, rest := urlnorm.SplitCanonical(link)
 	path, query, _ := strings.Cut(rest, "?")
-	if sc.MaxQueryParams > 0 && query != "" && strings.Count(query, "&")+1 > sc.MaxQueryParams {
+	if sc.MaxQueryParams > 0 && queryParams(query) > sc.MaxQueryParams {
 		return "too many query parameters"
 	}
 	if sc.MaxRepeatedSegments > 0 {
@@ -32,6 +32,20 @@ func (e *Engine) trap(link string) string {
 		}
 	}
 	return ""
+}
+
+// queryParams counts the parameters of a query: its non-empty
+// '&'-separated pieces, as URLSearchParams finds them ("a=1&&b" has two).
+func queryParams(query string) int {
+	n := 0
+	for query != "" {
+		piece, rest, _ := strings.Cut(query, "&")
+		if piece != "" {
+			n++
+		}
+		query = rest
+	}
+	return n
 }
 
 // repeatedRun returns the most consecutive repetitions of any run of

@@ -33,6 +33,10 @@ func TestTrapTable(t *testing.T) {
 		{"http://h/cal/2026/11/21?view=day", ""},
 		{"http://h/?a=1&b=2&c=3", ""},
 		{"http://h/?a=1&b=2&c=3&d=4", "too many query parameters"},
+		// Empty pieces are no parameters (URLSearchParams skips them).
+		{"http://h/?a=1&&b=2&&&c=3&", ""},
+		{"http://h/?&&&&&&", ""},
+		{"http://h/?a&b&c&d", "too many query parameters"},
 		{long, "url too long"},
 		{deep, "too many path segments"},
 		{"http://h", ""},
