@@ -71,10 +71,10 @@ type Scope struct {
 	// "host:port" without scheme or path. They are compared exactly, in the
 	// canonical form the crawler gives URL hosts (WHATWG URL rules:
 	// lowercase, IDNs in ASCII form, "127.1" as "127.0.0.1", IPv6
-	// compressed), so any spelling of a host matches it. A default port
-	// (80 or 443) is an error: URLs drop it, so write the host alone, which
-	// allows it on http and https. Empty (the default) means the seeds'
-	// hosts.
+	// compressed, without a root dot), so any spelling of a host matches
+	// it. A default port (80 or 443) is an error: URLs drop it, so write
+	// the host alone, which allows it on http and https. Empty (the
+	// default) means the seeds' hosts.
 	AllowedHosts []string `yaml:"allowed_hosts"`
 	// MaxDepth is the most link hops from a seed. Default 0 = unlimited.
 	MaxDepth int `yaml:"max_depth"`
@@ -403,21 +403,22 @@ func (c *Config) SeedHosts() []string {
 }
 
 // AllowedHostSet returns the hosts in scope, in the canonical form of
-// SeedHosts, which the crawler compares URL hosts in: AllowedHosts when
-// given, else SeedHosts. Build it once and look canonical hosts up in it on
-// hot paths.
+// SeedHosts without a root dot (urlnorm.DropRootDot), which the crawler
+// compares URL hosts in: AllowedHosts when given, else SeedHosts. Build it
+// once and look hosts up in it on hot paths, also without their root dot:
+// "a.test." and "a.test" are one name.
 func (c *Config) AllowedHostSet() map[string]bool {
 	set := make(map[string]bool)
 	if len(c.Scope.AllowedHosts) > 0 {
 		for _, a := range c.Scope.AllowedHosts {
 			if h, err := canonicalHost(a); err == nil {
-				set[h] = true
+				set[urlnorm.DropRootDot(h)] = true
 			}
 		}
 		return set
 	}
 	for _, h := range c.SeedHosts() {
-		set[h] = true
+		set[urlnorm.DropRootDot(h)] = true
 	}
 	return set
 }
@@ -426,13 +427,14 @@ func (c *Config) AllowedHostSet() map[string]bool {
 // port omitted) is in scope: it is one of Scope.AllowedHosts when that is
 // non-empty, otherwise one of SeedHosts. Both sides are compared in
 // canonical form, so "127.1" and "127.0.0.1", or "Bücher.example" and
-// "xn--bcher-kva.example", are the same host.
+// "xn--bcher-kva.example", are the same host, and so are "a.test." and
+// "a.test".
 //
 // It builds the set on each call; callers on a hot path build
 // AllowedHostSet once and look canonical hosts up in it.
 func (c *Config) HostAllowed(hostport string) bool {
 	h, err := canonicalHost(hostport)
-	return err == nil && c.AllowedHostSet()[h]
+	return err == nil && c.AllowedHostSet()[urlnorm.DropRootDot(h)]
 }
 
 // errNotHostPort is canonicalHost's error for a string with more or less

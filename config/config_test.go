@@ -54,6 +54,11 @@ func TestHostAllowed(t *testing.T) {
 		{"allowed case-insensitive", []string{"A.test", "b.test:8080"}, "a.TEST", true},
 		{"allowed host:port", []string{"A.test", "b.test:8080"}, "b.test:8080", true},
 		{"allowed port exact", []string{"A.test", "b.test:8080"}, "b.test", false},
+		{"root dot on the host", nil, "example.com.", true},
+		{"root dot on host:port", nil, "other.test.:8080", true},
+		{"root dot in allowed", []string{"a.test.", "b.test.:8080"}, "a.test", true},
+		{"root dot in allowed, host:port", []string{"a.test.", "b.test.:8080"}, "b.test:8080", true},
+		{"two dots are not one", nil, "example.com..", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -110,7 +115,7 @@ func TestAllowedHostsCanonical(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if set := c.AllowedHostSet(); !set[urlnorm.Host(u)] {
+		if set := c.AllowedHostSet(); !set[urlnorm.DropRootDot(urlnorm.Host(u))] {
 			t.Errorf("allowed_hosts %q: set %v lacks %q, the host of %s", tc.entry, set, urlnorm.Host(u), tc.url)
 		}
 		if !c.HostAllowed(urlnorm.Host(u)) {

@@ -243,7 +243,7 @@ func scopeHosts(cfg *config.Config, db *store.DB) (map[string]bool, error) {
 	err := db.View(func(tx *store.Tx) error {
 		return tx.ForEachSeed(func(raw string) error {
 			if u, err := urlnorm.Parse(raw); err == nil {
-				allowed[urlnorm.Host(u)] = true
+				allowed[urlnorm.DropRootDot(urlnorm.Host(u))] = true
 			}
 			return nil
 		})
@@ -254,8 +254,11 @@ func scopeHosts(cfg *config.Config, db *store.DB) (map[string]bool, error) {
 	return allowed, nil
 }
 
-// inScope reports whether a canonical host[:port] may be crawled.
+// inScope reports whether a canonical host[:port] may be crawled. Hosts
+// are compared without a root dot ("a.test." is "a.test"), as e.allowed
+// holds them.
 func (e *Engine) inScope(host string) bool {
+	host = urlnorm.DropRootDot(host)
 	e.scopeMu.RLock()
 	defer e.scopeMu.RUnlock()
 	return e.allowed[host]
@@ -417,7 +420,7 @@ func (e *Engine) seedScope(links []frontier.Link, record bool) error {
 		e.scopeMu.Lock()
 		for _, l := range links {
 			_, host, _ := urlnorm.SplitCanonical(l.URL) // l.Host is the politeness key
-			e.allowed[host] = true
+			e.allowed[urlnorm.DropRootDot(host)] = true
 		}
 		e.scopeMu.Unlock()
 	}

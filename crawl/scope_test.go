@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"crawler/config"
 	"crawler/frontier"
 	"crawler/store"
 )
@@ -166,5 +167,53 @@ func TestAddedSeedJoinsScopeWhenAllowedHostsEmptied(t *testing.T) {
 	defer e.Close()
 	if !e.inScope("b.test") {
 		t.Error("after a restart with allowed_hosts empty: the added seed's host is out of scope")
+	}
+}
+
+// A fully qualified name with its root dot ("a.test.") is the same DNS
+// name as "a.test": WHATWG keeps the two URLs apart, and so does dedup,
+// but scope (seeds' hosts or allowed_hosts, written either way), the
+// politeness key (so one schedule, not two, paces the server) and the
+// host limits treat them as one host.
+func TestRootDotIsSameHost(t *testing.T) {
+	cfg := testConfig(t, "http://a.test/", "http://b.test.:8080/")
+	cfg.Fetch.HostLimits = []config.HostLimit{{Host: "a.test.", Concurrency: 1}}
+	_, e := newEngine(t, cfg)
+	defer e.Close()
+	for _, h := range []string{"a.test", "a.test.", "b.test:8080", "b.test.:8080"} {
+		if !e.inScope(h) {
+			t.Errorf("seeds a.test and b.test.:8080: %s out of scope", h)
+		}
+	}
+	for _, h := range []string{"b.test", "a.test:8080", "a.test..", "c.test."} {
+		if e.inScope(h) {
+			t.Errorf("%s in scope", h)
+		}
+	}
+	if a, b := e.HostKey("a.test."), e.HostKey("a.test"); a != b {
+		t.Errorf("politeness keys %q and %q: one server paced twice", a, b)
+	}
+	if a, b := e.HostKey("b.test.:8080"), e.HostKey("b.test:8080"); a != b {
+		t.Errorf("politeness keys %q and %q: one server paced twice", a, b)
+	}
+	links, trapped := e.discovered([]string{"http://a.test./x", "http://a.test/x", "http://b.test.:8080/y"}, "http://a.test/", 1)
+	if trapped != 0 || len(links) != 3 {
+		t.Fatalf("%d links, %d trapped; want the three", len(links), trapped)
+	}
+	if links[0].URL == links[1].URL || links[0].Host != links[1].Host || links[2].Host != e.HostKey("b.test:8080") {
+		t.Errorf("links %+v", links)
+	}
+	if l := hostLimits(&e.config().Fetch)[e.HostKey("a.test")]; l.Concurrency != 1 {
+		t.Errorf("host_limits a.test. does not reach a.test: %+v", hostLimits(&e.config().Fetch))
+	}
+
+	cfg = testConfig(t, "http://a.test/")
+	cfg.Scope.AllowedHosts = []string{"c.test.", "d.test"}
+	_, e2 := newEngine(t, cfg)
+	defer e2.Close()
+	for _, h := range []string{"c.test", "c.test.", "d.test", "d.test."} {
+		if !e2.inScope(h) {
+			t.Errorf("allowed_hosts c.test., d.test: %s out of scope", h)
+		}
 	}
 }

@@ -21,14 +21,15 @@ const (
 
 // PolitenessKey returns the politeness key of host, a canonical
 // host[:port] as Host returns it. ByHost (and any other mode) returns
-// host. ByDomain returns its registrable domain under the public suffix
+// host without a root dot (DropRootDot: "a.test." and "a.test" are one
+// server). ByDomain returns its registrable domain under the public suffix
 // list ("example.co.uk" for "shop.example.co.uk:8443"), without the port;
 // an IP address without its port ("127.0.0.1", "[::1]"); and a name with
 // no registrable domain (localhost, or a public suffix itself such as
 // blogspot.com) without its port.
 func PolitenessKey(mode, host string) string {
 	if mode != ByDomain {
-		return host
+		return DropRootDot(host)
 	}
 	name := host
 	if h, _, err := net.SplitHostPort(host); err == nil {

@@ -18,10 +18,28 @@ func TestPolitenessKey(t *testing.T) {
 		{ByDomain, "[::1]:8080", "[::1]"},
 		{ByDomain, "xn--bcher-kva.example", "xn--bcher-kva.example"},
 		{ByDomain, "www.xn--bcher-kva.example", "xn--bcher-kva.example"},
+		{ByHost, "www.example.com.", "www.example.com"},
+		{ByHost, "www.example.com.:8080", "www.example.com:8080"},
+		{ByDomain, "www.example.com.:8080", "example.com"},
 	} {
 		if got := PolitenessKey(c.mode, c.host); got != c.want {
 			t.Errorf("PolitenessKey(%q, %q) = %q; want %q", c.mode, c.host, got, c.want)
 		}
+	}
+}
+
+func TestDropRootDot(t *testing.T) {
+	for in, want := range map[string]string{
+		"a.test.": "a.test", "a.test.:8080": "a.test:8080", "a.test": "a.test", "a.test:8080": "a.test:8080",
+		"a.test..": "a.test.", ".": ".", "": "", "127.0.0.1": "127.0.0.1", "127.0.0.1:80": "127.0.0.1:80",
+		"[::1]": "[::1]", "[::1]:8080": "[::1]:8080", "localhost.": "localhost",
+	} {
+		if got := DropRootDot(in); got != want {
+			t.Errorf("DropRootDot(%q) = %q; want %q", in, got, want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { DropRootDot("www.example.com:8080") }); n != 0 {
+		t.Errorf("DropRootDot of a name without the dot: %v allocations", n)
 	}
 }
 

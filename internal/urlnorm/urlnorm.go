@@ -160,6 +160,23 @@ func Host(u *url.URL) string {
 	return h
 }
 
+// DropRootDot returns the canonical host[:port] host without the root dot
+// of a fully qualified name: "a.test.:8080" gives "a.test:8080". The two
+// are one DNS name, so one server; WHATWG keeps them apart as hosts (and
+// the URLs stay apart), but scope and politeness compare names with
+// DropRootDot. IP addresses and names without the dot are returned as
+// they are, without allocating.
+func DropRootDot(host string) string {
+	name, port := host, ""
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.HasSuffix(host, "]") {
+		name, port = host[:i], host[i:]
+	}
+	if len(name) < 2 || name[len(name)-1] != '.' {
+		return host
+	}
+	return name[:len(name)-1] + port
+}
+
 // normalize parses raw (against base when non-nil) and returns the canonical
 // URL. It checks the package's promises before returning: the canonical
 // string normalizes to itself and net/url reproduces it exactly. Inputs for
