@@ -80,7 +80,8 @@ type Querier interface {
 	// log into dir, an absolute path on the machine that answers (see
 	// store.DB.Backup), while the crawl runs or not. A relative dir is
 	// ErrInvalid; a dir already holding a database is
-	// store.ErrBackupExists.
+	// store.ErrBackupExists; one that cannot be made or written is
+	// store.ErrBackupOutput.
 	Backup(ctx context.Context, dir string) (*store.BackupInfo, error)
 
 	// Pause holds the whole crawl ("" in hosts) or each of hosts ("host"

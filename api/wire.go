@@ -27,6 +27,7 @@ var wireCodes = []struct {
 	{"too_large", ErrTooLarge, http.StatusRequestEntityTooLarge},
 	{"read_only", store.ErrReadOnly, http.StatusConflict},
 	{"backup_exists", store.ErrBackupExists, http.StatusConflict},
+	{"backup_output", store.ErrBackupOutput, http.StatusInternalServerError},
 	{"corrupt", store.ErrCorrupt, http.StatusInternalServerError},
 	{"stopping", ErrStopping, http.StatusServiceUnavailable},
 	{"canceled", context.Canceled, http.StatusServiceUnavailable},

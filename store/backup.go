@@ -46,7 +46,7 @@ func (db *DB) Backup(ctx context.Context, dir string) (*BackupInfo, error) {
 	info := &BackupInfo{DB: filepath.Join(dir, base)}
 	made := missingDirs(dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("backup: %w", err)
+		return nil, outputErr(err)
 	}
 	release, err := lockBackupDir(dir)
 	if err != nil {
@@ -58,7 +58,7 @@ func (db *DB) Backup(ctx context.Context, dir string) (*BackupInfo, error) {
 	}
 	dbTmp, err := os.CreateTemp(dir, "."+base+".*.partial")
 	if err != nil {
-		return nil, fmt.Errorf("backup: %w", err)
+		return nil, outputErr(err)
 	}
 	tmps := []*os.File{dbTmp}
 	defer func() {
@@ -73,7 +73,7 @@ func (db *DB) Backup(ctx context.Context, dir string) (*BackupInfo, error) {
 	logs, err := db.pinView(func(tx *bolt.Tx, _ *logSet) error {
 		lm = readLogMeta(tx.Bucket(bucketMeta))
 		info.Pages = counter(tx.Bucket(bucketMeta), keyPages)
-		n, err := tx.WriteTo(dbTmp)
+		n, err := tx.WriteTo(outputWriter{dbTmp})
 		info.DBBytes = n
 		return err
 	})
@@ -96,10 +96,10 @@ func (db *DB) Backup(ctx context.Context, dir string) (*BackupInfo, error) {
 		name := filepath.Join(dir, filepath.Base(valuesPath(db.path, lm.gen[slot])))
 		tmp, err := os.CreateTemp(dir, "."+filepath.Base(name)+".*.partial")
 		if err != nil {
-			return nil, fmt.Errorf("backup: %w", err)
+			return nil, outputErr(err)
 		}
 		tmps = append(tmps, tmp)
-		n, err := io.Copy(tmp, &ctxReader{ctx: ctx, r: io.NewSectionReader(lf.f, 0, lm.end[slot])})
+		n, err := io.Copy(outputWriter{tmp}, &ctxReader{ctx: ctx, r: io.NewSectionReader(lf.f, 0, lm.end[slot])})
 		if err != nil {
 			return nil, fmt.Errorf("backup: copy %s: %w", lf.path, err)
 		}
@@ -115,7 +115,7 @@ func (db *DB) Backup(ctx context.Context, dir string) (*BackupInfo, error) {
 	}
 	for _, f := range tmps {
 		if err := f.Sync(); err != nil {
-			return nil, fmt.Errorf("backup: sync %s: %w", f.Name(), err)
+			return nil, outputErr(err)
 		}
 	}
 	renames = append(renames, [2]string{dbTmp.Name(), info.DB})
@@ -124,15 +124,15 @@ func (db *DB) Backup(ctx context.Context, dir string) (*BackupInfo, error) {
 	}
 	for _, r := range renames {
 		if err := os.Rename(r[0], r[1]); err != nil {
-			return nil, fmt.Errorf("backup: %w", err)
+			return nil, outputErr(err)
 		}
 	}
 	if err := syncDir(dir); err != nil {
-		return nil, fmt.Errorf("backup: %w", err)
+		return nil, outputErr(err)
 	}
 	for _, d := range made { // deepest first: each entry, then the one above
 		if err := syncDir(filepath.Dir(d)); err != nil {
-			return nil, fmt.Errorf("backup: %w", err)
+			return nil, outputErr(err)
 		}
 	}
 	return info, nil
@@ -145,14 +145,14 @@ func (db *DB) Backup(ctx context.Context, dir string) (*BackupInfo, error) {
 func lockBackupDir(dir string) (release func(), err error) {
 	d, err := os.Open(dir)
 	if err != nil {
-		return nil, fmt.Errorf("backup: %w", err)
+		return nil, outputErr(err)
 	}
 	if err := syscall.Flock(int(d.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		_ = d.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, fmt.Errorf("backup to %s: %w (another backup is writing into it)", dir, ErrBackupExists)
 		}
-		return nil, fmt.Errorf("backup: lock %s: %w", dir, err)
+		return nil, outputErr(fmt.Errorf("lock %s: %w", dir, err))
 	}
 	return func() { _ = d.Close() }, nil
 }
@@ -181,6 +181,24 @@ func refuseExisting(dir, base string) error {
 		return fmt.Errorf("backup to %s: %w (%s)", dir, ErrBackupExists, filepath.Base(logs[0]))
 	}
 	return nil
+}
+
+// outputErr marks err, met making or writing the backup directory, as
+// ErrBackupOutput.
+func outputErr(err error) error {
+	return fmt.Errorf("backup: %w: %w", ErrBackupOutput, err)
+}
+
+// outputWriter marks its file's write errors as ErrBackupOutput, so a
+// copy's failure says which side it came from.
+type outputWriter struct{ f *os.File }
+
+func (w outputWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	if err != nil {
+		err = fmt.Errorf("%w: %w", ErrBackupOutput, err)
+	}
+	return n, err
 }
 
 // ctxReader stops a long copy when ctx ends.

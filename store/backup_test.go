@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 )
 
@@ -193,5 +194,30 @@ func TestBackupsIntoOneDirectoryExcludeEachOther(t *testing.T) {
 	defer copied.Close()
 	if errs := copied.Check(); len(errs) != 0 {
 		t.Errorf("the backup fails its check: %v", errs)
+	}
+}
+
+// A backup directory that cannot be made, or a copy that cannot be
+// written, is ErrBackupOutput with the system's cause, not ErrCorrupt nor
+// a bare error: the crawl is fine, the destination is not.
+func TestBackupOutputErrors(t *testing.T) {
+	path, _, _ := sampleDB(t, 5)
+	db := reopen(t, path, Options{NoSync: true})
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := db.Backup(context.Background(), filepath.Join(file, "b"))
+	if !errors.Is(err, ErrBackupOutput) || !errors.Is(err, syscall.ENOTDIR) {
+		t.Errorf("backup under a file: %v; want ErrBackupOutput wrapping ENOTDIR", err)
+	}
+
+	f, err := os.Create(filepath.Join(t.TempDir(), "closed"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = f.Close()
+	if _, err := (outputWriter{f}).Write([]byte("x")); !errors.Is(err, ErrBackupOutput) || !errors.Is(err, os.ErrClosed) {
+		t.Errorf("a copy's write error: %v; want ErrBackupOutput wrapping the cause", err)
 	}
 }

@@ -23,6 +23,12 @@ var (
 	// holds a database or value log, or another backup is writing one
 	// into it: a backup never overwrites one.
 	ErrBackupExists = errors.New("the backup directory already holds a crawl database")
+
+	// ErrBackupOutput is returned by Backup, wrapping the system's error,
+	// when the backup directory cannot be made or written: permissions, no
+	// space, a file in the way. The crawl's own files are untouched and
+	// the partial copies removed.
+	ErrBackupOutput = errors.New("cannot write the backup")
 )
 
 // These errors can be returned by transactions.

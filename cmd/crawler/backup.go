@@ -16,7 +16,9 @@ func newBackupCmd(g *globals) *cobra.Command {
 		Short: "Copy the crawl's database, consistent, while it runs or not",
 		Long: `Backup writes a consistent copy of the crawl's database file and its value
 log into DIR (created if needed; one that already holds a database, or that
-another backup is writing into, is refused). The running crawler makes the copy itself, without stopping: the
+another backup is writing into, is refused, and one that cannot be written
+exits 3 with the partial copies removed). The running crawler makes the
+copy itself, without stopping: the
 database file is copied in one read transaction, and the value log up to the
 end that transaction commits to (later pages only append past it). A stopped
 crawl is copied from its file.

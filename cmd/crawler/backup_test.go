@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -23,7 +24,22 @@ func TestBackupVerb(t *testing.T) {
 	if out := mustRun(t, "backup", "--config", cfg, "--output", running); !strings.Contains(out, "from running crawler") {
 		t.Errorf("backup of the running crawl printed %q", out)
 	}
+	// An output that cannot be written is data out of reach (exit 3), as
+	// for export, whether the daemon or the command writes it.
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	unwritable := func(state string) {
+		t.Helper()
+		code, _, stderr := run(t, "backup", "--config", cfg, "--output", filepath.Join(file, "b"))
+		if code != exitData || !strings.Contains(stderr, "not a directory") || !strings.Contains(stderr, "can write") {
+			t.Errorf("backup of the %s crawl into a path under a file: exit %d, %q; want %d with the cause and what to do", state, code, stderr, exitData)
+		}
+	}
+	unwritable("running")
 	stopDaemon(t, cmd, &stderr, 30*time.Second)
+	unwritable("stopped")
 
 	stopped := filepath.Join(t.TempDir(), "stopped")
 	out := mustRun(t, "backup", "--config", cfg, "--output", stopped)

@@ -87,6 +87,7 @@ var dataErrors = []struct {
 	{store.ErrMissing, "run `crawler run` first, or check data_dir in the config"},
 	{store.ErrCorrupt, "the file was left untouched: move it aside to start a new crawl"},
 	{store.ErrBackupExists, "back up into a new or empty directory; the one there was left untouched"},
+	{store.ErrBackupOutput, "back up into a directory this user can write to, with room for the crawl; the crawl was not touched"},
 	{api.ErrNoAnswer, "the daemon may be stuck: see its log, or stop it (SIGTERM) and query the file"},
 	// It answered when the command started, and stopped since, before
 	// the request or while answering it.
