@@ -126,7 +126,7 @@ func listHolds(cmd *cobra.Command, g *globals, format string) error {
 	lw := newListWriter(g.stdout, format, "PAUSED\tSINCE\tUNTIL")
 	for _, h := range holds {
 		err := lw.write(h, func(w io.Writer) {
-			end := "resumed"
+			end := "crawler resume" // no end of its own: not "resumed", which reads as done
 			if !h.Until.IsZero() {
 				end = h.Until.Format(time.RFC3339)
 			}

@@ -51,7 +51,7 @@ func TestPauseVerbStoppedCrawl(t *testing.T) {
 	if out := mustRun(t, append([]string{"hosts", "--paused"}, c...)...); !strings.Contains(out, held) || strings.Contains(out, other) || !strings.Contains(out, "paused") {
 		t.Errorf("hosts --paused: %q", out)
 	}
-	if out := mustRun(t, append([]string{"pause", "--list"}, c...)...); !strings.Contains(out, held) || !strings.Contains(out, "resumed") {
+	if out := mustRun(t, append([]string{"pause", "--list"}, c...)...); !strings.Contains(out, held) || !strings.Contains(out, "crawler resume") {
 		t.Errorf("pause --list: %q", out)
 	}
 
