@@ -79,8 +79,8 @@ type Scope struct {
 	// MaxDepth is the most link hops from a seed. Default 0 = unlimited.
 	MaxDepth int `yaml:"max_depth"`
 	// MaxPagesPerHost caps the URLs queued per host, redirect targets
-	// included (seeds and a seed's redirects are exempt). Default 0 =
-	// unlimited.
+	// included (seeds and a seed's redirects are exempt; a URL robots.txt
+	// turns away gives its place back). Default 0 = unlimited.
 	MaxPagesPerHost int `yaml:"max_pages_per_host"`
 	// MaxPages caps the URLs queued over the whole crawl, counted as
 	// MaxPagesPerHost is (seeds count, and are never refused): the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // MaxURLs bounds the URLs ever queued over the crawl, seeds counted but
@@ -56,4 +57,58 @@ func TestBudgets(t *testing.T) {
 	if n, err := q.Add(ctx, links); err != nil || n != 1+5+3 {
 		t.Errorf("per-host budgets 1, 10 and the default 3: %d new, %v; want 9", n, err)
 	}
+}
+
+// A URL queued before its host's robots.txt was known and turned away by
+// it when its turn came was never fetched: it gives its place in the
+// host's budget (and the crawl's) back, as a link judged disallowed when
+// found never takes one. A URL fetched before and revisited keeps its
+// place: it was counted once, when first queued.
+func TestDisallowedGivesBudgetBack(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "crawl.db")
+	db, q := openTest(t, path, Options{MaxPerHost: 2, MaxURLs: 2})
+	deep := func(i int) Link { l := link("h", i); l.Depth = 1; return l }
+	if n, err := q.Add(ctx, []Link{deep(0), deep(1), deep(2)}); err != nil || n != 2 {
+		t.Fatalf("Add under a budget of 2: %d new, %v", n, err)
+	}
+	finish := func(q *Queue, state State) *Item {
+		it := next(t, q)
+		q.Release(it, time.Now())
+		if err := q.Commit(ctx, &Completion{Item: it, State: state}); err != nil {
+			t.Fatal(err)
+		}
+		return it
+	}
+	finish(q, StateDisallowed)
+	if n, err := q.Add(ctx, []Link{deep(3), deep(4)}); err != nil || n != 1 {
+		t.Errorf("after a queued URL was disallowed: %d new, %v; want 1 (its place back)", n, err)
+	}
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	q, err := Open(db, Options{MaxPerHost: 2, MaxURLs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := q.Add(ctx, []Link{deep(5)}); err != nil || n != 0 {
+		t.Errorf("after a restart, the budget full again: %d new, %v; want 0", n, err)
+	}
+
+	// A revisit that robots.txt now forbids gives nothing back.
+	done := finish(q, StateDone)
+	again := Link{URL: done.URL, Host: done.Host, Depth: 1, Revisit: true}
+	if n, err := q.Add(ctx, []Link{again}); err != nil || n != 1 {
+		t.Fatalf("revisit: %d, %v", n, err)
+	}
+	finish(q, StateDisallowed)
+	finish(q, StateDisallowed)
+	// Of the two disallowed now, only the first-time URL gave its place.
+	if n, err := q.Add(ctx, []Link{deep(6), deep(7)}); err != nil || n != 1 {
+		t.Errorf("after a first-time URL and a revisit were disallowed: %d new, %v; want 1", n, err)
+	}
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mustCheck(t, db)
 }

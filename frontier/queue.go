@@ -70,7 +70,8 @@ type Options struct {
 	// MaxPerHost is the most URLs ever queued for one host (a crawl-trap
 	// budget); links beyond it are dropped and counted in Counts.Trapped.
 	// Redirect targets count; seeds and a seed's redirect chain (depth 0)
-	// do not.
+	// are never refused. A URL completed as StateDisallowed gives its place
+	// back (it was never fetched), unless it was a revisit (Item.Revisit).
 	// Zero means no budget (default 0). HostLimits.MaxPerHost replaces it
 	// for a host.
 	MaxPerHost int

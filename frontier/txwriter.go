@@ -160,6 +160,14 @@ func (w *txWriter) complete(c *Completion, rec, itemKey []byte) error {
 	case StateDisallowed:
 		w.fx.counts.Disallowed++
 		hr.Disallowed++
+		if !it.Revisit {
+			// Queued before its robots.txt was known, and never
+			// fetched: its place in the budgets goes back, as a link
+			// judged when found never takes one. A revisit was
+			// counted when first queued, and fetched then.
+			hr.Enqueued--
+			w.fx.enqueued--
+		}
 	default:
 		return fmt.Errorf("complete %s: invalid final state %v", it.URL, c.State)
 	}
