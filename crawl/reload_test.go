@@ -269,4 +269,21 @@ func TestReloadRespectRobotsTogglesCrawlDelay(t *testing.T) {
 	if d, live := delays(); d != 20*time.Second || live != "20s" {
 		t.Errorf("host's delay after a reload turned respect_robots on again and a URL was fetched = %v (frontier %s); want the Crawl-delay 20s", d, live)
 	}
+
+	// Lowering max_crawl_delay caps the Crawl-delay at once, not at the
+	// host's next robots check (which a 20 s delay would put off); 0
+	// ignores it.
+	for _, c := range []struct {
+		max  time.Duration
+		want string
+	}{{5 * time.Second, "5s"}, {0, "0s"}} {
+		lower := on
+		lower.Fetch.MaxCrawlDelay = c.max
+		if err := e.Reload(ctx, &lower); err != nil {
+			t.Fatal(err)
+		}
+		if d, live := delays(); d.String() != c.want || live != c.want {
+			t.Errorf("host's delay after a reload set max_crawl_delay %v = %v (frontier %s); want %s", c.max, d, live, c.want)
+		}
+	}
 }

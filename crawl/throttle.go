@@ -134,18 +134,40 @@ func (t *throttle) effective(key string, h *hostThrottle) time.Duration {
 }
 
 // configure replaces the throttle's settings (config reload). Hosts keep
-// what they learned; their delay is re-clamped at their next answer.
+// what they learned; their delay is re-clamped at their next answer,
+// except that a lower maxDelay caps their Crawl-delays and delays at
+// once, in the keeper too: a host that asked for more than the new cap
+// would otherwise keep its old gap until its next robots check.
 func (t *throttle) configure(base, maxDelay time.Duration, target int, limits map[string]frontier.HostLimits, threshold int, b Backoff) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	old := make(map[string]time.Duration, len(t.hosts))
-	for k := range t.hosts {
+	was := make(map[string]time.Duration, len(t.hosts))
+	for k, h := range t.hosts {
 		old[k] = t.baseOf(k)
+		was[k] = t.effective(k, h)
 	}
+	lowered := maxDelay < t.max
 	t.base, t.max, t.target, t.limits, t.threshold, t.backoff = base, maxDelay, float64(max(target, 1)), limits, threshold, b
 	for k, h := range t.hosts {
 		if base := t.baseOf(k); h.delay == old[k] || h.delay < base {
 			h.delay = base
+		}
+		if !lowered || h.crawlDelay <= maxDelay && was[k] <= max(maxDelay, t.baseOf(k)) {
+			continue
+		}
+		h.crawlDelay = 0
+		for o, cd := range h.crawlDelays {
+			cd = min(cd, maxDelay)
+			if cd <= 0 {
+				delete(h.crawlDelays, o)
+				continue
+			}
+			h.crawlDelays[o] = cd
+			h.crawlDelay = max(h.crawlDelay, cd)
+		}
+		if eff := t.effective(k, h); eff != was[k] {
+			t.keeper.SetDelay(k, eff)
 		}
 	}
 }
