@@ -138,9 +138,9 @@ func runDaemon(ctx context.Context, g *globals, exitWhenIdle bool) error {
 
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
-	done := make(chan struct{})
-	defer close(done)
-	go handleSignals(ctx, done, sigs, stop, eng, g.configPath, log)
+	// Before the engine, the socket and the file close (the defers
+	// above): a reload a late SIGHUP began ends first.
+	defer watchSignals(sigs, stop, eng, func() { reloadConfig(ctx, eng, g.configPath, log) }, log)()
 
 	log.Info("crawler started", "data_dir", cfg.DataDir, "seeds", len(cfg.Seeds),
 		"concurrency", cfg.Fetch.Concurrency, "per_host_delay", cfg.Fetch.PerHostDelay, "pid", os.Getpid())
@@ -175,12 +175,24 @@ func worthCompacting(c store.Counts) bool {
 // compactWorthBytes is the least garbage worthCompacting calls worth it.
 const compactWorthBytes = 64 << 20
 
-// handleSignals turns the signals on sigs into actions until done is
-// closed (the daemon has returned): the first SIGINT/SIGTERM stops the
-// crawl (stop cancels ctx), a second aborts in-flight fetches, and SIGHUP
-// reloads the config. It must outlive ctx: the second signal comes while
-// the crawl is stopping, after ctx was cancelled.
-func handleSignals(ctx context.Context, done <-chan struct{}, sigs <-chan os.Signal, stop context.CancelFunc, eng *crawl.Engine, path string, log *slog.Logger) {
+// watchSignals turns the signals on sigs into actions until the func it
+// returns is called (the daemon is returning), which waits for the action
+// in progress, a reload, to end: the first SIGINT/SIGTERM stops the
+// crawl (stop cancels the crawl's context), a second aborts in-flight
+// fetches, and SIGHUP calls reload. It must outlive the crawl's context:
+// the second signal comes while the crawl is stopping, after it was
+// cancelled.
+func watchSignals(sigs <-chan os.Signal, stop context.CancelFunc, eng *crawl.Engine, reload func(), log *slog.Logger) (finish func()) {
+	done, handled := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(handled)
+		handleSignals(done, sigs, stop, eng, reload, log)
+	}()
+	return func() { close(done); <-handled }
+}
+
+// handleSignals is watchSignals' loop; it returns once done is closed.
+func handleSignals(done <-chan struct{}, sigs <-chan os.Signal, stop context.CancelFunc, eng *crawl.Engine, reload func(), log *slog.Logger) {
 	stopping := false
 	for {
 		select {
@@ -189,7 +201,7 @@ func handleSignals(ctx context.Context, done <-chan struct{}, sigs <-chan os.Sig
 		case sig := <-sigs:
 			switch {
 			case sig == syscall.SIGHUP:
-				reloadConfig(ctx, eng, path, log)
+				reload()
 			case !stopping:
 				stopping = true
 				log.Info("stopping: finishing in-flight fetches (signal again to cancel them)", "signal", sig.String())

@@ -47,13 +47,7 @@ func TestSecondSignalAborts(t *testing.T) {
 	sigs := make(chan os.Signal, 4) // as runDaemon wires it
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
-	done := make(chan struct{})
-	handled := make(chan struct{})
-	go func() {
-		defer close(handled)
-		handleSignals(ctx, done, sigs, stop, eng, "", log)
-	}()
-	defer func() { close(done); <-handled }()
+	defer watchSignals(sigs, stop, eng, func() { reloadConfig(ctx, eng, "", log) }, log)()
 	ran := make(chan error, 1)
 	go func() { ran <- eng.Run(ctx) }()
 	for hanging.Load() == 0 {
@@ -131,4 +125,25 @@ log: {level: debug}
 	if _, err := os.Stat(pidfile); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("pidfile after the stop: %v; want it removed by a graceful stop", err)
 	}
+}
+
+// A SIGHUP that comes as the daemon returns may have begun a reload:
+// runDaemon closes the engine, the socket and the file only once it has
+// ended (watchSignals' finish waits for it), never under it.
+func TestSignalsFinishWaitsForReload(t *testing.T) {
+	sigs := make(chan os.Signal, 1)
+	started, release := make(chan struct{}), make(chan struct{})
+	reload := func() { close(started); <-release }
+	finish := watchSignals(sigs, func() {}, nil, reload, nil)
+	sigs <- syscall.SIGHUP
+	<-started
+	finished := make(chan struct{})
+	go func() { finish(); close(finished) }()
+	select {
+	case <-finished:
+		t.Fatal("finish returned while a reload was still running")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	<-finished
 }
