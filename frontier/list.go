@@ -33,7 +33,8 @@ type QueueMark struct {
 // ReadQueue calls fn for at most max (> 0) URLs queued for host ("" for
 // every host; the frontier's host key, host[:port]) from mark on: the
 // host queues in host order, each in the order it is fetched (depth, then
-// discovery; staged URLs where the merge will put them), then the retries
+// discovery, revisits last: queueRank; staged URLs where the merge will
+// put them), then the retries
 // waiting for their time, soonest first.
 // It returns where it stopped and whether URLs may remain, so that a long
 // listing can go on in another transaction. Pages waiting to be

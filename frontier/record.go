@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"strings"
 	"time"
 )
@@ -246,7 +247,28 @@ func unmarshalEntry(host string, b []byte) (*entry, error) {
 	return e, nil
 }
 
-// queueKey orders a host's queue breadth-first: by depth, then discovery.
+// revisitRank is the queue rank (queueRank) of every revisit: above any
+// depth a crawl reaches, and within a uint32 on every platform.
+const revisitRank = math.MaxInt32
+
+// queueRank is the rank an entry sorts by in its host's queue (the depth
+// argument of queueKey), before its seq: a first fetch's depth, which its
+// retries keep (breadth-first), or revisitRank for a revisit (Item.Revisit:
+// a recrawl come due, a refresh, a revisit, and their retries). Revisits
+// thus go after every first fetch of their host and, among themselves,
+// in the order they were queued. A host too slow for recrawl.interval
+// falls behind on its recrawls, never on its new URLs and retries, which
+// shallower recrawls coming due without end would otherwise hold back
+// for good.
+func queueRank(depth int, revisit bool) int {
+	if revisit {
+		return revisitRank
+	}
+	return depth
+}
+
+// queueKey orders a host's queue breadth-first: by depth (queueRank),
+// then discovery.
 func queueKey(host string, depth int, seq uint64) []byte {
 	return appendQueueKey(make([]byte, 0, len(host)+13), host, depth, seq)
 }

@@ -227,3 +227,69 @@ func TestCheckAllowsRecrawlLeftByARefreshNotDone(t *testing.T) {
 		})
 	}
 }
+
+// A host's first fetches (and their retries, which keep their depth) go
+// before its revisits, recrawls come due and refreshes, whatever their
+// depths; revisits go in the order they were queued. So a host too slow
+// for recrawl.interval falls behind on its recrawls, not on its new URLs:
+// shallow recrawls coming due without end held deeper first fetches and
+// retries back for good (found in a soak).
+func TestRevisitsGoAfterFirstFetches(t *testing.T) {
+	db, q := openTest(t, "", Options{PerHostConcurrency: 1})
+	ctx := context.Background()
+	a0, a1 := link("a", 0), link("a", 1)
+	a1.Depth = 2
+	if _, err := q.Add(ctx, []Link{a0, a1}); err != nil {
+		t.Fatal(err)
+	}
+	commitDone(t, q, next(t, q), time.Time{})
+	commitDone(t, q, next(t, q), time.Time{})
+
+	// Refreshed: a1 (depth 2) before a0 (depth 0); then a new, deep URL.
+	r0, r1 := a0, a1
+	r0.Refresh, r1.Refresh = true, true
+	deep := link("a", 5)
+	deep.Depth = 5
+	if n, err := q.Add(ctx, []Link{r1, r0, deep}); err != nil || n != 3 {
+		t.Fatalf("Add: %d, %v; want 3", n, err)
+	}
+	var last *Item
+	for _, want := range []string{deep.URL, a1.URL, a0.URL} {
+		it := next(t, q)
+		if it.URL != want {
+			t.Fatalf("got %s; want %s (first fetches, then revisits as queued)", it.URL, want)
+		}
+		if it.URL == a0.URL {
+			last = it
+			continue
+		}
+		commitDone(t, q, it, time.Time{})
+	}
+
+	// A recrawl that comes due while the host is busy goes after a first
+	// fetch found meanwhile, at any depth.
+	commitDone(t, q, last, time.Now().Add(50*time.Millisecond)) // a0, due again soon
+	busy := link("a", 6)
+	if _, err := q.Add(ctx, []Link{busy}); err != nil {
+		t.Fatal(err)
+	}
+	held := next(t, q)
+	time.Sleep(200 * time.Millisecond) // a0's recrawl is queued
+	deeper := link("a", 7)
+	deeper.Depth = 9
+	if _, err := q.Add(ctx, []Link{deeper}); err != nil {
+		t.Fatal(err)
+	}
+	commitDone(t, q, held, time.Time{})
+	if it := next(t, q); it.URL != deeper.URL || it.Revisit {
+		t.Fatalf("got %s (revisit %v); want the first fetch %s before the recrawl of %s", it.URL, it.Revisit, deeper.URL, a0.URL)
+	} else {
+		commitDone(t, q, it, time.Time{})
+	}
+	if it := next(t, q); it.URL != a0.URL || !it.Revisit {
+		t.Fatalf("got %s; want the recrawl of %s", it.URL, a0.URL)
+	} else {
+		commitDone(t, q, it, time.Time{})
+	}
+	mustCheck(t, db)
+}

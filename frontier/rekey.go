@@ -157,7 +157,7 @@ func rekeyBatch(db *store.DB, bucket, after []byte, hostKey func(string) string)
 			if to == "" || to == host {
 				continue
 			}
-			ch := change{oldKey: bytes.Clone(k), newKey: bytes.Clone(k), to: to, depth: e.Depth, seq: u64(k[len(k)-8:])}
+			ch := change{oldKey: bytes.Clone(k), newKey: bytes.Clone(k), to: to, depth: queueRank(e.Depth, e.Revisit), seq: u64(k[len(k)-8:])}
 			if isQueue {
 				ch.value = e.marshal(to)
 			} else {
@@ -174,7 +174,7 @@ func rekeyBatch(db *store.DB, bucket, after []byte, hostKey func(string) string)
 			last = nil
 		}
 		if isQueue {
-			// An entry keeps its depth and seq: its place among the
+			// An entry keeps its rank and seq: its place among the
 			// new host key's entries is where it was found.
 			qw := newQueueWriter(b)
 			for _, ch := range changes {

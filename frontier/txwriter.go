@@ -56,7 +56,7 @@ func (w *txWriter) promote(bucket []byte, now time.Time, recrawl bool) (time.Tim
 			raw = e.marshal(hostKey)
 		}
 		w.seq++
-		if err := w.queue().add(hostKey, e.Depth, w.seq, raw); err != nil {
+		if err := w.queue().add(hostKey, queueRank(e.Depth, e.Revisit), w.seq, raw); err != nil {
 			return time.Time{}, err
 		}
 		w.fx.queued[hostKey]++
@@ -323,7 +323,7 @@ func (w *txWriter) refresh(l Link, key, v []byte) (bool, error) {
 	}
 	w.seq++
 	e := entry{URL: l.URL, Parent: l.Parent, Depth: r.Depth, Revisit: true}
-	if err := w.queue().add(l.Host, r.Depth, w.seq, e.marshal(l.Host)); err != nil {
+	if err := w.queue().add(l.Host, queueRank(r.Depth, true), w.seq, e.marshal(l.Host)); err != nil {
 		return false, err
 	}
 	w.fx.host(l.Host).Queued++

@@ -21,7 +21,8 @@ func newQueueCmd(g *globals) *cobra.Command {
 		Use:   "queue",
 		Short: "List the queued URLs, in the order they are fetched",
 		Long: `Queue lists the URLs waiting in the frontier: host by host, each host's in
-the order they will be fetched (breadth-first: by depth, then discovery),
+the order they will be fetched (breadth-first: by depth, then discovery;
+revisits of pages fetched before, in the order they came due, after them),
 then the retries waiting for their time, soonest first. A running crawler
 marks the URLs its workers are fetching now as in flight. Pages waiting to
 be recrawled are not queued and not listed. It streams, holding only the
