@@ -158,9 +158,16 @@ type Stats struct {
 	// robots.txt: a daemon's live count, or for a stopped crawl the
 	// pauses kept for its restart that have not ended (frontier.Pace).
 	BackedOffHosts int64 `json:"backed_off_hosts"`
-	BodyBytes      int64 `json:"body_bytes"`  // compressed page bodies stored
-	FileBytes      int64 `json:"file_bytes"`  // size of the database file
-	ValueBytes     int64 `json:"value_bytes"` // size of its value log: page records and bodies
+	// RevisitHosts counts the hosts with a revisit (a recrawl come due, a
+	// refresh or a revisit) in line in their queue, and
+	// OldestRevisitDueAt is the earliest their next revisits came due
+	// (frontier.HostInfo.RevisitDueAt): how far the crawl is behind its
+	// recrawls. A revisit waits for every first fetch of its host.
+	RevisitHosts       int64     `json:"revisit_hosts,omitempty"`
+	OldestRevisitDueAt time.Time `json:"oldest_revisit_due_at,omitzero"`
+	BodyBytes          int64     `json:"body_bytes"`  // compressed page bodies stored
+	FileBytes          int64     `json:"file_bytes"`  // size of the database file
+	ValueBytes         int64     `json:"value_bytes"` // size of its value log: page records and bodies
 	// GarbageBytes is the part of ValueBytes that replaced records and
 	// bodies take: what `crawler compact` would reclaim.
 	GarbageBytes int64 `json:"value_garbage_bytes"`

@@ -393,6 +393,12 @@ func storeStats(tx *store.Tx, s *Stats) error {
 		if !h.NextAt.IsZero() { // a kept pause still to end
 			s.BackedOffHosts++
 		}
+		if t := h.RevisitDueAt; !t.IsZero() {
+			s.RevisitHosts++
+			if s.OldestRevisitDueAt.IsZero() || t.Before(s.OldestRevisitDueAt) {
+				s.OldestRevisitDueAt = t
+			}
+		}
 		return nil
 	})
 }

@@ -183,6 +183,9 @@ func (e *Engine) fetchItem(ctx context.Context, it *frontier.Item) *fetched {
 		status = resp.Status
 	}
 	e.metrics.observeFetch(status, err, took)
+	if it.Revisit && it.Attempts == 0 && !it.Due.IsZero() {
+		e.metrics.revisitWait.Observe(max(start.Sub(it.Due), 0).Seconds())
+	}
 	e.q.Release(it, sent.end())
 	if resp != nil {
 		e.stats.BytesFetched.Add(resp.WireBytes)

@@ -16,13 +16,16 @@ import (
 // Plain totals are the engine's Stats, exported with CounterFuncs, so each
 // event is counted once.
 type metrics struct {
-	fetches  *prometheus.CounterVec // page requests by status class
-	latency  prometheus.Histogram
-	robots   *prometheus.CounterVec // robots.txt fetches by outcome
-	commits  prometheus.Histogram
-	ops      prometheus.Counter
-	reloadOK prometheus.Gauge
-	reloadAt prometheus.Gauge
+	fetches *prometheus.CounterVec // page requests by status class
+	latency prometheus.Histogram
+	robots  *prometheus.CounterVec // robots.txt fetches by outcome
+	commits prometheus.Histogram
+	// revisitWait is how long each revisit waited from coming due
+	// (frontier.Item.Due) to its first request.
+	revisitWait prometheus.Histogram
+	ops         prometheus.Counter
+	reloadOK    prometheus.Gauge
+	reloadAt    prometheus.Gauge
 }
 
 func newMetrics(reg *prometheus.Registry, e *Engine) *metrics {
@@ -38,6 +41,10 @@ func newMetrics(reg *prometheus.Registry, e *Engine) *metrics {
 		commits: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "crawler_store_commit_duration_seconds", Help: "Duration of one store write transaction.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 12)}),
+		revisitWait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "crawler_revisit_wait_seconds",
+			Help:    "How long each revisit (recrawl come due, refresh, crawler recrawl) waited from coming due to its first request.",
+			Buckets: []float64{1, 10, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 86400, 3 * 86400, 7 * 86400}}),
 		ops: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "crawler_store_operations_total", Help: "Completions and additions committed to the store."}),
 		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
@@ -58,7 +65,7 @@ func newMetrics(reg *prometheus.Registry, e *Engine) *metrics {
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.fetches, m.latency, m.robots, m.commits, m.ops, m.reloadOK, m.reloadAt,
+		m.fetches, m.latency, m.robots, m.commits, m.revisitWait, m.ops, m.reloadOK, m.reloadAt,
 		total("crawler_fetched_bytes_total", "Bytes read from the network, robots.txt included.", &e.stats.BytesFetched),
 		total("crawler_retries_total", "URLs sent back to wait for another attempt.", &e.stats.Retries),
 		total("crawler_host_breaker_trips_total", "Host circuit breakers opened.", &e.stats.BreakerTrips),

@@ -1,6 +1,8 @@
 package frontier
 
 import (
+	"bytes"
+	"encoding/binary"
 	"time"
 
 	"crawler/store"
@@ -25,6 +27,14 @@ type HostInfo struct {
 	// PausedUntil, or until lifted when that is zero.
 	Paused      bool      `json:"paused,omitempty"`
 	PausedUntil time.Time `json:"paused_until,omitzero"`
+	// RevisitDueAt is when the revisit next in line in the host's queue
+	// came due (Item.Due): since then the host has been behind on its
+	// recrawls, refreshes and revisits, which wait for every first fetch
+	// of the host (queueRank). Zero when no revisit is queued, and when
+	// the one next in line was queued by a version that did not keep it.
+	// A revisit waiting to be retried is not in line; one being fetched
+	// is until its page is stored.
+	RevisitDueAt time.Time `json:"revisit_due_at,omitzero"`
 }
 
 // ReadHosts calls fn for every host the crawl has queued URLs for, in host
@@ -36,6 +46,10 @@ func ReadHosts(tx *store.Tx, fn func(*HostInfo) error) error {
 	if b == nil {
 		return nil
 	}
+	var qc *queueCursor
+	if qb := tx.Bolt().Bucket(bucketQueue); qb != nil {
+		qc = newQueueCursor(qb)
+	}
 	now := time.Now()
 	return b.ForEach(func(k, v []byte) error {
 		r := unmarshalHostRecord(v)
@@ -45,8 +59,37 @@ func ReadHosts(tx *store.Tx, fn func(*HostInfo) error) error {
 			h.Delay = delayText(p.Delay)
 		}
 		h.NextAt, h.BreakerTrips = p.Until, p.Trips
+		if r.Queued > 0 && qc != nil {
+			h.RevisitDueAt = qc.revisitDue(h.Host)
+		}
 		return fn(h)
 	})
+}
+
+// revisitDue is the Due of the revisit next in line in host's queue
+// (HostInfo.RevisitDueAt): the first entry of its revisitRank. Revisits
+// queue in the order they came due, so it is the one that has waited
+// longest, except for a retry of an older one. Zero when there is none,
+// or it does not decode (crawler check reports that).
+func (qc *queueCursor) revisitDue(host string) time.Time {
+	prefix := binary.BigEndian.AppendUint32(hostPrefix(host), revisitRank)
+	// A block holds entries of one rank, under a key no greater than its
+	// first's, so the first key with the prefix is the head's (its own
+	// or its block's; load passes over emptied blocks): a host with no
+	// revisit costs a seek and decodes no block.
+	k, v := qc.c.Seek(prefix)
+	if !bytes.HasPrefix(k, prefix) {
+		return time.Time{}
+	}
+	k, rec, err := qc.load(k, v)
+	if err != nil || !bytes.HasPrefix(k, prefix) {
+		return time.Time{}
+	}
+	e, err := unmarshalEntry(host, rec)
+	if err != nil {
+		return time.Time{}
+	}
+	return dueTime(e.Due)
 }
 
 // delayText is HostInfo.Delay for d: rounded to the millisecond when it

@@ -23,6 +23,11 @@ type Item struct {
 	// its stored record is the copy a failed fetch keeps and the
 	// validators a conditional GET sends, even with recrawl off.
 	Revisit bool
+	// Due is when a revisit came due: its recrawl's scheduled time, or
+	// when a refresh or revisit queued it; its retries keep it. Zero for
+	// a first fetch, and for a revisit queued by a version that did not
+	// keep it. Milliseconds are its finest unit.
+	Due time.Time
 
 	key      []byte    // queue key
 	prevNext time.Time // the host's next start before this item reserved a slot

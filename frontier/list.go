@@ -18,6 +18,12 @@ type QueuedURL struct {
 	Attempts int       `json:"attempts,omitempty"`  // fetch attempts already made
 	RetryAt  time.Time `json:"retry_at,omitzero"`   // a retry waiting for its time
 	InFlight bool      `json:"in_flight,omitempty"` // in the fetch pipeline now (live daemon only; Queue.Leased)
+	// Revisit marks a URL queued again after it was finished: its
+	// recrawl came due, or a refresh or revisit queued it (Item.Revisit).
+	// DueAt is when (Item.Due): zero when a version that did not keep it
+	// queued the URL.
+	Revisit bool      `json:"revisit,omitempty"`
+	DueAt   time.Time `json:"due_at,omitzero"`
 
 	key string // queue key, for Leased; "" for a retry
 }
@@ -72,7 +78,7 @@ func ReadQueue(tx *store.Tx, host string, mark QueueMark, max int, fn func(*Queu
 			if sk != nil && (!inQueue || bytes.Compare(sk, k) < 0) {
 				mark.key = sk
 				n++
-				if err := fn(&QueuedURL{URL: s.e.URL, Host: s.host, Depth: s.e.Depth, Parent: s.e.Parent, Attempts: s.e.Attempts}); err != nil {
+				if err := fn(s.e.queued(s.host, "", time.Time{})); err != nil {
 					return mark, true, err
 				}
 				sk, s = staged.next()
@@ -89,7 +95,7 @@ func ReadQueue(tx *store.Tx, host string, mark QueueMark, max int, fn func(*Queu
 				continue
 			}
 			n++
-			if err := fn(&QueuedURL{URL: e.URL, Host: h, Depth: e.Depth, Parent: e.Parent, Attempts: e.Attempts, key: string(mark.key)}); err != nil {
+			if err := fn(e.queued(h, string(mark.key), time.Time{})); err != nil {
 				return mark, true, err
 			}
 		}
@@ -106,11 +112,18 @@ func ReadQueue(tx *store.Tx, host string, mark QueueMark, max int, fn func(*Queu
 			continue
 		}
 		n++
-		if err := fn(&QueuedURL{URL: e.URL, Host: h, Depth: e.Depth, Parent: e.Parent, Attempts: e.Attempts, RetryAt: dueAt(k)}); err != nil {
+		if err := fn(e.queued(h, "", dueAt(k))); err != nil {
 			return mark, true, err
 		}
 	}
 	return mark, false, nil
+}
+
+// queued is e, of host's queue under key ("" for a retry, due at
+// retryAt), as ReadQueue lists it.
+func (e *entry) queued(host, key string, retryAt time.Time) *QueuedURL {
+	return &QueuedURL{URL: e.URL, Host: host, Depth: e.Depth, Parent: e.Parent, Attempts: e.Attempts, RetryAt: retryAt,
+		Revisit: e.Revisit, DueAt: dueTime(e.Due), key: key}
 }
 
 // seekAfter positions a cursor of b on the first key after after, or on

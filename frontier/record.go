@@ -155,6 +155,9 @@ type entry struct {
 	Origin   string // first URL of the redirect chain; "" when Hops == 0
 	Via      string // the chain's URLs before this one, newline-separated
 	Revisit  bool   // queued again after it was finished (Item.Revisit)
+	// Due is when a revisit came due (Item.Due), in Unix milliseconds;
+	// 0 for a first fetch and in entries written before it was kept.
+	Due int64
 }
 
 // Entry encodings. Entries written before compaction start with the
@@ -168,6 +171,7 @@ const (
 	entryHTTP                   // URL is "http://" + host + the stored rest
 	entrySameParent             // Parent begins like the URL; its rest is stored
 	entryRevisit                // Revisit is true
+	entryDue                    // Due follows Via (which is then always written)
 )
 
 // marshal encodes e for the queue of host (the frontier's host key). A
@@ -196,6 +200,9 @@ func (e *entry) marshal(host string) []byte {
 	if e.Revisit {
 		flags |= entryRevisit
 	}
+	if e.Due > 0 {
+		flags |= entryDue
+	}
 	b = append(b, entryCompact, flags)
 	b = appendString(b, url)
 	b = appendString(b, parent)
@@ -203,8 +210,11 @@ func (e *entry) marshal(host string) []byte {
 	b = binary.AppendUvarint(b, uint64(e.Attempts))
 	b = binary.AppendUvarint(b, uint64(e.Hops))
 	b = appendString(b, e.Origin)
-	if e.Via != "" {
+	if e.Via != "" || flags&entryDue != 0 {
 		b = appendString(b, e.Via)
+	}
+	if flags&entryDue != 0 {
+		b = binary.AppendUvarint(b, uint64(e.Due))
 	}
 	return b
 }
@@ -227,6 +237,9 @@ func unmarshalEntry(host string, b []byte) (*entry, error) {
 	}
 	if d.err == nil && len(d.b) > 0 { // added later: absent in older entries
 		e.Via = d.string()
+	}
+	if d.err == nil && flags&entryDue != 0 {
+		e.Due = int64(d.uvarint())
 	}
 	if d.err != nil {
 		return nil, d.err

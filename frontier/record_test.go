@@ -25,6 +25,8 @@ func TestEntryRoundTrip(t *testing.T) {
 		{URL: "https://example.com:8080", Parent: ""},                              // no path: stored whole
 		{URL: "ftp://example.com:8080/x"},
 		{URL: "https://example.com:8080/r", Hops: 2, Origin: "https://a.example/", Via: "https://a.example/\nhttps://b.example/"},
+		{URL: "https://example.com:8080/v", Revisit: true, Due: 1_795_000_000_123},                   // no Via: an empty one is written
+		{URL: "https://example.com:8080/w", Revisit: true, Due: 1, Via: "https://example.com:8080/"}, // Via and Due
 	} {
 		b := e.marshal(host)
 		got, err := unmarshalEntry(host, b)

@@ -49,10 +49,11 @@ func (w *txWriter) promote(bucket []byte, now time.Time, recrawl bool) (time.Tim
 			}
 		}
 		raw := v[len(hostKey)+1:] // the entry as stored
-		if recrawl && !e.Revisit {
+		if recrawl {
 			// A revisit (Item.Revisit): its stored copy is kept should
-			// it fail, with recrawl.interval turned off since too.
-			e.Revisit = true
+			// it fail, with recrawl.interval turned off since too. It
+			// came due when its key says (Item.Due).
+			e.Revisit, e.Due = true, dueMillis(dueAt(k))
 			raw = e.marshal(hostKey)
 		}
 		w.seq++
@@ -138,7 +139,7 @@ func (w *txWriter) complete(c *Completion, rec, itemKey []byte) error {
 	attempts := it.Attempts + 1
 	if !c.RetryAt.IsZero() {
 		w.seq++
-		e := entry{URL: it.URL, Parent: it.Parent, Depth: it.Depth, Attempts: attempts, Hops: it.Hops, Origin: it.Origin, Via: it.Via, Revisit: it.Revisit}
+		e := entry{URL: it.URL, Parent: it.Parent, Depth: it.Depth, Attempts: attempts, Hops: it.Hops, Origin: it.Origin, Via: it.Via, Revisit: it.Revisit, Due: dueMillis(it.Due)}
 		v := marshalTimed(it.Host, &e)
 		if err := w.btx.Bucket(bucketDelayed).Put(delayedKey(c.RetryAt, w.seq), v); err != nil {
 			return err
@@ -322,7 +323,7 @@ func (w *txWriter) refresh(l Link, key, v []byte) (bool, error) {
 		return false, err
 	}
 	w.seq++
-	e := entry{URL: l.URL, Parent: l.Parent, Depth: r.Depth, Revisit: true}
+	e := entry{URL: l.URL, Parent: l.Parent, Depth: r.Depth, Revisit: true, Due: dueMillis(w.now)}
 	if err := w.queue().add(l.Host, queueRank(r.Depth, true), w.seq, e.marshal(l.Host)); err != nil {
 		return false, err
 	}

@@ -35,13 +35,20 @@ for a host it has not looked up since it started and on a stopped crawl
 ("ok (stored copy of T)", with ", to be fetched again" after a recrawl of a
 disallowed URL); "unknown" when there is none.
 
+REVISIT WAIT is how long the host's next revisit in line (a recrawl come
+due, a refresh or "crawler recrawl") has waited since it came due, "-" when
+none is queued. Revisits wait for every first fetch of their host, so a
+host whose wait keeps growing is too slow for recrawl.interval: more pages
+than its delay lets it fetch in one interval. "crawler stats" shows the
+longest wait over all hosts.
+
 --host shows one host (its politeness group under fetch.politeness_key:
 domain); --active only the hosts with URLs queued or in flight; --paused only
 the hosts "crawler pause --host" holds (their DELAY shows "paused"). When no
 host is left to show, it exits 1 saying so, like the other listings.
 
-JSON fields: host, queued, in_flight, done, failed, disallowed, robots,
-paused and paused_until (when paused), delay, next_at and breaker_trips (from
+JSON fields: host, queued, in_flight, done, failed, disallowed,
+revisit_due_at (when a revisit is in line), robots, paused and paused_until (when paused), delay, next_at and breaker_trips (from
 a running crawler; for a stopped crawl, when a pace is kept for its
 restart).`,
 		Example: `  crawler hosts
@@ -126,7 +133,7 @@ func noHosts(key string, active, paused bool) error {
 type hostWriter struct{ *listWriter }
 
 func newHostWriter(w io.Writer, format string) *hostWriter {
-	return &hostWriter{newListWriter(w, format, "HOST\tQUEUED\tIN FLIGHT\tDONE\tFAILED\tDISALLOWED\tDELAY\tROBOTS")}
+	return &hostWriter{newListWriter(w, format, "HOST\tQUEUED\tIN FLIGHT\tDONE\tFAILED\tDISALLOWED\tREVISIT WAIT\tDELAY\tROBOTS")}
 }
 
 func (hw *hostWriter) write(h *frontier.HostInfo) error {
@@ -143,8 +150,8 @@ func (hw *hostWriter) write(h *frontier.HostInfo) error {
 				delay += fmt.Sprintf(" (breaker tripped %d times in a row)", h.BreakerTrips)
 			}
 		}
-		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", h.Host, h.Queued, h.InFlight, h.Done, h.Failed, h.Disallowed,
-			delay, dash(oneLine(h.Robots)))
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", h.Host, h.Queued, h.InFlight, h.Done, h.Failed, h.Disallowed,
+			revisitWait(h.RevisitDueAt, time.Now()), delay, dash(oneLine(h.Robots)))
 	})
 }
 

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
@@ -337,18 +338,41 @@ func TestRecrawlConditional(t *testing.T) {
 
 // /metrics parses with the Prometheus text parser and its counters match
 // what the test server saw; /healthz answers while the pipeline runs.
+// freeAddr is a loopback address with a port free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// scrape reads and parses the /metrics of the daemon whose api.listen is
+// addr.
+func scrape(t *testing.T, addr string) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("parse /metrics: %v", err)
+	}
+	return families
+}
+
 func TestMetricsMatchServer(t *testing.T) {
 	site, err := testsite.Start(testsite.Options{Hosts: 2, Pages: 15, FirstIP: "127.0.1.75"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer site.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t)
 	dir := t.TempDir()
 	path := writeConfig(t, dir, site.Seeds(), fmt.Sprintf("api:\n  listen: %q\n", addr))
 	stop := startInProcess(t, path)
@@ -362,16 +386,7 @@ func TestMetricsMatchServer(t *testing.T) {
 		t.Fatalf("/healthz: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	resp, err = http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatalf("parse /metrics: %v", err)
-	}
+	families := scrape(t, addr)
 	sum := func(name string) float64 {
 		f := families[name]
 		if f == nil {

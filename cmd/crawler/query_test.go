@@ -407,8 +407,9 @@ func TestDemo(t *testing.T) {
 		`(?m)^\s+\d+\.\d\ds\s+\d+ pages stored`,
 		`(?m)^pages stored\s+93$`,
 		`(?m)^queued\s+0$`,
-		// DELAY is "-": a host with nothing left to crawl is no longer scheduled.
-		`(?m)^127\.0\.1\.20[012]:\d+\s+0\s+0\s+31\s+0\s+31\s+-\s+ok$`,
+		// REVISIT WAIT is "-": no revisit is queued; DELAY too: a host with
+		// nothing left to crawl is no longer scheduled.
+		`(?m)^127\.0\.1\.20[012]:\d+\s+0\s+0\s+31\s+0\s+31\s+-\s+-\s+ok$`,
 		`(?m)^200\s+\d+\s+\S+\s+http://127\.0\.1\.202:\d+/p/7\s+host 2 page 7$`,
 	} {
 		if !regexp.MustCompile(re).MatchString(out) {

@@ -23,13 +23,16 @@ func newQueueCmd(g *globals) *cobra.Command {
 		Long: `Queue lists the URLs waiting in the frontier: host by host, each host's in
 the order they will be fetched (breadth-first: by depth, then discovery;
 revisits of pages fetched before, in the order they came due, after them),
-then the retries waiting for their time, soonest first. A running crawler
-marks the URLs its workers are fetching now as in flight. Pages waiting to
-be recrawled are not queued and not listed. It streams, holding only the
+then the retries waiting for their time, soonest first. STATE is "queued",
+"revisit due T" for a revisit (a recrawl come due, a refresh or "crawler
+recrawl") with when it came due, "retry T" for a retry and its time, or "in
+flight": a running crawler marks the URLs its workers are fetching now.
+Pages waiting to be recrawled are not queued and not listed. It streams, holding only the
 queue keys of URLs staged for a merge (about 60 bytes each), and exits 1
 when nothing is queued.
 
-JSON fields: url, host, depth, parent, attempts, retry_at, in_flight.`,
+JSON fields: url, host, depth, parent, attempts, retry_at, in_flight,
+revisit, due_at.`,
 		Example: `  crawler queue --host example.com --limit 20
   crawler queue --format jsonl | jq -r .url | grep calendar`,
 		Args: usageArgs(cobra.NoArgs),
@@ -68,6 +71,10 @@ func (qw *queueWriter) write(u *frontier.QueuedURL) error {
 			state = "in flight"
 		case !u.RetryAt.IsZero():
 			state = "retry " + u.RetryAt.UTC().Format(time.RFC3339)
+		case u.Revisit && !u.DueAt.IsZero():
+			state = "revisit due " + u.DueAt.UTC().Format(time.RFC3339)
+		case u.Revisit:
+			state = "revisit"
 		}
 		fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%s\n", state, u.Depth, u.Attempts, oneLine(u.URL), dash(oneLine(u.Parent)))
 	})

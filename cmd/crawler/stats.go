@@ -21,14 +21,18 @@ func newStatsCmd(g *globals) *cobra.Command {
 		Short: "Show the crawl's totals",
 		Long: `Stats shows pages stored, URLs queued, in flight, done, failed and
 disallowed, hosts, bytes stored, and pages stored per second over the last
-minute; for a running crawler also its uptime. A stopped crawl has nothing in
+minute; for a running crawler also its uptime. When hosts have revisits (a
+recrawl come due, a refresh, "crawler recrawl") in line, "revisits waiting"
+says how many and how long the longest has waited since it came due (see
+"crawler hosts": REVISIT WAIT). A stopped crawl has nothing in
 flight and a rate of 0; URLs that were in flight when it stopped count as
 queued.
 
 JSON fields: pages_stored, queued, in_flight, done, failed, disallowed,
 trapped, hosts, active_hosts, backed_off_hosts (waiting beyond their delay
 for a Retry-After, a breaker or a robots.txt retry; for a stopped crawl, the
-pauses kept for its restart), body_bytes, file_bytes, value_bytes,
+pauses kept for its restart), revisit_hosts and oldest_revisit_due_at (when
+a revisit is in line), body_bytes, file_bytes, value_bytes,
 value_garbage_bytes, value_logs (2 while a reclaim drains the older log),
 reclaim_off, pages_per_second, running; running only: uptime_seconds,
 reclaiming, reclaims, reclaim_freed_bytes, paused, last_reload; holds (the
@@ -84,6 +88,9 @@ func writeStats(w io.Writer, s *api.Stats, source string) error {
 		backedOff = fmt.Sprintf(", %d backed off (Retry-After, breaker, robots.txt retry)", s.BackedOffHosts)
 	}
 	fmt.Fprintf(tw, "hosts\t%d (%d with URLs queued%s)\n", s.Hosts, s.ActiveHosts, backedOff)
+	if s.RevisitHosts > 0 {
+		fmt.Fprintf(tw, "revisits waiting\t%s with a revisit in line%s\n", hostCount(s.RevisitHosts), dueSince(s.OldestRevisitDueAt, time.Now()))
+	}
 	fmt.Fprintf(tw, "bytes stored\t%s of compressed bodies, %s database file, %s value log (%s of it replaced records and bodies)\n",
 		humanBytes(s.BodyBytes), humanBytes(s.FileBytes), humanBytes(s.ValueBytes), humanBytes(s.GarbageBytes))
 	fmt.Fprintf(tw, "value log reclaim\t%s\n", reclaimLine(s))
@@ -109,6 +116,32 @@ func writeStats(w io.Writer, s *api.Stats, source string) error {
 		}
 	}
 	return tw.Flush()
+}
+
+// hostCount is "1 host" or "n hosts".
+func hostCount(n int64) string {
+	if n == 1 {
+		return "1 host"
+	}
+	return fmt.Sprintf("%d hosts", n)
+}
+
+// dueSince says how long a revisit that came due at due has waited by
+// now; "" when that is unknown (zero due).
+func dueSince(due, now time.Time) string {
+	if due.IsZero() {
+		return ""
+	}
+	return fmt.Sprintf(", the longest waiting %s (due since %s)", revisitWait(due, now), due.UTC().Format(time.RFC3339))
+}
+
+// revisitWait is how long a revisit due at due has waited by now, to the
+// second; "-" when due is zero.
+func revisitWait(due, now time.Time) string {
+	if due.IsZero() {
+		return "-"
+	}
+	return max(now.Sub(due), 0).Round(time.Second).String()
 }
 
 // reclaimLine says how the value log's replaced records and bodies are
