@@ -24,7 +24,8 @@ type Item struct {
 	// validators a conditional GET sends, even with recrawl off.
 	Revisit bool
 	// Due is when a revisit came due: its recrawl's scheduled time, or
-	// when a refresh or revisit queued it; its retries keep it. Zero for
+	// when a refresh or revisit queued it (its recrawl's time if that
+	// had passed unpromoted); its retries keep it. Zero for
 	// a first fetch, and for a revisit queued by a version that did not
 	// keep it. Milliseconds are its finest unit.
 	Due time.Time

@@ -125,3 +125,44 @@ func TestRevisitDue(t *testing.T) {
 	}
 	mustCheck(t, db)
 }
+
+// A refresh or revisit of a done URL whose recrawl came due but is not
+// promoted yet (promote lags after a restart, 1024 entries a
+// transaction, and races the commits) takes its place: the URL has been
+// due since its recrawl's time, not since the refresh, whichever of the
+// two the writer ran first.
+func TestRefreshOfOverdueRecrawlKeepsItsDue(t *testing.T) {
+	db, q := openTest(t, "", Options{PerHostConcurrency: 1})
+	ctx := context.Background()
+	x := link("a", 1)
+	if _, err := q.Add(ctx, []Link{x}); err != nil {
+		t.Fatal(err)
+	}
+	recrawl := time.Now().Add(time.Hour)
+	commitDone(t, q, next(t, q), recrawl)
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// The writer's transaction for a refresh two hours on, before any
+	// promote has run (as commit makes it).
+	refresh := Link{URL: x.URL, Host: x.Host, Refresh: true}
+	err := db.Update(func(tx *store.Tx) error {
+		fx := &effects{hosts: make(map[string]*hostRecord), queued: make(map[string]int)}
+		w := &txWriter{tx: tx, btx: tx.Bolt(), fx: fx, now: recrawl.Add(time.Hour)}
+		w.seq = u64(w.btx.Bucket(bucketMeta).Get(keySeq))
+		if added, err := w.enqueue(refresh, seenKey(refresh.URL)); err != nil || !added {
+			t.Fatalf("refresh: %v, %v", added, err)
+		}
+		return w.finish()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := listed(t, db)[x.URL]; u == nil || !u.Revisit || !sameMilli(u.DueAt, recrawl) {
+		t.Errorf("refreshed after its recrawl came due: listed as %+v; want due at the recrawl's time %v", u, recrawl)
+	}
+	if h := storedHost(t, db, "a"); !sameMilli(h.RevisitDueAt, recrawl) {
+		t.Errorf("RevisitDueAt %v; want the recrawl's time %v", h.RevisitDueAt, recrawl)
+	}
+}

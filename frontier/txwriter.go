@@ -318,12 +318,21 @@ func (w *txWriter) refresh(l Link, key, v []byte) (bool, error) {
 	default:
 		return false, nil
 	}
+	// It comes due now (Item.Due), or when its recrawl did if that is
+	// past and promote has not queued it yet (it lags after a restart,
+	// and races the commits): the entry is dropped when promoted.
+	due := w.now
+	if r.State == StateDone && r.Recrawl > 0 {
+		if at := time.Unix(0, r.Recrawl); at.Before(due) {
+			due = at
+		}
+	}
 	r.State, r.Attempts, r.Recrawl = StateQueued, 0, recrawlNone
 	if err := w.btx.Bucket(bucketSeen).Put(key, r.marshal()); err != nil {
 		return false, err
 	}
 	w.seq++
-	e := entry{URL: l.URL, Parent: l.Parent, Depth: r.Depth, Revisit: true, Due: dueMillis(w.now)}
+	e := entry{URL: l.URL, Parent: l.Parent, Depth: r.Depth, Revisit: true, Due: dueMillis(due)}
 	if err := w.queue().add(l.Host, queueRank(r.Depth, true), w.seq, e.marshal(l.Host)); err != nil {
 		return false, err
 	}
