@@ -195,22 +195,6 @@ func (e *entry) item(host string, key []byte) *Item {
 		Hops: e.Hops, Origin: e.Origin, Via: e.Via, Revisit: e.Revisit, Due: dueTime(e.Due), key: key}
 }
 
-// dueTime is the time of an entry's Due; zero for 0.
-func dueTime(ms int64) time.Time {
-	if ms <= 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(ms)
-}
-
-// dueMillis is an Item's Due as an entry keeps it.
-func dueMillis(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return max(t.UnixMilli(), 1)
-}
-
 // unpick puts back an item the dispatcher took but never handed out.
 func (q *Queue) unpick(it *Item) {
 	q.mu.Lock()

@@ -160,6 +160,22 @@ type entry struct {
 	Due int64
 }
 
+// dueTime is the time of an entry's Due; zero for 0.
+func dueTime(ms int64) time.Time {
+	if ms <= 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
+}
+
+// dueMillis is an Item's Due as an entry keeps it.
+func dueMillis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return max(t.UnixMilli(), 1)
+}
+
 // Entry encodings. Entries written before compaction start with the
 // URL's length (a URL is never empty, so never 0); compact ones start with
 // entryCompact and a byte of entry flags.
