@@ -217,15 +217,19 @@ func hostLimits(f *config.Fetch) map[string]frontier.HostLimits {
 
 // pipelineDepth is how many URLs per fetch worker may be leased at once:
 // one being fetched, the others fetched and waiting to be parsed or
-// committed. With one per worker (the cap before), a worker whose page
-// waited for the writer could not fetch, so a commit could only cover the
-// pages that finished during the one before it, and the writer's two
-// fdatasyncs were shared by fewer pages. Two per worker: 12–17 % more
-// pages/s on the throughput scenario in A/B runs (bench/README.md); four
-// gave no more. The cost is memory: larger commits and more pages held
-// at once, about 50 MB more anonymous RSS on the many-hosts scenario under
-// the daemon's GOGC.
-const pipelineDepth = 2
+// committed. With one per worker, a worker whose page waited for the
+// writer could not fetch, so a commit could only cover the pages that
+// finished during the one before it, and the writer's two fdatasyncs were
+// shared by few pages. Depth works with the frontier's group commit: the
+// writer holds a batch open up to CommitWait (5ms) until it has half the
+// lease cap (at most 128), so a deeper pipeline lets more pages share a
+// sync. Two per worker with a 2ms wait: 12–17 % more pages/s than one;
+// four per worker with the 5ms wait: 15–20 % less wall time again on the
+// throughput scenario (commits of ~120 pages instead of ~45) and 14 % less
+// CPU, with the many-hosts scenario within 4 % and its RSS unchanged
+// (bench/README.md). The cost is the crash bound: up to
+// 4 × fetch.concurrency URLs may be fetched again after a kill.
+const pipelineDepth = 4
 
 // LeaseCap is the frontier's lease cap for a fetch.concurrency: the most
 // URLs the pipeline holds between release and commit, and so the most a

@@ -99,12 +99,12 @@ type Options struct {
 	// while leased URLs are still being fetched or parsed, and commits as
 	// soon as the batch holds CommitBatch operations or every leased URL
 	// has reached it: an Add with nothing in flight commits at once.
-	// Default 2ms; zero means the default, a negative value never waits.
+	// Default 5ms; zero means the default, a negative value never waits.
 	CommitWait time.Duration
 
-	// CommitBatch is the batch size CommitWait waits for. Default a
-	// quarter of MaxLeased, at least 1 (no wait without a lease cap);
-	// zero means the default.
+	// CommitBatch is the batch size CommitWait waits for. Default half of
+	// MaxLeased, at least 1 (no wait without a lease cap) and at most
+	// 128; zero means the default.
 	CommitBatch int
 
 	// OnCommit, when set, is called after every write transaction with
@@ -140,7 +140,7 @@ func (o *Options) setDefaults() {
 		o.MaxBatch = 512
 	}
 	if o.CommitWait == 0 {
-		o.CommitWait = 2 * time.Millisecond
+		o.CommitWait = 5 * time.Millisecond
 	}
 	if o.Now == nil {
 		o.Now = time.Now

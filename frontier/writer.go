@@ -217,6 +217,14 @@ func (q *Queue) abandon(batch []*op, err error) {
 	}
 }
 
+// maxCommitTarget caps the default CommitBatch. Past about 128 pages a
+// commit's two fdatasyncs are a small share of its cost, and a larger
+// target only holds completions, and the leases they count against,
+// longer: with a target of 256 (half of the lease cap at
+// fetch.concurrency 128) the many-hosts benchmark lost 13 % of its
+// pages/s (bench/README.md).
+const maxCommitTarget = 128
+
 // fill waits up to CommitWait for more operations while the batch is
 // below its target and leased URLs that could still join it are out
 // (group commit: the fsync, not the CPU, is most of a small commit).
@@ -240,7 +248,7 @@ func (q *Queue) fill(batch []*op, wait *time.Timer) []*op {
 		// worker took yet cannot reach the writer soon.
 		target, out := q.opts.CommitBatch, int(q.counts.InFlight)-completions
 		if target <= 0 {
-			target = max(q.opts.MaxLeased/4, 1)
+			target = min(max(q.opts.MaxLeased/2, 1), maxCommitTarget)
 		}
 		q.mu.Unlock()
 		if len(batch) >= target || out <= 0 {

@@ -29,7 +29,7 @@ const (
 	crashConcurrency = 4  // fetch.concurrency; crawl.LeaseCap of it bounds the re-fetches per kill
 	crashMaxProgress = 12 // most new requests a run makes before its kill
 	crashHosts       = 3
-	crashPages       = 90 // per host, besides "/"
+	crashPages       = 150 // per host, besides "/"
 )
 
 // TestCrashLoop starts `crawler run` as a subprocess and SIGKILLs it again
