@@ -236,6 +236,10 @@ const pipelineDepth = 4
 // crash can cause to be fetched again.
 func LeaseCap(concurrency int) int { return pipelineDepth * concurrency }
 
+// idleCheckEvery is how often Run asks the frontier whether it is idle
+// when Options.ExitWhenIdle is set.
+const idleCheckEvery = 5 * time.Millisecond
+
 // scopeHosts returns the hosts cfg puts in scope: scope.allowed_hosts, or
 // when that is empty the seeds' hosts, including those of seeds added at
 // run time (crawler seed) and recorded in db.
@@ -536,6 +540,15 @@ func (e *Engine) Run(ctx context.Context) error {
 
 	housekeeping := time.NewTicker(50 * time.Millisecond)
 	defer housekeeping.Stop()
+	// With ExitWhenIdle the frontier is polled more often than the
+	// housekeeping tick, so that a finished crawl stops within a few ms
+	// instead of up to 50 (2 % of the throughput benchmark's run).
+	var idleTick <-chan time.Time
+	if e.opts.ExitWhenIdle {
+		t := time.NewTicker(idleCheckEvery)
+		defer t.Stop()
+		idleTick = t.C
+	}
 	lastSweep := e.now()
 	var lastDiskCheck, lastPrune, lastReclaimCheck time.Time
 	reclaimCheck := e.opts.ReclaimEvery
@@ -553,6 +566,11 @@ loop:
 		case n := <-e.resize:
 			e.log.Info("fetch concurrency changed", "workers", n)
 			resize(n)
+		case <-idleTick:
+			if e.q.Idle() {
+				e.log.Info("frontier idle: stopping", "counts", fmt.Sprintf("%+v", e.q.Counts()), "holds", len(e.q.Holds()))
+				break loop
+			}
 		case <-housekeeping.C:
 			if now := e.now(); now.Sub(lastDiskCheck) >= diskCheckEvery {
 				e.guardDisk()
@@ -564,10 +582,6 @@ loop:
 			}
 			for _, h := range e.holds.ended(e.now()) {
 				e.log.Info("operator's pause ended", holdAttrs(h)...)
-			}
-			if e.opts.ExitWhenIdle && e.q.Idle() {
-				e.log.Info("frontier idle: stopping", "counts", fmt.Sprintf("%+v", e.q.Counts()), "holds", len(e.q.Holds()))
-				break loop
 			}
 			if now := e.now(); now.Sub(lastSweep) > time.Minute {
 				e.robots.sweep()
