@@ -218,18 +218,13 @@ func hostLimits(f *config.Fetch) map[string]frontier.HostLimits {
 // pipelineDepth is how many URLs per fetch worker may be leased at once:
 // one being fetched, the others fetched and waiting to be parsed or
 // committed. With one per worker, a worker whose page waited for the
-// writer could not fetch, so a commit could only cover the pages that
-// finished during the one before it, and the writer's two fdatasyncs were
-// shared by few pages. Depth works with the frontier's group commit: the
-// writer holds a batch open up to CommitWait (5ms) until it has half the
-// lease cap (at most 128), so a deeper pipeline lets more pages share a
-// sync. Two per worker with a 2ms wait: 12–17 % more pages/s than one;
-// four per worker with the 5ms wait: 15–20 % less wall time again on the
-// throughput scenario (commits of ~120 pages instead of ~45) and 14 % less
-// CPU, with the many-hosts scenario within 4 % and its RSS unchanged
-// (bench/README.md). The costs: up to 4 × fetch.concurrency URLs may be
-// fetched again after a kill, and more pages are held in memory at once
-// (the throughput scenario's peak RSS rose from about 70 to 85 MB).
+// writer could not fetch, and each commit's fdatasyncs were shared by few
+// pages. A deeper pipeline feeds the frontier's group commit
+// (frontier.Options.CommitWait and CommitBatch, whose default target is
+// a share of this lease cap), so more pages share a sync. The costs: up
+// to pipelineDepth × fetch.concurrency URLs may be fetched again after a
+// kill, and more pages are held in memory at once. bench/README.md has
+// the measurements behind the value.
 const pipelineDepth = 4
 
 // LeaseCap is the frontier's lease cap for a fetch.concurrency: the most
