@@ -29,8 +29,9 @@ const (
 	maxHeaderBytes = 64 << 10
 	// maxTLSHandshake caps the TLS handshake; Timeout still applies if lower.
 	maxTLSHandshake = 10 * time.Second
-	// maxIdleConns caps idle connections across all hosts.
-	maxIdleConns = 256
+	// DefaultMaxIdleConns is used when Options.MaxIdleConns is zero or
+	// negative.
+	DefaultMaxIdleConns = 256
 	// idleConnTimeout closes connections idle for longer than this.
 	idleConnTimeout = 90 * time.Second
 	// http2StreamWindow is the HTTP/2 receive window of each response, so
@@ -89,6 +90,16 @@ type Options struct {
 	// MaxIdleConnsPerHost is how many idle keep-alive connections are kept
 	// per host. Default (zero or negative): 4.
 	MaxIdleConnsPerHost int
+	// MaxIdleConns caps the idle keep-alive connections kept over all
+	// hosts; past it the least recently used is closed. A cap below what
+	// the hosts being crawled in turn keep idle between their requests
+	// closes connections that would have been reused, and every request
+	// after pays a new TCP (and TLS) handshake: size it to the hosts
+	// crawled at once times their idle connections. Each idle connection
+	// costs a file descriptor, two goroutines and their buffers (two of 4
+	// KiB over HTTP/1.1), and is closed after 90s unused. Default (zero or
+	// negative): 256.
+	MaxIdleConns int
 	// MaxConnsPerHost limits connections per host, including those in use.
 	// Default (zero or negative): unlimited; politeness is the frontier's
 	// job.
@@ -165,6 +176,9 @@ func New(opts Options) *Client {
 	if opts.MaxIdleConnsPerHost <= 0 {
 		opts.MaxIdleConnsPerHost = DefaultMaxIdleConnsPerHost
 	}
+	if opts.MaxIdleConns <= 0 {
+		opts.MaxIdleConns = DefaultMaxIdleConns
+	}
 	if opts.MaxConnsPerHost < 0 {
 		opts.MaxConnsPerHost = 0
 	}
@@ -186,7 +200,7 @@ func New(opts Options) *Client {
 		DialContext:            dialer.DialContext,
 		ForceAttemptHTTP2:      true,
 		DisableCompression:     true,
-		MaxIdleConns:           maxIdleConns,
+		MaxIdleConns:           opts.MaxIdleConns,
 		MaxIdleConnsPerHost:    opts.MaxIdleConnsPerHost,
 		MaxConnsPerHost:        opts.MaxConnsPerHost,
 		IdleConnTimeout:        idleConnTimeout,

@@ -567,8 +567,13 @@ func TestNewTransportSettings(t *testing.T) {
 	if tr.TLSHandshakeTimeout <= 0 || tr.TLSHandshakeTimeout > 2*time.Second {
 		t.Errorf("TLSHandshakeTimeout = %v", tr.TLSHandshakeTimeout)
 	}
-	if tr.MaxIdleConnsPerHost != DefaultMaxIdleConnsPerHost || tr.MaxConnsPerHost != 3 {
-		t.Errorf("MaxIdleConnsPerHost %d, MaxConnsPerHost %d", tr.MaxIdleConnsPerHost, tr.MaxConnsPerHost)
+	if tr.MaxIdleConnsPerHost != DefaultMaxIdleConnsPerHost || tr.MaxConnsPerHost != 3 || tr.MaxIdleConns != DefaultMaxIdleConns {
+		t.Errorf("MaxIdleConnsPerHost %d, MaxConnsPerHost %d, MaxIdleConns %d", tr.MaxIdleConnsPerHost, tr.MaxConnsPerHost, tr.MaxIdleConns)
+	}
+	e := New(Options{MaxIdleConns: 512, MaxIdleConnsPerHost: 3})
+	defer e.Close()
+	if e.transport.MaxIdleConns != 512 || e.transport.MaxIdleConnsPerHost != 3 {
+		t.Errorf("MaxIdleConns %d, MaxIdleConnsPerHost %d; want 512, 3", e.transport.MaxIdleConns, e.transport.MaxIdleConnsPerHost)
 	}
 	if c.userAgent != DefaultUserAgent || c.maxBodyBytes != DefaultMaxBodyBytes || c.timeout != 2*time.Second {
 		t.Errorf("defaults: UA %q, max body %d, timeout %v", c.userAgent, c.maxBodyBytes, c.timeout)

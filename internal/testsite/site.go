@@ -93,6 +93,7 @@ type host struct {
 	pages  int      // page requests, for FlakyEvery
 	n304   int      // 304 Not Modified answers
 	n503   int      // 503 answers (FlakyEvery)
+	conns  int      // connections accepted
 }
 
 // Start listens on one loopback address per host and serves the site.
@@ -113,11 +114,20 @@ func Start(opts Options) (*Site, error) {
 			return nil, fmt.Errorf("testsite: listen on %s: %w", ip, err)
 		}
 		h := &host{site: s, index: i, addr: ln.Addr().String(), ln: ln, paths: make(map[string]int)}
-		h.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		h.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ConnState: h.connState}
 		s.hosts = append(s.hosts, h)
 		go func() { _ = h.srv.Serve(ln) }()
 	}
 	return s, nil
+}
+
+// connState counts the connections h accepts.
+func (h *host) connState(_ net.Conn, state http.ConnState) {
+	if state == http.StateNew {
+		h.mu.Lock()
+		h.conns++
+		h.mu.Unlock()
+	}
 }
 
 // Close stops every host.
@@ -303,6 +313,7 @@ type Report struct {
 	RobotsRequests   int            // requests for /robots.txt, over all hosts
 	NotModified      int            // 304 answers (Options.ChangeEvery)
 	Unavailable      int            // 503 answers (Options.FlakyEvery)
+	Conns            int            // connections accepted, over all hosts
 	First, Last      time.Time      // the earliest and the latest request start; zero if none
 }
 
@@ -360,6 +371,7 @@ func (s *Site) Report() Report {
 		r.PeakInFlight = max(r.PeakInFlight, h.peak)
 		r.NotModified += h.n304
 		r.Unavailable += h.n503
+		r.Conns += h.conns
 		h.mu.Unlock()
 	}
 	sort.Strings(r.Repeats)
