@@ -38,14 +38,13 @@ func TestManyHostsReuseConnections(t *testing.T) {
 }
 
 func TestIdleConnsFollowConcurrency(t *testing.T) {
-	cfg := testConfig(t)
 	for _, c := range []struct{ concurrency, perHost, limit, wantIdle, wantPerHost int }{
 		{1, 1, 0, 256, 2},       // at least the fetcher's default, and 2 per host
 		{64, 2, 0, 256, 2},      // the default config
 		{128, 2, 8, 512, 8},     // four per slot; a host_limits host may use more
 		{4096, 16, 0, 4096, 16}, // at most maxIdleConns
 	} {
-		f := cfg.Fetch
+		f := config.Default().Fetch
 		f.Concurrency, f.PerHostConcurrency = c.concurrency, c.perHost
 		if c.limit > 0 {
 			f.HostLimits = []config.HostLimit{{Host: "a.example", Concurrency: c.limit}}

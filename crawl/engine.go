@@ -348,11 +348,10 @@ func idlePerHost(f *config.Fetch) int {
 }
 
 // idleConns is how many idle connections the client keeps over all hosts:
-// four per request slot, so that hosts waiting their turn while others
-// fill the slots keep their connections (the many-hosts benchmark, 200
-// hosts at 2 per host and 128 slots, opened about 2,400 connections for
-// 100k pages with 256 kept and 400 with 512), but at least
-// fetcher.DefaultMaxIdleConns and at most maxIdleConns.
+// four per request slot, so that the hosts waiting their turn while
+// others fill the slots keep theirs instead of dialing again (bench/README,
+// "Connections"), but at least fetcher.DefaultMaxIdleConns and at most
+// maxIdleConns.
 func idleConns(f *config.Fetch) int {
 	return min(max(4*f.Concurrency, fetcher.DefaultMaxIdleConns), maxIdleConns)
 }
