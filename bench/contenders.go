@@ -179,10 +179,10 @@ func (s *session) run(ctx context.Context, sc *scenario, contender string) *runR
 		res.timedOut = res.timedOut || res.child.TimedOut
 	}
 	if s.verbose {
-		fmt.Fprintf(os.Stderr, "  %-10s %-8s wall %-9s cpu %-9s pages %6d/%-6d %8.0f pages/s  rss %6.1f MB (anon %.0f, file %.0f)  robots %d repeats %d violations %d min-gap %s peak/host %d  requests %s..%s%s\n",
+		fmt.Fprintf(os.Stderr, "  %-10s %-8s wall %-9s cpu %-9s pages %6d/%-6d %8.0f pages/s  rss %6.1f MB (anon %.0f, file %.0f)  robots %d repeats %d violations %d min-gap %s peak/host %d conns %d  requests %s..%s%s\n",
 			sc.name, contender, res.wall.Round(time.Millisecond), res.cpu.Round(time.Millisecond), res.report.Pages, res.expected, res.pagesPerSec(),
 			float64(res.rssKiB)/1024, float64(res.anonKiB)/1024, float64(res.fileKiB)/1024, res.report.RobotsRequests, len(res.report.Repeats), len(res.report.RobotsViolations),
-			res.report.MinGap.Round(time.Millisecond), res.report.PeakInFlight,
+			res.report.MinGap.Round(time.Millisecond), res.report.PeakInFlight, res.report.Conns,
 			res.firstReq.Round(time.Millisecond), res.lastReq.Round(time.Millisecond), errNote(res))
 	}
 	return res
