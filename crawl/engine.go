@@ -519,7 +519,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer housekeeping.Stop()
 	// With ExitWhenIdle the frontier is polled more often than the
 	// housekeeping tick, so that a finished crawl stops within a few ms
-	// instead of up to 50 (2 % of the throughput benchmark's run).
+	// instead of up to 50 (bench/README.md).
 	var idleTick <-chan time.Time
 	if e.opts.ExitWhenIdle {
 		t := time.NewTicker(idleCheckEvery)

@@ -217,11 +217,11 @@ func (q *Queue) abandon(batch []*op, err error) {
 	}
 }
 
-// maxCommitTarget caps the default CommitBatch. Larger targets gained
-// nothing on the throughput benchmark and only hold completions, and the
-// leases they count against, longer: with a target of 256 (half of the
-// lease cap at fetch.concurrency 128) the many-hosts benchmark lost 13 %
-// of its pages/s (bench/README.md).
+// maxCommitTarget caps the default CommitBatch. A larger target holds
+// completions, and the leases they count against, longer without sharing
+// a sync among more pages once commits are this large: at a high
+// fetch.concurrency it slows the crawl (bench/README.md has the
+// measurements).
 const maxCommitTarget = 128
 
 // fill waits up to CommitWait for more operations while the batch is
