@@ -12,9 +12,11 @@ import (
 // bucketAside keeps the entries that no longer decode (a damaged file),
 // moved out of the queue, retry or recrawl bucket so that they stop
 // blocking their host or the writer: source bucket 0x00 original key ->
-// the stored bytes, kept for inspection. A queue or retry entry set aside
-// leaves its URL record in state queued with no entry; Check allows as
-// many such records as there are entries here.
+// the stored bytes, kept for inspection. A queue block set aside keeps
+// its finished marks beside it, under "finished" 0x00 its key. A queue
+// or retry entry set aside leaves its URL record in state queued with no
+// entry; Check allows as many such records as there are entries here,
+// less those a block's marks say were finished.
 var bucketAside = []byte("aside")
 
 // asideKey is the key under which an entry of bucket with key k is kept.
@@ -86,6 +88,11 @@ func (q *Queue) setAside() {
 			if err := ab.Put(asideKey(bucketQueue, k), bytes.Clone(v)); err != nil {
 				return err
 			}
+			if marks := readMarks(qw.marks, k); marks != 0 && isBlockKey(k) {
+				if err := ab.Put(asideKey(bucketFinished, k), marksValue(marks)); err != nil {
+					return err
+				}
+			}
 			n, err := qw.remove(k)
 			if err != nil {
 				return err
@@ -117,7 +124,8 @@ func asideCount(btx *bolt.Tx) int64 {
 		c := ab.Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 			if bytes.Equal(name, bucketQueue) {
-				n += int64(storedLive(k[len(prefix):], v)) // a block set aside whole counts its entries
+				// A block set aside whole counts its entries not finished.
+				n += int64(storedLive(k[len(prefix):], v, readMarks(ab, asideKey(bucketFinished, k[len(prefix):]))))
 			} else {
 				n++
 			}

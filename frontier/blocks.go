@@ -77,9 +77,11 @@ type blockEntry struct {
 
 // qblock is a decoded block.
 type qblock struct {
-	key     []byte
-	entries []blockEntry // ascending seq
-	size    int          // blockSize(entries)
+	key      []byte
+	entries  []blockEntry // ascending seq
+	size     int          // blockSize(entries)
+	done     uint32       // the entries marked finished, by index (finished.go)
+	hadMarks bool         // a mark is stored for it (queueWriter)
 }
 
 // decodeBlock decodes the stored block v under key k. Its entries are in
@@ -149,16 +151,6 @@ func (b *qblock) find(seq uint64) (int, bool) {
 	})
 }
 
-// storedLive is how many queued entries the stored value v of queue key
-// k holds: its count for a block, 1 for a single entry or a block whose
-// header is damaged.
-func storedLive(k, v []byte) int {
-	if !isBlockKey(k) || len(v) < 2 || v[1] == 0 || v[1] > blockEntries {
-		return 1
-	}
-	return int(v[1])
-}
-
 // queueWriter changes the queue bucket inside one write transaction, and
 // flush must be called before it commits. The blocks it changes are held
 // decoded, their entries in memory of their own (bbolt may remap the file
@@ -168,16 +160,26 @@ func storedLive(k, v []byte) int {
 // It deletes keys only in flush, too: a delete can leave a bbolt leaf
 // empty until the commit rebalances it, and Cursor.Prev does not step
 // over an empty leaf (it returns nil), which holder relies on.
+//
+// A finished entry is marked (finished.go), not taken out, unless its
+// block is rewritten in the transaction anyway: a block is dirty only
+// with no entry marked.
 type queueWriter struct {
+	tx     *bolt.Tx
 	b      *bolt.Bucket
+	marks  *bolt.Bucket       // bucketFinished; nil until the first mark in a file from before marks
 	blocks map[string]*qblock // by block key: the blocks loaded
 	dirty  map[*qblock]bool   // the blocks to store
+	marked map[*qblock]bool   // the blocks whose marks changed
 	gone   map[string]bool    // keys to delete: emptied blocks, taken single entries
 }
 
-func newQueueWriter(b *bolt.Bucket) *queueWriter {
+// newQueueWriter returns the writer of tx's queue bucket.
+func newQueueWriter(tx *bolt.Tx) *queueWriter {
+	b := tx.Bucket(bucketQueue)
 	b.FillPercent = queueFill
-	return &queueWriter{b: b, blocks: make(map[string]*qblock), dirty: make(map[*qblock]bool), gone: make(map[string]bool)}
+	return &queueWriter{tx: tx, b: b, marks: tx.Bucket(bucketFinished), blocks: make(map[string]*qblock),
+		dirty: make(map[*qblock]bool), marked: make(map[*qblock]bool), gone: make(map[string]bool)}
 }
 
 // load returns the block under key k, nil if it does not decode.
@@ -189,6 +191,9 @@ func (w *queueWriter) load(k, v []byte) *qblock {
 	if err != nil {
 		return nil
 	}
+	marks, stored := lookupMarks(w.marks, k)
+	b.setMarks(marks)
+	b.hadMarks = stored
 	w.blocks[string(k)] = b
 	return b
 }
@@ -224,6 +229,10 @@ func (w *queueWriter) add(host string, depth int, seq uint64, rec []byte) error 
 	b, _ := w.holder(qk)
 	if b == nil {
 		return w.create(qk, []blockEntry{e})
+	}
+	if b.done != 0 { // rewritten, without its finished entries
+		b.compact()
+		w.dirty[b] = true
 	}
 	i, _ := b.find(seq)
 	size := entrySize(rec)
@@ -276,10 +285,10 @@ func (w *queueWriter) remove(k []byte) (int, error) {
 		if v == nil || w.gone[string(k)] {
 			return 0, nil
 		}
-		n := storedLive(k, v)
+		n := storedLive(k, v, readMarks(w.marks, k))
 		if b, ok := w.blocks[string(k)]; ok {
-			n = len(b.entries)
-			b.entries = nil
+			n = b.live()
+			b.entries, b.size, b.done = nil, 0, 0
 			delete(w.dirty, b)
 		}
 		w.gone[string(k)] = true
@@ -297,17 +306,21 @@ func (w *queueWriter) remove(k []byte) (int, error) {
 		return 0, nil // gone, or in a block that does not decode: set aside when read
 	}
 	i, ok := b.find(u64(k[len(k)-8:]))
-	if !ok {
+	if !ok || b.finished(i) {
 		return 0, nil
 	}
-	b.size -= entrySize(b.entries[i].rec)
-	b.entries = slices.Delete(b.entries, i, i+1)
-	if len(b.entries) == 0 {
+	switch {
+	case b.live() == 1: // the block goes
+		b.entries, b.size, b.done = nil, 0, 0
 		delete(w.dirty, b)
 		w.gone[string(b.key)] = true
-		return 1, nil
+	case w.dirty[b]: // rewritten anyway
+		b.size -= entrySize(b.entries[i].rec)
+		b.entries = slices.Delete(b.entries, i, i+1)
+	default:
+		b.done |= 1 << i
+		w.marked[b] = true
 	}
-	w.dirty[b] = true
 	return 1, nil
 }
 
@@ -327,19 +340,22 @@ func (w *queueWriter) entry(k []byte) []byte {
 	if b == nil {
 		return nil
 	}
-	if i, ok := b.find(u64(k[len(k)-8:])); ok {
+	if i, ok := b.find(u64(k[len(k)-8:])); ok && !b.finished(i) {
 		return b.entries[i].rec
 	}
 	return nil
 }
 
-// flush stores the blocks the transaction changed and deletes the keys
-// it emptied.
+// flush stores the blocks and marks the transaction changed and deletes
+// the keys it emptied.
 func (w *queueWriter) flush() error {
 	for b := range w.dirty {
 		if err := w.b.Put(b.key, b.encode()); err != nil {
 			return err
 		}
+	}
+	if err := w.flushMarks(); err != nil {
+		return err
 	}
 	for k := range w.gone {
 		if err := w.b.Delete([]byte(k)); err != nil {
@@ -347,6 +363,7 @@ func (w *queueWriter) flush() error {
 		}
 	}
 	clear(w.dirty)
+	clear(w.marked)
 	clear(w.gone)
 	clear(w.blocks)
 	return nil
@@ -356,13 +373,33 @@ func (w *queueWriter) flush() error {
 // single entries and the entries of blocks alike, each under its queue
 // key.
 type queueCursor struct {
-	c    *bolt.Cursor
-	blk  *qblock // the block being read; nil when none
-	i    int     // its next entry
-	pref []byte  // its host, NUL and depth
+	c     *bolt.Cursor
+	marks *bolt.Bucket // bucketFinished, nil in a file from before marks
+	blk   *qblock      // the block being read; nil when none
+	i     int          // its next entry
+	pref  []byte       // its host, NUL and depth
 }
 
-func newQueueCursor(b *bolt.Bucket) *queueCursor { return &queueCursor{c: b.Cursor()} }
+// newQueueCursor returns a cursor over tx's queue bucket, which must
+// exist. It passes over the entries marked finished.
+func newQueueCursor(tx *bolt.Tx) *queueCursor {
+	return &queueCursor{c: tx.Bucket(bucketQueue).Cursor(), marks: tx.Bucket(bucketFinished)}
+}
+
+// decode decodes the block stored under k with its marks.
+func (qc *queueCursor) decode(k, v []byte) (*qblock, error) {
+	b, err := decodeBlock(k, v)
+	if err == nil {
+		b.setMarks(readMarks(qc.marks, k))
+	}
+	return b, err
+}
+
+// stored is how many queued entries the key k holds, as storedLive
+// counts them.
+func (qc *queueCursor) stored(k []byte) int {
+	return storedLive(k, qc.c.Bucket().Get(k), readMarks(qc.marks, k))
+}
 
 // seek returns the first entry whose key is k or after it, with its key
 // (a new slice) and its stored bytes (valid for the transaction). At the
@@ -379,7 +416,7 @@ func (qc *queueCursor) seek(k []byte) (key, rec []byte, err error) {
 		pk, pv = qc.c.Prev()
 	}
 	if pk != nil && isBlockKey(pk) && bytes.HasPrefix(k, blockPrefix(pk)) {
-		if b, err := decodeBlock(pk, pv); err == nil {
+		if b, err := qc.decode(pk, pv); err == nil {
 			qc.blk, qc.pref = b, blockPrefix(pk)
 			var from uint64 // the first seq whose entry key is k or after it
 			if rest := k[len(qc.pref):]; len(rest) >= 8 {
@@ -439,7 +476,7 @@ func (qc *queueCursor) load(k, v []byte) (key, rec []byte, err error) {
 		if !isBlockKey(k) {
 			return bytes.Clone(k), v, nil
 		}
-		b, err := decodeBlock(k, v)
+		b, err := qc.decode(k, v)
 		if err != nil {
 			return bytes.Clone(k), nil, err
 		}
@@ -454,6 +491,9 @@ func (qc *queueCursor) load(k, v []byte) (key, rec []byte, err error) {
 
 // fromBlock returns the block's next entry, nil when none is left.
 func (qc *queueCursor) fromBlock() (key, rec []byte) {
+	for qc.i < len(qc.blk.entries) && qc.blk.finished(qc.i) {
+		qc.i++
+	}
 	if qc.i >= len(qc.blk.entries) {
 		return nil, nil
 	}

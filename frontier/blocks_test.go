@@ -38,12 +38,31 @@ func openStore(t *testing.T) *store.DB {
 	return db
 }
 
+// updateQueue runs fn with a queueWriter in a transaction of db, and
+// flushes it.
+func updateQueue(t *testing.T, db *store.DB, fn func(w *queueWriter) error) {
+	t.Helper()
+	err := db.Update(func(tx *store.Tx) error {
+		if _, err := tx.Bolt().CreateBucketIfNotExists(bucketQueue); err != nil {
+			return err
+		}
+		w := newQueueWriter(tx.Bolt())
+		if err := fn(w); err != nil {
+			return err
+		}
+		return w.flush()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // queuedOnDisk returns the URLs of the queue bucket, in the order it holds them.
 func queuedOnDisk(t *testing.T, db *store.DB) []string {
 	t.Helper()
 	var out []string
 	err := db.View(func(tx *store.Tx) error {
-		qc := newQueueCursor(tx.Bolt().Bucket(bucketQueue))
+		qc := newQueueCursor(tx.Bolt())
 		for k, v, err := qc.first(); k != nil; k, v, err = qc.next() {
 			if err != nil {
 				return err
@@ -80,7 +99,7 @@ func TestQueueBlocks(t *testing.T) {
 		if _, err := tx.Bolt().CreateBucketIfNotExists(bucketQueue); err != nil {
 			return err
 		}
-		w := newQueueWriter(tx.Bolt().Bucket(bucketQueue))
+		w := newQueueWriter(tx.Bolt())
 		seq := uint64(0)
 		for i := range 100 { // depth 1 first: depth 0 still comes first
 			seq++
@@ -119,7 +138,7 @@ func TestQueueBlocks(t *testing.T) {
 	}
 	// Take every other entry, then the rest.
 	_ = db.View(func(tx *store.Tx) error {
-		qc := newQueueCursor(tx.Bolt().Bucket(bucketQueue))
+		qc := newQueueCursor(tx.Bolt())
 		for k, _, err := qc.first(); k != nil; k, _, err = qc.next() {
 			if err != nil {
 				t.Fatal(err)
@@ -131,7 +150,7 @@ func TestQueueBlocks(t *testing.T) {
 	take := func(keys [][]byte) {
 		t.Helper()
 		err := db.Update(func(tx *store.Tx) error {
-			w := newQueueWriter(tx.Bolt().Bucket(bucketQueue))
+			w := newQueueWriter(tx.Bolt())
 			for _, k := range keys {
 				if n, err := w.remove(k); n != 1 || err != nil {
 					return fmt.Errorf("remove %x: %d, %v", k, n, err)
@@ -180,11 +199,10 @@ func TestQueueBlockOlderSeqKeepsItsPlace(t *testing.T) {
 	}
 	seqs = append(seqs, 10, 20, 15, 131, 3, 201, 163, 101, 12)
 	err := db.Update(func(tx *store.Tx) error {
-		b, err := tx.Bolt().CreateBucketIfNotExists(bucketQueue)
-		if err != nil {
+		if _, err := tx.Bolt().CreateBucketIfNotExists(bucketQueue); err != nil {
 			return err
 		}
-		w := newQueueWriter(b)
+		w := newQueueWriter(tx.Bolt())
 		for _, seq := range seqs {
 			e := entry{URL: fmt.Sprintf("https://h.test/%d", seq)}
 			if err := w.add("h.test", 0, seq, e.marshal("h.test")); err != nil {
@@ -369,23 +387,7 @@ func TestReadQueueAcrossMerge(t *testing.T) {
 // block sits before such a leaf is still found and removed.
 func TestQueueRemoveAfterEmptiedLeaf(t *testing.T) {
 	db := openStore(t)
-	update := func(fn func(w *queueWriter) error) {
-		t.Helper()
-		err := db.Update(func(tx *store.Tx) error {
-			b, err := tx.Bolt().CreateBucketIfNotExists(bucketQueue)
-			if err != nil {
-				return err
-			}
-			w := newQueueWriter(b)
-			if err := fn(w); err != nil {
-				return err
-			}
-			return w.flush()
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	update := func(fn func(w *queueWriter) error) { t.Helper(); updateQueue(t, db, fn) }
 	rec := func(u string) []byte { e := entry{URL: u}; return e.marshal("") }
 	bHost := func(i int) string { return fmt.Sprintf("b%03d.test", i) }
 	update(func(w *queueWriter) error {

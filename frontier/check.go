@@ -20,6 +20,8 @@ import (
 //   - the done, failed and disallowed counters equal the URL records in
 //     those states;
 //   - each host's queued total equals its queue, retry and staged entries;
+//   - every finished mark (finished.go) decodes and belongs to a block
+//     that has entries it does not mark;
 //   - every operator's hold (Hold) decodes.
 //
 // It reads everything once; memory grows with the number of queued URLs.
@@ -59,7 +61,7 @@ func Check(tx *store.Tx) error {
 			report("%s: %s is queued but its state is %v", where, e.URL, r.State)
 		}
 	}
-	qc := newQueueCursor(qb)
+	qc := newQueueCursor(btx)
 	for k, v, err := qc.first(); k != nil; k, v, err = qc.next() {
 		var e *entry
 		switch {
@@ -75,6 +77,7 @@ func Check(tx *store.Tx) error {
 		}
 		visit("queue", hostOfKey(k), e)
 	}
+	checkMarks(btx, report)
 	_ = db.ForEach(func(k, v []byte) error {
 		host, e, err := unmarshalTimed(v)
 		if err != nil {
@@ -169,6 +172,27 @@ func Check(tx *store.Tx) error {
 		report("host %s: %d entries but no host record", h, n)
 	}
 	return errors.Join(append(errs, holdErr)...)
+}
+
+// checkMarks reports the finished marks that do not decode, that belong
+// to no block, or that leave their block no entry.
+func checkMarks(btx *bolt.Tx, report func(string, ...any)) {
+	mb, qb := btx.Bucket(bucketFinished), btx.Bucket(bucketQueue)
+	if mb == nil {
+		return
+	}
+	_ = mb.ForEach(func(k, v []byte) error {
+		bv := qb.Get(k)
+		switch {
+		case !isBlockKey(k) || bv == nil:
+			report("finished mark %q: no such queue block", k)
+		case len(v) != 4:
+			report("finished mark %q: does not decode", k)
+		case storedLive(k, bv, readMarks(mb, k)) == 0:
+			report("finished mark %q: marks every entry of its block", k)
+		}
+		return nil
+	})
 }
 
 // checkHolds reports the holds of b that do not decode.

@@ -167,7 +167,7 @@ func (q *Queue) refillLocked(h *host) error {
 	// already hold a commit's entries that applyEffects has yet to count,
 	// and one handed out before that took the queued count below zero.
 	return q.db.View(func(tx *store.Tx) error {
-		c := newQueueCursor(tx.Bolt().Bucket(bucketQueue))
+		c := newQueueCursor(tx.Bolt())
 		k, v, err := c.seek(prefix)
 		for ; k != nil && bytes.HasPrefix(k, prefix) && len(h.window) < q.opts.Window && h.pending() > 0; k, v, err = c.next() {
 			if _, ok := h.leased[string(k)]; ok {
@@ -181,7 +181,7 @@ func (q *Queue) refillLocked(h *host) error {
 				e, err = unmarshalEntry(h.key, v)
 			}
 			if err != nil {
-				q.markCorruptLocked(h, k, storedLive(k, tx.Bolt().Bucket(bucketQueue).Get(k)), err)
+				q.markCorruptLocked(h, k, c.stored(k), err)
 				continue
 			}
 			h.window = append(h.window, e.item(h.key, k))

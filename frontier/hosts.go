@@ -48,7 +48,7 @@ func ReadHosts(tx *store.Tx, fn func(*HostInfo) error) error {
 	}
 	var qc *queueCursor
 	if qb := tx.Bolt().Bucket(bucketQueue); qb != nil {
-		qc = newQueueCursor(qb)
+		qc = newQueueCursor(tx.Bolt())
 	}
 	now := time.Now()
 	return b.ForEach(func(k, v []byte) error {

@@ -64,7 +64,7 @@ func ReadQueue(tx *store.Tx, host string, mark QueueMark, max int, fn func(*Queu
 		var k, v []byte
 		var c *queueCursor
 		if qb := btx.Bucket(bucketQueue); qb != nil {
-			c = newQueueCursor(qb)
+			c = newQueueCursor(btx)
 			k, v, _ = c.seekAfter(prefix, mark.key)
 		}
 		for {

@@ -133,7 +133,7 @@ func rekeyBatch(db *store.DB, bucket, after []byte, hostKey func(string) string)
 		queued := map[string]int64{}      // per-host queued total changes
 		moves := map[[2]string]struct{}{} // old key, new key
 		isQueue := bytes.Equal(bucket, bucketQueue)
-		next := seekEntries(b, isQueue, after)
+		next := seekEntries(btx, bucket, after)
 		read := 0
 		k, v, err := next()
 		for ; k != nil && read < rekeyChunk; k, v, err = next() {
@@ -176,7 +176,7 @@ func rekeyBatch(db *store.DB, bucket, after []byte, hostKey func(string) string)
 		if isQueue {
 			// An entry keeps its rank and seq: its place among the
 			// new host key's entries is where it was found.
-			qw := newQueueWriter(b)
+			qw := newQueueWriter(btx)
 			for _, ch := range changes {
 				if _, err := qw.remove(ch.oldKey); err != nil {
 					return err
@@ -226,20 +226,20 @@ func rekeyBatch(db *store.DB, bucket, after []byte, hostKey func(string) string)
 	return moved, last, err
 }
 
-// seekEntries returns a function that yields the entries of b after the
-// key after (from the first when nil), then a nil key; the queue bucket's
-// (isQueue) through a queueCursor, with the error of a block that does
-// not decode.
-func seekEntries(b *bolt.Bucket, isQueue bool, after []byte) func() (k, v []byte, err error) {
-	if isQueue {
-		qc := newQueueCursor(b)
+// seekEntries returns a function that yields the entries of tx's bucket
+// after the key after (from the first when nil), then a nil key; the
+// queue bucket's through a queueCursor, with the error of a block that
+// does not decode.
+func seekEntries(tx *bolt.Tx, bucket, after []byte) func() (k, v []byte, err error) {
+	if bytes.Equal(bucket, bucketQueue) {
+		qc := newQueueCursor(tx)
 		k, v, err := qc.seekAfter(nil, after)
 		return func() ([]byte, []byte, error) {
 			defer func() { k, v, err = qc.next() }()
 			return k, v, err
 		}
 	}
-	k, v, c := seekAfter(b, nil, after)
+	k, v, c := seekAfter(tx.Bucket(bucket), nil, after)
 	return func() ([]byte, []byte, error) {
 		defer func() { k, v = c.Next() }()
 		return k, v, nil

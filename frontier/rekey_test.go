@@ -63,7 +63,7 @@ func TestRekeyOnModeChange(t *testing.T) {
 	keys := func() (queue, timed []string) {
 		t.Helper()
 		err := db.View(func(tx *store.Tx) error {
-			qc := newQueueCursor(tx.Bolt().Bucket(bucketQueue))
+			qc := newQueueCursor(tx.Bolt())
 			for k, _, err := qc.first(); k != nil; k, _, err = qc.next() {
 				if err != nil {
 					t.Errorf("queue entry %x: %v", k, err)

@@ -120,7 +120,7 @@ type txWriter struct {
 // queue returns the transaction's writer of the queue bucket.
 func (w *txWriter) queue() *queueWriter {
 	if w.q == nil {
-		w.q = newQueueWriter(w.btx.Bucket(bucketQueue))
+		w.q = newQueueWriter(w.btx)
 	}
 	return w.q
 }

@@ -44,11 +44,13 @@ var (
 
 // schemaVersion is written at creation and checked at every open. Version
 // 2 keeps records and bodies in the value log (values.go); version 3 may
-// keep them in two logs while a reclaim drains one (reclaim.go). A
-// read-write open upgrades an older file, whose records it still reads,
-// and a binary that knows only an older version refuses a newer file
-// instead of misreading it.
-const schemaVersion = 3
+// keep them in two logs while a reclaim drains one (reclaim.go); version
+// 4 may keep finished URLs' entries in the frontier's queue, marked
+// finished (frontier/finished.go), which a binary that knows only 3 would
+// fetch again. A read-write open upgrades an older file, whose records it
+// still reads, and a binary that knows only an older version refuses a
+// newer file instead of misreading it.
+const schemaVersion = 4
 
 // oldestSchema is the oldest schema version this binary opens.
 const oldestSchema = 1

@@ -1,0 +1,311 @@
+package frontier
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"maps"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"crawler/store"
+)
+
+// blocksOnDisk returns the queue bucket's block keys and values, and the
+// finished marks by block key.
+func blocksOnDisk(t *testing.T, db *store.DB) (keys, vals [][]byte, marks map[string]uint32) {
+	t.Helper()
+	marks = make(map[string]uint32)
+	err := db.View(func(tx *store.Tx) error {
+		err := tx.Bolt().Bucket(bucketQueue).ForEach(func(k, v []byte) error {
+			keys, vals = append(keys, bytes.Clone(k)), append(vals, bytes.Clone(v))
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if mb := tx.Bolt().Bucket(bucketFinished); mb != nil {
+			return mb.ForEach(func(k, v []byte) error {
+				marks[string(k)] = readMarks(mb, k)
+				return nil
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys, vals, marks
+}
+
+// marksProblems returns what checkMarks reports.
+func marksProblems(t *testing.T, db *store.DB) []string {
+	t.Helper()
+	var out []string
+	_ = db.View(func(tx *store.Tx) error {
+		checkMarks(tx.Bolt(), func(f string, a ...any) { out = append(out, fmt.Sprintf(f, a...)) })
+		return nil
+	})
+	return out
+}
+
+// A finished entry is marked, its block left as stored; readers pass
+// over it; a block that takes a new entry is rewritten without its
+// finished ones and loses its mark; a block goes with its last entry
+// still queued, its mark with it.
+func TestFinishedEntriesAreMarked(t *testing.T) {
+	db := openStore(t)
+	url := func(seq uint64) string { return fmt.Sprintf("https://h.test/p%d", seq) }
+	update := func(fn func(w *queueWriter) error) { t.Helper(); updateQueue(t, db, fn) }
+	add := func(w *queueWriter, seq uint64) error {
+		e := entry{URL: url(seq)}
+		return w.add("h.test", 0, seq, e.marshal("h.test"))
+	}
+	take := func(seqs ...uint64) {
+		t.Helper()
+		update(func(w *queueWriter) error {
+			for _, s := range seqs {
+				if n, err := w.remove(queueKey("h.test", 0, s)); n != 1 || err != nil {
+					return fmt.Errorf("remove %d: %d, %v", s, n, err)
+				}
+				if n, err := w.remove(queueKey("h.test", 0, s)); n != 0 || err != nil {
+					return fmt.Errorf("remove %d again: %d, %v", s, n, err)
+				}
+			}
+			return nil
+		})
+	}
+	var queued []uint64 // seqs, in order
+	for s := uint64(2); len(queued) < blockEntries+8; s += 2 {
+		queued = append(queued, s)
+	}
+	update(func(w *queueWriter) error {
+		for _, s := range queued {
+			if err := add(w, s); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	wantQueue := func(when string) {
+		t.Helper()
+		var want []string
+		for _, s := range queued {
+			want = append(want, url(s))
+		}
+		if got := queuedOnDisk(t, db); !slices.Equal(got, want) {
+			t.Fatalf("%s: the queue holds %v; want %v", when, got, want)
+		}
+		if p := marksProblems(t, db); len(p) > 0 {
+			t.Fatalf("%s: %v", when, p)
+		}
+	}
+	keys0, vals0, _ := blocksOnDisk(t, db)
+	if len(keys0) != 2 {
+		t.Fatalf("%d blocks; want 2", len(keys0))
+	}
+
+	take(2, 6, 8)
+	queued = slices.DeleteFunc(queued, func(s uint64) bool { return s == 2 || s == 6 || s == 8 })
+	keys, vals, marks := blocksOnDisk(t, db)
+	if !slices.EqualFunc(keys, keys0, bytes.Equal) || !slices.EqualFunc(vals, vals0, bytes.Equal) {
+		t.Fatal("finishing three entries rewrote their block")
+	}
+	if want := map[string]uint32{string(keys0[0]): 1<<0 | 1<<2 | 1<<3}; !maps.Equal(marks, want) {
+		t.Fatalf("marks %v; want %v", marks, want)
+	}
+	wantQueue("after finishing three")
+	take(4) // marked in a transaction of its own: the marks add up
+	queued = slices.DeleteFunc(queued, func(s uint64) bool { return s == 4 })
+	if _, _, marks = blocksOnDisk(t, db); marks[string(keys0[0])] != 0b1111 {
+		t.Fatalf("marks %b; want 1111", marks[string(keys0[0])])
+	}
+	wantQueue("after finishing a fourth")
+
+	// A new entry inside the first block: rewritten without the finished
+	// four, unmarked.
+	update(func(w *queueWriter) error { return add(w, 11) })
+	queued = append(queued, 11)
+	slices.Sort(queued)
+	keys, vals, marks = blocksOnDisk(t, db)
+	if len(marks) != 0 {
+		t.Fatalf("marks %v left on a rewritten block", marks)
+	}
+	if n := len(storedEntries(t, keys[0], vals[0])); n != blockEntries-4+1 {
+		t.Fatalf("the rewritten block holds %d entries; want %d", n, blockEntries-4+1)
+	}
+	wantQueue("after a new entry")
+
+	// The second block, all but one entry finished, then the last: it
+	// goes, and its mark.
+	last := queued[len(queued)-8:]
+	take(last[:7]...)
+	if _, _, marks = blocksOnDisk(t, db); marks[string(keys0[1])] != 0b1111111 {
+		t.Fatalf("marks %v; want 1111111 on the second block", marks)
+	}
+	take(last[7])
+	queued = queued[:len(queued)-8]
+	keys, _, marks = blocksOnDisk(t, db)
+	if len(keys) != 1 || len(marks) != 0 {
+		t.Fatalf("%d blocks and marks %v left; want 1 and none", len(keys), marks)
+	}
+	wantQueue("after the second block's last")
+
+	// Finishing and adding in one transaction: the block is rewritten
+	// once, with no mark.
+	update(func(w *queueWriter) error {
+		if _, err := w.remove(queueKey("h.test", 0, 10)); err != nil {
+			return err
+		}
+		if err := add(w, 13); err != nil {
+			return err
+		}
+		_, err := w.remove(queueKey("h.test", 0, 12))
+		return err
+	})
+	queued = slices.DeleteFunc(queued, func(s uint64) bool { return s == 10 || s == 12 })
+	queued = append(queued, 13)
+	slices.Sort(queued)
+	if _, _, marks = blocksOnDisk(t, db); len(marks) != 0 {
+		t.Fatalf("marks %v on a block rewritten in the transaction", marks)
+	}
+	wantQueue("after finishing and adding in one transaction")
+
+	// Every entry but one finished, over several transactions, then the
+	// last: nothing left.
+	take(queued[:len(queued)-1]...)
+	take(queued[len(queued)-1])
+	queued = nil
+	if keys, _, marks = blocksOnDisk(t, db); len(keys) != 0 || len(marks) != 0 {
+		t.Fatalf("%d blocks and marks %v left in an empty queue", len(keys), marks)
+	}
+	wantQueue("empty")
+}
+
+// Through the queue: finished URLs leave their blocks marked, a restart
+// does not fetch them again, and Check holds throughout.
+func TestFinishedSurviveRestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "crawl.db")
+	db, q := openTest(t, path, Options{})
+	ctx := context.Background()
+	var links []Link
+	for i := range 100 {
+		links = append(links, link("a", i))
+	}
+	if _, err := q.Add(ctx, links); err != nil {
+		t.Fatal(err)
+	}
+	done := make(map[string]bool)
+	finish := func(q *Queue, n int) {
+		t.Helper()
+		for range n {
+			it := next(t, q)
+			if done[it.URL] {
+				t.Fatalf("%s fetched again", it.URL)
+			}
+			done[it.URL] = true
+			q.Release(it, time.Now())
+			if err := q.Commit(ctx, &Completion{Item: it, State: StateDone}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	finish(q, 10)
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mustCheck(t, db)
+	if _, _, marks := blocksOnDisk(t, db); len(marks) == 0 {
+		t.Error("no finished marks after finishing 10 of a host's 100 URLs")
+	}
+	q, err := Open(db, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close() })
+	if c := q.Counts(); c.Done != 10 || c.Queued != 90 {
+		t.Fatalf("after reopen counts = %+v; want done 10, queued 90", c)
+	}
+	finish(q, 90)
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var c Counts
+	_ = db.View(func(tx *store.Tx) error { c = ReadCounts(tx); return nil })
+	if c.Done != 100 || c.Queued != 0 {
+		t.Fatalf("stored counts = %+v; want done 100, queued 0", c)
+	}
+	if keys, _, marks := blocksOnDisk(t, db); len(keys) != 0 || len(marks) != 0 {
+		t.Errorf("%d blocks and %d marks left once every URL is done", len(keys), len(marks))
+	}
+}
+
+// Check reports a mark that does not decode, one with no block, and one
+// that marks every entry of its block.
+func TestCheckReportsBadMarks(t *testing.T) {
+	db := openStore(t)
+	var bk []byte
+	err := db.Update(func(tx *store.Tx) error {
+		if _, err := tx.Bolt().CreateBucketIfNotExists(bucketQueue); err != nil {
+			return err
+		}
+		w := newQueueWriter(tx.Bolt())
+		for s := uint64(1); s <= 3; s++ {
+			e := entry{URL: fmt.Sprintf("https://h.test/%d", s)}
+			if err := w.add("h.test", 0, s, e.marshal("h.test")); err != nil {
+				return err
+			}
+		}
+		if err := w.flush(); err != nil {
+			return err
+		}
+		bk, _ = tx.Bolt().Bucket(bucketQueue).Cursor().First()
+		bk = bytes.Clone(bk)
+		_, err := tx.Bolt().CreateBucketIfNotExists(bucketFinished)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		key, val []byte
+		want     string
+	}{
+		{bk, []byte{1, 2}, "does not decode"},
+		{append(bytes.Clone(bk[:len(bk)-2]), 9, blockMark), marksValue(1), "no such queue block"},
+		{bk, marksValue(0b111), "marks every entry"},
+	} {
+		err := db.Update(func(tx *store.Tx) error {
+			if err := tx.Bolt().DeleteBucket(bucketFinished); err != nil {
+				return err
+			}
+			mb, err := tx.Bolt().CreateBucket(bucketFinished)
+			if err != nil {
+				return err
+			}
+			return mb.Put(c.key, c.val)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := marksProblems(t, db)
+		if len(p) != 1 || !bytes.Contains([]byte(p[0]), []byte(c.want)) {
+			t.Errorf("mark %x = %x: Check says %q; want %q", c.key, c.val, p, c.want)
+		}
+	}
+	// A mark of two of the three: fine, and the third alone is queued.
+	err = db.Update(func(tx *store.Tx) error {
+		return tx.Bolt().Bucket(bucketFinished).Put(bk, marksValue(0b011))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := marksProblems(t, db); len(p) != 0 {
+		t.Errorf("Check says %q of a valid mark", p)
+	}
+	if got := queuedOnDisk(t, db); !slices.Equal(got, []string{"https://h.test/3"}) {
+		t.Errorf("queue holds %v; want only https://h.test/3", got)
+	}
+}
