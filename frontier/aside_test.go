@@ -15,6 +15,13 @@ import (
 // change the file before the frontier is opened again.
 func damage(t *testing.T, links []Link, corrupt func(btx *store.Tx) error) (*store.DB, *Queue) {
 	t.Helper()
+	return damageAfter(t, links, nil, corrupt)
+}
+
+// damageAfter is damage, with crawl (when not nil) run on the frontier
+// after the links are added.
+func damageAfter(t *testing.T, links []Link, crawl func(q *Queue), corrupt func(btx *store.Tx) error) (*store.DB, *Queue) {
+	t.Helper()
 	db, err := store.Open(filepath.Join(t.TempDir(), "crawl.db"), store.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
@@ -26,6 +33,9 @@ func damage(t *testing.T, links []Link, corrupt func(btx *store.Tx) error) (*sto
 	}
 	if _, err := q.Add(context.Background(), links); err != nil {
 		t.Fatal(err)
+	}
+	if crawl != nil {
+		crawl(q)
 	}
 	if err := q.Close(); err != nil {
 		t.Fatal(err)

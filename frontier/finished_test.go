@@ -309,3 +309,49 @@ func TestCheckReportsBadMarks(t *testing.T) {
 		t.Errorf("queue holds %v; want only https://h.test/3", got)
 	}
 }
+
+// A block that no longer decodes is set aside with its marks: the
+// entries set aside are those still queued, not the finished ones, and
+// no mark is left behind.
+func TestDamagedMarkedBlockIsSetAside(t *testing.T) {
+	ctx := context.Background()
+	finishTwo := func(q *Queue) {
+		for range 2 {
+			it := next(t, q)
+			q.Release(it, time.Now())
+			if err := q.Commit(ctx, &Completion{Item: it, State: StateDone}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var bk []byte
+	links := []Link{link("a", 1), link("a", 2), link("a", 3), link("a", 4), link("a", 5)}
+	db, q := damageAfter(t, links, finishTwo, func(tx *store.Tx) error {
+		b := tx.Bolt().Bucket(bucketQueue)
+		k, _ := b.Cursor().First()
+		bk = bytes.Clone(k)
+		if m := readMarks(tx.Bolt().Bucket(bucketFinished), bk); m != 0b11 {
+			return fmt.Errorf("marks %b; want 11", m)
+		}
+		return b.Put(bk, []byte{blockPacked, 5, 0xff, 0xff})
+	})
+	if got := drain(t, q); len(got) != 0 {
+		t.Fatalf("crawled %v; want nothing", got)
+	}
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mustCheck(t, db)
+	_ = db.View(func(tx *store.Tx) error {
+		if n := asideCount(tx.Bolt()); n != 3 {
+			t.Errorf("%d entries set aside; want the 3 still queued", n)
+		}
+		if m := readMarks(tx.Bolt().Bucket(bucketFinished), bk); m != 0 {
+			t.Errorf("the block's mark %b is left in the queue's marks", m)
+		}
+		if c := ReadCounts(tx); c.Queued != 0 || c.Done != 2 {
+			t.Errorf("stored counts %+v; want 2 done, none queued", c)
+		}
+		return nil
+	})
+}
