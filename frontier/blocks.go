@@ -31,8 +31,9 @@ import (
 // is its host, depth and a seq no greater than any of its entries', and
 // smaller than any entry's of the blocks after it: an entry lives in the
 // last block whose key is before its own. A new entry goes into that
-// block, which splits when it is full; an entry that goes leaves the
-// block, and the block goes with its last entry.
+// block, which splits when it is full. An entry whose URL is finished
+// stays, marked (finished.go), until the block is rewritten for a new
+// entry; the block goes with its last entry still queued.
 //
 // Files written before blocks hold one entry per key, the queueKey alone.
 // Both are read, in key order; such an entry is removed when its URL is
