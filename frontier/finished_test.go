@@ -338,6 +338,15 @@ func TestDamagedMarkedBlockIsSetAside(t *testing.T) {
 	if got := drain(t, q); len(got) != 0 {
 		t.Fatalf("crawled %v; want nothing", got)
 	}
+	// The dispatcher counts the block out at once; the writer moves it
+	// aside when it next runs.
+	aside := func() (n int64) {
+		_ = db.View(func(tx *store.Tx) error { n = asideCount(tx.Bolt()); return nil })
+		return n
+	}
+	for deadline := time.Now().Add(5 * time.Second); aside() == 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	if err := q.Close(); err != nil {
 		t.Fatal(err)
 	}
