@@ -19,7 +19,11 @@ func blocksOnDisk(t *testing.T, db *store.DB) (keys, vals [][]byte, marks map[st
 	t.Helper()
 	marks = make(map[string]uint32)
 	err := db.View(func(tx *store.Tx) error {
-		err := tx.Bolt().Bucket(bucketQueue).ForEach(func(k, v []byte) error {
+		qb := tx.Bolt().Bucket(bucketQueue)
+		if qb == nil {
+			return nil
+		}
+		err := qb.ForEach(func(k, v []byte) error {
 			keys, vals = append(keys, bytes.Clone(k)), append(vals, bytes.Clone(v))
 			return nil
 		})
@@ -362,5 +366,83 @@ func TestDamagedMarkedBlockIsSetAside(t *testing.T) {
 			t.Errorf("stored counts %+v; want 2 done, none queued", c)
 		}
 		return nil
+	})
+}
+
+// FuzzQueueMarks drives a queue of one host and depth through random
+// transactions of adds (new seqs, anywhere among the queued ones) and
+// removals (queued or not), and checks after each that the queue reads
+// back as a model set in seq order, that every mark is sound, and that
+// removing reports whether the entry was queued.
+func FuzzQueueMarks(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 3, 200, 201, 202, 255, 10, 11, 12})
+	f.Add(bytes.Repeat([]byte{7, 130, 131, 132, 133, 255}, 20))
+	seed := make([]byte, 0, 600)
+	for i := range 600 {
+		seed = append(seed, byte(i*37))
+	}
+	f.Add(seed)
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		if len(ops) > 2000 {
+			return
+		}
+		db := openStore(t)
+		model := map[uint64]bool{}
+		rec := func(seq uint64) []byte {
+			e := entry{URL: fmt.Sprintf("https://h.test/%d", seq)}
+			return e.marshal("h.test")
+		}
+		for len(ops) > 0 {
+			n := min(len(ops), 1+int(ops[0])%40)
+			batch := ops[:n]
+			ops = ops[n:]
+			updateQueue(t, db, func(w *queueWriter) error {
+				for _, b := range batch {
+					// Under 128: add seq b*4+1 if new (so entries fall
+					// between others); 128 and over: remove seq
+					// (b-128)*4+1, queued or not. 255 ends the
+					// transaction early.
+					switch {
+					case b == 255:
+						return nil
+					case b < 128:
+						seq := uint64(b)*4 + 1
+						if model[seq] {
+							continue
+						}
+						if err := w.add("h.test", 0, seq, rec(seq)); err != nil {
+							return err
+						}
+						model[seq] = true
+					default:
+						seq := uint64(b-128)*4 + 1
+						n, err := w.remove(queueKey("h.test", 0, seq))
+						if err != nil {
+							return err
+						}
+						if want := map[bool]int{true: 1, false: 0}[model[seq]]; n != want {
+							return fmt.Errorf("remove %d: %d; want %d", seq, n, want)
+						}
+						delete(model, seq)
+					}
+				}
+				return nil
+			})
+			var want []string
+			for _, seq := range slices.Sorted(maps.Keys(model)) {
+				want = append(want, fmt.Sprintf("https://h.test/%d", seq))
+			}
+			if got := queuedOnDisk(t, db); !slices.Equal(got, want) {
+				t.Fatalf("queue holds %v; want %v", got, want)
+			}
+			if p := marksProblems(t, db); len(p) > 0 {
+				t.Fatal(p)
+			}
+		}
+		if len(model) == 0 {
+			if keys, _, marks := blocksOnDisk(t, db); len(keys) != 0 || len(marks) != 0 {
+				t.Fatalf("%d blocks and %d marks in an empty queue", len(keys), len(marks))
+			}
+		}
 	})
 }
