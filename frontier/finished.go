@@ -7,13 +7,13 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Finished marks. A URL's queue entry leaves its block when the URL is
-// finished, in the transaction that records the page. Rewriting the
-// block for that (decode, drop the entry, compress, store) was a
-// quarter of the queue's share of a commit on many hosts, and it dirtied
-// the block's leaf: a commit finishes URLs of a hundred hosts, each at
-// the head of its own queue, so a hundred queue leaves were written out
-// at every commit besides the seen and page records.
+// Finished marks. A URL's queue entry leaves the queue when the URL is
+// finished, in the transaction that records the page. Rewriting its
+// block for that (decode, drop the entry, compress, store) also dirtied
+// the block's leaf: on a crawl of many hosts a commit finishes URLs of a
+// hundred of them, each at the head of its own queue, so a hundred queue
+// leaves were written out at every commit besides the seen and page
+// records (bench/README.md has what that cost).
 //
 // So a finished entry stays in its block, marked in bucketFinished:
 //
@@ -66,11 +66,14 @@ func (b *qblock) live() int { return len(b.entries) - bits.OnesCount32(b.done) }
 
 // setMarks applies the stored marks to a freshly decoded block, ignoring
 // bits past its last entry.
-func (b *qblock) setMarks(marks uint32) {
-	if n := len(b.entries); n < 32 {
+func (b *qblock) setMarks(marks uint32) { b.done = marksOf(marks, len(b.entries)) }
+
+// marksOf is marks without the bits past a block's n entries.
+func marksOf(marks uint32, n int) uint32 {
+	if n < 32 {
 		marks &= 1<<n - 1
 	}
-	b.done = marks
+	return marks
 }
 
 // compact drops the block's finished entries (before it is rewritten).
@@ -97,10 +100,7 @@ func storedLive(k, v []byte, marks uint32) int {
 		return 1
 	}
 	n := int(v[1])
-	if n < 32 {
-		marks &= 1<<n - 1
-	}
-	return max(n-bits.OnesCount32(marks), 0)
+	return n - bits.OnesCount32(marksOf(marks, n))
 }
 
 // flushMarks stores the marks the transaction changed and deletes those
