@@ -183,12 +183,13 @@ func checkMarks(btx *bolt.Tx, report func(string, ...any)) {
 	}
 	_ = mb.ForEach(func(k, v []byte) error {
 		bv := qb.Get(k)
+		marks, ok := decodeMarks(v)
 		switch {
 		case !isBlockKey(k) || bv == nil:
 			report("finished mark %q: no such queue block", k)
-		case len(v) != 4:
+		case !ok:
 			report("finished mark %q: does not decode", k)
-		case storedLive(k, bv, readMarks(mb, k)) == 0:
+		case storedLive(k, bv, marks) == 0:
 			report("finished mark %q: marks every entry of its block", k)
 		}
 		return nil

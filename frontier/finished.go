@@ -49,8 +49,14 @@ func lookupMarks(b *bolt.Bucket, k []byte) (marks uint32, stored bool) {
 		return 0, false
 	}
 	v := b.Get(k)
+	marks, _ = decodeMarks(v)
+	return marks, v != nil
+}
+
+// decodeMarks decodes a stored mark; ok is false when it does not decode.
+func decodeMarks(v []byte) (marks uint32, ok bool) {
 	if len(v) != 4 {
-		return 0, v != nil
+		return 0, false
 	}
 	return binary.BigEndian.Uint32(v), true
 }

@@ -210,10 +210,7 @@ func TestFinishedSurviveRestart(t *testing.T) {
 				t.Fatalf("%s fetched again", it.URL)
 			}
 			done[it.URL] = true
-			q.Release(it, time.Now())
-			if err := q.Commit(ctx, &Completion{Item: it, State: StateDone}); err != nil {
-				t.Fatal(err)
-			}
+			commitDone(t, q, it, time.Time{})
 		}
 	}
 	finish(q, 10)
@@ -318,15 +315,9 @@ func TestCheckReportsBadMarks(t *testing.T) {
 // entries set aside are those still queued, not the finished ones, and
 // no mark is left behind.
 func TestDamagedMarkedBlockIsSetAside(t *testing.T) {
-	ctx := context.Background()
 	finishTwo := func(q *Queue) {
-		for range 2 {
-			it := next(t, q)
-			q.Release(it, time.Now())
-			if err := q.Commit(ctx, &Completion{Item: it, State: StateDone}); err != nil {
-				t.Fatal(err)
-			}
-		}
+		commitDone(t, q, next(t, q), time.Time{})
+		commitDone(t, q, next(t, q), time.Time{})
 	}
 	var bk []byte
 	links := []Link{link("a", 1), link("a", 2), link("a", 3), link("a", 4), link("a", 5)}

@@ -47,7 +47,7 @@ func ReadHosts(tx *store.Tx, fn func(*HostInfo) error) error {
 		return nil
 	}
 	var qc *queueCursor
-	if qb := tx.Bolt().Bucket(bucketQueue); qb != nil {
+	if tx.Bolt().Bucket(bucketQueue) != nil {
 		qc = newQueueCursor(tx.Bolt())
 	}
 	now := time.Now()

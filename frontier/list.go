@@ -63,7 +63,7 @@ func ReadQueue(tx *store.Tx, host string, mark QueueMark, max int, fn func(*Queu
 		sk, s := staged.next()
 		var k, v []byte
 		var c *queueCursor
-		if qb := btx.Bucket(bucketQueue); qb != nil {
+		if btx.Bucket(bucketQueue) != nil {
 			c = newQueueCursor(btx)
 			k, v, _ = c.seekAfter(prefix, mark.key)
 		}
