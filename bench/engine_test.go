@@ -133,13 +133,23 @@ func BenchmarkEngine(b *testing.B) {
 		}
 		r := site.Report()
 		site.Close()
-		var pages int64
-		_ = db.View(func(tx *store.Tx) error { pages = tx.Counts().Pages; return nil })
+		var pages, writes int64
+		_ = db.View(func(tx *store.Tx) error {
+			pages = tx.Counts().Pages
+			// bbolt's count of pages written, by every transaction (the
+			// value log's writes are not pages).
+			st := tx.Bolt().DB().Stats()
+			writes = st.TxStats.GetWrite()
+			return nil
+		})
 		db.Close()
 		if want := len(site.PageURLs()); pages != int64(want) {
 			b.Errorf("stored %d pages; want %d", pages, want)
 		}
 		b.ReportMetric(float64(r.Pages)/el.Seconds(), "pages/s")
+		if pages > 0 {
+			b.ReportMetric(float64(writes)/float64(pages), "page-writes/page")
+		}
 		reportCommits(b, reg)
 		b.StartTimer()
 	}

@@ -18,7 +18,7 @@ import (
 //   - every URL record in state queued has exactly one queue or retry entry,
 //     but for as many as the damaged entries the frontier set aside;
 //   - the done, failed and disallowed counters equal the URL records in
-//     those states;
+//     those states (a staged disallowed link's, the record it implies);
 //   - each host's queued total equals its queue, retry and staged entries;
 //   - every finished mark (finished.go) decodes and belongs to a block
 //     that has entries it does not mark;
@@ -87,7 +87,12 @@ func Check(tx *store.Tx) error {
 		visit("retry", host, e)
 		return nil
 	})
+	var states [6]int64
 	forStaged(btx, func(k []byte, s stagedURL, err error) {
+		if err == nil && s.disallowed() {
+			states[StateDisallowed]++ // only its record: nothing to check it against
+			return
+		}
 		if err == nil {
 			s.e, err = unmarshalEntry(s.host, s.raw)
 		}
@@ -125,7 +130,6 @@ func Check(tx *store.Tx) error {
 			return nil
 		})
 	}
-	var states [6]int64
 	var orphans []string // queued URL records with no entry
 	urls.forEach(func(k, v []byte) {
 		r, err := unmarshalURLRecord(v)

@@ -12,12 +12,12 @@ import (
 
 // stagedReader finds staged URLs by seen key, for readers of the file
 // (seenSet). It reads the staged bucket once, on first use, and keeps each
-// URL's depth, all its implied record needs; the bucket holds at most
-// about stageMax URLs, and none once the writer has merged.
+// URL's implied record; the bucket holds at most about stageMax URLs, and
+// none once the writer has merged.
 type stagedReader struct {
-	btx   *bolt.Tx
-	read  bool
-	depth map[[seenKeyLen]byte]int
+	btx     *bolt.Tx
+	read    bool
+	records map[[seenKeyLen]byte]urlRecord
 }
 
 // newStagedReader returns a reader of btx's staged URLs, or nil when
@@ -33,18 +33,18 @@ func newStagedReader(btx *bolt.Tx) *stagedReader {
 func (r *stagedReader) get(key []byte) []byte {
 	if !r.read {
 		r.read = true
-		r.depth = make(map[[seenKeyLen]byte]int)
+		r.records = make(map[[seenKeyLen]byte]urlRecord)
 		forStaged(r.btx, func(_ []byte, s stagedURL, err error) {
 			if err == nil { // Check reports the others
-				r.depth[[seenKeyLen]byte(s.key)] = s.depth
+				r.records[[seenKeyLen]byte(s.key)] = s.record()
 			}
 		})
 	}
-	d, ok := r.depth[[seenKeyLen]byte(key)]
+	rec, ok := r.records[[seenKeyLen]byte(key)]
 	if !ok {
 		return nil
 	}
-	return stagedURL{depth: d}.record().marshal()
+	return rec.marshal()
 }
 
 // stagedIndex is the queue keys the merge will give the staged URLs of a
@@ -87,8 +87,8 @@ func readStaged(btx *bolt.Tx, idx *stagedIndex, prefix, after []byte) *stagedInd
 	var buf []byte
 	var ends []int
 	forStagedFrom(btx, from, func(k []byte, p stagedParts, err error) {
-		if err != nil {
-			return // left out, as everywhere (Check reports it)
+		if err != nil || len(p.raw) == 0 {
+			return // left out, as everywhere (Check reports it), or a disallowed link
 		}
 		start := len(buf)
 		buf = appendQueueKey(buf, p.host, p.depth, u64(k))
@@ -161,7 +161,7 @@ func (c *stagedCursor) next() (key []byte, s *stagedURL) {
 			continue // merged (or set aside) since the index read it
 		}
 		u, err := splitStaged(v)
-		if err != nil || mergedBefore(u.key, c.mark) {
+		if err != nil || u.disallowed() || mergedBefore(u.key, c.mark) {
 			continue
 		}
 		if u.e, err = unmarshalEntry(u.host, u.raw); err == nil {

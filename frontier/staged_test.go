@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"crawler/store"
 )
@@ -314,5 +315,96 @@ func TestSparseHosts(t *testing.T) {
 				t.Fatalf("sparseHosts = %v; want %v", got, c.want)
 			}
 		})
+	}
+}
+
+// Links robots.txt disallows are staged whatever the number of hosts, and
+// are disallowed for every reader until merged (counts, dedup, URLState,
+// Check) while no queue lists them. They make no host ready, so a
+// dispatcher with nothing to hand out does not have them merged; Open
+// merges what a crash left, and a staged one that does not decode is set
+// aside and uncounted.
+func TestDisallowedLinksAreStaged(t *testing.T) {
+	db, q := openTest(t, "", Options{})
+	ctx := context.Background()
+	var links []Link
+	for i := range 20 {
+		l := link("a", 100+i)
+		l.Disallowed, l.Depth = true, 1
+		links = append(links, l)
+	}
+	if n, err := q.Add(ctx, append(links, link("a", 1))); err != nil || n != len(links)+1 {
+		t.Fatalf("Add = %d, %v; want %d new", n, err, len(links)+1)
+	}
+	if got := stagedCount(t, db); got != len(links) {
+		t.Fatalf("staged %d; want the %d disallowed links", got, len(links))
+	}
+	if n, _ := q.Add(ctx, links); n != 0 {
+		t.Fatalf("Add of the staged links again = %d new; want 0", n)
+	}
+	commitDone(t, q, next(t, q), time.Time{})
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if it, err := q.Next(short); err == nil {
+		t.Fatalf("Next handed out %s; want nothing (only disallowed links left)", it.URL)
+	}
+	if got := stagedCount(t, db); got != len(links) {
+		t.Fatalf("with nothing to hand out, %d links still staged; want %d (no merge for them)", got, len(links))
+	}
+	check := func(db *store.DB, what string, disallowed int) {
+		t.Helper()
+		err := db.View(func(tx *store.Tx) error {
+			if c := ReadCounts(tx); c.Disallowed != int64(disallowed) || c.Queued != 0 || c.Done != 1 {
+				t.Errorf("%s: counts %+v; want %d disallowed, 1 done", what, c, disallowed)
+			}
+			if st, err := URLState(tx, links[3].URL); err != nil || st != StateDisallowed {
+				t.Errorf("%s: URLState = %v, %v; want disallowed", what, st, err)
+			}
+			return ReadHosts(tx, func(h *HostInfo) error {
+				if h.Disallowed != int64(disallowed) {
+					t.Errorf("%s: host %s has %d disallowed; want %d", what, h.Host, h.Disallowed, disallowed)
+				}
+				return nil
+			})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustCheck(t, db)
+		if got := readAll(t, db, "", 100); len(got) != 0 {
+			t.Errorf("%s: ReadQueue lists %d URLs; want none", what, len(got))
+		}
+	}
+	check(db, "staged", len(links))
+
+	db2, _ := openTest(t, snapshot(t, db), Options{})
+	if stagedCount(t, db2) != 0 {
+		t.Fatal("Open left links staged")
+	}
+	check(db2, "merged at Open", len(links))
+
+	// One that does not decode: set aside at Open, its host's count
+	// and the crawl's one less.
+	err := db.Update(func(tx *store.Tx) error {
+		b := tx.Bolt().Bucket(bucketStaged)
+		k, v := b.Cursor().First()
+		s, err := splitStaged(v)
+		if err != nil || !s.disallowed() {
+			t.Fatalf("first staged value %q: %v; want a disallowed link", v, err)
+		}
+		return b.Put(k, appendStaged(nil, s.key, 1<<40, s.host, s.raw)) // a depth no link has
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db3, _ := openTest(t, snapshot(t, db), Options{})
+	err = db3.View(func(tx *store.Tx) error {
+		if c := ReadCounts(tx); c.Disallowed != int64(len(links)-1) {
+			t.Errorf("after a damaged link was set aside: %d disallowed; want %d", c.Disallowed, len(links)-1)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

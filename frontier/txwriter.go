@@ -235,16 +235,7 @@ func (w *txWriter) enqueue(l Link, key []byte) (bool, error) {
 		w.fx.counts.Trapped++
 		return false, nil
 	}
-	if l.Disallowed {
-		if err := w.putSeen(key, urlRecord{State: StateDisallowed, Depth: l.Depth}); err != nil {
-			return false, err
-		}
-		hr := w.fx.host(l.Host)
-		hr.Disallowed++
-		w.fx.counts.Disallowed++
-		return true, nil
-	}
-	if w.sparse[l.Host] {
+	if l.Disallowed || w.sparse[l.Host] {
 		return true, w.stage(l, key)
 	}
 	if err := w.putSeen(key, urlRecord{State: StateQueued, Depth: l.Depth}); err != nil {

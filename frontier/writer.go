@@ -320,8 +320,10 @@ type effects struct {
 	// reports that Options.MaxURLs dropped a link.
 	enqueued   int64
 	overBudget bool
-	// stagedSet holds the seen keys staged (staged.go).
-	stagedSet map[[seenKeyLen]byte]struct{}
+	// stagedSet holds the seen keys staged (staged.go), stagedQueued
+	// how many of them are queued URLs.
+	stagedSet    map[[seenKeyLen]byte]struct{}
+	stagedQueued int
 }
 
 func (fx *effects) host(key string) *hostRecord {
@@ -341,6 +343,14 @@ const queueFill = 0.9
 
 // commit writes a batch in one transaction and then applies it in memory.
 func (q *Queue) commit(batch []*op) error {
+	if q.revisitsStaged(batch) {
+		// Revisit reads the URL's record in the seen bucket, which a
+		// staged link does not have yet.
+		if err := q.merge(); err != nil {
+			q.abandon(batch, err)
+			return err
+		}
+	}
 	fx := &effects{hosts: make(map[string]*hostRecord), queued: make(map[string]int), added: make([]int, len(batch))}
 	sparse := sparseHosts(batch)
 	start := time.Now()
@@ -403,6 +413,22 @@ func (q *Queue) commit(batch []*op) error {
 		}
 	}
 	return nil
+}
+
+// revisitsStaged reports whether a link of batch revisits a staged URL
+// (writer goroutine only).
+func (q *Queue) revisitsStaged(batch []*op) bool {
+	if len(q.staged) == 0 {
+		return false
+	}
+	for _, o := range batch {
+		for j, l := range o.links {
+			if _, ok := q.staged[[seenKeyLen]byte(o.key(j))]; ok && l.Revisit {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (q *Queue) applyEffects(fx *effects, ops int) {

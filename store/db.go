@@ -47,10 +47,12 @@ var (
 // keep them in two logs while a reclaim drains one (reclaim.go); version
 // 4 may keep finished URLs' entries in the frontier's queue, marked
 // finished (frontier/finished.go), which a binary that knows only 3 would
-// fetch again. A read-write open upgrades an older file, whose records it
+// fetch again; version 5 may stage links robots.txt disallows
+// (frontier/staged.go), which a binary that knows only 4 would take for
+// damaged queue entries. A read-write open upgrades an older file, whose records it
 // still reads, and a binary that knows only an older version refuses a
 // newer file instead of misreading it.
-const schemaVersion = 4
+const schemaVersion = 5
 
 // oldestSchema is the oldest schema version this binary opens.
 const oldestSchema = 1
