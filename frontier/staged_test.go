@@ -283,19 +283,25 @@ func TestDamagedStagedValueIsSetAside(t *testing.T) {
 	_ = q
 }
 
-// Few hosts, or a dense host, are inserted directly: staging is only for
-// the sparse hosts of a transaction reaching many.
-func TestSparseHosts(t *testing.T) {
+// Few hosts, or a dense host, are inserted directly: staging is for the
+// sparse hosts of a transaction reaching many, and for hosts with a
+// backlog of URLs to fetch, unless the transaction holds many of theirs.
+func TestStageHosts(t *testing.T) {
 	many := spread(stageFanout+1, 1)
 	for i := range stageSparse {
 		many = append(many, link("dense", i))
 	}
+	var sitemap []Link // a backlog, but too many links to stage
+	for i := range stageDense {
+		sitemap = append(sitemap, link("big", i))
+	}
+	backlog := map[string]int{"s1": stageBacklog, "s2": stageBacklog - 1, "big": 10 * stageBacklog}
 	for _, c := range []struct {
 		name  string
 		links []Link
 		want  []string // staged hosts, sorted
 	}{
-		{"few hosts", spread(stageFanout, 1), nil},
+		{"few hosts", spread(stageFanout, 1), []string{"s1"}},
 		{"many hosts", many, func() []string {
 			var hs []string
 			for h := range stageFanout + 1 {
@@ -304,15 +310,16 @@ func TestSparseHosts(t *testing.T) {
 			slices.Sort(hs)
 			return hs
 		}()},
+		{"dense host with a backlog", append(sitemap, link("s2", 1)), nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var got []string
-			for h := range sparseHosts([]*op{{links: c.links}}) {
+			for h := range stageHosts([]*op{{links: c.links}}, func(h string) int { return backlog[h] }) {
 				got = append(got, h)
 			}
 			slices.Sort(got)
 			if !slices.Equal(got, c.want) {
-				t.Fatalf("sparseHosts = %v; want %v", got, c.want)
+				t.Fatalf("stageHosts = %v; want %v", got, c.want)
 			}
 		})
 	}
@@ -406,5 +413,38 @@ func TestDisallowedLinksAreStaged(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A host with a backlog has its new links staged, whatever the number of
+// hosts; they keep their place after the backlog, and the host, once
+// through it, gets them (the dispatcher has the writer merge).
+func TestBacklogLinksAreStaged(t *testing.T) {
+	db, q := openTest(t, "", Options{PerHostConcurrency: 1})
+	ctx := context.Background()
+	q.SetPaused(true)
+	var want []string
+	add := func(from, to int) {
+		t.Helper()
+		var links []Link
+		for i := from; i < to; i++ {
+			links = append(links, link("a", i))
+			want = append(want, link("a", i).URL)
+		}
+		if n, err := q.Add(ctx, links); err != nil || n != len(links) {
+			t.Fatalf("Add = %d, %v; want %d new", n, err, len(links))
+		}
+	}
+	add(0, stageBacklog)
+	if got := stagedCount(t, db); got != 0 {
+		t.Fatalf("staged %d links of a host with no backlog; want none", got)
+	}
+	add(stageBacklog, stageBacklog+5)
+	if got := stagedCount(t, db); got != 5 {
+		t.Fatalf("staged %d links of a host with a backlog of %d; want 5", got, stageBacklog)
+	}
+	q.SetPaused(false)
+	if got := drain(t, q); !slices.Equal(got, want) {
+		t.Fatalf("handed out %d URLs %v; want the %d in the order added", len(got), got, len(want))
 	}
 }

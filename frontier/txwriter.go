@@ -105,10 +105,10 @@ type txWriter struct {
 	seen       *seenCache            // nil: always look in the bucket
 	aside      []string              // damaged entries set aside, to log once committed
 	// staged holds the seen keys staged by earlier transactions
-	// (Queue.staged; never written to here); sparse, the hosts whose new
-	// URLs this transaction stages (sparseHosts).
+	// (Queue.staged; never written to here); staging, the hosts whose
+	// new URLs this transaction stages (stageHosts).
 	staged       map[[seenKeyLen]byte]struct{}
-	sparse       map[string]bool
+	staging      map[string]bool
 	stagedBucket *bolt.Bucket // once stage has made sure it exists
 	// paces are the hosts' paces to write (Queue.paces, taken), as
 	// of now.
@@ -235,7 +235,7 @@ func (w *txWriter) enqueue(l Link, key []byte) (bool, error) {
 		w.fx.counts.Trapped++
 		return false, nil
 	}
-	if l.Disallowed || w.sparse[l.Host] {
+	if l.Disallowed || w.staging[l.Host] {
 		return true, w.stage(l, key)
 	}
 	if err := w.putSeen(key, urlRecord{State: StateQueued, Depth: l.Depth}); err != nil {

@@ -352,7 +352,6 @@ func (q *Queue) commit(batch []*op) error {
 		}
 	}
 	fx := &effects{hosts: make(map[string]*hostRecord), queued: make(map[string]int), added: make([]int, len(batch))}
-	sparse := sparseHosts(batch)
 	start := time.Now()
 	defer func() {
 		if q.opts.OnCommit != nil {
@@ -364,7 +363,7 @@ func (q *Queue) commit(batch []*op) error {
 		w := &txWriter{tx: tx, btx: tx.Bolt(), fx: fx, seen: q.seen,
 			maxPerHost: int64(q.opts.MaxPerHost), hostLimits: q.opts.HostLimits,
 			maxURLs: int64(q.opts.MaxURLs), enqueued: q.enqueued,
-			staged: q.staged, sparse: sparse, paces: q.takePacesLocked(), now: q.opts.Now()}
+			staged: q.staged, staging: stageHosts(batch, q.backlogLocked), paces: q.takePacesLocked(), now: q.opts.Now()}
 		q.mu.Unlock()
 		w.seq = u64(w.btx.Bucket(bucketMeta).Get(keySeq))
 		for i, o := range batch {
@@ -413,6 +412,15 @@ func (q *Queue) commit(batch []*op) error {
 		}
 	}
 	return nil
+}
+
+// backlogLocked returns how many URLs host's queue holds that are not
+// handed out yet (stageHosts).
+func (q *Queue) backlogLocked(host string) int {
+	if h := q.hosts[host]; h != nil {
+		return h.queued - len(h.leased)
+	}
+	return 0
 }
 
 // revisitsStaged reports whether a link of batch revisits a staged URL
