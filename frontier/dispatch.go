@@ -143,6 +143,7 @@ func (q *Queue) pick() (*Item, time.Duration) {
 		it.started = false
 		it.prevNext = h.next
 		h.next = now.Add(h.delay)
+		h.handedOut(now)
 		it.reserved = h.next
 		it.released = false // a requeued item is picked again
 		q.refileReadyLocked(h)

@@ -20,6 +20,11 @@ type host struct {
 	delay    time.Duration       // least time between two request starts
 	kept     time.Duration       // the delay the file keeps for the host (Pace.Delay), as written last; -1: not known
 	at       [2]int              // position in Queue.ready and Queue.idle (readySlot, idleSlot); -1 when absent
+	// lastOut is when the dispatcher last handed out one of the host's
+	// URLs, and gap a moving average of the time between two (zero until
+	// measured): the pace at which the host goes through its queue.
+	lastOut time.Time
+	gap     time.Duration
 }
 
 func newHost(key string, delay time.Duration) *host {
@@ -52,6 +57,14 @@ func (h *host) clock() time.Time {
 		return h.paused
 	}
 	return h.next
+}
+
+// handedOut records that one of the host's URLs was handed out at now.
+func (h *host) handedOut(now time.Time) {
+	if !h.lastOut.IsZero() {
+		h.gap += (now.Sub(h.lastOut) - h.gap) / 8
+	}
+	h.lastOut = now
 }
 
 // pending is the number of disk entries neither leased nor in the window.

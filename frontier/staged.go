@@ -39,13 +39,14 @@ import (
 // A crawl of a few hundred hosts never has that many sparse ones, but its
 // random seen keys still put each new link on a seen leaf of its own
 // within its host's range. So the new links of a host whose queue holds
-// stageBacklog URLs not handed out yet are staged too, whatever the number
-// of hosts (stageHosts): they go behind that backlog, which keeps the host
-// busy until the merge. On issue 7's many-hosts benchmark (200 hosts)
-// that cut bbolt's page writes from 3.6 to 3.0 a crawled page, the
-// milliseconds per commit by 13-16 % and made BenchmarkEngine 6-7 %
-// faster; the throughput benchmark (20 hosts) made 5-10 % more pages/s
-// in three alternating daemon runs.
+// URLs for stageDrain or more at its recent pace are staged too, whatever
+// the number of hosts (stageHosts): they go behind URLs that keep the
+// host busy until the merge. A host that goes through its queue faster
+// (a crawl of a few hosts with no delay) inserts them, and never waits
+// for a merge for want of URLs. On issue 7's many-hosts benchmark (200
+// hosts) that cut bbolt's page writes from 3.6 to 3.0 a crawled page and
+// the milliseconds per commit by 13-16 %; the throughput benchmark (20
+// hosts with no delay) stages nothing.
 //
 // A staged URL is queued in every sense but the host queue's order on
 // disk: it is in the seen-set for the writer's dedup (Queue.staged), in
@@ -82,13 +83,13 @@ const (
 	// stageSparse: a host with fewer links than this in such a
 	// transaction is sparse.
 	stageSparse = 4
-	// stageBacklog is how many URLs a host's queue must hold, not handed
-	// out yet, for its new links to be staged whatever the number of
-	// hosts: they go to the end of its queue, behind URLs that take it
-	// seconds to fetch at any real per-host delay, so the merge comes
-	// before they are due, and the transaction rewrites no leaf of its
-	// seen-set or tail of its queue for them.
-	stageBacklog = 64
+	// stageDrain: a host whose queue holds URLs for this long at its
+	// recent pace (Queue.drainLocked) has its new links staged whatever
+	// the number of hosts. They go to the end of its queue, behind URLs
+	// that keep it busy until the merge (stageAge at the latest), and the
+	// transaction rewrites no leaf of its seen-set or tail of its queue
+	// for them.
+	stageDrain = stageAge
 	// stageDense: a host with this many links in a transaction has them
 	// inserted directly, backlog or not (a sitemap, an index page): they
 	// rewrite few leaves each.
@@ -105,9 +106,9 @@ const (
 // stageHosts returns the hosts whose new links batch stages (nil for
 // none): those with fewer than stageSparse links in it, when there are
 // more than stageFanout of them; and, whatever their number, those with
-// fewer than stageDense links in it whose queue holds at least
-// stageBacklog URLs not handed out yet (backlog reports how many).
-func stageHosts(batch []*op, backlog func(host string) int) map[string]bool {
+// fewer than stageDense links in it whose queue holds stageDrain's worth
+// of URLs or more (drain says how long it takes to hand them out).
+func stageHosts(batch []*op, drain func(host string) time.Duration) map[string]bool {
 	perHost := make(map[string]int)
 	for _, o := range batch {
 		for _, l := range o.links {
@@ -131,7 +132,7 @@ func stageHosts(batch []*op, backlog func(host string) int) map[string]bool {
 		if n < stageSparse {
 			sparse++
 		}
-		if n < stageDense && backlog(h) >= stageBacklog {
+		if n < stageDense && drain(h) >= stageDrain {
 			add(h)
 		}
 	}

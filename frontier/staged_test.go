@@ -295,7 +295,7 @@ func TestStageHosts(t *testing.T) {
 	for i := range stageDense {
 		sitemap = append(sitemap, link("big", i))
 	}
-	backlog := map[string]int{"s1": stageBacklog, "s2": stageBacklog - 1, "big": 10 * stageBacklog}
+	drain := map[string]time.Duration{"s1": stageDrain, "s2": stageDrain - 1, "big": 10 * stageDrain}
 	for _, c := range []struct {
 		name  string
 		links []Link
@@ -314,7 +314,7 @@ func TestStageHosts(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var got []string
-			for h := range stageHosts([]*op{{links: c.links}}, func(h string) int { return backlog[h] }) {
+			for h := range stageHosts([]*op{{links: c.links}}, func(h string) time.Duration { return drain[h] }) {
 				got = append(got, h)
 			}
 			slices.Sort(got)
@@ -416,13 +416,15 @@ func TestDisallowedLinksAreStaged(t *testing.T) {
 	}
 }
 
-// A host with a backlog has its new links staged, whatever the number of
-// hosts; they keep their place after the backlog, and the host, once
-// through it, gets them (the dispatcher has the writer merge).
+// A host whose queue holds stageDrain's worth of URLs at the pace it
+// hands them out has its new links staged, whatever the number of hosts;
+// they keep their place after the backlog, and the host, once through
+// it, gets them (the dispatcher has the writer merge). A host going
+// through its queue faster has them inserted.
 func TestBacklogLinksAreStaged(t *testing.T) {
-	db, q := openTest(t, "", Options{PerHostConcurrency: 1})
+	clock := &fakeClock{now: time.Unix(1_000_000, 0)}
+	db, q := openTest(t, "", Options{PerHostConcurrency: 1, Now: clock.Now})
 	ctx := context.Background()
-	q.SetPaused(true)
 	var want []string
 	add := func(from, to int) {
 		t.Helper()
@@ -435,16 +437,43 @@ func TestBacklogLinksAreStaged(t *testing.T) {
 			t.Fatalf("Add = %d, %v; want %d new", n, err, len(links))
 		}
 	}
-	add(0, stageBacklog)
-	if got := stagedCount(t, db); got != 0 {
-		t.Fatalf("staged %d links of a host with no backlog; want none", got)
+	finish := func(it *Item) { // commitDone, sent by the test's clock
+		t.Helper()
+		q.Release(it, clock.Now())
+		done := make(chan struct{})
+		if err := q.Commit(ctx, &Completion{Item: it, State: StateDone, Done: func() { close(done) }}); err != nil {
+			t.Fatal(err)
+		}
+		<-done
 	}
-	add(stageBacklog, stageBacklog+5)
-	if got := stagedCount(t, db); got != 5 {
-		t.Fatalf("staged %d links of a host with a backlog of %d; want 5", got, stageBacklog)
+	const backlog = 40
+	add(0, backlog)
+	// Two URLs handed out a second apart: a pace of a URL every 1/8 s
+	// (the moving average's first step), 38 URLs left, 4.75 s of them.
+	var got []string
+	for range 2 {
+		it := next(t, q)
+		got = append(got, it.URL)
+		finish(it)
+		clock.advance(time.Second)
 	}
-	q.SetPaused(false)
-	if got := drain(t, q); !slices.Equal(got, want) {
+	add(backlog, backlog+5)
+	if n := stagedCount(t, db); n != 0 {
+		t.Fatalf("staged %d links of a host with less than %v of URLs; want none", n, stageDrain)
+	}
+	it := next(t, q) // 2 s since the last: 1/8 + (2 - 1/8)/8 s a URL, 42 left
+	got = append(got, it.URL)
+	finish(it)
+	add(backlog+5, backlog+10)
+	if n := stagedCount(t, db); n != 5 {
+		t.Fatalf("staged %d links of a host with more than %v of URLs; want 5", n, stageDrain)
+	}
+	for range len(want) - len(got) { // drain, by the test's clock
+		it := next(t, q)
+		got = append(got, it.URL)
+		finish(it)
+	}
+	if !slices.Equal(got, want) {
 		t.Fatalf("handed out %d URLs %v; want the %d in the order added", len(got), got, len(want))
 	}
 }

@@ -363,7 +363,7 @@ func (q *Queue) commit(batch []*op) error {
 		w := &txWriter{tx: tx, btx: tx.Bolt(), fx: fx, seen: q.seen,
 			maxPerHost: int64(q.opts.MaxPerHost), hostLimits: q.opts.HostLimits,
 			maxURLs: int64(q.opts.MaxURLs), enqueued: q.enqueued,
-			staged: q.staged, staging: stageHosts(batch, q.backlogLocked), paces: q.takePacesLocked(), now: q.opts.Now()}
+			staged: q.staged, staging: stageHosts(batch, q.drainLocked), paces: q.takePacesLocked(), now: q.opts.Now()}
 		q.mu.Unlock()
 		w.seq = u64(w.btx.Bucket(bucketMeta).Get(keySeq))
 		for i, o := range batch {
@@ -414,11 +414,12 @@ func (q *Queue) commit(batch []*op) error {
 	return nil
 }
 
-// backlogLocked returns how many URLs host's queue holds that are not
-// handed out yet (stageHosts).
-func (q *Queue) backlogLocked(host string) int {
+// drainLocked returns how long host would take to hand out the URLs its
+// queue holds, at the pace it handed out its last ones (zero when not
+// known yet); see stageHosts.
+func (q *Queue) drainLocked(host string) time.Duration {
 	if h := q.hosts[host]; h != nil {
-		return h.queued - len(h.leased)
+		return time.Duration(h.queued-len(h.leased)) * h.gap
 	}
 	return 0
 }
