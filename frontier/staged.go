@@ -103,12 +103,8 @@ const (
 	stageAge = 5 * time.Second
 )
 
-// stageHosts returns the hosts whose new links batch stages (nil for
-// none): those with fewer than stageSparse links in it, when there are
-// more than stageFanout of them; and, whatever their number, those with
-// fewer than stageDense links in it whose queue holds stageDrain's worth
-// of URLs or more (drain says how long it takes to hand them out).
-func stageHosts(batch []*op, drain func(host string) time.Duration) map[string]bool {
+// linksPerHost counts the links of batch by host, for stageHosts.
+func linksPerHost(batch []*op) map[string]int {
 	perHost := make(map[string]int)
 	for _, o := range batch {
 		for _, l := range o.links {
@@ -120,6 +116,16 @@ func stageHosts(batch []*op, drain func(host string) time.Duration) map[string]b
 			}
 		}
 	}
+	return perHost
+}
+
+// stageHosts returns the hosts whose new links a batch with perHost
+// links a host (linksPerHost) stages, nil for none: those with fewer than
+// stageSparse links in it, when there are more than stageFanout of them;
+// and, whatever their number, those with fewer than stageDense links in
+// it whose queue holds stageDrain's worth of URLs or more (drain says how
+// long it takes to hand them out).
+func stageHosts(perHost map[string]int, drain func(host string) time.Duration) map[string]bool {
 	var staged map[string]bool
 	add := func(h string) {
 		if staged == nil {

@@ -314,7 +314,7 @@ func TestStageHosts(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var got []string
-			for h := range stageHosts([]*op{{links: c.links}}, func(h string) time.Duration { return drain[h] }) {
+			for h := range stageHosts(linksPerHost([]*op{{links: c.links}}), func(h string) time.Duration { return drain[h] }) {
 				got = append(got, h)
 			}
 			slices.Sort(got)

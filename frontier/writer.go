@@ -352,6 +352,7 @@ func (q *Queue) commit(batch []*op) error {
 		}
 	}
 	fx := &effects{hosts: make(map[string]*hostRecord), queued: make(map[string]int), added: make([]int, len(batch))}
+	perHost := linksPerHost(batch) // counted before taking q.mu
 	start := time.Now()
 	defer func() {
 		if q.opts.OnCommit != nil {
@@ -363,7 +364,7 @@ func (q *Queue) commit(batch []*op) error {
 		w := &txWriter{tx: tx, btx: tx.Bolt(), fx: fx, seen: q.seen,
 			maxPerHost: int64(q.opts.MaxPerHost), hostLimits: q.opts.HostLimits,
 			maxURLs: int64(q.opts.MaxURLs), enqueued: q.enqueued,
-			staged: q.staged, staging: stageHosts(batch, q.drainLocked), paces: q.takePacesLocked(), now: q.opts.Now()}
+			staged: q.staged, staging: stageHosts(perHost, q.drainLocked), paces: q.takePacesLocked(), now: q.opts.Now()}
 		q.mu.Unlock()
 		w.seq = u64(w.btx.Bucket(bucketMeta).Get(keySeq))
 		for i, o := range batch {
