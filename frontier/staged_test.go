@@ -419,8 +419,8 @@ func TestDisallowedLinksAreStaged(t *testing.T) {
 // A host whose queue holds stageDrain's worth of URLs at the pace it
 // hands them out has its new links staged, whatever the number of hosts;
 // they keep their place after the backlog, and the host, once through
-// it, gets them (the dispatcher has the writer merge). A host going
-// through its queue faster has them inserted.
+// it, gets them (the dispatcher has the writer merge). A host whose pace
+// is not known yet has them inserted.
 func TestBacklogLinksAreStaged(t *testing.T) {
 	clock := &fakeClock{now: time.Unix(1_000_000, 0)}
 	db, q := openTest(t, "", Options{PerHostConcurrency: 1, Now: clock.Now})
@@ -437,8 +437,15 @@ func TestBacklogLinksAreStaged(t *testing.T) {
 			t.Fatalf("Add = %d, %v; want %d new", n, err, len(links))
 		}
 	}
-	finish := func(it *Item) { // commitDone, sent by the test's clock
+	// The dispatcher picks the host's next URL as soon as its slot is
+	// free: the clock moves before the slot is given back, so that each
+	// pick is 10 s after the one before.
+	var got []string
+	take := func() {
 		t.Helper()
+		it := next(t, q)
+		got = append(got, it.URL)
+		clock.advance(10 * time.Second)
 		q.Release(it, clock.Now())
 		done := make(chan struct{})
 		if err := q.Commit(ctx, &Completion{Item: it, State: StateDone, Done: func() { close(done) }}); err != nil {
@@ -446,32 +453,19 @@ func TestBacklogLinksAreStaged(t *testing.T) {
 		}
 		<-done
 	}
-	const backlog = 40
-	add(0, backlog)
-	// Two URLs handed out a second apart: a pace of a URL every 1/8 s
-	// (the moving average's first step), 38 URLs left, 4.75 s of them.
-	var got []string
-	for range 2 {
-		it := next(t, q)
-		got = append(got, it.URL)
-		finish(it)
-		clock.advance(time.Second)
-	}
-	add(backlog, backlog+5)
+	add(0, 40)
+	add(40, 45)
 	if n := stagedCount(t, db); n != 0 {
-		t.Fatalf("staged %d links of a host with less than %v of URLs; want none", n, stageDrain)
+		t.Fatalf("staged %d links of a host whose pace is not known; want none", n)
 	}
-	it := next(t, q) // 2 s since the last: 1/8 + (2 - 1/8)/8 s a URL, 42 left
-	got = append(got, it.URL)
-	finish(it)
-	add(backlog+5, backlog+10)
+	take()
+	take() // three picks 10 s apart: a URL every 1.25 s at least, 42 left
+	add(45, 50)
 	if n := stagedCount(t, db); n != 5 {
 		t.Fatalf("staged %d links of a host with more than %v of URLs; want 5", n, stageDrain)
 	}
-	for range len(want) - len(got) { // drain, by the test's clock
-		it := next(t, q)
-		got = append(got, it.URL)
-		finish(it)
+	for len(got) < len(want) {
+		take()
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("handed out %d URLs %v; want the %d in the order added", len(got), got, len(want))
