@@ -193,13 +193,11 @@ type Queue struct {
 	starve chan struct{} // the dispatcher asks the writer to merge what is staged; capacity 1
 
 	// Staging (staged.go): the seen keys of the URLs staged and not yet
-	// merged, when the oldest was staged, and how many of them are
-	// queued URLs, not disallowed links (writer goroutine only); and that
-	// number again, under mu.
-	staged       map[[seenKeyLen]byte]struct{}
-	stagedSince  time.Time
-	stagedQueued int
-	stagedCount  int
+	// merged, and when the oldest was staged (writer goroutine only); and
+	// how many of them are queued URLs, not disallowed links (under mu).
+	staged      map[[seenKeyLen]byte]struct{}
+	stagedSince time.Time
+	stagedCount int
 
 	corrupt map[string]struct{} // queue keys that do not decode, until the writer sets them aside
 	// opened is when Open ran. Unless cold, no host's first start in this

@@ -514,11 +514,10 @@ func (q *Queue) merge() error {
 		for _, k := range moved {
 			delete(q.staged, k)
 		}
-		for _, n := range fx.queued {
-			q.stagedQueued -= n
-		}
 		q.mu.Lock()
-		q.stagedCount = q.stagedQueued
+		for _, n := range fx.queued {
+			q.stagedCount -= n
+		}
 		q.mu.Unlock()
 		q.applyEffects(fx, 0)
 	})
@@ -533,7 +532,6 @@ func (q *Queue) merge() error {
 	q.log.Debug("frontier: merged staged URLs into their host queues", "urls", n, "took", time.Since(start))
 	clear(q.staged) // all merged (and a key whose value was set aside)
 	q.stagedSince = time.Time{}
-	q.stagedQueued = 0
 	q.mu.Lock()
 	q.stagedCount = 0
 	q.mu.Unlock()
@@ -555,9 +553,8 @@ func (q *Queue) noteStaged(fx *effects) {
 	if q.stagedSince.IsZero() {
 		q.stagedSince = time.Now()
 	}
-	q.stagedQueued += fx.stagedQueued
 	q.mu.Lock()
-	q.stagedCount = q.stagedQueued
+	q.stagedCount += fx.stagedQueued
 	q.wakeLocked() // a dispatcher with nothing to offer asks for a merge
 	q.mu.Unlock()
 }
