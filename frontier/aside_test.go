@@ -88,7 +88,7 @@ func TestDamagedQueueEntryIsSetAside(t *testing.T) {
 		entries := storedEntries(t, k, v)
 		damaged = queueKey("a", 0, entries[0].seq)
 		entries[0].rec = []byte{entryCompact, 0, 0xff}
-		return b.Put(bytes.Clone(k), (&qblock{key: k, entries: entries}).encode())
+		return b.Put(bytes.Clone(k), (&qblock{key: k, entries: entries}).encode(nil))
 	})
 	crawledAfterSetAside(t, db, q, damaged, []byte{entryCompact, 0, 0xff}, link("a", 2).URL, link("a", 3).URL)
 }

@@ -124,10 +124,18 @@ func decodeBlock(k, v []byte) (*qblock, error) {
 	return b, nil
 }
 
-// encode returns the block as stored.
-func (b *qblock) encode() []byte {
+// encode returns the block as stored. It builds the uncompressed block in
+// *scratch (grown as needed, and kept for the next call) when scratch is
+// not nil: a transaction encodes thousands of blocks, and only the
+// compressed one must outlive the call.
+func (b *qblock) encode(scratch *[]byte) []byte {
 	base := u64(b.key[len(b.key)-9 : len(b.key)-1])
-	raw := make([]byte, 0, b.size+len(b.entries)*6)
+	var raw []byte
+	if scratch != nil {
+		raw = (*scratch)[:0]
+		defer func() { *scratch = raw[:0] }()
+	}
+	raw = slices.Grow(raw, b.size+len(b.entries)*6)
 	for _, e := range b.entries {
 		raw = binary.AppendUvarint(raw, e.seq-base)
 		raw = binary.AppendUvarint(raw, uint64(len(e.rec)))
@@ -173,6 +181,7 @@ type queueWriter struct {
 	dirty  map[*qblock]bool   // the blocks to store
 	marked map[*qblock]bool   // the blocks whose marks changed
 	gone   map[string]bool    // keys to delete: emptied blocks, taken single entries
+	raw    []byte             // encode's scratch
 }
 
 // newQueueWriter returns the writer of tx's queue bucket.
@@ -274,7 +283,7 @@ func (w *queueWriter) create(qk []byte, entries []blockEntry) error {
 	k := append(bytes.Clone(qk), blockMark)
 	b := &qblock{key: k, entries: entries, size: blockSize(entries)}
 	w.blocks[string(k)] = b
-	return w.b.Put(k, b.encode()) // now, so that cursors find its key
+	return w.b.Put(k, b.encode(&w.raw)) // now, so that cursors find its key
 }
 
 // remove takes the entry with queue key k out of the queue; a block key
@@ -351,7 +360,7 @@ func (w *queueWriter) entry(k []byte) []byte {
 // the keys it emptied.
 func (w *queueWriter) flush() error {
 	for b := range w.dirty {
-		if err := w.b.Put(b.key, b.encode()); err != nil {
+		if err := w.b.Put(b.key, b.encode(&w.raw)); err != nil {
 			return err
 		}
 	}

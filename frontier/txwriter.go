@@ -3,6 +3,8 @@ package frontier
 import (
 	"bytes"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -115,6 +117,24 @@ type txWriter struct {
 	paces map[string]paceChange
 	now   time.Time
 	q     *queueWriter // once queue has made it
+	// seenCur is the cursor lookupSeen reuses, once it has made it.
+	seenCur *bolt.Cursor
+}
+
+// lookupSeen returns the seen record of key, or nil if key is not in the
+// seen bucket. It is Bucket.Get without Get's cost per call: Get makes a
+// cursor and grows its stack each time (four allocations), and the writer
+// looks up every link it is given. One cursor serves the transaction; a
+// seek starts from the root, so the bucket's changes since do not matter.
+func (w *txWriter) lookupSeen(key []byte) []byte {
+	if w.seenCur == nil {
+		w.seenCur = w.btx.Bucket(bucketSeen).Cursor()
+	}
+	k, v := w.seenCur.Seek(key)
+	if !bytes.Equal(k, key) {
+		return nil
+	}
+	return v
 }
 
 // queue returns the transaction's writer of the queue bucket.
@@ -213,9 +233,8 @@ func (w *txWriter) putSeen(key []byte, r urlRecord) error {
 
 // enqueue adds l, whose seen key is key, unless its URL was seen before.
 func (w *txWriter) enqueue(l Link, key []byte) (bool, error) {
-	urls := w.btx.Bucket(bucketSeen)
 	if l.Refresh || l.Revisit {
-		if v := urls.Get(key); v != nil {
+		if v := w.lookupSeen(key); v != nil {
 			return w.refresh(l, key, v)
 		}
 		if l.Revisit {
@@ -225,7 +244,7 @@ func (w *txWriter) enqueue(l Link, key []byte) (bool, error) {
 	if w.seen != nil && w.seen.has(key) || w.isStaged(key) {
 		return false, nil
 	}
-	if urls.Get(key) != nil {
+	if w.lookupSeen(key) != nil {
 		if w.seen != nil {
 			w.seen.add(key)
 		}
@@ -341,8 +360,19 @@ func (w *txWriter) finish() error {
 		}
 	}
 	hb := w.btx.Bucket(bucketHosts)
-	for key, d := range w.fx.hosts {
-		r := unmarshalHostRecord(hb.Get([]byte(key)))
+	// In key order, through one cursor: a transaction can touch thousands
+	// of hosts, and neighbouring keys share their leaf.
+	hc := hb.Cursor()
+	get := func(key []byte) []byte {
+		if k, v := hc.Seek(key); bytes.Equal(k, key) {
+			return v
+		}
+		return nil
+	}
+	keys := slices.Sorted(maps.Keys(w.fx.hosts))
+	for _, key := range keys {
+		d := w.fx.hosts[key]
+		r := unmarshalHostRecord(get([]byte(key)))
 		r.add(*d)
 		if c, ok := w.paces[key]; ok {
 			c.apply(&r, w.now)
@@ -353,7 +383,7 @@ func (w *txWriter) finish() error {
 		}
 	}
 	for key, c := range w.paces { // hosts without totals to change
-		v := hb.Get([]byte(key))
+		v := get([]byte(key))
 		if v == nil {
 			continue // never queued a URL: no host to keep a pace for
 		}
