@@ -122,19 +122,24 @@ type txWriter struct {
 }
 
 // lookupSeen returns the seen record of key, or nil if key is not in the
-// seen bucket. It is Bucket.Get without Get's cost per call: Get makes a
-// cursor and grows its stack each time (four allocations), and the writer
-// looks up every link it is given. One cursor serves the transaction; a
-// seek starts from the root, so the bucket's changes since do not matter.
+// seen bucket, through the transaction's one cursor (getAt).
 func (w *txWriter) lookupSeen(key []byte) []byte {
 	if w.seenCur == nil {
 		w.seenCur = w.btx.Bucket(bucketSeen).Cursor()
 	}
-	k, v := w.seenCur.Seek(key)
-	if !bytes.Equal(k, key) {
-		return nil
+	return getAt(w.seenCur, key)
+}
+
+// getAt is Bucket.Get through c, a cursor of that bucket, without Get's
+// cost per call: Get makes a cursor and grows its stack each time (four
+// allocations), and the writer looks up every link it is given. A seek
+// starts from the root, so the bucket's changes since the cursor was made
+// do not matter.
+func getAt(c *bolt.Cursor, key []byte) []byte {
+	if k, v := c.Seek(key); bytes.Equal(k, key) {
+		return v
 	}
-	return v
+	return nil
 }
 
 // queue returns the transaction's writer of the queue bucket.
@@ -363,16 +368,9 @@ func (w *txWriter) finish() error {
 	// In key order, through one cursor: a transaction can touch thousands
 	// of hosts, and neighbouring keys share their leaf.
 	hc := hb.Cursor()
-	get := func(key []byte) []byte {
-		if k, v := hc.Seek(key); bytes.Equal(k, key) {
-			return v
-		}
-		return nil
-	}
-	keys := slices.Sorted(maps.Keys(w.fx.hosts))
-	for _, key := range keys {
+	for _, key := range slices.Sorted(maps.Keys(w.fx.hosts)) {
 		d := w.fx.hosts[key]
-		r := unmarshalHostRecord(get([]byte(key)))
+		r := unmarshalHostRecord(getAt(hc, []byte(key)))
 		r.add(*d)
 		if c, ok := w.paces[key]; ok {
 			c.apply(&r, w.now)
@@ -383,7 +381,7 @@ func (w *txWriter) finish() error {
 		}
 	}
 	for key, c := range w.paces { // hosts without totals to change
-		v := get([]byte(key))
+		v := getAt(hc, []byte(key))
 		if v == nil {
 			continue // never queued a URL: no host to keep a pace for
 		}
