@@ -1,8 +1,10 @@
 package frontier
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -243,5 +245,52 @@ func TestCommitWaitIgnoresAPickNotHandedOut(t *testing.T) {
 	start := time.Now()
 	if _, err := q.Add(actx, []Link{link("b", 1)}); err != nil {
 		t.Fatalf("Add with nothing in flight: %v after %v (CommitWait 1h)", err, time.Since(start))
+	}
+}
+
+// TestGetAt checks the writer's Get through a reused cursor against
+// Bucket.Get: keys present, absent between two keys and after the last,
+// and after Puts and a delete made through the same transaction since the
+// cursor was made.
+func TestGetAt(t *testing.T) {
+	db, err := store.Open(filepath.Join(t.TempDir(), "crawl.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *store.Tx) error {
+		b, err := tx.Bolt().CreateBucketIfNotExists([]byte("t"))
+		if err != nil {
+			return err
+		}
+		key := func(i int) []byte { return []byte(fmt.Sprintf("k%05d", i)) }
+		for i := 0; i < 2000; i += 2 { // enough for several leaves
+			if err := b.Put(key(i), []byte(fmt.Sprint(i))); err != nil {
+				return err
+			}
+		}
+		c := b.Cursor()
+		check := func(when string) {
+			for i := -1; i <= 2001; i++ {
+				k := key(i)
+				if got, want := getAt(c, k), b.Get(k); !bytes.Equal(got, want) || (got == nil) != (want == nil) {
+					t.Errorf("%s: getAt(%s) = %q; Get gives %q", when, k, got, want)
+				}
+			}
+		}
+		check("as made")
+		for i := 1; i < 2000; i += 10 {
+			if err := b.Put(key(i), []byte("new")); err != nil {
+				return err
+			}
+		}
+		if err := b.Delete(key(4)); err != nil {
+			return err
+		}
+		check("after changes")
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
