@@ -133,7 +133,6 @@ func (b *qblock) encode(scratch *[]byte) []byte {
 	var raw []byte
 	if scratch != nil {
 		raw = (*scratch)[:0]
-		defer func() { *scratch = raw[:0] }()
 	}
 	raw = slices.Grow(raw, b.size+len(b.entries)*6)
 	for _, e := range b.entries {
@@ -144,6 +143,9 @@ func (b *qblock) encode(scratch *[]byte) []byte {
 	out := make([]byte, 2, 2+s2.MaxEncodedLen(len(raw)))
 	out[0], out[1] = blockPacked, byte(len(b.entries))
 	enc := s2.Encode(out[2:cap(out)], raw)
+	if scratch != nil {
+		*scratch = raw[:0]
+	}
 	return out[:2+len(enc)]
 }
 

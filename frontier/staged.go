@@ -472,14 +472,13 @@ func (w *txWriter) setAsideStaged(keys [][]byte) error {
 			continue
 		}
 		// A value whose host does not read is counted queued: most are.
-		switch s, _ := splitStaged(v); {
-		case s.host != "" && s.disallowed():
+		if s, _ := splitStaged(v); s.host != "" && s.disallowed() {
 			w.fx.host(s.host).Disallowed--
 			w.fx.counts.Disallowed--
-		case s.host != "":
-			w.fx.host(s.host).Queued--
-			w.fx.counts.Queued--
-		default:
+		} else {
+			if s.host != "" {
+				w.fx.host(s.host).Queued--
+			}
 			w.fx.counts.Queued--
 		}
 		if err := putAside(w.btx, bucketStaged, sb, k, v); err != nil {

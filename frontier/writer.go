@@ -433,8 +433,10 @@ func (q *Queue) revisitsStaged(batch []*op) bool {
 	}
 	for _, o := range batch {
 		for j, l := range o.links {
-			if _, ok := q.staged[[seenKeyLen]byte(o.key(j))]; ok && l.Revisit {
-				return true
+			if l.Revisit {
+				if _, ok := q.staged[[seenKeyLen]byte(o.key(j))]; ok {
+					return true
+				}
 			}
 		}
 	}
