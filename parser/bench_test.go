@@ -208,3 +208,35 @@ func TestBenchPages(t *testing.T) {
 		t.Errorf("article: %d bytes, %d links, title %q, description %q, canonical %q", len(body), len(doc.Links), doc.Title, doc.Description, doc.Canonical)
 	}
 }
+
+// BenchmarkTextCounter counts the visible text of a generated-site page
+// (about 7 KB of ASCII words in one text token) and of a mixed page in
+// short pieces, as the stream feeds textCounter.
+func BenchmarkTextCounter(b *testing.B) {
+	long := strings.Repeat("lorem ipsum dolor sit amet ", 8<<10/27)
+	var pieces []string
+	for i := range 400 {
+		pieces = append(pieces, fmt.Sprintf("\n  the crawler keeps, item %d: ", i), "caf\u00e9 \u65e5\u672c ")
+	}
+	for _, v := range []struct {
+		name   string
+		pieces []string
+	}{{"ascii-7KB", []string{long}}, {"pieces", pieces}} {
+		n := 0
+		for _, p := range v.pieces {
+			n += len(p)
+		}
+		b.Run(v.name, func(b *testing.B) {
+			b.SetBytes(int64(n))
+			for b.Loop() {
+				var c textCounter
+				for _, p := range v.pieces {
+					c.add(p)
+				}
+				if c.count == 0 {
+					b.Fatal("no text counted")
+				}
+			}
+		})
+	}
+}

@@ -164,11 +164,10 @@ func (c *textCounter) add(t string) {
 	}
 	for i := 0; i < len(t); {
 		if len(t)-i >= 8 {
-			w := uint64(t[i]) | uint64(t[i+1])<<8 | uint64(t[i+2])<<16 | uint64(t[i+3])<<24 |
-				uint64(t[i+4])<<32 | uint64(t[i+5])<<40 | uint64(t[i+6])<<48 | uint64(t[i+7])<<56
-			if w&highBits == 0 {
-				count, started, prevSpace = countASCII8(w, count, started, prevSpace)
-				i += 8
+			var n int
+			n, count, started, prevSpace = countASCII(t[i:], count, started, prevSpace)
+			if n > 0 {
+				i += n
 				continue
 			}
 		}
@@ -196,26 +195,38 @@ const (
 	highBits = 0x8080808080808080
 )
 
-// countASCII8 counts the eight ASCII bytes of w (first byte lowest) as add
-// does one at a time, given and returning the count, whether a non-space
-// has been counted (started) and whether the last byte was a space
-// (prevSpace), each 0 or 1. A byte's high bit marks it in the masks; no
-// sum below carries into the next byte because every byte is below 0x80.
-func countASCII8(w uint64, count, started, prevSpace int) (int, int, int) {
-	x := w ^ (0x20 * lowBits)
-	blank := ^((x & (0x7f * lowBits)) + 0x7f*lowBits | x) & highBits         // == ' '
-	ctl := (w + (0x80-0x09)*lowBits) &^ (w + (0x80-0x0e)*lowBits) & highBits // '\t'..'\r'
-	spaces := blank | ctl
-	words := spaces ^ highBits
-	// A gap counts before a word byte that follows a space.
-	gaps := (spaces<<8 | uint64(prevSpace)<<7) & words
-	if started == 0 && words != 0 {
-		first := words & -words // the first non-space: no gap before it
-		gaps &^= first
-		started = 1
+// countASCII counts the leading 8-byte words of t that are all ASCII, as
+// add does one byte at a time, given and returning the count, whether a
+// non-space has been counted (started) and whether the last byte was a
+// space (prevSpace), each 0 or 1; n is how many bytes it counted, a
+// multiple of 8 (0 when the first word holds a byte of 0x80 or above). One
+// call counts a whole run, so the words are counted in a loop of their
+// own, not through a call each. A byte's high bit marks it in the masks;
+// no sum below carries into the next byte because every byte is below
+// 0x80.
+func countASCII(t string, count, started, prevSpace int) (n, _, _, _ int) {
+	for ; len(t) >= 8; t, n = t[8:], n+8 {
+		w := uint64(t[0]) | uint64(t[1])<<8 | uint64(t[2])<<16 | uint64(t[3])<<24 |
+			uint64(t[4])<<32 | uint64(t[5])<<40 | uint64(t[6])<<48 | uint64(t[7])<<56
+		if w&highBits != 0 {
+			break
+		}
+		x := w ^ (0x20 * lowBits)
+		blank := ^((x & (0x7f * lowBits)) + 0x7f*lowBits | x) & highBits         // == ' '
+		ctl := (w + (0x80-0x09)*lowBits) &^ (w + (0x80-0x0e)*lowBits) & highBits // '\t'..'\r'
+		spaces := blank | ctl
+		words := spaces ^ highBits
+		// A gap counts before a word byte that follows a space.
+		gaps := (spaces<<8 | uint64(prevSpace)<<7) & words
+		if started == 0 && words != 0 {
+			first := words & -words // the first non-space: no gap before it
+			gaps &^= first
+			started = 1
+		}
+		count += bits.OnesCount64(words) + bits.OnesCount64(gaps)
+		prevSpace = int(spaces >> 63)
 	}
-	count += bits.OnesCount64(words) + bits.OnesCount64(gaps)
-	return count, started, int(spaces >> 63)
+	return n, count, started, prevSpace
 }
 
 // visibleTextLen returns the rune length of the whitespace-collapsed text
