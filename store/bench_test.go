@@ -323,3 +323,31 @@ func lookups(b *testing.B, db *DB, g *htmlGen, n int) []time.Duration {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// BenchmarkCompressBody compresses generated pages (8–70 KB) from as many
+// goroutines as GOMAXPROCS, as the crawler's parse pool does: the encoder
+// must not make them take turns.
+func BenchmarkCompressBody(b *testing.B) {
+	db, err := Open(filepath.Join(b.TempDir(), "crawl.db"), Options{NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	g := newHTMLGen()
+	pages := make([][]byte, 64)
+	total := 0
+	for i := range pages {
+		_, _, pages[i] = g.page(i)
+		total += len(pages[i])
+	}
+	b.SetBytes(int64(total / len(pages)))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for i := 0; pb.Next(); i++ {
+			if len(db.CompressBody(pages[i%len(pages)])) == 0 {
+				b.Error("nothing compressed")
+				return
+			}
+		}
+	})
+}
