@@ -200,14 +200,17 @@ func canonicalHost(host string) bool {
 // decimal, octal (leading 0) or hex (0x) number there. The library drops
 // that prefix and calls strconv.ParseInt, which also takes a sign, so it
 // reads "-0", "0-0" and "0x-f" as numbers too, where WHATWG sees names
-// (FuzzFast found the first two). The fast path must answer what the
+// (FuzzFast found the first two), and it counts ParseInt's range error as
+// a number: ParseInt reports it as soon as the leading digits overflow,
+// before it reaches a letter, so "1000000000000000000000a" is a number to
+// the library (FuzzFast again). The fast path must answer what the
 // library answers, so it asks the library's question, sign and all.
 func libraryNumber(label string) bool {
 	if strings.Trim(label, "0123456789") == "" {
 		return true
 	}
-	if label[0] != '0' && label[0] != '-' {
-		return false // no prefix to drop, no sign: ParseInt would fail (and allocate its error)
+	if c := label[0]; 'a' <= c && c <= 'z' {
+		return false // no prefix to drop, no sign, no digit: ParseInt would fail (and allocate its error)
 	}
 	digits, base := label, 10
 	switch {

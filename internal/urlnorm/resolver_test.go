@@ -66,7 +66,7 @@ func TestFastPathShapes(t *testing.T) {
 			t.Errorf("fast(%q) = %q, %v; want %q", ref, got, ok, want)
 		}
 	}
-	for _, ref := range []string{"http://H.example/x", "http://h.example:80/x", "http://u@h.example/", "http://h.123/", "http://127.1/", "http://h.0x1f/", "http://0x/", "http://h.-0/", "http://0-0/", "http://h.0x-f/",
+	for _, ref := range []string{"http://H.example/x", "http://h.example:80/x", "http://u@h.example/", "http://h.123/", "http://127.1/", "http://h.0x1f/", "http://0x/", "http://h.-0/", "http://0-0/", "http://h.0x-f/", "http://1000000000000000000000a/", "http://h.99999999999999999999z/",
 		"http://010.0.0.1/", "http://h.example:08/", "http://xn--bcher-kva.example/", "http://[::1]/", "//x/y", "?q", "#f", "", "a b", "a%20b", "/ä", "a\\b", "/a?b c", "/a?%41"} {
 		if got, ok := r.fast(ref); ok {
 			t.Errorf("fast(%q) = %q; want the full path", ref, got)
