@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/klauspost/compress/zstd"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -339,4 +340,51 @@ func TestCheckFindsDamagedValueLog(t *testing.T) {
 		})
 		db.Close()
 	}
+}
+
+// TestLargeBodyRoundTrip stores a body larger than the encoder's window
+// whose second half repeats its first, so matches would reach back past
+// the window: it must come back whole, from a frame that declares at most
+// encoderWindow (what bounds each encoder's memory), while the parse
+// workers compress other bodies at the same time.
+func TestLargeBodyRoundTrip(t *testing.T) {
+	db := openBodyTest(t)
+	half := make([]byte, 3*encoderWindow/2)
+	for i := range half {
+		half[i] = "<p>lorem ipsum dolor, sit amet</p>\n"[(i*7+i/5)%35]
+	}
+	body := append(bytes.Clone(half), half...)
+	done := make(chan []byte)
+	for range 3 {
+		go func() { done <- db.CompressBody(body) }()
+	}
+	var compressed []byte
+	for range 3 {
+		if c := <-done; compressed == nil {
+			compressed = c
+		} else if !bytes.Equal(c, compressed) {
+			t.Fatal("the same body compressed at once by three goroutines came out different")
+		}
+	}
+	var h zstd.Header
+	if err := h.Decode(compressed); err != nil {
+		t.Fatal(err)
+	}
+	window := h.WindowSize
+	if h.SingleSegment { // the whole content is the window
+		window = h.FrameContentSize
+	}
+	if window > encoderWindow {
+		t.Errorf("frame window %d; want at most %d", window, encoderWindow)
+	}
+	const u = "http://example.com/large"
+	if err := db.Update(func(tx *Tx) error {
+		if err := tx.PutPage(&Page{URL: u, Status: 200}); err != nil {
+			return err
+		}
+		return tx.PutBody(u, compressed)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	wantBody(t, db, u, string(body), int64(len(compressed)))
 }

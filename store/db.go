@@ -58,6 +58,13 @@ const schemaVersion = 5
 // oldestSchema is the oldest schema version this binary opens.
 const oldestSchema = 1
 
+// The body encoder's limits (see Open): at most maxEncoders compress at
+// once, each with a window of encoderWindow bytes.
+const (
+	maxEncoders   = 8
+	encoderWindow = 1 << 20
+)
+
 // maxBodyDecoded bounds what a stored body may decode to, so a corrupt
 // record cannot make a reader allocate without limit.
 const maxBodyDecoded = 1 << 30
@@ -199,9 +206,14 @@ func Open(path string, opts Options) (*DB, error) {
 		_ = os.Remove(logPath(path) + compactSuffix)
 	}
 	// EncodeAll takes one of the writer's encoders for each call and waits
-	// while all are busy: one per P lets every parse worker compress at
-	// once (about 0.6 MB each once used).
-	db.enc, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)))
+	// while all are busy: one per P (up to maxEncoders) lets the parse
+	// workers compress at once. An encoder keeps twice its window once it
+	// has compressed a body larger than a block (128 KiB): about 2.6 MB
+	// with a 1 MiB window, against 8.8 MB with zstd's default 8 MiB; the
+	// cost is no match reaching back more than 1 MiB, in bodies larger
+	// than that.
+	db.enc, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest),
+		zstd.WithEncoderConcurrency(min(runtime.GOMAXPROCS(0), maxEncoders)), zstd.WithWindowSize(encoderWindow))
 	db.dec, _ = zstd.NewReader(nil, zstd.WithDecoderMaxMemory(maxBodyDecoded), zstd.WithDecoderConcurrency(0))
 	if !opts.ReadOnly {
 		db.mappedBase, _ = rssFile() // 0 where there is none: the budget then counts everything
