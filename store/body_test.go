@@ -345,8 +345,8 @@ func TestCheckFindsDamagedValueLog(t *testing.T) {
 // TestLargeBodyRoundTrip stores a body larger than the encoder's window
 // whose second half repeats its first, so matches would reach back past
 // the window: it must come back whole, from a frame that declares at most
-// encoderWindow (what bounds each encoder's memory), while the parse
-// workers compress other bodies at the same time.
+// encoderWindow (what bounds each encoder's memory), and three goroutines
+// compressing it at once, on encoders of their own, must agree.
 func TestLargeBodyRoundTrip(t *testing.T) {
 	db := openBodyTest(t)
 	half := make([]byte, 3*encoderWindow/2)
