@@ -42,7 +42,7 @@ func (w *txWriter) promote(bucket []byte, now time.Time, recrawl bool) (time.Tim
 		var r urlRecord
 		key := seenKey(e.URL)
 		if recrawl {
-			r, _ = unmarshalURLRecord(urls.Get(key))
+			r, _ = unmarshalURLRecord(w.lookupSeen(key))
 			if !r.recrawlCurrent(dueAt(k)) {
 				// Left behind by a refresh, which queued the URL
 				// itself: dropped.
@@ -117,8 +117,9 @@ type txWriter struct {
 	paces map[string]paceChange
 	now   time.Time
 	q     *queueWriter // once queue has made it
-	// seenCur is the cursor lookupSeen reuses, once it has made it.
-	seenCur *bolt.Cursor
+	// seenCur and hostsCur are the cursors lookupSeen and lookupHost
+	// reuse, once they have made them.
+	seenCur, hostsCur *bolt.Cursor
 }
 
 // lookupSeen returns the seen record of key, or nil if key is not in the
@@ -128,6 +129,15 @@ func (w *txWriter) lookupSeen(key []byte) []byte {
 		w.seenCur = w.btx.Bucket(bucketSeen).Cursor()
 	}
 	return getAt(w.seenCur, key)
+}
+
+// lookupHost returns host key's record in the hosts bucket, or nil, through
+// the transaction's one cursor of that bucket (getAt).
+func (w *txWriter) lookupHost(key string) []byte {
+	if w.hostsCur == nil {
+		w.hostsCur = w.btx.Bucket(bucketHosts).Cursor()
+	}
+	return getAt(w.hostsCur, []byte(key))
 }
 
 // getAt is Bucket.Get through c, a cursor of that bucket, without Get's
@@ -304,7 +314,7 @@ func (w *txWriter) overBudget(host string) bool {
 	if limit <= 0 {
 		return false
 	}
-	total := unmarshalHostRecord(w.btx.Bucket(bucketHosts).Get([]byte(host))).Enqueued
+	total := unmarshalHostRecord(w.lookupHost(host)).Enqueued
 	if d := w.fx.hosts[host]; d != nil {
 		total += d.Enqueued
 	}
@@ -365,12 +375,11 @@ func (w *txWriter) finish() error {
 		}
 	}
 	hb := w.btx.Bucket(bucketHosts)
-	// In key order, through one cursor: a transaction can touch thousands
-	// of hosts, and neighbouring keys share their leaf.
-	hc := hb.Cursor()
+	// In key order: a transaction can touch thousands of hosts, and
+	// neighbouring keys share their leaf.
 	for _, key := range slices.Sorted(maps.Keys(w.fx.hosts)) {
 		d := w.fx.hosts[key]
-		r := unmarshalHostRecord(getAt(hc, []byte(key)))
+		r := unmarshalHostRecord(w.lookupHost(key))
 		r.add(*d)
 		if c, ok := w.paces[key]; ok {
 			c.apply(&r, w.now)
@@ -381,7 +390,7 @@ func (w *txWriter) finish() error {
 		}
 	}
 	for key, c := range w.paces { // hosts without totals to change
-		v := getAt(hc, []byte(key))
+		v := w.lookupHost(key)
 		if v == nil {
 			continue // never queued a URL: no host to keep a pace for
 		}
